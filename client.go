@@ -1,0 +1,269 @@
+package klaxon
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/klaxonhq/klaxon/internal/engine"
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// Config configures a Client's workers. Zero values take the defaults noted.
+type Config struct {
+	// WorkerID identifies this process's worker in leases and the event log;
+	// default host-pid-random.
+	WorkerID string
+	// Concurrency is the most runs executed at once; default 16.
+	Concurrency int
+	// LeaseDuration is how long a claimed run stays with this worker without a
+	// heartbeat before another worker may take it over; default 30s.
+	LeaseDuration time.Duration
+	// HeartbeatInterval is how often held leases are renewed; default a third of
+	// LeaseDuration.
+	HeartbeatInterval time.Duration
+	// PollInterval is how long an idle worker waits before looking for work
+	// again; an enqueue through this client wakes it at once. Default 1s.
+	PollInterval time.Duration
+	// ShutdownGrace is how long Stop lets running steps finish before it cancels
+	// them and releases their runs to other workers; default 10s.
+	ShutdownGrace time.Duration
+	// Logger receives the worker's structured logs; default none.
+	Logger *slog.Logger
+	// OnStep is called after every step call: executed, replayed or failed.
+	OnStep func(*klaxontype.StepOutcome)
+	// OnAttempt is called when an attempt of a run ends.
+	OnAttempt func(*klaxontype.AttemptOutcome)
+}
+
+// Client enqueues runs and, once started, works the runs of its registered
+// workflows.
+type Client struct {
+	store  store.Store
+	config Config
+
+	mu        sync.Mutex
+	workflows map[string]Registrable
+	worker    *engine.Worker
+	stop      context.CancelFunc
+	stopped   chan error
+}
+
+// NewClient returns a client on a store. Register workflows, then Start to
+// work them; a client that only enqueues never needs to start.
+func NewClient(st store.Store, config *Config) (*Client, error) {
+	if st == nil {
+		return nil, errors.New("klaxon: NewClient needs a store")
+	}
+	c := &Client{store: st, workflows: make(map[string]Registrable)}
+	if config != nil {
+		c.config = *config
+	}
+	if c.config.WorkerID == "" {
+		c.config.WorkerID = defaultWorkerID()
+	}
+	return c, nil
+}
+
+func defaultWorkerID() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "host"
+	}
+	suffix := make([]byte, 3)
+	_, _ = rand.Read(suffix)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(suffix))
+}
+
+// Store is the client's store.
+func (c *Client) Store() store.Store { return c.store }
+
+// WorkerID is the identity of the client's worker.
+func (c *Client) WorkerID() string { return c.config.WorkerID }
+
+// Register adds workflows this client can execute. It must be called before
+// Start.
+func (c *Client) Register(workflows ...Registrable) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.worker != nil {
+		return errors.New("klaxon: register workflows before Start")
+	}
+	for _, w := range workflows {
+		if w.Name() == "" {
+			return errors.New("klaxon: a workflow needs a name")
+		}
+		if _, dup := c.workflows[w.Name()]; dup {
+			return fmt.Errorf("klaxon: workflow %q is registered twice", w.Name())
+		}
+		c.workflows[w.Name()] = w
+	}
+	return nil
+}
+
+// Start records the registered workflows in the store and starts working runs
+// in the background until Stop.
+func (c *Client) Start(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.worker != nil {
+		return errors.New("klaxon: client already started")
+	}
+	definitions := make(map[string]*engine.Definition, len(c.workflows))
+	for name, w := range c.workflows {
+		definition := w.definition()
+		definitions[name] = definition
+		err := c.store.WorkflowRegister(ctx, &store.WorkflowRegisterParams{
+			Name: name, Version: definition.Version, ExpectedSteps: definition.ExpectedSteps,
+		})
+		if err != nil {
+			return fmt.Errorf("klaxon: register workflow %q: %w", name, err)
+		}
+	}
+	worker, err := engine.NewWorker(engine.Config{
+		Store:             c.store,
+		ID:                c.config.WorkerID,
+		Workflows:         definitions,
+		Concurrency:       c.config.Concurrency,
+		LeaseDuration:     c.config.LeaseDuration,
+		HeartbeatInterval: c.config.HeartbeatInterval,
+		PollInterval:      c.config.PollInterval,
+		ShutdownGrace:     c.config.ShutdownGrace,
+		Logger:            c.config.Logger,
+		OnStep:            c.config.OnStep,
+		OnAttempt:         c.config.OnAttempt,
+	})
+	if err != nil {
+		return fmt.Errorf("klaxon: %w", err)
+	}
+	workerCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	c.worker, c.stop, c.stopped = worker, stop, make(chan error, 1)
+	go func() { c.stopped <- worker.Run(workerCtx) }()
+	return nil
+}
+
+// Stop stops claiming runs, lets running steps finish within the shutdown
+// grace period, releases the rest and returns when the worker has stopped or
+// ctx ends.
+func (c *Client) Stop(ctx context.Context) error {
+	c.mu.Lock()
+	stop, stopped := c.stop, c.stopped
+	c.mu.Unlock()
+	if stop == nil {
+		return ErrNotStarted
+	}
+	stop()
+	select {
+	case err := <-stopped:
+		stopped <- err // a second Stop returns at once
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Enqueue creates a run of a workflow by name with a JSON input. The workflow
+// must be registered with this client, whose input type then checks the input
+// strictly, or with some worker of the store. Nothing is written when the
+// workflow is unknown or the input does not decode.
+func (c *Client) Enqueue(ctx context.Context, workflow string, input []byte, opts ...EnqueueOption) (*EnqueueResult, error) {
+	var options enqueueOptions
+	for _, opt := range opts {
+		opt(&options)
+	}
+	if len(input) == 0 {
+		input = []byte("null")
+	}
+	version, err := c.checkEnqueue(ctx, workflow, input)
+	if err != nil {
+		return nil, err
+	}
+	params := &store.RunEnqueueParams{
+		ID: ulid.Make().String(), Workflow: workflow, WorkflowVersion: version, Input: input,
+		IdempotencyKey: options.idempotencyKey, Entities: options.entities, Actor: "client",
+	}
+	if options.delay > 0 {
+		params.AvailableAt = time.Now().Add(options.delay)
+	}
+	run, created, err := c.store.RunEnqueue(ctx, params)
+	if err != nil {
+		return nil, fmt.Errorf("klaxon: enqueue %s: %w", workflow, err)
+	}
+	c.mu.Lock()
+	worker := c.worker
+	c.mu.Unlock()
+	if worker != nil && created && options.delay <= 0 {
+		worker.Wake()
+	}
+	return &EnqueueResult{Run: run, Deduplicated: !created}, nil
+}
+
+// checkEnqueue finds the workflow and checks the input, returning the version
+// to record on the run.
+func (c *Client) checkEnqueue(ctx context.Context, workflow string, input []byte) (int, error) {
+	c.mu.Lock()
+	local := c.workflows[workflow]
+	c.mu.Unlock()
+	if local != nil {
+		if err := local.checkInput(input); err != nil {
+			return 0, err
+		}
+		return local.definition().Version, nil
+	}
+	known, err := c.store.WorkflowList(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("klaxon: list workflows: %w", err)
+	}
+	names := make([]string, 0, len(known))
+	for _, info := range known {
+		if info.Name == workflow {
+			if !json.Valid(input) {
+				return 0, &InputError{Workflow: workflow, Err: errors.New("input is not valid JSON")}
+			}
+			return info.Version, nil
+		}
+		names = append(names, info.Name)
+	}
+	return 0, &UnknownWorkflowError{Name: workflow, Known: names}
+}
+
+// Run returns a run by ID.
+func (c *Client) Run(ctx context.Context, id string) (*klaxontype.Run, error) {
+	return c.store.RunGet(ctx, id)
+}
+
+// AwaitRun polls a run until it is terminal and returns it. A dead or cancelled
+// run is returned with a *RunFailedError.
+func (c *Client) AwaitRun(ctx context.Context, id string) (*klaxontype.Run, error) {
+	delay := 5 * time.Millisecond
+	for {
+		run, err := c.store.RunGet(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if run.Status.Terminal() {
+			if run.Status != klaxontype.RunStatusCompleted {
+				return run, &RunFailedError{Run: run}
+			}
+			return run, nil
+		}
+		timer := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return run, ctx.Err()
+		case <-timer.C:
+		}
+		delay = min(delay*2, 250*time.Millisecond)
+	}
+}

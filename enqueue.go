@@ -1,0 +1,46 @@
+package klaxon
+
+import (
+	"time"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+)
+
+// EnqueueOption sets a property of a run being enqueued.
+type EnqueueOption func(*enqueueOptions)
+
+type enqueueOptions struct {
+	idempotencyKey string
+	entities       map[string]string
+	delay          time.Duration
+}
+
+// WithIdempotencyKey deduplicates enqueues: a second enqueue of the same
+// workflow with the same key returns the existing run, whatever its status,
+// and creates nothing.
+func WithIdempotencyKey(key string) EnqueueOption {
+	return func(o *enqueueOptions) { o.idempotencyKey = key }
+}
+
+// WithEntity labels the run (document_id=42) so runs can be found by it.
+func WithEntity(key, value string) EnqueueOption {
+	return func(o *enqueueOptions) {
+		if o.entities == nil {
+			o.entities = make(map[string]string)
+		}
+		o.entities[key] = value
+	}
+}
+
+// WithDelay makes the run available to workers only after the delay.
+func WithDelay(delay time.Duration) EnqueueOption {
+	return func(o *enqueueOptions) { o.delay = delay }
+}
+
+// EnqueueResult is the run an enqueue created, or found.
+type EnqueueResult struct {
+	Run *klaxontype.Run
+	// Deduplicated is true when a run with the same idempotency key already
+	// existed and was returned instead of creating one.
+	Deduplicated bool
+}

@@ -1,0 +1,100 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// pendingCompensations counts registered compensations whose step has not been
+// compensated yet.
+func (e *Execution) pendingCompensations() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	pending := 0
+	for _, c := range e.compensations {
+		if e.needsCompensation(c.seq) {
+			pending++
+		}
+	}
+	return pending
+}
+
+// needsCompensation is false for a step whose compensation an earlier
+// attempt already recorded: each compensation runs at most once.
+func (e *Execution) needsCompensation(seq int) bool {
+	record := e.log[seq]
+	return record == nil || record.Status == klaxontype.StepStatusCompleted
+}
+
+// compensateAndDeadLetter runs the pending compensations in reverse order of
+// their steps, records each, and dead-letters the run. A failed compensation
+// does not stop the others; it makes the run's class compensation_failed.
+func (a *attempt) compensateAndDeadLetter(failure *klaxontype.RunFailure, record *klaxontype.Attempt) {
+	if failure == nil {
+		failure = &klaxontype.RunFailure{Class: klaxontype.ClassPermanent, Reason: "the run failed for good (reason not recorded)"}
+	}
+	a.exec.mu.Lock()
+	pending := make([]compensation, 0, len(a.exec.compensations))
+	for _, c := range a.exec.compensations {
+		if a.exec.needsCompensation(c.seq) {
+			pending = append(pending, c)
+		}
+	}
+	a.exec.mu.Unlock()
+
+	// Compensations run even if the run's own deadline has passed; only a lost
+	// lease or a shutdown stops them.
+	ctx := a.ctx
+	var failed []string
+	for i := len(pending) - 1; i >= 0; i-- {
+		c := pending[i]
+		if cause := context.Cause(ctx); cause != nil {
+			if errors.Is(cause, errShutdown) {
+				a.release()
+			} else {
+				a.report(klaxontype.AttemptLeaseLost, "", cause)
+			}
+			return
+		}
+		err := runCompensation(ctx, c)
+		message := ""
+		if err != nil {
+			message = err.Error()
+			failed = append(failed, fmt.Sprintf("step %d %q: %v", c.seq, c.name, err))
+		}
+		storeErr := a.worker.config.Store.StepCompensate(context.WithoutCancel(ctx), &store.StepCompensateParams{
+			Lease: a.lease(), Holder: a.worker.config.ID, Seq: c.seq, Error: message, At: time.Now(),
+		})
+		if errors.Is(storeErr, klaxontype.ErrStepExists) {
+			continue // recorded by an earlier attempt
+		}
+		if a.storeFailed("record a compensation", storeErr) {
+			return
+		}
+	}
+	if len(failed) > 0 {
+		failure = &klaxontype.RunFailure{
+			Class:   klaxontype.ClassCompensationFailed,
+			Reason:  fmt.Sprintf("%s (after %s: %s)", strings.Join(failed, "; "), failure.Class, failure.Reason),
+			Step:    failure.Step,
+			StepSeq: failure.StepSeq,
+		}
+	}
+	a.deadLetter(failure, record)
+}
+
+func runCompensation(ctx context.Context, c compensation) (err error) {
+	defer func() {
+		if recovered := recover(); recovered != nil {
+			err = &klaxontype.PanicError{Value: recovered, Stack: string(debug.Stack())}
+		}
+	}()
+	return c.run(ctx)
+}

@@ -1,0 +1,23 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+)
+
+// Definition is a workflow as the engine sees it: a name, its policies and a
+// function from JSON input to JSON output. The root package adapts typed
+// workflows to it.
+type Definition struct {
+	Name    string
+	Version int
+	// ExpectedSteps is the step manifest; empty means none is declared.
+	ExpectedSteps []string
+	Retry         klaxontype.RetryPolicy
+	// RunTimeout bounds each attempt of the workflow function; zero is none.
+	RunTimeout time.Duration
+	// Execute runs the workflow function. The context carries the Execution.
+	Execute func(ctx context.Context, input []byte) (output []byte, err error)
+}

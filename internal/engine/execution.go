@@ -1,0 +1,195 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// ErrReplayFrontier is returned by a step call that has no record in the step
+// log while a run is being replayed only to find its compensations: the
+// workflow must not run new steps once the run has failed for good.
+var ErrReplayFrontier = errors.New("klaxon: replay reached the first step without a record")
+
+// Execution is the state of one attempt of one run: the step log it replays,
+// the next sequence number, the steps executed and the compensations they
+// registered. Step calls reach it through the context.
+type Execution struct {
+	run        *klaxontype.Run
+	workflow   *Definition
+	holder     string
+	store      store.Store
+	onStep     func(*klaxontype.StepOutcome)
+	log        map[int]*klaxontype.StepRecord
+	replayOnly bool
+
+	mu             sync.Mutex
+	lastSeq        int
+	executed       map[string]bool
+	compensations  []compensation
+	nondeterminism *klaxontype.NondeterminismError
+	leaseLost      bool
+}
+
+// compensation is the undo of one completed step, registered when the step
+// completed or was replayed.
+type compensation struct {
+	seq  int
+	name string
+	key  string
+	run  func(ctx context.Context) error
+}
+
+// StepHandle is a step call that has taken its sequence number.
+type StepHandle struct {
+	Seq            int
+	Name           string
+	IdempotencyKey string
+	// Record is the step's entry in the log when it already completed; the call
+	// must then return its output without running the step.
+	Record *klaxontype.StepRecord
+}
+
+func newExecution(run *klaxontype.Run, steps []*klaxontype.StepRecord, workflow *Definition, holder string, st store.Store, onStep func(*klaxontype.StepOutcome)) *Execution {
+	log := make(map[int]*klaxontype.StepRecord, len(steps))
+	for _, step := range steps {
+		log[step.Seq] = step
+	}
+	return &Execution{
+		run: run, workflow: workflow, holder: holder, store: st, onStep: onStep,
+		log: log, executed: make(map[string]bool, len(workflow.ExpectedSteps)),
+	}
+}
+
+type executionKey struct{}
+
+// WithExecution returns a context carrying the execution for step calls.
+func WithExecution(ctx context.Context, e *Execution) context.Context {
+	return context.WithValue(ctx, executionKey{}, e)
+}
+
+// ExecutionFrom returns the execution of the run the context belongs to, or nil
+// outside a workflow run.
+func ExecutionFrom(ctx context.Context) *Execution {
+	e, _ := ctx.Value(executionKey{}).(*Execution)
+	return e
+}
+
+// IdempotencyKey derives a step's key from the run, its sequence number and its
+// name: the same on every retry of the run, different for every step.
+func IdempotencyKey(runID string, seq int, name string) string {
+	return fmt.Sprintf("%s/%d/%s", runID, seq, name)
+}
+
+// Run is the run being executed.
+func (e *Execution) Run() *klaxontype.Run { return e.run }
+
+// BeginStep gives a step call its sequence number and finds it in the step
+// log. A log entry with another name at that number is nondeterminism.
+func (e *Execution) BeginStep(name string) (StepHandle, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.lastSeq++
+	h := StepHandle{Seq: e.lastSeq, Name: name, IdempotencyKey: IdempotencyKey(e.run.ID, e.lastSeq, name)}
+	record := e.log[h.Seq]
+	if record != nil && record.Name != name {
+		err := &klaxontype.NondeterminismError{Seq: h.Seq, Recorded: record.Name, Called: name}
+		if e.nondeterminism == nil {
+			e.nondeterminism = err
+		}
+		return h, &klaxontype.StepError{Name: name, Seq: h.Seq, Err: err}
+	}
+	if record == nil && e.replayOnly {
+		return h, ErrReplayFrontier
+	}
+	h.Record = record
+	return h, nil
+}
+
+// StepReplayed notes a step whose output came from the log, and registers its
+// compensation.
+func (e *Execution) StepReplayed(h StepHandle, compensate func(context.Context) error) {
+	e.stepDone(h, compensate)
+	if e.onStep != nil {
+		e.onStep(&klaxontype.StepOutcome{RunID: e.run.ID, Workflow: e.run.Workflow, Seq: h.Seq, Name: h.Name, Replayed: true})
+	}
+}
+
+// StepFailed notes a step whose function failed and returns the error wrapped
+// with the step's name and sequence.
+func (e *Execution) StepFailed(h StepHandle, err error, duration time.Duration) error {
+	if e.onStep != nil {
+		e.onStep(&klaxontype.StepOutcome{RunID: e.run.ID, Workflow: e.run.Workflow, Seq: h.Seq, Name: h.Name, Err: err, Duration: duration})
+	}
+	return &klaxontype.StepError{Name: h.Name, Seq: h.Seq, Err: err}
+}
+
+// Checkpoint makes a completed step durable and registers its compensation. It
+// returns only once the step log holds the output. When the lease was taken over
+// the write is refused and the execution stops writing.
+func (e *Execution) Checkpoint(ctx context.Context, h StepHandle, output []byte, started, finished time.Time, compensate func(context.Context) error) error {
+	begin := time.Now()
+	err := e.store.StepCheckpoint(context.WithoutCancel(ctx), &store.StepCheckpointParams{
+		Lease: store.Lease{RunID: e.run.ID, Epoch: e.run.Epoch}, Holder: e.holder,
+		Seq: h.Seq, Name: h.Name, Attempt: e.run.Attempt, IdempotencyKey: h.IdempotencyKey,
+		Output: output, StartedAt: started, FinishedAt: finished,
+	})
+	latency := time.Since(begin)
+	if err != nil {
+		if errors.Is(err, klaxontype.ErrLeaseLost) || errors.Is(err, klaxontype.ErrStepExists) {
+			e.mu.Lock()
+			e.leaseLost = true
+			e.mu.Unlock()
+		}
+		return &klaxontype.StepError{Name: h.Name, Seq: h.Seq, Err: fmt.Errorf("checkpoint: %w", err)}
+	}
+	e.stepDone(h, compensate)
+	if e.onStep != nil {
+		e.onStep(&klaxontype.StepOutcome{
+			RunID: e.run.ID, Workflow: e.run.Workflow, Seq: h.Seq, Name: h.Name,
+			Duration: finished.Sub(started), CheckpointLatency: latency,
+		})
+	}
+	return nil
+}
+
+func (e *Execution) stepDone(h StepHandle, compensate func(context.Context) error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.executed[h.Name] = true
+	if compensate != nil {
+		e.compensations = append(e.compensations, compensation{
+			seq: h.Seq, name: h.Name, key: h.IdempotencyKey + "/compensate", run: compensate,
+		})
+	}
+}
+
+// missingSteps lists the steps of the manifest the attempt did not execute.
+func (e *Execution) missingSteps() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var missing []string
+	for _, name := range e.workflow.ExpectedSteps {
+		if !e.executed[name] {
+			missing = append(missing, name)
+		}
+	}
+	return missing
+}
+
+func (e *Execution) lostLease() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.leaseLost
+}
+
+func (e *Execution) nondeterministic() *klaxontype.NondeterminismError {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.nondeterminism
+}

@@ -1,0 +1,100 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// leaseSet is the runs a worker holds, with a way to stop each one's execution
+// when its lease is lost.
+type leaseSet struct {
+	mu     sync.Mutex
+	leases map[string]*heldLease
+}
+
+type heldLease struct {
+	lease  store.Lease
+	cancel context.CancelCauseFunc
+}
+
+func newLeaseSet() *leaseSet { return &leaseSet{leases: make(map[string]*heldLease)} }
+
+func (s *leaseSet) add(lease store.Lease) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.leases[lease.RunID] = &heldLease{lease: lease}
+}
+
+// attach sets the function that cancels the run's execution.
+func (s *leaseSet) attach(runID string, cancel context.CancelCauseFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if held := s.leases[runID]; held != nil {
+		held.cancel = cancel
+	}
+}
+
+func (s *leaseSet) remove(runID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.leases, runID)
+}
+
+func (s *leaseSet) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.leases)
+}
+
+func (s *leaseSet) snapshot() []store.Lease {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	leases := make([]store.Lease, 0, len(s.leases))
+	for _, held := range s.leases {
+		leases = append(leases, held.lease)
+	}
+	return leases
+}
+
+// lose stops the execution of a run whose lease another worker now holds.
+func (s *leaseSet) lose(runID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if held := s.leases[runID]; held != nil && held.cancel != nil {
+		held.cancel(klaxontype.ErrLeaseLost)
+	}
+}
+
+// heartbeat renews every held lease each interval until ctx ends. A lease the
+// store no longer grants is lost: its execution is cancelled, and any write it
+// still attempts is refused by the store's epoch check.
+func (w *Worker) heartbeat(ctx context.Context) {
+	ticker := time.NewTicker(w.config.HeartbeatInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		leases := w.leases.snapshot()
+		if len(leases) == 0 {
+			continue
+		}
+		lost, err := w.config.Store.LeasesExtend(ctx, &store.LeasesExtendParams{
+			Holder: w.config.ID, Leases: leases, Duration: w.config.LeaseDuration,
+		})
+		if err != nil {
+			w.config.Logger.Error("renewing leases failed", "worker", w.config.ID, "leases", len(leases), "error", err)
+			continue
+		}
+		for _, runID := range lost {
+			w.config.Logger.Warn("lease lost; stopping the run's execution", "worker", w.config.ID, "run", runID)
+			w.leases.lose(runID)
+		}
+	}
+}

@@ -1,0 +1,242 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// attempt is one execution of a claimed run by this worker.
+type attempt struct {
+	worker   *Worker
+	claimed  *store.ClaimedRun
+	run      *klaxontype.Run
+	workflow *Definition
+	exec     *Execution
+	ctx      context.Context // cancelled on lease loss or shutdown
+	started  time.Time
+}
+
+// work executes one claimed run and records how the attempt ended.
+func (w *Worker) work(runCtx context.Context, claimed *store.ClaimedRun) {
+	defer w.slotDone(claimed.Run.ID)
+	ctx, cancel := context.WithCancelCause(runCtx)
+	defer cancel(nil)
+	w.leases.attach(claimed.Run.ID, cancel)
+
+	run := claimed.Run
+	workflow := w.config.Workflows[run.Workflow]
+	a := &attempt{
+		worker: w, claimed: claimed, run: run, workflow: workflow, ctx: ctx, started: time.Now(),
+		exec: newExecution(run, claimed.Steps, workflow, w.config.ID, w.config.Store, w.config.OnStep),
+	}
+	switch {
+	case run.Status == klaxontype.RunStatusCompensating:
+		// A worker died while undoing this run: replay the log to find the
+		// compensations, then finish undoing.
+		a.exec.replayOnly = true
+		a.invoke()
+		a.compensateAndDeadLetter(run.Failure, nil)
+	case claimed.Reclaimed && run.Attempt > workflow.Retry.WithDefaults().MaxAttempts:
+		// Every attempt so far lost its worker; do not start another.
+		a.exec.replayOnly = true
+		a.invoke()
+		a.failForGood(&klaxontype.RunFailure{
+			Class:  klaxontype.ClassTransient,
+			Reason: fmt.Sprintf("the run's worker was lost on %d attempts: each attempt's lease expired", run.Attempt-1),
+		}, nil)
+	default:
+		output, err := a.invoke()
+		a.settle(output, err)
+	}
+}
+
+// invoke runs the workflow function, with the run timeout, recovering a panic
+// in the workflow body.
+func (a *attempt) invoke() (output []byte, err error) {
+	ctx := WithExecution(a.ctx, a.exec)
+	if a.workflow.RunTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, a.workflow.RunTimeout,
+			fmt.Errorf("run ran past its timeout of %s: %w", a.workflow.RunTimeout, context.DeadlineExceeded))
+		defer cancel()
+	}
+	defer func() {
+		if recovered := recover(); recovered != nil {
+			output, err = nil, &klaxontype.PanicError{Value: recovered, Stack: string(debug.Stack())}
+		}
+	}()
+	output, err = a.workflow.Execute(ctx, a.run.Input)
+	if err == nil && ctx.Err() != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+		// The body finished, but only after its deadline: treat it as the
+		// timeout it was rather than a success that ignored the limit.
+		err = context.Cause(ctx)
+	}
+	return output, err
+}
+
+// settle records the outcome of a normal attempt.
+func (a *attempt) settle(output []byte, err error) {
+	switch cause := context.Cause(a.ctx); {
+	case a.exec.lostLease() || errors.Is(cause, klaxontype.ErrLeaseLost):
+		a.report(klaxontype.AttemptLeaseLost, "", err)
+		return
+	case errors.Is(cause, errShutdown):
+		a.release()
+		return
+	}
+	if nondeterminism := a.exec.nondeterministic(); nondeterminism != nil && err == nil {
+		err = &klaxontype.StepError{Name: nondeterminism.Called, Seq: nondeterminism.Seq, Err: nondeterminism}
+	}
+	if err == nil {
+		if missing := a.exec.missingSteps(); len(missing) > 0 {
+			a.failForGood(&klaxontype.RunFailure{
+				Class: klaxontype.ClassPartialCompletion,
+				Reason: fmt.Sprintf("workflow returned after %d of %d expected steps; missing: %s",
+					len(a.workflow.ExpectedSteps)-len(missing), len(a.workflow.ExpectedSteps), strings.Join(missing, ", ")),
+			}, nil)
+			return
+		}
+		a.complete(output)
+		return
+	}
+	a.fail(err)
+}
+
+func (a *attempt) complete(output []byte) {
+	err := a.worker.config.Store.RunComplete(context.WithoutCancel(a.ctx), &store.RunCompleteParams{
+		Lease: a.lease(), Holder: a.worker.config.ID, Output: output,
+	})
+	if a.storeFailed("complete", err) {
+		return
+	}
+	a.report(klaxontype.AttemptCompleted, "", nil)
+}
+
+// fail classifies a failed attempt and retries it or fails the run for good.
+func (a *attempt) fail(err error) {
+	if nondeterminism := a.exec.nondeterministic(); nondeterminism != nil {
+		err = &klaxontype.StepError{Name: nondeterminism.Called, Seq: nondeterminism.Seq, Err: nondeterminism}
+	}
+	classified := a.worker.config.Classifier.Classify(err)
+	record := &klaxontype.Attempt{
+		RunID: a.run.ID, Attempt: a.run.Attempt, At: time.Now().UTC(), Worker: a.worker.config.ID,
+		Class: classified.Class, Message: err.Error(), ClassifiedBy: classified.By,
+		Duration: time.Since(a.started),
+	}
+	var stepErr *klaxontype.StepError
+	if errors.As(err, &stepErr) {
+		record.Step, record.StepSeq = stepErr.Name, stepErr.Seq
+	}
+	var panicked *klaxontype.PanicError
+	if errors.As(err, &panicked) {
+		record.Stack = panicked.Stack
+	}
+	policy := a.workflow.Retry.WithDefaults()
+	if classified.Class.RetriedByDefault() && a.run.Attempt < policy.MaxAttempts {
+		delay := policy.Backoff(a.run.Attempt)
+		var retryAfter klaxontype.RetryAfterError
+		if errors.As(err, &retryAfter) {
+			delay = max(delay, retryAfter.RetryAfter())
+		}
+		retryAt := time.Now().Add(delay)
+		storeErr := a.worker.config.Store.RunFail(context.WithoutCancel(a.ctx), &store.RunFailParams{
+			Lease: a.lease(), Holder: a.worker.config.ID, Attempt: record,
+			Next: klaxontype.RunStatusRetrying, RetryAt: retryAt,
+		})
+		if a.storeFailed("schedule a retry", storeErr) {
+			return
+		}
+		a.worker.wakeAt(retryAt)
+		a.report(klaxontype.AttemptRetrying, classified.Class, err)
+		return
+	}
+	reason := record.Message
+	if classified.Class.RetriedByDefault() {
+		reason = fmt.Sprintf("gave up after %d attempts: %s", a.run.Attempt, record.Message)
+	}
+	a.failForGood(&klaxontype.RunFailure{
+		Class: classified.Class, Reason: reason, Step: record.Step, StepSeq: record.StepSeq,
+	}, record)
+}
+
+// failForGood undoes the completed steps, if any registered a compensation,
+// and dead-letters the run.
+func (a *attempt) failForGood(failure *klaxontype.RunFailure, record *klaxontype.Attempt) {
+	if record == nil {
+		record = &klaxontype.Attempt{
+			RunID: a.run.ID, Attempt: a.run.Attempt, At: time.Now().UTC(), Worker: a.worker.config.ID,
+			Step: failure.Step, StepSeq: failure.StepSeq, Class: failure.Class, Message: failure.Reason,
+			ClassifiedBy: "engine", Duration: time.Since(a.started),
+		}
+	}
+	if a.exec.pendingCompensations() > 0 {
+		err := a.worker.config.Store.RunFail(context.WithoutCancel(a.ctx), &store.RunFailParams{
+			Lease: a.lease(), Holder: a.worker.config.ID, Attempt: record,
+			Next: klaxontype.RunStatusCompensating, Failure: failure,
+		})
+		if a.storeFailed("start compensating", err) {
+			return
+		}
+		a.compensateAndDeadLetter(failure, nil)
+		return
+	}
+	a.deadLetter(failure, record)
+}
+
+func (a *attempt) deadLetter(failure *klaxontype.RunFailure, record *klaxontype.Attempt) {
+	err := a.worker.config.Store.RunFail(context.WithoutCancel(a.ctx), &store.RunFailParams{
+		Lease: a.lease(), Holder: a.worker.config.ID, Attempt: record,
+		Next: klaxontype.RunStatusDead, Failure: failure,
+	})
+	if a.storeFailed("dead-letter", err) {
+		return
+	}
+	a.report(klaxontype.AttemptDead, failure.Class, errors.New(failure.Reason))
+}
+
+// release gives the run back to the queue because the worker is stopping.
+func (a *attempt) release() {
+	err := a.worker.config.Store.RunRelease(context.WithoutCancel(a.ctx), &store.RunReleaseParams{
+		Lease: a.lease(), Holder: a.worker.config.ID,
+	})
+	if a.storeFailed("release", err) {
+		return
+	}
+	a.report(klaxontype.AttemptReleased, "", nil)
+}
+
+// storeFailed reports a write that did not land. A refused write means another
+// worker holds the run; any other error leaves the run to its lease's expiry.
+func (a *attempt) storeFailed(what string, err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, klaxontype.ErrLeaseLost) {
+		a.report(klaxontype.AttemptLeaseLost, "", err)
+		return true
+	}
+	a.worker.config.Logger.Error("recording the attempt's outcome failed; its lease will expire and the run will be retried",
+		"worker", a.worker.config.ID, "run", a.run.ID, "action", what, "error", err)
+	a.report(klaxontype.AttemptAbandoned, "", err)
+	return true
+}
+
+func (a *attempt) lease() store.Lease { return store.Lease{RunID: a.run.ID, Epoch: a.run.Epoch} }
+
+func (a *attempt) report(result klaxontype.AttemptResult, class klaxontype.FailureClass, err error) {
+	logger := a.worker.config.Logger
+	logger.Debug("attempt ended", "run", a.run.ID, "workflow", a.run.Workflow, "attempt", a.run.Attempt, "result", result, "class", class, "error", err)
+	if a.worker.config.OnAttempt != nil {
+		a.worker.config.OnAttempt(&klaxontype.AttemptOutcome{
+			RunID: a.run.ID, Workflow: a.run.Workflow, Attempt: a.run.Attempt, Result: result,
+			Class: class, Err: err, Duration: time.Since(a.started),
+		})
+	}
+}

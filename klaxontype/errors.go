@@ -1,0 +1,33 @@
+package klaxontype
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrNotFound is returned by a store when the record asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrLeaseLost is returned for a write by a holder whose lease is no longer
+	// current: its epoch is stale, or the run is no longer held. The store
+	// records the rejected write as a duplicate.suppressed event.
+	ErrLeaseLost = errors.New("lease lost: another worker holds the run")
+	// ErrStepExists is returned for a checkpoint of a step that is already in
+	// the step log; the stored output is never overwritten.
+	ErrStepExists = errors.New("step already checkpointed")
+	// ErrClosed is returned by a store that has been closed.
+	ErrClosed = errors.New("store closed")
+)
+
+// SchemaTooNewError is returned when a database was written by a newer version
+// of Klaxon than the running binary understands.
+type SchemaTooNewError struct {
+	// Database is the schema version found in the database.
+	Database int
+	// Supported is the newest schema version this binary knows.
+	Supported int
+}
+
+func (e *SchemaTooNewError) Error() string {
+	return fmt.Sprintf("database schema version %d is newer than this klaxon supports (%d): upgrade klaxon before using this database", e.Database, e.Supported)
+}

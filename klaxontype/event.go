@@ -1,0 +1,53 @@
+package klaxontype
+
+import "time"
+
+// EventType names an entry of the event log, the audit trail of a run.
+type EventType string
+
+const (
+	// EventRunEnqueued: the run was created.
+	EventRunEnqueued EventType = "run.enqueued"
+	// EventRunClaimed: a worker took the run under a new lease.
+	EventRunClaimed EventType = "run.claimed"
+	// EventLeaseReclaimed: a worker took over a run whose holder stopped
+	// heartbeating and let its lease expire.
+	EventLeaseReclaimed EventType = "lease.reclaimed"
+	// EventLeaseReleased: a worker stopping gracefully gave the run back.
+	EventLeaseReleased EventType = "lease.released"
+	// EventStepCompleted: a step's output was checkpointed.
+	EventStepCompleted EventType = "step.completed"
+	// EventStepFailed: an attempt failed in a step (or in the workflow body).
+	EventStepFailed EventType = "step.failed"
+	// EventRetryScheduled: the failed attempt will be retried after a backoff.
+	EventRetryScheduled EventType = "retry.scheduled"
+	// EventRunCompensating: the run failed for good and is undoing its steps.
+	EventRunCompensating EventType = "run.compensating"
+	// EventCompensationCompleted: one step's compensation ran.
+	EventCompensationCompleted EventType = "compensation.completed"
+	// EventCompensationFailed: one step's compensation returned an error.
+	EventCompensationFailed EventType = "compensation.failed"
+	// EventRunCompleted: the run completed with every expected step.
+	EventRunCompleted EventType = "run.completed"
+	// EventRunDead: the run ended in the dead-letter queue.
+	EventRunDead EventType = "run.dead"
+	// EventDuplicateSuppressed: a write from a holder whose lease was taken over,
+	// or of a step already in the log, was rejected.
+	EventDuplicateSuppressed EventType = "duplicate.suppressed"
+)
+
+// Event is one append-only entry of a run's event log.
+type Event struct {
+	// ID orders the events of a store.
+	ID    int64     `json:"id"`
+	RunID string    `json:"run_id"`
+	Type  EventType `json:"type"`
+	// Actor is who caused the event: a worker ID, "client", later a token name.
+	Actor string    `json:"actor"`
+	At    time.Time `json:"at"`
+	// Step and StepSeq name the step the event is about, when there is one.
+	Step    string `json:"step,omitempty"`
+	StepSeq int    `json:"step_seq,omitempty"`
+	// Message is a line a person can read.
+	Message string `json:"message,omitempty"`
+}

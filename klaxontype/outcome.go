@@ -1,0 +1,55 @@
+package klaxontype
+
+import "time"
+
+// StepOutcome tells an observer (metrics, the demo's summary) about one step
+// call of a running workflow.
+type StepOutcome struct {
+	RunID    string
+	Workflow string
+	Seq      int
+	Name     string
+	// Replayed is true when the output came from the step log and the step's
+	// function did not run.
+	Replayed bool
+	// Err is the step's error; nil when it completed.
+	Err error
+	// Duration is how long the step's function ran.
+	Duration time.Duration
+	// CheckpointLatency is how long the step waited for its checkpoint to be
+	// durable.
+	CheckpointLatency time.Duration
+}
+
+// AttemptResult is how one attempt of a run ended, from the worker's view.
+type AttemptResult string
+
+const (
+	// AttemptCompleted: the run completed.
+	AttemptCompleted AttemptResult = "completed"
+	// AttemptRetrying: the attempt failed and a retry is scheduled.
+	AttemptRetrying AttemptResult = "retrying"
+	// AttemptDead: the run failed for good and is in the dead-letter queue.
+	AttemptDead AttemptResult = "dead"
+	// AttemptReleased: the worker stopped and gave the run back.
+	AttemptReleased AttemptResult = "released"
+	// AttemptLeaseLost: another worker took the run over; this attempt's writes
+	// were refused.
+	AttemptLeaseLost AttemptResult = "lease_lost"
+	// AttemptAbandoned: the attempt could not record its outcome (the store
+	// failed); its lease will expire and another attempt will follow.
+	AttemptAbandoned AttemptResult = "abandoned"
+)
+
+// AttemptOutcome tells an observer how an attempt of a run ended.
+type AttemptOutcome struct {
+	RunID    string
+	Workflow string
+	Attempt  int
+	Result   AttemptResult
+	// Class is the failure class of a failed attempt.
+	Class FailureClass
+	// Err is the attempt's error, if it failed.
+	Err      error
+	Duration time.Duration
+}

@@ -1,0 +1,52 @@
+package klaxontype
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+// RetryPolicy says how often and how soon a failed run is retried. A zero field
+// takes its default.
+type RetryPolicy struct {
+	// MaxAttempts is the most attempts a run gets, the first included; default 5.
+	MaxAttempts int `json:"max_attempts"`
+	// InitialBackoff is the wait before the first retry; default 1s.
+	InitialBackoff time.Duration `json:"initial_backoff"`
+	// MaxBackoff caps the wait between attempts; default 5m.
+	MaxBackoff time.Duration `json:"max_backoff"`
+}
+
+// DefaultRetryPolicy is the policy of a workflow that sets none.
+var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 5, InitialBackoff: time.Second, MaxBackoff: 5 * time.Minute}
+
+// WithDefaults fills zero fields from DefaultRetryPolicy.
+func (p RetryPolicy) WithDefaults() RetryPolicy {
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = DefaultRetryPolicy.MaxAttempts
+	}
+	if p.InitialBackoff <= 0 {
+		p.InitialBackoff = DefaultRetryPolicy.InitialBackoff
+	}
+	if p.MaxBackoff <= 0 {
+		p.MaxBackoff = DefaultRetryPolicy.MaxBackoff
+	}
+	if p.MaxBackoff < p.InitialBackoff {
+		p.MaxBackoff = p.InitialBackoff
+	}
+	return p
+}
+
+// Backoff is the wait before the retry that follows the failed attempt
+// (counted from 1): it doubles each attempt up to MaxBackoff, and a random
+// jitter takes it anywhere between half and all of that, so that runs failing
+// together do not retry together.
+func (p RetryPolicy) Backoff(failedAttempt int) time.Duration {
+	p = p.WithDefaults()
+	delay := p.InitialBackoff
+	for i := 1; i < failedAttempt && delay < p.MaxBackoff; i++ {
+		delay *= 2
+	}
+	delay = min(delay, p.MaxBackoff)
+	half := delay / 2
+	return half + rand.N(delay-half+1)
+}

@@ -1,0 +1,57 @@
+package klaxontype
+
+import "time"
+
+// Run is one execution of a workflow, as the store keeps it.
+type Run struct {
+	// ID is a ULID, so runs sort by the time they were enqueued.
+	ID string `json:"id"`
+	// Workflow is the name of the workflow the run executes.
+	Workflow string `json:"workflow"`
+	// WorkflowVersion is the workflow's version when the run was enqueued.
+	WorkflowVersion int `json:"workflow_version"`
+	// Status is where the run is in its life.
+	Status RunStatus `json:"status"`
+	// Input is the run's input as JSON.
+	Input []byte `json:"input"`
+	// Output is the workflow's result as JSON, set when the run completed.
+	Output []byte `json:"output,omitempty"`
+	// IdempotencyKey deduplicates enqueues of the same workflow: a second enqueue
+	// with the same key returns this run instead of creating another.
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	// Entities are string labels (document_id=42) that runs can be filtered by.
+	Entities map[string]string `json:"entities,omitempty"`
+	// Attempt counts the claims that executed the run; the current or last one.
+	Attempt int `json:"attempt"`
+	// Retries counts the retries that were scheduled after failed attempts.
+	Retries int `json:"retries"`
+	// Epoch is the fencing token of the current lease. Each claim increments it,
+	// and every write of a holder carries it, so that a holder whose lease was
+	// taken over cannot write any more.
+	Epoch int64 `json:"epoch"`
+	// LeaseHolder is the worker holding the lease, empty when none does.
+	LeaseHolder string `json:"lease_holder,omitempty"`
+	// LeaseExpiresAt is when the lease ends unless a heartbeat extends it.
+	LeaseExpiresAt time.Time `json:"lease_expires_at,omitzero"`
+	// AvailableAt is when a pending or retrying run may next be claimed.
+	AvailableAt time.Time `json:"available_at"`
+	// Failure says why a run is dead or compensating; nil otherwise.
+	Failure *RunFailure `json:"failure,omitempty"`
+	// CreatedAt is when the run was enqueued.
+	CreatedAt time.Time `json:"created_at"`
+	// UpdatedAt is when the run's row last changed.
+	UpdatedAt time.Time `json:"updated_at"`
+	// StartedAt is when a worker first claimed the run.
+	StartedAt time.Time `json:"started_at,omitzero"`
+	// FinishedAt is when the run reached a terminal status.
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+}
+
+// RunFailure is the terminal failure of a run: its class, a reason a person can
+// read, and the step that failed (empty when the workflow body itself failed).
+type RunFailure struct {
+	Class   FailureClass `json:"class"`
+	Reason  string       `json:"reason"`
+	Step    string       `json:"step,omitempty"`
+	StepSeq int          `json:"step_seq,omitempty"`
+}

@@ -1,0 +1,55 @@
+package klaxontype
+
+// RunStatus is where a run is in its life. The database mirrors the list with a
+// CHECK constraint, so a new status needs a migration.
+type RunStatus string
+
+const (
+	// RunStatusPending is a run waiting to be claimed by a worker. A run enters it
+	// when it is enqueued or when a worker stopping gracefully releases it, and
+	// leaves it when a worker claims it.
+	RunStatusPending RunStatus = "pending"
+	// RunStatusRunning is a run held by a worker under a lease. It leaves it when
+	// the worker completes it, schedules a retry, starts compensating, dead-letters
+	// it or releases it, or when its lease expires and another worker reclaims it.
+	RunStatusRunning RunStatus = "running"
+	// RunStatusRetrying is a run whose attempt failed with a retryable class and
+	// that waits for its backoff to pass; it is claimed again once it has.
+	RunStatusRetrying RunStatus = "retrying"
+	// RunStatusCompleted is a run whose workflow returned without error after
+	// executing every step of its manifest. Terminal.
+	RunStatusCompleted RunStatus = "completed"
+	// RunStatusCompensating is a run that failed for good and whose completed
+	// steps' compensations are being run in reverse order, under a lease like a
+	// running run. It leaves it for dead.
+	RunStatusCompensating RunStatus = "compensating"
+	// RunStatusDead is a run that cannot be retried: it sits in the dead-letter
+	// queue with its failure class, reason and attempt history. Terminal.
+	RunStatusDead RunStatus = "dead"
+	// RunStatusCancelled is a run a person cancelled. Terminal.
+	RunStatusCancelled RunStatus = "cancelled"
+)
+
+// RunStatuses lists every run status in the order of a run's life.
+func RunStatuses() []RunStatus {
+	return []RunStatus{
+		RunStatusPending, RunStatusRunning, RunStatusRetrying, RunStatusCompleted,
+		RunStatusCompensating, RunStatusDead, RunStatusCancelled,
+	}
+}
+
+// Terminal reports whether a run in this status will never change again on its
+// own.
+func (s RunStatus) Terminal() bool {
+	return s == RunStatusCompleted || s == RunStatusDead || s == RunStatusCancelled
+}
+
+// Valid reports whether s is one of RunStatuses.
+func (s RunStatus) Valid() bool {
+	for _, known := range RunStatuses() {
+		if s == known {
+			return true
+		}
+	}
+	return false
+}

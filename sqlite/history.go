@@ -1,0 +1,47 @@
+package sqlite
+
+import (
+	"context"
+	"time"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"zombiezen.com/go/sqlite"
+)
+
+// insertEvent appends to a run's event log inside the writer's transaction.
+func insertEvent(conn *sqlite.Conn, event *klaxontype.Event) error {
+	return execute(conn, eventInsertSQL, nil,
+		event.RunID, string(event.Type), event.Actor, event.At,
+		nullIfEmpty(event.Step), nullIfZero(event.StepSeq), nullIfEmpty(event.Message))
+}
+
+// insertAttempt adds a failed attempt to a run's history.
+func insertAttempt(conn *sqlite.Conn, a *klaxontype.Attempt) error {
+	return execute(conn, attemptInsertSQL, nil,
+		a.RunID, a.Attempt, a.At, a.Worker, nullIfEmpty(a.Step), nullIfZero(a.StepSeq),
+		string(a.Class), a.Message, a.ClassifiedBy, int64(a.Duration/time.Microsecond), nullIfEmpty(a.Stack))
+}
+
+// EventList returns a run's event log, oldest first.
+func (s *Store) EventList(ctx context.Context, runID string) ([]*klaxontype.Event, error) {
+	var events []*klaxontype.Event
+	err := s.read(ctx, func(conn *sqlite.Conn) error {
+		return execute(conn, eventListSQL, func(stmt *sqlite.Stmt) error {
+			events = append(events, scanEvent(stmt))
+			return nil
+		}, runID)
+	})
+	return events, err
+}
+
+// AttemptList returns a run's failed attempts, oldest first.
+func (s *Store) AttemptList(ctx context.Context, runID string) ([]*klaxontype.Attempt, error) {
+	var attempts []*klaxontype.Attempt
+	err := s.read(ctx, func(conn *sqlite.Conn) error {
+		return execute(conn, attemptListSQL, func(stmt *sqlite.Stmt) error {
+			attempts = append(attempts, scanAttempt(stmt))
+			return nil
+		}, runID)
+	})
+	return attempts, err
+}

@@ -1,0 +1,90 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+	"zombiezen.com/go/sqlite"
+)
+
+// RunComplete marks a held run completed with its output.
+func (s *Store) RunComplete(ctx context.Context, params *store.RunCompleteParams) error {
+	return s.writer.write(func(conn *sqlite.Conn) error {
+		t := now()
+		if err := execute(conn, runCompleteSQL, nil, params.RunID, params.Epoch, params.Holder, params.Output, t); err != nil {
+			return err
+		}
+		if conn.Changes() == 0 {
+			return suppress(conn, params.Lease, params.Holder, t, "completion", "", 0, klaxontype.ErrLeaseLost)
+		}
+		return insertEvent(conn, &klaxontype.Event{
+			RunID: params.RunID, Type: klaxontype.EventRunCompleted, Actor: params.Holder, At: t,
+		})
+	})
+}
+
+// RunFail records a failed attempt and moves the run to retrying,
+// compensating or dead.
+func (s *Store) RunFail(ctx context.Context, params *store.RunFailParams) error {
+	failure := params.Failure
+	switch params.Next {
+	case klaxontype.RunStatusRetrying:
+		if params.Attempt == nil {
+			return fmt.Errorf("sqlite: scheduling a retry of run %s needs the failed attempt", params.RunID)
+		}
+	case klaxontype.RunStatusCompensating, klaxontype.RunStatusDead:
+		if failure == nil {
+			return fmt.Errorf("sqlite: run %s cannot become %s without a failure", params.RunID, params.Next)
+		}
+	default:
+		return fmt.Errorf("sqlite: a failed run cannot become %q", params.Next)
+	}
+	return s.writer.write(func(conn *sqlite.Conn) error {
+		t := now()
+		var err error
+		switch params.Next {
+		case klaxontype.RunStatusRetrying:
+			err = execute(conn, runRetrySQL, nil, params.RunID, params.Epoch, params.Holder, params.RetryAt, t)
+		case klaxontype.RunStatusCompensating:
+			err = execute(conn, runCompensatingSQL, nil, params.RunID, params.Epoch, params.Holder,
+				string(failure.Class), failure.Reason, nullIfEmpty(failure.Step), nullIfZero(failure.StepSeq), t)
+		case klaxontype.RunStatusDead:
+			err = execute(conn, runDeadSQL, nil, params.RunID, params.Epoch, params.Holder,
+				string(failure.Class), failure.Reason, nullIfEmpty(failure.Step), nullIfZero(failure.StepSeq), t)
+		}
+		if err != nil {
+			return err
+		}
+		if conn.Changes() == 0 {
+			return suppress(conn, params.Lease, params.Holder, t, "failure of attempt", "", 0, klaxontype.ErrLeaseLost)
+		}
+		if a := params.Attempt; a != nil {
+			if err := insertAttempt(conn, a); err != nil {
+				return err
+			}
+			err := insertEvent(conn, &klaxontype.Event{
+				RunID: params.RunID, Type: klaxontype.EventStepFailed, Actor: params.Holder, At: t,
+				Step: a.Step, StepSeq: a.StepSeq,
+				Message: fmt.Sprintf("attempt %d failed (%s, by %s): %s", a.Attempt, a.Class, a.ClassifiedBy, a.Message),
+			})
+			if err != nil {
+				return err
+			}
+		}
+		next := &klaxontype.Event{RunID: params.RunID, Actor: params.Holder, At: t}
+		switch params.Next {
+		case klaxontype.RunStatusRetrying:
+			next.Type = klaxontype.EventRetryScheduled
+			next.Message = fmt.Sprintf("retry at %s", params.RetryAt.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
+		case klaxontype.RunStatusCompensating:
+			next.Type = klaxontype.EventRunCompensating
+			next.Message = fmt.Sprintf("%s: %s", failure.Class, failure.Reason)
+		case klaxontype.RunStatusDead:
+			next.Type = klaxontype.EventRunDead
+			next.Message = fmt.Sprintf("%s: %s", failure.Class, failure.Reason)
+		}
+		return insertEvent(conn, next)
+	})
+}

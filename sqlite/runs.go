@@ -1,0 +1,139 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+	"zombiezen.com/go/sqlite"
+)
+
+// RunEnqueue creates a pending run, or returns the run of the same workflow
+// that already has the idempotency key.
+func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) (*klaxontype.Run, bool, error) {
+	if params.ID == "" || params.Workflow == "" {
+		return nil, false, errors.New("sqlite: a run needs an ID and a workflow")
+	}
+	if !json.Valid(params.Input) {
+		return nil, false, fmt.Errorf("sqlite: input of run %s is not valid JSON", params.ID)
+	}
+	entities := "{}"
+	if len(params.Entities) > 0 {
+		encoded, err := json.Marshal(params.Entities)
+		if err != nil {
+			return nil, false, err
+		}
+		entities = string(encoded)
+	}
+	var (
+		run     *klaxontype.Run
+		created bool
+	)
+	err := s.writer.write(func(conn *sqlite.Conn) error {
+		run, created = nil, false
+		if params.IdempotencyKey != "" {
+			err := execute(conn, runGetByIdempotencyKeySQL, func(stmt *sqlite.Stmt) (err error) {
+				run, err = scanRun(stmt)
+				return err
+			}, params.Workflow, params.IdempotencyKey)
+			if err != nil || run != nil {
+				return err
+			}
+		}
+		t := now()
+		availableAt := params.AvailableAt
+		if availableAt.IsZero() {
+			availableAt = t
+		}
+		err := execute(conn, runInsertSQL, func(stmt *sqlite.Stmt) (err error) {
+			run, err = scanRun(stmt)
+			return err
+		}, params.ID, params.Workflow, params.WorkflowVersion, params.Input,
+			nullIfEmpty(params.IdempotencyKey), entities, availableAt, t)
+		if err != nil {
+			return err
+		}
+		for key, value := range params.Entities {
+			if err := execute(conn, runEntityInsertSQL, nil, key, value, params.ID); err != nil {
+				return err
+			}
+		}
+		created = true
+		return insertEvent(conn, &klaxontype.Event{
+			RunID: params.ID, Type: klaxontype.EventRunEnqueued, Actor: params.Actor, At: t,
+		})
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return run, created, nil
+}
+
+// RunGet returns one run, or klaxontype.ErrNotFound.
+func (s *Store) RunGet(ctx context.Context, id string) (*klaxontype.Run, error) {
+	var run *klaxontype.Run
+	err := s.read(ctx, func(conn *sqlite.Conn) error {
+		return execute(conn, runGetSQL, func(stmt *sqlite.Stmt) (err error) {
+			run, err = scanRun(stmt)
+			return err
+		}, id)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if run == nil {
+		return nil, fmt.Errorf("run %s: %w", id, klaxontype.ErrNotFound)
+	}
+	return run, nil
+}
+
+// RunList returns runs matching every filter, newest first.
+func (s *Store) RunList(ctx context.Context, params *store.RunListParams) ([]*klaxontype.Run, error) {
+	statuses := params.Statuses
+	if statuses == nil {
+		statuses = []klaxontype.RunStatus{}
+	}
+	statusesJSON, err := json.Marshal(statuses)
+	if err != nil {
+		return nil, err
+	}
+	entities := params.Entities
+	if entities == nil {
+		entities = map[string]string{}
+	}
+	entitiesJSON, err := json.Marshal(entities)
+	if err != nil {
+		return nil, err
+	}
+	limit := params.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var runs []*klaxontype.Run
+	err = s.read(ctx, func(conn *sqlite.Conn) error {
+		return execute(conn, runListSQL, func(stmt *sqlite.Stmt) error {
+			run, err := scanRun(stmt)
+			if err != nil {
+				return err
+			}
+			runs = append(runs, run)
+			return nil
+		}, params.Workflow, string(statusesJSON), params.BeforeID, string(entitiesJSON), limit)
+	})
+	return runs, err
+}
+
+// RunCountByStatus counts runs by status, optionally of one workflow.
+func (s *Store) RunCountByStatus(ctx context.Context, workflow string) (map[klaxontype.RunStatus]int, error) {
+	counts := make(map[klaxontype.RunStatus]int)
+	err := s.read(ctx, func(conn *sqlite.Conn) error {
+		return execute(conn, runCountByStatusSQL, func(stmt *sqlite.Stmt) error {
+			counts[klaxontype.RunStatus(stmt.ColumnText(0))] = stmt.ColumnInt(1)
+			return nil
+		}, workflow)
+	})
+	return counts, err
+}

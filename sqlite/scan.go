@@ -1,0 +1,91 @@
+package sqlite
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"zombiezen.com/go/sqlite"
+)
+
+func scanRun(stmt *sqlite.Stmt) (*klaxontype.Run, error) {
+	run := &klaxontype.Run{
+		ID:              stmt.GetText("id"),
+		Workflow:        stmt.GetText("workflow"),
+		WorkflowVersion: int(stmt.GetInt64("workflow_version")),
+		Status:          klaxontype.RunStatus(stmt.GetText("status")),
+		Input:           columnBytes(stmt, "input"),
+		Output:          columnBytes(stmt, "output"),
+		IdempotencyKey:  stmt.GetText("idempotency_key"),
+		Attempt:         int(stmt.GetInt64("attempt")),
+		Retries:         int(stmt.GetInt64("retries")),
+		Epoch:           stmt.GetInt64("epoch"),
+		LeaseHolder:     stmt.GetText("lease_holder"),
+		LeaseExpiresAt:  columnTime(stmt, "lease_expires_at"),
+		AvailableAt:     columnTime(stmt, "available_at"),
+		CreatedAt:       columnTime(stmt, "created_at"),
+		UpdatedAt:       columnTime(stmt, "updated_at"),
+		StartedAt:       columnTime(stmt, "started_at"),
+		FinishedAt:      columnTime(stmt, "finished_at"),
+	}
+	if entities := stmt.GetText("entities"); entities != "" && entities != "{}" {
+		if err := json.Unmarshal([]byte(entities), &run.Entities); err != nil {
+			return nil, err
+		}
+	}
+	if !stmt.IsNull("failure_class") {
+		run.Failure = &klaxontype.RunFailure{
+			Class:   klaxontype.FailureClass(stmt.GetText("failure_class")),
+			Reason:  stmt.GetText("failure_reason"),
+			Step:    stmt.GetText("failed_step"),
+			StepSeq: int(stmt.GetInt64("failed_step_seq")),
+		}
+	}
+	return run, nil
+}
+
+func scanStep(stmt *sqlite.Stmt) *klaxontype.StepRecord {
+	return &klaxontype.StepRecord{
+		RunID:             stmt.GetText("run_id"),
+		Seq:               int(stmt.GetInt64("seq")),
+		Name:              stmt.GetText("name"),
+		Status:            klaxontype.StepStatus(stmt.GetText("status")),
+		Attempt:           int(stmt.GetInt64("attempt")),
+		Epoch:             stmt.GetInt64("epoch"),
+		IdempotencyKey:    stmt.GetText("idempotency_key"),
+		Output:            columnBytes(stmt, "output"),
+		StartedAt:         columnTime(stmt, "started_at"),
+		FinishedAt:        columnTime(stmt, "finished_at"),
+		CompensatedAt:     columnTime(stmt, "compensated_at"),
+		CompensationError: stmt.GetText("compensation_error"),
+	}
+}
+
+func scanEvent(stmt *sqlite.Stmt) *klaxontype.Event {
+	return &klaxontype.Event{
+		ID:      stmt.GetInt64("id"),
+		RunID:   stmt.GetText("run_id"),
+		Type:    klaxontype.EventType(stmt.GetText("type")),
+		Actor:   stmt.GetText("actor"),
+		At:      columnTime(stmt, "at"),
+		Step:    stmt.GetText("step"),
+		StepSeq: int(stmt.GetInt64("step_seq")),
+		Message: stmt.GetText("message"),
+	}
+}
+
+func scanAttempt(stmt *sqlite.Stmt) *klaxontype.Attempt {
+	return &klaxontype.Attempt{
+		RunID:        stmt.GetText("run_id"),
+		Attempt:      int(stmt.GetInt64("attempt")),
+		At:           columnTime(stmt, "at"),
+		Worker:       stmt.GetText("worker"),
+		Step:         stmt.GetText("step"),
+		StepSeq:      int(stmt.GetInt64("step_seq")),
+		Class:        klaxontype.FailureClass(stmt.GetText("class")),
+		Message:      stmt.GetText("message"),
+		ClassifiedBy: stmt.GetText("classified_by"),
+		Duration:     time.Duration(stmt.GetInt64("duration_us")) * time.Microsecond,
+		Stack:        stmt.GetText("stack"),
+	}
+}

@@ -1,0 +1,131 @@
+package sqlite
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"zombiezen.com/go/sqlite"
+	"zombiezen.com/go/sqlite/sqlitex"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migration is one numbered schema change, from migrations/NNNN_name.sql.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations lists the embedded migrations in order.
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var list []migration
+	for _, entry := range entries {
+		number, name, ok := strings.Cut(strings.TrimSuffix(entry.Name(), ".sql"), "_")
+		version, err := strconv.Atoi(number)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("migration file %q is not named NNNN_name.sql", entry.Name())
+		}
+		text, err := fs.ReadFile(migrationFiles, path.Join("migrations", entry.Name()))
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, migration{version: version, name: name, sql: string(text)})
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].version < list[j].version })
+	return list, nil
+}
+
+// SchemaVersion is the newest schema this binary knows.
+func SchemaVersion() int {
+	list, err := migrations()
+	if err != nil || len(list) == 0 {
+		return 0
+	}
+	return list[len(list)-1].version
+}
+
+const migrationsTableSQL = `CREATE TABLE IF NOT EXISTS klaxon_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at INTEGER NOT NULL
+) STRICT`
+
+// inspectSchema reads the schema version of the database, refusing a file that
+// is not a SQLite database, a database of another program, and a schema newer
+// than this binary. It writes nothing.
+func inspectSchema(conn *sqlite.Conn) (version int, err error) {
+	var tables, klaxonTables int
+	err = execute(conn, `SELECT count(*), count(*) FILTER (WHERE name = 'klaxon_migrations')
+		FROM sqlite_schema WHERE type = 'table'`, func(stmt *sqlite.Stmt) error {
+		tables, klaxonTables = stmt.ColumnInt(0), stmt.ColumnInt(1)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if klaxonTables == 0 {
+		if tables > 0 {
+			return 0, fmt.Errorf("the database holds %d tables but no Klaxon schema: it belongs to another program", tables)
+		}
+		return 0, nil
+	}
+	err = execute(conn, `SELECT coalesce(max(version), 0) FROM klaxon_migrations`, func(stmt *sqlite.Stmt) error {
+		version = stmt.ColumnInt(0)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if supported := SchemaVersion(); version > supported {
+		return version, &klaxontype.SchemaTooNewError{Database: version, Supported: supported}
+	}
+	return version, nil
+}
+
+// migrate applies every migration newer than the database's version, each in
+// its own transaction, and returns the versions it applied.
+func migrate(conn *sqlite.Conn, from int) (applied []int, err error) {
+	list, err := migrations()
+	if err != nil {
+		return nil, err
+	}
+	if err := sqlitex.ExecuteTransient(conn, migrationsTableSQL, nil); err != nil {
+		return nil, err
+	}
+	for _, m := range list {
+		if m.version <= from {
+			continue
+		}
+		if err := applyMigration(conn, m); err != nil {
+			return applied, fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
+		}
+		applied = append(applied, m.version)
+	}
+	return applied, nil
+}
+
+func applyMigration(conn *sqlite.Conn, m migration) (err error) {
+	endFn, err := sqlitex.ImmediateTransaction(conn)
+	if err != nil {
+		return err
+	}
+	defer endFn(&err)
+	if err := sqlitex.ExecuteScript(conn, m.sql, nil); err != nil {
+		return err
+	}
+	return execute(conn, `INSERT INTO klaxon_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)`,
+		nil, m.version, m.name, time.Now())
+}

@@ -1,0 +1,16 @@
+UPDATE runs SET
+    status = 'running',
+    lease_holder = ?1,
+    lease_expires_at = ?2,
+    epoch = epoch + 1,
+    attempt = attempt + 1,
+    started_at = coalesce(started_at, ?3),
+    updated_at = ?3
+WHERE id IN (
+    SELECT id FROM runs
+    WHERE status IN ('pending', 'retrying')
+      AND available_at <= ?3
+      AND workflow IN (SELECT value FROM json_each(?4))
+    ORDER BY available_at
+    LIMIT ?5)
+RETURNING *;

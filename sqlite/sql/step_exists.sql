@@ -1,0 +1,1 @@
+SELECT 1 FROM steps WHERE run_id = ?1 AND seq = ?2;

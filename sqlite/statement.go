@@ -1,0 +1,105 @@
+package sqlite
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"zombiezen.com/go/sqlite"
+)
+
+// execute runs one cached statement with positional arguments and calls each
+// for every row it returns.
+func execute(conn *sqlite.Conn, query string, each func(*sqlite.Stmt) error, args ...any) error {
+	// Statements come from .sql files ending in a newline, which SQLite would
+	// report as trailing bytes.
+	stmt, err := conn.Prepare(strings.TrimSpace(query))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		_ = stmt.Reset()
+		_ = stmt.ClearBindings()
+	}()
+	if err := bind(stmt, args); err != nil {
+		return err
+	}
+	for {
+		hasRow, err := stmt.Step()
+		if err != nil {
+			return err
+		}
+		if !hasRow {
+			return nil
+		}
+		if each != nil {
+			if err := each(stmt); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// bind binds arguments by position. nil binds NULL, and so does a zero
+// time.Time: optional columns stay NULL rather than holding a sentinel.
+func bind(stmt *sqlite.Stmt, args []any) error {
+	for i, arg := range args {
+		param := i + 1
+		switch v := arg.(type) {
+		case nil:
+			stmt.BindNull(param)
+		case string:
+			stmt.BindText(param, v)
+		case []byte:
+			stmt.BindBytes(param, v)
+		case int:
+			stmt.BindInt64(param, int64(v))
+		case int64:
+			stmt.BindInt64(param, v)
+		case bool:
+			stmt.BindBool(param, v)
+		case time.Time:
+			if v.IsZero() {
+				stmt.BindNull(param)
+			} else {
+				stmt.BindInt64(param, v.UnixMicro())
+			}
+		default:
+			return fmt.Errorf("sqlite: cannot bind argument %d of type %T", param, arg)
+		}
+	}
+	return nil
+}
+
+// nullIfEmpty turns an empty string into NULL for optional text columns.
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// nullIfZero turns a zero sequence number into NULL for optional step columns.
+func nullIfZero(n int) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
+func columnTime(stmt *sqlite.Stmt, col string) time.Time {
+	if stmt.IsNull(col) {
+		return time.Time{}
+	}
+	return time.UnixMicro(stmt.GetInt64(col)).UTC()
+}
+
+func columnBytes(stmt *sqlite.Stmt, col string) []byte {
+	index := stmt.ColumnIndex(col)
+	if index < 0 || stmt.ColumnIsNull(index) {
+		return nil
+	}
+	buf := make([]byte, stmt.ColumnLen(index))
+	stmt.ColumnBytes(index, buf)
+	return buf
+}

@@ -1,0 +1,146 @@
+package klaxon
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/klaxonhq/klaxon/internal/engine"
+	"github.com/klaxonhq/klaxon/klaxontype"
+)
+
+// StepOption configures one step call.
+type StepOption func(*stepOptions)
+
+type stepOptions struct {
+	timeout    time.Duration
+	compensate func(ctx context.Context, output any) error
+}
+
+// StepTimeout bounds the step's function. When it runs past the timeout the
+// step fails with the class timeout; a function that ignores its context is
+// left to finish in the background and its result is discarded.
+func StepTimeout(timeout time.Duration) StepOption {
+	return func(o *stepOptions) { o.timeout = timeout }
+}
+
+// Compensate registers the undo of a step. If the run later fails for good,
+// the compensations of its completed steps run in reverse order, each recorded
+// in the step log and run at most once. The compensation receives the step's
+// output and, through IdempotencyKey, a key of its own.
+func Compensate[T any](fn func(ctx context.Context, output T) error) StepOption {
+	return func(o *stepOptions) {
+		o.compensate = func(ctx context.Context, output any) error {
+			typed, ok := output.(T)
+			if !ok {
+				return Permanent(fmt.Errorf("compensation takes %T but the step returned %T", typed, output))
+			}
+			return fn(ctx, typed)
+		}
+	}
+}
+
+// Step runs fn as a checkpointed step of the current run. The first time the
+// run reaches it, fn runs and its output is made durable before Step returns;
+// on every later attempt Step returns the stored output without calling fn.
+// The step's idempotency key, stable across retries, is available to fn
+// through IdempotencyKey(ctx).
+//
+// The error of a failed step is returned wrapped in a *klaxontype.StepError;
+// return it from the workflow to fail the attempt with the error's class.
+func Step[T any](ctx context.Context, name string, fn func(ctx context.Context) (T, error), opts ...StepOption) (T, error) {
+	var zero T
+	exec := engine.ExecutionFrom(ctx)
+	if exec == nil {
+		return zero, fmt.Errorf("klaxon: step %q called outside a workflow run", name)
+	}
+	var options stepOptions
+	for _, opt := range opts {
+		opt(&options)
+	}
+	handle, err := exec.BeginStep(name)
+	if err != nil {
+		return zero, err
+	}
+	info := StepInfo{
+		RunID: exec.Run().ID, Workflow: exec.Run().Workflow, Seq: handle.Seq, Name: name,
+		IdempotencyKey: handle.IdempotencyKey, Attempt: exec.Run().Attempt,
+	}
+	if handle.Record != nil {
+		var out T
+		if err := json.Unmarshal(handle.Record.Output, &out); err != nil {
+			return zero, exec.StepFailed(handle, Permanent(fmt.Errorf("decode stored output: %w", err)), 0)
+		}
+		exec.StepReplayed(handle, compensation(info, options, out))
+		return out, nil
+	}
+	if err := context.Cause(ctx); err != nil {
+		return zero, exec.StepFailed(handle, err, 0)
+	}
+	started := time.Now()
+	out, err := callStep(withStepInfo(ctx, info), fn, options.timeout)
+	finished := time.Now()
+	if err != nil {
+		return zero, exec.StepFailed(handle, err, finished.Sub(started))
+	}
+	encoded, err := json.Marshal(out)
+	if err != nil {
+		return zero, exec.StepFailed(handle, Permanent(fmt.Errorf("encode output: %w", err)), finished.Sub(started))
+	}
+	if err := exec.Checkpoint(ctx, handle, encoded, started, finished, compensation(info, options, out)); err != nil {
+		return zero, err
+	}
+	return out, nil
+}
+
+// compensation binds a step's compensation to its output and key.
+func compensation[T any](info StepInfo, options stepOptions, out T) func(context.Context) error {
+	if options.compensate == nil {
+		return nil
+	}
+	info.IdempotencyKey += "/compensate"
+	info.Compensating = true
+	return func(ctx context.Context) error {
+		return options.compensate(withStepInfo(ctx, info), out)
+	}
+}
+
+// callStep runs fn, turning a panic into an error and, while the context can
+// end, returning as soon as it does even if fn ignores it.
+func callStep[T any](ctx context.Context, fn func(context.Context) (T, error), timeout time.Duration) (T, error) {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, timeout,
+			fmt.Errorf("step ran past its timeout of %s: %w", timeout, context.DeadlineExceeded))
+		defer cancel()
+	}
+	type result struct {
+		out T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() {
+			if recovered := recover(); recovered != nil {
+				r.err = &klaxontype.PanicError{Value: recovered, Stack: string(debug.Stack())}
+			}
+			done <- r
+		}()
+		r.out, r.err = fn(ctx)
+	}()
+	select {
+	case r := <-done:
+		return r.out, r.err
+	case <-ctx.Done():
+		select {
+		case r := <-done: // finished at the same moment: keep its result
+			return r.out, r.err
+		default:
+		}
+		var zero T
+		return zero, context.Cause(ctx)
+	}
+}

@@ -1,0 +1,197 @@
+// Package store defines Store, the only road from Klaxon to storage, with the
+// parameters of its methods. The SQLite and PostgreSQL stores implement it, and
+// the conformance suite in store/storetest runs unchanged against each.
+//
+// It may import only the standard library and klaxontype: no database library's
+// types cross this boundary, and stores translate their errors into the
+// sentinels of klaxontype (no rows becomes ErrNotFound).
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+)
+
+// Store is durable storage for runs, the step log, the event log and the attempt
+// history. Methods are named noun first. Every write that a lease holder makes
+// carries the holder's epoch and is rejected with klaxontype.ErrLeaseLost when
+// the epoch is no longer current. All methods are safe for concurrent use; a
+// write returns only once it is durable.
+type Store interface {
+	// WorkflowRegister records that a worker can execute a workflow, creating or
+	// updating its entry.
+	WorkflowRegister(ctx context.Context, params *WorkflowRegisterParams) error
+	// WorkflowList returns every workflow ever registered, by name.
+	WorkflowList(ctx context.Context) ([]*klaxontype.WorkflowInfo, error)
+
+	// RunEnqueue creates a pending run and its run.enqueued event. When a run of
+	// the same workflow already has the idempotency key, it returns that run and
+	// created is false, and nothing is written.
+	RunEnqueue(ctx context.Context, params *RunEnqueueParams) (run *klaxontype.Run, created bool, err error)
+	// RunGet returns one run, or klaxontype.ErrNotFound.
+	RunGet(ctx context.Context, id string) (*klaxontype.Run, error)
+	// RunList returns runs matching every filter, newest first.
+	RunList(ctx context.Context, params *RunListParams) ([]*klaxontype.Run, error)
+	// RunCountByStatus counts runs by status, optionally of one workflow.
+	RunCountByStatus(ctx context.Context, workflow string) (map[klaxontype.RunStatus]int, error)
+
+	// RunsClaim takes up to Limit runs under a new lease for Holder: runs whose
+	// lease expired first (recording the lost attempt and a lease.reclaimed
+	// event), then pending and retrying runs that are available, oldest first.
+	// Each claim increments the run's epoch and attempt. The runs come with their
+	// step logs.
+	RunsClaim(ctx context.Context, params *RunsClaimParams) ([]*ClaimedRun, error)
+	// LeasesExtend renews the leases of a holder and returns the IDs of the runs
+	// whose lease it no longer holds.
+	LeasesExtend(ctx context.Context, params *LeasesExtendParams) (lost []string, err error)
+	// RunRelease gives a held run back without counting the attempt as failed: a
+	// running run becomes pending, a compensating run stays compensating, and
+	// either can be claimed at once.
+	RunRelease(ctx context.Context, params *RunReleaseParams) error
+	// RunComplete marks a held run completed with its output.
+	RunComplete(ctx context.Context, params *RunCompleteParams) error
+	// RunFail records a failed attempt of a held run and moves it to Next:
+	// retrying (after RetryAt), compensating (keeping the lease), or dead.
+	RunFail(ctx context.Context, params *RunFailParams) error
+
+	// StepCheckpoint records a completed step and its step.completed event. A
+	// stale epoch gives klaxontype.ErrLeaseLost, a step already in the log gives
+	// klaxontype.ErrStepExists; both are recorded as duplicate.suppressed.
+	StepCheckpoint(ctx context.Context, params *StepCheckpointParams) error
+	// StepCompensate records the outcome of a completed step's compensation.
+	StepCompensate(ctx context.Context, params *StepCompensateParams) error
+	// StepList returns a run's step log by sequence.
+	StepList(ctx context.Context, runID string) ([]*klaxontype.StepRecord, error)
+
+	// EventList returns a run's event log, oldest first.
+	EventList(ctx context.Context, runID string) ([]*klaxontype.Event, error)
+	// AttemptList returns a run's failed attempts, oldest first.
+	AttemptList(ctx context.Context, runID string) ([]*klaxontype.Attempt, error)
+
+	// Close releases the store's resources after pending writes are durable.
+	Close() error
+}
+
+// WorkflowRegisterParams describes a workflow a worker can execute.
+type WorkflowRegisterParams struct {
+	Name          string
+	Version       int
+	ExpectedSteps []string
+}
+
+// RunEnqueueParams describes a run to create.
+type RunEnqueueParams struct {
+	// ID is the new run's ULID, chosen by the caller.
+	ID              string
+	Workflow        string
+	WorkflowVersion int
+	// Input is the run's input as JSON.
+	Input []byte
+	// IdempotencyKey, when set, deduplicates enqueues of the workflow.
+	IdempotencyKey string
+	Entities       map[string]string
+	// AvailableAt delays the first claim; zero means now.
+	AvailableAt time.Time
+	// Actor is recorded on the run.enqueued event.
+	Actor string
+}
+
+// RunListParams filters RunList. Zero fields do not filter.
+type RunListParams struct {
+	Statuses []klaxontype.RunStatus
+	Workflow string
+	// Entities keeps runs carrying every one of these labels.
+	Entities map[string]string
+	// BeforeID returns runs older than this run ID (cursor pagination).
+	BeforeID string
+	// Limit caps the number of runs; zero means 100.
+	Limit int
+}
+
+// RunsClaimParams asks for runs to work.
+type RunsClaimParams struct {
+	// Holder identifies the claiming worker.
+	Holder string
+	// Workflows restricts the claim to workflows the worker can execute.
+	Workflows []string
+	// Limit is the most runs to claim.
+	Limit int
+	// LeaseDuration is how long the lease lasts without a heartbeat.
+	LeaseDuration time.Duration
+}
+
+// ClaimedRun is a run a worker now holds, with its step log so the workflow can
+// be replayed.
+type ClaimedRun struct {
+	Run   *klaxontype.Run
+	Steps []*klaxontype.StepRecord
+	// Reclaimed is true when the previous holder's lease expired.
+	Reclaimed bool
+}
+
+// Lease names a held run and the epoch it is held at.
+type Lease struct {
+	RunID string
+	Epoch int64
+}
+
+// LeasesExtendParams renews leases.
+type LeasesExtendParams struct {
+	Holder   string
+	Leases   []Lease
+	Duration time.Duration
+}
+
+// RunReleaseParams gives a held run back.
+type RunReleaseParams struct {
+	Lease
+	Holder string
+}
+
+// RunCompleteParams completes a held run.
+type RunCompleteParams struct {
+	Lease
+	Holder string
+	// Output is the workflow's result as JSON.
+	Output []byte
+}
+
+// RunFailParams records a failed attempt and what comes next.
+type RunFailParams struct {
+	Lease
+	Holder string
+	// Attempt is the failed attempt to add to the history; nil when the failure
+	// was already recorded (a compensating run going dead).
+	Attempt *klaxontype.Attempt
+	// Next is retrying, compensating or dead.
+	Next klaxontype.RunStatus
+	// RetryAt is when a retrying run becomes available again.
+	RetryAt time.Time
+	// Failure is the run's terminal failure, for compensating and dead.
+	Failure *klaxontype.RunFailure
+}
+
+// StepCheckpointParams records a completed step.
+type StepCheckpointParams struct {
+	Lease
+	Holder         string
+	Seq            int
+	Name           string
+	Attempt        int
+	IdempotencyKey string
+	Output         []byte
+	StartedAt      time.Time
+	FinishedAt     time.Time
+}
+
+// StepCompensateParams records a compensation's outcome.
+type StepCompensateParams struct {
+	Lease
+	Holder string
+	Seq    int
+	// Error is the compensation's error; empty when it succeeded.
+	Error string
+	At    time.Time
+}

@@ -1,0 +1,149 @@
+package klaxon
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/klaxonhq/klaxon/internal/engine"
+	"github.com/klaxonhq/klaxon/klaxontype"
+)
+
+// Workflow is a named Go function from In to Out made of steps, with its
+// policies. Make one with NewWorkflow and register it with a Client.
+type Workflow[In, Out any] struct {
+	name    string
+	fn      func(ctx context.Context, input In) (Out, error)
+	options workflowOptions
+}
+
+type workflowOptions struct {
+	version       int
+	expectedSteps []string
+	retry         klaxontype.RetryPolicy
+	runTimeout    time.Duration
+}
+
+// WorkflowOption sets a policy of a workflow.
+type WorkflowOption func(*workflowOptions)
+
+// Version sets the workflow's version, recorded on every run; default 1.
+func Version(version int) WorkflowOption {
+	return func(o *workflowOptions) { o.version = version }
+}
+
+// ExpectSteps declares the workflow's step manifest: the names of the steps
+// every run must execute. A run whose workflow returns without having executed
+// all of them ends dead with the class partial_completion, never completed.
+func ExpectSteps(names ...string) WorkflowOption {
+	return func(o *workflowOptions) { o.expectedSteps = append([]string(nil), names...) }
+}
+
+// WithRetryPolicy sets how often and how soon failed runs are retried.
+func WithRetryPolicy(policy klaxontype.RetryPolicy) WorkflowOption {
+	return func(o *workflowOptions) { o.retry = policy }
+}
+
+// RunTimeout bounds each attempt of the workflow function. An attempt that runs
+// past it fails with the class timeout and is retried like any timeout.
+func RunTimeout(timeout time.Duration) WorkflowOption {
+	return func(o *workflowOptions) { o.runTimeout = timeout }
+}
+
+// NewWorkflow defines a workflow. The function is called on every attempt of a
+// run; see the package documentation for the determinism rule it must follow.
+func NewWorkflow[In, Out any](name string, fn func(ctx context.Context, input In) (Out, error), opts ...WorkflowOption) *Workflow[In, Out] {
+	w := &Workflow[In, Out]{name: name, fn: fn, options: workflowOptions{version: 1}}
+	for _, opt := range opts {
+		opt(&w.options)
+	}
+	return w
+}
+
+// Name is the workflow's name, under which runs are enqueued.
+func (w *Workflow[In, Out]) Name() string { return w.name }
+
+// Registrable is a workflow a Client can register: any *Workflow.
+type Registrable interface {
+	Name() string
+	definition() *engine.Definition
+	checkInput(input []byte) error
+}
+
+func (w *Workflow[In, Out]) definition() *engine.Definition {
+	return &engine.Definition{
+		Name:          w.name,
+		Version:       w.options.version,
+		ExpectedSteps: w.options.expectedSteps,
+		Retry:         w.options.retry.WithDefaults(),
+		RunTimeout:    w.options.runTimeout,
+		Execute:       w.execute,
+	}
+}
+
+// execute adapts the typed function to JSON in and out.
+func (w *Workflow[In, Out]) execute(ctx context.Context, input []byte) ([]byte, error) {
+	var in In
+	if err := json.Unmarshal(input, &in); err != nil {
+		return nil, Permanent(fmt.Errorf("decode input: %w", err))
+	}
+	out, err := w.fn(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	encoded, err := json.Marshal(out)
+	if err != nil {
+		return nil, Permanent(fmt.Errorf("encode output: %w", err))
+	}
+	return encoded, nil
+}
+
+// checkInput decodes input strictly into the input type: unknown fields and
+// trailing data are refused, because they are usually a mistake.
+func (w *Workflow[In, Out]) checkInput(input []byte) error {
+	decoder := json.NewDecoder(bytes.NewReader(input))
+	decoder.DisallowUnknownFields()
+	var in In
+	if err := decoder.Decode(&in); err != nil {
+		return &InputError{Workflow: w.name, Err: err}
+	}
+	if decoder.More() {
+		return &InputError{Workflow: w.name, Err: errors.New("trailing data after the JSON value")}
+	}
+	return nil
+}
+
+// Enqueue creates a run of the workflow with a typed input.
+func (w *Workflow[In, Out]) Enqueue(ctx context.Context, client *Client, input In, opts ...EnqueueOption) (*EnqueueResult, error) {
+	encoded, err := json.Marshal(input)
+	if err != nil {
+		return nil, &InputError{Workflow: w.name, Err: err}
+	}
+	return client.Enqueue(ctx, w.name, encoded, opts...)
+}
+
+// Output decodes the output of a completed run.
+func (w *Workflow[In, Out]) Output(run *klaxontype.Run) (Out, error) {
+	var out Out
+	if run.Status != klaxontype.RunStatusCompleted {
+		return out, &RunFailedError{Run: run}
+	}
+	if err := json.Unmarshal(run.Output, &out); err != nil {
+		return out, fmt.Errorf("decode output of run %s: %w", run.ID, err)
+	}
+	return out, nil
+}
+
+// Await waits until the run is terminal and returns its output, or a
+// *RunFailedError when it ended dead or cancelled.
+func (w *Workflow[In, Out]) Await(ctx context.Context, client *Client, runID string) (Out, error) {
+	run, err := client.AwaitRun(ctx, runID)
+	if err != nil {
+		var zero Out
+		return zero, err
+	}
+	return w.Output(run)
+}
