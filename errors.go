@@ -15,8 +15,8 @@ type classifiedError struct {
 	err   error
 }
 
-func (e *classifiedError) Error() string                          { return e.err.Error() }
-func (e *classifiedError) Unwrap() error                          { return e.err }
+func (e *classifiedError) Error() string                         { return e.err.Error() }
+func (e *classifiedError) Unwrap() error                         { return e.err }
 func (e *classifiedError) FailureClass() klaxontype.FailureClass { return e.class }
 
 // WithClass marks err with a failure class, which decides whether the attempt

@@ -176,4 +176,3 @@ func (s *Store) read(ctx context.Context, fn func(conn *sqlite.Conn) error) erro
 }
 
 func now() time.Time { return time.Now().UTC() }
-
