@@ -62,16 +62,40 @@ func (s *Store) RunsClaim(ctx context.Context, params *store.RunsClaimParams) ([
 					return err
 				}
 			}
-			if c.Steps, err = listSteps(conn, c.Run.ID); err != nil {
-				return err
-			}
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil || len(claimed) == 0 {
+		return nil, err
+	}
+	// Only the holder writes a held run's steps, so reading the logs after the
+	// claim committed, off the writer, sees exactly what the claim would have.
+	if err := s.attachStepLogs(ctx, claimed); err != nil {
 		return nil, err
 	}
 	return claimed, nil
+}
+
+// attachStepLogs reads the step logs of claimed runs in one query.
+func (s *Store) attachStepLogs(ctx context.Context, claimed []*store.ClaimedRun) error {
+	byID := make(map[string]*store.ClaimedRun, len(claimed))
+	ids := make([]string, 0, len(claimed))
+	for _, c := range claimed {
+		byID[c.Run.ID] = c
+		ids = append(ids, c.Run.ID)
+	}
+	idsJSON, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	return s.read(ctx, func(conn *sqlite.Conn) error {
+		return execute(conn, stepsOfRunsSQL, func(stmt *sqlite.Stmt) error {
+			step := scanStep(stmt)
+			c := byID[step.RunID]
+			c.Steps = append(c.Steps, step)
+			return nil
+		}, string(idsJSON))
+	})
 }
 
 // reclaimExpired takes over runs whose lease expired. A run whose holder

@@ -54,6 +54,8 @@ var (
 	stepInsertSQL string
 	//go:embed sql/step_list.sql
 	stepListSQL string
+	//go:embed sql/steps_of_runs.sql
+	stepsOfRunsSQL string
 	//go:embed sql/workflow_list.sql
 	workflowListSQL string
 	//go:embed sql/workflow_register.sql

@@ -65,7 +65,7 @@ CREATE TABLE steps (
     compensated_at     INTEGER,
     compensation_error TEXT,
     PRIMARY KEY (run_id, seq)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE events (
     id       INTEGER PRIMARY KEY,

@@ -7,7 +7,9 @@ UPDATE runs SET
     started_at = coalesce(started_at, ?3),
     updated_at = ?3
 WHERE id IN (
-    SELECT id FROM runs
+    -- Walk the claimable runs in the order they became available; without the
+    -- hint SQLite prefers runs_status and sorts every pending run per claim.
+    SELECT id FROM runs INDEXED BY runs_claimable
     WHERE status IN ('pending', 'retrying')
       AND available_at <= ?3
       AND workflow IN (SELECT value FROM json_each(?4))

@@ -1,0 +1,3 @@
+SELECT * FROM steps
+WHERE run_id IN (SELECT value FROM json_each(?1))
+ORDER BY run_id, seq;
