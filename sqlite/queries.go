@@ -48,8 +48,6 @@ var (
 	runsSelectExpiredSQL string
 	//go:embed sql/step_compensate.sql
 	stepCompensateSQL string
-	//go:embed sql/step_exists.sql
-	stepExistsSQL string
 	//go:embed sql/step_insert.sql
 	stepInsertSQL string
 	//go:embed sql/step_list.sql

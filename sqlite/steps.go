@@ -23,13 +23,15 @@ func (s *Store) StepCheckpoint(ctx context.Context, params *store.StepCheckpoint
 		}
 		t := now()
 		if conn.Changes() == 0 {
-			cause := klaxontype.ErrLeaseLost
-			exists, err := stepExists(conn, params.RunID, params.Seq)
+			// Refused: a stale lease is the first reason; a step already in the
+			// log under the current lease is the second.
+			cause := klaxontype.ErrStepExists
+			held, err := holdsLease(conn, params.Lease, params.Holder)
 			if err != nil {
 				return err
 			}
-			if exists {
-				cause = klaxontype.ErrStepExists
+			if !held {
+				cause = klaxontype.ErrLeaseLost
 			}
 			return suppress(conn, params.Lease, params.Holder, t, "checkpoint", params.Name, params.Seq, cause)
 		}
@@ -40,27 +42,13 @@ func (s *Store) StepCheckpoint(ctx context.Context, params *store.StepCheckpoint
 	})
 }
 
-func stepExists(conn *sqlite.Conn, runID string, seq int) (bool, error) {
-	exists := false
-	err := execute(conn, stepExistsSQL, func(*sqlite.Stmt) error {
-		exists = true
-		return nil
-	}, runID, seq)
-	return exists, err
-}
-
 // StepCompensate records the outcome of a completed step's compensation. A
 // compensation is recorded at most once: a step no longer completed keeps the
 // first outcome.
 func (s *Store) StepCompensate(ctx context.Context, params *store.StepCompensateParams) error {
 	return s.writer.write(func(conn *sqlite.Conn) error {
 		t := now()
-		held := false
-		err := execute(conn, runLeaseGetSQL, func(stmt *sqlite.Stmt) error {
-			held = stmt.GetInt64("epoch") == params.Epoch && stmt.GetText("lease_holder") == params.Holder &&
-				stmt.GetText("status") == string(klaxontype.RunStatusCompensating)
-			return nil
-		}, params.RunID)
+		held, err := holdsLease(conn, params.Lease, params.Holder, klaxontype.RunStatusCompensating)
 		if err != nil {
 			return err
 		}
@@ -109,4 +97,24 @@ func listSteps(conn *sqlite.Conn, runID string) ([]*klaxontype.StepRecord, error
 		return nil
 	}, runID)
 	return steps, err
+}
+
+// holdsLease reports whether holder holds the run at the lease's epoch, in one
+// of the given statuses (running or compensating when none are given).
+func holdsLease(conn *sqlite.Conn, lease store.Lease, holder string, statuses ...klaxontype.RunStatus) (bool, error) {
+	if len(statuses) == 0 {
+		statuses = []klaxontype.RunStatus{klaxontype.RunStatusRunning, klaxontype.RunStatusCompensating}
+	}
+	held := false
+	err := execute(conn, runLeaseGetSQL, func(stmt *sqlite.Stmt) error {
+		if stmt.GetInt64("epoch") != lease.Epoch || stmt.GetText("lease_holder") != holder {
+			return nil
+		}
+		status := klaxontype.RunStatus(stmt.GetText("status"))
+		for _, s := range statuses {
+			held = held || status == s
+		}
+		return nil
+	}, lease.RunID)
+	return held, err
 }

@@ -82,7 +82,7 @@ func (w *Worker) heartbeat(ctx context.Context) {
 		case <-ticker.C:
 		}
 		leases := w.leases.snapshot()
-		if len(leases) == 0 {
+		if len(leases) == 0 || w.config.heartbeatsDisabled {
 			continue
 		}
 		lost, err := w.config.Store.LeasesExtend(ctx, &store.LeasesExtendParams{

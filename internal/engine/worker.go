@@ -39,6 +39,10 @@ type Config struct {
 	Logger     *slog.Logger
 	OnStep     func(*klaxontype.StepOutcome)
 	OnAttempt  func(*klaxontype.AttemptOutcome)
+
+	// heartbeatsDisabled makes a worker behave as if hung, for tests of lease
+	// expiry.
+	heartbeatsDisabled bool
 }
 
 func (c *Config) withDefaults() error {

@@ -1,1 +1,0 @@
-SELECT 1 FROM steps WHERE run_id = ?1 AND seq = ?2;
