@@ -1,6 +1,9 @@
 package klaxontype
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Run is one execution of a workflow, as the store keeps it.
 type Run struct {
@@ -13,9 +16,9 @@ type Run struct {
 	// Status is where the run is in its life.
 	Status RunStatus `json:"status"`
 	// Input is the run's input as JSON.
-	Input []byte `json:"input"`
+	Input json.RawMessage `json:"input"`
 	// Output is the workflow's result as JSON, set when the run completed.
-	Output []byte `json:"output,omitempty"`
+	Output json.RawMessage `json:"output,omitempty"`
 	// IdempotencyKey deduplicates enqueues of the same workflow: a second enqueue
 	// with the same key returns this run instead of creating another.
 	IdempotencyKey string `json:"idempotency_key,omitempty"`

@@ -1,6 +1,9 @@
 package klaxontype
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // StepStatus is the state of a step in the step log. Only completed steps are
 // recorded; failed executions live in the attempt history and the event log, so
@@ -41,9 +44,9 @@ type StepRecord struct {
 	// retries of the run.
 	IdempotencyKey string `json:"idempotency_key"`
 	// Output is the step's result as JSON.
-	Output     []byte    `json:"output"`
-	StartedAt  time.Time `json:"started_at"`
-	FinishedAt time.Time `json:"finished_at"`
+	Output     json.RawMessage `json:"output"`
+	StartedAt  time.Time       `json:"started_at"`
+	FinishedAt time.Time       `json:"finished_at"`
 	// CompensatedAt is when the compensation finished, zero if it never ran.
 	CompensatedAt time.Time `json:"compensated_at,omitzero"`
 	// CompensationError is the compensation's error, if it failed.

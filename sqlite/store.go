@@ -33,6 +33,12 @@ type Options struct {
 	// BusyTimeout is how long a connection waits for a lock held by another
 	// process; zero means 5 seconds.
 	BusyTimeout time.Duration
+	// MustExist refuses to create a database that does not exist yet, for
+	// commands that only look (a typo must not leave an empty database behind).
+	MustExist bool
+	// NoMigrate refuses a database whose schema is older than this binary's
+	// instead of upgrading it, for commands that must not change anything.
+	NoMigrate bool
 }
 
 // Store is a store.Store on one SQLite file.
@@ -72,6 +78,11 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	if err := checkPath(path); err != nil {
 		return nil, err
 	}
+	if opts.MustExist {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("sqlite: database %s does not exist", path)
+		}
+	}
 
 	conn, err := sqlite.OpenConn(path, sqlite.OpenReadWrite|sqlite.OpenCreate)
 	if err != nil {
@@ -79,7 +90,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	}
 	conn.SetBusyTimeout(busyTimeout)
 	s := &Store{path: path}
-	if err := s.prepareSchema(conn, synchronous); err != nil {
+	if err := s.prepareSchema(conn, synchronous, opts.NoMigrate); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
@@ -121,13 +132,16 @@ func checkPath(path string) error {
 
 // prepareSchema checks the file before it writes anything, then switches to
 // WAL and applies missing migrations.
-func (s *Store) prepareSchema(conn *sqlite.Conn, synchronous string) error {
+func (s *Store) prepareSchema(conn *sqlite.Conn, synchronous string, noMigrate bool) error {
 	version, err := inspectSchema(conn)
 	if err != nil {
 		if sqlite.ErrCode(err) == sqlite.ResultNotADB {
 			return errors.New("the file is not a SQLite database")
 		}
 		return err
+	}
+	if noMigrate && version < SchemaVersion() {
+		return fmt.Errorf("the database schema is at version %d, older than this klaxon's %d: run klaxon migrate first", version, SchemaVersion())
 	}
 	for _, pragma := range []string{
 		"PRAGMA journal_mode = WAL",

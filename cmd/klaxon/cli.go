@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes of the command.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+// Main wires the command: its output streams and environment are fields so
+// tests can run it in process.
+type Main struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+
+	// dbURL is the --db flag, shared by every subcommand.
+	dbURL string
+}
+
+// NewMain returns a Main on the process's streams and environment.
+func NewMain() *Main {
+	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+}
+
+// usageError marks an error in how the command was called.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+
+// Run executes the command line and returns the process exit code.
+func (m *Main) Run(ctx context.Context, args []string) int {
+	root := m.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(m.Stdout)
+	root.SetErr(m.Stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(m.Stderr, "klaxon: %v\n", err)
+	var usage *usageError
+	if errors.As(err, &usage) {
+		return exitUsage
+	}
+	return exitError
+}
+
+func (m *Main) rootCommand() *cobra.Command {
+	defaultDB := m.Getenv("KLAXON_DB")
+	if defaultDB == "" {
+		defaultDB = "klaxon.db"
+	}
+	root := &cobra.Command{
+		Use:   "klaxon",
+		Short: "Klaxon: durable execution for AI-agent jobs that never fail silently",
+		Long: `Klaxon runs AI-agent jobs durably: every step is checkpointed, completed steps are
+never re-run, and every failure ends classified in the dead-letter queue.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&m.dbURL, "db", defaultDB,
+		"database: sqlite:///path/to/file.db or a path (env KLAXON_DB)")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.AddCommand(
+		m.versionCommand(),
+		m.migrateCommand(),
+		m.runsCommand(),
+		m.demoCommand(),
+	)
+	return root
+}
+
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	encoder := json.NewEncoder(w)
+	encoder.SetIndent("", "  ")
+	return encoder.Encode(v)
+}
+
+// exactArgs is cobra.ExactArgs with a usage error.
+func exactArgs(n int, names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return &usageError{fmt.Errorf("%s takes %s, got %d arguments", cmd.CommandPath(), names, len(args))}
+		}
+		return nil
+	}
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/klaxonhq/klaxon/internal/demo"
+)
+
+func (m *Main) demoCommand() *cobra.Command {
+	var (
+		options demo.Options
+		asJSON  bool
+		verbose bool
+	)
+	options.Rates = demo.DefaultFailureRates
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the document-processing demo on a local database",
+		Long: `Run the demo: a document-processing workflow (extract, classify, enrich, transform,
+store) whose classify and enrich steps call a simulated model that fails the way real ones
+do — errors, answers slower than the step timeout, wrong answers, panics. The demo enqueues
+--runs runs, works them with a pool of workers, shows progress, and prints where every run
+ended: completed with all five steps, or dead with its failure class.
+
+Run again on the same database, the demo first finishes whatever an earlier demo left
+unfinished, including runs of a demo killed in the middle: their leases expire after a few
+seconds and their completed steps are replayed from the step log, not run again.`,
+		Example: `  klaxon demo --exit-when-done
+  klaxon demo --runs 0 --exit-when-done     # only finish what an earlier demo left
+  klaxon demo --runs 500 --json --exit-when-done`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if options.Runs < 0 {
+				return &usageError{fmt.Errorf("--runs must be 0 or more, not %d", options.Runs)}
+			}
+			for name, rate := range map[string]float64{"--error-rate": options.Rates.Error, "--slow-rate": options.Rates.Slow,
+				"--wrong-rate": options.Rates.Wrong, "--panic-rate": options.Rates.Panic} {
+				if rate < 0 || rate > 1 {
+					return &usageError{fmt.Errorf("%s must be between 0 and 1, not %g", name, rate)}
+				}
+			}
+			if r := options.Rates; r.Error+r.Slow+r.Wrong+r.Panic > 1 {
+				return &usageError{fmt.Errorf("the failure rates add up to more than 1")}
+			}
+			st, err := openStore(cmd.Context(), m.dbURL, openToWrite)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			level := slog.LevelWarn
+			if verbose {
+				level = slog.LevelDebug
+			}
+			options.Logger = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
+			options.Progress = m.Stderr
+			options.OnAllDone = func(s *demo.Summary) {
+				fmt.Fprintln(m.Stderr, "every demo run has ended; still working new runs: Ctrl-C to stop")
+			}
+			fmt.Fprintf(m.Stderr, "klaxon demo: database %s, %d new runs, %d at a time\n", st.Path(), options.Runs, options.Concurrency)
+			summary, err := demo.Run(cmd.Context(), st, options)
+			if summary != nil {
+				if asJSON {
+					if err := writeJSON(m.Stdout, summary); err != nil {
+						return err
+					}
+				} else {
+					summary.WriteText(m.Stdout)
+				}
+			}
+			return err
+		},
+	}
+	flags := cmd.Flags()
+	flags.IntVar(&options.Runs, "runs", 50, "runs to enqueue (0: only finish what earlier demos left)")
+	flags.IntVar(&options.Concurrency, "concurrency", 16, "runs worked at once")
+	flags.BoolVar(&options.ExitWhenDone, "exit-when-done", false, "exit when every demo run in the database has ended")
+	flags.BoolVar(&asJSON, "json", false, "print the summary as JSON")
+	flags.BoolVarP(&verbose, "verbose", "v", false, "log every attempt")
+	flags.Uint64Var(&options.Seed, "seed", 0, "seed of the simulated failures (0: random)")
+	flags.Float64Var(&options.Rates.Error, "error-rate", options.Rates.Error, "chance a model call fails with a provider error")
+	flags.Float64Var(&options.Rates.Slow, "slow-rate", options.Rates.Slow, "chance a model call answers after the step timeout")
+	flags.Float64Var(&options.Rates.Wrong, "wrong-rate", options.Rates.Wrong, "chance a model call answers something it was not asked")
+	flags.Float64Var(&options.Rates.Panic, "panic-rate", options.Rates.Panic, "chance a model call panics")
+	return cmd
+}
+

@@ -1,0 +1,107 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/klaxontype"
+)
+
+// WorkflowName is the demo workflow's name in the store.
+const WorkflowName = "process-document"
+
+// Steps is the demo workflow's step manifest.
+var Steps = []string{"extract", "classify", "enrich", "transform", "store"}
+
+// Document is the demo workflow's input.
+type Document struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	Text  string `json:"text"`
+}
+
+// Record is what the pipeline stores for a document.
+type Record struct {
+	DocumentID string   `json:"document_id"`
+	Category   string   `json:"category"`
+	Tags       []string `json:"tags"`
+	Words      int      `json:"words"`
+	StoredAs   string   `json:"stored_as"`
+}
+
+type extracted struct {
+	Words int    `json:"words"`
+	Text  string `json:"text"`
+}
+
+var (
+	categories = []string{"invoice", "contract", "report", "email"}
+	tags       = []string{"urgent", "finance", "legal", "customer", "internal"}
+)
+
+// modelStepTimeout bounds each simulated model call.
+const modelStepTimeout = 250 * time.Millisecond
+
+// NewPipeline returns the document-processing workflow, calling model in its
+// classify and enrich steps.
+func NewPipeline(model *Model) *klaxon.Workflow[Document, Record] {
+	return klaxon.NewWorkflow(WorkflowName, func(ctx context.Context, doc Document) (Record, error) {
+		text, err := klaxon.Step(ctx, "extract", func(ctx context.Context) (extracted, error) {
+			normalized := strings.Join(strings.Fields(doc.Title+" "+doc.Text), " ")
+			return extracted{Words: len(strings.Fields(normalized)), Text: normalized}, nil
+		})
+		if err != nil {
+			return Record{}, err
+		}
+		category, err := klaxon.Step(ctx, "classify", func(ctx context.Context) (string, error) {
+			answer, err := model.Complete(ctx, "Classify: "+text.Text, categories)
+			if err != nil {
+				return "", err
+			}
+			return answer, validChoice(answer, categories)
+		}, klaxon.StepTimeout(modelStepTimeout))
+		if err != nil {
+			return Record{}, err
+		}
+		tag, err := klaxon.Step(ctx, "enrich", func(ctx context.Context) (string, error) {
+			answer, err := model.Complete(ctx, "Tag this "+category+": "+text.Text, tags)
+			if err != nil {
+				return "", err
+			}
+			return answer, validChoice(answer, tags)
+		}, klaxon.StepTimeout(modelStepTimeout))
+		if err != nil {
+			return Record{}, err
+		}
+		record, err := klaxon.Step(ctx, "transform", func(ctx context.Context) (Record, error) {
+			return Record{DocumentID: doc.ID, Category: category, Tags: []string{category, tag}, Words: text.Words}, nil
+		})
+		if err != nil {
+			return Record{}, err
+		}
+		return klaxon.Step(ctx, "store", func(ctx context.Context) (Record, error) {
+			// A real store step would hand this key to its database or API, so
+			// a write repeated after a crash is recognised as the same write.
+			record.StoredAs = "documents/" + klaxon.IdempotencyKey(ctx)
+			return record, nil
+		})
+	},
+		klaxon.ExpectSteps(Steps...),
+		klaxon.WithRetryPolicy(klaxontype.RetryPolicy{MaxAttempts: 4, InitialBackoff: 50 * time.Millisecond, MaxBackoff: time.Second}),
+		klaxon.RunTimeout(30*time.Second),
+	)
+}
+
+// SampleDocument is the n-th document the demo enqueues.
+func SampleDocument(n int) Document {
+	subjects := []string{"Quarterly revenue", "Master services agreement", "Incident review", "Re: delivery date", "Invoice 2291"}
+	subject := subjects[n%len(subjects)]
+	return Document{
+		ID:    fmt.Sprintf("doc-%05d", n),
+		Title: fmt.Sprintf("%s #%d", subject, n),
+		Text:  fmt.Sprintf("%s. This is sample document %d, written for the Klaxon demo; it has a few sentences to extract, classify and enrich.", subject, n),
+	}
+}
