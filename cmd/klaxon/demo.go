@@ -86,4 +86,3 @@ seconds and their completed steps are replayed from the step log, not run again.
 	flags.Float64Var(&options.Rates.Panic, "panic-rate", options.Rates.Panic, "chance a model call panics")
 	return cmd
 }
-

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-
 )
 
 // writeRunDetail prints a run for a person: its header, input and output, the
