@@ -181,7 +181,7 @@ func (s *Store) RunRelease(ctx context.Context, params *store.RunReleaseParams) 
 			return err
 		}
 		if conn.Changes() == 0 {
-			return reject(fmt.Errorf("release run %s: %w", params.RunID, klaxontype.ErrLeaseLost))
+			return suppress(conn, params.Lease, params.Holder, t, "release", "", 0, klaxontype.ErrLeaseLost)
 		}
 		return insertEvent(conn, &klaxontype.Event{
 			RunID: params.RunID, Type: klaxontype.EventLeaseReleased, Actor: params.Holder, At: t,

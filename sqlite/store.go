@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
 	"zombiezen.com/go/sqlite"
 	"zombiezen.com/go/sqlite/sqlitex"
@@ -183,6 +184,9 @@ func (s *Store) Close() error {
 func (s *Store) read(ctx context.Context, fn func(conn *sqlite.Conn) error) error {
 	conn, err := s.readers.Take(ctx)
 	if err != nil {
+		if s.writer.isClosed() {
+			return klaxontype.ErrClosed
+		}
 		return err
 	}
 	defer s.readers.Put(conn)

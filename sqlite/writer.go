@@ -148,6 +148,14 @@ func (w *writer) applyBatch(batch []*writeRequest) (results []error, err error) 
 	return results, nil
 }
 
+// isClosed reports whether close was called; the store's reads use it to
+// tell a closed store from a failing one.
+func (w *writer) isClosed() bool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.closed
+}
+
 // close finishes every queued write, then stops the writer.
 func (w *writer) close() {
 	w.mu.Lock()
