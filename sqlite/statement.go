@@ -17,10 +17,16 @@ func execute(conn *sqlite.Conn, query string, each func(*sqlite.Stmt) error, arg
 	if err != nil {
 		return err
 	}
-	defer func() {
-		_ = stmt.Reset()
-		_ = stmt.ClearBindings()
-	}()
+	// Every call binds all of a statement's parameters, so the previous
+	// call's bindings need no clearing.
+	err = run(stmt, each, args)
+	if resetErr := stmt.Reset(); err == nil {
+		err = resetErr
+	}
+	return err
+}
+
+func run(stmt *sqlite.Stmt, each func(*sqlite.Stmt) error, args []any) error {
 	if err := bind(stmt, args); err != nil {
 		return err
 	}
