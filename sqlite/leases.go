@@ -70,7 +70,9 @@ func (s *Store) RunsClaim(ctx context.Context, params *store.RunsClaimParams) ([
 	}
 	// Only the holder writes a held run's steps, so reading the logs after the
 	// claim committed, off the writer, sees exactly what the claim would have.
-	if err := s.attachStepLogs(ctx, claimed); err != nil {
+	// The claim is committed: a caller that stops waiting now would strand the
+	// runs until their leases expire, so the read ignores cancellation.
+	if err := s.attachStepLogs(context.WithoutCancel(ctx), claimed); err != nil {
 		return nil, err
 	}
 	return claimed, nil

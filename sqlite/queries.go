@@ -14,6 +14,10 @@ var (
 	eventInsertSQL string
 	//go:embed sql/event_list.sql
 	eventListSQL string
+	//go:embed sql/migration_record.sql
+	migrationRecordSQL string
+	//go:embed sql/migrations_table_create.sql
+	migrationsTableCreateSQL string
 	//go:embed sql/run_compensating.sql
 	runCompensatingSQL string
 	//go:embed sql/run_complete.sql
@@ -46,6 +50,10 @@ var (
 	runsClaimAvailableSQL string
 	//go:embed sql/runs_select_expired.sql
 	runsSelectExpiredSQL string
+	//go:embed sql/schema_tables.sql
+	schemaTablesSQL string
+	//go:embed sql/schema_version.sql
+	schemaVersionSQL string
 	//go:embed sql/step_compensate.sql
 	stepCompensateSQL string
 	//go:embed sql/step_insert.sql

@@ -57,19 +57,12 @@ func SchemaVersion() int {
 	return list[len(list)-1].version
 }
 
-const migrationsTableSQL = `CREATE TABLE IF NOT EXISTS klaxon_migrations (
-    version    INTEGER PRIMARY KEY,
-    name       TEXT NOT NULL,
-    applied_at INTEGER NOT NULL
-) STRICT`
-
 // inspectSchema reads the schema version of the database, refusing a file that
 // is not a SQLite database, a database of another program, and a schema newer
 // than this binary. It writes nothing.
 func inspectSchema(conn *sqlite.Conn) (version int, err error) {
 	var tables, klaxonTables int
-	err = execute(conn, `SELECT count(*), count(*) FILTER (WHERE name = 'klaxon_migrations')
-		FROM sqlite_schema WHERE type = 'table'`, func(stmt *sqlite.Stmt) error {
+	err = execute(conn, schemaTablesSQL, func(stmt *sqlite.Stmt) error {
 		tables, klaxonTables = stmt.ColumnInt(0), stmt.ColumnInt(1)
 		return nil
 	})
@@ -82,7 +75,7 @@ func inspectSchema(conn *sqlite.Conn) (version int, err error) {
 		}
 		return 0, nil
 	}
-	err = execute(conn, `SELECT coalesce(max(version), 0) FROM klaxon_migrations`, func(stmt *sqlite.Stmt) error {
+	err = execute(conn, schemaVersionSQL, func(stmt *sqlite.Stmt) error {
 		version = stmt.ColumnInt(0)
 		return nil
 	})
@@ -102,7 +95,7 @@ func migrate(conn *sqlite.Conn, from int) (applied []int, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := sqlitex.ExecuteTransient(conn, migrationsTableSQL, nil); err != nil {
+	if err := execute(conn, migrationsTableCreateSQL, nil); err != nil {
 		return nil, err
 	}
 	for _, m := range list {
@@ -126,6 +119,5 @@ func applyMigration(conn *sqlite.Conn, m migration) (err error) {
 	if err := sqlitex.ExecuteScript(conn, m.sql, nil); err != nil {
 		return err
 	}
-	return execute(conn, `INSERT INTO klaxon_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)`,
-		nil, m.version, m.name, time.Now())
+	return execute(conn, migrationRecordSQL, nil, m.version, m.name, time.Now())
 }

@@ -56,23 +56,13 @@ func NewPipeline(model *Model) *klaxon.Workflow[Document, Record] {
 		if err != nil {
 			return Record{}, err
 		}
-		category, err := klaxon.Step(ctx, "classify", func(ctx context.Context) (string, error) {
-			answer, err := model.Complete(ctx, "Classify: "+text.Text, categories)
-			if err != nil {
-				return "", err
-			}
-			return answer, validChoice(answer, categories)
-		}, klaxon.StepTimeout(modelStepTimeout))
+		category, err := klaxon.Step(ctx, "classify", ask(model, "Classify: "+text.Text, categories),
+			klaxon.StepTimeout(modelStepTimeout))
 		if err != nil {
 			return Record{}, err
 		}
-		tag, err := klaxon.Step(ctx, "enrich", func(ctx context.Context) (string, error) {
-			answer, err := model.Complete(ctx, "Tag this "+category+": "+text.Text, tags)
-			if err != nil {
-				return "", err
-			}
-			return answer, validChoice(answer, tags)
-		}, klaxon.StepTimeout(modelStepTimeout))
+		tag, err := klaxon.Step(ctx, "enrich", ask(model, "Tag this "+category+": "+text.Text, tags),
+			klaxon.StepTimeout(modelStepTimeout))
 		if err != nil {
 			return Record{}, err
 		}
@@ -93,6 +83,18 @@ func NewPipeline(model *Model) *klaxon.Workflow[Document, Record] {
 		klaxon.WithRetryPolicy(klaxontype.RetryPolicy{MaxAttempts: 4, InitialBackoff: 50 * time.Millisecond, MaxBackoff: time.Second}),
 		klaxon.RunTimeout(30*time.Second),
 	)
+}
+
+// ask is a step function that asks the model to pick one of the choices and
+// rejects an answer that is not one of them.
+func ask(model *Model, prompt string, choices []string) func(context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		answer, err := model.Complete(ctx, prompt, choices)
+		if err != nil {
+			return "", err
+		}
+		return answer, validChoice(answer, choices)
+	}
 }
 
 // SampleDocument is the n-th document the demo enqueues.

@@ -41,7 +41,6 @@ type Execution struct {
 type compensation struct {
 	seq  int
 	name string
-	key  string
 	run  func(ctx context.Context) error
 }
 
@@ -164,7 +163,7 @@ func (e *Execution) stepDone(h StepHandle, compensate func(context.Context) erro
 	e.executed[h.Name] = true
 	if compensate != nil {
 		e.compensations = append(e.compensations, compensation{
-			seq: h.Seq, name: h.Name, key: h.IdempotencyKey + "/compensate", run: compensate,
+			seq: h.Seq, name: h.Name, run: compensate,
 		})
 	}
 }
