@@ -44,6 +44,23 @@ type Config struct {
 	OnStep func(*klaxontype.StepOutcome)
 	// OnAttempt is called when an attempt of a run ends.
 	OnAttempt func(*klaxontype.AttemptOutcome)
+
+	// Routes sends dead runs of a failure class to a channel. Classes not
+	// listed follow the default routing: policy_violation to "security";
+	// compensation_failed, transient, timeout and rate_limited to "ops";
+	// everything else to "review".
+	Routes map[klaxontype.FailureClass]string
+	// Channels are the handlers this client delivers dead-letter
+	// notifications to, by channel. Notifications of channels no running
+	// client handles wait in the outbox.
+	Channels map[string]DeadLetterHandler
+	// DeliveryPollInterval is how often the outbox is checked for
+	// notifications; a run dead-lettered by this client is delivered at once.
+	// Default 1s.
+	DeliveryPollInterval time.Duration
+	// MaxDeliveryAttempts is how many times a notification is tried before it
+	// is given up (its state stays visible on the entry); default 10.
+	MaxDeliveryAttempts int
 }
 
 // Client enqueues runs and, once started, works the runs of its registered
@@ -55,6 +72,7 @@ type Client struct {
 	mu        sync.Mutex
 	workflows map[string]Registrable
 	worker    *engine.Worker
+	delivery  *dispatcher
 	stop      context.CancelFunc
 	stopped   chan error
 }
@@ -111,8 +129,12 @@ func (c *Client) Register(workflows ...Registrable) error {
 	return nil
 }
 
-// Start records the registered workflows in the store and starts working runs
-// in the background until Stop.
+// newID makes a ULID: runs and dead-letter entries sort by creation time.
+func newID() string { return ulid.Make().String() }
+
+// Start records the registered workflows in the store and starts working runs,
+// and delivering dead-letter notifications to the configured channels, in the
+// background until Stop.
 func (c *Client) Start(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -142,14 +164,65 @@ func (c *Client) Start(ctx context.Context) error {
 		Logger:            c.config.Logger,
 		OnStep:            c.config.OnStep,
 		OnAttempt:         c.config.OnAttempt,
+		Routes:            c.config.Routes,
+		NewID:             newID,
+		OnDeadLetter: func(string, string) {
+			if c.delivery != nil {
+				c.delivery.notify()
+			}
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("klaxon: %w", err)
 	}
+	c.delivery = c.newDispatcher()
 	workerCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	c.worker, c.stop, c.stopped = worker, stop, make(chan error, 1)
-	go func() { c.stopped <- worker.Run(workerCtx) }()
+	deliveryDone := make(chan struct{})
+	go func() {
+		defer close(deliveryDone)
+		if c.delivery != nil {
+			c.delivery.run(workerCtx)
+		}
+	}()
+	go func() {
+		err := worker.Run(workerCtx)
+		<-deliveryDone
+		c.stopped <- err
+	}()
 	return nil
+}
+
+// newDispatcher returns the outbox dispatcher of the configured channels, or
+// nil when there are none.
+func (c *Client) newDispatcher() *dispatcher {
+	if len(c.config.Channels) == 0 {
+		return nil
+	}
+	d := &dispatcher{
+		store: c.store, holder: c.config.WorkerID, handlers: c.config.Channels,
+		poll: c.config.DeliveryPollInterval, maxAttempts: c.config.MaxDeliveryAttempts,
+		wake: make(chan struct{}, 1),
+	}
+	if d.poll <= 0 {
+		d.poll = time.Second
+	}
+	if d.maxAttempts <= 0 {
+		d.maxAttempts = 10
+	}
+	if logger := c.config.Logger; logger != nil {
+		d.onError = func(delivery *klaxontype.Delivery, err error) {
+			if delivery == nil {
+				logger.Error("claiming dead-letter notifications failed", "error", err)
+				return
+			}
+			logger.Warn("dead-letter notification failed", "entry", delivery.EntryID, "channel", delivery.Channel, "attempt", delivery.Attempts+1, "error", err)
+		}
+	}
+	for channel := range c.config.Channels {
+		d.channels = append(d.channels, channel)
+	}
+	return d
 }
 
 // Stop stops claiming runs, lets running steps finish within the shutdown
@@ -189,7 +262,7 @@ func (c *Client) Enqueue(ctx context.Context, workflow string, input []byte, opt
 		return nil, err
 	}
 	params := &store.RunEnqueueParams{
-		ID: ulid.Make().String(), Workflow: workflow, WorkflowVersion: version, Input: input,
+		ID: newID(), Workflow: workflow, WorkflowVersion: version, Input: input,
 		IdempotencyKey: options.idempotencyKey, Entities: options.entities, Actor: "client",
 	}
 	if options.delay > 0 {

@@ -3,6 +3,7 @@ package klaxon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -17,6 +18,7 @@ type StepOption func(*stepOptions)
 type stepOptions struct {
 	timeout    time.Duration
 	compensate func(ctx context.Context, output any) error
+	validators []func(output any) error
 }
 
 // StepTimeout bounds the step's function. When it runs past the timeout the
@@ -39,6 +41,23 @@ func Compensate[T any](fn func(ctx context.Context, output T) error) StepOption 
 			}
 			return fn(ctx, typed)
 		}
+	}
+}
+
+// Validate checks a step's output before it is checkpointed. An output that
+// fails is a semantic failure of the step (unless the validator's error carries
+// another class): it is not recorded as completed, and the attempt is retried
+// as the workflow's policy for semantic failures says. A step may carry several
+// validators; they run in order.
+func Validate[T any](check func(output T) error) StepOption {
+	return func(o *stepOptions) {
+		o.validators = append(o.validators, func(output any) error {
+			typed, ok := output.(T)
+			if !ok {
+				return Permanent(fmt.Errorf("validator takes %T but the step returned %T", typed, output))
+			}
+			return check(typed)
+		})
 	}
 }
 
@@ -71,28 +90,45 @@ func Step[T any](ctx context.Context, name string, fn func(ctx context.Context) 
 	if handle.Record != nil {
 		var out T
 		if err := json.Unmarshal(handle.Record.Output, &out); err != nil {
-			return zero, exec.StepFailed(handle, Permanent(fmt.Errorf("decode stored output: %w", err)), 0)
+			return zero, exec.StepFailed(handle, Permanent(fmt.Errorf("decode stored output: %w", err)), 0, outputSchema[T])
 		}
 		exec.StepReplayed(handle, compensation(info, options, out))
 		return out, nil
 	}
 	if err := context.Cause(ctx); err != nil {
-		return zero, exec.StepFailed(handle, err, 0)
+		return zero, exec.StepFailed(handle, err, 0, outputSchema[T])
 	}
 	started := time.Now()
 	out, err := callStep(withStepInfo(ctx, info), fn, options.timeout)
 	finished := time.Now()
+	if err == nil {
+		err = validate(out, options.validators)
+	}
 	if err != nil {
-		return zero, exec.StepFailed(handle, err, finished.Sub(started))
+		return zero, exec.StepFailed(handle, err, finished.Sub(started), outputSchema[T])
 	}
 	encoded, err := json.Marshal(out)
 	if err != nil {
-		return zero, exec.StepFailed(handle, Permanent(fmt.Errorf("encode output: %w", err)), finished.Sub(started))
+		return zero, exec.StepFailed(handle, Permanent(fmt.Errorf("encode output: %w", err)), finished.Sub(started), outputSchema[T])
 	}
 	if err := exec.Checkpoint(ctx, handle, encoded, started, finished, compensation(info, options, out)); err != nil {
 		return zero, err
 	}
 	return out, nil
+}
+
+// validate runs a step's validators; a plain error from one is semantic.
+func validate(out any, validators []func(any) error) error {
+	for _, check := range validators {
+		if err := check(out); err != nil {
+			var classified klaxontype.Classified
+			if errors.As(err, &classified) {
+				return err
+			}
+			return Semantic(fmt.Errorf("output rejected by validator: %w", err))
+		}
+	}
+	return nil
 }
 
 // compensation binds a step's compensation to its output and key.

@@ -17,6 +17,12 @@ var (
 	ErrStepExists = errors.New("step already checkpointed")
 	// ErrClosed is returned by a store that has been closed.
 	ErrClosed = errors.New("store closed")
+	// ErrEntryNotOpen is returned when acting on a dead-letter entry that was
+	// already replayed, resolved or discarded; the error names its state.
+	ErrEntryNotOpen = errors.New("dead-letter entry is not open")
+	// ErrInvalid is returned for a request that names something that is not
+	// there (a step not in the log, a run that is not dead) or is malformed.
+	ErrInvalid = errors.New("invalid request")
 )
 
 // SchemaTooNewError is returned when a database was written by a newer version

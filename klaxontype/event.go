@@ -31,6 +31,12 @@ const (
 	EventRunCompleted EventType = "run.completed"
 	// EventRunDead: the run ended in the dead-letter queue.
 	EventRunDead EventType = "run.dead"
+	// EventDLQReplayed: a person replayed the dead run.
+	EventDLQReplayed EventType = "dlq.replayed"
+	// EventDLQResolved: a person supplied the failed step's output.
+	EventDLQResolved EventType = "dlq.resolved"
+	// EventDLQDiscarded: a person closed the dead-letter entry without action.
+	EventDLQDiscarded EventType = "dlq.discarded"
 	// EventDuplicateSuppressed: a write from a holder whose lease was taken over,
 	// or of a step already in the log, was rejected.
 	EventDuplicateSuppressed EventType = "duplicate.suppressed"

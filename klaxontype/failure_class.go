@@ -56,18 +56,6 @@ func (c FailureClass) Valid() bool {
 	return false
 }
 
-// RetriedByDefault reports whether an attempt failing with this class is
-// retried, while attempts remain, when the workflow does not say otherwise.
-// Everything else goes straight to the dead-letter queue for review.
-func (c FailureClass) RetriedByDefault() bool {
-	switch c {
-	case ClassTransient, ClassRateLimited, ClassTimeout, ClassSemantic:
-		return true
-	default:
-		return false
-	}
-}
-
 // Classified is implemented by errors that know their own failure class. The
 // classifier asks every error in a chain (errors.As) before any other rule.
 type Classified interface {

@@ -14,6 +14,38 @@ type RetryPolicy struct {
 	InitialBackoff time.Duration `json:"initial_backoff"`
 	// MaxBackoff caps the wait between attempts; default 5m.
 	MaxBackoff time.Duration `json:"max_backoff"`
+	// Classes overrides, per failure class, how many attempts a run failing
+	// with that class gets (1: never retried). Unset classes follow
+	// DefaultAttempts.
+	Classes map[FailureClass]int `json:"classes,omitempty"`
+}
+
+// semanticAttempts is how many attempts a wrong answer gets by default: a
+// model may answer right the next time, but rarely the fifth.
+const semanticAttempts = 3
+
+// AttemptsFor is how many attempts, the first included, a run failing with
+// class gets before it goes to the dead-letter queue.
+func (p RetryPolicy) AttemptsFor(class FailureClass) int {
+	p = p.WithDefaults()
+	if n, ok := p.Classes[class]; ok && n > 0 {
+		return n
+	}
+	return DefaultAttempts(class, p.MaxAttempts)
+}
+
+// DefaultAttempts is the default policy table: transient failures, timeouts and
+// rate limits are retried up to maxAttempts; semantic failures a few times;
+// every other class goes to the dead-letter queue for review at once.
+func DefaultAttempts(class FailureClass, maxAttempts int) int {
+	switch class {
+	case ClassTransient, ClassTimeout, ClassRateLimited:
+		return maxAttempts
+	case ClassSemantic:
+		return min(semanticAttempts, maxAttempts)
+	default:
+		return 1
+	}
 }
 
 // DefaultRetryPolicy is the policy of a workflow that sets none.

@@ -28,6 +28,15 @@ type Run struct {
 	Attempt int `json:"attempt"`
 	// Retries counts the retries that were scheduled after failed attempts.
 	Retries int `json:"retries"`
+	// AttemptOffset is the attempt count when the run was last replayed from
+	// the dead-letter queue: the retry budget counts attempts after it.
+	AttemptOffset int `json:"attempt_offset,omitempty"`
+	// StepGeneration counts from-step replays; steps executed afresh after one
+	// get idempotency keys of the new generation.
+	StepGeneration int `json:"step_generation,omitempty"`
+	// ReplayOf is the dead run this run restarts, for a run created by a
+	// restart replay.
+	ReplayOf string `json:"replay_of,omitempty"`
 	// Epoch is the fencing token of the current lease. Each claim increments it,
 	// and every write of a holder carries it, so that a holder whose lease was
 	// taken over cannot write any more.

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
@@ -38,6 +39,9 @@ func (s *Store) RunFail(ctx context.Context, params *store.RunFailParams) error 
 		if failure == nil {
 			return fmt.Errorf("sqlite: run %s cannot become %s without a failure", params.RunID, params.Next)
 		}
+		if params.Next == klaxontype.RunStatusDead && (params.DeadLetter == nil || params.DeadLetter.ID == "" || params.DeadLetter.Channel == "") {
+			return fmt.Errorf("sqlite: dead run %s needs a dead-letter entry ID and channel", params.RunID)
+		}
 	default:
 		return fmt.Errorf("sqlite: a failed run cannot become %q", params.Next)
 	}
@@ -59,6 +63,11 @@ func (s *Store) RunFail(ctx context.Context, params *store.RunFailParams) error 
 		}
 		if conn.Changes() == 0 {
 			return suppress(conn, params.Lease, params.Holder, t, "failure of attempt", "", 0, klaxontype.ErrLeaseLost)
+		}
+		if params.Next == klaxontype.RunStatusDead {
+			if err := insertDeadLetter(conn, params.RunID, params.DeadLetter, t); err != nil {
+				return err
+			}
 		}
 		if a := params.Attempt; a != nil {
 			if err := insertAttempt(conn, a); err != nil {
@@ -87,4 +96,18 @@ func (s *Store) RunFail(ctx context.Context, params *store.RunFailParams) error 
 		}
 		return insertEvent(conn, next)
 	})
+}
+
+// insertDeadLetter creates the open entry of a run that just died, and its
+// notification in the outbox, in the transaction that made it dead: a crash
+// cannot leave a dead run without an entry, or an entry nobody is told of.
+func insertDeadLetter(conn *sqlite.Conn, runID string, entry *store.DeadLetterParams, at time.Time) error {
+	var schema any
+	if len(entry.OutputSchema) > 0 {
+		schema = string(entry.OutputSchema)
+	}
+	if err := execute(conn, dlqEntryInsertSQL, nil, entry.ID, schema, entry.Channel, at, runID); err != nil {
+		return err
+	}
+	return execute(conn, outboxInsertSQL, nil, entry.ID, entry.Channel, at)
 }

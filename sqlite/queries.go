@@ -10,6 +10,22 @@ var (
 	attemptInsertSQL string
 	//go:embed sql/attempt_list.sql
 	attemptListSQL string
+	//go:embed sql/dlq_delete.sql
+	dlqDeleteSQL string
+	//go:embed sql/dlq_entry_close.sql
+	dlqEntryCloseSQL string
+	//go:embed sql/dlq_entry_insert.sql
+	dlqEntryInsertSQL string
+	//go:embed sql/dlq_get.sql
+	dlqGetSQL string
+	//go:embed sql/dlq_list_by_class.sql
+	dlqListByClassSQL string
+	//go:embed sql/dlq_list_by_id.sql
+	dlqListByIdSQL string
+	//go:embed sql/dlq_list_by_state.sql
+	dlqListByStateSQL string
+	//go:embed sql/dlq_purge_record.sql
+	dlqPurgeRecordSQL string
 	//go:embed sql/event_insert.sql
 	eventInsertSQL string
 	//go:embed sql/event_list.sql
@@ -18,6 +34,16 @@ var (
 	migrationRecordSQL string
 	//go:embed sql/migrations_table_create.sql
 	migrationsTableCreateSQL string
+	//go:embed sql/outbox_claim.sql
+	outboxClaimSQL string
+	//go:embed sql/outbox_delete_entries.sql
+	outboxDeleteEntriesSQL string
+	//go:embed sql/outbox_insert.sql
+	outboxInsertSQL string
+	//go:embed sql/outbox_of_entry.sql
+	outboxOfEntrySQL string
+	//go:embed sql/outbox_settle.sql
+	outboxSettleSQL string
 	//go:embed sql/run_compensating.sql
 	runCompensatingSQL string
 	//go:embed sql/run_complete.sql
@@ -26,6 +52,8 @@ var (
 	runCountByStatusSQL string
 	//go:embed sql/run_dead.sql
 	runDeadSQL string
+	//go:embed sql/run_entities_copy.sql
+	runEntitiesCopySQL string
 	//go:embed sql/run_entity_insert.sql
 	runEntityInsertSQL string
 	//go:embed sql/run_get.sql
@@ -44,6 +72,10 @@ var (
 	runReclaimSQL string
 	//go:embed sql/run_release.sql
 	runReleaseSQL string
+	//go:embed sql/run_replay.sql
+	runReplaySQL string
+	//go:embed sql/run_restart_insert.sql
+	runRestartInsertSQL string
 	//go:embed sql/run_retry.sql
 	runRetrySQL string
 	//go:embed sql/runs_claim_available.sql
@@ -60,8 +92,16 @@ var (
 	stepInsertSQL string
 	//go:embed sql/step_list.sql
 	stepListSQL string
+	//go:embed sql/step_resolve_insert.sql
+	stepResolveInsertSQL string
+	//go:embed sql/steps_archive_from.sql
+	stepsArchiveFromSQL string
+	//go:embed sql/steps_delete_from.sql
+	stepsDeleteFromSQL string
 	//go:embed sql/steps_of_runs.sql
 	stepsOfRunsSQL string
+	//go:embed sql/steps_undone_before.sql
+	stepsUndoneBeforeSQL string
 	//go:embed sql/workflow_list.sql
 	workflowListSQL string
 	//go:embed sql/workflow_register.sql

@@ -19,6 +19,9 @@ func scanRun(stmt *sqlite.Stmt) (*klaxontype.Run, error) {
 		IdempotencyKey:  stmt.GetText("idempotency_key"),
 		Attempt:         int(stmt.GetInt64("attempt")),
 		Retries:         int(stmt.GetInt64("retries")),
+		AttemptOffset:   int(stmt.GetInt64("attempt_offset")),
+		StepGeneration:  int(stmt.GetInt64("step_generation")),
+		ReplayOf:        stmt.GetText("replay_of"),
 		Epoch:           stmt.GetInt64("epoch"),
 		LeaseHolder:     stmt.GetText("lease_holder"),
 		LeaseExpiresAt:  columnTime(stmt, "lease_expires_at"),
@@ -58,6 +61,7 @@ func scanStep(stmt *sqlite.Stmt) *klaxontype.StepRecord {
 		FinishedAt:        columnTime(stmt, "finished_at"),
 		CompensatedAt:     columnTime(stmt, "compensated_at"),
 		CompensationError: stmt.GetText("compensation_error"),
+		ResolvedBy:        stmt.GetText("resolved_by"),
 	}
 }
 
@@ -87,5 +91,52 @@ func scanAttempt(stmt *sqlite.Stmt) *klaxontype.Attempt {
 		ClassifiedBy: stmt.GetText("classified_by"),
 		Duration:     time.Duration(stmt.GetInt64("duration_us")) * time.Microsecond,
 		Stack:        stmt.GetText("stack"),
+	}
+}
+
+func scanDeadLetter(stmt *sqlite.Stmt) (*klaxontype.DeadLetter, error) {
+	entry := &klaxontype.DeadLetter{
+		ID:              stmt.GetText("id"),
+		RunID:           stmt.GetText("run_id"),
+		Workflow:        stmt.GetText("workflow"),
+		WorkflowVersion: int(stmt.GetInt64("workflow_version")),
+		Class:           klaxontype.FailureClass(stmt.GetText("class")),
+		Reason:          stmt.GetText("reason"),
+		Input:           columnBytes(stmt, "input"),
+		Channel:         stmt.GetText("channel"),
+		State:           klaxontype.DeadLetterState(stmt.GetText("state")),
+		CreatedAt:       columnTime(stmt, "created_at"),
+		UpdatedAt:       columnTime(stmt, "updated_at"),
+		ClosedBy:        stmt.GetText("closed_by"),
+		ClosedAt:        columnTime(stmt, "closed_at"),
+		CloseReason:     stmt.GetText("close_reason"),
+		ReplayMode:      klaxontype.ReplayMode(stmt.GetText("replay_mode")),
+		ReplayRunID:     stmt.GetText("replay_run_id"),
+		Entities:        map[string]string{},
+		Attempts:        []*klaxontype.Attempt{},
+	}
+	if !stmt.IsNull("step") {
+		entry.Step = &klaxontype.FailedStep{Name: stmt.GetText("step"), Seq: int(stmt.GetInt64("step_seq"))}
+	}
+	if schema := stmt.GetText("output_schema"); schema != "" {
+		entry.OutputSchema = json.RawMessage(schema)
+	}
+	if err := json.Unmarshal([]byte(stmt.GetText("entities")), &entry.Entities); err != nil {
+		return nil, err
+	}
+	return entry, nil
+}
+
+func scanDelivery(stmt *sqlite.Stmt) *klaxontype.Delivery {
+	return &klaxontype.Delivery{
+		ID:            stmt.GetInt64("id"),
+		EntryID:       stmt.GetText("entry_id"),
+		Channel:       stmt.GetText("channel"),
+		State:         klaxontype.DeliveryState(stmt.GetText("state")),
+		Attempts:      int(stmt.GetInt64("attempts")),
+		NextAttemptAt: columnTime(stmt, "next_attempt_at"),
+		LastError:     stmt.GetText("last_error"),
+		CreatedAt:     columnTime(stmt, "created_at"),
+		DeliveredAt:   columnTime(stmt, "delivered_at"),
 	}
 }

@@ -21,3 +21,25 @@ type Definition struct {
 	// Execute runs the workflow function. The context carries the Execution.
 	Execute func(ctx context.Context, input []byte) (output []byte, err error)
 }
+
+// Dead-letter channels of the default routing.
+const (
+	ChannelReview   = "review"
+	ChannelSecurity = "security"
+	ChannelOps      = "ops"
+)
+
+// DefaultRoute is the channel a class goes to unless routed elsewhere:
+// policy violations to security; failures of the machinery (compensations,
+// exhausted transient failures, timeouts and rate limits) to ops; everything
+// that needs a look at the job itself to review.
+func DefaultRoute(class klaxontype.FailureClass) string {
+	switch class {
+	case klaxontype.ClassPolicyViolation:
+		return ChannelSecurity
+	case klaxontype.ClassCompensationFailed, klaxontype.ClassTransient, klaxontype.ClassTimeout, klaxontype.ClassRateLimited:
+		return ChannelOps
+	default:
+		return ChannelReview
+	}
+}

@@ -34,6 +34,9 @@ type Execution struct {
 	compensations  []compensation
 	nondeterminism *klaxontype.NondeterminismError
 	leaseLost      bool
+	// outputSchemas describe the output types of failed steps, by sequence
+	// number, for the dead-letter entry a person may resolve.
+	outputSchemas map[int]func() []byte
 }
 
 // compensation is the undo of one completed step, registered when the step
@@ -80,8 +83,12 @@ func ExecutionFrom(ctx context.Context) *Execution {
 }
 
 // IdempotencyKey derives a step's key from the run, its sequence number and its
-// name: the same on every retry of the run, different for every step.
-func IdempotencyKey(runID string, seq int, name string) string {
+// name: the same on every retry of the run, different for every step. Steps run
+// again after a from-step replay get keys of the new generation.
+func IdempotencyKey(runID string, seq int, name string, generation int) string {
+	if generation > 0 {
+		return fmt.Sprintf("%s/%d/%s/g%d", runID, seq, name, generation)
+	}
 	return fmt.Sprintf("%s/%d/%s", runID, seq, name)
 }
 
@@ -94,8 +101,11 @@ func (e *Execution) BeginStep(name string) (StepHandle, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.lastSeq++
-	h := StepHandle{Seq: e.lastSeq, Name: name, IdempotencyKey: IdempotencyKey(e.run.ID, e.lastSeq, name)}
+	h := StepHandle{Seq: e.lastSeq, Name: name, IdempotencyKey: IdempotencyKey(e.run.ID, e.lastSeq, name, e.run.StepGeneration)}
 	record := e.log[h.Seq]
+	if record != nil {
+		h.IdempotencyKey = record.IdempotencyKey
+	}
 	if record != nil && record.Name != name {
 		err := &klaxontype.NondeterminismError{Seq: h.Seq, Recorded: record.Name, Called: name}
 		if e.nondeterminism == nil {
@@ -120,8 +130,17 @@ func (e *Execution) StepReplayed(h StepHandle, compensate func(context.Context) 
 }
 
 // StepFailed notes a step whose function failed and returns the error wrapped
-// with the step's name and sequence.
-func (e *Execution) StepFailed(h StepHandle, err error, duration time.Duration) error {
+// with the step's name and sequence. outputSchema, if given, describes the
+// step's output type, should a person have to supply the output.
+func (e *Execution) StepFailed(h StepHandle, err error, duration time.Duration, outputSchema func() []byte) error {
+	if outputSchema != nil {
+		e.mu.Lock()
+		if e.outputSchemas == nil {
+			e.outputSchemas = make(map[int]func() []byte)
+		}
+		e.outputSchemas[h.Seq] = outputSchema
+		e.mu.Unlock()
+	}
 	if e.onStep != nil {
 		e.onStep(&klaxontype.StepOutcome{RunID: e.run.ID, Workflow: e.run.Workflow, Seq: h.Seq, Name: h.Name, Err: err, Duration: duration})
 	}
@@ -191,4 +210,15 @@ func (e *Execution) nondeterministic() *klaxontype.NondeterminismError {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.nondeterminism
+}
+
+// outputSchema is the JSON Schema of a failed step's output type, if known.
+func (e *Execution) outputSchema(seq int) []byte {
+	e.mu.Lock()
+	schema := e.outputSchemas[seq]
+	e.mu.Unlock()
+	if schema == nil {
+		return nil
+	}
+	return schema()
 }

@@ -63,8 +63,7 @@ func TestHungWorkerIsOvertakenAndItsLateWriteSuppressed(t *testing.T) {
 	}
 
 	hungOutcomes := make(chan *klaxontype.AttemptOutcome, 1)
-	hung, err := NewWorker(Config{
-		Store: st, ID: "hung", Workflows: map[string]*Definition{"slow": definition("hung")},
+	hung, err := NewWorker(Config{NewID: testID, Store: st, ID: "hung", Workflows: map[string]*Definition{"slow": definition("hung")},
 		// One slot, busy with the hung run: a frozen process claims nothing more.
 		Concurrency:   1,
 		LeaseDuration: 200 * time.Millisecond, PollInterval: 10 * time.Millisecond,
@@ -80,8 +79,7 @@ func TestHungWorkerIsOvertakenAndItsLateWriteSuppressed(t *testing.T) {
 	<-hungStarted
 
 	healthyOutcomes := make(chan *klaxontype.AttemptOutcome, 1)
-	healthy, err := NewWorker(Config{
-		Store: st, ID: "healthy", Workflows: map[string]*Definition{"slow": definition("healthy")},
+	healthy, err := NewWorker(Config{NewID: testID, Store: st, ID: "healthy", Workflows: map[string]*Definition{"slow": definition("healthy")},
 		LeaseDuration: time.Second, PollInterval: 10 * time.Millisecond,
 		OnAttempt: func(o *klaxontype.AttemptOutcome) { healthyOutcomes <- o },
 	})

@@ -43,13 +43,13 @@ func (w *Worker) work(runCtx context.Context, claimed *store.ClaimedRun) {
 		a.exec.replayOnly = true
 		a.invoke()
 		a.compensateAndDeadLetter(run.Failure, nil)
-	case claimed.Reclaimed && run.Attempt > workflow.Retry.WithDefaults().MaxAttempts:
+	case claimed.Reclaimed && run.Attempt-run.AttemptOffset > workflow.Retry.AttemptsFor(klaxontype.ClassTransient):
 		// Every attempt so far lost its worker; do not start another.
 		a.exec.replayOnly = true
 		a.invoke()
 		a.failForGood(&klaxontype.RunFailure{
 			Class:  klaxontype.ClassTransient,
-			Reason: fmt.Sprintf("the run's worker was lost on %d attempts: each attempt's lease expired", run.Attempt-1),
+			Reason: fmt.Sprintf("the run's worker was lost on %d attempts: each attempt's lease expired", run.Attempt-1-run.AttemptOffset),
 		}, nil)
 	default:
 		output, err := a.invoke()
@@ -138,9 +138,9 @@ func (a *attempt) fail(err error) {
 	if errors.As(err, &panicked) {
 		record.Stack = panicked.Stack
 	}
-	policy := a.workflow.Retry.WithDefaults()
-	if classified.Class.RetriedByDefault() && a.run.Attempt < policy.MaxAttempts {
-		delay := policy.Backoff(a.run.Attempt)
+	attempts, allowed := a.run.Attempt-a.run.AttemptOffset, a.workflow.Retry.AttemptsFor(classified.Class)
+	if attempts < allowed {
+		delay := a.workflow.Retry.Backoff(attempts)
 		var retryAfter klaxontype.RetryAfterError
 		if errors.As(err, &retryAfter) {
 			delay = max(delay, retryAfter.RetryAfter())
@@ -158,8 +158,8 @@ func (a *attempt) fail(err error) {
 		return
 	}
 	reason := record.Message
-	if classified.Class.RetriedByDefault() {
-		reason = fmt.Sprintf("gave up after %d attempts: %s", a.run.Attempt, record.Message)
+	if allowed > 1 {
+		reason = fmt.Sprintf("gave up after %d attempts: %s", attempts, record.Message)
 	}
 	a.failForGood(&klaxontype.RunFailure{
 		Class: classified.Class, Reason: reason, Step: record.Step, StepSeq: record.StepSeq,
@@ -191,12 +191,19 @@ func (a *attempt) failForGood(failure *klaxontype.RunFailure, record *klaxontype
 }
 
 func (a *attempt) deadLetter(failure *klaxontype.RunFailure, record *klaxontype.Attempt) {
+	entry := &store.DeadLetterParams{ID: a.worker.config.NewID(), Channel: a.worker.route(failure.Class)}
+	if failure.Step != "" {
+		entry.OutputSchema = a.exec.outputSchema(failure.StepSeq)
+	}
 	err := a.worker.config.Store.RunFail(context.WithoutCancel(a.ctx), &store.RunFailParams{
 		Lease: a.lease(), Holder: a.worker.config.ID, Attempt: record,
-		Next: klaxontype.RunStatusDead, Failure: failure,
+		Next: klaxontype.RunStatusDead, Failure: failure, DeadLetter: entry,
 	})
 	if a.storeFailed("dead-letter", err) {
 		return
+	}
+	if a.worker.config.OnDeadLetter != nil {
+		a.worker.config.OnDeadLetter(entry.ID, entry.Channel)
 	}
 	a.report(klaxontype.AttemptDead, failure.Class, errors.New(failure.Reason))
 }
@@ -239,4 +246,12 @@ func (a *attempt) report(result klaxontype.AttemptResult, class klaxontype.Failu
 			Class: class, Err: err, Duration: time.Since(a.started),
 		})
 	}
+}
+
+// route is the dead-letter channel of a class.
+func (w *Worker) route(class klaxontype.FailureClass) string {
+	if channel := w.config.Routes[class]; channel != "" {
+		return channel
+	}
+	return DefaultRoute(class)
 }

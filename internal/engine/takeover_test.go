@@ -3,9 +3,11 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +15,11 @@ import (
 	"github.com/klaxonhq/klaxon/sqlite"
 	"github.com/klaxonhq/klaxon/store"
 )
+
+var testIDs atomic.Int64
+
+// testID makes unique, increasing IDs for dead-letter entries.
+func testID() string { return fmt.Sprintf("01TEST%020d", testIDs.Add(1)) }
 
 func openTestStore(t *testing.T) *sqlite.Store {
 	t.Helper()
@@ -99,10 +106,10 @@ func TestRunThatKeepsLosingItsWorkerIsDeadLettered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startWorker(t, Config{Store: st, ID: "doomed", Concurrency: 1, LeaseDuration: 100 * time.Millisecond,
+	startWorker(t, Config{NewID: testID, Store: st, ID: "doomed", Concurrency: 1, LeaseDuration: 100 * time.Millisecond,
 		Workflows: map[string]*Definition{"crashy": definition}, heartbeatsDisabled: true})
 	awaitStatus(t, st, "01CRASHY", klaxontype.RunStatusRunning)
-	startWorker(t, Config{Store: st, ID: "survivor", LeaseDuration: time.Second,
+	startWorker(t, Config{NewID: testID, Store: st, ID: "survivor", LeaseDuration: time.Second,
 		Workflows: map[string]*Definition{"crashy": definition}})
 
 	run := awaitStatus(t, st, "01CRASHY", klaxontype.RunStatusDead)
@@ -150,10 +157,10 @@ func TestCompensationResumesAfterWorkerLoss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startWorker(t, Config{Store: st, ID: "first", Concurrency: 1, LeaseDuration: 100 * time.Millisecond,
+	startWorker(t, Config{NewID: testID, Store: st, ID: "first", Concurrency: 1, LeaseDuration: 100 * time.Millisecond,
 		Workflows: map[string]*Definition{"trip": definition("first")}, heartbeatsDisabled: true})
 	awaitStatus(t, st, "01TRIP", klaxontype.RunStatusCompensating)
-	startWorker(t, Config{Store: st, ID: "second", LeaseDuration: time.Second,
+	startWorker(t, Config{NewID: testID, Store: st, ID: "second", LeaseDuration: time.Second,
 		Workflows: map[string]*Definition{"trip": definition("second")}})
 
 	run := awaitStatus(t, st, "01TRIP", klaxontype.RunStatusDead)

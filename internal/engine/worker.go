@@ -36,9 +36,17 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// Classifier decides failure classes; default classify.Default().
 	Classifier classify.Chain
-	Logger     *slog.Logger
-	OnStep     func(*klaxontype.StepOutcome)
-	OnAttempt  func(*klaxontype.AttemptOutcome)
+	// Routes maps failure classes to dead-letter channels; classes not in it
+	// follow DefaultRoute.
+	Routes map[klaxontype.FailureClass]string
+	// NewID makes the IDs of dead-letter entries (ULIDs).
+	NewID func() string
+	// OnDeadLetter is called after a run was dead-lettered, with the entry ID
+	// and channel, so a dispatcher in the same process can deliver at once.
+	OnDeadLetter func(entryID, channel string)
+	Logger       *slog.Logger
+	OnStep       func(*klaxontype.StepOutcome)
+	OnAttempt    func(*klaxontype.AttemptOutcome)
 
 	// heartbeatsDisabled makes a worker behave as if hung, for tests of lease
 	// expiry.
@@ -72,6 +80,9 @@ func (c *Config) withDefaults() error {
 	}
 	if c.Classifier == nil {
 		c.Classifier = classify.Default()
+	}
+	if c.NewID == nil {
+		return errors.New("engine: no ID generator for dead-letter entries")
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -1,0 +1,23 @@
+package klaxon
+
+import (
+	"context"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+)
+
+// DeadLetterHandler is told of every dead-letter entry routed to its channel.
+// Notifications go through an outbox in the store, so a crash between a run's
+// death and its notification does not lose it: delivery is at least once, and
+// a handler that must act once should key on the entry ID.
+type DeadLetterHandler interface {
+	HandleDeadLetter(ctx context.Context, entry *klaxontype.DeadLetter) error
+}
+
+// DeadLetterHandlerFunc is a Go callback as a DeadLetterHandler.
+type DeadLetterHandlerFunc func(ctx context.Context, entry *klaxontype.DeadLetter) error
+
+// HandleDeadLetter calls f.
+func (f DeadLetterHandlerFunc) HandleDeadLetter(ctx context.Context, entry *klaxontype.DeadLetter) error {
+	return f(ctx, entry)
+}

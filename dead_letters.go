@@ -1,0 +1,330 @@
+package klaxon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/klaxonhq/klaxon/internal/engine"
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// DeadLetters lists dead-letter entries matching the filter, newest first.
+func (c *Client) DeadLetters(ctx context.Context, filter *store.DLQListParams) ([]*klaxontype.DeadLetter, error) {
+	if filter == nil {
+		filter = &store.DLQListParams{}
+	}
+	if err := checkFilter(filter); err != nil {
+		return nil, err
+	}
+	return c.store.DLQList(ctx, filter)
+}
+
+// DeadLetter returns one entry with its attempts and deliveries.
+func (c *Client) DeadLetter(ctx context.Context, id string) (*klaxontype.DeadLetter, error) {
+	return c.store.DLQGet(ctx, id)
+}
+
+// checkFilter refuses class and state names that do not exist, which would
+// otherwise silently match nothing.
+func checkFilter(filter *store.DLQListParams) error {
+	for _, class := range filter.Classes {
+		if !class.Valid() {
+			return fmt.Errorf("%w: %q is not a failure class", klaxontype.ErrInvalid, class)
+		}
+	}
+	for _, state := range filter.States {
+		if !state.Valid() {
+			return fmt.Errorf("%w: %q is not a dead-letter state", klaxontype.ErrInvalid, state)
+		}
+	}
+	return nil
+}
+
+// ReplayOptions say how to replay a dead run.
+type ReplayOptions struct {
+	// Mode is resume (default), from-step or restart.
+	Mode klaxontype.ReplayMode
+	// Step is the first step to run again, for from-step.
+	Step string
+	// Input replaces the run's input when set.
+	Input []byte
+	// Actor is who replays, recorded in the event log.
+	Actor string
+}
+
+// ReplayPlan says, before a replay, what it will do: which steps of the log it
+// keeps and which will run again, with their side effects.
+type ReplayPlan struct {
+	EntryID string                `json:"entry_id"`
+	RunID   string                `json:"run_id"`
+	Mode    klaxontype.ReplayMode `json:"mode"`
+	// KeptSteps are replayed from the log and not run again.
+	KeptSteps []string `json:"kept_steps"`
+	// RerunSteps are known steps that will run again (the failed step, and for
+	// from-step and restart the discarded ones); steps after them that never
+	// ran will run too.
+	RerunSteps []string `json:"rerun_steps"`
+	// NewIdempotencyKeys is true when the steps that run again get new keys
+	// (from-step, restart): external APIs will see them as new calls.
+	NewIdempotencyKeys bool `json:"new_idempotency_keys"`
+}
+
+// PlanReplay says what replaying the entry would do, changing nothing.
+func (c *Client) PlanReplay(ctx context.Context, entryID string, options ReplayOptions) (*ReplayPlan, error) {
+	options.Mode = defaultMode(options.Mode)
+	if !options.Mode.Valid() {
+		return nil, fmt.Errorf("%w: replay mode %q is not resume, from-step or restart", klaxontype.ErrInvalid, options.Mode)
+	}
+	entry, err := c.store.DLQGet(ctx, entryID)
+	if err != nil {
+		return nil, err
+	}
+	if entry.State != klaxontype.DeadLetterOpen {
+		return nil, fmt.Errorf("dead-letter entry %s was %s: %w", entry.ID, entry.State, klaxontype.ErrEntryNotOpen)
+	}
+	steps, err := c.store.StepList(ctx, entry.RunID)
+	if err != nil {
+		return nil, err
+	}
+	plan := &ReplayPlan{EntryID: entry.ID, RunID: entry.RunID, Mode: options.Mode, KeptSteps: []string{}, RerunSteps: []string{}}
+	rerunFrom := len(steps) + 1 // resume keeps the whole log
+	switch options.Mode {
+	case klaxontype.ReplayRestart:
+		rerunFrom, plan.NewIdempotencyKeys = 0, true
+	case klaxontype.ReplayFromStep:
+		plan.NewIdempotencyKeys = true
+		rerunFrom = -1
+		for _, step := range steps {
+			if step.Name == options.Step {
+				rerunFrom = step.Seq
+				break
+			}
+		}
+		if rerunFrom < 0 && entry.Step != nil && entry.Step.Name == options.Step {
+			rerunFrom = entry.Step.Seq
+		}
+		if rerunFrom < 0 {
+			return nil, fmt.Errorf("%w: step %q is not in the step log of run %s", klaxontype.ErrInvalid, options.Step, entry.RunID)
+		}
+	}
+	for _, step := range steps {
+		if step.Seq < rerunFrom {
+			plan.KeptSteps = append(plan.KeptSteps, step.Name)
+		} else {
+			plan.RerunSteps = append(plan.RerunSteps, step.Name)
+		}
+	}
+	if entry.Step != nil && (len(steps) == 0 || steps[len(steps)-1].Seq < entry.Step.Seq) {
+		plan.RerunSteps = append(plan.RerunSteps, entry.Step.Name)
+	}
+	return plan, nil
+}
+
+func defaultMode(mode klaxontype.ReplayMode) klaxontype.ReplayMode {
+	if mode == "" {
+		return klaxontype.ReplayResume
+	}
+	return mode
+}
+
+// Replay replays a dead run from its dead-letter entry: resume keeps its
+// completed steps, from-step discards one step and the later ones, restart
+// creates a new linked run. Of concurrent replays of one entry, one wins; the
+// others get an error wrapping klaxontype.ErrEntryNotOpen.
+func (c *Client) Replay(ctx context.Context, entryID string, options ReplayOptions) (*klaxontype.DeadLetter, error) {
+	params := &store.DLQReplayParams{
+		EntryID: entryID, Mode: defaultMode(options.Mode), Step: options.Step, Input: options.Input,
+		Actor: actorOr(options.Actor),
+	}
+	if params.Mode == klaxontype.ReplayRestart {
+		params.NewRunID = newID()
+	}
+	if err := c.checkReplayInput(ctx, entryID, options.Input); err != nil {
+		return nil, err
+	}
+	entry, err := c.store.DLQReplay(ctx, params)
+	if err != nil {
+		return nil, err
+	}
+	c.wakeWorker()
+	return entry, nil
+}
+
+// checkReplayInput checks edited input against the workflow's input type when
+// this client has the workflow registered.
+func (c *Client) checkReplayInput(ctx context.Context, entryID string, input []byte) error {
+	if input == nil {
+		return nil
+	}
+	entry, err := c.store.DLQGet(ctx, entryID)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	local := c.workflows[entry.Workflow]
+	c.mu.Unlock()
+	if local != nil {
+		return local.checkInput(input)
+	}
+	return nil
+}
+
+// BulkReplayResult counts what a replay of many entries did.
+type BulkReplayResult struct {
+	// Matched is how many open entries matched the filter.
+	Matched int `json:"matched"`
+	// Replayed is how many were replayed (zero in a dry run).
+	Replayed int `json:"replayed"`
+	// Skipped were replayed, resolved or discarded by someone else meanwhile.
+	Skipped int `json:"skipped"`
+	// Failed maps entry IDs to why their replay was refused.
+	Failed map[string]string `json:"failed,omitempty"`
+	// EntryIDs are the matched entries (in a dry run, what would be replayed).
+	EntryIDs []string `json:"entry_ids"`
+}
+
+// bulkWorkers is how many replays are in flight at once: enough for the store
+// to commit many in one transaction.
+const bulkWorkers = 32
+
+// ReplayMatching replays every open entry matching the filter (the filter's
+// states are ignored: only open entries can be replayed). With dryRun it only
+// counts and lists them.
+func (c *Client) ReplayMatching(ctx context.Context, filter *store.DLQListParams, options ReplayOptions, dryRun bool) (*BulkReplayResult, error) {
+	if filter == nil {
+		filter = &store.DLQListParams{}
+	}
+	page := *filter
+	page.States = []klaxontype.DeadLetterState{klaxontype.DeadLetterOpen}
+	page.BeforeID, page.Limit = "", 1000
+	if err := checkFilter(&page); err != nil {
+		return nil, err
+	}
+	options.Mode = defaultMode(options.Mode)
+	if !options.Mode.Valid() {
+		return nil, fmt.Errorf("%w: replay mode %q is not resume, from-step or restart", klaxontype.ErrInvalid, options.Mode)
+	}
+	result := &BulkReplayResult{EntryIDs: []string{}}
+	for {
+		entries, err := c.store.DLQList(ctx, &page)
+		if err != nil {
+			return nil, err
+		}
+		for _, entry := range entries {
+			result.EntryIDs = append(result.EntryIDs, entry.ID)
+		}
+		if len(entries) < page.Limit {
+			break
+		}
+		page.BeforeID = entries[len(entries)-1].ID
+	}
+	result.Matched = len(result.EntryIDs)
+	if dryRun || result.Matched == 0 {
+		return result, nil
+	}
+	var (
+		mu   sync.Mutex
+		next int
+		wg   sync.WaitGroup
+	)
+	for range min(bulkWorkers, result.Matched) {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				if next == len(result.EntryIDs) || ctx.Err() != nil {
+					mu.Unlock()
+					return
+				}
+				id := result.EntryIDs[next]
+				next++
+				mu.Unlock()
+				_, err := c.Replay(ctx, id, options)
+				mu.Lock()
+				switch {
+				case err == nil:
+					result.Replayed++
+				case errors.Is(err, klaxontype.ErrEntryNotOpen):
+					result.Skipped++
+				default:
+					if result.Failed == nil {
+						result.Failed = make(map[string]string)
+					}
+					result.Failed[id] = err.Error()
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return result, ctx.Err()
+}
+
+// Resolve completes an open entry's failed step with an output a person
+// supplies, checked against the step's output type; the run continues from
+// there without running its completed steps again.
+func (c *Client) Resolve(ctx context.Context, entryID, step string, output []byte, actor string) (*klaxontype.DeadLetter, error) {
+	entry, err := c.store.DLQGet(ctx, entryID)
+	if err != nil {
+		return nil, err
+	}
+	if entry.Step == nil {
+		return nil, fmt.Errorf("%w: entry %s failed outside any step (%s); replay it instead", klaxontype.ErrInvalid, entry.ID, entry.Class)
+	}
+	if entry.Step.Name != step {
+		return nil, fmt.Errorf("%w: entry %s failed in step %q, not %q", klaxontype.ErrInvalid, entry.ID, entry.Step.Name, step)
+	}
+	if len(entry.OutputSchema) > 0 {
+		if err := validateOutput(entry.OutputSchema, output); err != nil {
+			return nil, fmt.Errorf("%w: the output does not fit step %q's output type: %v", klaxontype.ErrInvalid, step, err)
+		}
+	}
+	run, err := c.store.RunGet(ctx, entry.RunID)
+	if err != nil {
+		return nil, err
+	}
+	resolved, err := c.store.DLQResolve(ctx, &store.DLQResolveParams{
+		EntryID: entryID, Step: step, Output: output, Actor: actorOr(actor),
+		IdempotencyKey: engine.IdempotencyKey(run.ID, entry.Step.Seq, step, run.StepGeneration),
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.wakeWorker()
+	return resolved, nil
+}
+
+// Discard closes an open entry without action; the run stays dead.
+func (c *Client) Discard(ctx context.Context, entryID, reason, actor string) (*klaxontype.DeadLetter, error) {
+	return c.store.DLQDiscard(ctx, &store.DLQDiscardParams{EntryID: entryID, Reason: reason, Actor: actorOr(actor)})
+}
+
+// PurgeDeadLetters deletes the entries matching the filter, recording who
+// purged which. It is the only way entries are ever deleted.
+func (c *Client) PurgeDeadLetters(ctx context.Context, filter *store.DLQListParams, actor string) (int, error) {
+	if filter == nil {
+		filter = &store.DLQListParams{}
+	}
+	if err := checkFilter(filter); err != nil {
+		return 0, err
+	}
+	return c.store.DLQPurge(ctx, &store.DLQPurgeParams{Filter: *filter, Actor: actorOr(actor)})
+}
+
+func actorOr(actor string) string {
+	if actor == "" {
+		return "client"
+	}
+	return actor
+}
+
+func (c *Client) wakeWorker() {
+	c.mu.Lock()
+	worker := c.worker
+	c.mu.Unlock()
+	if worker != nil {
+		worker.Wake()
+	}
+}

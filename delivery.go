@@ -1,0 +1,103 @@
+package klaxon
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+const (
+	// deliveryLease reserves a claimed notification to this process while its
+	// handler runs; a process that dies leaves it to another after that.
+	deliveryLease = time.Minute
+	// deliveryTimeout bounds one call of a handler.
+	deliveryTimeout = 30 * time.Second
+	deliveryBatch   = 32
+)
+
+// dispatcher delivers the dead-letter notifications of the channels this
+// client has handlers for, retrying failed deliveries with backoff until they
+// are delivered or given up.
+type dispatcher struct {
+	store       store.Store
+	holder      string
+	handlers    map[string]DeadLetterHandler
+	channels    []string
+	poll        time.Duration
+	maxAttempts int
+	onError     func(delivery *klaxontype.Delivery, err error)
+	wake        chan struct{}
+}
+
+func (d *dispatcher) notify() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run delivers until ctx ends.
+func (d *dispatcher) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		messages, err := d.store.OutboxClaim(ctx, &store.OutboxClaimParams{
+			Holder: d.holder, Channels: d.channels, Limit: deliveryBatch, Lease: deliveryLease,
+		})
+		if err != nil && ctx.Err() == nil && d.onError != nil {
+			d.onError(nil, err)
+		}
+		for _, m := range messages {
+			d.deliver(ctx, m)
+		}
+		if len(messages) == deliveryBatch {
+			continue
+		}
+		timer := time.NewTimer(d.poll)
+		select {
+		case <-ctx.Done():
+		case <-d.wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+func (d *dispatcher) deliver(ctx context.Context, m *store.OutboxMessage) {
+	handler := d.handlers[m.Delivery.Channel]
+	callCtx, cancel := context.WithTimeout(ctx, deliveryTimeout)
+	err := callHandler(callCtx, handler, m.Entry)
+	cancel()
+	settle := &store.OutboxSettleParams{ID: m.Delivery.ID, Holder: d.holder, State: klaxontype.DeliveryDelivered}
+	if err != nil {
+		if d.onError != nil {
+			d.onError(m.Delivery, err)
+		}
+		attempts := m.Delivery.Attempts + 1
+		settle.Error = err.Error()
+		if attempts >= d.maxAttempts {
+			settle.State = klaxontype.DeliveryGivenUp
+		} else {
+			settle.State = klaxontype.DeliveryPending
+			settle.NextAttemptAt = time.Now().Add(deliveryBackoff(attempts))
+		}
+	}
+	if err := d.store.OutboxSettle(context.WithoutCancel(ctx), settle); err != nil && d.onError != nil {
+		d.onError(m.Delivery, fmt.Errorf("record delivery: %w", err))
+	}
+}
+
+func callHandler(ctx context.Context, handler DeadLetterHandler, entry *klaxontype.DeadLetter) (err error) {
+	defer func() {
+		if recovered := recover(); recovered != nil {
+			err = fmt.Errorf("dead-letter handler panicked: %v", recovered)
+		}
+	}()
+	return handler.HandleDeadLetter(ctx, entry)
+}
+
+// deliveryBackoff doubles from one second to five minutes, with jitter.
+func deliveryBackoff(failedAttempts int) time.Duration {
+	return klaxontype.RetryPolicy{InitialBackoff: time.Second, MaxBackoff: 5 * time.Minute}.Backoff(failedAttempts)
+}

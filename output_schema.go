@@ -1,0 +1,46 @@
+package klaxon
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/invopop/jsonschema"
+	sjsonschema "github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// outputSchema describes a step's output type as a JSON Schema. It is computed
+// only when a step fails, and kept with the dead-letter entry, so that an
+// output a person supplies to resolve the entry is checked against the type
+// the workflow will decode it into, by processes that do not have the
+// workflow's code.
+func outputSchema[T any]() []byte {
+	var zero T
+	reflector := &jsonschema.Reflector{Anonymous: true, DoNotReference: true, ExpandedStruct: true}
+	schema, err := json.Marshal(reflector.Reflect(&zero))
+	if err != nil {
+		return nil
+	}
+	return schema
+}
+
+// validateOutput checks a JSON output against a step's output schema.
+func validateOutput(schema, output []byte) error {
+	document, err := sjsonschema.UnmarshalJSON(bytes.NewReader(schema))
+	if err != nil {
+		return fmt.Errorf("the step's output schema is unreadable: %w", err)
+	}
+	compiler := sjsonschema.NewCompiler()
+	if err := compiler.AddResource("output.json", document); err != nil {
+		return err
+	}
+	compiled, err := compiler.Compile("output.json")
+	if err != nil {
+		return fmt.Errorf("the step's output schema does not compile: %w", err)
+	}
+	instance, err := sjsonschema.UnmarshalJSON(bytes.NewReader(output))
+	if err != nil {
+		return fmt.Errorf("the output is not valid JSON: %w", err)
+	}
+	return compiled.Validate(instance)
+}

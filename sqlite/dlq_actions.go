@@ -1,0 +1,308 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+	"zombiezen.com/go/sqlite"
+)
+
+// invalid is a refused request, with a message that names the problem.
+func invalid(format string, args ...any) error {
+	return reject(fmt.Errorf("%w: %s", klaxontype.ErrInvalid, fmt.Sprintf(format, args...)))
+}
+
+// openEntry reads an entry that must still be open.
+func openEntry(conn *sqlite.Conn, id string) (*klaxontype.DeadLetter, error) {
+	entry, err := getDeadLetter(conn, id, false)
+	if errors.Is(err, klaxontype.ErrNotFound) {
+		return nil, reject(err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if entry.State != klaxontype.DeadLetterOpen {
+		detail := ""
+		if entry.ClosedBy != "" {
+			detail = fmt.Sprintf(" by %s at %s", entry.ClosedBy, entry.ClosedAt.Format(time.RFC3339))
+		}
+		if entry.ReplayRunID != "" {
+			detail += " as run " + entry.ReplayRunID
+		}
+		return nil, reject(fmt.Errorf("dead-letter entry %s was %s%s: %w", id, entry.State, detail, klaxontype.ErrEntryNotOpen))
+	}
+	return entry, nil
+}
+
+// closeEntry moves an open entry to its final state.
+func closeEntry(conn *sqlite.Conn, id string, state klaxontype.DeadLetterState, actor string, at time.Time, reason string, mode klaxontype.ReplayMode, replayRunID string) error {
+	return execute(conn, dlqEntryCloseSQL, nil, id, string(state), actor, at, nullIfEmpty(reason),
+		nullIfEmpty(string(mode)), nullIfEmpty(replayRunID))
+}
+
+// DLQReplay replays an open entry's run in the mode asked for.
+func (s *Store) DLQReplay(ctx context.Context, params *store.DLQReplayParams) (*klaxontype.DeadLetter, error) {
+	if !params.Mode.Valid() {
+		return nil, fmt.Errorf("%w: replay mode %q is not resume, from-step or restart", klaxontype.ErrInvalid, params.Mode)
+	}
+	if params.Input != nil && !json.Valid(params.Input) {
+		return nil, fmt.Errorf("%w: the replacement input is not valid JSON", klaxontype.ErrInvalid)
+	}
+	if params.Mode == klaxontype.ReplayRestart && params.NewRunID == "" {
+		return nil, fmt.Errorf("%w: a restart needs the new run's ID", klaxontype.ErrInvalid)
+	}
+	var replayed *klaxontype.DeadLetter
+	err := s.writer.write(func(conn *sqlite.Conn) error {
+		entry, err := openEntry(conn, params.EntryID)
+		if err != nil {
+			return err
+		}
+		t := now()
+		var input any
+		if params.Input != nil {
+			input = params.Input
+		}
+		replayRunID, message := entry.RunID, string(params.Mode)
+		switch params.Mode {
+		case klaxontype.ReplayRestart:
+			if err := restartRun(conn, entry, params, input, t); err != nil {
+				return err
+			}
+			replayRunID, message = params.NewRunID, "restart as run "+params.NewRunID
+		case klaxontype.ReplayResume, klaxontype.ReplayFromStep:
+			keepBefore, generation := 1<<31, 0
+			if entry.Step != nil {
+				keepBefore = entry.Step.Seq
+			}
+			if params.Mode == klaxontype.ReplayFromStep {
+				seq, err := stepSeq(conn, entry, params.Step)
+				if err != nil {
+					return err
+				}
+				keepBefore, generation, message = seq, 1, fmt.Sprintf("from step %d %q", seq, params.Step)
+			}
+			if err := checkNothingUndone(conn, entry.RunID, keepBefore); err != nil {
+				return err
+			}
+			if params.Mode == klaxontype.ReplayFromStep {
+				if err := execute(conn, stepsArchiveFromSQL, nil, entry.RunID, keepBefore, t, params.Actor); err != nil {
+					return err
+				}
+				if err := execute(conn, stepsDeleteFromSQL, nil, entry.RunID, keepBefore); err != nil {
+					return err
+				}
+			}
+			if err := reopenRun(conn, entry.RunID, input, generation, t); err != nil {
+				return err
+			}
+		}
+		if params.Input != nil {
+			message += ", with edited input"
+		}
+		if err := closeEntry(conn, entry.ID, klaxontype.DeadLetterReplayed, params.Actor, t, "", params.Mode, replayRunID); err != nil {
+			return err
+		}
+		if err := insertEvent(conn, &klaxontype.Event{
+			RunID: entry.RunID, Type: klaxontype.EventDLQReplayed, Actor: params.Actor, At: t,
+			Message: fmt.Sprintf("entry %s replayed: %s", entry.ID, message),
+		}); err != nil {
+			return err
+		}
+		replayed, err = getDeadLetter(conn, entry.ID, false)
+		return err
+	})
+	return replayed, err
+}
+
+// stepSeq finds the sequence number of the step a from-step replay starts
+// at: the first step of that name in the log, or the failed step itself.
+func stepSeq(conn *sqlite.Conn, entry *klaxontype.DeadLetter, name string) (int, error) {
+	if name == "" {
+		return 0, invalid("a from-step replay needs the step to start from")
+	}
+	steps, err := listSteps(conn, entry.RunID)
+	if err != nil {
+		return 0, err
+	}
+	names := make([]string, 0, len(steps))
+	for _, step := range steps {
+		if step.Name == name {
+			return step.Seq, nil
+		}
+		names = append(names, step.Name)
+	}
+	if entry.Step != nil && entry.Step.Name == name {
+		return entry.Step.Seq, nil
+	}
+	return 0, invalid("step %q is not in the step log of run %s (steps: %v)", name, entry.RunID, names)
+}
+
+// checkNothingUndone refuses to keep steps whose compensation ran.
+func checkNothingUndone(conn *sqlite.Conn, runID string, before int) error {
+	undone := 0
+	err := execute(conn, stepsUndoneBeforeSQL, func(stmt *sqlite.Stmt) error {
+		undone = stmt.ColumnInt(0)
+		return nil
+	}, runID, before)
+	if err != nil {
+		return err
+	}
+	if undone > 0 {
+		return invalid("run %s had %d steps compensated; resuming would build on undone work: replay with restart", runID, undone)
+	}
+	return nil
+}
+
+func reopenRun(conn *sqlite.Conn, runID string, input any, generation int, t time.Time) error {
+	if err := execute(conn, runReplaySQL, nil, runID, t, input, generation); err != nil {
+		return err
+	}
+	if conn.Changes() == 0 {
+		return invalid("run %s is not dead", runID)
+	}
+	return nil
+}
+
+func restartRun(conn *sqlite.Conn, entry *klaxontype.DeadLetter, params *store.DLQReplayParams, input any, t time.Time) error {
+	created := false
+	err := execute(conn, runRestartInsertSQL, func(*sqlite.Stmt) error {
+		created = true
+		return nil
+	}, params.NewRunID, input, t, entry.RunID)
+	if err != nil {
+		return err
+	}
+	if !created {
+		return invalid("run %s of entry %s no longer exists", entry.RunID, entry.ID)
+	}
+	if err := execute(conn, runEntitiesCopySQL, nil, params.NewRunID, entry.RunID); err != nil {
+		return err
+	}
+	return insertEvent(conn, &klaxontype.Event{
+		RunID: params.NewRunID, Type: klaxontype.EventRunEnqueued, Actor: params.Actor, At: t,
+		Message: fmt.Sprintf("restart of dead run %s (entry %s)", entry.RunID, entry.ID),
+	})
+}
+
+// DLQResolve records a person's output for the failed step and lets the run
+// continue from there.
+func (s *Store) DLQResolve(ctx context.Context, params *store.DLQResolveParams) (*klaxontype.DeadLetter, error) {
+	if !json.Valid(params.Output) {
+		return nil, fmt.Errorf("%w: the output is not valid JSON", klaxontype.ErrInvalid)
+	}
+	var resolved *klaxontype.DeadLetter
+	err := s.writer.write(func(conn *sqlite.Conn) error {
+		entry, err := openEntry(conn, params.EntryID)
+		if err != nil {
+			return err
+		}
+		if entry.Step == nil {
+			return invalid("entry %s failed outside any step (%s); there is no step output to supply: replay it instead", entry.ID, entry.Class)
+		}
+		if params.Step != entry.Step.Name {
+			return invalid("entry %s failed in step %q, not %q", entry.ID, entry.Step.Name, params.Step)
+		}
+		if err := checkNothingUndone(conn, entry.RunID, entry.Step.Seq); err != nil {
+			return err
+		}
+		t := now()
+		err = execute(conn, stepResolveInsertSQL, nil, entry.RunID, entry.Step.Seq, entry.Step.Name,
+			params.IdempotencyKey, params.Output, t, params.Actor)
+		if err != nil {
+			return err
+		}
+		if err := reopenRun(conn, entry.RunID, nil, 0, t); err != nil {
+			return err
+		}
+		if err := closeEntry(conn, entry.ID, klaxontype.DeadLetterResolved, params.Actor, t, "", "", ""); err != nil {
+			return err
+		}
+		if err := insertEvent(conn, &klaxontype.Event{
+			RunID: entry.RunID, Type: klaxontype.EventDLQResolved, Actor: params.Actor, At: t,
+			Step: entry.Step.Name, StepSeq: entry.Step.Seq,
+			Message: fmt.Sprintf("entry %s resolved: output of step %q supplied by hand; the run continues", entry.ID, entry.Step.Name),
+		}); err != nil {
+			return err
+		}
+		resolved, err = getDeadLetter(conn, entry.ID, false)
+		return err
+	})
+	return resolved, err
+}
+
+// DLQDiscard closes an open entry without action.
+func (s *Store) DLQDiscard(ctx context.Context, params *store.DLQDiscardParams) (*klaxontype.DeadLetter, error) {
+	if params.Reason == "" {
+		return nil, fmt.Errorf("%w: discarding an entry needs a reason", klaxontype.ErrInvalid)
+	}
+	var discarded *klaxontype.DeadLetter
+	err := s.writer.write(func(conn *sqlite.Conn) error {
+		entry, err := openEntry(conn, params.EntryID)
+		if err != nil {
+			return err
+		}
+		t := now()
+		if err := closeEntry(conn, entry.ID, klaxontype.DeadLetterDiscarded, params.Actor, t, params.Reason, "", ""); err != nil {
+			return err
+		}
+		if err := insertEvent(conn, &klaxontype.Event{
+			RunID: entry.RunID, Type: klaxontype.EventDLQDiscarded, Actor: params.Actor, At: t,
+			Message: fmt.Sprintf("entry %s discarded: %s", entry.ID, params.Reason),
+		}); err != nil {
+			return err
+		}
+		discarded, err = getDeadLetter(conn, entry.ID, false)
+		return err
+	})
+	return discarded, err
+}
+
+// DLQPurge deletes matching entries and their notifications, and records
+// who purged which.
+func (s *Store) DLQPurge(ctx context.Context, params *store.DLQPurgeParams) (int, error) {
+	if params.Actor == "" {
+		return 0, fmt.Errorf("%w: a purge needs an actor", klaxontype.ErrInvalid)
+	}
+	filter := params.Filter
+	filter.BeforeID, filter.Limit = "", 1<<30
+	query, args, err := dlqListQuery(&filter)
+	if err != nil {
+		return 0, err
+	}
+	filterJSON, err := json.Marshal(params.Filter)
+	if err != nil {
+		return 0, err
+	}
+	purged := 0
+	err = s.writer.write(func(conn *sqlite.Conn) error {
+		entries, err := listDeadLetters(conn, query, args)
+		if err != nil {
+			return err
+		}
+		purged = len(entries)
+		if purged == 0 {
+			return nil
+		}
+		ids := make([]string, len(entries))
+		for i, entry := range entries {
+			ids[i] = entry.ID
+		}
+		idsJSON, err := json.Marshal(ids)
+		if err != nil {
+			return err
+		}
+		if err := execute(conn, outboxDeleteEntriesSQL, nil, string(idsJSON)); err != nil {
+			return err
+		}
+		if err := execute(conn, dlqDeleteSQL, nil, string(idsJSON)); err != nil {
+			return err
+		}
+		return execute(conn, dlqPurgeRecordSQL, nil, params.Actor, now(), string(filterJSON), purged, string(idsJSON))
+	})
+	return purged, err
+}

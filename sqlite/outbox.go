@@ -1,0 +1,74 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+	"zombiezen.com/go/sqlite"
+)
+
+// OutboxClaim reserves due notifications of the given channels to a holder.
+func (s *Store) OutboxClaim(ctx context.Context, params *store.OutboxClaimParams) ([]*store.OutboxMessage, error) {
+	if params.Holder == "" || params.Limit <= 0 || params.Lease <= 0 {
+		return nil, errors.New("sqlite: an outbox claim needs a holder, a positive limit and a lease")
+	}
+	if len(params.Channels) == 0 {
+		return nil, nil
+	}
+	channels, err := json.Marshal(params.Channels)
+	if err != nil {
+		return nil, err
+	}
+	var messages []*store.OutboxMessage
+	err = s.writer.write(func(conn *sqlite.Conn) error {
+		messages = messages[:0]
+		t := now()
+		err := execute(conn, outboxClaimSQL, func(stmt *sqlite.Stmt) error {
+			messages = append(messages, &store.OutboxMessage{Delivery: scanDelivery(stmt)})
+			return nil
+		}, params.Holder, t.Add(params.Lease), t, string(channels), params.Limit)
+		if err != nil {
+			return err
+		}
+		for _, m := range messages {
+			if m.Entry, err = getDeadLetter(conn, m.Delivery.EntryID, true); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return messages, nil
+}
+
+// OutboxSettle records the outcome of a delivery attempt by the holder of the
+// notification.
+func (s *Store) OutboxSettle(ctx context.Context, params *store.OutboxSettleParams) error {
+	switch params.State {
+	case klaxontype.DeliveryDelivered, klaxontype.DeliveryPending, klaxontype.DeliveryGivenUp:
+	default:
+		return fmt.Errorf("%w: delivery state %q", klaxontype.ErrInvalid, params.State)
+	}
+	return s.writer.write(func(conn *sqlite.Conn) error {
+		t := now()
+		next := params.NextAttemptAt
+		if next.IsZero() {
+			next = t
+		}
+		err := execute(conn, outboxSettleSQL, nil, params.ID, params.Holder, string(params.State), next,
+			nullIfEmpty(params.Error), t)
+		if err != nil {
+			return err
+		}
+		if conn.Changes() == 0 {
+			return reject(fmt.Errorf("notification %d is not held by %s: %w", params.ID, params.Holder, klaxontype.ErrLeaseLost))
+		}
+		return nil
+	})
+}

@@ -1,0 +1,5 @@
+INSERT INTO runs (id, workflow, workflow_version, status, input, entities, available_at,
+                  created_at, updated_at, replay_of)
+SELECT ?1, workflow, workflow_version, 'pending', coalesce(?2, input), entities, ?3, ?3, ?3, id
+FROM runs WHERE id = ?4
+RETURNING *;
