@@ -21,9 +21,12 @@ func (m *Main) demoCommand() *cobra.Command {
 		Short: "Run the document-processing demo on a local database",
 		Long: `Run the demo: a document-processing workflow (extract, classify, enrich, transform,
 store) whose classify and enrich steps call a simulated model that fails the way real ones
-do — errors, answers slower than the step timeout, wrong answers, panics. The demo enqueues
+do — provider errors, rate limits with Retry-After, answers slower than the step timeout,
+made-up answers that fail the step's validator, panics — and documents too long for the
+context window or refused by the content filter. The demo enqueues
 --runs runs, works them with a pool of workers, shows progress, and prints where every run
-ended: completed with all five steps, or dead with its failure class.
+ended: completed with all five steps, or dead with its failure class, and the open entries
+of the dead-letter queue by class.
 
 Run again on the same database, the demo first finishes whatever an earlier demo left
 unfinished, including runs of a demo killed in the middle: their leases expire after a few
@@ -37,12 +40,12 @@ seconds and their completed steps are replayed from the step log, not run again.
 				return &usageError{fmt.Errorf("--runs must be 0 or more, not %d", options.Runs)}
 			}
 			for name, rate := range map[string]float64{"--error-rate": options.Rates.Error, "--slow-rate": options.Rates.Slow,
-				"--wrong-rate": options.Rates.Wrong, "--panic-rate": options.Rates.Panic} {
+				"--wrong-rate": options.Rates.Wrong, "--panic-rate": options.Rates.Panic, "--rate-limit-rate": options.Rates.RateLimit} {
 				if rate < 0 || rate > 1 {
 					return &usageError{fmt.Errorf("%s must be between 0 and 1, not %g", name, rate)}
 				}
 			}
-			if r := options.Rates; r.Error+r.Slow+r.Wrong+r.Panic > 1 {
+			if options.Rates.Sum() > 1 {
 				return &usageError{fmt.Errorf("the failure rates add up to more than 1")}
 			}
 			st, err := openStore(cmd.Context(), m.dbURL, openToWrite)
@@ -81,8 +84,9 @@ seconds and their completed steps are replayed from the step log, not run again.
 	flags.BoolVarP(&verbose, "verbose", "v", false, "log every attempt")
 	flags.Uint64Var(&options.Seed, "seed", 0, "seed of the simulated failures (0: random)")
 	flags.Float64Var(&options.Rates.Error, "error-rate", options.Rates.Error, "chance a model call fails with a provider error")
+	flags.Float64Var(&options.Rates.RateLimit, "rate-limit-rate", options.Rates.RateLimit, "chance a model call is rate limited (429 with Retry-After)")
 	flags.Float64Var(&options.Rates.Slow, "slow-rate", options.Rates.Slow, "chance a model call answers after the step timeout")
-	flags.Float64Var(&options.Rates.Wrong, "wrong-rate", options.Rates.Wrong, "chance a model call answers something it was not asked")
+	flags.Float64Var(&options.Rates.Wrong, "wrong-rate", options.Rates.Wrong, "chance a model call makes up a product SKU that its step's validator rejects")
 	flags.Float64Var(&options.Rates.Panic, "panic-rate", options.Rates.Panic, "chance a model call panics")
 	return cmd
 }

@@ -25,11 +25,12 @@ type Document struct {
 
 // Record is what the pipeline stores for a document.
 type Record struct {
-	DocumentID string   `json:"document_id"`
-	Category   string   `json:"category"`
-	Tags       []string `json:"tags"`
-	Words      int      `json:"words"`
-	StoredAs   string   `json:"stored_as"`
+	DocumentID string `json:"document_id"`
+	Category   string `json:"category"`
+	// Product is the catalogue product the document is about.
+	Product  string `json:"product"`
+	Words    int    `json:"words"`
+	StoredAs string `json:"stored_as"`
 }
 
 type extracted struct {
@@ -39,7 +40,9 @@ type extracted struct {
 
 var (
 	categories = []string{"invoice", "contract", "report", "email"}
-	tags       = []string{"urgent", "finance", "legal", "customer", "internal"}
+	// catalogue is the demo's product catalogue; the model sometimes invents
+	// a SKU that is not in it.
+	catalogue = []string{"SKU-1001", "SKU-1002", "SKU-2040", "SKU-3300", "SKU-4711"}
 )
 
 // modelStepTimeout bounds each simulated model call.
@@ -57,17 +60,17 @@ func NewPipeline(model *Model) *klaxon.Workflow[Document, Record] {
 			return Record{}, err
 		}
 		category, err := klaxon.Step(ctx, "classify", ask(model, "Classify: "+text.Text, categories),
-			klaxon.StepTimeout(modelStepTimeout))
+			klaxon.StepTimeout(modelStepTimeout), klaxon.Validate(oneOf(categories)))
 		if err != nil {
 			return Record{}, err
 		}
-		tag, err := klaxon.Step(ctx, "enrich", ask(model, "Tag this "+category+": "+text.Text, tags),
-			klaxon.StepTimeout(modelStepTimeout))
+		product, err := klaxon.Step(ctx, "enrich", ask(model, "Which product is this "+category+" about? "+text.Text, catalogue),
+			klaxon.StepTimeout(modelStepTimeout), klaxon.Validate(oneOf(catalogue)))
 		if err != nil {
 			return Record{}, err
 		}
 		record, err := klaxon.Step(ctx, "transform", func(ctx context.Context) (Record, error) {
-			return Record{DocumentID: doc.ID, Category: category, Tags: []string{category, tag}, Words: text.Words}, nil
+			return Record{DocumentID: doc.ID, Category: category, Product: product, Words: text.Words}, nil
 		})
 		if err != nil {
 			return Record{}, err
@@ -85,25 +88,27 @@ func NewPipeline(model *Model) *klaxon.Workflow[Document, Record] {
 	)
 }
 
-// ask is a step function that asks the model to pick one of the choices and
-// rejects an answer that is not one of them.
+// ask is a step function that asks the model to pick one of the choices; the
+// step's validator checks that it did.
 func ask(model *Model, prompt string, choices []string) func(context.Context) (string, error) {
 	return func(ctx context.Context) (string, error) {
-		answer, err := model.Complete(ctx, prompt, choices)
-		if err != nil {
-			return "", err
-		}
-		return answer, validChoice(answer, choices)
+		return model.Complete(ctx, prompt, choices)
 	}
 }
 
-// SampleDocument is the n-th document the demo enqueues.
+// SampleDocument is the n-th document the demo enqueues. Every 40th is too
+// long for the model's context window and every 45th holds content the
+// provider's filter refuses: failures no retry fixes, which belong in the
+// dead-letter queue.
 func SampleDocument(n int) Document {
 	subjects := []string{"Quarterly revenue", "Master services agreement", "Incident review", "Re: delivery date", "Invoice 2291"}
 	subject := subjects[n%len(subjects)]
-	return Document{
-		ID:    fmt.Sprintf("doc-%05d", n),
-		Title: fmt.Sprintf("%s #%d", subject, n),
-		Text:  fmt.Sprintf("%s. This is sample document %d, written for the Klaxon demo; it has a few sentences to extract, classify and enrich.", subject, n),
+	text := fmt.Sprintf("%s. This is sample document %d, written for the Klaxon demo; it has a few sentences to extract, classify and enrich.", subject, n)
+	switch {
+	case n%40 == 0:
+		text += strings.Repeat(" Appendix: scanned pages of tables.", 80)
+	case n%45 == 0:
+		text += " " + disallowedMarker
 	}
+	return Document{ID: fmt.Sprintf("doc-%05d", n), Title: fmt.Sprintf("%s #%d", subject, n), Text: text}
 }

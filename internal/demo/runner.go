@@ -49,8 +49,9 @@ type Summary struct {
 	// Runs counts every demo run in the database by status, including runs
 	// earlier demos enqueued.
 	Runs map[klaxontype.RunStatus]int `json:"runs"`
-	// DeadByClass counts the dead demo runs by failure class.
-	DeadByClass map[klaxontype.FailureClass]int `json:"dead_by_class"`
+	// DeadLetters counts the open dead-letter entries of demo runs by failure
+	// class: what is waiting for a person.
+	DeadLetters map[klaxontype.FailureClass]int `json:"dead_letters"`
 	// StepsExecuted counts step functions this process ran to completion.
 	StepsExecuted int64 `json:"steps_executed"`
 	// StepsFailed counts step functions this process ran that failed.
@@ -253,27 +254,25 @@ func summarize(ctx context.Context, st store.Store, workerID string, enqueued in
 	if err != nil {
 		return nil, err
 	}
-	deadByClass := make(map[klaxontype.FailureClass]int)
-	before := ""
+	deadLetters := make(map[klaxontype.FailureClass]int)
+	page := &store.DLQListParams{
+		Workflow: WorkflowName, States: []klaxontype.DeadLetterState{klaxontype.DeadLetterOpen}, Limit: 1000,
+	}
 	for {
-		dead, err := st.RunList(ctx, &store.RunListParams{
-			Workflow: WorkflowName, Statuses: []klaxontype.RunStatus{klaxontype.RunStatusDead}, BeforeID: before, Limit: 1000,
-		})
+		entries, err := st.DLQList(ctx, page)
 		if err != nil {
 			return nil, err
 		}
-		for _, run := range dead {
-			if run.Failure != nil {
-				deadByClass[run.Failure.Class]++
-			}
+		for _, entry := range entries {
+			deadLetters[entry.Class]++
 		}
-		if len(dead) < 1000 {
+		if len(entries) < page.Limit {
 			break
 		}
-		before = dead[len(dead)-1].ID
+		page.BeforeID = entries[len(entries)-1].ID
 	}
 	return &Summary{
-		WorkerID: workerID, RunsEnqueued: enqueued, Runs: counts, DeadByClass: deadByClass,
+		WorkerID: workerID, RunsEnqueued: enqueued, Runs: counts, DeadLetters: deadLetters,
 		StepsExecuted: count.executed.Load(), StepsFailed: count.failed.Load(), StepsReplayed: count.replayed.Load(),
 		Retries: count.retries.Load(), Elapsed: time.Since(started).Seconds(),
 	}, nil
@@ -292,16 +291,19 @@ func (s *Summary) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "    %-13s %d\n", status, n)
 		}
 	}
-	if len(s.DeadByClass) > 0 {
-		classes := make([]string, 0, len(s.DeadByClass))
-		for class := range s.DeadByClass {
+	if len(s.DeadLetters) > 0 {
+		classes := make([]string, 0, len(s.DeadLetters))
+		open := 0
+		for class, n := range s.DeadLetters {
 			classes = append(classes, string(class))
+			open += n
 		}
 		sort.Strings(classes)
-		fmt.Fprintln(w, "  dead runs by failure class:")
+		fmt.Fprintf(w, "  dead-letter queue: %d open entries, by class:\n", open)
 		for _, class := range classes {
-			fmt.Fprintf(w, "    %-19s %d\n", class, s.DeadByClass[klaxontype.FailureClass(class)])
+			fmt.Fprintf(w, "    %-19s %d\n", class, s.DeadLetters[klaxontype.FailureClass(class)])
 		}
+		fmt.Fprintln(w, "    (klaxon dlq list to see them; klaxon dlq replay or resolve to act)")
 	}
 	fmt.Fprintf(w, "  steps executed:  %d (and %d step attempts failed)\n", s.StepsExecuted, s.StepsFailed)
 	fmt.Fprintf(w, "  steps replayed:  %d (skipped on resume: output taken from the step log)\n", s.StepsReplayed)
