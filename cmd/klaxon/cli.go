@@ -78,6 +78,7 @@ never re-run, and every failure ends classified in the dead-letter queue.`,
 		m.migrateCommand(),
 		m.runsCommand(),
 		m.demoCommand(),
+		m.dlqCommand(),
 	)
 	return root
 }

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// dlqFilter holds the filter flags that list, replay --all-matching and purge
+// share.
+type dlqFilter struct {
+	classes  []string
+	states   []string
+	workflow string
+	channel  string
+	entities []string
+	since    string
+	until    string
+}
+
+// addFlags registers the filter flags; withStates is false for replay, which
+// only ever replays open entries.
+func (f *dlqFilter) addFlags(cmd *cobra.Command, withStates bool) {
+	flags := cmd.Flags()
+	flags.StringSliceVar(&f.classes, "class", nil, "only entries of these failure classes (repeatable or comma-separated: "+strings.Join(classNames(), ", ")+")")
+	if withStates {
+		flags.StringSliceVar(&f.states, "state", nil, "only entries in these states (repeatable or comma-separated: "+strings.Join(deadLetterStateNames(), ", ")+"; default all)")
+	}
+	flags.StringVar(&f.workflow, "workflow", "", "only entries of this workflow")
+	flags.StringVar(&f.channel, "channel", "", "only entries routed to this channel")
+	flags.StringArrayVar(&f.entities, "entity", nil, "only entries whose run is labelled key=value (repeatable; all must match)")
+	flags.StringVar(&f.since, "since", "", "only entries created at or after this time (RFC 3339, or a duration ago such as 24h or 7d)")
+	flags.StringVar(&f.until, "until", "", "only entries created before this time (RFC 3339, or a duration ago)")
+}
+
+// empty reports whether no filter was given, so that a bulk action would
+// match every entry.
+func (f *dlqFilter) empty() bool {
+	return len(f.classes) == 0 && len(f.states) == 0 && f.workflow == "" && f.channel == "" &&
+		len(f.entities) == 0 && f.since == "" && f.until == ""
+}
+
+// params checks the filters before anything is opened: a misspelt class or
+// state would otherwise silently match nothing, or, for a bulk action, be
+// taken for no filter.
+func (f *dlqFilter) params(now time.Time) (*store.DLQListParams, error) {
+	params := &store.DLQListParams{Workflow: f.workflow, Channel: f.channel}
+	for _, c := range f.classes {
+		class := klaxontype.FailureClass(strings.TrimSpace(c))
+		if !class.Valid() {
+			return nil, &usageError{fmt.Errorf("--class %q is not a failure class (%s)", c, strings.Join(classNames(), ", "))}
+		}
+		params.Classes = append(params.Classes, class)
+	}
+	for _, s := range f.states {
+		state := klaxontype.DeadLetterState(strings.TrimSpace(s))
+		if !state.Valid() {
+			return nil, &usageError{fmt.Errorf("--state %q is not a dead-letter state (%s)", s, strings.Join(deadLetterStateNames(), ", "))}
+		}
+		params.States = append(params.States, state)
+	}
+	for _, e := range f.entities {
+		key, value, ok := strings.Cut(e, "=")
+		if !ok || key == "" {
+			return nil, &usageError{fmt.Errorf("--entity %q is not key=value", e)}
+		}
+		if params.Entities == nil {
+			params.Entities = make(map[string]string)
+		}
+		params.Entities[key] = value
+	}
+	var err error
+	if params.CreatedAfter, err = parseWhen("--since", f.since, now); err != nil {
+		return nil, err
+	}
+	if params.CreatedBefore, err = parseWhen("--until", f.until, now); err != nil {
+		return nil, err
+	}
+	if !params.CreatedAfter.IsZero() && !params.CreatedBefore.IsZero() && !params.CreatedAfter.Before(params.CreatedBefore) {
+		return nil, &usageError{fmt.Errorf("--since %s is not before --until %s", f.since, f.until)}
+	}
+	return params, nil
+}
+
+// parseWhen reads a time flag: an RFC 3339 time, or a duration before now
+// (Go's units, plus d for days).
+func parseWhen(flag, value string, now time.Time) (time.Time, error) {
+	if value == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, value); err == nil {
+		return t, nil
+	}
+	ago, err := time.ParseDuration(value)
+	if days, ok := strings.CutSuffix(value, "d"); ok && err != nil {
+		n, dayErr := strconv.ParseFloat(days, 64)
+		if dayErr == nil {
+			ago, err = time.Duration(n*24*float64(time.Hour)), nil
+		}
+	}
+	if err != nil || ago < 0 {
+		return time.Time{}, &usageError{fmt.Errorf("%s %q is neither an RFC 3339 time (2006-01-02T15:04:05Z) nor a duration ago (24h, 7d)", flag, value)}
+	}
+	return now.Add(-ago), nil
+}
+
+func classNames() []string {
+	var names []string
+	for _, c := range klaxontype.FailureClasses() {
+		names = append(names, string(c))
+	}
+	return names
+}
+
+func deadLetterStateNames() []string {
+	var names []string
+	for _, s := range klaxontype.DeadLetterStates() {
+		names = append(names, string(s))
+	}
+	return names
+}
+
+func (m *Main) dlqListCommand() *cobra.Command {
+	var (
+		filter dlqFilter
+		limit  int
+		before string
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List dead-letter entries, newest first",
+		Example: `  klaxon dlq list --state open
+  klaxon dlq list --class permanent,policy_violation --since 24h
+  klaxon dlq list --workflow process-document --entity document_id=doc-00042 --json`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if limit <= 0 || limit > 10000 {
+				return &usageError{fmt.Errorf("--limit must be between 1 and 10000, not %d", limit)}
+			}
+			params, err := filter.params(time.Now())
+			if err != nil {
+				return err
+			}
+			params.Limit, params.BeforeID = limit, before
+			st, client, err := m.openDeadLetters(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			entries, err := client.DeadLetters(cmd.Context(), params)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if entries == nil {
+					entries = []*klaxontype.DeadLetter{}
+				}
+				return writeJSON(m.Stdout, entries)
+			}
+			if len(entries) == 0 {
+				fmt.Fprintln(m.Stdout, "no dead-letter entries match")
+				return nil
+			}
+			table := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(table, "ID\tRUN\tWORKFLOW\tCLASS\tSTEP\tCHANNEL\tSTATE\tCREATED\tREASON")
+			for _, entry := range entries {
+				fmt.Fprintf(table, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", entry.ID, entry.RunID, entry.Workflow, entry.Class,
+					formatFailedStep(entry.Step), entry.Channel, entry.State, entry.CreatedAt.Local().Format(time.DateTime),
+					truncate(entry.Reason, 60))
+			}
+			if err := table.Flush(); err != nil {
+				return err
+			}
+			if len(entries) == limit {
+				fmt.Fprintf(m.Stdout, "(first %d; older entries: --before %s)\n", len(entries), entries[len(entries)-1].ID)
+			}
+			return nil
+		},
+	}
+	filter.addFlags(cmd, true)
+	flags := cmd.Flags()
+	flags.IntVar(&limit, "limit", 50, "at most this many entries")
+	flags.StringVar(&before, "before", "", "only entries older than this entry ID (the next page)")
+	flags.BoolVar(&asJSON, "json", false, "print as JSON")
+	return cmd
+}
+
+func formatFailedStep(step *klaxontype.FailedStep) string {
+	if step == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%d %s", step.Seq, step.Name)
+}
+
+// truncate keeps a reason on one line of at most n characters.
+func truncate(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if s == "" {
+		return "-"
+	}
+	if runes := []rune(s); len(runes) > n {
+		return string(runes[:n-1]) + "…"
+	}
+	return s
+}
