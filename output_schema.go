@@ -31,10 +31,10 @@ func validateOutput(schema, output []byte) error {
 		return fmt.Errorf("the step's output schema is unreadable: %w", err)
 	}
 	compiler := sjsonschema.NewCompiler()
-	if err := compiler.AddResource("output.json", document); err != nil {
+	if err := compiler.AddResource("urn:klaxon:step-output", document); err != nil {
 		return err
 	}
-	compiled, err := compiler.Compile("output.json")
+	compiled, err := compiler.Compile("urn:klaxon:step-output")
 	if err != nil {
 		return fmt.Errorf("the step's output schema does not compile: %w", err)
 	}

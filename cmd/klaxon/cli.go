@@ -21,6 +21,7 @@ const (
 // Main wires the command: its output streams and environment are fields so
 // tests can run it in process.
 type Main struct {
+	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
@@ -31,7 +32,7 @@ type Main struct {
 
 // NewMain returns a Main on the process's streams and environment.
 func NewMain() *Main {
-	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
 }
 
 // usageError marks an error in how the command was called.
@@ -43,6 +44,9 @@ func (e *usageError) Error() string { return e.err.Error() }
 func (m *Main) Run(ctx context.Context, args []string) int {
 	root := m.rootCommand()
 	root.SetArgs(args)
+	if m.Stdin != nil {
+		root.SetIn(m.Stdin)
+	}
 	root.SetOut(m.Stdout)
 	root.SetErr(m.Stderr)
 	err := root.ExecuteContext(ctx)
