@@ -175,6 +175,11 @@ func (c *Client) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("klaxon: %w", err)
 	}
+	for channel, handler := range c.config.Channels {
+		if handler == nil || channel == "" {
+			return fmt.Errorf("klaxon: channel %q has no handler", channel)
+		}
+	}
 	c.delivery = c.newDispatcher()
 	workerCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	c.worker, c.stop, c.stopped = worker, stop, make(chan error, 1)

@@ -64,9 +64,14 @@ func sinkPipeline(sinkPath string) *klaxon.Workflow[int, int] {
 
 // runChild is the worker process: it works every sink-pipeline run in the
 // database, printing "checkpoint KEY" and "replayed KEY" lines, and exits when
-// every run is terminal.
+// every run is terminal. Role dead-letter-worker is the dead-letter crash
+// test's process instead (runDeadLetterWorker).
 func runChild(role string) int {
-	if role != "sink-worker" {
+	switch role {
+	case "sink-worker":
+	case deadLetterWorkerRole:
+		return runDeadLetterWorker()
+	default:
 		fmt.Fprintf(os.Stderr, "unknown child role %q\n", role)
 		return 2
 	}
@@ -137,10 +142,11 @@ type childProcess struct {
 	lines chan string
 }
 
-func startChild(t *testing.T, role, dbPath, sinkPath string) *childProcess {
+func startChild(t *testing.T, role, dbPath, sinkPath string, extraEnv ...string) *childProcess {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childRoleEnv+"="+role, "KLAXON_TEST_DB="+dbPath, "KLAXON_TEST_SINK="+sinkPath)
+	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

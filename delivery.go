@@ -10,12 +10,15 @@ import (
 )
 
 const (
-	// deliveryLease reserves a claimed notification to this process while its
-	// handler runs; a process that dies leaves it to another after that.
-	deliveryLease = time.Minute
 	// deliveryTimeout bounds one call of a handler.
 	deliveryTimeout = 30 * time.Second
-	deliveryBatch   = 32
+	// deliveryBatch is how many notifications are claimed at once; they are
+	// delivered one after another.
+	deliveryBatch = 4
+	// deliveryLease reserves claimed notifications to this process while their
+	// handlers run, one after another, each up to deliveryTimeout; a process
+	// that dies leaves them to another after that.
+	deliveryLease = deliveryBatch*deliveryTimeout + 30*time.Second
 )
 
 // dispatcher delivers the dead-letter notifications of the channels this
@@ -49,6 +52,10 @@ func (d *dispatcher) run(ctx context.Context) {
 			d.onError(nil, err)
 		}
 		for _, m := range messages {
+			if ctx.Err() != nil {
+				d.giveBack(m)
+				continue
+			}
 			d.deliver(ctx, m)
 		}
 		if len(messages) == deliveryBatch {
@@ -69,6 +76,11 @@ func (d *dispatcher) deliver(ctx context.Context, m *store.OutboxMessage) {
 	callCtx, cancel := context.WithTimeout(ctx, deliveryTimeout)
 	err := callHandler(callCtx, handler, m.Entry)
 	cancel()
+	if err != nil && ctx.Err() != nil {
+		// Stopping cut the call short: not the handler's failure.
+		d.giveBack(m)
+		return
+	}
 	settle := &store.OutboxSettleParams{ID: m.Delivery.ID, Holder: d.holder, State: klaxontype.DeliveryDelivered}
 	if err != nil {
 		if d.onError != nil {
@@ -85,6 +97,17 @@ func (d *dispatcher) deliver(ctx context.Context, m *store.OutboxMessage) {
 	}
 	if err := d.store.OutboxSettle(context.WithoutCancel(ctx), settle); err != nil && d.onError != nil {
 		d.onError(m.Delivery, fmt.Errorf("record delivery: %w", err))
+	}
+}
+
+// giveBack returns a claimed notification without counting an attempt, so
+// the next dispatcher delivers it at once.
+func (d *dispatcher) giveBack(m *store.OutboxMessage) {
+	err := d.store.OutboxSettle(context.Background(), &store.OutboxSettleParams{
+		ID: m.Delivery.ID, Holder: d.holder, State: klaxontype.DeliveryPending, NotAttempted: true,
+	})
+	if err != nil && d.onError != nil {
+		d.onError(m.Delivery, fmt.Errorf("give back: %w", err))
 	}
 }
 

@@ -61,8 +61,12 @@ func (s *Store) OutboxSettle(ctx context.Context, params *store.OutboxSettlePara
 		if next.IsZero() {
 			next = t
 		}
+		attempted := 1
+		if params.NotAttempted {
+			attempted = 0
+		}
 		err := execute(conn, outboxSettleSQL, nil, params.ID, params.Holder, string(params.State), next,
-			nullIfEmpty(params.Error), t)
+			nullIfEmpty(params.Error), t, attempted)
 		if err != nil {
 			return err
 		}

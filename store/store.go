@@ -311,4 +311,7 @@ type OutboxSettleParams struct {
 	State         klaxontype.DeliveryState
 	NextAttemptAt time.Time
 	Error         string
+	// NotAttempted gives a claimed notification back without counting an
+	// attempt, for a dispatcher that stops before calling the handler.
+	NotAttempted bool
 }

@@ -1,8 +1,11 @@
+-- An attempt that never reached the handler (the dispatcher was stopping) gives
+-- the notification back without counting; a success keeps the last error, so
+-- the entry still shows why earlier attempts failed.
 UPDATE outbox SET
     state = ?3,
-    attempts = attempts + 1,
+    attempts = attempts + ?7,
     next_attempt_at = ?4,
-    last_error = ?5,
+    last_error = coalesce(?5, last_error),
     delivered_at = CASE WHEN ?3 = 'delivered' THEN ?6 END,
     claimed_by = NULL,
     claimed_until = NULL
