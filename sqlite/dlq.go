@@ -70,15 +70,21 @@ func dlqListQuery(params *store.DLQListParams) (string, []any, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	query := dlqListByIdSQL
+	// A single class or state is an equality on the leading column of its
+	// index, which SQLite can walk in ID order without sorting; several values
+	// would make it sort every match, so they walk by ID instead.
+	query, driver := dlqListByIdSQL, ""
 	switch {
-	case len(classes) > 0:
-		query = dlqListByClassSQL
-	case len(states) > 0:
-		query = dlqListByStateSQL
+	case len(classes) == 1:
+		query, driver = dlqListByClassSQL, string(classes[0])
+	case len(states) == 1:
+		query, driver = dlqListByStateSQL, string(states[0])
 	}
 	args := []any{string(classesJSON), string(statesJSON), params.Workflow, params.Channel,
 		micros(params.CreatedAfter), micros(params.CreatedBefore), params.BeforeID, string(entitiesJSON), limit}
+	if driver != "" {
+		args = append(args, driver)
+	}
 	return query, args, nil
 }
 

@@ -216,6 +216,12 @@ func (s *Store) DLQResolve(ctx context.Context, params *store.DLQResolveParams) 
 		if err != nil {
 			return err
 		}
+		if conn.Changes() == 0 {
+			// A nondeterminism failure names a step whose sequence number the
+			// log already holds under another name.
+			return invalid("run %s already has step %d in its log; a resolve cannot overwrite it: replay from step %q instead",
+				entry.RunID, entry.Step.Seq, entry.Step.Name)
+		}
 		if err := reopenRun(conn, entry.RunID, nil, 0, t); err != nil {
 			return err
 		}
@@ -268,8 +274,13 @@ func (s *Store) DLQPurge(ctx context.Context, params *store.DLQPurgeParams) (int
 	if params.Actor == "" {
 		return 0, fmt.Errorf("%w: a purge needs an actor", klaxontype.ErrInvalid)
 	}
+	// Every filter given narrows the purge, the cursor and a limit included:
+	// ignoring one would delete entries the caller did not select. Only a zero
+	// limit, which lists 100, purges every match.
 	filter := params.Filter
-	filter.BeforeID, filter.Limit = "", 1<<30
+	if filter.Limit <= 0 {
+		filter.Limit = 1 << 30
+	}
 	query, args, err := dlqListQuery(&filter)
 	if err != nil {
 		return 0, err

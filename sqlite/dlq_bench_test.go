@@ -25,7 +25,7 @@ func fillDeadLetters(b *testing.B, s *Store, n int) {
 				runID := fmt.Sprintf("01RUN%021d", i)
 				at := start + int64(i)
 				if err := execute(conn, `INSERT INTO runs (id, workflow, workflow_version, status, input, available_at,
-					created_at, updated_at, failure_class, failure_reason) VALUES (?1, 'bench', 1, 'dead', '{}', ?2, ?2, ?2, ?3, 'benchmark failure')`,
+					created_at, updated_at, failure_class, failure_reason) VALUES (?1, 'bench', 1, 'dead', X'7B7D', ?2, ?2, ?2, ?3, 'benchmark failure')`,
 					nil, runID, at, string(classes[i%len(classes)])); err != nil {
 					return err
 				}

@@ -1,6 +1,8 @@
--- Entries of given classes, walked by the (class, id) index.
+-- Entries of one class, walked backwards along the (class, id) index: the
+-- first page costs a page of rows, however many entries the queue holds.
 SELECT * FROM dlq_entries INDEXED BY dlq_entries_class
-WHERE (?1 = '[]' OR class IN (SELECT value FROM json_each(?1)))
+WHERE class = ?10
+  AND (?1 = '[]' OR class IN (SELECT value FROM json_each(?1)))
   AND (?2 = '[]' OR state IN (SELECT value FROM json_each(?2)))
   AND (?3 = '' OR workflow = ?3)
   AND (?4 = '' OR channel = ?4)

@@ -1,6 +1,7 @@
--- Entries in given states, walked by the (state, id) index.
+-- Entries in one state, walked backwards along the (state, id) index.
 SELECT * FROM dlq_entries INDEXED BY dlq_entries_state
-WHERE (?1 = '[]' OR class IN (SELECT value FROM json_each(?1)))
+WHERE state = ?10
+  AND (?1 = '[]' OR class IN (SELECT value FROM json_each(?1)))
   AND (?2 = '[]' OR state IN (SELECT value FROM json_each(?2)))
   AND (?3 = '' OR workflow = ?3)
   AND (?4 = '' OR channel = ?4)

@@ -91,7 +91,7 @@ func testCompensation(t *testing.T, h *harness) {
 			Step: "ship", StepSeq: 4,
 		}
 		before := time.Now()
-		err = f.store.RunFail(f.ctx, &store.RunFailParams{Lease: leaseOf(held), Holder: holderA, Next: klaxontype.RunStatusDead, Failure: deadFailure})
+		err = f.store.RunFail(f.ctx, &store.RunFailParams{Lease: leaseOf(held), Holder: holderA, Next: klaxontype.RunStatusDead, Failure: deadFailure, DeadLetter: newDeadLetter()})
 		after := time.Now()
 		if err != nil {
 			t.Fatalf("RunFail from compensating to dead: %v", err)
@@ -155,7 +155,7 @@ func testCompensation(t *testing.T, h *harness) {
 		err = f.store.StepCompensate(f.ctx, &store.StepCompensateParams{Lease: leaseOf(c.Run), Holder: holderB, Seq: 2, At: time.Now()})
 		checkErrorIs(t, "compensating step 2 again after the takeover", err, klaxontype.ErrStepExists)
 		f.compensate(c.Run, 1, "", time.Now())
-		err = f.store.RunFail(f.ctx, &store.RunFailParams{Lease: leaseOf(c.Run), Holder: holderB, Next: klaxontype.RunStatusDead, Failure: permanentFailure()})
+		err = f.store.RunFail(f.ctx, &store.RunFailParams{Lease: leaseOf(c.Run), Holder: holderB, Next: klaxontype.RunStatusDead, Failure: permanentFailure(), DeadLetter: newDeadLetter()})
 		if err != nil {
 			t.Fatalf("RunFail to dead after the takeover: %v", err)
 		}

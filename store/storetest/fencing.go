@@ -46,6 +46,7 @@ var fencedWrites = []fencedWrite{
 	{name: "RunFailDead", write: func(f *fixture, lease store.Lease, holder string) error {
 		return f.store.RunFail(f.ctx, &store.RunFailParams{
 			Lease: lease, Holder: holder, Next: klaxontype.RunStatusDead, Failure: permanentFailure(),
+			DeadLetter: newDeadLetter(),
 			Attempt: &klaxontype.Attempt{RunID: lease.RunID, Attempt: 1, At: time.Now(), Worker: holder,
 				Class: klaxontype.ClassPermanent, Message: "bad input", ClassifiedBy: "error"},
 		})
@@ -59,6 +60,7 @@ var fencedWrites = []fencedWrite{
 	{name: "CompensatingRunFailDead", compensating: true, write: func(f *fixture, lease store.Lease, holder string) error {
 		return f.store.RunFail(f.ctx, &store.RunFailParams{
 			Lease: lease, Holder: holder, Next: klaxontype.RunStatusDead, Failure: permanentFailure(),
+			DeadLetter: newDeadLetter(),
 		})
 	}},
 	{name: "CompensatingRunRelease", compensating: true, write: func(f *fixture, lease store.Lease, holder string) error {

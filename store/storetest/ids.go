@@ -55,3 +55,8 @@ func newRunIDs(n int) []string {
 	}
 	return ids
 }
+
+// newEntryID returns a new dead-letter entry ID: a ULID like a run's, from the
+// same generator, so that entries created one after the other sort in that
+// order.
+func newEntryID() string { return newRunID() }

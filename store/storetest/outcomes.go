@@ -140,6 +140,7 @@ func testOutcomes(t *testing.T, h *harness) {
 		before := time.Now()
 		err := f.store.RunFail(f.ctx, &store.RunFailParams{
 			Lease: leaseOf(held), Holder: holderA, Attempt: attempt, Next: klaxontype.RunStatusDead, Failure: failure,
+			DeadLetter: newDeadLetter(),
 		})
 		after := time.Now()
 		if err != nil {

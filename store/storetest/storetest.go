@@ -31,6 +31,14 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Compensation", func(t *testing.T) { testCompensation(t, h) })
 	t.Run("Fencing", func(t *testing.T) { testFencing(t, h) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, h) })
+	t.Run("DeadLetters", func(t *testing.T) { testDeadLetters(t, h) })
+	t.Run("DLQList", func(t *testing.T) { testDLQList(t, h) })
+	t.Run("DLQReplay", func(t *testing.T) { testDLQReplay(t, h) })
+	t.Run("DLQResolve", func(t *testing.T) { testDLQResolve(t, h) })
+	t.Run("DLQDiscard", func(t *testing.T) { testDLQDiscard(t, h) })
+	t.Run("DLQClosed", func(t *testing.T) { testDLQClosed(t, h) })
+	t.Run("DLQPurge", func(t *testing.T) { testDLQPurge(t, h) })
+	t.Run("Outbox", func(t *testing.T) { testOutbox(t, h) })
 	t.Run("Close", func(t *testing.T) { testClose(t, h) })
 }
 
@@ -232,7 +240,7 @@ func (f *fixture) runIn(status klaxontype.RunStatus, params *store.RunEnqueuePar
 	case klaxontype.RunStatusDead:
 		err = f.store.RunFail(f.ctx, &store.RunFailParams{
 			Lease: lease, Holder: holderA, Attempt: failedAttempt(held, holderA),
-			Next: klaxontype.RunStatusDead, Failure: permanentFailure(),
+			Next: klaxontype.RunStatusDead, Failure: permanentFailure(), DeadLetter: newDeadLetter(),
 		})
 	default:
 		f.t.Fatalf("runIn: the Store interface cannot drive a run to %s", status)
@@ -308,6 +316,16 @@ func failedAttempt(held *klaxontype.Run, holder string) *klaxontype.Attempt {
 		Step: "fetch", StepSeq: 1, Class: klaxontype.ClassTransient,
 		Message: "connection reset by peer", ClassifiedBy: "network", Duration: 250 * time.Millisecond,
 	}
+}
+
+// reviewChannel is the channel of the dead-letter entries the suite creates
+// unless a test routes one elsewhere.
+const reviewChannel = "review"
+
+// newDeadLetter is what the engine decides about the entry of a run going dead:
+// a fresh entry ID, routed to reviewChannel.
+func newDeadLetter() *store.DeadLetterParams {
+	return &store.DeadLetterParams{ID: newEntryID(), Channel: reviewChannel}
 }
 
 // permanentFailure is the terminal failure of a run whose API key was refused.
