@@ -14,6 +14,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
+	"github.com/klaxonhq/klaxon/internal/classify"
 	"github.com/klaxonhq/klaxon/internal/engine"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
@@ -45,6 +46,12 @@ type Config struct {
 	// OnAttempt is called when an attempt of a run ends.
 	OnAttempt func(*klaxontype.AttemptOutcome)
 
+	// ClassifyRules decide the failure class of errors before the built-in
+	// rules (panics, errors that report their class, deadlines, network
+	// errors): the place for a mapping of some library's error types. A rule
+	// reports false for errors it does not know; the attempt record says
+	// "classified_by: rule" when one decided.
+	ClassifyRules []func(err error) (klaxontype.FailureClass, bool)
 	// Routes sends dead runs of a failure class to a channel. Classes not
 	// listed follow the default routing: policy_violation to "security";
 	// compensation_failed, transient, timeout and rate_limited to "ops";
@@ -165,6 +172,7 @@ func (c *Client) Start(ctx context.Context) error {
 		OnStep:            c.config.OnStep,
 		OnAttempt:         c.config.OnAttempt,
 		Routes:            c.config.Routes,
+		Classifier:        classifier(c.config.ClassifyRules),
 		NewID:             newID,
 		OnDeadLetter: func(string, string) {
 			if c.delivery != nil {
@@ -196,6 +204,20 @@ func (c *Client) Start(ctx context.Context) error {
 		c.stopped <- err
 	}()
 	return nil
+}
+
+// classifier puts the user's rules before the default chain.
+func classifier(rules []func(error) (klaxontype.FailureClass, bool)) classify.Chain {
+	chain := classify.Chain{}
+	for _, rule := range rules {
+		chain = append(chain, func(err error) (classify.Result, bool) {
+			if class, ok := rule(err); ok && class.Valid() {
+				return classify.Result{Class: class, By: "rule"}, true
+			}
+			return classify.Result{}, false
+		})
+	}
+	return append(chain, classify.Default()...)
 }
 
 // newDispatcher returns the outbox dispatcher of the configured channels, or

@@ -167,3 +167,37 @@ func TestValidatorRejectsWrongOutput(t *testing.T) {
 		t.Fatalf("step log = %+v; rejected outputs must not be checkpointed", steps)
 	}
 }
+
+// quotaError stands for a library's error type that knows nothing of Klaxon.
+type quotaError struct{ code string }
+
+func (e *quotaError) Error() string { return "provider said " + e.code }
+
+// A classify rule in the client's configuration decides before the built-in
+// rules, and the attempt record says so.
+func TestClassifyRuleMapsLibraryErrors(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	wf := klaxon.NewWorkflow("mapped", func(ctx context.Context, _ int) (int, error) {
+		return klaxon.Step(ctx, "call", func(context.Context) (int, error) {
+			return 0, &quotaError{code: "insufficient_quota"}
+		})
+	}, fastRetry)
+	config := fastConfig()
+	config.ClassifyRules = []func(error) (klaxontype.FailureClass, bool){
+		func(err error) (klaxontype.FailureClass, bool) {
+			var quota *quotaError
+			if errors.As(err, &quota) && quota.code == "insufficient_quota" {
+				return klaxontype.ClassBudgetExceeded, true
+			}
+			return "", false
+		},
+	}
+	client := startClient(t, st, config, wf)
+	result, _ := wf.Enqueue(context.Background(), client, 0)
+	run := awaitRun(t, client, result.Run.ID)
+	attempts, _ := st.AttemptList(context.Background(), run.ID)
+	if run.Failure.Class != klaxontype.ClassBudgetExceeded || len(attempts) != 1 || attempts[0].ClassifiedBy != "rule" {
+		t.Fatalf("failure %+v, attempts %+v", run.Failure, attempts)
+	}
+}
