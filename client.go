@@ -291,6 +291,7 @@ func (c *Client) Enqueue(ctx context.Context, workflow string, input []byte, opt
 	params := &store.RunEnqueueParams{
 		ID: newID(), Workflow: workflow, WorkflowVersion: version, Input: input,
 		IdempotencyKey: options.idempotencyKey, Entities: options.entities, Actor: "client",
+		Budget: options.budget,
 	}
 	if options.delay > 0 {
 		params.AvailableAt = time.Now().Add(options.delay)

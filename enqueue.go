@@ -13,6 +13,7 @@ type enqueueOptions struct {
 	idempotencyKey string
 	entities       map[string]string
 	delay          time.Duration
+	budget         *klaxontype.Budget
 }
 
 // WithIdempotencyKey deduplicates enqueues: a second enqueue of the same
@@ -35,6 +36,12 @@ func WithEntity(key, value string) EnqueueOption {
 // WithDelay makes the run available to workers only after the delay.
 func WithDelay(delay time.Duration) EnqueueOption {
 	return func(o *enqueueOptions) { o.delay = delay }
+}
+
+// WithRunBudget caps what this run may spend on model calls, instead of its
+// workflow's budget.
+func WithRunBudget(budget klaxontype.Budget) EnqueueOption {
+	return func(o *enqueueOptions) { o.budget = &budget }
 }
 
 // EnqueueResult is the run an enqueue created, or found.

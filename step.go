@@ -99,19 +99,21 @@ func Step[T any](ctx context.Context, name string, fn func(ctx context.Context) 
 		return zero, exec.StepFailed(handle, err, 0, outputSchema[T])
 	}
 	started := time.Now()
-	out, err := callStep(withStepInfo(ctx, info), fn, options.timeout)
+	spend := &stepSpend{}
+	out, err := callStep(context.WithValue(withStepInfo(ctx, info), stepSpendKey{}, spend), fn, options.timeout)
 	finished := time.Now()
 	if err == nil {
 		err = validate(out, options.validators)
 	}
 	if err != nil {
+		exec.AddLooseSpend(spend.total())
 		return zero, exec.StepFailed(handle, err, finished.Sub(started), outputSchema[T])
 	}
 	encoded, err := json.Marshal(out)
 	if err != nil {
 		return zero, exec.StepFailed(handle, Permanent(fmt.Errorf("encode output: %w", err)), finished.Sub(started), outputSchema[T])
 	}
-	if err := exec.Checkpoint(ctx, handle, encoded, started, finished, compensation(info, options, out)); err != nil {
+	if err := exec.Checkpoint(ctx, handle, encoded, started, finished, spend.total(), compensation(info, options, out)); err != nil {
 		return zero, err
 	}
 	return out, nil

@@ -25,6 +25,7 @@ type workflowOptions struct {
 	expectedSteps []string
 	retry         klaxontype.RetryPolicy
 	runTimeout    time.Duration
+	budget        klaxontype.Budget
 }
 
 // WorkflowOption sets a policy of a workflow.
@@ -51,6 +52,13 @@ func WithRetryPolicy(policy klaxontype.RetryPolicy) WorkflowOption {
 // past it fails with the class timeout and is retried like any timeout.
 func RunTimeout(timeout time.Duration) WorkflowOption {
 	return func(o *workflowOptions) { o.runTimeout = timeout }
+}
+
+// WithBudget caps what each run may spend on model calls, in tokens and
+// dollars; a run that reaches it fails with budget_exceeded at its next model
+// call. WithRunBudget overrides it for one run.
+func WithBudget(budget klaxontype.Budget) WorkflowOption {
+	return func(o *workflowOptions) { o.budget = budget }
 }
 
 // NewWorkflow defines a workflow. The function is called on every attempt of a
@@ -80,6 +88,7 @@ func (w *Workflow[In, Out]) definition() *engine.Definition {
 		ExpectedSteps: w.options.expectedSteps,
 		Retry:         w.options.retry.WithDefaults(),
 		RunTimeout:    w.options.runTimeout,
+		Budget:        w.options.budget,
 		Execute:       w.execute,
 	}
 }

@@ -25,4 +25,7 @@ type Attempt struct {
 	Duration time.Duration `json:"duration"`
 	// Stack is the goroutine stack of a panic.
 	Stack string `json:"stack,omitempty"`
+	// Spend is what the attempt's model calls cost outside completed steps
+	// (a call whose answer failed validation, say).
+	Spend Spend `json:"spend"`
 }

@@ -19,6 +19,8 @@ type StepOutcome struct {
 	// CheckpointLatency is how long the step waited for its checkpoint to be
 	// durable.
 	CheckpointLatency time.Duration
+	// Spend is what the step's model calls cost.
+	Spend Spend
 }
 
 // AttemptResult is how one attempt of a run ended, from the worker's view.

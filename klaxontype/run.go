@@ -37,6 +37,12 @@ type Run struct {
 	// ReplayOf is the dead run this run restarts, for a run created by a
 	// restart replay.
 	ReplayOf string `json:"replay_of,omitempty"`
+	// Spend totals the model calls of every attempt: completed steps and
+	// failed attempts, each counted once.
+	Spend Spend `json:"spend"`
+	// Budget caps the run's spend; nil when the enqueue set none (the
+	// workflow's budget applies).
+	Budget *Budget `json:"budget,omitempty"`
 	// Epoch is the fencing token of the current lease. Each claim increments it,
 	// and every write of a holder carries it, so that a holder whose lease was
 	// taken over cannot write any more.

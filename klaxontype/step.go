@@ -51,6 +51,8 @@ type StepRecord struct {
 	CompensatedAt time.Time `json:"compensated_at,omitzero"`
 	// CompensationError is the compensation's error, if it failed.
 	CompensationError string `json:"compensation_error,omitempty"`
+	// Spend is what the step's model calls cost.
+	Spend Spend `json:"spend"`
 	// ResolvedBy is the person who supplied the step's output by hand when
 	// resolving a dead-letter entry; empty for a step that ran.
 	ResolvedBy string `json:"resolved_by,omitempty"`

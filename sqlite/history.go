@@ -17,9 +17,12 @@ func insertEvent(conn *sqlite.Conn, event *klaxontype.Event) error {
 
 // insertAttempt adds a failed attempt to a run's history.
 func insertAttempt(conn *sqlite.Conn, a *klaxontype.Attempt) error {
-	return execute(conn, attemptInsertSQL, nil,
-		a.RunID, a.Attempt, a.At, a.Worker, nullIfEmpty(a.Step), nullIfZero(a.StepSeq),
-		string(a.Class), a.Message, a.ClassifiedBy, int64(a.Duration/time.Microsecond), nullIfEmpty(a.Stack))
+	args := []any{a.RunID, a.Attempt, a.At, a.Worker, nullIfEmpty(a.Step), nullIfZero(a.StepSeq),
+		string(a.Class), a.Message, a.ClassifiedBy, int64(a.Duration / time.Microsecond), nullIfEmpty(a.Stack)}
+	if err := execute(conn, attemptInsertSQL, nil, append(args, spendArgs(a.Spend)...)...); err != nil {
+		return err
+	}
+	return addSpend(conn, a.RunID, a.Spend)
 }
 
 // EventList returns a run's event log, oldest first.

@@ -20,6 +20,9 @@ func (s *Store) RunComplete(ctx context.Context, params *store.RunCompleteParams
 		if conn.Changes() == 0 {
 			return suppress(conn, params.Lease, params.Holder, t, "completion", "", 0, klaxontype.ErrLeaseLost)
 		}
+		if err := addSpend(conn, params.RunID, params.Spend); err != nil {
+			return err
+		}
 		return insertEvent(conn, &klaxontype.Event{
 			RunID: params.RunID, Type: klaxontype.EventRunCompleted, Actor: params.Holder, At: t,
 		})

@@ -44,6 +44,8 @@ var (
 	outboxOfEntrySQL string
 	//go:embed sql/outbox_settle.sql
 	outboxSettleSQL string
+	//go:embed sql/run_add_spend.sql
+	runAddSpendSQL string
 	//go:embed sql/run_compensating.sql
 	runCompensatingSQL string
 	//go:embed sql/run_complete.sql
@@ -78,6 +80,8 @@ var (
 	runRestartInsertSQL string
 	//go:embed sql/run_retry.sql
 	runRetrySQL string
+	//go:embed sql/run_set_budget.sql
+	runSetBudgetSQL string
 	//go:embed sql/runs_claim_available.sql
 	runsClaimAvailableSQL string
 	//go:embed sql/runs_select_expired.sql

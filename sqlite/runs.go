@@ -48,11 +48,20 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 		if availableAt.IsZero() {
 			availableAt = t
 		}
+		var budgetTokens, budgetCost any
+		if b := params.Budget; b != nil {
+			if b.Tokens > 0 {
+				budgetTokens = b.Tokens
+			}
+			if b.CostUSD > 0 {
+				budgetCost = b.CostUSD
+			}
+		}
 		err := execute(conn, runInsertSQL, func(stmt *sqlite.Stmt) (err error) {
 			run, err = scanRun(stmt)
 			return err
 		}, params.ID, params.Workflow, params.WorkflowVersion, params.Input,
-			nullIfEmpty(params.IdempotencyKey), entities, availableAt, t)
+			nullIfEmpty(params.IdempotencyKey), entities, availableAt, t, budgetTokens, budgetCost)
 		if err != nil {
 			return err
 		}

@@ -31,6 +31,10 @@ func scanRun(stmt *sqlite.Stmt) (*klaxontype.Run, error) {
 		StartedAt:       columnTime(stmt, "started_at"),
 		FinishedAt:      columnTime(stmt, "finished_at"),
 	}
+	run.Spend = scanSpend(stmt)
+	if !stmt.IsNull("budget_tokens") || !stmt.IsNull("budget_cost_usd") {
+		run.Budget = &klaxontype.Budget{Tokens: stmt.GetInt64("budget_tokens"), CostUSD: stmt.GetFloat("budget_cost_usd")}
+	}
 	if entities := stmt.GetText("entities"); entities != "" && entities != "{}" {
 		if err := json.Unmarshal([]byte(entities), &run.Entities); err != nil {
 			return nil, err
@@ -62,6 +66,7 @@ func scanStep(stmt *sqlite.Stmt) *klaxontype.StepRecord {
 		CompensatedAt:     columnTime(stmt, "compensated_at"),
 		CompensationError: stmt.GetText("compensation_error"),
 		ResolvedBy:        stmt.GetText("resolved_by"),
+		Spend:             scanSpend(stmt),
 	}
 }
 
@@ -91,7 +96,38 @@ func scanAttempt(stmt *sqlite.Stmt) *klaxontype.Attempt {
 		ClassifiedBy: stmt.GetText("classified_by"),
 		Duration:     time.Duration(stmt.GetInt64("duration_us")) * time.Microsecond,
 		Stack:        stmt.GetText("stack"),
+		Spend:        scanSpend(stmt),
 	}
+}
+
+// scanSpend reads the spend columns that runs, steps and attempts share.
+func scanSpend(stmt *sqlite.Stmt) klaxontype.Spend {
+	spend := klaxontype.Spend{
+		Usage: klaxontype.TokenUsage{
+			InputTokens:  stmt.GetInt64("input_tokens"),
+			OutputTokens: stmt.GetInt64("output_tokens"),
+			CachedTokens: stmt.GetInt64("cached_tokens"),
+		},
+		Cost:       klaxontype.KnownCost(stmt.GetFloat("cost_usd")),
+		ModelCalls: int(stmt.GetInt64("model_calls")),
+	}
+	if stmt.GetInt64("cost_unknown") != 0 {
+		spend.Cost = klaxontype.UnknownCost()
+	}
+	return spend
+}
+
+// spendArgs binds a spend in the column order of the spend columns.
+func spendArgs(s klaxontype.Spend) []any {
+	return []any{s.Usage.InputTokens, s.Usage.OutputTokens, s.Usage.CachedTokens, s.Cost.USD, s.Cost.Unknown, s.ModelCalls}
+}
+
+// addSpend adds spend to a run's totals inside the writer's transaction.
+func addSpend(conn *sqlite.Conn, runID string, s klaxontype.Spend) error {
+	if s.IsZero() {
+		return nil
+	}
+	return execute(conn, runAddSpendSQL, nil, append([]any{runID}, spendArgs(s)...)...)
 }
 
 func scanDeadLetter(stmt *sqlite.Stmt) (*klaxontype.DeadLetter, error) {

@@ -64,6 +64,8 @@ func bind(stmt *sqlite.Stmt, args []any) error {
 			stmt.BindInt64(param, v)
 		case bool:
 			stmt.BindBool(param, v)
+		case float64:
+			stmt.BindFloat(param, v)
 		case time.Time:
 			if v.IsZero() {
 				stmt.BindNull(param)

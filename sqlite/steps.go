@@ -16,9 +16,9 @@ func (s *Store) StepCheckpoint(ctx context.Context, params *store.StepCheckpoint
 		output = []byte("null")
 	}
 	return s.writer.write(func(conn *sqlite.Conn) error {
-		err := execute(conn, stepInsertSQL, nil, params.RunID, params.Seq, params.Name, params.Attempt,
-			params.Epoch, params.IdempotencyKey, output, params.StartedAt, params.FinishedAt, params.Holder)
-		if err != nil {
+		args := []any{params.RunID, params.Seq, params.Name, params.Attempt,
+			params.Epoch, params.IdempotencyKey, output, params.StartedAt, params.FinishedAt, params.Holder}
+		if err := execute(conn, stepInsertSQL, nil, append(args, spendArgs(params.Spend)...)...); err != nil {
 			return err
 		}
 		t := now()
@@ -34,6 +34,9 @@ func (s *Store) StepCheckpoint(ctx context.Context, params *store.StepCheckpoint
 				cause = klaxontype.ErrLeaseLost
 			}
 			return suppress(conn, params.Lease, params.Holder, t, "checkpoint", params.Name, params.Seq, cause)
+		}
+		if err := addSpend(conn, params.RunID, params.Spend); err != nil {
+			return err
 		}
 		return insertEvent(conn, &klaxontype.Event{
 			RunID: params.RunID, Type: klaxontype.EventStepCompleted, Actor: params.Holder, At: t,

@@ -120,6 +120,8 @@ type RunEnqueueParams struct {
 	Entities       map[string]string
 	// AvailableAt delays the first claim; zero means now.
 	AvailableAt time.Time
+	// Budget caps the run's spend, overriding the workflow's.
+	Budget *klaxontype.Budget
 	// Actor is recorded on the run.enqueued event.
 	Actor string
 }
@@ -182,6 +184,8 @@ type RunCompleteParams struct {
 	Holder string
 	// Output is the workflow's result as JSON.
 	Output []byte
+	// Spend is what model calls outside completed steps cost in the attempt.
+	Spend klaxontype.Spend
 }
 
 // RunFailParams records a failed attempt and what comes next.
@@ -221,6 +225,9 @@ type StepCheckpointParams struct {
 	Output         []byte
 	StartedAt      time.Time
 	FinishedAt     time.Time
+	// Spend is what the step's model calls cost; added to the run's totals in
+	// the same transaction, so it is counted exactly once.
+	Spend klaxontype.Spend
 }
 
 // StepCompensateParams records a compensation's outcome.

@@ -18,6 +18,8 @@ type Definition struct {
 	Retry         klaxontype.RetryPolicy
 	// RunTimeout bounds each attempt of the workflow function; zero is none.
 	RunTimeout time.Duration
+	// Budget caps each run's spend unless the run's enqueue set its own.
+	Budget klaxontype.Budget
 	// Execute runs the workflow function. The context carries the Execution.
 	Execute func(ctx context.Context, input []byte) (output []byte, err error)
 }

@@ -37,6 +37,9 @@ type Execution struct {
 	// outputSchemas describe the output types of failed steps, by sequence
 	// number, for the dead-letter entry a person may resolve.
 	outputSchemas map[int]func() []byte
+	// committed is what this attempt's checkpointed steps spent; loose is
+	// what its failed steps spent, recorded with the attempt's outcome.
+	committed, loose klaxontype.Spend
 }
 
 // compensation is the undo of one completed step, registered when the step
@@ -147,15 +150,46 @@ func (e *Execution) StepFailed(h StepHandle, err error, duration time.Duration, 
 	return &klaxontype.StepError{Name: h.Name, Seq: h.Seq, Err: err}
 }
 
-// Checkpoint makes a completed step durable and registers its compensation. It
-// returns only once the step log holds the output. When the lease was taken over
-// the write is refused and the execution stops writing.
-func (e *Execution) Checkpoint(ctx context.Context, h StepHandle, output []byte, started, finished time.Time, compensate func(context.Context) error) error {
+// Budget is the run's spending cap: the one set at enqueue, or the workflow's.
+func (e *Execution) Budget() klaxontype.Budget {
+	if e.run.Budget != nil {
+		return *e.run.Budget
+	}
+	return e.workflow.Budget
+}
+
+// Spent is what the run has spent so far: its totals when the attempt began,
+// plus this attempt's steps, completed or failed.
+func (e *Execution) Spent() klaxontype.Spend {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.run.Spend.Add(e.committed).Add(e.loose)
+}
+
+// AddLooseSpend records what a failed step spent; it is written with the
+// attempt's outcome.
+func (e *Execution) AddLooseSpend(spend klaxontype.Spend) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.loose = e.loose.Add(spend)
+}
+
+func (e *Execution) looseSpend() klaxontype.Spend {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.loose
+}
+
+// Checkpoint makes a completed step durable, with what it spent, and registers
+// its compensation. It returns only once the step log holds the output. When
+// the lease was taken over the write is refused and the execution stops
+// writing.
+func (e *Execution) Checkpoint(ctx context.Context, h StepHandle, output []byte, started, finished time.Time, spend klaxontype.Spend, compensate func(context.Context) error) error {
 	begin := time.Now()
 	err := e.store.StepCheckpoint(context.WithoutCancel(ctx), &store.StepCheckpointParams{
 		Lease: store.Lease{RunID: e.run.ID, Epoch: e.run.Epoch}, Holder: e.holder,
 		Seq: h.Seq, Name: h.Name, Attempt: e.run.Attempt, IdempotencyKey: h.IdempotencyKey,
-		Output: output, StartedAt: started, FinishedAt: finished,
+		Output: output, StartedAt: started, FinishedAt: finished, Spend: spend,
 	})
 	latency := time.Since(begin)
 	if err != nil {
@@ -166,11 +200,14 @@ func (e *Execution) Checkpoint(ctx context.Context, h StepHandle, output []byte,
 		}
 		return &klaxontype.StepError{Name: h.Name, Seq: h.Seq, Err: fmt.Errorf("checkpoint: %w", err)}
 	}
+	e.mu.Lock()
+	e.committed = e.committed.Add(spend)
+	e.mu.Unlock()
 	e.stepDone(h, compensate)
 	if e.onStep != nil {
 		e.onStep(&klaxontype.StepOutcome{
 			RunID: e.run.ID, Workflow: e.run.Workflow, Seq: h.Seq, Name: h.Name,
-			Duration: finished.Sub(started), CheckpointLatency: latency,
+			Duration: finished.Sub(started), CheckpointLatency: latency, Spend: spend,
 		})
 	}
 	return nil

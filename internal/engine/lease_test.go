@@ -46,7 +46,7 @@ func TestHungWorkerIsOvertakenAndItsLateWriteSuppressed(t *testing.T) {
 					once.Do(func() { close(hungStarted) })
 					<-unblockHung // the process froze here
 				}
-				err = exec.Checkpoint(ctx, h, []byte(`"written by `+holder+`"`), started, time.Now(), nil)
+				err = exec.Checkpoint(ctx, h, []byte(`"written by `+holder+`"`), started, time.Now(), klaxontype.Spend{}, nil)
 				if holder == "hung" {
 					lateWrite <- err
 				}

@@ -111,7 +111,7 @@ func (a *attempt) settle(output []byte, err error) {
 
 func (a *attempt) complete(output []byte) {
 	err := a.worker.config.Store.RunComplete(context.WithoutCancel(a.ctx), &store.RunCompleteParams{
-		Lease: a.lease(), Holder: a.worker.config.ID, Output: output,
+		Lease: a.lease(), Holder: a.worker.config.ID, Output: output, Spend: a.exec.looseSpend(),
 	})
 	if a.storeFailed("complete", err) {
 		return
@@ -128,7 +128,7 @@ func (a *attempt) fail(err error) {
 	record := &klaxontype.Attempt{
 		RunID: a.run.ID, Attempt: a.run.Attempt, At: time.Now().UTC(), Worker: a.worker.config.ID,
 		Class: classified.Class, Message: err.Error(), ClassifiedBy: classified.By,
-		Duration: time.Since(a.started),
+		Duration: time.Since(a.started), Spend: a.exec.looseSpend(),
 	}
 	var stepErr *klaxontype.StepError
 	if errors.As(err, &stepErr) {
@@ -173,7 +173,7 @@ func (a *attempt) failForGood(failure *klaxontype.RunFailure, record *klaxontype
 		record = &klaxontype.Attempt{
 			RunID: a.run.ID, Attempt: a.run.Attempt, At: time.Now().UTC(), Worker: a.worker.config.ID,
 			Step: failure.Step, StepSeq: failure.StepSeq, Class: failure.Class, Message: failure.Reason,
-			ClassifiedBy: "engine", Duration: time.Since(a.started),
+			ClassifiedBy: "engine", Duration: time.Since(a.started), Spend: a.exec.looseSpend(),
 		}
 	}
 	if a.exec.pendingCompensations() > 0 {

@@ -78,7 +78,7 @@ func step(ctx context.Context, name string, output string, compensate func(conte
 		return nil
 	}
 	now := time.Now()
-	return exec.Checkpoint(ctx, h, []byte(`"`+output+`"`), now, now, compensate)
+	return exec.Checkpoint(ctx, h, []byte(`"`+output+`"`), now, now, klaxontype.Spend{}, compensate)
 }
 
 // A run whose every attempt lost its worker is not started again once its

@@ -1,0 +1,131 @@
+package klaxon_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/klaxontype"
+)
+
+// fakeCall stands for a model call that used the given tokens.
+func fakeCall(ctx context.Context, in, out int64, usd float64) {
+	klaxon.RecordSpend(ctx, klaxontype.Spend{
+		Usage: klaxontype.TokenUsage{InputTokens: in, OutputTokens: out}, Cost: klaxontype.KnownCost(usd), ModelCalls: 1,
+	})
+}
+
+// A step's spend is stored with its checkpoint and counted once in the run's
+// totals, even when a later failure makes the run replay it; a failed step's
+// spend is recorded with its attempt and counted too.
+func TestSpendIsCountedOnceAcrossRetries(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	var judged atomic.Int32
+	wf := klaxon.NewWorkflow("spender", func(ctx context.Context, _ int) (string, error) {
+		draft, err := klaxon.Step(ctx, "draft", func(ctx context.Context) (string, error) {
+			fakeCall(ctx, 1000, 200, 0.01)
+			return "draft", nil
+		})
+		if err != nil {
+			return "", err
+		}
+		return klaxon.Step(ctx, "judge", func(ctx context.Context) (string, error) {
+			fakeCall(ctx, 300, 50, 0.002)
+			if judged.Add(1) == 1 {
+				return "", errors.New("gateway timeout after the answer was billed")
+			}
+			return draft + " approved", nil
+		})
+	}, fastRetry)
+	client := startClient(t, st, nil, wf)
+	result, _ := wf.Enqueue(context.Background(), client, 0)
+	if _, err := wf.Await(context.Background(), client, result.Run.ID); err != nil {
+		t.Fatal(err)
+	}
+	run, _ := client.Run(context.Background(), result.Run.ID)
+	want := klaxontype.Spend{Usage: klaxontype.TokenUsage{InputTokens: 1600, OutputTokens: 300}, ModelCalls: 3}
+	if run.Spend.Usage != want.Usage || run.Spend.ModelCalls != 3 || run.Spend.Cost.Unknown || !near(run.Spend.Cost.USD, 0.014) {
+		t.Fatalf("run spend = %+v; want draft once and judge twice: %+v, $0.014", run.Spend, want)
+	}
+	steps, _ := st.StepList(context.Background(), run.ID)
+	attempts, _ := st.AttemptList(context.Background(), run.ID)
+	if steps[0].Spend.Usage.InputTokens != 1000 || steps[1].Spend.Usage.InputTokens != 300 || attempts[0].Spend.Usage.InputTokens != 300 {
+		t.Fatalf("step spends %+v %+v, attempt spend %+v", steps[0].Spend, steps[1].Spend, attempts[0].Spend)
+	}
+}
+
+func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+
+// A run that reaches its token budget stops at its next model call with class
+// budget_exceeded, the totals in the reason, and is not retried.
+func TestTokenBudgetStopsRunawayLoop(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	var calls atomic.Int32
+	agent := klaxon.NewWorkflow("agent", func(ctx context.Context, _ int) (int, error) {
+		for i := 0; ; i++ { // an agent that never decides it is done
+			_, err := klaxon.Step(ctx, "think", func(ctx context.Context) (int, error) {
+				if err := klaxon.CheckBudget(ctx); err != nil {
+					return 0, err
+				}
+				calls.Add(1)
+				fakeCall(ctx, 400, 100, 0.001)
+				return i, nil
+			})
+			if err != nil {
+				return 0, err
+			}
+		}
+	}, klaxon.WithBudget(klaxontype.Budget{Tokens: 2000}), fastRetry)
+	client := startClient(t, st, nil, agent)
+	result, _ := agent.Enqueue(context.Background(), client, 0)
+	run := awaitRun(t, client, result.Run.ID)
+	if run.Status != klaxontype.RunStatusDead || run.Failure.Class != klaxontype.ClassBudgetExceeded || calls.Load() != 4 {
+		t.Fatalf("run %s, failure %+v after %d calls; want dead budget_exceeded after 4", run.Status, run.Failure, calls.Load())
+	}
+	if !strings.Contains(run.Failure.Reason, "2000 of a budget of 2000 tokens") || run.Spend.Usage.Total() != 2000 {
+		t.Fatalf("reason %q, spend %+v", run.Failure.Reason, run.Spend)
+	}
+
+	// The same workflow with a larger budget for one run goes further.
+	calls.Store(0)
+	bigger, _ := agent.Enqueue(context.Background(), client, 1, klaxon.WithRunBudget(klaxontype.Budget{Tokens: 5000}))
+	if run := awaitRun(t, client, bigger.Run.ID); run.Failure.Class != klaxontype.ClassBudgetExceeded || calls.Load() != 10 {
+		t.Fatalf("with a run budget: %+v after %d calls; want 10", run.Failure, calls.Load())
+	}
+}
+
+// An unknown cost makes the run's cost unknown, never zero, and a cost budget
+// cannot be kept with it.
+func TestUnknownCostStaysUnknown(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	wf := klaxon.NewWorkflow("unpriced", func(ctx context.Context, _ int) (int, error) {
+		for i := range 2 {
+			_, err := klaxon.Step(ctx, "call", func(ctx context.Context) (int, error) {
+				if err := klaxon.CheckBudget(ctx); err != nil {
+					return 0, err
+				}
+				klaxon.RecordSpend(ctx, klaxontype.Spend{Usage: klaxontype.TokenUsage{InputTokens: 10}, Cost: klaxontype.UnknownCost(), ModelCalls: 1})
+				return i, nil
+			})
+			if err != nil {
+				return 0, err
+			}
+		}
+		return 0, nil
+	}, klaxon.WithBudget(klaxontype.Budget{CostUSD: 1}))
+	client := startClient(t, st, nil, wf)
+	result, _ := wf.Enqueue(context.Background(), client, 0)
+	run := awaitRun(t, client, result.Run.ID)
+	if !run.Spend.Cost.Unknown || run.Spend.Cost.String() != "unknown" {
+		t.Fatalf("run cost = %+v; want unknown", run.Spend.Cost)
+	}
+	if run.Failure == nil || run.Failure.Class != klaxontype.ClassBudgetExceeded || !strings.Contains(run.Failure.Reason, "unknown") {
+		t.Fatalf("failure = %+v; a cost budget with an unknown cost must stop the run", run.Failure)
+	}
+}
