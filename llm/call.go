@@ -1,0 +1,95 @@
+package llm
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/klaxontype"
+)
+
+// CallOption configures one model call.
+type CallOption func(*callOptions)
+
+type callOptions struct {
+	prices  Prices
+	timeout time.Duration
+	step    []klaxon.StepOption
+}
+
+// WithPrices prices the call with a table other than DefaultPrices.
+func WithPrices(prices Prices) CallOption {
+	return func(o *callOptions) { o.prices = prices }
+}
+
+// WithTimeout bounds the call; past it the step fails with class timeout.
+func WithTimeout(timeout time.Duration) CallOption {
+	return func(o *callOptions) { o.timeout = timeout }
+}
+
+// WithStepOptions passes options to the underlying step (validators,
+// compensation).
+func WithStepOptions(options ...klaxon.StepOption) CallOption {
+	return func(o *callOptions) { o.step = append(o.step, options...) }
+}
+
+// PromptChangedError is a replayed call whose request differs from the one
+// recorded: the stored answer belongs to another question. It is
+// nondeterminism, never retried.
+type PromptChangedError struct {
+	Step     string
+	Recorded string
+	Now      string
+}
+
+func (e *PromptChangedError) Error() string {
+	return fmt.Sprintf("model call %q: the request changed since its response was recorded (hash %.12s, now %.12s)", e.Step, e.Recorded, e.Now)
+}
+
+// FailureClass makes a changed prompt nondeterminism.
+func (e *PromptChangedError) FailureClass() klaxontype.FailureClass {
+	return klaxontype.ClassNondeterminism
+}
+
+// Call asks the provider as a checkpointed step named name. The first time
+// the run reaches it, the run's budget is checked, the provider is called, the
+// response is priced and stored with its token usage in the step log; every
+// later attempt, or a resume from the dead-letter queue, gets the stored
+// response and the provider is not called.
+func Call(ctx context.Context, provider Provider, name string, request *Request, options ...CallOption) (*Response, error) {
+	o := callOptions{prices: DefaultPrices}
+	for _, option := range options {
+		option(&o)
+	}
+	hash := request.Hash()
+	stepOptions := o.step
+	if o.timeout > 0 {
+		stepOptions = append(stepOptions, klaxon.StepTimeout(o.timeout))
+	}
+	response, err := klaxon.Step(ctx, name, func(ctx context.Context) (*Response, error) {
+		if err := klaxon.CheckBudget(ctx); err != nil {
+			return nil, err
+		}
+		response, err := provider.Complete(ctx, request)
+		if err != nil {
+			return nil, err
+		}
+		response.Provider = provider.Name()
+		response.RequestHash = hash
+		model := response.Model
+		if model == "" {
+			model = request.Model
+		}
+		response.Cost = o.prices.Cost(model, response.Usage)
+		klaxon.RecordSpend(ctx, klaxontype.Spend{Usage: response.Usage, Cost: response.Cost, ModelCalls: 1})
+		return response, nil
+	}, stepOptions...)
+	if err != nil {
+		return nil, err
+	}
+	if response.RequestHash != hash {
+		return nil, &PromptChangedError{Step: name, Recorded: response.RequestHash, Now: hash}
+	}
+	return response, nil
+}
