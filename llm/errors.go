@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -98,4 +99,10 @@ func ParseRetryAfter(header string, now time.Time) time.Duration {
 		return at.Sub(now)
 	}
 	return 0
+}
+
+// isClassified reports whether an error carries its own failure class.
+func isClassified(err error) bool {
+	var classified klaxontype.Classified
+	return errors.As(err, &classified)
 }
