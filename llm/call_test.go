@@ -33,7 +33,7 @@ func (p *countingProvider) Complete(ctx context.Context, request *llm.Request) (
 	}, nil
 }
 
-func startClient(t *testing.T, workflows ...klaxon.Registrable) *klaxon.Client {
+func startClient(t testing.TB, workflows ...klaxon.Registrable) *klaxon.Client {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "llm.db"), nil)
 	if err != nil {
