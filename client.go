@@ -148,17 +148,17 @@ func (c *Client) Start(ctx context.Context) error {
 	if c.worker != nil {
 		return errors.New("klaxon: client already started")
 	}
-	definitions := make(map[string]*engine.Definition, len(c.workflows))
-	for name, w := range c.workflows {
-		definition := w.definition()
-		definitions[name] = definition
-		err := c.store.WorkflowRegister(ctx, &store.WorkflowRegisterParams{
-			Name: name, Version: definition.Version, ExpectedSteps: definition.ExpectedSteps,
-		})
-		if err != nil {
-			return fmt.Errorf("klaxon: register workflow %q: %w", name, err)
+	for channel, handler := range c.config.Channels {
+		if handler == nil || channel == "" {
+			return fmt.Errorf("klaxon: channel %q has no handler", channel)
 		}
 	}
+	definitions := make(map[string]*engine.Definition, len(c.workflows))
+	for name, w := range c.workflows {
+		definitions[name] = w.definition()
+	}
+	// Everything is checked before the store is written: a refused Start must
+	// not leave workflows registered that no worker will run.
 	worker, err := engine.NewWorker(engine.Config{
 		Store:             c.store,
 		ID:                c.config.WorkerID,
@@ -183,9 +183,12 @@ func (c *Client) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("klaxon: %w", err)
 	}
-	for channel, handler := range c.config.Channels {
-		if handler == nil || channel == "" {
-			return fmt.Errorf("klaxon: channel %q has no handler", channel)
+	for name, definition := range definitions {
+		err := c.store.WorkflowRegister(ctx, &store.WorkflowRegisterParams{
+			Name: name, Version: definition.Version, ExpectedSteps: definition.ExpectedSteps,
+		})
+		if err != nil {
+			return fmt.Errorf("klaxon: register workflow %q: %w", name, err)
 		}
 	}
 	c.delivery = c.newDispatcher()

@@ -110,12 +110,21 @@ func (c *Client) PlanReplay(ctx context.Context, entryID string, options ReplayO
 			return nil, fmt.Errorf("%w: step %q is not in the step log of run %s", klaxontype.ErrInvalid, options.Step, entry.RunID)
 		}
 	}
+	undone := 0
 	for _, step := range steps {
 		if step.Seq < rerunFrom {
 			plan.KeptSteps = append(plan.KeptSteps, step.Name)
+			if step.Status != klaxontype.StepStatusCompleted {
+				undone++
+			}
 		} else {
 			plan.RerunSteps = append(plan.RerunSteps, step.Name)
 		}
+	}
+	if undone > 0 {
+		// The replay itself would refuse: say so now, not after a dry run
+		// promised otherwise.
+		return nil, fmt.Errorf("%w: run %s had %d kept steps compensated; resuming would build on undone work: replay with restart", klaxontype.ErrInvalid, entry.RunID, undone)
 	}
 	if entry.Step != nil && (len(steps) == 0 || steps[len(steps)-1].Seq < entry.Step.Seq) {
 		plan.RerunSteps = append(plan.RerunSteps, entry.Step.Name)

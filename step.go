@@ -71,20 +71,33 @@ func Validate[T any](check func(output T) error) StepOption {
 // return it from the workflow to fail the attempt with the error's class.
 func Step[T any](ctx context.Context, name string, fn func(ctx context.Context) (T, error), opts ...StepOption) (T, error) {
 	var zero T
-	exec := engine.ExecutionFrom(ctx)
-	if exec == nil {
-		return zero, fmt.Errorf("klaxon: step %q called outside a workflow run", name)
+	exec, handle, options, err := beginStep(ctx, name, opts)
+	if err != nil {
+		return zero, err
 	}
+	return runStep(ctx, exec, handle, options, fn)
+}
+
+// beginStep takes the step's sequence number: the part of a step call that must
+// happen in program order.
+func beginStep(ctx context.Context, name string, opts []StepOption) (*engine.Execution, engine.StepHandle, stepOptions, error) {
 	var options stepOptions
 	for _, opt := range opts {
 		opt(&options)
 	}
-	handle, err := exec.BeginStep(name)
-	if err != nil {
-		return zero, err
+	exec := engine.ExecutionFrom(ctx)
+	if exec == nil {
+		return nil, engine.StepHandle{}, options, fmt.Errorf("klaxon: step %q called outside a workflow run", name)
 	}
+	handle, err := exec.BeginStep(name)
+	return exec, handle, options, err
+}
+
+// runStep replays the step from the log or runs and checkpoints it.
+func runStep[T any](ctx context.Context, exec *engine.Execution, handle engine.StepHandle, options stepOptions, fn func(ctx context.Context) (T, error)) (T, error) {
+	var zero T
 	info := StepInfo{
-		RunID: exec.Run().ID, Workflow: exec.Run().Workflow, Seq: handle.Seq, Name: name,
+		RunID: exec.Run().ID, Workflow: exec.Run().Workflow, Seq: handle.Seq, Name: handle.Name,
 		IdempotencyKey: handle.IdempotencyKey, Attempt: exec.Run().Attempt,
 	}
 	if handle.Record != nil {

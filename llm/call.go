@@ -72,17 +72,21 @@ func Call(ctx context.Context, provider Provider, name string, request *Request,
 			return nil, err
 		}
 		response, err := provider.Complete(ctx, request)
+		if response != nil {
+			// A refusal can come with a billed response: it is paid for
+			// whether or not the step succeeds.
+			response.Provider = provider.Name()
+			response.RequestHash = hash
+			model := response.Model
+			if model == "" {
+				model = request.Model
+			}
+			response.Cost = o.prices.Cost(model, response.Usage)
+			klaxon.RecordSpend(ctx, klaxontype.Spend{Usage: response.Usage, Cost: response.Cost, ModelCalls: 1})
+		}
 		if err != nil {
 			return nil, err
 		}
-		response.Provider = provider.Name()
-		response.RequestHash = hash
-		model := response.Model
-		if model == "" {
-			model = request.Model
-		}
-		response.Cost = o.prices.Cost(model, response.Usage)
-		klaxon.RecordSpend(ctx, klaxontype.Spend{Usage: response.Usage, Cost: response.Cost, ModelCalls: 1})
 		return response, nil
 	}, stepOptions...)
 	if err != nil {

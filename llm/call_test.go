@@ -206,3 +206,15 @@ func TestClassifyHTTP(t *testing.T) {
 		t.Fatalf("Retry-After 2 = %s", d)
 	}
 }
+
+func TestNewerModelIsNotPricedAsOlder(t *testing.T) {
+	t.Parallel()
+	for model, want := range map[string]bool{
+		"claude-sonnet-4-20250514": true, "gpt-4o-2024-08-06": true, "claude-3-5-haiku-latest": true,
+		"claude-opus-4-5": false, "claude-opus-4-5-20251101": false, "gpt-4o-audio-preview": false,
+	} {
+		if _, ok := llm.DefaultPrices.Lookup(model); ok != want {
+			t.Errorf("%s priced: %v, want %v", model, ok, want)
+		}
+	}
+}

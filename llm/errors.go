@@ -68,7 +68,7 @@ func ClassifyHTTP(status int, code, message string) klaxontype.FailureClass {
 	case containsAny(lowered, "context_length_exceeded", "prompt is too long", "maximum context length",
 		"context window", "too many tokens", "string_above_max_length"):
 		return klaxontype.ClassContextOverflow
-	case containsAny(lowered, "content_filter", "content_policy", "content policy", "safety system", "responsibleaipolicyviolation"):
+	case containsAny(lowered, "content_filter", "content filtering", "content_policy", "content policy", "safety system", "responsibleaipolicyviolation"):
 		return klaxontype.ClassPolicyViolation
 	default:
 		// 400, 401, 403, 404, 422 and anything else a retry will not change.

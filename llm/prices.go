@@ -19,9 +19,10 @@ type Price struct {
 	CachedInput float64 `json:"cached_input,omitempty"`
 }
 
-// Prices maps model names to prices. A dated or suffixed model name
-// ("gpt-4o-2024-08-06") takes the price of the longest listed name it starts
-// with.
+// Prices maps model names to prices. A dated model name ("gpt-4o-2024-08-06",
+// "claude-sonnet-4-20250514") or one ending in "-latest" takes the price of the
+// listed name it extends; any other unlisted name is unknown, so that a newer
+// model ("claude-opus-4-5") is never priced as an older one.
 type Prices map[string]Price
 
 // DefaultPrices are list prices of common models (US dollars per million
@@ -46,16 +47,29 @@ func (p Prices) Lookup(model string) (Price, bool) {
 	if price, ok := p[model]; ok {
 		return price, true
 	}
-	best := ""
-	for name := range p {
-		if strings.HasPrefix(model, name+"-") && len(name) > len(best) {
-			best = name
+	for name, price := range p {
+		if suffix, ok := strings.CutPrefix(model, name+"-"); ok && isVersionSuffix(suffix) {
+			return price, true
 		}
 	}
-	if best == "" {
-		return Price{}, false
+	return Price{}, false
+}
+
+// isVersionSuffix accepts a snapshot date (2024-08-06, 20250514) or "latest".
+func isVersionSuffix(suffix string) bool {
+	if suffix == "latest" {
+		return true
 	}
-	return p[best], true
+	digits := strings.ReplaceAll(suffix, "-", "")
+	if len(digits) != 8 || (len(suffix) != 8 && len(suffix) != 10) {
+		return false
+	}
+	for _, r := range digits {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Cost prices a call's usage; a model not in the table has an unknown cost.

@@ -6,7 +6,8 @@ import "context"
 // and Response to and from one SDK, turn the SDK's own retries off, and return
 // failures as *ProviderError (or the transport's error, which the engine's
 // classifier knows: deadlines are timeouts, connection resets transient).
-// Complete fills everything in Response except Cost and RequestHash.
+// Complete fills everything in Response except Cost and RequestHash. It may
+// return a response together with an error, for a refusal that was billed.
 type Provider interface {
 	// Name is the provider's name in responses and traces ("openai",
 	// "anthropic").

@@ -75,10 +75,8 @@ func (s *Store) DLQReplay(ctx context.Context, params *store.DLQReplayParams) (*
 			}
 			replayRunID, message = params.NewRunID, "restart as run "+params.NewRunID
 		case klaxontype.ReplayResume, klaxontype.ReplayFromStep:
+			// Resume keeps the whole log, steps after the failed one included.
 			keepBefore, generation := 1<<31, 0
-			if entry.Step != nil {
-				keepBefore = entry.Step.Seq
-			}
 			if params.Mode == klaxontype.ReplayFromStep {
 				seq, err := stepSeq(conn, entry, params.Step)
 				if err != nil {

@@ -53,6 +53,11 @@ func (a *attempt) compensateAndDeadLetter(failure *klaxontype.RunFailure, record
 	// lease or a shutdown stops them.
 	ctx := a.ctx
 	var failed []string
+	for _, record := range a.exec.log {
+		if record.Status == klaxontype.StepStatusCompensationFailed {
+			failed = append(failed, fmt.Sprintf("step %d %q: %s", record.Seq, record.Name, record.CompensationError))
+		}
+	}
 	for i := len(pending) - 1; i >= 0; i-- {
 		c := pending[i]
 		if cause := context.Cause(ctx); cause != nil {
@@ -64,6 +69,16 @@ func (a *attempt) compensateAndDeadLetter(failure *klaxontype.RunFailure, record
 			return
 		}
 		err := runCompensation(ctx, c)
+		if cause := context.Cause(ctx); err != nil && cause != nil {
+			// Cut short by a shutdown or a lost lease: not the compensation's
+			// failure. Nothing is recorded; it runs again, with the same key.
+			if errors.Is(cause, errShutdown) {
+				a.release()
+			} else {
+				a.report(klaxontype.AttemptLeaseLost, "", cause)
+			}
+			return
+		}
 		message := ""
 		if err != nil {
 			message = err.Error()

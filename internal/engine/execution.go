@@ -103,6 +103,10 @@ func (e *Execution) Run() *klaxontype.Run { return e.run }
 func (e *Execution) BeginStep(name string) (StepHandle, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.leaseLost {
+		// Another worker holds the run: no new side effects from this one.
+		return StepHandle{}, fmt.Errorf("step %q not started: %w", name, klaxontype.ErrLeaseLost)
+	}
 	e.lastSeq++
 	h := StepHandle{Seq: e.lastSeq, Name: name, IdempotencyKey: IdempotencyKey(e.run.ID, e.lastSeq, name, e.run.StepGeneration)}
 	record := e.log[h.Seq]
@@ -118,6 +122,11 @@ func (e *Execution) BeginStep(name string) (StepHandle, error) {
 	}
 	if record == nil && e.replayOnly {
 		return h, ErrReplayFrontier
+	}
+	if record != nil && record.Status != klaxontype.StepStatusCompleted && !e.replayOnly {
+		// The step's work was undone by its compensation: its output no
+		// longer stands, and only a restart can build on fresh work.
+		return h, &klaxontype.StepError{Name: name, Seq: h.Seq, Err: &undoneError{status: record.Status}}
 	}
 	h.Record = record
 	return h, nil
@@ -259,3 +268,13 @@ func (e *Execution) outputSchema(seq int) []byte {
 	}
 	return schema()
 }
+
+// undoneError is a step whose recorded work was compensated.
+type undoneError struct{ status klaxontype.StepStatus }
+
+func (e *undoneError) Error() string {
+	return fmt.Sprintf("the step's work was undone (%s); restart the run instead of resuming it", e.status)
+}
+
+// FailureClass makes building on undone work permanent.
+func (e *undoneError) FailureClass() klaxontype.FailureClass { return klaxontype.ClassPermanent }

@@ -23,25 +23,39 @@ type heldLease struct {
 
 func newLeaseSet() *leaseSet { return &leaseSet{leases: make(map[string]*heldLease)} }
 
+// add records a new lease. When this worker still runs an older attempt of
+// the same run (its lease expired during a stall and the worker reclaimed
+// the run itself), that attempt is stopped: its writes would be refused
+// anyway, and it must not run steps beside the new one.
 func (s *leaseSet) add(lease store.Lease) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if old := s.leases[lease.RunID]; old != nil && old.cancel != nil {
+		old.cancel(klaxontype.ErrLeaseLost)
+	}
 	s.leases[lease.RunID] = &heldLease{lease: lease}
 }
 
-// attach sets the function that cancels the run's execution.
-func (s *leaseSet) attach(runID string, cancel context.CancelCauseFunc) {
+// attach sets the function that cancels the execution of the attempt holding
+// lease.
+func (s *leaseSet) attach(lease store.Lease, cancel context.CancelCauseFunc) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if held := s.leases[runID]; held != nil {
+	if held := s.leases[lease.RunID]; held != nil && held.lease.Epoch == lease.Epoch {
 		held.cancel = cancel
+	} else {
+		cancel(klaxontype.ErrLeaseLost) // already superseded
 	}
 }
 
-func (s *leaseSet) remove(runID string) {
+// remove forgets a lease when its attempt ends, unless a newer attempt of the
+// same run has replaced it.
+func (s *leaseSet) remove(lease store.Lease) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.leases, runID)
+	if held := s.leases[lease.RunID]; held != nil && held.lease.Epoch == lease.Epoch {
+		delete(s.leases, lease.RunID)
+	}
 }
 
 func (s *leaseSet) len() int {
@@ -60,7 +74,7 @@ func (s *leaseSet) snapshot() []store.Lease {
 	return leases
 }
 
-// lose stops the execution of a run whose lease another worker now holds.
+// lose stops the execution of a run whose lease this worker no longer holds.
 func (s *leaseSet) lose(runID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -12,6 +12,10 @@ import (
 	"github.com/klaxonhq/klaxon/store"
 )
 
+// abandonGrace is how long a workflow body whose context ended gets to
+// return before its attempt is given up on.
+const abandonGrace = 100 * time.Millisecond
+
 // attempt is one execution of a claimed run by this worker.
 type attempt struct {
 	worker   *Worker
@@ -25,10 +29,11 @@ type attempt struct {
 
 // work executes one claimed run and records how the attempt ended.
 func (w *Worker) work(runCtx context.Context, claimed *store.ClaimedRun) {
-	defer w.slotDone(claimed.Run.ID)
+	lease := store.Lease{RunID: claimed.Run.ID, Epoch: claimed.Run.Epoch}
+	defer w.slotDone(lease)
 	ctx, cancel := context.WithCancelCause(runCtx)
 	defer cancel(nil)
-	w.leases.attach(claimed.Run.ID, cancel)
+	w.leases.attach(lease, cancel)
 
 	run := claimed.Run
 	workflow := w.config.Workflows[run.Workflow]
@@ -36,14 +41,29 @@ func (w *Worker) work(runCtx context.Context, claimed *store.ClaimedRun) {
 		worker: w, claimed: claimed, run: run, workflow: workflow, ctx: ctx, started: time.Now(),
 		exec: newExecution(run, claimed.Steps, workflow, w.config.ID, w.config.Store, w.config.OnStep),
 	}
+	lostWorkers := claimed.Reclaimed && run.Attempt-run.AttemptOffset > workflow.Retry.AttemptsFor(klaxontype.ClassTransient)
 	switch {
+	case run.Status == klaxontype.RunStatusCompensating && lostWorkers:
+		// Compensating keeps killing its worker: stop, and leave the rest of
+		// the undo to a person.
+		a.exec.replayOnly = true
+		a.invoke()
+		reason := fmt.Sprintf("compensating lost its worker on %d attempts; %d compensations not run", run.Attempt-1-run.AttemptOffset, a.exec.pendingCompensations())
+		if run.Failure != nil {
+			reason += fmt.Sprintf(" (after %s: %s)", run.Failure.Class, run.Failure.Reason)
+		}
+		failure := &klaxontype.RunFailure{Class: klaxontype.ClassCompensationFailed, Reason: reason}
+		if run.Failure != nil {
+			failure.Step, failure.StepSeq = run.Failure.Step, run.Failure.StepSeq
+		}
+		a.deadLetter(failure, nil)
 	case run.Status == klaxontype.RunStatusCompensating:
 		// A worker died while undoing this run: replay the log to find the
 		// compensations, then finish undoing.
 		a.exec.replayOnly = true
 		a.invoke()
 		a.compensateAndDeadLetter(run.Failure, nil)
-	case claimed.Reclaimed && run.Attempt-run.AttemptOffset > workflow.Retry.AttemptsFor(klaxontype.ClassTransient):
+	case lostWorkers:
 		// Every attempt so far lost its worker; do not start another.
 		a.exec.replayOnly = true
 		a.invoke()
@@ -67,12 +87,34 @@ func (a *attempt) invoke() (output []byte, err error) {
 			fmt.Errorf("run ran past its timeout of %s: %w", a.workflow.RunTimeout, context.DeadlineExceeded))
 		defer cancel()
 	}
-	defer func() {
-		if recovered := recover(); recovered != nil {
-			output, err = nil, &klaxontype.PanicError{Value: recovered, Stack: string(debug.Stack())}
-		}
+	type result struct {
+		output []byte
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() {
+			if recovered := recover(); recovered != nil {
+				r = result{err: &klaxontype.PanicError{Value: recovered, Stack: string(debug.Stack())}}
+			}
+			done <- r
+		}()
+		r.output, r.err = a.workflow.Execute(ctx, a.run.Input)
 	}()
-	output, err = a.workflow.Execute(ctx, a.run.Input)
+	select {
+	case r := <-done:
+		output, err = r.output, r.err
+	case <-ctx.Done():
+		// A body that ignores its context is abandoned at the deadline, as a
+		// step is: a hung run must not hold its lease forever.
+		select {
+		case r := <-done:
+			output, err = r.output, r.err
+		case <-time.After(abandonGrace):
+			return nil, context.Cause(ctx)
+		}
+	}
 	if err == nil && ctx.Err() != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
 		// The body finished, but only after its deadline: treat it as the
 		// timeout it was rather than a success that ignored the limit.

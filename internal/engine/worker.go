@@ -85,7 +85,8 @@ func (c *Config) withDefaults() error {
 		return errors.New("engine: no ID generator for dead-letter entries")
 	}
 	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
+		// Failures of the machinery (heartbeats, claims) must not be silent.
+		c.Logger = slog.Default()
 	}
 	return nil
 }
@@ -165,7 +166,7 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	w.claimLoop(ctx, runCtx)
 
-	w.config.Logger.Info("worker stopping", "worker", w.config.ID, "active", w.leases.len(), "grace", w.config.ShutdownGrace)
+	w.config.Logger.Debug("worker stopping", "worker", w.config.ID, "active", w.leases.len(), "grace", w.config.ShutdownGrace)
 	if !waitTimeout(&w.active, w.config.ShutdownGrace) {
 		cancelRuns(errShutdown)
 		if !waitTimeout(&w.active, releaseTimeout) {
@@ -224,8 +225,8 @@ func (w *Worker) claimLoop(ctx, runCtx context.Context) {
 }
 
 // slotDone returns an execution slot.
-func (w *Worker) slotDone(runID string) {
-	w.leases.remove(runID)
+func (w *Worker) slotDone(lease store.Lease) {
+	w.leases.remove(lease)
 	w.mu.Lock()
 	w.free++
 	w.mu.Unlock()

@@ -1,0 +1,240 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// A compensation that failed on the first worker, before that worker died in
+// the middle of compensating: the second worker finishes the rest, and the run
+// is compensation_failed, routed to ops.
+func TestCompensationFailureSurvivesWorkerLoss(t *testing.T) {
+	st := openTestStore(t)
+	hang := make(chan struct{})
+	defer close(hang)
+	definition := func(worker string) *Definition {
+		undo := func(name string) func(context.Context) error {
+			return func(context.Context) error {
+				if worker == "first" && name == "charge" {
+					return errors.New("refund API down")
+				}
+				if worker == "first" && name == "reserve" {
+					<-hang
+				}
+				return nil
+			}
+		}
+		return &Definition{
+			Name: "trip",
+			Execute: func(ctx context.Context, _ []byte) ([]byte, error) {
+				if err := step(ctx, "reserve", "R1", undo("reserve")); err != nil {
+					return nil, err
+				}
+				if err := step(ctx, "charge", "C1", undo("charge")); err != nil {
+					return nil, err
+				}
+				return nil, &klaxontype.StepError{Name: "ship", Seq: 3, Err: permanentError{errors.New("address rejected")}}
+			},
+		}
+	}
+	_, _, err := st.RunEnqueue(context.Background(), &store.RunEnqueueParams{ID: "01TRIP", Workflow: "trip", Input: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startWorker(t, Config{NewID: testID, Store: st, ID: "first", Concurrency: 1, LeaseDuration: 100 * time.Millisecond,
+		Workflows: map[string]*Definition{"trip": definition("first")}, heartbeatsDisabled: true})
+	awaitStatus(t, st, "01TRIP", klaxontype.RunStatusCompensating)
+	startWorker(t, Config{NewID: testID, Store: st, ID: "second", LeaseDuration: time.Second,
+		Workflows: map[string]*Definition{"trip": definition("second")}})
+	run := awaitStatus(t, st, "01TRIP", klaxontype.RunStatusDead)
+	steps, _ := st.StepList(context.Background(), "01TRIP")
+	for _, s := range steps {
+		t.Logf("step %d %s: %s %q", s.Seq, s.Name, s.Status, s.CompensationError)
+	}
+	entries, _ := st.DLQList(context.Background(), &store.DLQListParams{})
+	for _, e := range entries {
+		t.Logf("dlq entry class=%s channel=%s reason=%q", e.Class, e.Channel, e.Reason)
+	}
+	if run.Failure.Class != klaxontype.ClassCompensationFailed {
+		t.Fatalf("run failure class = %s (%q), want compensation_failed: step charge's compensation failed", run.Failure.Class, run.Failure.Reason)
+	}
+}
+
+// A compensation that kills its worker every time: once the attempts are used
+// up the run is dead-lettered as compensation_failed, not reclaimed forever.
+func TestCompensationThatKillsWorkersIsDeadLettered(t *testing.T) {
+	st := openTestStore(t)
+	hang := make(chan struct{})
+	defer close(hang)
+	definition := &Definition{
+		Name:  "trip",
+		Retry: klaxontype.RetryPolicy{MaxAttempts: 2},
+		Execute: func(ctx context.Context, _ []byte) ([]byte, error) {
+			if err := step(ctx, "reserve", "R1", func(context.Context) error { <-hang; return nil }); err != nil {
+				return nil, err
+			}
+			return nil, &klaxontype.StepError{Name: "ship", Seq: 2, Err: permanentError{errors.New("address rejected")}}
+		},
+	}
+	_, _, err := st.RunEnqueue(context.Background(), &store.RunEnqueueParams{ID: "01LOOP", Workflow: "trip", Input: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startWorker(t, Config{NewID: testID, Store: st, ID: "doomed", Concurrency: 50, LeaseDuration: 50 * time.Millisecond,
+		Workflows: map[string]*Definition{"trip": definition}, heartbeatsDisabled: true})
+	time.Sleep(2 * time.Second)
+	run, _ := st.RunGet(context.Background(), "01LOOP")
+	t.Logf("after 2s: status=%s attempt=%d (MaxAttempts 2)", run.Status, run.Attempt)
+	if run.Status == klaxontype.RunStatusCompensating && run.Attempt > 5 {
+		t.Fatalf("compensating run reclaimed %d times with MaxAttempts 2, never dead-lettered", run.Attempt)
+	}
+}
+
+// When the same worker claims a run again (short backoff) before the previous
+// attempt's slot is returned, the old attempt's end must not drop the new
+// lease, which would then stop being renewed.
+func TestSameWorkerReclaimKeepsItsLease(t *testing.T) {
+	st := openTestStore(t)
+	var executions atomic.Int32
+	var mu sync.Mutex
+	var attempts []int
+	definition := &Definition{
+		Name:  "flaky",
+		Retry: klaxontype.RetryPolicy{MaxAttempts: 5, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond},
+		Execute: func(ctx context.Context, _ []byte) ([]byte, error) {
+			exec := ExecutionFrom(ctx)
+			mu.Lock()
+			attempts = append(attempts, exec.Run().Attempt)
+			mu.Unlock()
+			if exec.Run().Attempt == 1 {
+				return nil, errors.New("transient blip")
+			}
+			h, err := exec.BeginStep("slow")
+			if err != nil {
+				return nil, err
+			}
+			if h.Record == nil {
+				executions.Add(1)
+				select {
+				case <-time.After(1500 * time.Millisecond):
+				case <-ctx.Done():
+				}
+				now := time.Now()
+				if err := exec.Checkpoint(ctx, h, []byte(`"x"`), now, now, klaxontype.Spend{}, nil); err != nil {
+					return nil, err
+				}
+			}
+			return []byte(`"done"`), nil
+		},
+	}
+	_, _, err := st.RunEnqueue(context.Background(), &store.RunEnqueueParams{ID: "01FLAKY", Workflow: "flaky", Input: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startWorker(t, Config{NewID: testID, Store: st, ID: "w", Concurrency: 4, LeaseDuration: 400 * time.Millisecond,
+		HeartbeatInterval: 50 * time.Millisecond,
+		Workflows:         map[string]*Definition{"flaky": definition},
+		OnAttempt: func(o *klaxontype.AttemptOutcome) {
+			if o.Result == klaxontype.AttemptRetrying {
+				time.Sleep(100 * time.Millisecond) // a metrics hook that takes a while
+			}
+		}})
+	var run *klaxontype.Run
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		run, _ = st.RunGet(context.Background(), "01FLAKY")
+		if run.Status.Terminal() {
+			break
+		}
+	}
+	t.Logf("final status %s failure %+v", run.Status, run.Failure)
+	events, _ := st.EventList(context.Background(), run.ID)
+	var types []string
+	for _, e := range events {
+		types = append(types, string(e.Type))
+	}
+	history, _ := st.AttemptList(context.Background(), run.ID)
+	for _, a := range history {
+		t.Logf("attempt %d %s by %s: %s", a.Attempt, a.Class, a.ClassifiedBy, a.Message)
+	}
+	mu.Lock()
+	t.Logf("attempts started: %v; slow step executed %d times; events: %s", attempts, executions.Load(), strings.Join(types, " "))
+	mu.Unlock()
+	if strings.Contains(strings.Join(types, " "), "lease.reclaimed") {
+		t.Fatalf("a healthy worker lost its own lease; the slow step ran %d times", executions.Load())
+	}
+}
+
+// flakyHeartbeats fails LeasesExtend until a moment, like a store briefly
+// locked by another process or a process stalled past its lease.
+type flakyHeartbeats struct {
+	store.Store
+	until time.Time
+}
+
+func (f *flakyHeartbeats) LeasesExtend(ctx context.Context, p *store.LeasesExtendParams) ([]string, error) {
+	if time.Now().Before(f.until) {
+		return nil, errors.New("database is locked")
+	}
+	return f.Store.LeasesExtend(ctx, p)
+}
+
+// One worker whose heartbeats fail for a little longer than the lease reclaims
+// its own run; the old attempt is stopped, and the run completes instead of
+// losing its lease again and again.
+func TestHeartbeatOutageDoesNotCascade(t *testing.T) {
+	st := openTestStore(t)
+	var executions atomic.Int32
+	definition := &Definition{
+		Name:  "long",
+		Retry: klaxontype.RetryPolicy{MaxAttempts: 5},
+		Execute: func(ctx context.Context, _ []byte) ([]byte, error) {
+			exec := ExecutionFrom(ctx)
+			h, err := exec.BeginStep("slow")
+			if err != nil {
+				return nil, err
+			}
+			if h.Record == nil {
+				executions.Add(1)
+				select {
+				case <-time.After(1200 * time.Millisecond):
+				case <-ctx.Done():
+				}
+				now := time.Now()
+				if err := exec.Checkpoint(ctx, h, []byte(`"x"`), now, now, klaxontype.Spend{}, nil); err != nil {
+					return nil, err
+				}
+			}
+			return []byte(`"done"`), nil
+		},
+	}
+	_, _, err := st.RunEnqueue(context.Background(), &store.RunEnqueueParams{ID: "01LONG", Workflow: "long", Input: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flaky := &flakyHeartbeats{Store: st, until: time.Now().Add(500 * time.Millisecond)}
+	startWorker(t, Config{NewID: testID, Store: flaky, ID: "only", Concurrency: 4, LeaseDuration: 300 * time.Millisecond,
+		HeartbeatInterval: 50 * time.Millisecond, Workflows: map[string]*Definition{"long": definition}})
+	var run *klaxontype.Run
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		run, _ = st.RunGet(context.Background(), "01LONG")
+		if run.Status.Terminal() {
+			break
+		}
+	}
+	history, _ := st.AttemptList(context.Background(), run.ID)
+	for _, a := range history {
+		t.Logf("attempt %d %s by %s", a.Attempt, a.Class, a.ClassifiedBy)
+	}
+	t.Logf("final %s %+v; step executed %d times", run.Status, run.Failure, executions.Load())
+	if run.Status != klaxontype.RunStatusCompleted {
+		t.Fatalf("a 0.5s heartbeat outage on a single healthy worker ended the run %s", run.Status)
+	}
+}
