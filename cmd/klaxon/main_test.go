@@ -119,6 +119,7 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 		{[]string{"demo", "--db", db, "--runs", "-3"}, exitUsage, "--runs must be 0 or more"},
 		{[]string{"demo", "--db", db, "--error-rate", "1.5"}, exitUsage, "--error-rate must be between 0 and 1"},
 		{[]string{"demo", "--db", db, "--bogus"}, exitUsage, "unknown flag: --bogus"},
+		{[]string{"runs", "lsit", "--db", db}, exitUsage, `unknown command "lsit"`},
 	} {
 		code, _, stderr := run(t, nil, tc.args...)
 		if code != tc.code || !strings.Contains(stderr, tc.want) {
