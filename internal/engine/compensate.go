@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"time"
 
@@ -53,8 +54,15 @@ func (a *attempt) compensateAndDeadLetter(failure *klaxontype.RunFailure, record
 	// lease or a shutdown stops them.
 	ctx := a.ctx
 	var failed []string
-	for _, record := range a.exec.log {
-		if record.Status == klaxontype.StepStatusCompensationFailed {
+	// Compensations an earlier attempt recorded as failed count too; the log
+	// is read-only after the claim, so no lock is needed.
+	seqs := make([]int, 0, len(a.exec.log))
+	for seq := range a.exec.log {
+		seqs = append(seqs, seq)
+	}
+	sort.Ints(seqs)
+	for _, seq := range seqs {
+		if record := a.exec.log[seq]; record.Status == klaxontype.StepStatusCompensationFailed {
 			failed = append(failed, fmt.Sprintf("step %d %q: %s", record.Seq, record.Name, record.CompensationError))
 		}
 	}
