@@ -65,6 +65,9 @@ type Config struct {
 	// notifications; a run dead-lettered by this client is delivered at once.
 	// Default 1s.
 	DeliveryPollInterval time.Duration
+	// OnBreaker is called when this client's worker opens a workflow's
+	// breaker.
+	OnBreaker func(workflow, reason string, until time.Time)
 	// MaxDeliveryAttempts is how many times a notification is tried before it
 	// is given up (its state stays visible on the entry); default 10.
 	MaxDeliveryAttempts int
@@ -172,6 +175,7 @@ func (c *Client) Start(ctx context.Context) error {
 		OnStep:            c.config.OnStep,
 		OnAttempt:         c.config.OnAttempt,
 		Routes:            c.config.Routes,
+		OnBreaker:         c.config.OnBreaker,
 		Classifier:        classifier(c.config.ClassifyRules),
 		NewID:             newID,
 		OnDeadLetter: func(string, string) {

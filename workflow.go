@@ -26,6 +26,8 @@ type workflowOptions struct {
 	retry         klaxontype.RetryPolicy
 	runTimeout    time.Duration
 	budget        klaxontype.Budget
+	breaker       klaxontype.BreakerPolicy
+	spendRate     float64
 }
 
 // WorkflowOption sets a policy of a workflow.
@@ -61,6 +63,21 @@ func WithBudget(budget klaxontype.Budget) WorkflowOption {
 	return func(o *workflowOptions) { o.budget = budget }
 }
 
+// WithBreaker trips the workflow's breaker on a retry storm: when, over the
+// policy's window, enough attempts ended and enough of them failed. While it
+// is open the workflow's pending and retrying runs wait unclaimed, not
+// dropped, until the cool-down ends or Client.ResetBreaker.
+func WithBreaker(policy klaxontype.BreakerPolicy) WorkflowOption {
+	return func(o *workflowOptions) { o.breaker = policy }
+}
+
+// WithSpendRateLimit trips the workflow's breaker when its runs spend more
+// than usdPerHour dollars on model calls within an hour (or when a cost is
+// unknown, since the rate then cannot be kept).
+func WithSpendRateLimit(usdPerHour float64) WorkflowOption {
+	return func(o *workflowOptions) { o.spendRate = usdPerHour }
+}
+
 // NewWorkflow defines a workflow. The function is called on every attempt of a
 // run; see the package documentation for the determinism rule it must follow.
 func NewWorkflow[In, Out any](name string, fn func(ctx context.Context, input In) (Out, error), opts ...WorkflowOption) *Workflow[In, Out] {
@@ -83,13 +100,15 @@ type Registrable interface {
 
 func (w *Workflow[In, Out]) definition() *engine.Definition {
 	return &engine.Definition{
-		Name:          w.name,
-		Version:       w.options.version,
-		ExpectedSteps: w.options.expectedSteps,
-		Retry:         w.options.retry.WithDefaults(),
-		RunTimeout:    w.options.runTimeout,
-		Budget:        w.options.budget,
-		Execute:       w.execute,
+		Name:           w.name,
+		Version:        w.options.version,
+		ExpectedSteps:  w.options.expectedSteps,
+		Retry:          w.options.retry.WithDefaults(),
+		RunTimeout:     w.options.runTimeout,
+		Budget:         w.options.budget,
+		Breaker:        w.options.breaker,
+		SpendRateLimit: w.options.spendRate,
+		Execute:        w.execute,
 	}
 }
 

@@ -37,6 +37,9 @@ const (
 	EventDLQResolved EventType = "dlq.resolved"
 	// EventDLQDiscarded: a person closed the dead-letter entry without action.
 	EventDLQDiscarded EventType = "dlq.discarded"
+	// EventBreakerTripped: this run's failure or spend opened its workflow's
+	// breaker.
+	EventBreakerTripped EventType = "breaker.tripped"
 	// EventDuplicateSuppressed: a write from a holder whose lease was taken over,
 	// or of a step already in the log, was rejected.
 	EventDuplicateSuppressed EventType = "duplicate.suppressed"

@@ -10,6 +10,14 @@ var (
 	attemptInsertSQL string
 	//go:embed sql/attempt_list.sql
 	attemptListSQL string
+	//go:embed sql/breaker_get.sql
+	breakerGetSQL string
+	//go:embed sql/breaker_list.sql
+	breakerListSQL string
+	//go:embed sql/breaker_reset.sql
+	breakerResetSQL string
+	//go:embed sql/breaker_trip.sql
+	breakerTripSQL string
 	//go:embed sql/dlq_delete.sql
 	dlqDeleteSQL string
 	//go:embed sql/dlq_entry_close.sql

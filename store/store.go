@@ -96,8 +96,35 @@ type Store interface {
 	// OutboxSettle records the outcome of a delivery attempt.
 	OutboxSettle(ctx context.Context, params *OutboxSettleParams) error
 
+	// BreakerTrip opens a workflow's breaker until a time, recording a
+	// breaker.tripped event on the run that tripped it. Tripping an open
+	// breaker extends it; opened reports whether it was closed before.
+	BreakerTrip(ctx context.Context, params *BreakerTripParams) (opened bool, err error)
+	// BreakerReset closes an open breaker; klaxontype.ErrNotFound when it is
+	// not open.
+	BreakerReset(ctx context.Context, params *BreakerResetParams) error
+	// BreakerList returns every breaker that ever tripped, by workflow, with
+	// Open true for those still open.
+	BreakerList(ctx context.Context) ([]*klaxontype.Breaker, error)
+
 	// Close releases the store's resources after pending writes are durable.
 	Close() error
+}
+
+// BreakerTripParams opens a breaker.
+type BreakerTripParams struct {
+	Workflow string
+	Reason   string
+	Until    time.Time
+	Actor    string
+	// RunID is the run whose attempt tripped the breaker.
+	RunID string
+}
+
+// BreakerResetParams closes a breaker.
+type BreakerResetParams struct {
+	Workflow string
+	Actor    string
 }
 
 // WorkflowRegisterParams describes a workflow a worker can execute.

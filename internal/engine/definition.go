@@ -20,6 +20,11 @@ type Definition struct {
 	RunTimeout time.Duration
 	// Budget caps each run's spend unless the run's enqueue set its own.
 	Budget klaxontype.Budget
+	// Breaker trips the workflow's breaker on a retry storm.
+	Breaker klaxontype.BreakerPolicy
+	// SpendRateLimit trips the workflow's breaker when its runs spend more
+	// than this many dollars in an hour; zero is no limit.
+	SpendRateLimit float64
 	// Execute runs the workflow function. The context carries the Execution.
 	Execute func(ctx context.Context, input []byte) (output []byte, err error)
 }

@@ -183,6 +183,13 @@ func (e *Execution) AddLooseSpend(spend klaxontype.Spend) {
 	e.loose = e.loose.Add(spend)
 }
 
+// attemptSpend is everything this attempt spent.
+func (e *Execution) attemptSpend() klaxontype.Spend {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.committed.Add(e.loose)
+}
+
 func (e *Execution) looseSpend() klaxontype.Spend {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -280,6 +280,7 @@ func (a *attempt) storeFailed(what string, err error) bool {
 func (a *attempt) lease() store.Lease { return store.Lease{RunID: a.run.ID, Epoch: a.run.Epoch} }
 
 func (a *attempt) report(result klaxontype.AttemptResult, class klaxontype.FailureClass, err error) {
+	a.watchBreaker(result)
 	logger := a.worker.config.Logger
 	logger.Debug("attempt ended", "run", a.run.ID, "workflow", a.run.Workflow, "attempt", a.run.Attempt, "result", result, "class", class, "error", err)
 	if a.worker.config.OnAttempt != nil {

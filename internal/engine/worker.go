@@ -41,6 +41,8 @@ type Config struct {
 	Routes map[klaxontype.FailureClass]string
 	// NewID makes the IDs of dead-letter entries (ULIDs).
 	NewID func() string
+	// OnBreaker is called when this worker opened a workflow's breaker.
+	OnBreaker func(workflow, reason string, until time.Time)
 	// OnDeadLetter is called after a run was dead-lettered, with the entry ID
 	// and channel, so a dispatcher in the same process can deliver at once.
 	OnDeadLetter func(entryID, channel string)
@@ -105,6 +107,7 @@ type Worker struct {
 	config    Config
 	workflows []string
 	leases    *leaseSet
+	breakers  *breakerWatch
 
 	mu        sync.Mutex
 	free      int
@@ -130,6 +133,7 @@ func NewWorker(config Config) (*Worker, error) {
 		config:    config,
 		workflows: names,
 		leases:    newLeaseSet(),
+		breakers:  newBreakerWatch(),
 		free:      config.Concurrency,
 		slotFreed: make(chan struct{}, 1),
 		wake:      make(chan struct{}, 1),

@@ -13,6 +13,7 @@ WHERE id IN (
     WHERE status IN ('pending', 'retrying')
       AND available_at <= ?3
       AND workflow IN (SELECT value FROM json_each(?4))
+      AND workflow NOT IN (SELECT workflow FROM breakers WHERE state = 'open' AND until > ?3)
     ORDER BY available_at
     LIMIT ?5)
 RETURNING *;

@@ -39,6 +39,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("DLQClosed", func(t *testing.T) { testDLQClosed(t, h) })
 	t.Run("DLQPurge", func(t *testing.T) { testDLQPurge(t, h) })
 	t.Run("Outbox", func(t *testing.T) { testOutbox(t, h) })
+	t.Run("Breakers", func(t *testing.T) { testBreakers(t, h) })
 	t.Run("Close", func(t *testing.T) { testClose(t, h) })
 }
 

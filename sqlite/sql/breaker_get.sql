@@ -1,0 +1,1 @@
+SELECT * FROM breakers WHERE workflow = ?1;
