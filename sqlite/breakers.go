@@ -85,4 +85,3 @@ func (s *Store) BreakerList(ctx context.Context) ([]*klaxontype.Breaker, error) 
 	})
 	return breakers, err
 }
-

@@ -83,6 +83,7 @@ never re-run, and every failure ends classified in the dead-letter queue.`,
 		m.runsCommand(),
 		m.demoCommand(),
 		m.dlqCommand(),
+		m.breakerCommand(),
 	)
 	return root
 }

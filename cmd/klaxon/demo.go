@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net/url"
 
 	"github.com/spf13/cobra"
 
@@ -20,20 +21,28 @@ func (m *Main) demoCommand() *cobra.Command {
 		Use:   "demo",
 		Short: "Run the document-processing demo on a local database",
 		Long: `Run the demo: a document-processing workflow (extract, classify, enrich, transform,
-store) whose classify and enrich steps call a simulated model that fails the way real ones
-do — provider errors, rate limits with Retry-After, answers slower than the step timeout,
-made-up answers that fail the step's validator, panics — and documents too long for the
-context window or refused by the content filter. The demo enqueues
---runs runs, works them with a pool of workers, shows progress, and prints where every run
-ended: completed with all five steps, or dead with its failure class, and the open entries
-of the dead-letter queue by class.
+store) whose classify and enrich steps call a model through the OpenAI adapter. By default
+the model is a fake OpenAI-compatible server that the demo starts on a loopback port and
+that fails the way real ones do — provider errors (HTTP 500), rate limits (429 with
+Retry-After), answers slower than the step timeout, made-up answers that fail the step's
+validator — and refuses documents too long for its context window or caught by its content
+filter; the demo's own client code panics now and then. Every 50th document makes enrich an
+agent that calls a catalogue tool and never stops: the run's token budget stops it. The
+demo enqueues --runs runs, works them with a pool of workers, shows progress, and prints
+where every run ended: completed with all five steps, or dead with its failure class, the
+open entries of the dead-letter queue by class, and the tokens and cost of the model calls.
+
+With --llm-base-url and --model the same pipeline calls a real OpenAI-compatible endpoint
+instead, with the API key from OPENAI_API_KEY; the --*-rate flags other than --panic-rate
+then have nothing to inject into.
 
 Run again on the same database, the demo first finishes whatever an earlier demo left
 unfinished, including runs of a demo killed in the middle: their leases expire after a few
 seconds and their completed steps are replayed from the step log, not run again.`,
 		Example: `  klaxon demo --exit-when-done
   klaxon demo --runs 0 --exit-when-done     # only finish what an earlier demo left
-  klaxon demo --runs 500 --json --exit-when-done`,
+  klaxon demo --runs 500 --json --exit-when-done
+  OPENAI_API_KEY=sk-... klaxon demo --llm-base-url https://api.openai.com/v1 --model gpt-4o-mini --runs 5 --exit-when-done`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if options.Runs < 0 {
@@ -47,6 +56,17 @@ seconds and their completed steps are replayed from the step log, not run again.
 			}
 			if options.Rates.Sum() > 1 {
 				return &usageError{fmt.Errorf("the failure rates add up to more than 1")}
+			}
+			switch {
+			case options.LLM.BaseURL != "" && options.LLM.Model == "":
+				return &usageError{fmt.Errorf("--llm-base-url needs --model: the model to ask at %s", options.LLM.BaseURL)}
+			case options.LLM.BaseURL == "" && options.LLM.Model != "":
+				return &usageError{fmt.Errorf("--model needs --llm-base-url: the built-in fake server answers as %s", demo.FakeModelName)}
+			case options.LLM.BaseURL != "":
+				if u, err := url.Parse(options.LLM.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return &usageError{fmt.Errorf("--llm-base-url %q is not an http(s) URL such as https://api.openai.com/v1", options.LLM.BaseURL)}
+				}
+				options.LLM.APIKey = m.Getenv("OPENAI_API_KEY")
 			}
 			st, err := openStore(cmd.Context(), m.dbURL, openToWrite)
 			if err != nil {
@@ -83,10 +103,12 @@ seconds and their completed steps are replayed from the step log, not run again.
 	flags.BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	flags.BoolVarP(&verbose, "verbose", "v", false, "log every attempt")
 	flags.Uint64Var(&options.Seed, "seed", 0, "seed of the simulated failures (0: random)")
-	flags.Float64Var(&options.Rates.Error, "error-rate", options.Rates.Error, "chance a model call fails with a provider error")
+	flags.StringVar(&options.LLM.BaseURL, "llm-base-url", "", "an OpenAI-compatible endpoint to call instead of the built-in fake server (key from OPENAI_API_KEY)")
+	flags.StringVar(&options.LLM.Model, "model", "", "the model to ask at --llm-base-url")
+	flags.Float64Var(&options.Rates.Error, "error-rate", options.Rates.Error, "chance a model call fails with a provider error (HTTP 500)")
 	flags.Float64Var(&options.Rates.RateLimit, "rate-limit-rate", options.Rates.RateLimit, "chance a model call is rate limited (429 with Retry-After)")
 	flags.Float64Var(&options.Rates.Slow, "slow-rate", options.Rates.Slow, "chance a model call answers after the step timeout")
 	flags.Float64Var(&options.Rates.Wrong, "wrong-rate", options.Rates.Wrong, "chance a model call makes up a product SKU that its step's validator rejects")
-	flags.Float64Var(&options.Rates.Panic, "panic-rate", options.Rates.Panic, "chance a model call panics")
+	flags.Float64Var(&options.Rates.Panic, "panic-rate", options.Rates.Panic, "chance the demo's model client code panics")
 	return cmd
 }

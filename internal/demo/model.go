@@ -2,21 +2,24 @@ package demo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/llm"
+	"github.com/klaxonhq/klaxon/llm/openai"
 )
 
-// FailureRates are the chances, each from 0 to 1, that one simulated model
-// call goes wrong in a given way.
+// FailureRates are the chances, each from 0 to 1, that one model call goes
+// wrong in a given way. The fake model server injects all but Panic, which is
+// a bug in the demo's own client code.
 type FailureRates struct {
-	// Error is a provider error (an overloaded 503): transient, retried.
+	// Error is a provider error (HTTP 500): transient, retried.
 	Error float64
 	// RateLimit is a 429 with a Retry-After: retried no sooner than asked.
 	RateLimit float64
@@ -36,105 +39,93 @@ var DefaultFailureRates = FailureRates{Error: 0.08, RateLimit: 0.05, Slow: 0.04,
 // Sum is the chance that a call fails in any of the random ways.
 func (r FailureRates) Sum() float64 { return r.Error + r.RateLimit + r.Slow + r.Wrong + r.Panic }
 
-// contextWindow is the simulated model's context window, in characters.
-const contextWindow = 2000
-
-// disallowedMarker makes the simulated content filter refuse a prompt.
-const disallowedMarker = "[disallowed content]"
-
-// Model is a simulated language model. Its answers are a function of the
-// prompt; its failures are random, like a real provider's, except the ones a
-// prompt causes: too long for the context window, or refused by the content
-// filter, on every try.
-type Model struct {
-	rates   FailureRates
-	latency time.Duration
-	slow    time.Duration
+// buggyClient is the demo's model client: the provider, with a bug in the
+// code around it that crashes a call now and then. The panic happens inside
+// the step, where the engine turns it into a permanent failure.
+type buggyClient struct {
+	llm.Provider
+	rate float64
 
 	mu   sync.Mutex
 	rand *rand.Rand
 }
 
-// NewModel returns a simulated model that fails at the given rates. A zero
-// seed picks a random one.
-func NewModel(rates FailureRates, seed uint64) *Model {
+func newBuggyClient(provider llm.Provider, rate float64, seed uint64) *buggyClient {
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
-	return &Model{
-		rates: rates, latency: 5 * time.Millisecond, slow: 2 * time.Second,
-		rand: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-	}
+	return &buggyClient{Provider: provider, rate: rate, rand: rand.New(rand.NewPCG(seed^0x5bd1e995, seed))}
 }
 
-func (m *Model) roll() (float64, time.Duration) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.rand.Float64(), time.Duration(m.rand.Int64N(int64(m.latency))) + m.latency
-}
-
-// errOverloaded is what a provider answers when it sheds load.
-var errOverloaded = errors.New("model provider overloaded (HTTP 503)")
-
-// rateLimitError is a provider's 429, with the delay it asks for.
-type rateLimitError struct{ after time.Duration }
-
-func (e *rateLimitError) Error() string {
-	return fmt.Sprintf("rate limited (HTTP 429), retry after %s", e.after)
-}
-
-// FailureClass makes a 429 rate_limited.
-func (e *rateLimitError) FailureClass() klaxontype.FailureClass { return klaxontype.ClassRateLimited }
-
-// RetryAfter is the provider's Retry-After.
-func (e *rateLimitError) RetryAfter() time.Duration { return e.after }
-
-// Complete answers a prompt with one of the given choices, after a simulated
-// network delay, or fails.
-func (m *Model) Complete(ctx context.Context, prompt string, choices []string) (string, error) {
-	if len(prompt) > contextWindow {
-		return "", klaxon.WithClass(klaxontype.ClassContextOverflow,
-			fmt.Errorf("prompt of %d characters exceeds the model's context window of %d (context_length_exceeded)", len(prompt), contextWindow))
-	}
-	if strings.Contains(prompt, disallowedMarker) {
-		return "", klaxon.PolicyViolation(errors.New("the provider's content filter refused the prompt (finish_reason: content_filter)"))
-	}
-	chance, delay := m.roll()
-	r := m.rates
-	switch {
-	case chance < r.Panic:
+// Complete crashes at the client's rate, or asks the provider.
+func (c *buggyClient) Complete(ctx context.Context, request *llm.Request) (*llm.Response, error) {
+	c.mu.Lock()
+	crash := c.rand.Float64() < c.rate
+	c.mu.Unlock()
+	if crash {
 		panic("simulated model client bug: nil response body")
-	case chance < r.Panic+r.Error:
-		if err := wait(ctx, delay/2); err != nil { // a 503 comes back fast
-			return "", err
-		}
-		return "", klaxon.Transient(errOverloaded)
-	case chance < r.Panic+r.Error+r.RateLimit:
-		if err := wait(ctx, delay/2); err != nil {
-			return "", err
-		}
-		return "", &rateLimitError{after: 100*time.Millisecond + 10*delay}
-	case chance < r.Panic+r.Error+r.RateLimit+r.Slow:
-		delay = m.slow
 	}
-	if err := wait(ctx, delay); err != nil {
-		return "", err
-	}
-	if chance < r.Sum() {
-		return "SKU-9999", nil // confidently made up
-	}
-	return choices[checksum(prompt)%len(choices)], nil
+	return c.Provider.Complete(ctx, request)
 }
 
-func wait(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
+// choose finds the choice a model's answer names, forgiving the case,
+// surrounding spaces, quotes and a final full stop that real models add.
+func choose(answer string, choices []string) (string, bool) {
+	trimmed := strings.Trim(strings.TrimSpace(answer), ".\"'` ")
+	for _, choice := range choices {
+		if strings.EqualFold(trimmed, choice) {
+			return choice, true
+		}
 	}
+	return "", false
+}
+
+// oneOf is a step validator: the model's answer must name one of the choices.
+func oneOf(choices []string) func(string) error {
+	return func(answer string) error {
+		if _, ok := choose(answer, choices); !ok {
+			return fmt.Errorf("model answered %q, which is not one of %s", truncate(answer, 40), strings.Join(choices, ", "))
+		}
+		return nil
+	}
+}
+
+// toolCallOrOneOf is the validator of an agent's turn: it may ask for a tool,
+// or give its final answer, which must name one of the choices.
+func toolCallOrOneOf(choices []string) func(*llm.Response) error {
+	answer := oneOf(choices)
+	return func(response *llm.Response) error {
+		if len(response.ToolCalls) > 0 {
+			return nil
+		}
+		return answer(response.Content)
+	}
+}
+
+// complete asks the model from inside the current step the way llm.Call does
+// — the run's budget checked first, the response priced, its spend recorded
+// with the step — for a step whose output is the answer rather than the whole
+// response. classify and enrich are such steps: a person resolving one from
+// the dead-letter queue supplies the answer ("invoice"), which llm.Call's
+// recorded response, with the hash of the request it answered, cannot take.
+func complete(ctx context.Context, provider llm.Provider, request *llm.Request) (*llm.Response, error) {
+	if err := klaxon.CheckBudget(ctx); err != nil {
+		return nil, err
+	}
+	response, err := provider.Complete(ctx, request)
+	if response != nil {
+		model := response.Model
+		if model == "" {
+			model = request.Model
+		}
+		// A refusal can come billed: it is paid for even when the step fails.
+		response.Cost = llm.DefaultPrices.Cost(model, response.Usage)
+		klaxon.RecordSpend(ctx, klaxontype.Spend{Usage: response.Usage, Cost: response.Cost, ModelCalls: 1})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return response, nil
 }
 
 func checksum(s string) int {
@@ -148,21 +139,50 @@ func checksum(s string) int {
 	return sum
 }
 
-// oneOf is a step validator: the model's answer must be one of the choices.
-func oneOf(choices []string) func(string) error {
-	return func(answer string) error {
-		for _, choice := range choices {
-			if answer == choice {
-				return nil
-			}
-		}
-		return fmt.Errorf("model answered %q, which is not one of %s", truncate(answer, 40), strings.Join(choices, ", "))
-	}
-}
-
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// fakeAPIKey is the key the demo sends its fake server, which only checks
+// that there is one.
+const fakeAPIKey = "sk-klaxon-demo"
+
+// connectModel returns the pipeline's model: the OpenAI adapter pointed at
+// options.LLM.BaseURL, or at a fake server it starts, with close to stop it.
+// Either way the calls go through the demo's client code, with its bug.
+func connectModel(options Options) (model Model, endpoint string, close func(), err error) {
+	settings := options.LLM
+	if settings.BaseURL != "" {
+		if settings.Model == "" {
+			return Model{}, "", nil, fmt.Errorf("a model server at %s needs a model name", settings.BaseURL)
+		}
+		if settings.Timeout <= 0 {
+			settings.Timeout = 30 * time.Second
+		}
+		adapterOptions := []openai.Option{openai.WithBaseURL(settings.BaseURL)}
+		if settings.APIKey != "" {
+			adapterOptions = append(adapterOptions, openai.WithAPIKey(settings.APIKey))
+		}
+		provider := newBuggyClient(openai.New(adapterOptions...), options.Rates.Panic, options.Seed)
+		return Model{Provider: provider, Name: settings.Model, Timeout: settings.Timeout}, settings.BaseURL, func() {}, nil
+	}
+	fake, err := StartFakeLLM(options.Rates, options.Seed)
+	if err != nil {
+		return Model{}, "", nil, err
+	}
+	// Enough idle connections for every concurrent run, so that the demo
+	// does not open a connection per call.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = max(options.Concurrency, 2)
+	adapter := openai.New(openai.WithBaseURL(fake.BaseURL()), openai.WithAPIKey(fakeAPIKey),
+		openai.WithHTTPClient(&http.Client{Transport: transport}))
+	provider := newBuggyClient(adapter, options.Rates.Panic, options.Seed)
+	close = func() {
+		_ = fake.Close()
+		transport.CloseIdleConnections()
+	}
+	return Model{Provider: provider, Name: FakeModelName, Timeout: fakeStepTimeout}, fake.BaseURL() + " (fake)", close, nil
 }

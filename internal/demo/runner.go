@@ -26,10 +26,13 @@ type Options struct {
 	// ExitWhenDone returns as soon as every demo run in the database is
 	// terminal; otherwise the demo reports then keeps working until ctx ends.
 	ExitWhenDone bool
-	// Rates are the simulated model's failure rates.
+	// Rates are the failure rates the fake model server injects, and the
+	// rate at which the demo's client code panics.
 	Rates FailureRates
 	// Seed makes the simulated failures repeatable; zero picks one at random.
 	Seed uint64
+	// LLM is the model server to call; by default a fake one the demo starts.
+	LLM LLM
 	// LeaseDuration is how long a run claimed by a demo that was killed stays
 	// unavailable; default 3s.
 	LeaseDuration time.Duration
@@ -40,6 +43,21 @@ type Options struct {
 	// does not exit then.
 	OnAllDone func(*Summary)
 	Logger    *slog.Logger
+}
+
+// LLM says which model server the demo calls.
+type LLM struct {
+	// BaseURL is an OpenAI-compatible server's URL with its version prefix
+	// ("https://api.openai.com/v1"); empty starts the built-in fake server on
+	// a loopback port, which injects the failures of Rates.
+	BaseURL string
+	// Model is the model named in requests; required with BaseURL.
+	Model string
+	// APIKey is sent to BaseURL; empty leaves it to OPENAI_API_KEY.
+	APIKey string
+	// Timeout bounds each model call to BaseURL; default 30s. Calls to the
+	// fake server time out after 250ms.
+	Timeout time.Duration
 }
 
 // Summary is what a demo did and where its runs ended.
@@ -61,6 +79,14 @@ type Summary struct {
 	StepsReplayed int64 `json:"steps_replayed"`
 	// Retries counts retries this process scheduled.
 	Retries int64 `json:"retries"`
+	// Model and Endpoint say what the model calls went to.
+	Model    string `json:"model"`
+	Endpoint string `json:"endpoint"`
+	// Spend totals the model calls of every demo run in the database, failed
+	// attempts included; its cost is "unknown" if any call was unpriced.
+	Spend klaxontype.Spend `json:"spend"`
+	// PerCompletedRun is what a completed run spent on average.
+	PerCompletedRun RunAverage `json:"per_completed_run"`
 	// Elapsed is how long the demo ran, in seconds.
 	Elapsed float64 `json:"elapsed_seconds"`
 	// Interrupted is true when the demo was stopped before every run ended.
@@ -97,7 +123,12 @@ func Run(ctx context.Context, st store.Store, options Options) (*Summary, error)
 	}
 	started := time.Now()
 	var count counters
-	pipeline := NewPipeline(NewModel(options.Rates, options.Seed))
+	model, endpoint, closeModel, err := connectModel(options)
+	if err != nil {
+		return nil, err
+	}
+	defer closeModel() // after the worker has stopped: no call is left in flight
+	pipeline := NewPipeline(model)
 	client, err := klaxon.NewClient(st, &klaxon.Config{
 		Concurrency:   options.Concurrency,
 		LeaseDuration: options.LeaseDuration,
@@ -142,6 +173,7 @@ func Run(ctx context.Context, st store.Store, options Options) (*Summary, error)
 		return nil, err
 	}
 	summary.Interrupted = interrupted && summary.Unfinished() > 0
+	summary.Model, summary.Endpoint = model.Name, endpoint
 	if enqueueErr != nil {
 		return summary, fmt.Errorf("enqueue: %w", enqueueErr)
 	}
@@ -271,10 +303,15 @@ func summarize(ctx context.Context, st store.Store, workerID string, enqueued in
 		}
 		page.BeforeID = entries[len(entries)-1].ID
 	}
+	total, perCompleted, err := demoSpend(ctx, st)
+	if err != nil {
+		return nil, err
+	}
 	return &Summary{
 		WorkerID: workerID, RunsEnqueued: enqueued, Runs: counts, DeadLetters: deadLetters,
 		StepsExecuted: count.executed.Load(), StepsFailed: count.failed.Load(), StepsReplayed: count.replayed.Load(),
 		Retries: count.retries.Load(), Elapsed: time.Since(started).Seconds(),
+		Spend: total, PerCompletedRun: perCompleted,
 	}, nil
 }
 
@@ -308,6 +345,7 @@ func (s *Summary) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "  steps executed:  %d (and %d step attempts failed)\n", s.StepsExecuted, s.StepsFailed)
 	fmt.Fprintf(w, "  steps replayed:  %d (skipped on resume: output taken from the step log)\n", s.StepsReplayed)
 	fmt.Fprintf(w, "  retries:         %d\n", s.Retries)
+	s.writeSpend(w)
 	if s.Interrupted {
 		fmt.Fprintf(w, "  interrupted with %d runs unfinished; run the demo again to finish them\n", s.Unfinished())
 	}

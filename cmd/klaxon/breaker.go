@@ -1,0 +1,99 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/klaxontype"
+)
+
+func (m *Main) breakerCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "breaker",
+		Short: "List and reset workflow breakers (retry storms, spend-rate limits)",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return &usageError{fmt.Errorf("unknown command %q for %q (list, reset)", args[0], cmd.CommandPath())}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(m.breakerListCommand(), m.breakerResetCommand())
+	return cmd
+}
+
+func (m *Main) breakerListCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List workflow breakers; open ones hold their workflow's runs",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := openStore(cmd.Context(), m.dbURL, openToRead)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			breakers, err := st.BreakerList(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(m.Stdout, breakers)
+			}
+			if len(breakers) == 0 {
+				fmt.Fprintln(m.Stdout, "no breaker has ever tripped")
+				return nil
+			}
+			table := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(table, "WORKFLOW\tSTATE\tOPENED\tUNTIL\tBY\tREASON")
+			for _, b := range breakers {
+				state := "closed"
+				if b.Open {
+					state = "OPEN"
+				} else if b.ResetBy != "" {
+					state = "reset by " + b.ResetBy
+				}
+				fmt.Fprintf(table, "%s\t%s\t%s\t%s\t%s\t%s\n", b.Workflow, state, formatTime(b.OpenedAt), formatTime(b.Until), b.OpenedBy, b.Reason)
+			}
+			return table.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	return cmd
+}
+
+func (m *Main) breakerResetCommand() *cobra.Command {
+	var actor string
+	cmd := &cobra.Command{
+		Use:   "reset WORKFLOW",
+		Short: "Close a workflow's open breaker so its waiting runs are worked again",
+		Args:  exactArgs(1, "one workflow name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore(cmd.Context(), m.dbURL, openToRead)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			client, err := klaxon.NewClient(st, nil)
+			if err != nil {
+				return err
+			}
+			if err := client.ResetBreaker(cmd.Context(), args[0], actorName(actor)); err != nil {
+				if errors.Is(err, klaxontype.ErrNotFound) {
+					return fmt.Errorf("workflow %q has no open breaker", args[0])
+				}
+				return err
+			}
+			fmt.Fprintf(m.Stdout, "breaker of %s reset; its waiting runs are claimable again\n", args[0])
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&actor, "actor", "", "who resets, for the record (default: your user name)")
+	return cmd
+}
