@@ -3,6 +3,7 @@ package klaxontype
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // TokenUsage counts the tokens of model calls.
@@ -101,3 +102,14 @@ type Budget struct {
 
 // IsZero reports whether the budget caps nothing.
 func (b Budget) IsZero() bool { return b == Budget{} }
+
+// SpendBucket is what a workflow's runs that ended in one time bucket spent.
+type SpendBucket struct {
+	// Start is the beginning of the bucket.
+	Start time.Time `json:"start"`
+	// Runs counts the runs that reached a terminal status in the bucket.
+	Runs int `json:"runs"`
+	// Retries sums their retries.
+	Retries int   `json:"retries"`
+	Spend   Spend `json:"spend"`
+}

@@ -98,6 +98,8 @@ var (
 	schemaTablesSQL string
 	//go:embed sql/schema_version.sql
 	schemaVersionSQL string
+	//go:embed sql/spend_series.sql
+	spendSeriesSQL string
 	//go:embed sql/step_compensate.sql
 	stepCompensateSQL string
 	//go:embed sql/step_insert.sql

@@ -96,6 +96,11 @@ type Store interface {
 	// OutboxSettle records the outcome of a delivery attempt.
 	OutboxSettle(ctx context.Context, params *OutboxSettleParams) error
 
+	// SpendSeries sums, per time bucket, the spend, retries and count of a
+	// workflow's runs that reached a terminal status in [Since, Until): the
+	// cost and token trend of the workflow.
+	SpendSeries(ctx context.Context, params *SpendSeriesParams) ([]*klaxontype.SpendBucket, error)
+
 	// BreakerTrip opens a workflow's breaker until a time, recording a
 	// breaker.tripped event on the run that tripped it. Tripping an open
 	// breaker extends it; opened reports whether it was closed before.
@@ -348,4 +353,13 @@ type OutboxSettleParams struct {
 	// NotAttempted gives a claimed notification back without counting an
 	// attempt, for a dispatcher that stops before calling the handler.
 	NotAttempted bool
+}
+
+// SpendSeriesParams selects a workflow's spend trend.
+type SpendSeriesParams struct {
+	Workflow string
+	Since    time.Time
+	Until    time.Time
+	// Bucket is the width of a bucket, at least a second.
+	Bucket time.Duration
 }

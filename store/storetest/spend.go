@@ -1,0 +1,97 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// testSpend checks that spend recorded with checkpoints and failed attempts
+// adds up, once each, in the run's totals and the workflow's spend series.
+func testSpend(t *testing.T, h *harness) {
+	t.Run("TotalsAndSeries", func(t *testing.T) {
+		t.Parallel()
+		f := h.fixture(t)
+		spend := func(tokens int64, usd float64) klaxontype.Spend {
+			return klaxontype.Spend{Usage: klaxontype.TokenUsage{InputTokens: tokens, OutputTokens: tokens / 2}, Cost: klaxontype.KnownCost(usd), ModelCalls: 1}
+		}
+		started := time.Now().Add(-time.Second)
+		for i, usd := range []float64{0.25, 0.5} {
+			run := f.enqueue(nil)
+			held := f.claimRun(run, holderA, longLease).Run
+			err := f.store.StepCheckpoint(f.ctx, &store.StepCheckpointParams{
+				Lease: store.Lease{RunID: held.ID, Epoch: held.Epoch}, Holder: holderA, Seq: 1, Name: "ask",
+				Attempt: held.Attempt, IdempotencyKey: held.ID + "/1/ask", Output: []byte(`"answer"`),
+				StartedAt: time.Now(), FinishedAt: time.Now(), Spend: spend(1000, usd),
+			})
+			if err != nil {
+				t.Fatalf("StepCheckpoint with spend: %v", err)
+			}
+			if err := f.store.RunComplete(f.ctx, &store.RunCompleteParams{
+				Lease: store.Lease{RunID: held.ID, Epoch: held.Epoch}, Holder: holderA, Output: []byte(`1`),
+				Spend: spend(int64(100*(i+1)), 0.01),
+			}); err != nil {
+				t.Fatalf("RunComplete with spend: %v", err)
+			}
+			got := f.get(run.ID)
+			steps, _ := f.store.StepList(f.ctx, run.ID)
+			if got.Spend.ModelCalls != 2 || got.Spend.Usage.InputTokens != 1000+int64(100*(i+1)) || got.Spend.Cost.Unknown ||
+				len(steps) != 1 || steps[0].Spend.Usage.InputTokens != 1000 {
+				t.Fatalf("run %d spend %+v, step spend %+v", i, got.Spend, steps)
+			}
+		}
+		series, err := f.store.SpendSeries(f.ctx, &store.SpendSeriesParams{
+			Workflow: testWorkflow, Since: started, Until: time.Now().Add(time.Second), Bucket: time.Hour,
+		})
+		if err != nil {
+			t.Fatalf("SpendSeries: %v", err)
+		}
+		total := 0
+		var sum klaxontype.Spend
+		for _, bucket := range series {
+			total += bucket.Runs
+			sum = sum.Add(bucket.Spend)
+		}
+		if total != 2 || sum.ModelCalls != 4 || sum.Usage.InputTokens != 2300 || sum.Cost.Unknown || sum.Cost.USD < 0.769 || sum.Cost.USD > 0.771 {
+			t.Fatalf("series %+v sums to %d runs, %+v", series, total, sum)
+		}
+	})
+	t.Run("UnknownCostStaysUnknown", func(t *testing.T) {
+		t.Parallel()
+		f := h.fixture(t)
+		run := f.enqueue(nil)
+		held := f.claimRun(run, holderA, longLease).Run
+		if err := f.store.RunComplete(f.ctx, &store.RunCompleteParams{
+			Lease: store.Lease{RunID: held.ID, Epoch: held.Epoch}, Holder: holderA, Output: []byte(`1`),
+			Spend: klaxontype.Spend{Usage: klaxontype.TokenUsage{InputTokens: 5}, Cost: klaxontype.UnknownCost(), ModelCalls: 1},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.get(run.ID); !got.Spend.Cost.Unknown {
+			t.Fatalf("run cost %+v; an unknown cost must stay unknown", got.Spend.Cost)
+		}
+		series, _ := f.store.SpendSeries(f.ctx, &store.SpendSeriesParams{
+			Workflow: testWorkflow, Since: time.Now().Add(-time.Hour), Until: time.Now().Add(time.Hour), Bucket: time.Minute,
+		})
+		if len(series) != 1 || !series[0].Spend.Cost.Unknown {
+			t.Fatalf("series %+v; the bucket's cost must be unknown", series)
+		}
+	})
+	t.Run("SeriesRefusesBadRange", func(t *testing.T) {
+		t.Parallel()
+		f := h.fixture(t)
+		now := time.Now()
+		for _, p := range []*store.SpendSeriesParams{
+			{Since: now.Add(-time.Hour), Until: now, Bucket: time.Minute},
+			{Workflow: testWorkflow, Since: now, Until: now.Add(-time.Hour), Bucket: time.Minute},
+			{Workflow: testWorkflow, Since: now.Add(-time.Hour), Until: now, Bucket: time.Millisecond},
+		} {
+			if _, err := f.store.SpendSeries(f.ctx, p); !errors.Is(err, klaxontype.ErrInvalid) {
+				t.Errorf("SpendSeries(%+v) = %v; want ErrInvalid", p, err)
+			}
+		}
+	})
+}
