@@ -33,9 +33,12 @@ func TestRetryStormBreakerPausesAndResetResumes(t *testing.T) {
 		klaxon.WithBreaker(klaxontype.BreakerPolicy{Window: time.Minute, MinAttempts: 6, FailureRate: 0.8, CoolDown: time.Hour}),
 	)
 	tripped := make(chan string, 1)
+	told := &breakerRecorder{breakers: make(chan *klaxontype.Breaker, 4)}
 	config := fastConfig()
 	config.Concurrency = 2
 	config.OnBreaker = func(workflow, reason string, _ time.Time) { tripped <- reason }
+	config.Channels = map[string]klaxon.DeadLetterHandler{"ops": told}
+	config.DeliveryPollInterval = 20 * time.Millisecond
 	client := startClient(t, st, config, wf)
 	ctx := context.Background()
 	var ids []string
@@ -60,6 +63,14 @@ func TestRetryStormBreakerPausesAndResetResumes(t *testing.T) {
 	breakers, _ := client.Breakers(ctx)
 	if len(breakers) != 1 || !breakers[0].Open || breakers[0].Workflow != "stormy" {
 		t.Fatalf("breakers = %+v", breakers)
+	}
+	select {
+	case b := <-told.breakers:
+		if b.Workflow != "stormy" || !strings.Contains(b.Reason, "retry storm") {
+			t.Fatalf("the ops channel was told %+v", b)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the ops channel (where transient failures go) was not told that the breaker opened")
 	}
 	for _, id := range ids {
 		if run, _ := client.Run(ctx, id); run.Status.Terminal() {
@@ -129,4 +140,16 @@ func TestSpendRateLimitTripsBreaker(t *testing.T) {
 	if completed != 3 {
 		t.Fatalf("%d runs completed; the third dollar past $2.50 should have stopped the rest", completed)
 	}
+}
+
+// breakerRecorder is a channel handler that also takes breaker news.
+type breakerRecorder struct {
+	breakers chan *klaxontype.Breaker
+}
+
+func (r *breakerRecorder) HandleDeadLetter(context.Context, *klaxontype.DeadLetter) error { return nil }
+
+func (r *breakerRecorder) HandleBreaker(_ context.Context, b *klaxontype.Breaker) error {
+	r.breakers <- b
+	return nil
 }

@@ -14,6 +14,14 @@ type DeadLetterHandler interface {
 	HandleDeadLetter(ctx context.Context, entry *klaxontype.DeadLetter) error
 }
 
+// BreakerHandler is a DeadLetterHandler that is also told when a workflow's
+// breaker opens (a retry storm goes to the channel of transient failures, a
+// spend rate to that of budget_exceeded). A channel's handler that does not
+// implement it is not told.
+type BreakerHandler interface {
+	HandleBreaker(ctx context.Context, breaker *klaxontype.Breaker) error
+}
+
 // DeadLetterHandlerFunc is a Go callback as a DeadLetterHandler.
 type DeadLetterHandlerFunc func(ctx context.Context, entry *klaxontype.DeadLetter) error
 

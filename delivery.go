@@ -74,7 +74,7 @@ func (d *dispatcher) run(ctx context.Context) {
 func (d *dispatcher) deliver(ctx context.Context, m *store.OutboxMessage) {
 	handler := d.handlers[m.Delivery.Channel]
 	callCtx, cancel := context.WithTimeout(ctx, deliveryTimeout)
-	err := callHandler(callCtx, handler, m.Entry)
+	err := callHandler(callCtx, handler, m)
 	cancel()
 	if err != nil && ctx.Err() != nil {
 		// Stopping cut the call short: not the handler's failure.
@@ -111,13 +111,19 @@ func (d *dispatcher) giveBack(m *store.OutboxMessage) {
 	}
 }
 
-func callHandler(ctx context.Context, handler DeadLetterHandler, entry *klaxontype.DeadLetter) (err error) {
+func callHandler(ctx context.Context, handler DeadLetterHandler, m *store.OutboxMessage) (err error) {
 	defer func() {
 		if recovered := recover(); recovered != nil {
 			err = fmt.Errorf("dead-letter handler panicked: %v", recovered)
 		}
 	}()
-	return handler.HandleDeadLetter(ctx, entry)
+	if m.Breaker != nil {
+		if breakers, ok := handler.(BreakerHandler); ok {
+			return breakers.HandleBreaker(ctx, m.Breaker)
+		}
+		return nil // this channel's handler does not take breaker news
+	}
+	return handler.HandleDeadLetter(ctx, m.Entry)
 }
 
 // deliveryBackoff doubles from one second to five minutes, with jitter.

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
@@ -47,7 +48,25 @@ func (s *Store) BreakerTrip(ctx context.Context, params *store.BreakerTripParams
 		if err := execute(conn, breakerTripSQL, nil, params.Workflow, params.Reason, t, params.Until, params.Actor); err != nil {
 			return err
 		}
-		if params.RunID == "" || !opened {
+		if !opened {
+			return nil
+		}
+		if len(params.Channels) > 0 {
+			breaker, err := getBreaker(conn, params.Workflow)
+			if err != nil {
+				return err
+			}
+			payload, err := json.Marshal(breaker)
+			if err != nil {
+				return err
+			}
+			for _, channel := range params.Channels {
+				if err := execute(conn, outboxInsertBreakerSQL, nil, channel, t, string(payload)); err != nil {
+					return err
+				}
+			}
+		}
+		if params.RunID == "" {
 			return nil
 		}
 		return insertEvent(conn, &klaxontype.Event{

@@ -28,13 +28,23 @@ func (s *Store) OutboxClaim(ctx context.Context, params *store.OutboxClaimParams
 		messages = messages[:0]
 		t := now()
 		err := execute(conn, outboxClaimSQL, func(stmt *sqlite.Stmt) error {
-			messages = append(messages, &store.OutboxMessage{Delivery: scanDelivery(stmt)})
+			message := &store.OutboxMessage{Delivery: scanDelivery(stmt)}
+			if stmt.GetText("kind") == "breaker" {
+				message.Breaker = &klaxontype.Breaker{}
+				if err := json.Unmarshal([]byte(stmt.GetText("payload")), message.Breaker); err != nil {
+					return fmt.Errorf("breaker notification %d: %w", message.Delivery.ID, err)
+				}
+			}
+			messages = append(messages, message)
 			return nil
 		}, params.Holder, t.Add(params.Lease), t, string(channels), params.Limit)
 		if err != nil {
 			return err
 		}
 		for _, m := range messages {
+			if m.Breaker != nil {
+				continue
+			}
 			if m.Entry, err = getDeadLetter(conn, m.Delivery.EntryID, true); err != nil {
 				return err
 			}

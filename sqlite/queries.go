@@ -48,6 +48,8 @@ var (
 	outboxDeleteEntriesSQL string
 	//go:embed sql/outbox_insert.sql
 	outboxInsertSQL string
+	//go:embed sql/outbox_insert_breaker.sql
+	outboxInsertBreakerSQL string
 	//go:embed sql/outbox_of_entry.sql
 	outboxOfEntrySQL string
 	//go:embed sql/outbox_settle.sql

@@ -124,6 +124,8 @@ type BreakerTripParams struct {
 	Actor    string
 	// RunID is the run whose attempt tripped the breaker.
 	RunID string
+	// Channels are notified, through the outbox, when the breaker opens.
+	Channels []string
 }
 
 // BreakerResetParams closes a breaker.
@@ -336,10 +338,14 @@ type OutboxClaimParams struct {
 	Lease time.Duration
 }
 
-// OutboxMessage is a notification to deliver, with its entry.
+// OutboxMessage is a notification to deliver: of a dead-letter entry, or of
+// a breaker that opened.
 type OutboxMessage struct {
 	Delivery *klaxontype.Delivery
-	Entry    *klaxontype.DeadLetter
+	// Entry is set for a dead-letter notification.
+	Entry *klaxontype.DeadLetter
+	// Breaker is set for a breaker notification.
+	Breaker *klaxontype.Breaker
 }
 
 // OutboxSettleParams records a delivery attempt.

@@ -34,9 +34,13 @@ const (
 	// SignatureHeader carries "sha256=" and the hex HMAC-SHA256 of the exact
 	// request body under the shared secret.
 	SignatureHeader = "Klaxon-Signature"
-	// DeliveryHeader carries the dead-letter entry's ID, the same on every
-	// retry, so that a receiver can deduplicate.
+	// DeliveryHeader carries the dead-letter entry's ID (or a breaker's
+	// workflow and opening time), the same on every retry, so that a receiver
+	// can deduplicate.
 	DeliveryHeader = "Klaxon-Delivery"
+	// EventHeader says what the body is: "dead_letter" (an entry) or
+	// "breaker.tripped" (a workflow breaker).
+	EventHeader = "Klaxon-Event"
 	// UserAgent is the User-Agent of every webhook request.
 	UserAgent = "klaxon-webhook"
 )
@@ -112,6 +116,26 @@ func (h *Handler) HandleDeadLetter(ctx context.Context, entry *klaxontype.DeadLe
 	if err != nil {
 		return fmt.Errorf("webhook: encode entry %s: %w", entry.ID, err)
 	}
+	return h.post(ctx, body, "dead_letter", entry.ID, "entry "+entry.ID)
+}
+
+// HandleBreaker posts a workflow breaker that opened, as JSON, signed, with
+// Klaxon-Event "breaker.tripped"; Klaxon-Delivery names the workflow and when
+// the breaker opened.
+func (h *Handler) HandleBreaker(ctx context.Context, breaker *klaxontype.Breaker) error {
+	if breaker == nil {
+		return errors.New("webhook: no breaker to deliver")
+	}
+	body, err := json.Marshal(breaker)
+	if err != nil {
+		return fmt.Errorf("webhook: encode breaker of %s: %w", breaker.Workflow, err)
+	}
+	id := fmt.Sprintf("breaker:%s:%d", breaker.Workflow, breaker.OpenedAt.UnixMicro())
+	return h.post(ctx, body, "breaker.tripped", id, "breaker of "+breaker.Workflow)
+}
+
+// post sends one signed notification.
+func (h *Handler) post(ctx context.Context, body []byte, event, deliveryID, what string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("webhook: %w", err)
@@ -119,16 +143,17 @@ func (h *Handler) HandleDeadLetter(ctx context.Context, entry *klaxontype.DeadLe
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", UserAgent)
 	req.Header.Set(SignatureHeader, Sign(h.secret, body))
-	req.Header.Set(DeliveryHeader, entry.ID)
+	req.Header.Set(DeliveryHeader, deliveryID)
+	req.Header.Set(EventHeader, event)
 	resp, err := h.client.Do(req)
 	if err != nil {
 		// The *url.Error names the method and the URL, without its password.
-		return fmt.Errorf("webhook: deliver entry %s: %w", entry.ID, err)
+		return fmt.Errorf("webhook: deliver %s: %w", what, err)
 	}
 	defer resp.Body.Close()
 	if resp.Request != nil && resp.Request.Method != http.MethodPost {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
-		return fmt.Errorf("webhook: deliver entry %s: %s redirected the POST to a %s of %s", entry.ID,
+		return fmt.Errorf("webhook: deliver %s: %s redirected the POST to a %s of %s", what,
 			req.URL.Redacted(), resp.Request.Method, resp.Request.URL.Redacted())
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
@@ -142,9 +167,9 @@ func (h *Handler) HandleDeadLetter(ctx context.Context, entry *klaxontype.DeadLe
 		status += " (redirect to " + quote([]byte(location)) + ", not followed)"
 	}
 	if quoted := quote(excerpt); quoted != "" {
-		return fmt.Errorf("webhook: deliver entry %s: %s answered %s: %s", entry.ID, req.URL.Redacted(), status, quoted)
+		return fmt.Errorf("webhook: deliver %s: %s answered %s: %s", what, req.URL.Redacted(), status, quoted)
 	}
-	return fmt.Errorf("webhook: deliver entry %s: %s answered %s", entry.ID, req.URL.Redacted(), status)
+	return fmt.Errorf("webhook: deliver %s: %s answered %s", what, req.URL.Redacted(), status)
 }
 
 // refuseRedirect makes the default client hand back a redirect as the answer:

@@ -311,3 +311,29 @@ func TestVerify(t *testing.T) {
 		}
 	}
 }
+
+func TestHandleBreakerPostsSignedEvent(t *testing.T) {
+	received := make(chan *http.Request, 1)
+	bodies := make(chan []byte, 1)
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		received <- r
+		bodies <- body
+	}))
+	defer server.Close()
+	handler, err := webhook.New(server.URL, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened := time.Date(2026, 11, 27, 5, 0, 0, 0, time.UTC)
+	breaker := &klaxontype.Breaker{Workflow: "summarize", Open: true, Reason: "retry storm", OpenedAt: opened, Until: opened.Add(time.Hour)}
+	if err := handler.HandleBreaker(context.Background(), breaker); err != nil {
+		t.Fatal(err)
+	}
+	r, body := <-received, <-bodies
+	var got klaxontype.Breaker
+	if r.Header.Get(webhook.EventHeader) != "breaker.tripped" || !webhook.Verify(secret, body, r.Header.Get(webhook.SignatureHeader)) ||
+		json.Unmarshal(body, &got) != nil || got.Workflow != "summarize" || !strings.HasPrefix(r.Header.Get(webhook.DeliveryHeader), "breaker:summarize:") {
+		t.Fatalf("headers %v, body %s", r.Header, body)
+	}
+}

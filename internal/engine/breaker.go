@@ -42,11 +42,12 @@ func newBreakerWatch() *breakerWatch {
 }
 
 // observe notes how an attempt ended and what it spent, and says why the
-// workflow's breaker must trip, if it must.
-func (b *breakerWatch) observe(workflow *Definition, failed bool, spent klaxontype.Spend, now time.Time) (reason string, until time.Time) {
+// workflow's breaker must trip, if it must, and the class whose channel is
+// told: transient for a retry storm, budget_exceeded for a spend rate.
+func (b *breakerWatch) observe(workflow *Definition, failed bool, spent klaxontype.Spend, now time.Time) (reason string, class klaxontype.FailureClass, until time.Time) {
 	policy, limit := workflow.Breaker, workflow.SpendRateLimit
 	if !policy.Enabled() && limit <= 0 {
-		return "", time.Time{}
+		return "", "", time.Time{}
 	}
 	coolDown := policy.CoolDown
 	if coolDown <= 0 {
@@ -66,11 +67,13 @@ func (b *breakerWatch) observe(workflow *Definition, failed bool, spent klaxonty
 		if len(marks) >= policy.MinAttempts && float64(failures) >= policy.FailureRate*float64(len(marks)) {
 			reason = fmt.Sprintf("retry storm: %d of the last %d attempts failed within %s (threshold %.0f%%)",
 				failures, len(marks), policy.Window, policy.FailureRate*100)
+			class = klaxontype.ClassTransient
 		}
 	}
 	if limit > 0 && reason == "" {
 		switch {
 		case spent.Cost.Unknown:
+			class = klaxontype.ClassBudgetExceeded
 			reason = fmt.Sprintf("spend rate cannot be kept under $%.2f/h: an attempt's cost is unknown (a model without a price)", limit)
 		case spent.Cost.USD > 0:
 			marks := append(pruneSpend(b.spend[workflow.Name], now.Add(-spendWindow)), spendMark{at: now, usd: spent.Cost.USD})
@@ -80,18 +83,19 @@ func (b *breakerWatch) observe(workflow *Definition, failed bool, spent klaxonty
 				total += m.usd
 			}
 			if total > limit {
+				class = klaxontype.ClassBudgetExceeded
 				reason = fmt.Sprintf("spend rate: $%.4f in the last hour exceeds the limit of $%.2f/h", total, limit)
 			}
 		}
 	}
 	if reason == "" {
-		return "", time.Time{}
+		return "", "", time.Time{}
 	}
 	// Start afresh, so a reset breaker is not tripped again by the same
 	// history.
 	delete(b.outcomes, workflow.Name)
 	delete(b.spend, workflow.Name)
-	return reason, now.Add(coolDown)
+	return reason, class, now.Add(coolDown)
 }
 
 func pruneOutcomes(marks []outcomeMark, since time.Time) []outcomeMark {
@@ -121,12 +125,13 @@ func (a *attempt) watchBreaker(result klaxontype.AttemptResult) {
 		return
 	}
 	spent := a.exec.attemptSpend()
-	reason, until := a.worker.breakers.observe(a.workflow, failed, spent, time.Now())
+	reason, class, until := a.worker.breakers.observe(a.workflow, failed, spent, time.Now())
 	if reason == "" {
 		return
 	}
 	opened, err := a.worker.config.Store.BreakerTrip(context.WithoutCancel(a.ctx), &store.BreakerTripParams{
 		Workflow: a.workflow.Name, Reason: reason, Until: until, Actor: a.worker.config.ID, RunID: a.run.ID,
+		Channels: []string{a.worker.route(class)},
 	})
 	if err != nil {
 		a.worker.config.Logger.Error("tripping the breaker failed", "workflow", a.workflow.Name, "reason", reason, "error", err)

@@ -75,6 +75,7 @@ func testBreakers(t *testing.T, h *harness) {
 		}
 		t.Fatal("the run was not claimable after the cool-down")
 	})
+	t.Run("NotifiesChannels", func(t *testing.T) { testBreakerNotification(t, h) })
 	t.Run("TripNeedsReason", func(t *testing.T) {
 		t.Parallel()
 		f := h.fixture(t)
@@ -82,4 +83,32 @@ func testBreakers(t *testing.T, h *harness) {
 			t.Fatalf("trip without a reason: %v", err)
 		}
 	})
+}
+
+// testBreakerNotification checks that a breaker that opens leaves a
+// notification in the outbox for each channel named.
+func testBreakerNotification(t *testing.T, h *harness) {
+	t.Parallel()
+	f := h.fixture(t)
+	_, err := f.store.BreakerTrip(f.ctx, &store.BreakerTripParams{
+		Workflow: testWorkflow, Reason: "spend rate", Until: time.Now().Add(time.Hour), Actor: holderA, Channels: []string{"ops"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	messages, err := f.store.OutboxClaim(f.ctx, &store.OutboxClaimParams{Holder: holderB, Channels: []string{"ops"}, Limit: 10, Lease: longLease})
+	if err != nil || len(messages) != 1 || messages[0].Breaker == nil || messages[0].Entry != nil ||
+		messages[0].Breaker.Workflow != testWorkflow || messages[0].Breaker.Reason != "spend rate" {
+		t.Fatalf("OutboxClaim = %+v, %v; want one breaker notification", messages, err)
+	}
+	if err := f.store.OutboxSettle(f.ctx, &store.OutboxSettleParams{ID: messages[0].Delivery.ID, Holder: holderB, State: klaxontype.DeliveryDelivered}); err != nil {
+		t.Fatalf("OutboxSettle: %v", err)
+	}
+	// Tripping the open breaker again tells nobody twice.
+	_, _ = f.store.BreakerTrip(f.ctx, &store.BreakerTripParams{
+		Workflow: testWorkflow, Reason: "spend rate", Until: time.Now().Add(time.Hour), Actor: holderA, Channels: []string{"ops"},
+	})
+	if again, _ := f.store.OutboxClaim(f.ctx, &store.OutboxClaimParams{Holder: holderB, Channels: []string{"ops"}, Limit: 10, Lease: longLease}); len(again) != 0 {
+		t.Fatalf("a breaker already open was notified again: %+v", again)
+	}
 }
