@@ -74,11 +74,13 @@ func (s *leaseSet) snapshot() []store.Lease {
 	return leases
 }
 
-// lose stops the execution of a run whose lease this worker no longer holds.
-func (s *leaseSet) lose(runID string) {
+// lose stops the execution of the attempt that held lease, unless a newer
+// attempt of the run holds it now (the heartbeat that found the old epoch
+// stale may return after this worker claimed the run again).
+func (s *leaseSet) lose(lease store.Lease) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if held := s.leases[runID]; held != nil && held.cancel != nil {
+	if held := s.leases[lease.RunID]; held != nil && held.lease.Epoch == lease.Epoch && held.cancel != nil {
 		held.cancel(klaxontype.ErrLeaseLost)
 	}
 }
@@ -106,9 +108,13 @@ func (w *Worker) heartbeat(ctx context.Context) {
 			w.config.Logger.Error("renewing leases failed", "worker", w.config.ID, "leases", len(leases), "error", err)
 			continue
 		}
+		epochs := make(map[string]int64, len(leases))
+		for _, lease := range leases {
+			epochs[lease.RunID] = lease.Epoch
+		}
 		for _, runID := range lost {
 			w.config.Logger.Warn("lease lost; stopping the run's execution", "worker", w.config.ID, "run", runID)
-			w.leases.lose(runID)
+			w.leases.lose(store.Lease{RunID: runID, Epoch: epochs[runID]})
 		}
 	}
 }

@@ -139,7 +139,7 @@ func TestSameWorkerReclaimKeepsItsLease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startWorker(t, Config{NewID: testID, Store: st, ID: "w", Concurrency: 4, LeaseDuration: 400 * time.Millisecond,
+	startWorker(t, Config{NewID: testID, Store: st, ID: "w", Concurrency: 4, LeaseDuration: time.Second,
 		HeartbeatInterval: 50 * time.Millisecond,
 		Workflows:         map[string]*Definition{"flaky": definition},
 		OnAttempt: func(o *klaxontype.AttemptOutcome) {
