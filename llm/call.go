@@ -56,7 +56,9 @@ func (e *PromptChangedError) FailureClass() klaxontype.FailureClass {
 // the run reaches it, the run's budget is checked, the provider is called, the
 // response is priced and stored with its token usage in the step log; every
 // later attempt, or a resume from the dead-letter queue, gets the stored
-// response and the provider is not called.
+// response and the provider is not called. A response resolved by hand on the
+// dead-letter queue ({"content": "..."} is enough) is returned as it was
+// written.
 func Call(ctx context.Context, provider Provider, name string, request *Request, options ...CallOption) (*Response, error) {
 	o := callOptions{prices: DefaultPrices}
 	for _, option := range options {
@@ -92,7 +94,10 @@ func Call(ctx context.Context, provider Provider, name string, request *Request,
 	if err != nil {
 		return nil, err
 	}
-	if response.RequestHash != hash {
+	// A response without a hash was written by a person resolving the
+	// dead-letter entry (klaxon dlq resolve): it answers whatever the request
+	// is now, and the run goes on with it.
+	if response.RequestHash != "" && response.RequestHash != hash {
 		return nil, &PromptChangedError{Step: name, Recorded: response.RequestHash, Now: hash}
 	}
 	return response, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/llm"
 	"github.com/klaxonhq/klaxon/sqlite"
+	"github.com/klaxonhq/klaxon/store"
 )
 
 // countingProvider answers every request the same way and counts the calls
@@ -216,5 +217,50 @@ func TestNewerModelIsNotPricedAsOlder(t *testing.T) {
 		if _, ok := llm.DefaultPrices.Lookup(model); ok != want {
 			t.Errorf("%s priced: %v, want %v", model, ok, want)
 		}
+	}
+}
+
+// refusingProvider refuses every request as a content-policy violation.
+type refusingProvider struct{ calls atomic.Int32 }
+
+func (p *refusingProvider) Name() string { return "fake" }
+
+func (p *refusingProvider) Complete(context.Context, *llm.Request) (*llm.Response, error) {
+	p.calls.Add(1)
+	return nil, &llm.ProviderError{Class: klaxontype.ClassPolicyViolation, Status: 400, Message: "refused by the content filter"}
+}
+
+// A person can resolve a dead model call with a written answer: the run goes
+// on with it, and the provider is not asked again.
+func TestResolvedCallIsUsedAsWritten(t *testing.T) {
+	t.Parallel()
+	provider := &refusingProvider{}
+	wf := klaxon.NewWorkflow("refused", func(ctx context.Context, doc string) (string, error) {
+		response, err := llm.Call(ctx, provider, "ask", &llm.Request{Model: "gpt-4o", Messages: []llm.Message{{Role: llm.RoleUser, Content: doc}}})
+		if err != nil {
+			return "", err
+		}
+		return strings.ToUpper(response.Content), nil
+	}, fastRetry)
+	client := startClient(t, wf)
+	ctx := context.Background()
+	result, _ := wf.Enqueue(ctx, client, "x")
+	run, _ := client.AwaitRun(ctx, result.Run.ID)
+	if run.Status != klaxontype.RunStatusDead {
+		t.Fatalf("run %s (%+v); want dead", run.Status, run.Failure)
+	}
+	entries, err := client.DeadLetters(ctx, &store.DLQListParams{Workflow: "refused"})
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("entries %v, %v", entries, err)
+	}
+	if _, err := client.Resolve(ctx, entries[0].ID, "ask", []byte(`{"content": "written by hand"}`), "carol"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := wf.Await(ctx, client, run.ID)
+	if err != nil || out != "WRITTEN BY HAND" {
+		t.Fatalf("output %q, %v", out, err)
+	}
+	if n := provider.calls.Load(); n != 1 {
+		t.Fatalf("the provider was asked %d times; the resolved answer must be used", n)
 	}
 }
