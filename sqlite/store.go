@@ -8,6 +8,8 @@
 // It may import the standard library, klaxontype, store and the SQLite driver.
 package sqlite
 
+//go:generate go run ../internal/genqueries sqlite "The store's statements, one file each under sql/. zombiezen caches a prepared statement per query text, so each is compiled once per connection."
+
 import (
 	"context"
 	"errors"

@@ -1,0 +1,133 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// RunEnqueue creates a pending run, or returns the run of the same workflow
+// that already has the idempotency key.
+func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) (*klaxontype.Run, bool, error) {
+	if params.ID == "" || params.Workflow == "" {
+		return nil, false, errors.New("postgres: a run needs an ID and a workflow")
+	}
+	if !json.Valid(params.Input) {
+		return nil, false, fmt.Errorf("postgres: input of run %s is not valid JSON", params.ID)
+	}
+	entities := params.Entities
+	if entities == nil {
+		entities = map[string]string{}
+	}
+	var budgetTokens, budgetCost any
+	if b := params.Budget; b != nil {
+		if b.Tokens > 0 {
+			budgetTokens = b.Tokens
+		}
+		if b.CostUSD > 0 {
+			budgetCost = b.CostUSD
+		}
+	}
+	var (
+		run     *klaxontype.Run
+		created bool
+	)
+	err := s.transact(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		t := now()
+		availableAt := params.AvailableAt
+		if availableAt.IsZero() {
+			availableAt = t
+		}
+		var err error
+		run, err = collectRun(tx.Query(ctx, runInsertSQL, params.ID, params.Workflow, params.WorkflowVersion,
+			params.Input, nullIfEmpty(params.IdempotencyKey), entities, availableAt, t, budgetTokens, budgetCost))
+		if errors.Is(err, klaxontype.ErrNotFound) {
+			// The key is taken: return the run that has it.
+			created = false
+			run, err = collectRun(tx.Query(ctx, runGetByIdempotencyKeySQL, params.Workflow, params.IdempotencyKey))
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		created = true
+		err = insertEvent(ctx, tx, &klaxontype.Event{
+			RunID: params.ID, Type: klaxontype.EventRunEnqueued, Actor: params.Actor, At: t,
+		})
+		if err != nil {
+			return err
+		}
+		return notifyRuns(ctx, tx, params.Workflow)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return run, created, nil
+}
+
+// notifyRuns wakes idle workers of every process, once the transaction that
+// made a run available commits.
+func notifyRuns(ctx context.Context, q querier, workflow string) error {
+	_, err := q.Exec(ctx, runsNotifySQL, workflow)
+	return err
+}
+
+// RunGet returns one run, or klaxontype.ErrNotFound.
+func (s *Store) RunGet(ctx context.Context, id string) (*klaxontype.Run, error) {
+	var run *klaxontype.Run
+	err := s.read(ctx, func(ctx context.Context, q querier) (err error) {
+		run, err = collectRun(q.Query(ctx, runGetSQL, id))
+		return err
+	})
+	if errors.Is(err, klaxontype.ErrNotFound) {
+		return nil, fmt.Errorf("run %s: %w", id, klaxontype.ErrNotFound)
+	}
+	return run, err
+}
+
+// RunList returns runs matching every filter, newest first.
+func (s *Store) RunList(ctx context.Context, params *store.RunListParams) ([]*klaxontype.Run, error) {
+	statuses := make([]string, len(params.Statuses))
+	for i, status := range params.Statuses {
+		statuses[i] = string(status)
+	}
+	entities := params.Entities
+	if entities == nil {
+		entities = map[string]string{}
+	}
+	limit := params.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var runs []*klaxontype.Run
+	err := s.read(ctx, func(ctx context.Context, q querier) (err error) {
+		runs, err = collectRuns(q.Query(ctx, runListSQL, params.Workflow, statuses, params.BeforeID, entities, limit))
+		return err
+	})
+	return runs, err
+}
+
+// RunCountByStatus counts runs by status, optionally of one workflow.
+func (s *Store) RunCountByStatus(ctx context.Context, workflow string) (map[klaxontype.RunStatus]int, error) {
+	var counts map[klaxontype.RunStatus]int
+	err := s.read(ctx, func(ctx context.Context, q querier) error {
+		counts = make(map[klaxontype.RunStatus]int)
+		rows, err := q.Query(ctx, runCountByStatusSQL, workflow)
+		if err != nil {
+			return err
+		}
+		var status string
+		var count int
+		_, err = pgx.ForEachRow(rows, []any{&status, &count}, func() error {
+			counts[klaxontype.RunStatus(status)] = count
+			return nil
+		})
+		return err
+	})
+	return counts, err
+}

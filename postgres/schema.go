@@ -1,0 +1,162 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/klaxonhq/klaxon/klaxontype"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migration is one numbered schema change, from migrations/NNNN_name.sql.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations lists the embedded migrations in order.
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var list []migration
+	for _, entry := range entries {
+		number, name, ok := strings.Cut(strings.TrimSuffix(entry.Name(), ".sql"), "_")
+		version, err := strconv.Atoi(number)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("migration file %q is not named NNNN_name.sql", entry.Name())
+		}
+		text, err := fs.ReadFile(migrationFiles, path.Join("migrations", entry.Name()))
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, migration{version: version, name: name, sql: string(text)})
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].version < list[j].version })
+	return list, nil
+}
+
+// SchemaVersion is the newest schema this binary knows.
+func SchemaVersion() int {
+	list, err := migrations()
+	if err != nil || len(list) == 0 {
+		return 0
+	}
+	return list[len(list)-1].version
+}
+
+// prepareSchema checks the schema, then applies the missing migrations under
+// an advisory lock, so that workers starting together migrate once.
+func (s *Store) prepareSchema(ctx context.Context, noMigrate bool) error {
+	return s.retry(ctx, func(ctx context.Context) error {
+		conn, err := s.pool.Acquire(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Release()
+		version, err := inspectSchema(ctx, conn.Conn(), s.schema)
+		if err != nil {
+			return err
+		}
+		if version == SchemaVersion() {
+			s.version = version
+			return nil
+		}
+		if noMigrate {
+			if version == 0 {
+				return fmt.Errorf("schema %q holds no Klaxon tables: run klaxon migrate first", s.schema)
+			}
+			return fmt.Errorf("the database schema is at version %d, older than this klaxon's %d: run klaxon migrate first", version, SchemaVersion())
+		}
+		lock := lockKey(s.schema)
+		if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lock); err != nil {
+			return err
+		}
+		defer func() { _, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lock) }()
+		// Another process may have migrated while this one waited.
+		if version, err = inspectSchema(ctx, conn.Conn(), s.schema); err != nil {
+			return err
+		}
+		applied, err := migrate(ctx, conn.Conn(), s.schema, version)
+		if err != nil {
+			return err
+		}
+		s.applied = applied
+		s.version = SchemaVersion()
+		return nil
+	})
+}
+
+// lockKey is the advisory lock that serializes migrations of one schema.
+func lockKey(schema string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("klaxon-migrate:" + schema))
+	return int64(h.Sum64())
+}
+
+// inspectSchema reads the schema's version, refusing another program's tables
+// and a schema newer than this binary. It writes nothing.
+func inspectSchema(ctx context.Context, conn *pgx.Conn, schema string) (int, error) {
+	var tables, klaxonTables int
+	if err := conn.QueryRow(ctx, schemaTablesSQL, schema).Scan(&tables, &klaxonTables); err != nil {
+		return 0, err
+	}
+	if klaxonTables == 0 {
+		if tables > 0 {
+			return 0, fmt.Errorf("schema %q holds %d tables but no Klaxon schema: it belongs to another program", schema, tables)
+		}
+		return 0, nil
+	}
+	var version int
+	if err := conn.QueryRow(ctx, schemaVersionSQL).Scan(&version); err != nil {
+		return 0, err
+	}
+	if supported := SchemaVersion(); version > supported {
+		return version, &klaxontype.SchemaTooNewError{Database: version, Supported: supported}
+	}
+	return version, nil
+}
+
+// migrate creates the schema if needed and applies every migration newer than
+// from, each in its own transaction.
+func migrate(ctx context.Context, conn *pgx.Conn, schema string, from int) (applied []int, err error) {
+	list, err := migrations()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, migrationsTableCreateSQL); err != nil {
+		return nil, err
+	}
+	for _, m := range list {
+		if m.version <= from {
+			continue
+		}
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, m.sql); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, migrationRecordSQL, m.version, m.name, now())
+			return err
+		})
+		if err != nil {
+			return applied, fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
+		}
+		applied = append(applied, m.version)
+	}
+	return applied, nil
+}

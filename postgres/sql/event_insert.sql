@@ -1,0 +1,2 @@
+INSERT INTO events (run_id, type, actor, at, step, step_seq, message)
+VALUES ($1, $2, $3, $4, $5, $6, $7);

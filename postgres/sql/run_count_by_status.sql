@@ -1,0 +1,3 @@
+SELECT status, count(*) FROM runs
+WHERE ($1 = '' OR workflow = $1)
+GROUP BY status;

@@ -1,0 +1,12 @@
+UPDATE runs SET
+    status = 'dead',
+    failure_class = $4,
+    failure_reason = $5,
+    failed_step = $6,
+    failed_step_seq = $7,
+    lease_holder = NULL,
+    lease_expires_at = NULL,
+    finished_at = $8,
+    updated_at = $8
+WHERE id = $1 AND epoch = $2 AND lease_holder = $3 AND status IN ('running', 'compensating')
+RETURNING workflow;

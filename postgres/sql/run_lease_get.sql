@@ -1,0 +1,1 @@
+SELECT epoch, status, lease_holder FROM runs WHERE id = $1 FOR SHARE;

@@ -1,0 +1,9 @@
+UPDATE runs SET
+    status = 'retrying',
+    retries = retries + 1,
+    lease_holder = NULL,
+    lease_expires_at = NULL,
+    available_at = $4,
+    updated_at = $5
+WHERE id = $1 AND epoch = $2 AND lease_holder = $3 AND status = 'running'
+RETURNING workflow;

@@ -1,0 +1,20 @@
+-- Claims pending and retrying runs in the order they became available,
+-- skipping rows other workers are claiming and workflows whose breaker is open.
+UPDATE runs SET
+    status = 'running',
+    lease_holder = $1,
+    lease_expires_at = $2,
+    epoch = epoch + 1,
+    attempt = attempt + 1,
+    started_at = coalesce(started_at, $3),
+    updated_at = $3
+WHERE id IN (
+    SELECT id FROM runs
+    WHERE status IN ('pending', 'retrying')
+      AND available_at <= $3
+      AND workflow = ANY($4::text[])
+      AND workflow NOT IN (SELECT workflow FROM breakers WHERE state = 'open' AND until > $3)
+    ORDER BY available_at
+    LIMIT $5
+    FOR UPDATE SKIP LOCKED)
+RETURNING *;

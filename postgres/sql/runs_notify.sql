@@ -1,0 +1,1 @@
+SELECT pg_notify('klaxon_runs', $1);

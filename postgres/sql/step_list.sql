@@ -1,0 +1,1 @@
+SELECT * FROM steps WHERE run_id = $1 ORDER BY seq;

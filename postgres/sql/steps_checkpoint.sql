@@ -1,0 +1,65 @@
+-- Checkpoints of a batch, in one statement: each step is written only while
+-- its writer holds the run's current lease (the run row is share-locked, so a
+-- concurrent claim waits for the commit or is seen), never over a step
+-- already in the log; its step.completed event and its spend go with it.
+-- One row per input says whether the lease was held, whether the step was
+-- written, and whether the same step (epoch and key) was already there.
+WITH input AS (
+    SELECT * FROM unnest($1::int[], $2::text[], $3::int[], $4::text[], $5::int[], $6::bigint[],
+                         $7::text[], $8::bytea[], $9::timestamptz[], $10::timestamptz[], $11::text[],
+                         $12::bigint[], $13::bigint[], $14::bigint[], $15::float8[], $16::bool[], $17::int[])
+        AS i(idx, run_id, seq, name, attempt, epoch, idempotency_key, output, started_at, finished_at,
+             holder, input_tokens, output_tokens, cached_tokens, cost_usd, cost_unknown, model_calls)
+),
+held AS (
+    SELECT i.idx FROM input i JOIN runs r ON r.id = i.run_id
+    WHERE r.epoch = i.epoch AND r.lease_holder = i.holder AND r.status IN ('running', 'compensating')
+    ORDER BY r.id
+    FOR SHARE OF r
+),
+inserted AS (
+    INSERT INTO steps (run_id, seq, name, status, attempt, epoch, idempotency_key, output,
+                       started_at, finished_at, input_tokens, output_tokens, cached_tokens,
+                       cost_usd, cost_unknown, model_calls)
+    SELECT i.run_id, i.seq, i.name, 'completed', i.attempt, i.epoch, i.idempotency_key, i.output,
+           i.started_at, i.finished_at, i.input_tokens, i.output_tokens, i.cached_tokens,
+           i.cost_usd, i.cost_unknown, i.model_calls
+    FROM input i JOIN held h ON h.idx = i.idx
+    ORDER BY i.idx
+    ON CONFLICT (run_id, seq) DO NOTHING
+    RETURNING run_id, seq
+),
+events AS (
+    INSERT INTO events (run_id, type, actor, at, step, step_seq)
+    SELECT i.run_id, 'step.completed', i.holder, $18, i.name, i.seq
+    FROM input i JOIN inserted s ON s.run_id = i.run_id AND s.seq = i.seq
+    ORDER BY i.idx
+),
+spent AS (
+    UPDATE runs r SET
+        input_tokens = r.input_tokens + t.input_tokens,
+        output_tokens = r.output_tokens + t.output_tokens,
+        cached_tokens = r.cached_tokens + t.cached_tokens,
+        cost_usd = r.cost_usd + t.cost_usd,
+        cost_unknown = r.cost_unknown OR t.cost_unknown,
+        model_calls = r.model_calls + t.model_calls
+    FROM (
+        SELECT i.run_id, sum(i.input_tokens) AS input_tokens, sum(i.output_tokens) AS output_tokens,
+               sum(i.cached_tokens) AS cached_tokens, sum(i.cost_usd) AS cost_usd,
+               bool_or(i.cost_unknown) AS cost_unknown, sum(i.model_calls) AS model_calls
+        FROM input i JOIN inserted s ON s.run_id = i.run_id AND s.seq = i.seq
+        WHERE i.input_tokens <> 0 OR i.output_tokens <> 0 OR i.cached_tokens <> 0
+           OR i.cost_usd <> 0 OR i.cost_unknown OR i.model_calls <> 0
+        GROUP BY i.run_id
+    ) t
+    WHERE r.id = t.run_id
+)
+SELECT i.idx,
+       h.idx IS NOT NULL AS held,
+       s.seq IS NOT NULL AS written,
+       EXISTS (SELECT 1 FROM steps e
+               WHERE e.run_id = i.run_id AND e.seq = i.seq AND e.epoch = i.epoch
+                 AND e.idempotency_key = i.idempotency_key) AS already
+FROM input i
+LEFT JOIN held h ON h.idx = i.idx
+LEFT JOIN inserted s ON s.run_id = i.run_id AND s.seq = i.seq;

@@ -1,0 +1,1 @@
+SELECT * FROM steps WHERE run_id = ANY($1::text[]) ORDER BY run_id, seq;
