@@ -11,8 +11,32 @@ var (
 	attemptInsertSQL string
 	//go:embed sql/attempt_list.sql
 	attemptListSQL string
+	//go:embed sql/breaker_extend.sql
+	breakerExtendSQL string
+	//go:embed sql/breaker_list.sql
+	breakerListSQL string
+	//go:embed sql/breaker_open.sql
+	breakerOpenSQL string
+	//go:embed sql/breaker_reset.sql
+	breakerResetSQL string
+	//go:embed sql/dlq_delete.sql
+	dlqDeleteSQL string
+	//go:embed sql/dlq_entry_close.sql
+	dlqEntryCloseSQL string
 	//go:embed sql/dlq_entry_insert.sql
 	dlqEntryInsertSQL string
+	//go:embed sql/dlq_get.sql
+	dlqGetSQL string
+	//go:embed sql/dlq_list_by_class.sql
+	dlqListByClassSQL string
+	//go:embed sql/dlq_list_by_id.sql
+	dlqListByIdSQL string
+	//go:embed sql/dlq_list_by_state.sql
+	dlqListByStateSQL string
+	//go:embed sql/dlq_lock.sql
+	dlqLockSQL string
+	//go:embed sql/dlq_purge_record.sql
+	dlqPurgeRecordSQL string
 	//go:embed sql/event_insert.sql
 	eventInsertSQL string
 	//go:embed sql/event_list.sql
@@ -25,8 +49,18 @@ var (
 	migrationRecordSQL string
 	//go:embed sql/migrations_table_create.sql
 	migrationsTableCreateSQL string
+	//go:embed sql/outbox_claim.sql
+	outboxClaimSQL string
+	//go:embed sql/outbox_delete_entries.sql
+	outboxDeleteEntriesSQL string
 	//go:embed sql/outbox_insert.sql
 	outboxInsertSQL string
+	//go:embed sql/outbox_insert_breaker.sql
+	outboxInsertBreakerSQL string
+	//go:embed sql/outbox_of_entry.sql
+	outboxOfEntrySQL string
+	//go:embed sql/outbox_settle.sql
+	outboxSettleSQL string
 	//go:embed sql/run_add_spend.sql
 	runAddSpendSQL string
 	//go:embed sql/run_compensating.sql
@@ -49,6 +83,10 @@ var (
 	runListSQL string
 	//go:embed sql/run_release.sql
 	runReleaseSQL string
+	//go:embed sql/run_replay.sql
+	runReplaySQL string
+	//go:embed sql/run_restart_insert.sql
+	runRestartInsertSQL string
 	//go:embed sql/run_retry.sql
 	runRetrySQL string
 	//go:embed sql/runs_claim_available.sql
@@ -63,12 +101,26 @@ var (
 	schemaTablesSQL string
 	//go:embed sql/schema_version.sql
 	schemaVersionSQL string
+	//go:embed sql/spend_series.sql
+	spendSeriesSQL string
 	//go:embed sql/step_compensate.sql
 	stepCompensateSQL string
 	//go:embed sql/step_list.sql
 	stepListSQL string
+	//go:embed sql/step_resolve_insert.sql
+	stepResolveInsertSQL string
+	//go:embed sql/steps_archive_from.sql
+	stepsArchiveFromSQL string
 	//go:embed sql/steps_checkpoint.sql
 	stepsCheckpointSQL string
+	//go:embed sql/steps_delete_from.sql
+	stepsDeleteFromSQL string
 	//go:embed sql/steps_of_runs.sql
 	stepsOfRunsSQL string
+	//go:embed sql/steps_undone_before.sql
+	stepsUndoneBeforeSQL string
+	//go:embed sql/workflow_list.sql
+	workflowListSQL string
+	//go:embed sql/workflow_register.sql
+	workflowRegisterSQL string
 )

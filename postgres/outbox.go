@@ -1,0 +1,82 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// OutboxClaim reserves due notifications of the given channels to a holder.
+func (s *Store) OutboxClaim(ctx context.Context, params *store.OutboxClaimParams) ([]*store.OutboxMessage, error) {
+	if params.Holder == "" || params.Limit <= 0 || params.Lease <= 0 {
+		return nil, errors.New("postgres: an outbox claim needs a holder, a positive limit and a lease")
+	}
+	if len(params.Channels) == 0 {
+		return nil, nil
+	}
+	var messages []*store.OutboxMessage
+	err := s.transact(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		messages = messages[:0]
+		t := now()
+		rows, err := tx.Query(ctx, outboxClaimSQL, params.Holder, t.Add(params.Lease), t, params.Channels, params.Limit)
+		if err != nil {
+			return err
+		}
+		claimed, err := pgx.CollectRows(rows, pgx.RowToAddrOfStructByName[deliveryRow])
+		if err != nil {
+			return err
+		}
+		for _, r := range claimed {
+			message := &store.OutboxMessage{Delivery: r.delivery()}
+			if r.Kind == "breaker" {
+				message.Breaker = &klaxontype.Breaker{}
+				if err := json.Unmarshal([]byte(str(r.Payload)), message.Breaker); err != nil {
+					return fmt.Errorf("breaker notification %d: %w", message.Delivery.ID, err)
+				}
+			} else if message.Entry, err = getDeadLetter(ctx, tx, r.EntryID, true); err != nil {
+				return err
+			}
+			messages = append(messages, message)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return messages, nil
+}
+
+// OutboxSettle records the outcome of a delivery attempt by the holder of the
+// notification.
+func (s *Store) OutboxSettle(ctx context.Context, params *store.OutboxSettleParams) error {
+	switch params.State {
+	case klaxontype.DeliveryDelivered, klaxontype.DeliveryPending, klaxontype.DeliveryGivenUp:
+	default:
+		return fmt.Errorf("%w: delivery state %q", klaxontype.ErrInvalid, params.State)
+	}
+	return s.transact(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		t := now()
+		next := params.NextAttemptAt
+		if next.IsZero() {
+			next = t
+		}
+		attempted := 1
+		if params.NotAttempted {
+			attempted = 0
+		}
+		tag, err := tx.Exec(ctx, outboxSettleSQL, params.ID, params.Holder, string(params.State), next,
+			nullIfEmpty(params.Error), t, attempted)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("notification %d is not held by %s: %w", params.ID, params.Holder, klaxontype.ErrLeaseLost)
+		}
+		return nil
+	})
+}

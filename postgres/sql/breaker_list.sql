@@ -1,0 +1,1 @@
+SELECT * FROM breakers ORDER BY workflow;

@@ -1,0 +1,1 @@
+DELETE FROM dlq_entries WHERE id = ANY($1::text[]);

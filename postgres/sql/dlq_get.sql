@@ -1,0 +1,1 @@
+SELECT * FROM dlq_entries WHERE id = $1;

@@ -1,0 +1,15 @@
+-- A replayed run starts a new retry budget and, for from-step, a new
+-- generation of step idempotency keys.
+UPDATE runs SET
+    status = 'pending',
+    available_at = $2,
+    attempt_offset = attempt,
+    step_generation = step_generation + $4,
+    input = coalesce($3, input),
+    failure_class = NULL,
+    failure_reason = NULL,
+    failed_step = NULL,
+    failed_step_seq = NULL,
+    finished_at = NULL,
+    updated_at = $2
+WHERE id = $1 AND status = 'dead';
