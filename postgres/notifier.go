@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // notifier listens on the klaxon_runs channel with a connection of its own and
@@ -13,9 +14,13 @@ import (
 // after a failure; subscribers poll meanwhile, so a lost notification only
 // delays work.
 type notifier struct {
-	config *pgx.ConnConfig
-	cancel context.CancelFunc
-	done   chan struct{}
+	config        *pgx.ConnConfig
+	cancel        context.CancelFunc
+	done          chan struct{}
+	announcerDone chan struct{}
+
+	pool      *pgxpool.Pool
+	announced chan string
 
 	mu          sync.Mutex
 	subscribers map[chan struct{}]struct{}
@@ -23,9 +28,57 @@ type notifier struct {
 	ctx         context.Context
 }
 
-func newNotifier(config *pgx.ConnConfig) *notifier {
+func newNotifier(pool *pgxpool.Pool) *notifier {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &notifier{config: config.Copy(), cancel: cancel, done: make(chan struct{}), subscribers: map[chan struct{}]struct{}{}, ctx: ctx}
+	n := &notifier{
+		config: pool.Config().ConnConfig.Copy(), pool: pool, announced: make(chan string, 1024),
+		cancel: cancel, done: make(chan struct{}), announcerDone: make(chan struct{}),
+		subscribers: map[chan struct{}]struct{}{}, ctx: ctx,
+	}
+	go n.announcer()
+	return n
+}
+
+// announce tells every process's workers, soon, that runs of a workflow
+// became available. Announcements of the same workflow within a few
+// milliseconds share one NOTIFY: each NOTIFY takes a database-wide lock at
+// commit, and one per enqueue would serialize enqueues.
+func (n *notifier) announce(workflow string) {
+	select {
+	case n.announced <- workflow:
+	default: // a burst already queued announcements enough
+	}
+}
+
+func (n *notifier) announcer() {
+	defer close(n.announcerDone)
+	pending := map[string]bool{}
+	for {
+		select {
+		case workflow := <-n.announced:
+			pending[workflow] = true
+		case <-n.ctx.Done():
+			return
+		}
+		timer := time.NewTimer(2 * time.Millisecond)
+	collect:
+		for {
+			select {
+			case workflow := <-n.announced:
+				pending[workflow] = true
+			case <-timer.C:
+				break collect
+			case <-n.ctx.Done():
+				timer.Stop()
+				return
+			}
+		}
+		for workflow := range pending {
+			// A lost notification only delays work until the next poll.
+			_, _ = n.pool.Exec(n.ctx, runsNotifySQL, workflow)
+			delete(pending, workflow)
+		}
+	}
 }
 
 // SubscribeRuns returns a channel that receives a value whenever runs may have
@@ -99,6 +152,7 @@ func (n *notifier) listenOnce() error {
 
 func (n *notifier) close() {
 	n.cancel()
+	<-n.announcerDone
 	n.mu.Lock()
 	started := n.started
 	n.mu.Unlock()

@@ -10,20 +10,64 @@ import (
 	"github.com/klaxonhq/klaxon/store"
 )
 
-// RunComplete marks a held run completed with its output.
+// RunComplete marks a held run completed with its output. It is queued for
+// a writer, which completes every run of its batch with one statement.
 func (s *Store) RunComplete(ctx context.Context, params *store.RunCompleteParams) error {
-	return s.writers.writeFunc(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		t := now()
-		args := append([]any{params.RunID, params.Epoch, params.Holder, params.Output, t}, spendArgs(params.Spend)...)
-		var completed int
-		if err := tx.QueryRow(ctx, runCompleteSQL, args...).Scan(&completed); err != nil {
-			return err
+	return s.writers.write(ctx, &writeRequest{complete: params})
+}
+
+// applyCompletions completes the batch's runs and sets the result of each one
+// refused.
+func applyCompletions(ctx context.Context, tx pgx.Tx, batch []*writeRequest, results []error, ambiguous bool) error {
+	var (
+		idx, modelCalls                                []int32
+		runID, holder                                  []string
+		epoch, inputTokens, outputTokens, cachedTokens []int64
+		output                                         [][]byte
+		costUSD                                        []float64
+		costUnknown                                    []bool
+	)
+	for i, req := range batch {
+		p := req.complete
+		if p == nil {
+			continue
 		}
-		if completed == 0 {
-			return suppress(ctx, tx, params.Lease, params.Holder, "completion", "", 0, klaxontype.ErrLeaseLost)
+		idx = append(idx, int32(i))
+		runID = append(runID, p.RunID)
+		epoch = append(epoch, p.Epoch)
+		holder = append(holder, p.Holder)
+		output = append(output, p.Output)
+		inputTokens = append(inputTokens, p.Spend.Usage.InputTokens)
+		outputTokens = append(outputTokens, p.Spend.Usage.OutputTokens)
+		cachedTokens = append(cachedTokens, p.Spend.Usage.CachedTokens)
+		costUSD = append(costUSD, p.Spend.Cost.USD)
+		costUnknown = append(costUnknown, p.Spend.Cost.Unknown)
+		modelCalls = append(modelCalls, int32(p.Spend.ModelCalls))
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	t := now()
+	rows, err := tx.Query(ctx, runsCompleteSQL, idx, runID, epoch, holder, output,
+		inputTokens, outputTokens, cachedTokens, costUSD, costUnknown, modelCalls, t)
+	if err != nil {
+		return err
+	}
+	var refused suppressions
+	var i int32
+	var completed, already bool
+	_, err = pgx.ForEachRow(rows, []any{&i, &completed, &already}, func() error {
+		if completed || ambiguous && already {
+			return nil
 		}
+		p := batch[i].complete
+		results[i] = refused.add(int(i), p.Lease, p.Holder, "completion", "", 0, klaxontype.ErrLeaseLost)
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return refused.record(ctx, tx, t)
 }
 
 // RunFail records a failed attempt and moves the run to retrying,
@@ -45,8 +89,10 @@ func (s *Store) RunFail(ctx context.Context, params *store.RunFailParams) error 
 	default:
 		return fmt.Errorf("postgres: a failed run cannot become %q", params.Next)
 	}
-	return s.writers.writeFunc(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	retryNow := ""
+	err := s.writers.writeFunc(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		t := now()
+		retryNow = ""
 		var rows pgx.Rows
 		var err error
 		switch params.Next {
@@ -95,9 +141,7 @@ func (s *Store) RunFail(ctx context.Context, params *store.RunFailParams) error 
 			// Other processes' idle workers wake when the retry is due only by
 			// polling; a retry due now wakes them at once.
 			if !params.RetryAt.After(t) {
-				if err := notifyRuns(ctx, tx, workflows[0]); err != nil {
-					return err
-				}
+				retryNow = workflows[0]
 			}
 		case klaxontype.RunStatusCompensating:
 			next.Type = klaxontype.EventRunCompensating
@@ -108,6 +152,10 @@ func (s *Store) RunFail(ctx context.Context, params *store.RunFailParams) error 
 		}
 		return insertEvent(ctx, tx, next)
 	})
+	if err == nil && retryNow != "" {
+		s.notifier.announce(retryNow)
+	}
+	return err
 }
 
 // insertDeadLetter creates the open entry of a run that just died, and its

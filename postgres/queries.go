@@ -65,8 +65,6 @@ var (
 	runAddSpendSQL string
 	//go:embed sql/run_compensating.sql
 	runCompensatingSQL string
-	//go:embed sql/run_complete.sql
-	runCompleteSQL string
 	//go:embed sql/run_count_by_status.sql
 	runCountByStatusSQL string
 	//go:embed sql/run_dead.sql
@@ -91,6 +89,8 @@ var (
 	runRetrySQL string
 	//go:embed sql/runs_claim_available.sql
 	runsClaimAvailableSQL string
+	//go:embed sql/runs_complete.sql
+	runsCompleteSQL string
 	//go:embed sql/runs_lease_extend.sql
 	runsLeaseExtendSQL string
 	//go:embed sql/runs_notify.sql

@@ -71,6 +71,10 @@ func transient(err error) bool {
 		}
 		return len(pgErr.Code) >= 2 && pgErr.Code[:2] == "08" // connection_exception
 	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+		return false // a misspelt host does not come back
+	}
 	var netErr net.Error
 	var connectErr *pgconn.ConnectError
 	return errors.As(err, &netErr) || errors.As(err, &connectErr) ||

@@ -56,22 +56,23 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 			return err
 		}
 		created = true
-		err = insertEvent(ctx, tx, &klaxontype.Event{
+		return insertEvent(ctx, tx, &klaxontype.Event{
 			RunID: params.ID, Type: klaxontype.EventRunEnqueued, Actor: params.Actor, At: t,
 		})
-		if err != nil {
-			return err
-		}
-		return notifyRuns(ctx, tx, params.Workflow)
 	})
 	if err != nil {
 		return nil, false, err
 	}
+	if created {
+		s.notifier.announce(params.Workflow)
+	}
 	return run, created, nil
 }
 
-// notifyRuns wakes idle workers of every process, once the transaction that
-// made a run available commits.
+// notifyRuns wakes idle workers of every process once the transaction that
+// made a run available commits. NOTIFY serializes the commits that send one,
+// so the frequent writes (enqueue, release, retry) announce after their
+// commit instead, coalesced (notifier.announce); the rare ones use this.
 func notifyRuns(ctx context.Context, q querier, workflow string) error {
 	_, err := q.Exec(ctx, runsNotifySQL, workflow)
 	return err

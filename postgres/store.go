@@ -18,7 +18,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -90,7 +89,7 @@ func Open(ctx context.Context, databaseURL string, opts *Options) (*Store, error
 		return nil, fmt.Errorf("postgres: %s: %w", Redact(databaseURL), err)
 	}
 	s.writers = newWriters(s, writerCount)
-	s.notifier = newNotifier(config.ConnConfig)
+	s.notifier = newNotifier(pool)
 	return s, nil
 }
 
@@ -106,14 +105,19 @@ func schemaOf(searchPath string) string {
 
 // Redact hides the password of a database URL before it is printed.
 func Redact(databaseURL string) string {
-	u, err := url.Parse(databaseURL)
-	if err != nil || u.User == nil {
+	scheme, rest, ok := strings.Cut(databaseURL, "://")
+	if !ok {
 		return databaseURL
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "***")
+	credentials, host, ok := strings.Cut(rest, "@")
+	if !ok {
+		return databaseURL
 	}
-	return u.String()
+	user, _, hasPassword := strings.Cut(credentials, ":")
+	if !hasPassword {
+		return databaseURL
+	}
+	return scheme + "://" + user + ":***@" + host
 }
 
 // Schema is the schema that holds Klaxon's tables.

@@ -18,11 +18,12 @@ const maxBatch = 512
 // transaction going; any other error aborts the batch.
 type writeFunc func(ctx context.Context, tx pgx.Tx) error
 
-// writeRequest is one queued write: a checkpoint, which batches write with one
-// array statement, or any other holder write.
+// writeRequest is one queued write: a checkpoint or a completion, which
+// batches write with one array statement each, or any other holder write.
 type writeRequest struct {
 	ctx        context.Context
 	checkpoint *store.StepCheckpointParams
+	complete   *store.RunCompleteParams
 	apply      writeFunc
 	done       chan error
 }
@@ -179,6 +180,9 @@ func (w *writers) applyBatch(ctx context.Context, batch []*writeRequest, ambiguo
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	results := make([]error, len(batch))
 	if err := applyCheckpoints(ctx, tx, batch, results, ambiguous); err != nil {
+		return nil, err
+	}
+	if err := applyCompletions(ctx, tx, batch, results, ambiguous); err != nil {
 		return nil, err
 	}
 	for i, req := range batch {

@@ -116,6 +116,15 @@ type Store interface {
 	Close() error
 }
 
+// RunNotifier is implemented by stores that can tell workers of every process
+// when runs become available (PostgreSQL's LISTEN/NOTIFY). Workers of a store
+// without it find new runs by polling, or by a wake-up from their own client.
+type RunNotifier interface {
+	// SubscribeRuns returns a channel that receives a value whenever runs may
+	// have become available, and a function that ends the subscription.
+	SubscribeRuns() (notified <-chan struct{}, unsubscribe func())
+}
+
 // BreakerTripParams opens a breaker.
 type BreakerTripParams struct {
 	Workflow string

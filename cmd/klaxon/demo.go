@@ -82,7 +82,7 @@ seconds and their completed steps are replayed from the step log, not run again.
 			options.OnAllDone = func(s *demo.Summary) {
 				fmt.Fprintln(m.Stderr, "every demo run has ended; still working new runs: Ctrl-C to stop")
 			}
-			fmt.Fprintf(m.Stderr, "klaxon demo: database %s, %d new runs, %d at a time\n", st.Path(), options.Runs, options.Concurrency)
+			fmt.Fprintf(m.Stderr, "klaxon demo: database %s, %d new runs, %d at a time\n", st.Name(), options.Runs, options.Concurrency)
 			summary, err := demo.Run(cmd.Context(), st, options)
 			if summary != nil {
 				if asJSON {

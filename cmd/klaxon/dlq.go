@@ -15,7 +15,6 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/klaxontype"
-	"github.com/klaxonhq/klaxon/sqlite"
 )
 
 func (m *Main) dlqCommand() *cobra.Command {
@@ -55,7 +54,7 @@ replayed or resolved run is worked by the workers that have its workflow registe
 // that does not exist or has an older schema: an entry can only be in a
 // database at this schema, and a typo in --db must not leave an empty database
 // behind.
-func (m *Main) openDeadLetters(ctx context.Context) (*sqlite.Store, *klaxon.Client, error) {
+func (m *Main) openDeadLetters(ctx context.Context) (*database, *klaxon.Client, error) {
 	st, err := openStore(ctx, m.dbURL, openToRead)
 	if err != nil {
 		return nil, nil, err
@@ -70,10 +69,10 @@ func (m *Main) openDeadLetters(ctx context.Context) (*sqlite.Store, *klaxon.Clie
 
 // openEntry reads the entry a command acts on, so that an unknown ID is
 // reported as such before anything is attempted.
-func openEntry(ctx context.Context, st *sqlite.Store, client *klaxon.Client, id string) (*klaxontype.DeadLetter, error) {
+func openEntry(ctx context.Context, st *database, client *klaxon.Client, id string) (*klaxontype.DeadLetter, error) {
 	entry, err := client.DeadLetter(ctx, id)
 	if errors.Is(err, klaxontype.ErrNotFound) {
-		return nil, fmt.Errorf("dead-letter entry %s not found in %s", id, st.Path())
+		return nil, fmt.Errorf("dead-letter entry %s not found in %s", id, st.Name())
 	}
 	return entry, err
 }

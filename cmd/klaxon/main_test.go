@@ -113,7 +113,7 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 		{[]string{"runs", "list", "--db", db, "--limit", "0"}, exitUsage, "--limit must be between 1 and 10000"},
 		{[]string{"runs", "show", "--db", db, "01NOPE"}, exitError, "run 01NOPE not found"},
 		{[]string{"runs", "show", "--db", db}, exitUsage, "takes one run ID"},
-		{[]string{"runs", "list", "--db", "postgres://me:secret@db/klaxon"}, exitUsage, "me:***@db"},
+		{[]string{"runs", "list", "--db", "postgres://me:secret@db.invalid/klaxon"}, exitError, "me:***@db.invalid"},
 		{[]string{"runs", "list", "--db", "mysql://db/klaxon"}, exitUsage, `unknown scheme "mysql"`},
 		{[]string{"demo", "--db", filepath.Join(dir, "no", "such", "dir", "k.db")}, exitError, "does not exist"},
 		{[]string{"demo", "--db", db, "--runs", "-3"}, exitUsage, "--runs must be 0 or more"},

@@ -27,7 +27,7 @@ a newer klaxon is refused and left unchanged.`,
 				return err
 			}
 			defer st.Close()
-			result := migrateResult{Database: st.Path(), SchemaVersion: st.SchemaVersion(), Applied: st.AppliedMigrations()}
+			result := migrateResult{Database: st.Name(), SchemaVersion: st.SchemaVersion(), Applied: st.AppliedMigrations()}
 			if result.Applied == nil {
 				result.Applied = []int{}
 			}

@@ -159,7 +159,7 @@ func (m *Main) runsShowCommand() *cobra.Command {
 			defer st.Close()
 			run, err := st.RunGet(ctx, args[0])
 			if errors.Is(err, klaxontype.ErrNotFound) {
-				return fmt.Errorf("run %s not found in %s", args[0], st.Path())
+				return fmt.Errorf("run %s not found in %s", args[0], st.Name())
 			}
 			if err != nil {
 				return err

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
+	"github.com/klaxonhq/klaxon/postgres"
 	"github.com/klaxonhq/klaxon/sqlite"
+	"github.com/klaxonhq/klaxon/store"
 )
 
 // openMode says whether a command may create or upgrade the database.
@@ -19,13 +22,44 @@ const (
 	openToRead
 )
 
-// openStore opens the store a --db URL names.
-func openStore(ctx context.Context, url string, mode openMode) (*sqlite.Store, error) {
+// migratedStore is what both stores offer beyond store.Store.
+type migratedStore interface {
+	store.Store
+	SchemaVersion() int
+	AppliedMigrations() []int
+}
+
+// database is an open store with the name commands print for it: the SQLite
+// file, or the PostgreSQL URL without its password.
+type database struct {
+	migratedStore
+	name string
+}
+
+// Name is how messages name the database.
+func (d *database) Name() string { return d.name }
+
+// openStore opens the store a --db URL names: postgres:// and postgresql://
+// URLs open PostgreSQL, anything else a SQLite file.
+func openStore(ctx context.Context, url string, mode openMode) (*database, error) {
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		// A database that is down is an error at once, not a wait: the
+		// command's user is there to see it.
+		st, err := postgres.Open(ctx, url, &postgres.Options{NoMigrate: mode == openToRead, RetryFor: 10 * time.Second})
+		if err != nil {
+			return nil, err
+		}
+		return &database{migratedStore: st, name: postgres.Redact(url)}, nil
+	}
 	path, err := sqlitePath(url)
 	if err != nil {
 		return nil, err
 	}
-	return sqlite.Open(ctx, path, &sqlite.Options{MustExist: mode == openToRead, NoMigrate: mode == openToRead})
+	st, err := sqlite.Open(ctx, path, &sqlite.Options{MustExist: mode == openToRead, NoMigrate: mode == openToRead})
+	if err != nil {
+		return nil, err
+	}
+	return &database{migratedStore: st, name: path}, nil
 }
 
 // sqlitePath accepts sqlite:///absolute/path, sqlite://relative/path and a bare
@@ -40,28 +74,12 @@ func sqlitePath(url string) (string, error) {
 			return "", &usageError{fmt.Errorf("--db %q names no file", url)}
 		}
 		return path, nil
-	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		return "", &usageError{fmt.Errorf("--db %q: the PostgreSQL store is not available in this build yet; use a SQLite file", redact(url))}
 	case strings.Contains(url, "://"):
 		scheme, _, _ := strings.Cut(url, "://")
-		return "", &usageError{fmt.Errorf("--db %q: unknown scheme %q (want sqlite:// or a file path)", redact(url), scheme)}
+		return "", &usageError{fmt.Errorf("--db %q: unknown scheme %q (want postgres://, sqlite:// or a file path)", redact(url), scheme)}
 	}
 	return url, nil
 }
 
 // redact hides a password in a database URL before it is printed.
-func redact(url string) string {
-	scheme, rest, ok := strings.Cut(url, "://")
-	if !ok {
-		return url
-	}
-	credentials, host, ok := strings.Cut(rest, "@")
-	if !ok {
-		return url
-	}
-	user, _, hasPassword := strings.Cut(credentials, ":")
-	if !hasPassword {
-		return url
-	}
-	return scheme + "://" + user + ":***@" + host
-}
+func redact(url string) string { return postgres.Redact(url) }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/klaxonhq/klaxon/postgres"
 	"github.com/klaxonhq/klaxon/sqlite"
 )
 
@@ -16,10 +17,13 @@ type versionInfo struct {
 	Commit        string `json:"commit,omitempty"`
 	GoVersion     string `json:"go_version"`
 	SchemaVersion int    `json:"schema_version"`
+	// PostgresSchemaVersion is the schema version of the PostgreSQL store,
+	// numbered on its own.
+	PostgresSchemaVersion int `json:"postgres_schema_version"`
 }
 
 func buildVersion() versionInfo {
-	info := versionInfo{Version: "(devel)", GoVersion: runtime.Version(), SchemaVersion: sqlite.SchemaVersion()}
+	info := versionInfo{Version: "(devel)", GoVersion: runtime.Version(), SchemaVersion: sqlite.SchemaVersion(), PostgresSchemaVersion: postgres.SchemaVersion()}
 	if build, ok := debug.ReadBuildInfo(); ok {
 		if build.Main.Version != "" {
 			info.Version = build.Main.Version
@@ -48,7 +52,7 @@ func (m *Main) versionCommand() *cobra.Command {
 			if info.Commit != "" {
 				commit = " (" + info.Commit[:min(12, len(info.Commit))] + ")"
 			}
-			fmt.Fprintf(m.Stdout, "klaxon %s%s, schema version %d, %s\n", info.Version, commit, info.SchemaVersion, info.GoVersion)
+			fmt.Fprintf(m.Stdout, "klaxon %s%s, schema version %d (SQLite), %d (PostgreSQL), %s\n", info.Version, commit, info.SchemaVersion, info.PostgresSchemaVersion, info.GoVersion)
 			return nil
 		},
 	}

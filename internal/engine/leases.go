@@ -77,12 +77,14 @@ func (s *leaseSet) snapshot() []store.Lease {
 // lose stops the execution of the attempt that held lease, unless a newer
 // attempt of the run holds it now (the heartbeat that found the old epoch
 // stale may return after this worker claimed the run again).
-func (s *leaseSet) lose(lease store.Lease) {
+func (s *leaseSet) lose(lease store.Lease) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if held := s.leases[lease.RunID]; held != nil && held.lease.Epoch == lease.Epoch && held.cancel != nil {
 		held.cancel(klaxontype.ErrLeaseLost)
+		return true
 	}
+	return false
 }
 
 // heartbeat renews every held lease each interval until ctx ends. A lease the
@@ -113,8 +115,10 @@ func (w *Worker) heartbeat(ctx context.Context) {
 			epochs[lease.RunID] = lease.Epoch
 		}
 		for _, runID := range lost {
-			w.config.Logger.Warn("lease lost; stopping the run's execution", "worker", w.config.ID, "run", runID)
-			w.leases.lose(store.Lease{RunID: runID, Epoch: epochs[runID]})
+			// A run that ended while the renewal was on its way is not lost.
+			if w.leases.lose(store.Lease{RunID: runID, Epoch: epochs[runID]}) {
+				w.config.Logger.Warn("lease lost; stopping the run's execution", "worker", w.config.ID, "run", runID)
+			}
 		}
 	}
 }

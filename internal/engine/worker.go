@@ -168,6 +168,21 @@ func (w *Worker) Run(ctx context.Context) error {
 		w.heartbeat(heartbeatCtx)
 	}()
 
+	if notifier, ok := w.config.Store.(store.RunNotifier); ok {
+		notified, unsubscribe := notifier.SubscribeRuns()
+		defer unsubscribe()
+		go func() {
+			for {
+				select {
+				case <-notified:
+					w.Wake()
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+
 	w.claimLoop(ctx, runCtx)
 
 	w.config.Logger.Debug("worker stopping", "worker", w.config.ID, "active", w.leases.len(), "grace", w.config.ShutdownGrace)

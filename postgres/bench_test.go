@@ -1,0 +1,130 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/postgres"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// noopPipeline is the benchmark workflow: five checkpointed steps that do
+// nothing, so what is measured is the engine and the store.
+var noopPipeline = klaxon.NewWorkflow("noop-pipeline", func(ctx context.Context, n int) (int, error) {
+	for _, name := range []string{"extract", "classify", "enrich", "transform", "store"} {
+		var err error
+		n, err = klaxon.Step(ctx, name, func(context.Context) (int, error) { return n + 1, nil })
+		if err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}, klaxon.ExpectSteps("extract", "classify", "enrich", "transform", "store"))
+
+// countingStore counts claims, to report how many runs a claim takes.
+type countingStore struct {
+	*postgres.Store
+	claims, claimed atomic.Int64
+}
+
+func (c *countingStore) RunsClaim(ctx context.Context, params *store.RunsClaimParams) ([]*store.ClaimedRun, error) {
+	claimed, err := c.Store.RunsClaim(ctx, params)
+	c.claims.Add(1)
+	c.claimed.Add(int64(len(claimed)))
+	return claimed, err
+}
+
+// BenchmarkPipeline measures 5-step no-op workflows on PostgreSQL with its
+// default durability (synchronous_commit=on) at several concurrencies. One op
+// is one step; the runs are enqueued before the timer starts. It reports
+// steps/s and the p50 and p99 latency of a step's checkpoint.
+func BenchmarkPipeline(b *testing.B) {
+	for _, concurrency := range []int{1, 16, 256} {
+		b.Run(fmt.Sprintf("concurrency=%d", concurrency), func(b *testing.B) {
+			benchmarkPipeline(b, concurrency)
+		})
+	}
+}
+
+func benchmarkPipeline(b *testing.B, concurrency int) {
+	st := openTestStore(b, &postgres.Options{MaxConns: 32})
+	defer st.Close()
+	ctx := context.Background()
+	runs := max(b.N/5, 1)
+	client, err := klaxon.NewClient(st, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := client.Register(noopPipeline); err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range 64 {
+		wg.Go(func() {
+			for next.Add(1) <= int64(runs) {
+				if _, err := noopPipeline.Enqueue(ctx, client, 0); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+
+	var (
+		mu        sync.Mutex
+		latencies = make([]time.Duration, 0, runs*5)
+		finished  atomic.Int64
+		allDone   = make(chan struct{})
+	)
+	counted := &countingStore{Store: st}
+	worker, err := klaxon.NewClient(counted, &klaxon.Config{
+		Concurrency:  concurrency,
+		PollInterval: 5 * time.Millisecond,
+		OnStep: func(o *klaxontype.StepOutcome) {
+			mu.Lock()
+			latencies = append(latencies, o.CheckpointLatency)
+			mu.Unlock()
+		},
+		OnAttempt: func(o *klaxontype.AttemptOutcome) {
+			if o.Result != klaxontype.AttemptCompleted {
+				b.Errorf("run %s: %s %v", o.RunID, o.Result, o.Err)
+			}
+			if finished.Add(1) == int64(runs) {
+				close(allDone)
+			}
+		},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := worker.Register(noopPipeline); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	if err := worker.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	<-allDone
+	b.StopTimer()
+	elapsed := b.Elapsed()
+	_ = worker.Stop(ctx)
+
+	b.ReportMetric(float64(runs*5)/elapsed.Seconds(), "steps/s")
+	if n := counted.claims.Load(); n > 0 {
+		b.ReportMetric(float64(counted.claimed.Load())/float64(n), "runs/claim")
+	}
+	slices.Sort(latencies)
+	if len(latencies) > 0 {
+		b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "p99-ms")
+	}
+}

@@ -1,0 +1,39 @@
+-- Completions of a batch, in one statement: each held run becomes completed
+-- with its output and the attempt's remaining spend, with its run.completed
+-- event. One row per input says whether it was completed now, and whether it
+-- already was at that epoch (an earlier try whose commit was in doubt).
+WITH input AS (
+    SELECT * FROM unnest($1::int[], $2::text[], $3::bigint[], $4::text[], $5::bytea[],
+                         $6::bigint[], $7::bigint[], $8::bigint[], $9::float8[], $10::bool[], $11::int[])
+        AS i(idx, run_id, epoch, holder, output, input_tokens, output_tokens, cached_tokens,
+             cost_usd, cost_unknown, model_calls)
+),
+done AS (
+    UPDATE runs r SET
+        status = 'completed',
+        output = i.output,
+        lease_holder = NULL,
+        lease_expires_at = NULL,
+        finished_at = $12,
+        updated_at = $12,
+        input_tokens = r.input_tokens + i.input_tokens,
+        output_tokens = r.output_tokens + i.output_tokens,
+        cached_tokens = r.cached_tokens + i.cached_tokens,
+        cost_usd = r.cost_usd + i.cost_usd,
+        cost_unknown = r.cost_unknown OR i.cost_unknown,
+        model_calls = r.model_calls + i.model_calls
+    FROM input i
+    WHERE r.id = i.run_id AND r.epoch = i.epoch AND r.lease_holder = i.holder AND r.status = 'running'
+    RETURNING i.idx
+),
+events AS (
+    INSERT INTO events (run_id, type, actor, at)
+    SELECT i.run_id, 'run.completed', i.holder, $12
+    FROM input i JOIN done d ON d.idx = i.idx
+    ORDER BY i.idx
+)
+SELECT i.idx,
+       d.idx IS NOT NULL AS completed,
+       EXISTS (SELECT 1 FROM runs r WHERE r.id = i.run_id AND r.epoch = i.epoch AND r.status = 'completed') AS already
+FROM input i
+LEFT JOIN done d ON d.idx = i.idx;
