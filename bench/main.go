@@ -47,7 +47,7 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&set.concurrency, "concurrency", 256, "Klaxon's concurrent runs")
 	fs.IntVar(&set.riverWorkers, "river-workers", 100, "River's workers (MaxWorkers of its queue)")
 	fs.IntVar(&set.riverPool, "river-pool", 32, "River's pgx pool size on PostgreSQL, unless the URL sets pool_max_conns")
-	fs.DurationVar(&set.load.timeLimit, "time-limit", 30*time.Second, "stop starting workflows after this long in one repetition")
+	fs.DurationVar(&set.load.timeLimit, "time-limit", 10*time.Second, "stop starting workflows after this long in one repetition")
 	fs.DurationVar(&set.load.drain, "drain", 2*time.Minute, "how long the last workflows may take to complete")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -100,23 +100,20 @@ func run(ctx context.Context, args []string) error {
 	for rep := 1; rep <= *reps; rep++ {
 		for i, s := range selected {
 			res := results[i]
-			if res.Pending || ctx.Err() != nil {
+			if ctx.Err() != nil {
 				continue
 			}
-			fmt.Fprintf(os.Stderr, "rep %d/%d  [%2d/%d] %-26s ", rep, *reps, i+1, len(selected), s.name)
+			fmt.Fprintf(os.Stderr, "rep %d/%d  [%2d/%d] %s\n", rep, *reps, i+1, len(selected), s.name)
 			began := time.Now()
 			m, err := runScenario(ctx, s, rep, &set)
 			switch {
-			case errors.Is(err, errPending):
-				res.Pending = true
-				fmt.Fprintln(os.Stderr, err)
 			case err != nil:
 				failed = true
 				res.Error = err.Error()
-				fmt.Fprintln(os.Stderr, "FAILED:", err)
+				fmt.Fprintln(os.Stderr, "    FAILED:", err)
 			default:
 				res.Reps = append(res.Reps, m)
-				fmt.Fprintf(os.Stderr, "%7d wf  %9s steps/s  %8s wf/s  p50 %9s  p99 %9s  (%.1fs)\n",
+				fmt.Fprintf(os.Stderr, "    %d workflows  %s steps/s  %s workflows/s  p50 %s  p99 %s  (%.1f s)\n",
 					m.Workflows, thousands(m.StepsPS), thousands(m.WorkflowsPS),
 					milliseconds(m.P50), milliseconds(m.P99), time.Since(began).Seconds())
 			}

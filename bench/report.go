@@ -26,7 +26,6 @@ type result struct {
 	Ratio float64 `json:"klaxon_over_peer_throughput,omitempty"`
 	// LatencyRatio is Klaxon's p50 latency over this peer's.
 	LatencyRatio float64 `json:"klaxon_over_peer_p50,omitempty"`
-	Pending      bool    `json:"pending,omitempty"`
 	Error        string  `json:"error,omitempty"`
 
 	group string
@@ -110,11 +109,7 @@ func (r *report) writeTable(w io.Writer) error {
 			fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t")
 		}
 		lastGroup = res.group
-		switch {
-		case res.Pending:
-			fmt.Fprintf(tw, "%s\tpending\t\t\t\t\t\t\t\t\n", res.Scenario)
-			continue
-		case res.Median == nil:
+		if res.Median == nil {
 			fmt.Fprintf(tw, "%s\tfailed\t\t\t\t\t\t\t\t\n", res.Scenario)
 			continue
 		}
