@@ -31,11 +31,13 @@ var noopPipeline = klaxon.NewWorkflow("noop-pipeline", func(ctx context.Context,
 // countingStore counts claims, to report how many runs a claim takes.
 type countingStore struct {
 	*postgres.Store
-	claims, claimed atomic.Int64
+	claims, claimed, claimTime atomic.Int64
 }
 
 func (c *countingStore) RunsClaim(ctx context.Context, params *store.RunsClaimParams) ([]*store.ClaimedRun, error) {
+	start := time.Now()
 	claimed, err := c.Store.RunsClaim(ctx, params)
+	c.claimTime.Add(int64(time.Since(start)))
 	c.claims.Add(1)
 	c.claimed.Add(int64(len(claimed)))
 	return claimed, err
@@ -121,6 +123,7 @@ func benchmarkPipeline(b *testing.B, concurrency int) {
 	b.ReportMetric(float64(runs*5)/elapsed.Seconds(), "steps/s")
 	if n := counted.claims.Load(); n > 0 {
 		b.ReportMetric(float64(counted.claimed.Load())/float64(n), "runs/claim")
+		b.ReportMetric(float64(counted.claimTime.Load())/float64(n)/1e6, "ms/claim")
 	}
 	slices.Sort(latencies)
 	if len(latencies) > 0 {

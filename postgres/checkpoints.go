@@ -66,6 +66,12 @@ func applyCheckpoints(ctx context.Context, tx pgx.Tx, batch []*writeRequest, res
 	if len(c.idx) == 0 {
 		return nil
 	}
+	// The fencing locks come first, in a statement of their own, so that the
+	// checkpoint statement's snapshot is taken after a reclaim that got there
+	// first has committed.
+	if _, err := tx.Exec(ctx, runsFenceSQL, c.runID); err != nil {
+		return err
+	}
 	t := now()
 	rows, err := tx.Query(ctx, stepsCheckpointSQL, c.idx, c.runID, c.seq, c.name, c.attempt, c.epoch, c.key,
 		c.output, c.startedAt, c.finishedAt, c.holder, c.inputTokens, c.outputTokens, c.cachedTokens,

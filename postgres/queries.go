@@ -91,6 +91,8 @@ var (
 	runsClaimAvailableSQL string
 	//go:embed sql/runs_complete.sql
 	runsCompleteSQL string
+	//go:embed sql/runs_fence.sql
+	runsFenceSQL string
 	//go:embed sql/runs_lease_extend.sql
 	runsLeaseExtendSQL string
 	//go:embed sql/runs_notify.sql

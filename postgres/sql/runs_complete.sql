@@ -23,7 +23,8 @@ done AS (
         cost_unknown = r.cost_unknown OR i.cost_unknown,
         model_calls = r.model_calls + i.model_calls
     FROM input i
-    WHERE r.id = i.run_id AND r.epoch = i.epoch AND r.lease_holder = i.holder AND r.status = 'running'
+    WHERE r.id = ANY($2::text[]) AND r.id = i.run_id AND r.epoch = i.epoch
+      AND r.lease_holder = i.holder AND r.status = 'running'
     RETURNING i.idx
 ),
 events AS (
@@ -34,6 +35,10 @@ events AS (
 )
 SELECT i.idx,
        d.idx IS NOT NULL AS completed,
-       EXISTS (SELECT 1 FROM runs r WHERE r.id = i.run_id AND r.epoch = i.epoch AND r.status = 'completed') AS already
+       coalesce(a.already, false) AS already
 FROM input i
-LEFT JOIN done d ON d.idx = i.idx;
+LEFT JOIN done d ON d.idx = i.idx
+LEFT JOIN LATERAL (
+    SELECT true AS already FROM runs r
+    WHERE r.id = i.run_id AND r.epoch = i.epoch AND r.status = 'completed'
+    LIMIT 1) a ON true;

@@ -1,7 +1,8 @@
 -- Checkpoints of a batch, in one statement: each step is written only while
--- its writer holds the run's current lease (the run row is share-locked, so a
--- concurrent claim waits for the commit or is seen), never over a step
--- already in the log; its step.completed event and its spend go with it.
+-- its writer holds the run's current lease, never over a step already in the
+-- log; its step.completed event and its spend go with it. The batch took the
+-- runs' fencing locks (runs_fence.sql) before this statement's snapshot, so a
+-- reclaim either committed before it (and the epoch check sees it) or waits.
 -- One row per input says whether the lease was held, whether the step was
 -- written, and whether the same step (epoch and key) was already there.
 WITH input AS (
@@ -11,11 +12,13 @@ WITH input AS (
         AS i(idx, run_id, seq, name, attempt, epoch, idempotency_key, output, started_at, finished_at,
              holder, input_tokens, output_tokens, cached_tokens, cost_usd, cost_unknown, model_calls)
 ),
+-- The runs are looked up by primary key (= ANY), not joined: with a join the
+-- planner scans every running run.
 held AS (
-    SELECT i.idx FROM input i JOIN runs r ON r.id = i.run_id
-    WHERE r.epoch = i.epoch AND r.lease_holder = i.holder AND r.status IN ('running', 'compensating')
-    ORDER BY r.id
-    FOR SHARE OF r
+    SELECT i.idx FROM input i
+    JOIN (SELECT id, epoch, lease_holder FROM runs
+          WHERE id = ANY($2::text[]) AND status IN ('running', 'compensating')) r
+      ON r.id = i.run_id AND r.epoch = i.epoch AND r.lease_holder = i.holder
 ),
 inserted AS (
     INSERT INTO steps (run_id, seq, name, status, attempt, epoch, idempotency_key, output,
@@ -52,14 +55,19 @@ spent AS (
            OR i.cost_usd <> 0 OR i.cost_unknown OR i.model_calls <> 0
         GROUP BY i.run_id
     ) t
-    WHERE r.id = t.run_id
+    WHERE r.id = t.run_id AND r.id = ANY($2::text[])
 )
+-- LATERAL … LIMIT 1 keeps the lookup of an existing step on the primary key;
+-- as an EXISTS, the planner hashes the whole step log.
 SELECT i.idx,
        h.idx IS NOT NULL AS held,
        s.seq IS NOT NULL AS written,
-       EXISTS (SELECT 1 FROM steps e
-               WHERE e.run_id = i.run_id AND e.seq = i.seq AND e.epoch = i.epoch
-                 AND e.idempotency_key = i.idempotency_key) AS already
+       coalesce(e.already, false) AS already
 FROM input i
 LEFT JOIN held h ON h.idx = i.idx
-LEFT JOIN inserted s ON s.run_id = i.run_id AND s.seq = i.seq;
+LEFT JOIN inserted s ON s.run_id = i.run_id AND s.seq = i.seq
+LEFT JOIN LATERAL (
+    SELECT true AS already FROM steps e
+    WHERE e.run_id = i.run_id AND e.seq = i.seq AND e.epoch = i.epoch
+      AND e.idempotency_key = i.idempotency_key
+    LIMIT 1) e ON true;
