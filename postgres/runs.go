@@ -107,7 +107,10 @@ func (s *Store) RunList(ctx context.Context, params *store.RunListParams) ([]*kl
 	}
 	var runs []*klaxontype.Run
 	err := s.read(ctx, func(ctx context.Context, q querier) (err error) {
-		runs, err = collectRuns(q.Query(ctx, runListSQL, params.Workflow, statuses, params.BeforeID, entities, limit))
+		// Planned for its arguments each time (see DLQList): a generic plan
+		// cannot tell an absent filter from a present one.
+		runs, err = collectRuns(q.Query(ctx, runListSQL, pgx.QueryExecModeCacheDescribe,
+			params.Workflow, statuses, params.BeforeID, entities, limit))
 		return err
 	})
 	return runs, err

@@ -50,13 +50,24 @@ CREATE TABLE runs (
 
 CREATE UNIQUE INDEX runs_idempotency_key ON runs (workflow, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
-CREATE INDEX runs_claimable ON runs (available_at)
+-- A claim walks each workflow's claimable runs in the order they became
+-- available: a top-N index scan per workflow, never a sort of the backlog.
+CREATE INDEX runs_claimable ON runs (workflow, available_at)
     WHERE status IN ('pending', 'retrying');
+-- The hot statements (checkpoints, completions, renewals) find runs by primary
+-- key and test their status. No other index may match those tests, or the
+-- planner, misled by a queue's ever-stale statistics, ANDs it with the
+-- primary key and reads every running run: so the index of leases is partial
+-- on the lease column, not on status, and status comes second in runs_status.
 CREATE INDEX runs_leased ON runs (lease_expires_at)
-    WHERE status IN ('running', 'compensating');
-CREATE INDEX runs_status ON runs (status, workflow);
+    WHERE lease_expires_at IS NOT NULL;
+CREATE INDEX runs_status ON runs (workflow, status);
 CREATE INDEX runs_workflow ON runs (workflow, id);
-CREATE INDEX runs_entities ON runs USING gin (entities jsonb_path_ops);
+-- Only runs with labels are in the GIN index: every claim and completion
+-- writes a new version of the run row, and a GIN insert for each would cost
+-- runs without labels (most of them) for nothing. Filters add the same
+-- predicate so that the planner can use it.
+CREATE INDEX runs_entities ON runs USING gin (entities jsonb_path_ops) WHERE entities <> '{}';
 CREATE INDEX runs_finished ON runs (workflow, finished_at) WHERE finished_at IS NOT NULL;
 
 CREATE TABLE steps (
@@ -100,8 +111,10 @@ CREATE TABLE steps_archive (
     PRIMARY KEY (run_id, generation, seq)
 );
 
+-- The event log is read by run (events_run); its identity column orders it
+-- and needs no index of its own, which would cost every event an insert.
 CREATE TABLE events (
-    id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id       bigint GENERATED ALWAYS AS IDENTITY,
     run_id   text NOT NULL,
     type     text NOT NULL,
     actor    text NOT NULL,
@@ -164,7 +177,7 @@ CREATE UNIQUE INDEX dlq_entries_open_run ON dlq_entries (run_id) WHERE state = '
 CREATE INDEX dlq_entries_run ON dlq_entries (run_id);
 CREATE INDEX dlq_entries_class ON dlq_entries (class, id);
 CREATE INDEX dlq_entries_state ON dlq_entries (state, id);
-CREATE INDEX dlq_entries_entities ON dlq_entries USING gin (entities jsonb_path_ops);
+CREATE INDEX dlq_entries_entities ON dlq_entries USING gin (entities jsonb_path_ops) WHERE entities <> '{}';
 
 -- Notifications of dead-letter entries and of breakers that opened, delivered
 -- by the dispatcher.

@@ -9,6 +9,6 @@ WHERE class = $10
   AND ($5::timestamptz IS NULL OR created_at >= $5)
   AND ($6::timestamptz IS NULL OR created_at < $6)
   AND ($7 = '' OR id < $7)
-  AND entities @> $8::jsonb
+  AND ($8::jsonb = '{}' OR (entities <> '{}' AND entities @> $8::jsonb))
 ORDER BY id DESC
 LIMIT $9;

@@ -4,6 +4,6 @@ SELECT * FROM runs
 WHERE ($1 = '' OR workflow = $1)
   AND (cardinality($2::text[]) = 0 OR status = ANY($2::text[]))
   AND ($3 = '' OR id < $3)
-  AND entities @> $4::jsonb
+  AND ($4::jsonb = '{}' OR (entities <> '{}' AND entities @> $4::jsonb))
 ORDER BY id DESC
 LIMIT $5;

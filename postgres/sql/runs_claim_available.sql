@@ -1,7 +1,10 @@
 -- Claims pending and retrying runs in the order they became available,
 -- skipping rows other workers are claiming and workflows whose breaker is open.
--- = ANY(ARRAY(…)) keeps the update on the primary key; with IN (…) the planner
--- may hash-join against a scan of every run.
+-- Each workflow's oldest runs come from a top-N scan of runs_claimable (a scan
+-- for all workflows at once made PostgreSQL sort the whole backlog on every
+-- claim); the oldest of those are claimed, and = ANY(ARRAY(…)) keeps the
+-- update on the primary key. Candidates locked but not claimed are released
+-- when the claim commits.
 UPDATE runs SET
     status = 'running',
     lease_holder = $1,
@@ -11,12 +14,17 @@ UPDATE runs SET
     started_at = coalesce(started_at, $3),
     updated_at = $3
 WHERE id = ANY(ARRAY(
-    SELECT id FROM runs
-    WHERE status IN ('pending', 'retrying')
-      AND available_at <= $3
-      AND workflow = ANY($4::text[])
-      AND workflow NOT IN (SELECT workflow FROM breakers WHERE state = 'open' AND until > $3)
-    ORDER BY available_at
-    LIMIT $5
-    FOR UPDATE SKIP LOCKED))
+    SELECT c.id
+    FROM unnest($4::text[]) AS w(name)
+    CROSS JOIN LATERAL (
+        SELECT id, available_at FROM runs
+        WHERE workflow = w.name
+          AND status IN ('pending', 'retrying')
+          AND available_at <= $3
+        ORDER BY available_at
+        LIMIT $5
+        FOR UPDATE SKIP LOCKED) c
+    WHERE w.name NOT IN (SELECT workflow FROM breakers WHERE state = 'open' AND until > $3)
+    ORDER BY c.available_at
+    LIMIT $5))
 RETURNING *;
