@@ -12,9 +12,10 @@ import (
 
 func (m *Main) demoCommand() *cobra.Command {
 	var (
-		options demo.Options
-		asJSON  bool
-		verbose bool
+		options   demo.Options
+		asJSON    bool
+		verbose   bool
+		noEnqueue bool
 	)
 	options.Rates = demo.DefaultFailureRates
 	cmd := &cobra.Command{
@@ -38,15 +39,31 @@ then have nothing to inject into.
 
 Run again on the same database, the demo first finishes whatever an earlier demo left
 unfinished, including runs of a demo killed in the middle: their leases expire after a few
-seconds and their completed steps are replayed from the step log, not run again.`,
+seconds and their completed steps are replayed from the step log, not run again.
+
+On PostgreSQL (--db postgres://…) several processes, on one machine or many, can share the
+work: start workers with --no-enqueue and one more process with --no-work that only
+enqueues. Each process prints what it worked; a worker that is killed leaves its runs to
+the others once its leases expire.`,
 		Example: `  klaxon demo --exit-when-done
   klaxon demo --runs 0 --exit-when-done     # only finish what an earlier demo left
   klaxon demo --runs 500 --json --exit-when-done
+  klaxon demo --db postgres://localhost/klaxon --no-enqueue           # a worker; start several
+  klaxon demo --db postgres://localhost/klaxon --no-work --runs 1000 --exit-when-done
   OPENAI_API_KEY=sk-... klaxon demo --llm-base-url https://api.openai.com/v1 --model gpt-4o-mini --runs 5 --exit-when-done`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if options.Runs < 0 {
 				return &usageError{fmt.Errorf("--runs must be 0 or more, not %d", options.Runs)}
+			}
+			if noEnqueue && options.NoWork {
+				return &usageError{fmt.Errorf("--no-enqueue and --no-work together leave nothing to do")}
+			}
+			if noEnqueue {
+				if cmd.Flags().Changed("runs") && options.Runs > 0 {
+					return &usageError{fmt.Errorf("--no-enqueue enqueues nothing: drop --runs %d", options.Runs)}
+				}
+				options.Runs = 0
 			}
 			for name, rate := range map[string]float64{"--error-rate": options.Rates.Error, "--slow-rate": options.Rates.Slow,
 				"--wrong-rate": options.Rates.Wrong, "--panic-rate": options.Rates.Panic, "--rate-limit-rate": options.Rates.RateLimit} {
@@ -82,7 +99,12 @@ seconds and their completed steps are replayed from the step log, not run again.
 			options.OnAllDone = func(s *demo.Summary) {
 				fmt.Fprintln(m.Stderr, "every demo run has ended; still working new runs: Ctrl-C to stop")
 			}
-			fmt.Fprintf(m.Stderr, "klaxon demo: database %s, %d new runs, %d at a time\n", st.Name(), options.Runs, options.Concurrency)
+			switch {
+			case options.NoWork:
+				fmt.Fprintf(m.Stderr, "klaxon demo: database %s, %d new runs, worked by other processes\n", st.Name(), options.Runs)
+			default:
+				fmt.Fprintf(m.Stderr, "klaxon demo: database %s, %d new runs, %d at a time\n", st.Name(), options.Runs, options.Concurrency)
+			}
 			summary, err := demo.Run(cmd.Context(), st, options)
 			if summary != nil {
 				if asJSON {
@@ -100,6 +122,8 @@ seconds and their completed steps are replayed from the step log, not run again.
 	flags.IntVar(&options.Runs, "runs", 50, "runs to enqueue (0: only finish what earlier demos left)")
 	flags.IntVar(&options.Concurrency, "concurrency", 16, "runs worked at once")
 	flags.BoolVar(&options.ExitWhenDone, "exit-when-done", false, "exit when every demo run in the database has ended")
+	flags.BoolVar(&noEnqueue, "no-enqueue", false, "only work runs that other processes enqueue (with a shared PostgreSQL database)")
+	flags.BoolVar(&options.NoWork, "no-work", false, "only enqueue; other processes work the runs (with a shared PostgreSQL database)")
 	flags.BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	flags.BoolVarP(&verbose, "verbose", "v", false, "log every attempt")
 	flags.Uint64Var(&options.Seed, "seed", 0, "seed of the simulated failures (0: random)")

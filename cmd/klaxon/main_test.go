@@ -119,6 +119,8 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 		{[]string{"demo", "--db", db, "--runs", "-3"}, exitUsage, "--runs must be 0 or more"},
 		{[]string{"demo", "--db", db, "--error-rate", "1.5"}, exitUsage, "--error-rate must be between 0 and 1"},
 		{[]string{"demo", "--db", db, "--bogus"}, exitUsage, "unknown flag: --bogus"},
+		{[]string{"demo", "--db", db, "--no-enqueue", "--no-work"}, exitUsage, "leave nothing to do"},
+		{[]string{"demo", "--db", db, "--no-enqueue", "--runs", "5"}, exitUsage, "--no-enqueue enqueues nothing"},
 		{[]string{"runs", "lsit", "--db", db}, exitUsage, `unknown command "lsit"`},
 	} {
 		code, _, stderr := run(t, nil, tc.args...)

@@ -26,6 +26,11 @@ type Options struct {
 	// ExitWhenDone returns as soon as every demo run in the database is
 	// terminal; otherwise the demo reports then keeps working until ctx ends.
 	ExitWhenDone bool
+	// NoWork only enqueues: no worker runs in this process, for a demo whose
+	// runs are worked by other processes on a shared database. It returns
+	// once the runs are enqueued, or with ExitWhenDone once every demo run
+	// has ended.
+	NoWork bool
 	// Rates are the failure rates the fake model server injects, and the
 	// rate at which the demo's client code panics.
 	Rates FailureRates
@@ -79,6 +84,11 @@ type Summary struct {
 	StepsReplayed int64 `json:"steps_replayed"`
 	// Retries counts retries this process scheduled.
 	Retries int64 `json:"retries"`
+	// RunsCompletedHere and RunsDeadHere count the runs this process worked
+	// to their end: with several worker processes on one database, what each
+	// did.
+	RunsCompletedHere int64 `json:"runs_completed_here"`
+	RunsDeadHere      int64 `json:"runs_dead_here"`
 	// Model and Endpoint say what the model calls went to.
 	Model    string `json:"model"`
 	Endpoint string `json:"endpoint"`
@@ -107,6 +117,8 @@ func (s *Summary) Unfinished() int {
 // counters are filled by the worker's hooks.
 type counters struct {
 	executed, failed, replayed, retries atomic.Int64
+	// completed and dead count the runs this process worked to the end.
+	completed, dead atomic.Int64
 }
 
 // Run enqueues the demo's runs, works every unfinished demo run in the store
@@ -146,8 +158,13 @@ func Run(ctx context.Context, st store.Store, options Options) (*Summary, error)
 			}
 		},
 		OnAttempt: func(o *klaxontype.AttemptOutcome) {
-			if o.Result == klaxontype.AttemptRetrying {
+			switch o.Result {
+			case klaxontype.AttemptRetrying:
 				count.retries.Add(1)
+			case klaxontype.AttemptCompleted:
+				count.completed.Add(1)
+			case klaxontype.AttemptDead:
+				count.dead.Add(1)
 			}
 		},
 	})
@@ -157,16 +174,23 @@ func Run(ctx context.Context, st store.Store, options Options) (*Summary, error)
 	if err := client.Register(pipeline); err != nil {
 		return nil, err
 	}
-	if err := client.Start(ctx); err != nil {
-		return nil, err
+	if !options.NoWork {
+		if err := client.Start(ctx); err != nil {
+			return nil, err
+		}
 	}
 	enqueued, enqueueErr := enqueue(ctx, client, pipeline, options.Runs)
 
-	interrupted := enqueueErr != nil || watch(ctx, st, options)
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-	defer cancel()
-	if err := client.Stop(stopCtx); err != nil {
-		return nil, fmt.Errorf("stop worker: %w", err)
+	interrupted := enqueueErr != nil
+	if !interrupted && (!options.NoWork || options.ExitWhenDone) {
+		interrupted = watch(ctx, st, options)
+	}
+	if !options.NoWork {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		defer cancel()
+		if err := client.Stop(stopCtx); err != nil {
+			return nil, fmt.Errorf("stop worker: %w", err)
+		}
 	}
 	summary, err := summarize(context.WithoutCancel(ctx), st, client.WorkerID(), enqueued, &count, started)
 	if err != nil {
@@ -311,6 +335,7 @@ func summarize(ctx context.Context, st store.Store, workerID string, enqueued in
 		WorkerID: workerID, RunsEnqueued: enqueued, Runs: counts, DeadLetters: deadLetters,
 		StepsExecuted: count.executed.Load(), StepsFailed: count.failed.Load(), StepsReplayed: count.replayed.Load(),
 		Retries: count.retries.Load(), Elapsed: time.Since(started).Seconds(),
+		RunsCompletedHere: count.completed.Load(), RunsDeadHere: count.dead.Load(),
 		Spend: total, PerCompletedRun: perCompleted,
 	}, nil
 }
@@ -342,6 +367,8 @@ func (s *Summary) WriteText(w io.Writer) {
 		}
 		fmt.Fprintln(w, "    (klaxon dlq list to see them; klaxon dlq replay or resolve to act)")
 	}
+	fmt.Fprintf(w, "  this process (%s) worked %d runs to completion and %d to the dead-letter queue\n",
+		s.WorkerID, s.RunsCompletedHere, s.RunsDeadHere)
 	fmt.Fprintf(w, "  steps executed:  %d (and %d step attempts failed)\n", s.StepsExecuted, s.StepsFailed)
 	fmt.Fprintf(w, "  steps replayed:  %d (skipped on resume: output taken from the step log)\n", s.StepsReplayed)
 	fmt.Fprintf(w, "  retries:         %d\n", s.Retries)
