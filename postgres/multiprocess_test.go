@@ -47,7 +47,10 @@ func sinkPipeline(pool *pgxpool.Pool) *klaxon.Workflow[int, int] {
 			}
 		}
 		return n, nil
-	}, klaxon.ExpectSteps("extract", "classify", "enrich", "transform", "store"))
+	}, klaxon.ExpectSteps("extract", "classify", "enrich", "transform", "store"),
+		// A step's own database calls fail while the database restarts; the
+		// retries outlast the restart.
+		klaxon.WithRetryPolicy(klaxontype.RetryPolicy{MaxAttempts: 40, InitialBackoff: 50 * time.Millisecond, MaxBackoff: time.Second}))
 }
 
 // runChild is a worker process: it works sink-pipeline runs until it gets

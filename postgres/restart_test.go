@@ -1,0 +1,134 @@
+package postgres_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/postgres"
+)
+
+// localCluster is the version of the machine's PostgreSQL cluster "main", for
+// pg_ctlcluster, or skips the test where it cannot be restarted.
+func localCluster(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("restarting PostgreSQL needs root (pg_ctlcluster); skipping the restart test")
+	}
+	if _, err := exec.LookPath("pg_ctlcluster"); err != nil {
+		t.Skip("pg_ctlcluster is not installed; skipping the restart test")
+	}
+	url := testDatabaseURL(t)
+	if !strings.Contains(url, "127.0.0.1") && !strings.Contains(url, "localhost") {
+		t.Skip("KLAXON_TEST_POSTGRES_URL is not a local server; skipping the restart test")
+	}
+	out, err := exec.Command("pg_lsclusters", "--no-header").Output()
+	if err != nil {
+		t.Skipf("pg_lsclusters: %v; skipping the restart test", err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) >= 4 && fields[1] == "main" && fields[3] == "online" {
+			return fields[0]
+		}
+	}
+	t.Skipf("no online cluster named main in %q; skipping the restart test", out)
+	return ""
+}
+
+func pgctl(t *testing.T, version, action string) {
+	t.Helper()
+	out, err := exec.Command("pg_ctlcluster", "--skip-systemctl-redirect", "-m", "fast", version, "main", action).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pg_ctlcluster %s: %v: %s", action, err, out)
+	}
+}
+
+// TestPostgresRestartUnderLoad restarts PostgreSQL while two worker processes
+// work 400 five-step runs: the stores wait for the database and carry on, every
+// run completes, and every checkpointed step's effect lands exactly once.
+func TestPostgresRestartUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts PostgreSQL; skipped in -short mode")
+	}
+	version := localCluster(t)
+	t.Cleanup(func() {
+		// Never leave the machine's database down.
+		if out, _ := exec.Command("pg_lsclusters", "--no-header").Output(); !strings.Contains(string(out), "online") {
+			_ = exec.Command("pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start").Run()
+		}
+	})
+	url := schemaURL(t)
+	ctx := context.Background()
+	st, err := postgres.Open(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	for _, ddl := range []string{
+		"CREATE TABLE sink (key text PRIMARY KEY, pid integer NOT NULL)",
+		"CREATE TABLE sink_attempts (key text NOT NULL, pid integer NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())",
+	} {
+		if _, err := pool.Exec(ctx, ddl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	producer, _ := klaxon.NewClient(st, nil)
+	pipeline := sinkPipeline(pool)
+	if err := producer.Register(pipeline); err != nil {
+		t.Fatal(err)
+	}
+	workers := []*worker{startWorker(t, url), startWorker(t, url)}
+	for _, w := range workers {
+		<-w.ready
+	}
+	const runs = 400
+	for i := range runs {
+		if _, err := pipeline.Enqueue(ctx, producer, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	awaitCompleted(t, st, runs/4)
+	restarted := time.Now()
+	pgctl(t, version, "restart")
+	t.Logf("PostgreSQL restarted in %v", time.Since(restarted).Round(time.Millisecond))
+	awaitCompleted(t, st, runs)
+	for _, w := range workers {
+		_ = w.cmd.Process.Signal(syscall.SIGTERM)
+		if err := <-w.exited; err != nil {
+			t.Errorf("a worker exited with %v after the restart", err)
+		}
+	}
+
+	counts, err := st.RunCountByStatus(ctx, "sink-pipeline")
+	if err != nil || counts[klaxontype.RunStatusCompleted] != runs {
+		t.Fatalf("runs by status = %v, %v; want %d completed", counts, err, runs)
+	}
+	var steps, sinkRows, missing, extra, attempts int
+	err = pool.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM steps),
+		(SELECT count(*) FROM sink),
+		(SELECT count(*) FROM steps s WHERE NOT EXISTS (SELECT 1 FROM sink k WHERE k.key = s.idempotency_key)),
+		(SELECT count(*) FROM sink k WHERE NOT EXISTS (SELECT 1 FROM steps s WHERE s.idempotency_key = k.key)),
+		(SELECT count(*) FROM sink_attempts)`).Scan(&steps, &sinkRows, &missing, &extra, &attempts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps != runs*5 || sinkRows != runs*5 || missing != 0 || extra != 0 {
+		t.Fatalf("%d checkpoints, %d side effects, %d checkpoints without their effect, %d effects without a checkpoint; want %d, %d, 0, 0",
+			steps, sinkRows, missing, extra, runs*5, runs*5)
+	}
+	t.Logf("%d runs completed across the restart; %d step executions for %d steps (re-executions reuse the step's key)", runs, attempts, steps)
+}
