@@ -53,10 +53,11 @@ func (c *checkpointColumns) add(idx int, p *store.StepCheckpointParams) {
 	c.modelCalls = append(c.modelCalls, int32(p.Spend.ModelCalls))
 }
 
-// applyCheckpoints writes the batch's checkpoints and sets the result of each
-// one refused. After a commit whose outcome was unknown, a step already in
-// the log with the same epoch and key is the earlier try's, and succeeds.
-func applyCheckpoints(ctx context.Context, tx pgx.Tx, batch []*writeRequest, results []error, ambiguous bool) error {
+// queueCheckpoints queues the batch's checkpoints on b, preceded by their
+// fencing locks, and sets the result of each one refused when b's results are
+// read. After a commit whose outcome was unknown (ambiguous), a step already
+// in the log with the same epoch and key is the earlier try's, and succeeds.
+func queueCheckpoints(b *pgx.Batch, batch []*writeRequest, results []error, ambiguous bool) {
 	var c checkpointColumns
 	for i, req := range batch {
 		if req.checkpoint != nil {
@@ -64,40 +65,34 @@ func applyCheckpoints(ctx context.Context, tx pgx.Tx, batch []*writeRequest, res
 		}
 	}
 	if len(c.idx) == 0 {
-		return nil
+		return
 	}
 	// The fencing locks come first, in a statement of their own, so that the
 	// checkpoint statement's snapshot is taken after a reclaim that got there
 	// first has committed.
-	if _, err := tx.Exec(ctx, runsFenceSQL, c.runID); err != nil {
-		return err
-	}
-	t := now()
-	rows, err := tx.Query(ctx, stepsCheckpointSQL, c.idx, c.runID, c.seq, c.name, c.attempt, c.epoch, c.key,
+	b.Queue(runsFenceSQL, c.runID)
+	b.Queue(stepsCheckpointSQL, c.idx, c.runID, c.seq, c.name, c.attempt, c.epoch, c.key,
 		c.output, c.startedAt, c.finishedAt, c.holder, c.inputTokens, c.outputTokens, c.cachedTokens,
-		c.costUSD, c.costUnknown, c.modelCalls, t)
-	if err != nil {
-		return err
-	}
-	var refused suppressions
-	var idx int32
-	var held, written, already bool
-	_, err = pgx.ForEachRow(rows, []any{&idx, &held, &written, &already}, func() error {
-		if written || ambiguous && already {
-			return nil
-		}
-		p := batch[idx].checkpoint
-		cause := klaxontype.ErrStepExists
-		if !held {
-			cause = klaxontype.ErrLeaseLost
-		}
-		results[idx] = refused.add(int(idx), p.Lease, p.Holder, "checkpoint", p.Name, p.Seq, cause)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return refused.record(ctx, tx, t)
+		c.costUSD, c.costUnknown, c.modelCalls, now(), ambiguous,
+		klaxontype.ErrLeaseLost.Error(), klaxontype.ErrStepExists.Error()).
+		Query(func(rows pgx.Rows) error {
+			var idx int32
+			var held, accepted bool
+			_, err := pgx.ForEachRow(rows, []any{&idx, &held, &accepted}, func() error {
+				if accepted {
+					return nil
+				}
+				p := batch[idx].checkpoint
+				cause := klaxontype.ErrStepExists
+				if !held {
+					cause = klaxontype.ErrLeaseLost
+				}
+				// The statement recorded the duplicate.suppressed event.
+				results[idx] = fmt.Errorf("checkpoint of run %s: %w", p.RunID, cause)
+				return nil
+			})
+			return err
+		})
 }
 
 // suppressions collects the writes of a batch refused for a stale lease or a

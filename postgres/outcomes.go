@@ -16,9 +16,9 @@ func (s *Store) RunComplete(ctx context.Context, params *store.RunCompleteParams
 	return s.writers.write(ctx, &writeRequest{complete: params})
 }
 
-// applyCompletions completes the batch's runs and sets the result of each one
-// refused.
-func applyCompletions(ctx context.Context, tx pgx.Tx, batch []*writeRequest, results []error, ambiguous bool) error {
+// queueCompletions queues the completions of the batch's runs on b, and sets
+// the result of each one refused when b's results are read.
+func queueCompletions(b *pgx.Batch, batch []*writeRequest, results []error, ambiguous bool) {
 	var (
 		idx, modelCalls                                []int32
 		runID, holder                                  []string
@@ -45,29 +45,22 @@ func applyCompletions(ctx context.Context, tx pgx.Tx, batch []*writeRequest, res
 		modelCalls = append(modelCalls, int32(p.Spend.ModelCalls))
 	}
 	if len(idx) == 0 {
-		return nil
+		return
 	}
-	t := now()
-	rows, err := tx.Query(ctx, runsCompleteSQL, idx, runID, epoch, holder, output,
-		inputTokens, outputTokens, cachedTokens, costUSD, costUnknown, modelCalls, t)
-	if err != nil {
-		return err
-	}
-	var refused suppressions
-	var i int32
-	var completed, already bool
-	_, err = pgx.ForEachRow(rows, []any{&i, &completed, &already}, func() error {
-		if completed || ambiguous && already {
-			return nil
-		}
-		p := batch[i].complete
-		results[i] = refused.add(int(i), p.Lease, p.Holder, "completion", "", 0, klaxontype.ErrLeaseLost)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return refused.record(ctx, tx, t)
+	b.Queue(runsCompleteSQL, idx, runID, epoch, holder, output, inputTokens, outputTokens, cachedTokens,
+		costUSD, costUnknown, modelCalls, now(), ambiguous, klaxontype.ErrLeaseLost.Error()).
+		Query(func(rows pgx.Rows) error {
+			var i int32
+			var accepted bool
+			_, err := pgx.ForEachRow(rows, []any{&i, &accepted}, func() error {
+				if !accepted {
+					// The statement recorded the duplicate.suppressed event.
+					results[i] = fmt.Errorf("completion of run %s: %w", batch[i].complete.RunID, klaxontype.ErrLeaseLost)
+				}
+				return nil
+			})
+			return err
+		})
 }
 
 // RunFail records a failed attempt and moves the run to retrying,

@@ -173,17 +173,32 @@ func (e *commitError) Is(target error) bool {
 }
 
 func (w *writers) applyBatch(ctx context.Context, batch []*writeRequest, ambiguous bool) ([]error, error) {
+	results := make([]error, len(batch))
+	b := &pgx.Batch{}
+	queueCheckpoints(b, batch, results, ambiguous)
+	queueCompletions(b, batch, results, ambiguous)
+	general := false
+	for _, req := range batch {
+		general = general || req.apply != nil
+	}
+	if !general {
+		// Checkpoints and completions only, the common case: their statements
+		// go in one round trip as one implicit transaction, which commits at
+		// its end. A failure there leaves the commit in doubt.
+		if err := w.store.pool.SendBatch(ctx, b).Close(); err != nil {
+			return nil, &commitError{err: err}
+		}
+		return results, nil
+	}
 	tx, err := w.store.pool.Begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	results := make([]error, len(batch))
-	if err := applyCheckpoints(ctx, tx, batch, results, ambiguous); err != nil {
-		return nil, err
-	}
-	if err := applyCompletions(ctx, tx, batch, results, ambiguous); err != nil {
-		return nil, err
+	if b.Len() > 0 {
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return nil, err
+		}
 	}
 	for i, req := range batch {
 		if req.apply == nil {

@@ -1,7 +1,6 @@
 -- Completions of a batch, in one statement: each held run becomes completed
 -- with its output and the attempt's remaining spend, with its run.completed
--- event. One row per input says whether it was completed now, and whether it
--- already was at that epoch (an earlier try whose commit was in doubt).
+-- event. One row per input says whether the completion was accepted.
 WITH input AS (
     SELECT * FROM unnest($1::int[], $2::text[], $3::bigint[], $4::text[], $5::bytea[],
                          $6::bigint[], $7::bigint[], $8::bigint[], $9::float8[], $10::bool[], $11::int[])
@@ -32,13 +31,27 @@ events AS (
     SELECT i.run_id, 'run.completed', i.holder, $12
     FROM input i JOIN done d ON d.idx = i.idx
     ORDER BY i.idx
+),
+outcome AS (
+    SELECT i.idx, i.run_id, i.holder, i.epoch,
+           d.idx IS NOT NULL AS completed,
+           coalesce(a.already, false) AS already
+    FROM input i
+    LEFT JOIN done d ON d.idx = i.idx
+    LEFT JOIN LATERAL (
+        SELECT true AS already FROM runs r
+        WHERE r.id = i.run_id AND r.epoch = i.epoch AND r.status = 'completed'
+        LIMIT 1) a ON true
+),
+-- A refused completion is recorded as duplicate.suppressed ($14: the lease
+-- lost); after a commit in doubt ($13) a run already completed at that epoch
+-- is the earlier try's.
+suppressed AS (
+    INSERT INTO events (run_id, type, actor, at, message)
+    SELECT run_id, 'duplicate.suppressed', holder, $12,
+           'completion at epoch ' || epoch || ' rejected: ' || $14
+    FROM outcome
+    WHERE NOT completed AND NOT ($13 AND already)
+    ORDER BY idx
 )
-SELECT i.idx,
-       d.idx IS NOT NULL AS completed,
-       coalesce(a.already, false) AS already
-FROM input i
-LEFT JOIN done d ON d.idx = i.idx
-LEFT JOIN LATERAL (
-    SELECT true AS already FROM runs r
-    WHERE r.id = i.run_id AND r.epoch = i.epoch AND r.status = 'completed'
-    LIMIT 1) a ON true;
+SELECT idx, completed OR ($13 AND already) AS accepted FROM outcome;

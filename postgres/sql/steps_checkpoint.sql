@@ -3,8 +3,8 @@
 -- log; its step.completed event and its spend go with it. The batch took the
 -- runs' fencing locks (runs_fence.sql) before this statement's snapshot, so a
 -- reclaim either committed before it (and the epoch check sees it) or waits.
--- One row per input says whether the lease was held, whether the step was
--- written, and whether the same step (epoch and key) was already there.
+-- One row per input says whether the lease was held and whether the
+-- checkpoint was accepted.
 WITH input AS (
     SELECT * FROM unnest($1::int[], $2::text[], $3::int[], $4::text[], $5::int[], $6::bigint[],
                          $7::text[], $8::bytea[], $9::timestamptz[], $10::timestamptz[], $11::text[],
@@ -56,18 +56,33 @@ spent AS (
         GROUP BY i.run_id
     ) t
     WHERE r.id = t.run_id AND r.id = ANY($2::text[])
-)
+),
 -- LATERAL … LIMIT 1 keeps the lookup of an existing step on the primary key;
--- as an EXISTS, the planner hashes the whole step log.
-SELECT i.idx,
-       h.idx IS NOT NULL AS held,
-       s.seq IS NOT NULL AS written,
-       coalesce(e.already, false) AS already
-FROM input i
-LEFT JOIN held h ON h.idx = i.idx
-LEFT JOIN inserted s ON s.run_id = i.run_id AND s.seq = i.seq
-LEFT JOIN LATERAL (
-    SELECT true AS already FROM steps e
-    WHERE e.run_id = i.run_id AND e.seq = i.seq AND e.epoch = i.epoch
-      AND e.idempotency_key = i.idempotency_key
-    LIMIT 1) e ON true;
+-- as an EXISTS, the planner hashes the whole step log. After a commit whose
+-- outcome was unknown ($19), a step already there at the same epoch and key
+-- is the earlier try's, not a duplicate.
+outcome AS (
+    SELECT i.idx, i.run_id, i.holder, i.name, i.seq, i.epoch,
+           h.idx IS NOT NULL AS held,
+           s.seq IS NOT NULL AS written,
+           coalesce(e.already, false) AS already
+    FROM input i
+    LEFT JOIN held h ON h.idx = i.idx
+    LEFT JOIN inserted s ON s.run_id = i.run_id AND s.seq = i.seq
+    LEFT JOIN LATERAL (
+        SELECT true AS already FROM steps e
+        WHERE e.run_id = i.run_id AND e.seq = i.seq AND e.epoch = i.epoch
+          AND e.idempotency_key = i.idempotency_key
+        LIMIT 1) e ON true
+),
+-- A refused checkpoint is recorded as duplicate.suppressed, with the reason:
+-- $20 when the lease is lost, $21 when the step is already in the log.
+suppressed AS (
+    INSERT INTO events (run_id, type, actor, at, step, step_seq, message)
+    SELECT run_id, 'duplicate.suppressed', holder, $18, name, seq,
+           'checkpoint at epoch ' || epoch || ' rejected: ' || CASE WHEN held THEN $21 ELSE $20 END
+    FROM outcome
+    WHERE NOT written AND NOT ($19 AND already)
+    ORDER BY idx
+)
+SELECT idx, held, written OR ($19 AND already) AS accepted FROM outcome;
