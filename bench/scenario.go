@@ -106,7 +106,7 @@ func runScenario(ctx context.Context, s scenario, rep int, set *settings) (*meas
 		return nil, err
 	}
 	m, err := drive(ctx, e, t, s.steps, set.load)
-	closeCtx, cancel := context.WithTimeout(ctx, closeTimeout)
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
 	defer cancel()
 	closeErr := e.close(closeCtx)
 	if err != nil {
