@@ -41,8 +41,6 @@ var (
 	eventInsertSQL string
 	//go:embed sql/event_list.sql
 	eventListSQL string
-	//go:embed sql/events_insert_many.sql
-	eventsInsertManySQL string
 	//go:embed sql/events_suppressed.sql
 	eventsSuppressedSQL string
 	//go:embed sql/migration_record.sql
@@ -117,8 +115,8 @@ var (
 	stepsCheckpointSQL string
 	//go:embed sql/steps_delete_from.sql
 	stepsDeleteFromSQL string
-	//go:embed sql/steps_of_runs.sql
-	stepsOfRunsSQL string
+	//go:embed sql/steps_of_claimed.sql
+	stepsOfClaimedSQL string
 	//go:embed sql/steps_undone_before.sql
 	stepsUndoneBeforeSQL string
 	//go:embed sql/workflow_list.sql

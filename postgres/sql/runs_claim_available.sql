@@ -1,30 +1,43 @@
 -- Claims pending and retrying runs in the order they became available,
--- skipping rows other workers are claiming and workflows whose breaker is open.
+-- skipping rows other workers are claiming and workflows whose breaker is open,
+-- up to the limit less the runs this claim reclaimed (its lease expiry $2 is
+-- its own), and records their run.claimed events.
 -- Each workflow's oldest runs come from a top-N scan of runs_claimable (a scan
 -- for all workflows at once made PostgreSQL sort the whole backlog on every
 -- claim); the oldest of those are claimed, and = ANY(ARRAY(…)) keeps the
 -- update on the primary key. Candidates locked but not claimed are released
 -- when the claim commits.
-UPDATE runs SET
-    status = 'running',
-    lease_holder = $1,
-    lease_expires_at = $2,
-    epoch = epoch + 1,
-    attempt = attempt + 1,
-    started_at = coalesce(started_at, $3),
-    updated_at = $3
-WHERE id = ANY(ARRAY(
-    SELECT c.id
-    FROM unnest($4::text[]) AS w(name)
-    CROSS JOIN LATERAL (
-        SELECT id, available_at FROM runs
-        WHERE workflow = w.name
-          AND status IN ('pending', 'retrying')
-          AND available_at <= $3
-        ORDER BY available_at
-        LIMIT $5
-        FOR UPDATE SKIP LOCKED) c
-    WHERE w.name NOT IN (SELECT workflow FROM breakers WHERE state = 'open' AND until > $3)
-    ORDER BY c.available_at
-    LIMIT $5))
-RETURNING *;
+WITH quota AS (
+    SELECT greatest($5 - (SELECT count(*) FROM runs WHERE lease_expires_at = $2 AND lease_holder = $1), 0) AS n
+),
+claimed AS (
+    UPDATE runs SET
+        status = 'running',
+        lease_holder = $1,
+        lease_expires_at = $2,
+        epoch = epoch + 1,
+        attempt = attempt + 1,
+        started_at = coalesce(started_at, $3),
+        updated_at = $3
+    WHERE id = ANY(ARRAY(
+        SELECT c.id
+        FROM unnest($4::text[]) AS w(name)
+        CROSS JOIN LATERAL (
+            SELECT id, available_at FROM runs
+            WHERE workflow = w.name
+              AND status IN ('pending', 'retrying')
+              AND available_at <= $3
+            ORDER BY available_at
+            LIMIT (SELECT n FROM quota)
+            FOR UPDATE SKIP LOCKED) c
+        WHERE w.name NOT IN (SELECT workflow FROM breakers WHERE state = 'open' AND until > $3)
+        ORDER BY c.available_at
+        LIMIT (SELECT n FROM quota)))
+    RETURNING *
+),
+events AS (
+    INSERT INTO events (run_id, type, actor, at, message)
+    SELECT id, 'run.claimed', $1, $3, 'attempt ' || attempt || ', epoch ' || epoch
+    FROM claimed ORDER BY available_at, id
+)
+SELECT * FROM claimed ORDER BY available_at, id;
