@@ -89,6 +89,8 @@ var (
 	runsClaimAvailableSQL string
 	//go:embed sql/runs_complete.sql
 	runsCompleteSQL string
+	//go:embed sql/runs_enqueue.sql
+	runsEnqueueSQL string
 	//go:embed sql/runs_fence.sql
 	runsFenceSQL string
 	//go:embed sql/runs_lease_extend.sql

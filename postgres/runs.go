@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/klaxonhq/klaxon/klaxontype"
@@ -32,6 +33,21 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 		if b.CostUSD > 0 {
 			budgetCost = b.CostUSD
 		}
+	}
+	if params.IdempotencyKey == "" {
+		// Without a key an enqueue cannot meet another: it is group-committed
+		// with the other writes.
+		req := &writeRequest{enqueue: params}
+		if err := s.writers.write(ctx, req); err != nil {
+			return nil, false, err
+		}
+		s.notifier.announce(params.Workflow)
+		if req.enqueued == nil {
+			// Written by an earlier try of a batch whose commit was in doubt.
+			run, err := s.RunGet(ctx, params.ID)
+			return run, err == nil, err
+		}
+		return req.enqueued, true, nil
 	}
 	var (
 		run     *klaxontype.Run
@@ -67,6 +83,73 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 		s.notifier.announce(params.Workflow)
 	}
 	return run, created, nil
+}
+
+// queueEnqueues queues the batch's enqueues on b, and sets each request's
+// run when b's results are read.
+func queueEnqueues(b *pgx.Batch, batch []*writeRequest) error {
+	var (
+		idx, version                  []int32
+		id, workflow, entities, actor []string
+		input                         [][]byte
+		availableAt                   []time.Time
+		budgetTokens                  []*int64
+		budgetCost                    []*float64
+	)
+	t := now()
+	byID := map[string]*writeRequest{}
+	for i, req := range batch {
+		p := req.enqueue
+		if p == nil {
+			continue
+		}
+		encoded := []byte("{}")
+		if len(p.Entities) > 0 {
+			var err error
+			if encoded, err = json.Marshal(p.Entities); err != nil {
+				return err
+			}
+		}
+		at := p.AvailableAt
+		if at.IsZero() {
+			at = t
+		}
+		var tokens *int64
+		var cost *float64
+		if bg := p.Budget; bg != nil {
+			if bg.Tokens > 0 {
+				tokens = &bg.Tokens
+			}
+			if bg.CostUSD > 0 {
+				cost = &bg.CostUSD
+			}
+		}
+		idx = append(idx, int32(i))
+		id = append(id, p.ID)
+		workflow = append(workflow, p.Workflow)
+		version = append(version, int32(p.WorkflowVersion))
+		input = append(input, p.Input)
+		entities = append(entities, string(encoded))
+		availableAt = append(availableAt, at)
+		budgetTokens = append(budgetTokens, tokens)
+		budgetCost = append(budgetCost, cost)
+		actor = append(actor, p.Actor)
+		byID[p.ID] = req
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	b.Queue(runsEnqueueSQL, idx, id, workflow, version, input, entities, availableAt, budgetTokens, budgetCost, actor, t).
+		Query(func(rows pgx.Rows) error {
+			runs, err := collectRuns(rows, nil)
+			for _, run := range runs {
+				if req := byID[run.ID]; req != nil {
+					req.enqueued = run
+				}
+			}
+			return err
+		})
+	return nil
 }
 
 // notifyRuns wakes idle workers of every process once the transaction that

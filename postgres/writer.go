@@ -24,8 +24,11 @@ type writeRequest struct {
 	ctx        context.Context
 	checkpoint *store.StepCheckpointParams
 	complete   *store.RunCompleteParams
-	apply      writeFunc
-	done       chan error
+	enqueue    *store.RunEnqueueParams
+	// enqueued is the run an enqueue created, once committed.
+	enqueued *klaxontype.Run
+	apply    writeFunc
+	done     chan error
 }
 
 // writers group-commit holder writes. Each of them takes every write queued
@@ -175,6 +178,9 @@ func (e *commitError) Is(target error) bool {
 func (w *writers) applyBatch(ctx context.Context, batch []*writeRequest, ambiguous bool) ([]error, error) {
 	results := make([]error, len(batch))
 	b := &pgx.Batch{}
+	if err := queueEnqueues(b, batch); err != nil {
+		return nil, err
+	}
 	queueCheckpoints(b, batch, results, ambiguous)
 	queueCompletions(b, batch, results, ambiguous)
 	general := false
