@@ -22,7 +22,7 @@ done AS (
         cost_unknown = r.cost_unknown OR i.cost_unknown,
         model_calls = r.model_calls + i.model_calls
     FROM input i
-    WHERE r.id = ANY($2::text[]) AND r.id = i.run_id AND r.epoch = i.epoch
+    WHERE r.id = i.run_id AND r.epoch = i.epoch
       AND r.lease_holder = i.holder AND r.status = 'running'
     RETURNING i.idx
 ),

@@ -12,13 +12,12 @@ WITH input AS (
         AS i(idx, run_id, seq, name, attempt, epoch, idempotency_key, output, started_at, finished_at,
              holder, input_tokens, output_tokens, cached_tokens, cost_usd, cost_unknown, model_calls)
 ),
--- The runs are looked up by primary key (= ANY), not joined: with a join the
--- planner scans every running run.
+-- Each run is looked up on its primary key (LATERAL): a join of the input
+-- with the runs leaves the planner free to compare every pair.
 held AS (
     SELECT i.idx FROM input i
-    JOIN (SELECT id, epoch, lease_holder FROM runs
-          WHERE id = ANY($2::text[]) AND status IN ('running', 'compensating')) r
-      ON r.id = i.run_id AND r.epoch = i.epoch AND r.lease_holder = i.holder
+    CROSS JOIN LATERAL (SELECT epoch, lease_holder, status FROM runs WHERE id = i.run_id) r
+    WHERE r.epoch = i.epoch AND r.lease_holder = i.holder AND r.status IN ('running', 'compensating')
 ),
 inserted AS (
     INSERT INTO steps (run_id, seq, name, status, attempt, epoch, idempotency_key, output,
@@ -55,7 +54,7 @@ spent AS (
            OR i.cost_usd <> 0 OR i.cost_unknown OR i.model_calls <> 0
         GROUP BY i.run_id
     ) t
-    WHERE r.id = t.run_id AND r.id = ANY($2::text[])
+    WHERE r.id = t.run_id
 ),
 -- LATERAL … LIMIT 1 keeps the lookup of an existing step on the primary key;
 -- as an EXISTS, the planner hashes the whole step log. After a commit whose
