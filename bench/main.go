@@ -50,9 +50,11 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&set.concurrency, "concurrency", 256, "Klaxon's concurrent runs")
 	fs.IntVar(&set.riverWorkers, "river-workers", 100, "River's workers (MaxWorkers of its queue)")
 	fs.IntVar(&set.riverPool, "river-pool", 32, "River's pgx pool size on PostgreSQL, unless the URL sets pool_max_conns")
-	fs.DurationVar(&set.load.timeLimit, "time-limit", 10*time.Second, "stop starting workflows after this long in one repetition")
+	fs.DurationVar(&set.load.timeLimit, "time-limit", 8*time.Second, "stop starting workflows after this long in one repetition")
 	fs.DurationVar(&set.load.drain, "drain", 2*time.Minute, "how long the last workflows may take to complete")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
 		return err
 	}
 	set.load.inflight = *inflight
