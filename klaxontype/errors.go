@@ -20,6 +20,11 @@ var (
 	// ErrEntryNotOpen is returned when acting on a dead-letter entry that was
 	// already replayed, resolved or discarded; the error names its state.
 	ErrEntryNotOpen = errors.New("dead-letter entry is not open")
+	// ErrRunNotCancellable is returned when cancelling a run that has ended
+	// (completed, dead or cancelled) or is compensating, which always ends
+	// dead with its entry in the dead-letter queue; the error names the
+	// run's status, and nothing changes.
+	ErrRunNotCancellable = errors.New("run cannot be cancelled")
 	// ErrInvalid is returned for a request that names something that is not
 	// there (a step not in the log, a run that is not dead) or is malformed.
 	ErrInvalid = errors.New("invalid request")

@@ -31,6 +31,9 @@ const (
 	EventRunCompleted EventType = "run.completed"
 	// EventRunDead: the run ended in the dead-letter queue.
 	EventRunDead EventType = "run.dead"
+	// EventRunCancelled: a person cancelled the run; the event's actor is who,
+	// its message the status it was cancelled in and why.
+	EventRunCancelled EventType = "run.cancelled"
 	// EventDLQReplayed: a person replayed the dead run.
 	EventDLQReplayed EventType = "dlq.replayed"
 	// EventDLQResolved: a person supplied the failed step's output.
@@ -44,6 +47,27 @@ const (
 	// or of a step already in the log, was rejected.
 	EventDuplicateSuppressed EventType = "duplicate.suppressed"
 )
+
+// EventTypes lists every event type, in the order of a run's life.
+func EventTypes() []EventType {
+	return []EventType{
+		EventRunEnqueued, EventRunClaimed, EventLeaseReclaimed, EventLeaseReleased,
+		EventStepCompleted, EventStepFailed, EventRetryScheduled, EventRunCompensating,
+		EventCompensationCompleted, EventCompensationFailed, EventRunCompleted, EventRunDead,
+		EventRunCancelled, EventDLQReplayed, EventDLQResolved, EventDLQDiscarded,
+		EventBreakerTripped, EventDuplicateSuppressed,
+	}
+}
+
+// Valid reports whether t is one of EventTypes.
+func (t EventType) Valid() bool {
+	for _, known := range EventTypes() {
+		if t == known {
+			return true
+		}
+	}
+	return false
+}
 
 // Event is one append-only entry of a run's event log.
 type Event struct {

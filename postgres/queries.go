@@ -61,12 +61,16 @@ var (
 	outboxSettleSQL string
 	//go:embed sql/run_add_spend.sql
 	runAddSpendSQL string
+	//go:embed sql/run_cancel.sql
+	runCancelSQL string
 	//go:embed sql/run_compensating.sql
 	runCompensatingSQL string
 	//go:embed sql/run_count_by_status.sql
 	runCountByStatusSQL string
 	//go:embed sql/run_dead.sql
 	runDeadSQL string
+	//go:embed sql/run_fence_exclusive.sql
+	runFenceExclusiveSQL string
 	//go:embed sql/run_get.sql
 	runGetSQL string
 	//go:embed sql/run_get_by_idempotency_key.sql
@@ -77,6 +81,8 @@ var (
 	runLeaseGetSQL string
 	//go:embed sql/run_list.sql
 	runListSQL string
+	//go:embed sql/run_lock.sql
+	runLockSQL string
 	//go:embed sql/run_release.sql
 	runReleaseSQL string
 	//go:embed sql/run_replay.sql

@@ -57,6 +57,8 @@ var (
 	outboxSettleSQL string
 	//go:embed sql/run_add_spend.sql
 	runAddSpendSQL string
+	//go:embed sql/run_cancel.sql
+	runCancelSQL string
 	//go:embed sql/run_compensating.sql
 	runCompensatingSQL string
 	//go:embed sql/run_complete.sql

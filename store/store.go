@@ -55,6 +55,19 @@ type Store interface {
 	// RunFail records a failed attempt of a held run and moves it to Next:
 	// retrying (after RetryAt), compensating (keeping the lease), or dead.
 	RunFail(ctx context.Context, params *RunFailParams) error
+	// RunCancel stops a pending, retrying or running run for good: it becomes
+	// cancelled at once (terminal, finished, its failure of class cancelled
+	// carrying the reason) with a run.cancelled event naming the actor. A
+	// running run loses its lease in the same transaction, so its holder's
+	// next write (checkpoint, completion, failure, release) is refused with
+	// klaxontype.ErrLeaseLost and recorded as duplicate.suppressed, and its
+	// next heartbeat reports the lease lost, which stops the execution; no
+	// claim takes a cancelled run again. Compensations of completed steps are
+	// not run. A completed, dead or cancelled run, and a compensating one
+	// (which ends dead, in the dead-letter queue), is refused with
+	// klaxontype.ErrRunNotCancellable naming its status, unchanged; an
+	// unknown run gives klaxontype.ErrNotFound.
+	RunCancel(ctx context.Context, params *RunCancelParams) (*klaxontype.Run, error)
 
 	// StepCheckpoint records a completed step and its step.completed event. A
 	// stale epoch gives klaxontype.ErrLeaseLost, a step already in the log gives
@@ -247,6 +260,16 @@ type RunFailParams struct {
 	// DeadLetter describes the dead-letter entry created with a dead run: its
 	// ID, channel, and the failed step's output schema.
 	DeadLetter *DeadLetterParams
+}
+
+// RunCancelParams cancels a run.
+type RunCancelParams struct {
+	ID string
+	// Reason is why, recorded on the run's failure and its run.cancelled
+	// event; it may be empty.
+	Reason string
+	// Actor is who cancels, recorded on the run.cancelled event.
+	Actor string
 }
 
 // DeadLetterParams is what the engine decides about a new dead-letter entry;
