@@ -1,0 +1,124 @@
+package http_test
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	klaxonhttp "github.com/klaxonhq/klaxon/http"
+)
+
+func TestScopeMatrix(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	entry := f.deadEntry(operateSecret, nil)
+	operations := []struct {
+		method, path, body string
+		scope              klaxonhttp.Scope
+	}{
+		{http.MethodGet, "/api/v1/runs", "", klaxonhttp.ScopeRead},
+		{http.MethodGet, "/api/v1/runs/" + entry.RunID, "", klaxonhttp.ScopeRead},
+		{http.MethodGet, "/api/v1/workflows", "", klaxonhttp.ScopeRead},
+		{http.MethodGet, "/api/v1/dlq", "", klaxonhttp.ScopeRead},
+		{http.MethodGet, "/api/v1/dlq/" + entry.ID, "", klaxonhttp.ScopeRead},
+		{http.MethodPost, "/api/v1/runs", `{"workflow":"greet","input":"x","idempotency_key":"matrix"}`, klaxonhttp.ScopeOperate},
+		{http.MethodPost, "/api/v1/dlq/" + entry.ID + "/replay", `{"dry_run":true}`, klaxonhttp.ScopeOperate},
+		{http.MethodPost, "/api/v1/dlq/replay", `{"all":true,"dry_run":true}`, klaxonhttp.ScopeOperate},
+		// 422 for an operator: the check of the scope comes first.
+		{http.MethodPost, "/api/v1/dlq/" + entry.ID + "/resolve", `{"step":"other","output":1}`, klaxonhttp.ScopeOperate},
+		{http.MethodPost, "/api/v1/dlq/" + entry.ID + "/discard", `{"reason":""}`, klaxonhttp.ScopeOperate},
+	}
+	secrets := map[klaxonhttp.Scope]string{
+		klaxonhttp.ScopeRead: readSecret, klaxonhttp.ScopeOperate: operateSecret, klaxonhttp.ScopeAdmin: adminSecret,
+	}
+	runs := f.runCount()
+	for _, op := range operations {
+		name := op.method + " " + op.path
+		f.do(op.method, op.path, "", op.body).wantProblem(t, http.StatusUnauthorized, "access token")
+		f.do(op.method, op.path, "wrong-secret-0123456789", op.body).wantProblem(t, http.StatusUnauthorized, "not one this server knows")
+		for _, scope := range klaxonhttp.Scopes() {
+			r := f.do(op.method, op.path, secrets[scope], op.body)
+			if scope < op.scope {
+				r.wantProblem(t, http.StatusForbidden, "scope "+scope.String(), "needs "+op.scope.String())
+				continue
+			}
+			if r.status == http.StatusUnauthorized || r.status == http.StatusForbidden {
+				t.Fatalf("%s with a %s token: %d %s", name, scope, r.status, r.body)
+			}
+		}
+	}
+	// The operators' enqueues were one idempotent run; the refused ones none.
+	if got := f.runCount(); got != runs+1 {
+		t.Fatalf("%d runs after the matrix, want %d", got, runs+1)
+	}
+	// Bearer is the only scheme.
+	req, _ := http.NewRequest(http.MethodGet, f.server.URL+"/api/v1/runs", nil)
+	req.SetBasicAuth("reader", readSecret)
+	resp, err := f.server.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+		t.Fatalf("basic auth: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+}
+
+func TestReadTokens(t *testing.T) {
+	t.Parallel()
+	tokens, err := klaxonhttp.ReadTokens(strings.NewReader(`
+# name scope secret
+ci      operate   ci-secret-0123456789
+grafana read	grafana-secret-0123456789
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tokens) != 2 || tokens[0].Name != "ci" || tokens[0].Scope != klaxonhttp.ScopeOperate || tokens[1].Scope != klaxonhttp.ScopeRead {
+		t.Fatalf("tokens %+v", tokens)
+	}
+	if _, err := klaxonhttp.NewTokens(tokens...); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"ci operate", "ci superuser s-0123456789abcdef", "a b c d"} {
+		if _, err := klaxonhttp.ReadTokens(strings.NewReader(bad)); err == nil {
+			t.Errorf("%q was accepted", bad)
+		}
+	}
+	for _, bad := range [][]klaxonhttp.Token{
+		{{Name: "short", Scope: klaxonhttp.ScopeRead, Secret: "short"}},
+		{{Name: "twice", Scope: klaxonhttp.ScopeRead, Secret: readSecret}, {Name: "twice", Scope: klaxonhttp.ScopeRead, Secret: adminSecret}},
+		{{Name: "", Scope: klaxonhttp.ScopeRead, Secret: readSecret}},
+		{{Name: "none", Scope: klaxonhttp.ScopeNone, Secret: readSecret}},
+	} {
+		if _, err := klaxonhttp.NewTokens(bad...); err == nil {
+			t.Errorf("%+v was accepted", bad)
+		}
+	}
+	env := map[string]string{"KLAXON_TOKEN": adminSecret}
+	loaded, err := klaxonhttp.LoadTokens("", func(key string) string { return env[key] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(loaded) != 1 || loaded[0].Name != "admin" || loaded[0].Scope != klaxonhttp.ScopeAdmin {
+		t.Fatalf("KLAXON_TOKEN gave %+v", loaded)
+	}
+}
+
+func TestLoopbackOnlyWithoutTokens(t *testing.T) {
+	t.Parallel()
+	for _, addr := range []string{"127.0.0.1:7070", "[::1]:7070", "localhost:0"} {
+		if err := klaxonhttp.CheckAddr(addr, false); err != nil {
+			t.Errorf("%s: %v", addr, err)
+		}
+	}
+	for _, addr := range []string{":7070", "0.0.0.0:7070", "192.168.1.10:7070", "example.com:7070"} {
+		if err := klaxonhttp.CheckAddr(addr, false); !errors.Is(err, klaxonhttp.ErrNoTokensNonLoopback) {
+			t.Errorf("%s without tokens: %v", addr, err)
+		}
+		if err := klaxonhttp.CheckAddr(addr, true); err != nil {
+			t.Errorf("%s with tokens: %v", addr, err)
+		}
+	}
+}

@@ -1,0 +1,259 @@
+package http
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// DeadLetterPage is a page of dead-letter entries, newest first.
+type DeadLetterPage struct {
+	Entries []*klaxontype.DeadLetter `json:"entries"`
+	// NextCursor fetches the next, older page; empty on the last page.
+	NextCursor string `json:"next_cursor,omitempty" doc:"Pass as cursor for the next, older page; absent on the last page"`
+}
+
+type listDeadLettersInput struct {
+	Class    []string  `query:"class" doc:"Only entries of these failure classes, comma-separated"`
+	State    []string  `query:"state" doc:"Only entries in these states, comma-separated (open, replayed, resolved, discarded)"`
+	Workflow string    `query:"workflow" maxLength:"200" doc:"Only entries of this workflow"`
+	Channel  string    `query:"channel" maxLength:"200" doc:"Only entries routed to this channel"`
+	Entity   []string  `query:"entity,explode" doc:"Only entries whose run is labelled key=value; repeatable, all must match"`
+	Since    time.Time `query:"since" doc:"Only entries created at or after this time (RFC 3339)"`
+	Until    time.Time `query:"until" doc:"Only entries created before this time (RFC 3339)"`
+	Limit    int       `query:"limit" minimum:"1" maximum:"1000" default:"50" doc:"At most this many entries"`
+	Cursor   string    `query:"cursor" doc:"next_cursor of the previous page"`
+}
+
+type listDeadLettersOutput struct {
+	Body DeadLetterPage
+}
+
+type entryIDInput struct {
+	ID string `path:"id" minLength:"1" maxLength:"64" doc:"Dead-letter entry ID"`
+}
+
+type entryOutput struct {
+	Body *klaxontype.DeadLetter
+}
+
+// ReplayRequest says how to replay one entry.
+type ReplayRequest struct {
+	Mode klaxontype.ReplayMode `json:"mode,omitempty" enum:"resume,from-step,restart" doc:"resume (default) keeps completed steps; from-step re-runs step and every later one; restart creates a new linked run"`
+	// Step is the first step to run again, for from-step.
+	Step string `json:"step,omitempty" doc:"For from-step: the first step to run again"`
+	// Input replaces the run's input when present.
+	Input json.RawMessage `json:"input,omitempty" doc:"Replaces the run's input when present"`
+	// DryRun only says what the replay would do.
+	DryRun bool `json:"dry_run,omitempty" doc:"Only say what the replay would do; change nothing"`
+}
+
+// ReplayResponse says what a replay did, or would do.
+type ReplayResponse struct {
+	DryRun bool               `json:"dry_run"`
+	Plan   *klaxon.ReplayPlan `json:"plan"`
+	// Entry is the replayed entry; absent in a dry run.
+	Entry *klaxontype.DeadLetter `json:"entry,omitempty"`
+}
+
+type replayInput struct {
+	ID string `path:"id" minLength:"1" maxLength:"64" doc:"Dead-letter entry ID"`
+	// Body is optional: without one, the run resumes.
+	Body ReplayRequest `required:"false"`
+}
+
+type replayOutput struct {
+	Body ReplayResponse
+}
+
+// DeadLetterFilter selects open entries for a bulk replay.
+type DeadLetterFilter struct {
+	Classes  []klaxontype.FailureClass `json:"classes,omitempty" doc:"Only entries of these failure classes"`
+	Workflow string                    `json:"workflow,omitempty"`
+	Channel  string                    `json:"channel,omitempty"`
+	Entities map[string]string         `json:"entities,omitempty" doc:"Only entries whose run carries every one of these labels"`
+	Since    time.Time                 `json:"since,omitzero" doc:"Only entries created at or after this time"`
+	Until    time.Time                 `json:"until,omitzero" doc:"Only entries created before this time"`
+}
+
+func (f *DeadLetterFilter) empty() bool {
+	return len(f.Classes) == 0 && f.Workflow == "" && f.Channel == "" && len(f.Entities) == 0 && f.Since.IsZero() && f.Until.IsZero()
+}
+
+// BulkReplayRequest replays every open entry matching a filter.
+type BulkReplayRequest struct {
+	Filter DeadLetterFilter `json:"filter,omitzero"`
+	// All must be true to replay every open entry with an empty filter.
+	All    bool                  `json:"all,omitempty" doc:"Required to replay with an empty filter: every open entry"`
+	Mode   klaxontype.ReplayMode `json:"mode,omitempty" enum:"resume,from-step,restart" doc:"As for one entry; default resume"`
+	Step   string                `json:"step,omitempty" doc:"For from-step: the first step to run again"`
+	Input  json.RawMessage       `json:"input,omitempty" doc:"Replaces every matched run's input when present"`
+	DryRun bool                  `json:"dry_run,omitempty" doc:"Only count and list the entries that would be replayed"`
+}
+
+type bulkReplayInput struct {
+	Body BulkReplayRequest
+}
+
+type bulkReplayOutput struct {
+	Body *klaxon.BulkReplayResult
+}
+
+// ResolveRequest supplies the output of an entry's failed step.
+type ResolveRequest struct {
+	Step   string          `json:"step" minLength:"1" doc:"The entry's failed step"`
+	Output json.RawMessage `json:"output" doc:"The step's output, checked against its output type"`
+}
+
+type resolveInput struct {
+	ID   string `path:"id" minLength:"1" maxLength:"64" doc:"Dead-letter entry ID"`
+	Body ResolveRequest
+}
+
+// DiscardRequest closes an entry without action.
+type DiscardRequest struct {
+	Reason string `json:"reason" minLength:"1" maxLength:"2000" doc:"Why the entry needs no action, for the audit trail"`
+}
+
+type discardInput struct {
+	ID   string `path:"id" minLength:"1" maxLength:"64" doc:"Dead-letter entry ID"`
+	Body DiscardRequest
+}
+
+func (s *Server) registerDeadLetters() {
+	tags := []string{"dead-letter queue"}
+	register(s, ScopeRead, huma.Operation{
+		OperationID: "list-dead-letters", Method: http.MethodGet, Path: APIPrefix + "/dlq",
+		Summary: "List dead-letter entries, newest first", Tags: tags,
+		Errors: []int{http.StatusUnprocessableEntity},
+	}, s.listDeadLetters)
+	register(s, ScopeRead, huma.Operation{
+		OperationID: "get-dead-letter", Method: http.MethodGet, Path: APIPrefix + "/dlq/{id}",
+		Summary: "A dead-letter entry with its attempts and deliveries", Tags: tags,
+		Errors: []int{http.StatusNotFound},
+	}, func(ctx context.Context, input *entryIDInput) (*entryOutput, error) {
+		entry, err := s.client.DeadLetter(ctx, input.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &entryOutput{Body: entry}, nil
+	})
+	register(s, ScopeOperate, huma.Operation{
+		OperationID: "replay-dead-letter", Method: http.MethodPost, Path: APIPrefix + "/dlq/{id}/replay",
+		Summary: "Replay one entry's run, or say what a replay would do", Tags: tags,
+		Errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity},
+	}, s.replay)
+	register(s, ScopeOperate, huma.Operation{
+		OperationID: "replay-dead-letters", Method: http.MethodPost, Path: APIPrefix + "/dlq/replay",
+		Summary: "Replay every open entry matching a filter", Tags: tags,
+		Errors: []int{http.StatusUnprocessableEntity},
+	}, s.replayMatching)
+	register(s, ScopeOperate, huma.Operation{
+		OperationID: "resolve-dead-letter", Method: http.MethodPost, Path: APIPrefix + "/dlq/{id}/resolve",
+		Summary: "Supply the failed step's output; the run continues from there", Tags: tags,
+		Errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity},
+	}, func(ctx context.Context, input *resolveInput) (*entryOutput, error) {
+		entry, err := s.client.Resolve(ctx, input.ID, input.Body.Step, input.Body.Output, actor(ctx))
+		if err != nil {
+			return nil, err
+		}
+		return &entryOutput{Body: entry}, nil
+	})
+	register(s, ScopeOperate, huma.Operation{
+		OperationID: "discard-dead-letter", Method: http.MethodPost, Path: APIPrefix + "/dlq/{id}/discard",
+		Summary: "Close an entry without action; the run stays dead", Tags: tags,
+		Errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity},
+	}, func(ctx context.Context, input *discardInput) (*entryOutput, error) {
+		entry, err := s.client.Discard(ctx, input.ID, input.Body.Reason, actor(ctx))
+		if err != nil {
+			return nil, err
+		}
+		return &entryOutput{Body: entry}, nil
+	})
+}
+
+func (s *Server) listDeadLetters(ctx context.Context, input *listDeadLettersInput) (*listDeadLettersOutput, error) {
+	params := &store.DLQListParams{
+		Workflow: input.Workflow, Channel: input.Channel, Limit: input.Limit + 1,
+		CreatedAfter: input.Since, CreatedBefore: input.Until,
+	}
+	for _, name := range input.Class {
+		class := klaxontype.FailureClass(strings.TrimSpace(name))
+		if !class.Valid() {
+			return nil, invalid("class %q is not a failure class (%s)", name, joinNames(klaxontype.FailureClasses()))
+		}
+		params.Classes = append(params.Classes, class)
+	}
+	for _, name := range input.State {
+		state := klaxontype.DeadLetterState(strings.TrimSpace(name))
+		if !state.Valid() {
+			return nil, invalid("state %q is not a dead-letter state (%s)", name, joinNames(klaxontype.DeadLetterStates()))
+		}
+		params.States = append(params.States, state)
+	}
+	var err error
+	if params.Entities, err = parseEntities(input.Entity); err != nil {
+		return nil, err
+	}
+	if params.BeforeID, err = parseCursor(input.Cursor); err != nil {
+		return nil, err
+	}
+	entries, err := s.client.DeadLetters(ctx, params)
+	if err != nil {
+		return nil, err
+	}
+	output := &listDeadLettersOutput{Body: DeadLetterPage{Entries: orEmpty(entries)}}
+	if len(entries) > input.Limit {
+		output.Body.Entries = entries[:input.Limit]
+		output.Body.NextCursor = entries[input.Limit-1].ID
+	}
+	return output, nil
+}
+
+func (s *Server) replay(ctx context.Context, input *replayInput) (*replayOutput, error) {
+	request := input.Body
+	options := klaxon.ReplayOptions{Mode: request.Mode, Step: request.Step, Input: request.Input, Actor: actor(ctx)}
+	plan, err := s.client.PlanReplay(ctx, input.ID, options)
+	if err != nil {
+		return nil, err
+	}
+	output := &replayOutput{Body: ReplayResponse{DryRun: request.DryRun, Plan: plan}}
+	if request.DryRun {
+		return output, nil
+	}
+	if output.Body.Entry, err = s.client.Replay(ctx, input.ID, options); err != nil {
+		return nil, err
+	}
+	return output, nil
+}
+
+func (s *Server) replayMatching(ctx context.Context, input *bulkReplayInput) (*bulkReplayOutput, error) {
+	request := input.Body
+	filter := request.Filter
+	if filter.empty() && !request.All {
+		return nil, invalid("a bulk replay with an empty filter would replay every open entry: give a filter, or all: true")
+	}
+	for _, class := range filter.Classes {
+		if !class.Valid() {
+			return nil, invalid("class %q is not a failure class (%s)", class, joinNames(klaxontype.FailureClasses()))
+		}
+	}
+	params := &store.DLQListParams{
+		Classes: filter.Classes, Workflow: filter.Workflow, Channel: filter.Channel, Entities: filter.Entities,
+		CreatedAfter: filter.Since, CreatedBefore: filter.Until,
+	}
+	options := klaxon.ReplayOptions{Mode: request.Mode, Step: request.Step, Input: request.Input, Actor: actor(ctx)}
+	result, err := s.client.ReplayMatching(ctx, params, options, request.DryRun)
+	if err != nil {
+		return nil, err
+	}
+	return &bulkReplayOutput{Body: result}, nil
+}

@@ -1,0 +1,280 @@
+// Package http serves Klaxon's HTTP API over a klaxon.Client, and holds the
+// typed Go client of that API which the CLI uses in its --server mode.
+//
+// It is an adapter: it imports the root package, klaxontype and store, and
+// nothing imports it but commands. The API is declared with huma, so that the
+// OpenAPI document served at /api/v1/openapi.json is generated from the same
+// Go types the handlers decode and encode.
+package http
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// DefaultMaxBodyBytes is the largest request body accepted unless
+// Config.MaxBodyBytes says otherwise.
+const DefaultMaxBodyBytes = 1 << 20
+
+// APIPrefix is where the API's operations live.
+const APIPrefix = "/api/v1"
+
+// OpenAPIPath is where the OpenAPI 3 document of the API is served.
+const OpenAPIPath = APIPrefix + "/openapi.json"
+
+// Config configures a Server.
+type Config struct {
+	// Client is what the server acts through. It needs a store, not the
+	// workflows' code: workers live in other processes.
+	Client *klaxon.Client
+	// Tokens are the access tokens. Without any, every request acts as
+	// "anonymous" with every scope, so the server must only be reachable
+	// from this machine: ListenAndServe refuses a non-loopback address and
+	// the handler refuses requests from other machines.
+	Tokens *Tokens
+	// MaxBodyBytes caps request bodies; default DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Logger receives errors the server could not map to a client's mistake;
+	// default none.
+	Logger *slog.Logger
+}
+
+// Server is Klaxon's HTTP API.
+type Server struct {
+	client       *klaxon.Client
+	tokens       *Tokens
+	maxBodyBytes int64
+	logger       *slog.Logger
+	api          huma.API
+	handler      http.Handler
+	routes       []string
+}
+
+// NewServer builds the API's routes over a client.
+func NewServer(config Config) (*Server, error) {
+	if config.Client == nil {
+		return nil, errors.New("klaxon http: NewServer needs a client")
+	}
+	s := &Server{client: config.Client, tokens: config.Tokens, maxBodyBytes: config.MaxBodyBytes, logger: config.Logger}
+	if s.maxBodyBytes <= 0 {
+		s.maxBodyBytes = DefaultMaxBodyBytes
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	s.api = humago.New(mux, apiConfig())
+	s.api.UseMiddleware(s.authorize)
+	s.registerHealth()
+	s.registerRuns()
+	s.registerDeadLetters()
+	s.registerWorkflows()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusNotFound, fmt.Sprintf("no route %s %s: the API is described at %s", r.Method, r.URL.Path, OpenAPIPath))
+	})
+	s.handler = mux
+	if s.tokens.Len() == 0 {
+		s.handler = loopbackOnly(mux)
+	}
+	return s, nil
+}
+
+// apiConfig is huma's default configuration without what would make the
+// responses differ from the Go types ($schema fields and Link headers) or
+// serve more than the API (docs and schema pages), and with JSON decoded
+// strictly.
+func apiConfig() huma.Config {
+	config := huma.DefaultConfig("Klaxon", "v1")
+	config.Info.Description = "Durable execution for AI-agent jobs: enqueue runs, inspect them, and act on the dead-letter queue. " +
+		"Every error is application/problem+json."
+	config.CreateHooks = nil
+	config.DocsPath = ""
+	config.SchemasPath = ""
+	config.OpenAPIPath = strings.TrimSuffix(OpenAPIPath, ".json")
+	config.Formats = map[string]huma.Format{"application/json": strictJSON, "json": strictJSON}
+	config.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "An access token: Authorization: Bearer SECRET. Scopes: read < operate < admin."},
+	}
+	registerSchemaAliases(config.Components.Schemas)
+	return config
+}
+
+// Handler serves the API.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Routes lists the routes the server serves, as "METHOD /path", besides the
+// OpenAPI document.
+func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
+
+// ListenAndServe serves on addr until ctx ends, then shuts down gracefully,
+// letting requests under way finish within a few seconds. It calls listening
+// with the server's base URL once the address is bound.
+func (s *Server) ListenAndServe(ctx context.Context, addr string, listening func(url string)) error {
+	if err := CheckAddr(addr, s.tokens.Len() > 0); err != nil {
+		return err
+	}
+	listener, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	server := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if listening != nil {
+		listening("http://" + listener.Addr().String())
+	}
+	served := make(chan error, 1)
+	go func() { served <- server.Serve(listener) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := server.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// loopbackOnly refuses requests from other machines, for a server without
+// tokens that someone mounted on a listener of their own.
+func loopbackOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil || !isLoopbackHost(host) {
+			writeProblem(w, http.StatusForbidden, "this server has no access tokens and answers this machine only")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// writeProblem answers outside huma (no route, not loopback) in the same
+// application/problem+json shape as huma's errors.
+func writeProblem(w http.ResponseWriter, status int, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = strictJSON.Marshal(w, &huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: detail})
+}
+
+// actorKey carries the acting token's name in a request's context.
+type actorKey struct{}
+
+// actor is who the request acts as: the token's name, or "anonymous" on a
+// server without tokens.
+func actor(ctx context.Context) string {
+	if name, ok := ctx.Value(actorKey{}).(string); ok {
+		return name
+	}
+	return "anonymous"
+}
+
+// scopeKey is where an operation's required scope is kept in its metadata.
+const scopeKey = "klaxon-scope"
+
+// authorize lets a request through when its bearer token has the scope its
+// operation needs, recording the token's name as the actor.
+func (s *Server) authorize(ctx huma.Context, next func(huma.Context)) {
+	required, _ := ctx.Operation().Metadata[scopeKey].(Scope)
+	if required == ScopeNone || s.tokens.Len() == 0 {
+		next(ctx)
+		return
+	}
+	header := ctx.Header("Authorization")
+	secret, found := strings.CutPrefix(header, "Bearer ")
+	if !found || secret == "" {
+		ctx.SetHeader("WWW-Authenticate", `Bearer realm="klaxon"`)
+		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "this operation needs an access token: Authorization: Bearer SECRET")
+		return
+	}
+	name, scope, ok := s.tokens.lookup(secret)
+	if !ok {
+		ctx.SetHeader("WWW-Authenticate", `Bearer realm="klaxon", error="invalid_token"`)
+		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the access token is not one this server knows")
+		return
+	}
+	if scope < required {
+		_ = huma.WriteErr(s.api, ctx, http.StatusForbidden,
+			fmt.Sprintf("token %q has scope %s; %s %s needs %s", name, scope, ctx.Method(), ctx.Operation().Path, required))
+		return
+	}
+	next(huma.WithValue(ctx, actorKey{}, name))
+}
+
+// register adds an operation that needs a scope, mapping the errors its
+// handler returns through the error table.
+func register[I, O any](s *Server, scope Scope, op huma.Operation, handler func(context.Context, *I) (*O, error)) {
+	if op.Metadata == nil {
+		op.Metadata = map[string]any{}
+	}
+	op.Metadata[scopeKey] = scope
+	op.MaxBodyBytes = s.maxBodyBytes
+	if scope != ScopeNone {
+		op.Security = []map[string][]string{{"bearer": {}}}
+		op.Description = strings.TrimSpace(op.Description + "\n\nNeeds scope " + scope.String() + ".")
+		op.Errors = append(op.Errors, http.StatusUnauthorized, http.StatusForbidden)
+	}
+	s.routes = append(s.routes, op.Method+" "+op.Path)
+	huma.Register(s.api, op, func(ctx context.Context, input *I) (*O, error) {
+		output, err := handler(ctx, input)
+		if err != nil {
+			var statusErr huma.StatusError
+			if errors.As(err, &statusErr) {
+				return nil, err
+			}
+			return nil, s.problem(err)
+		}
+		return output, nil
+	})
+}
+
+// healthOutput says the server, or its store, is up.
+type healthOutput struct {
+	Body struct {
+		Status string `json:"status" example:"ok"`
+	}
+}
+
+func (s *Server) registerHealth() {
+	register(s, ScopeNone, huma.Operation{
+		OperationID: "healthz", Method: http.MethodGet, Path: "/healthz",
+		Summary: "The server is up", Tags: []string{"health"},
+	}, func(context.Context, *struct{}) (*healthOutput, error) {
+		output := &healthOutput{}
+		output.Body.Status = "ok"
+		return output, nil
+	})
+	register(s, ScopeNone, huma.Operation{
+		OperationID: "readyz", Method: http.MethodGet, Path: "/readyz",
+		Summary: "The store answers", Tags: []string{"health"},
+		Errors: []int{http.StatusServiceUnavailable},
+	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if _, err := s.client.Store().WorkflowList(ctx); err != nil {
+			s.logger.Warn("readiness check failed", "error", err)
+			return nil, huma.Error503ServiceUnavailable("the store does not answer")
+		}
+		output := &healthOutput{}
+		output.Body.Status = "ok"
+		return output, nil
+	})
+}

@@ -1,0 +1,262 @@
+package http_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"testing"
+
+	klaxonhttp "github.com/klaxonhq/klaxon/http"
+	"github.com/klaxonhq/klaxon/klaxontype"
+)
+
+func TestHealth(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		// Health checks need no token: a load balancer has none.
+		if r := f.do(http.MethodGet, path, "", ""); r.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, r.status, r.body)
+		}
+	}
+	if err := f.client("").Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.closeStore()
+	f.do(http.MethodGet, "/readyz", "", "").wantProblem(t, http.StatusServiceUnavailable, "store")
+}
+
+func TestEnqueueAndInspectRuns(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	ctx := context.Background()
+	client := f.client(operateSecret)
+
+	created, err := client.Enqueue(ctx, &klaxonhttp.EnqueueRequest{
+		Workflow: "greet", Input: json.RawMessage(`"ada"`), IdempotencyKey: "greet-ada",
+		Entities: map[string]string{"person": "ada"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.Deduplicated || created.Run.Workflow != "greet" || created.Run.Entities["person"] != "ada" {
+		t.Fatalf("enqueue answered %+v", created)
+	}
+	r := f.do(http.MethodPost, "/api/v1/runs", operateSecret, `{"workflow":"greet","input":"ada","idempotency_key":"greet-ada"}`)
+	if r.status != http.StatusOK {
+		t.Fatalf("repeated enqueue: %d %s, want 200", r.status, r.body)
+	}
+	var again klaxonhttp.EnqueueResponse
+	r.decode(t, &again)
+	if !again.Deduplicated || again.Run.ID != created.Run.ID {
+		t.Fatalf("repeated enqueue returned %+v, want run %s deduplicated", again, created.Run.ID)
+	}
+	if r := f.do(http.MethodPost, "/api/v1/runs", operateSecret, `{"workflow":"greet","input":"bob"}`); r.status != http.StatusCreated {
+		t.Fatalf("new enqueue: %d %s, want 201", r.status, r.body)
+	}
+
+	f.awaitStatus(created.Run.ID, klaxontype.RunStatusCompleted)
+	detail, err := f.client(readSecret).Run(ctx, created.Run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(detail.Steps) != 2 || detail.Manifest == nil || len(detail.Manifest.Missing) != 0 || len(detail.Manifest.Executed) != 2 {
+		t.Fatalf("run detail: steps %d, manifest %+v", len(detail.Steps), detail.Manifest)
+	}
+	if detail.Events[0].Type != klaxontype.EventRunEnqueued || detail.Events[0].Actor != "operator" {
+		t.Fatalf("first event %+v, want run.enqueued by operator", detail.Events[0])
+	}
+	if _, err := f.client(readSecret).Run(ctx, "01ARZ3NDEKTSV4RRFFQ69G5FAV"); !errors.Is(err, klaxontype.ErrNotFound) {
+		t.Fatalf("unknown run: %v, want ErrNotFound", err)
+	}
+
+	// Two runs: pages of one, then the end.
+	reader := f.client(readSecret)
+	page, err := reader.Runs(ctx, &klaxonhttp.RunQuery{Workflow: "greet", Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Runs) != 1 || page.NextCursor == "" {
+		t.Fatalf("first page %+v", page)
+	}
+	last, err := reader.Runs(ctx, &klaxonhttp.RunQuery{Workflow: "greet", Limit: 1, Cursor: page.NextCursor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(last.Runs) != 1 || last.NextCursor != "" || last.Runs[0].ID == page.Runs[0].ID {
+		t.Fatalf("second page %+v after %s", last, page.Runs[0].ID)
+	}
+	byEntity, err := reader.Runs(ctx, &klaxonhttp.RunQuery{
+		Entities: map[string]string{"person": "ada"}, Statuses: []klaxontype.RunStatus{klaxontype.RunStatusCompleted},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(byEntity.Runs) != 1 || byEntity.Runs[0].ID != created.Run.ID {
+		t.Fatalf("runs of person=ada: %+v", byEntity.Runs)
+	}
+	r = f.do(http.MethodGet, "/api/v1/runs?status=completed,pending&entity=person=nobody", readSecret, "")
+	var none klaxonhttp.RunPage
+	r.decode(t, &none)
+	if r.status != http.StatusOK || none.Runs == nil || len(none.Runs) != 0 {
+		t.Fatalf("runs of nobody: %d %s, want an empty list", r.status, r.body)
+	}
+}
+
+func TestWorkflows(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	ctx := context.Background()
+	client := f.client("")
+	run, err := client.Enqueue(ctx, &klaxonhttp.EnqueueRequest{Workflow: "greet", Input: json.RawMessage(`"x"`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.awaitStatus(run.Run.ID, klaxontype.RunStatusCompleted)
+	workflows, err := client.Workflows(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{}
+	for _, w := range workflows {
+		names = append(names, w.Name)
+		if w.Name == "greet" && (w.Runs[klaxontype.RunStatusCompleted] != 1 || !slices.Equal(w.ExpectedSteps, []string{"hello", "shout"})) {
+			t.Fatalf("greet: %+v", w)
+		}
+		if len(w.Runs) != len(klaxontype.RunStatuses()) {
+			t.Fatalf("%s counts %d statuses, want all %d", w.Name, len(w.Runs), len(klaxontype.RunStatuses()))
+		}
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"charge", "greet"}) {
+		t.Fatalf("workflows %v", names)
+	}
+	// Without tokens, the actor is anonymous.
+	detail, err := client.Run(ctx, run.Run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if detail.Events[0].Actor != "anonymous" {
+		t.Fatalf("actor %q, want anonymous", detail.Events[0].Actor)
+	}
+}
+
+func TestDeadLetterQueue(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	ctx := context.Background()
+	operator, reader := f.client(operateSecret), f.client(readSecret)
+	first := f.deadEntry(operateSecret, map[string]string{"order": "1"})
+	second := f.deadEntry(operateSecret, map[string]string{"order": "2"})
+	third := f.deadEntry(operateSecret, map[string]string{"order": "3"})
+
+	page, err := reader.DeadLetters(ctx, &klaxonhttp.DeadLetterQuery{
+		Classes: []klaxontype.FailureClass{klaxontype.ClassPermanent}, States: []klaxontype.DeadLetterState{klaxontype.DeadLetterOpen},
+		Workflow: "charge", Limit: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Entries) != 2 || page.Entries[0].ID != third.ID || page.NextCursor == "" {
+		t.Fatalf("first page: %d entries, next %q", len(page.Entries), page.NextCursor)
+	}
+	rest, err := reader.DeadLetters(ctx, &klaxonhttp.DeadLetterQuery{Workflow: "charge", Limit: 2, Cursor: page.NextCursor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rest.Entries) != 1 || rest.Entries[0].ID != first.ID || rest.NextCursor != "" {
+		t.Fatalf("second page: %+v", rest)
+	}
+	byEntity, err := reader.DeadLetters(ctx, &klaxonhttp.DeadLetterQuery{Entities: map[string]string{"order": "2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(byEntity.Entries) != 1 || byEntity.Entries[0].ID != second.ID {
+		t.Fatalf("entries of order=2: %+v", byEntity.Entries)
+	}
+	entry, err := reader.DeadLetter(ctx, first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entry.Attempts) == 0 || entry.Step == nil || entry.Step.Name != "charge" {
+		t.Fatalf("entry %+v", entry)
+	}
+
+	// A dry run plans and changes nothing.
+	plan, err := operator.Replay(ctx, first.ID, &klaxonhttp.ReplayRequest{Mode: klaxontype.ReplayRestart, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !plan.DryRun || plan.Entry != nil || plan.Plan.Mode != klaxontype.ReplayRestart || !plan.Plan.NewIdempotencyKeys {
+		t.Fatalf("dry run %+v", plan)
+	}
+	if entry, _ := reader.DeadLetter(ctx, first.ID); entry.State != klaxontype.DeadLetterOpen {
+		t.Fatalf("a dry run left the entry %s", entry.State)
+	}
+	replayed, err := operator.Replay(ctx, first.ID, &klaxonhttp.ReplayRequest{Mode: klaxontype.ReplayRestart})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if replayed.Entry.State != klaxontype.DeadLetterReplayed || replayed.Entry.ClosedBy != "operator" || replayed.Entry.ReplayRunID == "" {
+		t.Fatalf("replayed entry %+v", replayed.Entry)
+	}
+	if _, err := operator.Replay(ctx, first.ID, nil); !errors.Is(err, klaxontype.ErrEntryNotOpen) {
+		t.Fatalf("second replay: %v, want ErrEntryNotOpen (409)", err)
+	}
+
+	// Resolve with the failed step's output; the run completes.
+	resolved, err := operator.Resolve(ctx, second.ID, "charge", json.RawMessage(`12`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resolved.State != klaxontype.DeadLetterResolved || resolved.ClosedBy != "operator" {
+		t.Fatalf("resolved entry %+v", resolved)
+	}
+	f.awaitStatus(second.RunID, klaxontype.RunStatusCompleted)
+	if _, err := operator.Resolve(ctx, third.ID, "not-the-step", json.RawMessage(`1`)); !errors.Is(err, klaxontype.ErrInvalid) {
+		t.Fatalf("resolving another step: %v, want ErrInvalid (422)", err)
+	}
+
+	discarded, err := operator.Discard(ctx, third.ID, "refunded by hand")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if discarded.State != klaxontype.DeadLetterDiscarded || discarded.ClosedBy != "operator" || discarded.CloseReason != "refunded by hand" {
+		t.Fatalf("discarded entry %+v", discarded)
+	}
+}
+
+func TestBulkReplay(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	ctx := context.Background()
+	operator := f.client(operateSecret)
+	for range 3 {
+		f.deadEntry(operateSecret, map[string]string{"batch": "a"})
+	}
+	other := f.deadEntry(operateSecret, map[string]string{"batch": "b"})
+
+	if _, err := operator.ReplayMatching(ctx, &klaxonhttp.BulkReplayRequest{DryRun: true}); !errors.Is(err, klaxontype.ErrInvalid) {
+		t.Fatalf("bulk replay without a filter: %v, want ErrInvalid", err)
+	}
+	filter := klaxonhttp.DeadLetterFilter{Workflow: "charge", Entities: map[string]string{"batch": "a"}}
+	dry, err := operator.ReplayMatching(ctx, &klaxonhttp.BulkReplayRequest{Filter: filter, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dry.Matched != 3 || dry.Replayed != 0 || len(dry.EntryIDs) != 3 {
+		t.Fatalf("dry run %+v", dry)
+	}
+	done, err := operator.ReplayMatching(ctx, &klaxonhttp.BulkReplayRequest{Filter: filter, Mode: klaxontype.ReplayRestart})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.Matched != 3 || done.Replayed != 3 {
+		t.Fatalf("bulk replay %+v", done)
+	}
+	if entry, _ := operator.DeadLetter(ctx, other.ID); entry.State != klaxontype.DeadLetterOpen {
+		t.Fatalf("an entry outside the filter is %s", entry.State)
+	}
+}

@@ -1,0 +1,66 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+)
+
+// WorkflowSummary is a workflow some worker registered in the store, with
+// how many of its runs are in each status.
+type WorkflowSummary struct {
+	Name    string `json:"name"`
+	Version int    `json:"version"`
+	// ExpectedSteps is the step manifest every completed run must have
+	// executed; empty when the workflow declares none.
+	ExpectedSteps []string  `json:"expected_steps"`
+	RegisteredAt  time.Time `json:"registered_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+	// Runs counts the workflow's runs by status; every status is present.
+	Runs map[klaxontype.RunStatus]int `json:"runs" doc:"Runs by status; every status is present"`
+}
+
+// WorkflowList is every workflow known to the store, by name.
+type WorkflowList struct {
+	Workflows []*WorkflowSummary `json:"workflows"`
+}
+
+type listWorkflowsOutput struct {
+	Body WorkflowList
+}
+
+func (s *Server) registerWorkflows() {
+	register(s, ScopeRead, huma.Operation{
+		OperationID: "list-workflows", Method: http.MethodGet, Path: APIPrefix + "/workflows",
+		Summary: "Workflows known to the store, with their runs counted by status", Tags: []string{"workflows"},
+	}, s.listWorkflows)
+}
+
+func (s *Server) listWorkflows(ctx context.Context, _ *struct{}) (*listWorkflowsOutput, error) {
+	st := s.client.Store()
+	workflows, err := st.WorkflowList(ctx)
+	if err != nil {
+		return nil, err
+	}
+	output := &listWorkflowsOutput{Body: WorkflowList{Workflows: []*WorkflowSummary{}}}
+	for _, workflow := range workflows {
+		counts, err := st.RunCountByStatus(ctx, workflow.Name)
+		if err != nil {
+			return nil, err
+		}
+		summary := &WorkflowSummary{
+			Name: workflow.Name, Version: workflow.Version, ExpectedSteps: orEmpty(workflow.ExpectedSteps),
+			RegisteredAt: workflow.RegisteredAt, UpdatedAt: workflow.UpdatedAt,
+			Runs: make(map[klaxontype.RunStatus]int),
+		}
+		for _, status := range klaxontype.RunStatuses() {
+			summary.Runs[status] = counts[status]
+		}
+		output.Body.Workflows = append(output.Body.Workflows, summary)
+	}
+	return output, nil
+}
