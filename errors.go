@@ -79,6 +79,10 @@ type RunFailedError struct {
 }
 
 func (e *RunFailedError) Error() string {
+	if f := e.Run.Failure; f != nil && f.Class == klaxontype.ClassCancelled && e.Run.Status == klaxontype.RunStatusCancelled {
+		// The reason says who cancelled it and why.
+		return fmt.Sprintf("run %s was %s", e.Run.ID, f.Reason)
+	}
 	if f := e.Run.Failure; f != nil {
 		where := ""
 		if f.Step != "" {

@@ -87,6 +87,29 @@ func (s *leaseSet) lose(lease store.Lease) bool {
 	return false
 }
 
+// loseRun stops the execution of whichever attempt holds the run, for a run
+// whose lease the store took away whatever its epoch (a cancelled run).
+func (s *leaseSet) loseRun(runID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if held := s.leases[runID]; held != nil && held.cancel != nil {
+		held.cancel(klaxontype.ErrLeaseLost)
+		return true
+	}
+	return false
+}
+
+// StopCancelled stops this worker's execution of a run that was just
+// cancelled in the store, at once rather than at its next heartbeat or
+// checkpoint. It reports whether the worker was executing the run.
+func (w *Worker) StopCancelled(runID string) bool {
+	if !w.leases.loseRun(runID) {
+		return false
+	}
+	w.config.Logger.Info("run cancelled; stopping its execution", "worker", w.config.ID, "run", runID)
+	return true
+}
+
 // heartbeat renews every held lease each interval until ctx ends. A lease the
 // store no longer grants is lost: its execution is cancelled, and any write it
 // still attempts is refused by the store's epoch check.
