@@ -17,16 +17,16 @@ import (
 func (m *Main) runsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "runs",
-		Short: "List and inspect runs",
+		Short: "List, inspect and cancel runs",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return &usageError{fmt.Errorf("unknown command %q for %q (list, show)", args[0], cmd.CommandPath())}
+				return &usageError{fmt.Errorf("unknown command %q for %q (list, show, cancel)", args[0], cmd.CommandPath())}
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(m.runsListCommand(), m.runsShowCommand())
+	cmd.AddCommand(m.runsListCommand(), m.runsShowCommand(), m.runsCancelCommand())
 	return cmd
 }
 
