@@ -169,31 +169,8 @@ func TestManyWorkerProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills worker processes; skipped in -short mode")
 	}
-	url := schemaURL(t)
+	url, st, pool, producer, pipeline := newSinkFixture(t)
 	ctx := context.Background()
-	st, err := postgres.Open(ctx, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	for _, ddl := range []string{
-		"CREATE TABLE sink (key text PRIMARY KEY, pid integer NOT NULL)",
-		"CREATE TABLE sink_attempts (key text NOT NULL, pid integer NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())",
-	} {
-		if _, err := pool.Exec(ctx, ddl); err != nil {
-			t.Fatal(err)
-		}
-	}
-	producer, _ := klaxon.NewClient(st, nil)
-	pipeline := sinkPipeline(pool)
-	if err := producer.Register(pipeline); err != nil {
-		t.Fatal(err)
-	}
 
 	workers := []*worker{startWorker(t, url), startWorker(t, url), startWorker(t, url)}
 	for _, w := range workers {
@@ -229,25 +206,8 @@ func TestManyWorkerProcesses(t *testing.T) {
 		t.Errorf("the surviving worker exited with %v", err)
 	}
 
-	// Every run completed with its five steps.
-	counts, err := st.RunCountByStatus(ctx, "sink-pipeline")
-	if err != nil || counts[klaxontype.RunStatusCompleted] != runs {
-		t.Fatalf("runs by status = %v, %v; want %d completed", counts, err, runs)
-	}
-	var steps, sinkRows, missing, extra int
-	err = pool.QueryRow(ctx, `SELECT
-		(SELECT count(*) FROM steps),
-		(SELECT count(*) FROM sink),
-		(SELECT count(*) FROM steps s WHERE NOT EXISTS (SELECT 1 FROM sink k WHERE k.key = s.idempotency_key)),
-		(SELECT count(*) FROM sink k WHERE NOT EXISTS (SELECT 1 FROM steps s WHERE s.idempotency_key = k.key))`).
-		Scan(&steps, &sinkRows, &missing, &extra)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if steps != runs*5 || sinkRows != runs*5 || missing != 0 || extra != 0 {
-		t.Fatalf("%d checkpoints, %d side effects, %d checkpoints without their effect, %d effects without a checkpoint; want %d, %d, 0, 0",
-			steps, sinkRows, missing, extra, runs*5, runs*5)
-	}
+	// Every run completed with its five steps, each step's effect once.
+	checkEffectsOnce(t, st, pool, runs)
 	// A step ran twice only when the killed worker was executing it: its
 	// first execution is the killed worker's, and the retry used the same key.
 	rows, err := pool.Query(ctx, `SELECT key, array_agg(pid ORDER BY at) FROM sink_attempts GROUP BY key HAVING count(*) > 1`)
@@ -287,6 +247,63 @@ func TestManyWorkerProcesses(t *testing.T) {
 	}
 	t.Logf("%d runs, %d steps re-executed after the SIGKILL (same key, effect once), %d runs reclaimed, %d completed by the SIGTERMed worker before it left",
 		runs, reran, reclaimed, stoppedCompleted)
+}
+
+// newSinkFixture makes a schema with the sink tables, and a client that can
+// enqueue sink-pipeline runs (it starts no worker).
+func newSinkFixture(t *testing.T) (string, *postgres.Store, *pgxpool.Pool, *klaxon.Client, *klaxon.Workflow[int, int]) {
+	t.Helper()
+	url := schemaURL(t)
+	ctx := context.Background()
+	st, err := postgres.Open(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	for _, ddl := range []string{
+		"CREATE TABLE sink (key text PRIMARY KEY, pid integer NOT NULL)",
+		"CREATE TABLE sink_attempts (key text NOT NULL, pid integer NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())",
+	} {
+		if _, err := pool.Exec(ctx, ddl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	producer, _ := klaxon.NewClient(st, nil)
+	pipeline := sinkPipeline(pool)
+	if err := producer.Register(pipeline); err != nil {
+		t.Fatal(err)
+	}
+	return url, st, pool, producer, pipeline
+}
+
+// checkEffectsOnce checks that every run completed and that the sink holds
+// exactly one effect per checkpointed step, and none without one.
+func checkEffectsOnce(t *testing.T, st *postgres.Store, pool *pgxpool.Pool, runs int) {
+	t.Helper()
+	ctx := context.Background()
+	counts, err := st.RunCountByStatus(ctx, "sink-pipeline")
+	if err != nil || counts[klaxontype.RunStatusCompleted] != runs {
+		t.Fatalf("runs by status = %v, %v; want %d completed", counts, err, runs)
+	}
+	var steps, sinkRows, missing, extra int
+	err = pool.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM steps),
+		(SELECT count(*) FROM sink),
+		(SELECT count(*) FROM steps s WHERE NOT EXISTS (SELECT 1 FROM sink k WHERE k.key = s.idempotency_key)),
+		(SELECT count(*) FROM sink k WHERE NOT EXISTS (SELECT 1 FROM steps s WHERE s.idempotency_key = k.key))`).
+		Scan(&steps, &sinkRows, &missing, &extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps != runs*5 || sinkRows != runs*5 || missing != 0 || extra != 0 {
+		t.Fatalf("%d checkpoints, %d side effects, %d checkpoints without their effect, %d effects without a checkpoint; want %d, %d, 0, 0",
+			steps, sinkRows, missing, extra, runs*5, runs*5)
+	}
 }
 
 // awaitCompleted waits until at least n sink-pipeline runs are completed.

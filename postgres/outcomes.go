@@ -67,20 +67,8 @@ func queueCompletions(b *pgx.Batch, batch []*writeRequest, results []error, ambi
 // compensating or dead.
 func (s *Store) RunFail(ctx context.Context, params *store.RunFailParams) error {
 	failure := params.Failure
-	switch params.Next {
-	case klaxontype.RunStatusRetrying:
-		if params.Attempt == nil {
-			return fmt.Errorf("postgres: scheduling a retry of run %s needs the failed attempt", params.RunID)
-		}
-	case klaxontype.RunStatusCompensating, klaxontype.RunStatusDead:
-		if failure == nil {
-			return fmt.Errorf("postgres: run %s cannot become %s without a failure", params.RunID, params.Next)
-		}
-		if params.Next == klaxontype.RunStatusDead && (params.DeadLetter == nil || params.DeadLetter.ID == "" || params.DeadLetter.Channel == "") {
-			return fmt.Errorf("postgres: dead run %s needs a dead-letter entry ID and channel", params.RunID)
-		}
-	default:
-		return fmt.Errorf("postgres: a failed run cannot become %q", params.Next)
+	if err := params.Validate(); err != nil {
+		return fmt.Errorf("postgres: %w", err)
 	}
 	retryNow := ""
 	err := s.writers.writeFunc(ctx, func(ctx context.Context, tx pgx.Tx) error {

@@ -15,11 +15,8 @@ import (
 // RunEnqueue creates a pending run, or returns the run of the same workflow
 // that already has the idempotency key.
 func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) (*klaxontype.Run, bool, error) {
-	if params.ID == "" || params.Workflow == "" {
-		return nil, false, errors.New("postgres: a run needs an ID and a workflow")
-	}
-	if !json.Valid(params.Input) {
-		return nil, false, fmt.Errorf("postgres: input of run %s is not valid JSON", params.ID)
+	if err := params.Validate(); err != nil {
+		return nil, false, fmt.Errorf("postgres: %w", err)
 	}
 	entities := params.Entities
 	if entities == nil {

@@ -33,20 +33,8 @@ func (s *Store) RunComplete(ctx context.Context, params *store.RunCompleteParams
 // compensating or dead.
 func (s *Store) RunFail(ctx context.Context, params *store.RunFailParams) error {
 	failure := params.Failure
-	switch params.Next {
-	case klaxontype.RunStatusRetrying:
-		if params.Attempt == nil {
-			return fmt.Errorf("sqlite: scheduling a retry of run %s needs the failed attempt", params.RunID)
-		}
-	case klaxontype.RunStatusCompensating, klaxontype.RunStatusDead:
-		if failure == nil {
-			return fmt.Errorf("sqlite: run %s cannot become %s without a failure", params.RunID, params.Next)
-		}
-		if params.Next == klaxontype.RunStatusDead && (params.DeadLetter == nil || params.DeadLetter.ID == "" || params.DeadLetter.Channel == "") {
-			return fmt.Errorf("sqlite: dead run %s needs a dead-letter entry ID and channel", params.RunID)
-		}
-	default:
-		return fmt.Errorf("sqlite: a failed run cannot become %q", params.Next)
+	if err := params.Validate(); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
 	}
 	return s.writer.write(func(conn *sqlite.Conn) error {
 		t := now()

@@ -1,0 +1,43 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+)
+
+// Validate reports what makes an enqueue impossible before any store is
+// asked: every store refuses the same requests with the same words.
+func (p *RunEnqueueParams) Validate() error {
+	if p.ID == "" || p.Workflow == "" {
+		return errors.New("a run needs an ID and a workflow")
+	}
+	if !json.Valid(p.Input) {
+		return fmt.Errorf("input of run %s is not valid JSON", p.ID)
+	}
+	return nil
+}
+
+// Validate reports a failure that cannot be recorded: a retry needs the
+// failed attempt, compensating and dead need the failure, and dead needs its
+// dead-letter entry's ID and channel.
+func (p *RunFailParams) Validate() error {
+	switch p.Next {
+	case klaxontype.RunStatusRetrying:
+		if p.Attempt == nil {
+			return fmt.Errorf("scheduling a retry of run %s needs the failed attempt", p.RunID)
+		}
+	case klaxontype.RunStatusCompensating, klaxontype.RunStatusDead:
+		if p.Failure == nil {
+			return fmt.Errorf("run %s cannot become %s without a failure", p.RunID, p.Next)
+		}
+		if p.Next == klaxontype.RunStatusDead && (p.DeadLetter == nil || p.DeadLetter.ID == "" || p.DeadLetter.Channel == "") {
+			return fmt.Errorf("dead run %s needs a dead-letter entry ID and channel", p.RunID)
+		}
+	default:
+		return fmt.Errorf("a failed run cannot become %q", p.Next)
+	}
+	return nil
+}
