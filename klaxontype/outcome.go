@@ -35,8 +35,8 @@ const (
 	AttemptDead AttemptResult = "dead"
 	// AttemptReleased: the worker stopped and gave the run back.
 	AttemptReleased AttemptResult = "released"
-	// AttemptLeaseLost: another worker took the run over; this attempt's writes
-	// were refused.
+	// AttemptLeaseLost: another worker took the run over, or a person
+	// cancelled it; this attempt's writes were refused.
 	AttemptLeaseLost AttemptResult = "lease_lost"
 	// AttemptAbandoned: the attempt could not record its outcome (the store
 	// failed); its lease will expire and another attempt will follow.

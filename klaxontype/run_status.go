@@ -11,7 +11,8 @@ const (
 	RunStatusPending RunStatus = "pending"
 	// RunStatusRunning is a run held by a worker under a lease. It leaves it when
 	// the worker completes it, schedules a retry, starts compensating, dead-letters
-	// it or releases it, or when its lease expires and another worker reclaims it.
+	// it or releases it, when its lease expires and another worker reclaims it,
+	// or when a person cancels it.
 	RunStatusRunning RunStatus = "running"
 	// RunStatusRetrying is a run whose attempt failed with a retryable class and
 	// that waits for its backoff to pass; it is claimed again once it has.
@@ -26,7 +27,11 @@ const (
 	// RunStatusDead is a run that cannot be retried: it sits in the dead-letter
 	// queue with its failure class, reason and attempt history. Terminal.
 	RunStatusDead RunStatus = "dead"
-	// RunStatusCancelled is a run a person cancelled. Terminal.
+	// RunStatusCancelled is a run a person cancelled while it was pending,
+	// retrying or running. It is never claimed again; the holder of a running
+	// run lost its lease with the cancel, so none of its writes are recorded.
+	// Its failure has class cancelled and says who cancelled it and why.
+	// Terminal.
 	RunStatusCancelled RunStatus = "cancelled"
 )
 
