@@ -22,8 +22,8 @@ type DeadLetterPage struct {
 }
 
 type listDeadLettersInput struct {
-	Class    []string  `query:"class" doc:"Only entries of these failure classes, comma-separated"`
-	State    []string  `query:"state" doc:"Only entries in these states, comma-separated (open, replayed, resolved, discarded)"`
+	Class    []string  `query:"class" enum:"transient,rate_limited,timeout,permanent,policy_violation,context_overflow,semantic,budget_exceeded,partial_completion,nondeterminism,compensation_failed,cancelled" doc:"Only entries of these failure classes, comma-separated"`
+	State    []string  `query:"state" enum:"open,replayed,resolved,discarded" doc:"Only entries in these states, comma-separated"`
 	Workflow string    `query:"workflow" maxLength:"200" doc:"Only entries of this workflow"`
 	Channel  string    `query:"channel" maxLength:"200" doc:"Only entries routed to this channel"`
 	Entity   []string  `query:"entity,explode" doc:"Only entries whose run is labelled key=value; repeatable, all must match"`

@@ -36,6 +36,7 @@ type fixture struct {
 	store  *sqlite.Store
 	worker *klaxon.Client
 	server *httptest.Server
+	api    *klaxonhttp.Server
 
 	closeOnce sync.Once
 }
@@ -100,7 +101,7 @@ func newFixture(t *testing.T, withTokens bool) *fixture {
 	}
 	ts := httptest.NewServer(server.Handler())
 	t.Cleanup(ts.Close)
-	f.worker, f.server = worker, ts
+	f.worker, f.server, f.api = worker, ts, server
 	return f
 }
 

@@ -50,7 +50,7 @@ type RunPage struct {
 }
 
 type listRunsInput struct {
-	Status   []string `query:"status" doc:"Only runs in these statuses, comma-separated"`
+	Status   []string `query:"status" enum:"pending,running,retrying,completed,compensating,dead,cancelled" doc:"Only runs in these statuses, comma-separated"`
 	Workflow string   `query:"workflow" maxLength:"200" doc:"Only runs of this workflow"`
 	Entity   []string `query:"entity,explode" doc:"Only runs labelled key=value; repeatable, all must match"`
 	Limit    int      `query:"limit" minimum:"1" maximum:"1000" default:"50" doc:"At most this many runs"`

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 
 	klaxonhttp "github.com/klaxonhq/klaxon/http"
 	"github.com/klaxonhq/klaxon/klaxontype"
@@ -21,7 +22,13 @@ func TestHealth(t *testing.T) {
 			t.Fatalf("%s: %d %s", path, r.status, r.body)
 		}
 	}
-	if err := f.client("").Ready(context.Background()); err != nil {
+	ctx := context.Background()
+	if err := f.client("").Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stopCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := f.worker.Stop(stopCtx); err != nil {
 		t.Fatal(err)
 	}
 	f.closeStore()

@@ -1,0 +1,107 @@
+package http_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+
+	klaxonhttp "github.com/klaxonhq/klaxon/http"
+	"github.com/klaxonhq/klaxon/klaxontype"
+)
+
+func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	entry := f.deadEntry(operateSecret, nil)
+	runs := f.runCount()
+	oversized := `{"workflow":"greet","input":"` + strings.Repeat("x", klaxonhttp.DefaultMaxBodyBytes) + `"}`
+	cases := []struct {
+		name, method, path, body string
+		status                   int
+		words                    []string
+	}{
+		{"malformed JSON", "POST", "/api/v1/runs", `{"workflow":"greet",`, 400, []string{"not valid JSON", "ends before"}},
+		{"not an object", "POST", "/api/v1/runs", `["greet"]`, 422, []string{"expected object"}},
+		{"unknown field", "POST", "/api/v1/runs", `{"workflow":"greet","input":"x","priority":9}`, 422, []string{"priority"}},
+		{"trailing data", "POST", "/api/v1/runs", `{"workflow":"greet","input":"x"} {"workflow":"greet"}`, 400, []string{"not valid JSON", "after the value"}},
+		{"oversized body", "POST", "/api/v1/runs", oversized, 413, []string{"too large"}},
+		{"no workflow", "POST", "/api/v1/runs", `{"input":"x"}`, 422, []string{"workflow"}},
+		{"unknown workflow", "POST", "/api/v1/runs", `{"workflow":"gret","input":"x"}`, 404, []string{`unknown workflow \"gret\"`, "greet"}},
+		{"empty entity key", "POST", "/api/v1/runs", `{"workflow":"greet","entities":{"":"x"}}`, 422, []string{"entity needs a key"}},
+		{"bad status", "GET", "/api/v1/runs?status=bogus", "", 422, []string{"query.status", "bogus", "completed"}},
+		{"bad cursor", "GET", "/api/v1/runs?cursor=not-a-cursor", "", 422, []string{"cursor"}},
+		{"injection in a cursor", "GET", "/api/v1/runs?cursor=0'%20OR%201=1--", "", 422, []string{"cursor"}},
+		{"bad limit", "GET", "/api/v1/runs?limit=0", "", 422, []string{"limit"}},
+		{"huge limit", "GET", "/api/v1/runs?limit=1000000", "", 422, []string{"limit"}},
+		{"bad entity filter", "GET", "/api/v1/runs?entity=nokey", "", 422, []string{"key=value"}},
+		{"bad class", "GET", "/api/v1/dlq?class=flaky", "", 422, []string{"query.class", "flaky", "transient"}},
+		{"bad state", "GET", "/api/v1/dlq?state=closed", "", 422, []string{"query.state", "closed", "open"}},
+		{"bad since", "GET", "/api/v1/dlq?since=yesterday", "", 422, []string{"since"}},
+		{"unknown run", "GET", "/api/v1/runs/nope", "", 404, []string{"not found"}},
+		{"unknown entry", "POST", "/api/v1/dlq/nope/discard", `{"reason":"x"}`, 404, []string{"not found"}},
+		{"bad replay mode", "POST", "/api/v1/dlq/" + entry.ID + "/replay", `{"mode":"rewind"}`, 422, []string{"mode"}},
+		{"from-step of no step", "POST", "/api/v1/dlq/" + entry.ID + "/replay", `{"mode":"from-step","step":"nope"}`, 422, []string{`step \"nope\"`}},
+		{"replay input not JSON", "POST", "/api/v1/dlq/" + entry.ID + "/replay", `{"input":nope}`, 400, []string{"invalid character"}},
+		{"bulk without filter", "POST", "/api/v1/dlq/replay", `{"mode":"resume"}`, 422, []string{"all: true"}},
+		{"bulk with bad class", "POST", "/api/v1/dlq/replay", `{"filter":{"classes":["flaky"]}}`, 422, []string{"flaky"}},
+		{"resolve without output", "POST", "/api/v1/dlq/" + entry.ID + "/resolve", `{"step":"charge"}`, 422, []string{"output"}},
+		{"resolve with wrong type", "POST", "/api/v1/dlq/" + entry.ID + "/resolve", `{"step":"charge","output":"twelve"}`, 422, []string{"output type"}},
+		{"discard without reason", "POST", "/api/v1/dlq/" + entry.ID + "/discard", `{"reason":""}`, 422, []string{"reason"}},
+		{"no such route", "GET", "/api/v1/queues", "", 404, []string{"no route"}},
+		{"wrong method", "DELETE", "/api/v1/runs", "", 404, []string{"no route"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f.do(c.method, c.path, adminSecret, c.body).wantProblem(t, c.status, c.words...)
+		})
+	}
+	if got := f.runCount(); got != runs {
+		t.Fatalf("%d runs after bad requests, want %d", got, runs)
+	}
+	after, err := f.client(readSecret).DeadLetter(context.Background(), entry.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.State != klaxontype.DeadLetterOpen {
+		t.Fatalf("entry is %s after bad requests, want open", after.State)
+	}
+}
+
+func TestConcurrentIdempotentEnqueueCreatesOneRun(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	client := f.client(operateSecret)
+	const requests = 50
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		ids     = map[string]int{}
+		created int
+	)
+	for range requests {
+		wg.Go(func() {
+			result, err := client.Enqueue(context.Background(), &klaxonhttp.EnqueueRequest{
+				Workflow: "greet", Input: json.RawMessage(`"once"`), IdempotencyKey: "only-once",
+			})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			ids[result.Run.ID]++
+			if !result.Deduplicated {
+				created++
+			}
+		})
+	}
+	wg.Wait()
+	if len(ids) != 1 || created != 1 {
+		t.Fatalf("%d requests gave runs %v, %d created; want one run created once", requests, ids, created)
+	}
+	if got := f.runCount(); got != 1 {
+		t.Fatalf("%d runs in the store, want 1", got)
+	}
+}
