@@ -16,8 +16,8 @@ import (
 // first and the cancel reads its outcome, or it comes after and is refused.
 // A refusal returns its error from the transaction, which changes nothing.
 func (s *Store) RunCancel(ctx context.Context, params *store.RunCancelParams) (*klaxontype.Run, error) {
-	if params.Actor == "" {
-		return nil, fmt.Errorf("%w: cancelling a run needs an actor", klaxontype.ErrInvalid)
+	if err := params.Validate(); err != nil {
+		return nil, err
 	}
 	var cancelled *klaxontype.Run
 	err := s.transact(ctx, func(ctx context.Context, tx pgx.Tx) error {

@@ -13,8 +13,8 @@ import (
 // is the only one to write, so the status read and the update cannot be
 // separated by a holder's write.
 func (s *Store) RunCancel(ctx context.Context, params *store.RunCancelParams) (*klaxontype.Run, error) {
-	if params.Actor == "" {
-		return nil, fmt.Errorf("%w: cancelling a run needs an actor", klaxontype.ErrInvalid)
+	if err := params.Validate(); err != nil {
+		return nil, err
 	}
 	var cancelled *klaxontype.Run
 	err := s.writer.write(func(conn *sqlite.Conn) error {

@@ -41,3 +41,12 @@ func (p *RunFailParams) Validate() error {
 	}
 	return nil
 }
+
+// Validate reports a cancel that names no run or no actor: the event log
+// must say who cancelled. Its error matches klaxontype.ErrInvalid.
+func (p *RunCancelParams) Validate() error {
+	if p.ID == "" || p.Actor == "" {
+		return fmt.Errorf("%w: cancelling a run needs its ID and an actor", klaxontype.ErrInvalid)
+	}
+	return nil
+}

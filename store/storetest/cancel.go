@@ -112,6 +112,9 @@ func testCancel(t *testing.T, h *harness) {
 		_, err := f.store.RunCancel(f.ctx, &store.RunCancelParams{ID: newRunID(), Actor: "carol"})
 		checkErrorIs(t, "RunCancel of an unknown run", err, klaxontype.ErrNotFound)
 
+		_, err = f.store.RunCancel(f.ctx, &store.RunCancelParams{Actor: "carol"})
+		checkErrorIs(t, "RunCancel without a run ID", err, klaxontype.ErrInvalid)
+
 		run := f.runIn(klaxontype.RunStatusPending, nil)
 		_, err = f.store.RunCancel(f.ctx, &store.RunCancelParams{ID: run.ID, Reason: "no one asked"})
 		checkErrorIs(t, "RunCancel without an actor", err, klaxontype.ErrInvalid)
