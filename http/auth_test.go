@@ -28,6 +28,8 @@ func TestScopeMatrix(t *testing.T) {
 		// 422 for an operator: the check of the scope comes first.
 		{http.MethodPost, "/api/v1/dlq/" + entry.ID + "/resolve", `{"step":"other","output":1}`, klaxonhttp.ScopeOperate},
 		{http.MethodPost, "/api/v1/dlq/" + entry.ID + "/discard", `{"reason":""}`, klaxonhttp.ScopeOperate},
+		// 409 for an operator: the run is dead.
+		{http.MethodPost, "/api/v1/runs/" + entry.RunID + "/cancel", `{"reason":"matrix"}`, klaxonhttp.ScopeOperate},
 	}
 	secrets := map[klaxonhttp.Scope]string{
 		klaxonhttp.ScopeRead: readSecret, klaxonhttp.ScopeOperate: operateSecret, klaxonhttp.ScopeAdmin: adminSecret,

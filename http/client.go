@@ -39,6 +39,9 @@ func NewClient(baseURL, token string, httpClient *http.Client) *Client {
 // ErrEntryNotOpen for 409, ErrClosed for 503), so errors.Is works as it does
 // against a store.
 type Error struct {
+	// Type is the problem's type: urn:klaxon:problem:NAME for the engine's
+	// errors, empty for a malformed request.
+	Type   string
 	Status int
 	Title  string
 	Detail string
@@ -58,7 +61,7 @@ func (e *Error) Error() string {
 }
 
 // Unwrap returns the engine error the status stands for, or nil.
-func (e *Error) Unwrap() error { return sentinelOf(e.Status) }
+func (e *Error) Unwrap() error { return sentinelOf(e.Type, e.Status) }
 
 // Ready returns nil when the server's store answers.
 func (c *Client) Ready(ctx context.Context) error {
@@ -110,6 +113,16 @@ func (c *Client) Run(ctx context.Context, id string) (*RunDetail, error) {
 		return nil, err
 	}
 	return &detail, nil
+}
+
+// Cancel cancels a run for good and returns it.
+func (c *Client) Cancel(ctx context.Context, id, reason string) (*klaxontype.Run, error) {
+	var run klaxontype.Run
+	request := &CancelRequest{Reason: reason}
+	if err := c.do(ctx, http.MethodPost, APIPrefix+"/runs/"+url.PathEscape(id)+"/cancel", nil, request, &run); err != nil {
+		return nil, err
+	}
+	return &run, nil
 }
 
 // DeadLetterQuery filters DeadLetters. Zero fields do not filter.
@@ -259,6 +272,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 // else came (a proxy's error page) as the detail.
 func decodeProblem(status int, data []byte) error {
 	var problem struct {
+		Type   string `json:"type"`
 		Title  string `json:"title"`
 		Detail string `json:"detail"`
 		Errors []struct {
@@ -274,7 +288,7 @@ func decodeProblem(status int, data []byte) error {
 	if problem.Title != "" {
 		e.Title = problem.Title
 	}
-	e.Detail = problem.Detail
+	e.Type, e.Detail = problem.Type, problem.Detail
 	for _, detail := range problem.Errors {
 		e.Problems = append(e.Problems, strings.TrimPrefix(detail.Location+": ", ": ")+detail.Message)
 	}

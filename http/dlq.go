@@ -66,8 +66,8 @@ type ReplayResponse struct {
 
 type replayInput struct {
 	ID string `path:"id" minLength:"1" maxLength:"64" doc:"Dead-letter entry ID"`
-	// Body is optional: without one, the run resumes.
-	Body ReplayRequest `required:"false"`
+	// Body is optional (a pointer, for huma): without one, the run resumes.
+	Body *ReplayRequest
 }
 
 type replayOutput struct {
@@ -219,7 +219,10 @@ func (s *Server) listDeadLetters(ctx context.Context, input *listDeadLettersInpu
 }
 
 func (s *Server) replay(ctx context.Context, input *replayInput) (*replayOutput, error) {
-	request := input.Body
+	request := ReplayRequest{}
+	if input.Body != nil {
+		request = *input.Body
+	}
 	options := klaxon.ReplayOptions{Mode: request.Mode, Step: request.Step, Input: request.Input, Actor: actor(ctx)}
 	plan, err := s.client.PlanReplay(ctx, input.ID, options)
 	if err != nil {

@@ -11,27 +11,33 @@ import (
 	"github.com/klaxonhq/klaxon/klaxontype"
 )
 
-// errorStatuses is the one table from the engine's errors to HTTP statuses.
-// The server answers with the first row an error matches; the client turns a
-// status back into the row's sentinel, so that errors.Is(err,
-// klaxontype.ErrNotFound) holds on both sides of the wire.
+// errorStatuses is the one table from the engine's errors to HTTP statuses
+// and problem types. The server answers with the first row an error matches;
+// the client turns a problem type (or, failing that, a status) back into the
+// row's sentinel, so that errors.Is(err, klaxontype.ErrNotFound) holds on both
+// sides of the wire.
 var errorStatuses = []struct {
 	// matches reports whether an error is of this row.
 	matches func(error) bool
 	status  int
-	// sentinel is what the client's errors unwrap to for this status; nil
-	// when the status is not the first row with it.
+	// problem names the row in the problem's type, "urn:klaxon:problem:NAME".
+	problem string
+	// sentinel is what the client's errors unwrap to for this problem.
 	sentinel error
 }{
-	{isA[*klaxon.UnknownWorkflowError], http.StatusNotFound, nil},
-	{isA[*klaxon.InputError], http.StatusUnprocessableEntity, nil},
-	{is(klaxontype.ErrNotFound), http.StatusNotFound, klaxontype.ErrNotFound},
-	{is(klaxontype.ErrInvalid), http.StatusUnprocessableEntity, klaxontype.ErrInvalid},
-	{is(klaxontype.ErrEntryNotOpen), http.StatusConflict, klaxontype.ErrEntryNotOpen},
-	{is(klaxontype.ErrLeaseLost), http.StatusConflict, nil},
-	{is(klaxontype.ErrStepExists), http.StatusConflict, nil},
-	{is(klaxontype.ErrClosed), http.StatusServiceUnavailable, klaxontype.ErrClosed},
+	{isA[*klaxon.UnknownWorkflowError], http.StatusNotFound, "unknown-workflow", nil},
+	{isA[*klaxon.InputError], http.StatusUnprocessableEntity, "invalid-input", nil},
+	{is(klaxontype.ErrNotFound), http.StatusNotFound, "not-found", klaxontype.ErrNotFound},
+	{is(klaxontype.ErrInvalid), http.StatusUnprocessableEntity, "invalid", klaxontype.ErrInvalid},
+	{is(klaxontype.ErrEntryNotOpen), http.StatusConflict, "entry-not-open", klaxontype.ErrEntryNotOpen},
+	{is(klaxontype.ErrRunNotCancellable), http.StatusConflict, "run-not-cancellable", klaxontype.ErrRunNotCancellable},
+	{is(klaxontype.ErrLeaseLost), http.StatusConflict, "lease-lost", klaxontype.ErrLeaseLost},
+	{is(klaxontype.ErrStepExists), http.StatusConflict, "step-exists", klaxontype.ErrStepExists},
+	{is(klaxontype.ErrClosed), http.StatusServiceUnavailable, "store-closed", klaxontype.ErrClosed},
 }
+
+// problemPrefix begins the type of every problem the table names.
+const problemPrefix = "urn:klaxon:problem:"
 
 func is(target error) func(error) bool {
 	return func(err error) bool { return errors.Is(err, target) }
@@ -42,19 +48,15 @@ func isA[T error](err error) bool {
 	return errors.As(err, &target)
 }
 
-// statusOf is the HTTP status of an engine error: 500 for one the table does
-// not know.
-func statusOf(err error) int {
+// sentinelOf is the engine error a problem stands for, for the client: by
+// its type, or for a problem without one (huma's validation errors) the first
+// sentinel of its status.
+func sentinelOf(problemType string, status int) error {
 	for _, row := range errorStatuses {
-		if row.matches(err) {
-			return row.status
+		if problemPrefix+row.problem == problemType && row.sentinel != nil {
+			return row.sentinel
 		}
 	}
-	return http.StatusInternalServerError
-}
-
-// sentinelOf is the engine error a status stands for, for the client.
-func sentinelOf(status int) error {
 	for _, row := range errorStatuses {
 		if row.status == status && row.sentinel != nil {
 			return row.sentinel
@@ -68,13 +70,16 @@ func sentinelOf(status int) error {
 // the server's log, where it may name paths and queries, and the client gets
 // a generic detail.
 func (s *Server) problem(err error) error {
-	status := statusOf(err)
-	detail := err.Error()
-	if status == http.StatusInternalServerError {
-		s.logger.Error("request failed", "error", err)
-		detail = "internal error; the server's log has the cause"
+	for _, row := range errorStatuses {
+		if row.matches(err) {
+			return &huma.ErrorModel{
+				Type: problemPrefix + row.problem, Status: row.status, Title: http.StatusText(row.status), Detail: err.Error(),
+			}
+		}
 	}
-	return &huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: detail}
+	s.logger.Error("request failed", "error", err)
+	status := http.StatusInternalServerError
+	return &huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: "internal error; the server's log has the cause"}
 }
 
 // invalid is a 422 problem for a request the engine never saw.

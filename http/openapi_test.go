@@ -82,7 +82,7 @@ func TestOpenAPIDocumentListsEveryRoute(t *testing.T) {
 		t.Fatalf("%d documented operations, %d routes", documented, len(routes))
 	}
 	for _, want := range []string{
-		"GET /healthz", "GET /readyz", "POST /api/v1/runs", "GET /api/v1/runs", "GET /api/v1/runs/{id}",
+		"GET /healthz", "GET /readyz", "POST /api/v1/runs", "GET /api/v1/runs", "GET /api/v1/runs/{id}", "POST /api/v1/runs/{id}/cancel",
 		"GET /api/v1/dlq", "GET /api/v1/dlq/{id}", "POST /api/v1/dlq/{id}/replay", "POST /api/v1/dlq/replay",
 		"POST /api/v1/dlq/{id}/resolve", "POST /api/v1/dlq/{id}/discard", "GET /api/v1/workflows",
 	} {

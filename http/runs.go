@@ -88,6 +88,21 @@ type runDetailOutput struct {
 	Body RunDetail
 }
 
+// CancelRequest says why a run is cancelled.
+type CancelRequest struct {
+	Reason string `json:"reason,omitempty" maxLength:"2000" doc:"Why, recorded on the run's failure and its run.cancelled event"`
+}
+
+type cancelInput struct {
+	ID string `path:"id" minLength:"1" maxLength:"64" doc:"Run ID"`
+	// Body is optional (a pointer, for huma): a cancel needs no reason.
+	Body *CancelRequest
+}
+
+type runOutput struct {
+	Body *klaxontype.Run
+}
+
 func (s *Server) registerRuns() {
 	register(s, ScopeOperate, huma.Operation{
 		OperationID: "enqueue-run", Method: http.MethodPost, Path: APIPrefix + "/runs",
@@ -110,6 +125,23 @@ func (s *Server) registerRuns() {
 		Summary: "A run with its step log, attempts, event log and manifest", Tags: []string{"runs"},
 		Errors: []int{http.StatusNotFound},
 	}, s.getRun)
+	register(s, ScopeOperate, huma.Operation{
+		OperationID: "cancel-run", Method: http.MethodPost, Path: APIPrefix + "/runs/{id}/cancel",
+		Summary: "Cancel a run for good", Tags: []string{"runs"},
+		Description: "A pending or retrying run is never claimed again; a running one loses its lease and its worker stops it. " +
+			"A run that has ended, or is compensating, is refused with 409 and nothing changes.",
+		Errors: []int{http.StatusNotFound, http.StatusConflict},
+	}, func(ctx context.Context, input *cancelInput) (*runOutput, error) {
+		var reason string
+		if input.Body != nil {
+			reason = input.Body.Reason
+		}
+		run, err := s.client.Cancel(ctx, input.ID, reason, actor(ctx))
+		if err != nil {
+			return nil, err
+		}
+		return &runOutput{Body: run}, nil
+	})
 }
 
 func (s *Server) enqueue(ctx context.Context, input *enqueueInput) (*enqueueOutput, error) {

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	klaxonhttp "github.com/klaxonhq/klaxon/http"
 	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
 )
 
 func TestHealth(t *testing.T) {
@@ -209,6 +211,9 @@ func TestDeadLetterQueue(t *testing.T) {
 	if replayed.Entry.State != klaxontype.DeadLetterReplayed || replayed.Entry.ClosedBy != "operator" || replayed.Entry.ReplayRunID == "" {
 		t.Fatalf("replayed entry %+v", replayed.Entry)
 	}
+	if r := f.do(http.MethodPost, "/api/v1/dlq/"+first.ID+"/replay", operateSecret, ""); r.status != http.StatusConflict {
+		t.Fatalf("replay without a body: %d %s, want 409", r.status, r.body)
+	}
 	if _, err := operator.Replay(ctx, first.ID, nil); !errors.Is(err, klaxontype.ErrEntryNotOpen) {
 		t.Fatalf("second replay: %v, want ErrEntryNotOpen (409)", err)
 	}
@@ -265,5 +270,48 @@ func TestBulkReplay(t *testing.T) {
 	}
 	if entry, _ := operator.DeadLetter(ctx, other.ID); entry.State != klaxontype.DeadLetterOpen {
 		t.Fatalf("an entry outside the filter is %s", entry.State)
+	}
+}
+
+func TestCancel(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	ctx := context.Background()
+	// A workflow no worker of this test runs: its runs stay pending.
+	if err := f.store.WorkflowRegister(ctx, &store.WorkflowRegisterParams{Name: "idle", Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	operator := f.client(operateSecret)
+	pending, err := operator.Enqueue(ctx, &klaxonhttp.EnqueueRequest{Workflow: "idle"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelled, err := operator.Cancel(ctx, pending.Run.ID, "enqueued by mistake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cancelled.Status != klaxontype.RunStatusCancelled {
+		t.Fatalf("cancelled run is %s", cancelled.Status)
+	}
+	detail, err := operator.Run(ctx, pending.Run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := detail.Events[len(detail.Events)-1]
+	if last.Actor != "operator" {
+		t.Fatalf("last event %+v, want one by operator", last)
+	}
+	// Cancelling again, or a completed run, is a 409 that says why.
+	if _, err := operator.Cancel(ctx, pending.Run.ID, ""); !errors.Is(err, klaxontype.ErrRunNotCancellable) {
+		t.Fatalf("second cancel: %v, want ErrRunNotCancellable", err)
+	}
+	if r := f.do(http.MethodPost, "/api/v1/runs/"+pending.Run.ID+"/cancel", operateSecret, ""); r.status != http.StatusConflict {
+		t.Fatalf("cancel without a body: %d %s", r.status, r.body)
+	}
+	if _, err := operator.Cancel(ctx, "01ARZ3NDEKTSV4RRFFQ69G5FAV", ""); !errors.Is(err, klaxontype.ErrNotFound) {
+		t.Fatalf("cancel of an unknown run: %v", err)
+	}
+	if _, err := f.client(readSecret).Cancel(ctx, pending.Run.ID, ""); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("cancel with a read token: %v", err)
 	}
 }
