@@ -35,6 +35,8 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"injection in a cursor", "GET", "/api/v1/runs?cursor=0'%20OR%201=1--", "", 422, []string{"cursor"}},
 		{"bad limit", "GET", "/api/v1/runs?limit=0", "", 422, []string{"limit"}},
 		{"huge limit", "GET", "/api/v1/runs?limit=1000000", "", 422, []string{"limit"}},
+		{"misspelt filter", "GET", "/api/v1/runs?stauts=dead", "", 422, []string{"stauts"}},
+		{"misspelt dlq filter", "GET", "/api/v1/dlq?clas=timeout", "", 422, []string{"clas"}},
 		{"bad entity filter", "GET", "/api/v1/runs?entity=nokey", "", 422, []string{"key=value"}},
 		{"bad class", "GET", "/api/v1/dlq?class=flaky", "", 422, []string{"query.class", "flaky", "transient"}},
 		{"bad state", "GET", "/api/v1/dlq?state=closed", "", 422, []string{"query.state", "closed", "open"}},

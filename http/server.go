@@ -103,6 +103,8 @@ func apiConfig() huma.Config {
 	config.SchemasPath = ""
 	config.OpenAPIPath = strings.TrimSuffix(OpenAPIPath, ".json")
 	config.Formats = map[string]huma.Format{"application/json": strictJSON, "json": strictJSON}
+	// A misspelt filter (?stauts=dead) must not quietly list everything.
+	config.RejectUnknownQueryParameters = true
 	config.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "An access token: Authorization: Bearer SECRET. Scopes: read < operate < admin."},
 	}
@@ -131,6 +133,7 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, listening func
 	server := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	if listening != nil {
