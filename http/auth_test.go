@@ -28,6 +28,11 @@ func TestScopeMatrix(t *testing.T) {
 		// 422 for an operator: the check of the scope comes first.
 		{http.MethodPost, "/api/v1/dlq/" + entry.ID + "/resolve", `{"step":"other","output":1}`, klaxonhttp.ScopeOperate},
 		{http.MethodPost, "/api/v1/dlq/" + entry.ID + "/discard", `{"reason":""}`, klaxonhttp.ScopeOperate},
+		{http.MethodGet, "/api/v1/breakers", "", klaxonhttp.ScopeRead},
+		// 404 for an admin: the breaker is not open.
+		{http.MethodPost, "/api/v1/breakers/charge/reset", "", klaxonhttp.ScopeAdmin},
+		// 422 for an admin: no filter.
+		{http.MethodPost, "/api/v1/dlq/purge", `{}`, klaxonhttp.ScopeAdmin},
 		// 409 for an operator: the run is dead.
 		{http.MethodPost, "/api/v1/runs/" + entry.RunID + "/cancel", `{"reason":"matrix"}`, klaxonhttp.ScopeOperate},
 	}

@@ -221,6 +221,30 @@ func (c *Client) Workflows(ctx context.Context) ([]*WorkflowSummary, error) {
 	return list.Workflows, nil
 }
 
+// Breakers lists every workflow breaker that ever tripped.
+func (c *Client) Breakers(ctx context.Context) ([]*klaxontype.Breaker, error) {
+	var list BreakerList
+	if err := c.do(ctx, http.MethodGet, APIPrefix+"/breakers", nil, nil, &list); err != nil {
+		return nil, err
+	}
+	return list.Breakers, nil
+}
+
+// ResetBreaker closes a workflow's open breaker (scope admin).
+func (c *Client) ResetBreaker(ctx context.Context, workflow string) error {
+	return c.do(ctx, http.MethodPost, APIPrefix+"/breakers/"+url.PathEscape(workflow)+"/reset", nil, nil, nil)
+}
+
+// PurgeDeadLetters deletes the entries matching the request (scope admin)
+// and returns how many.
+func (c *Client) PurgeDeadLetters(ctx context.Context, request *PurgeRequest) (int, error) {
+	var response PurgeResponse
+	if err := c.do(ctx, http.MethodPost, APIPrefix+"/dlq/purge", nil, request, &response); err != nil {
+		return 0, err
+	}
+	return response.Purged, nil
+}
+
 // do sends one request and decodes a 2xx answer into response, or a problem
 // into an *Error.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, request, response any) error {

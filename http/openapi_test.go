@@ -71,7 +71,7 @@ func TestOpenAPIDocumentListsEveryRoute(t *testing.T) {
 			if !slices.Contains(routes, route) {
 				t.Errorf("%s is documented but not a registered route", route)
 			}
-			concrete := strings.ReplaceAll(path, "{id}", "01ARZ3NDEKTSV4RRFFQ69G5FAV")
+			concrete := strings.NewReplacer("{id}", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "{workflow}", "greet").Replace(path)
 			answer := f.do(strings.ToUpper(method), concrete, adminSecret, "")
 			if answer.status == http.StatusNotFound && strings.Contains(string(answer.body), "no route") {
 				t.Errorf("%s is documented but the mux has no route for it", route)
@@ -85,6 +85,7 @@ func TestOpenAPIDocumentListsEveryRoute(t *testing.T) {
 		"GET /healthz", "GET /readyz", "POST /api/v1/runs", "GET /api/v1/runs", "GET /api/v1/runs/{id}", "POST /api/v1/runs/{id}/cancel",
 		"GET /api/v1/dlq", "GET /api/v1/dlq/{id}", "POST /api/v1/dlq/{id}/replay", "POST /api/v1/dlq/replay",
 		"POST /api/v1/dlq/{id}/resolve", "POST /api/v1/dlq/{id}/discard", "GET /api/v1/workflows",
+		"GET /api/v1/breakers", "POST /api/v1/breakers/{workflow}/reset", "POST /api/v1/dlq/purge",
 	} {
 		if !slices.Contains(routes, want) {
 			t.Errorf("route %s is missing", want)
