@@ -49,6 +49,29 @@ func findRun(t *testing.T, st store.Store, documentID string) *klaxontype.Run {
 	return runs[0]
 }
 
+// timedOutAttempts counts the failed attempts of demo runs whose class is
+// timeout: each abandoned a model call the server may have received.
+func timedOutAttempts(t *testing.T, st store.Store) int {
+	t.Helper()
+	runs, err := st.RunList(context.Background(), &store.RunListParams{Workflow: WorkflowName, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, run := range runs {
+		attempts, err := st.AttemptList(context.Background(), run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range attempts {
+			if a.Class == klaxontype.ClassTimeout {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // A retry replays the model calls that succeeded from the step log: the
 // model server hears each question once.
 func TestRetryReplaysModelCallsWithoutAskingAgain(t *testing.T) {
@@ -129,10 +152,13 @@ func TestRunawayAgentIsStoppedByItsBudget(t *testing.T) {
 		t.Fatalf("%d tool calls recorded for %d model calls", tools, runaway.Spend.ModelCalls)
 	}
 
-	// Every request the server answered is in some run's spend; the other two
-	// were refused before any token was counted.
-	if got, want := fake.Requests(), int64(summary.Spend.ModelCalls+2); got != want {
-		t.Fatalf("the model server got %d requests; the runs account for %d", got, want)
+	// Every request the server answered is in some run's spend; two were
+	// refused before any token was counted, and a call the client gave up on
+	// (a step timeout, on a loaded machine) has no answer to account for.
+	abandoned := int64(timedOutAttempts(t, st))
+	if got, accounted := fake.Requests(), int64(summary.Spend.ModelCalls+2); got < accounted || got > accounted+abandoned {
+		t.Fatalf("the model server got %d requests; the runs account for %d (%d answered, 2 refused) and %d more may have been abandoned by a step timeout",
+			got, accounted, summary.Spend.ModelCalls, abandoned)
 	}
 	if perRun := summary.PerCompletedRun; perRun.Runs != 47 || perRun.Tokens <= 0 || perRun.Tokens > runTokenBudget/10 || perRun.Cost.Unknown {
 		t.Fatalf("per completed run %+v; want known and far below the budget", perRun)
