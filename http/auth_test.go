@@ -59,6 +59,14 @@ func TestScopeMatrix(t *testing.T) {
 	if got := f.runCount(); got != runs+1 {
 		t.Fatalf("%d runs after the matrix, want %d", got, runs+1)
 	}
+	// The scheme is case-insensitive (RFC 9110); Bearer is the only one.
+	lower, _ := http.NewRequest(http.MethodGet, f.server.URL+"/api/v1/runs", nil)
+	lower.Header.Set("Authorization", "bearer "+readSecret)
+	if resp, err := f.server.Client().Do(lower); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("lower-case bearer: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	// Bearer is the only scheme.
 	req, _ := http.NewRequest(http.MethodGet, f.server.URL+"/api/v1/runs", nil)
 	req.SetBasicAuth("reader", readSecret)

@@ -202,9 +202,9 @@ func (s *Server) authorize(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
-	header := ctx.Header("Authorization")
-	secret, found := strings.CutPrefix(header, "Bearer ")
-	if !found || secret == "" {
+	scheme, secret, _ := strings.Cut(strings.TrimSpace(ctx.Header("Authorization")), " ")
+	secret = strings.TrimSpace(secret)
+	if !strings.EqualFold(scheme, "Bearer") || secret == "" {
 		ctx.SetHeader("WWW-Authenticate", `Bearer realm="klaxon"`)
 		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "this operation needs an access token: Authorization: Bearer SECRET")
 		return
