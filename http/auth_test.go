@@ -3,6 +3,7 @@ package http_test
 import (
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -134,6 +135,26 @@ func TestLoopbackOnlyWithoutTokens(t *testing.T) {
 		}
 		if err := klaxonhttp.CheckAddr(addr, true); err != nil {
 			t.Errorf("%s with tokens: %v", addr, err)
+		}
+	}
+}
+
+// A server without tokens that someone mounts on a public listener still
+// answers this machine only.
+func TestHandlerWithoutTokensRefusesOtherMachines(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	handler := f.api.Handler()
+	for remote, want := range map[string]int{"192.0.2.7:4000": http.StatusForbidden, "127.0.0.1:4000": http.StatusOK, "[::1]:4000": http.StatusOK} {
+		req := httptest.NewRequest(http.MethodGet, "/api/v1/workflows", nil)
+		req.RemoteAddr = remote
+		recorder := httptest.NewRecorder()
+		handler.ServeHTTP(recorder, req)
+		if recorder.Code != want {
+			t.Errorf("from %s: %d %s, want %d", remote, recorder.Code, recorder.Body, want)
+		}
+		if want == http.StatusForbidden && recorder.Header().Get("Content-Type") != "application/problem+json" {
+			t.Errorf("refusal answered as %q", recorder.Header().Get("Content-Type"))
 		}
 	}
 }
