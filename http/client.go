@@ -49,6 +49,7 @@ type Error struct {
 	Problems []string
 }
 
+// Error says the status, the title and what the server said was wrong.
 func (e *Error) Error() string {
 	message := fmt.Sprintf("server answered %d %s", e.Status, e.Title)
 	if e.Detail != "" {
