@@ -91,9 +91,10 @@ func TestOpenAPIDocumentListsEveryRoute(t *testing.T) {
 			t.Errorf("route %s is missing", want)
 		}
 	}
-	// The enqueue documents both of its successes.
+	// The enqueue documents both of its successes, and its refusals of a
+	// body.
 	enqueue := doc.Paths["/api/v1/runs"]["post"].Responses
-	if enqueue["200"] == nil || enqueue["201"] == nil {
+	if enqueue["200"] == nil || enqueue["201"] == nil || enqueue["400"] == nil || enqueue["413"] == nil {
 		t.Errorf("enqueue responses %v", enqueue)
 	}
 	// The documented filter values are the engine's.

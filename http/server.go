@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -235,6 +236,10 @@ func register[I, O any](s *Server, scope Scope, op huma.Operation, handler func(
 		op.Security = []map[string][]string{{"bearer": {}}}
 		op.Description = strings.TrimSpace(op.Description + "\n\nNeeds scope " + scope.String() + ".")
 		op.Errors = append(op.Errors, http.StatusUnauthorized, http.StatusForbidden)
+	}
+	if _, hasBody := reflect.TypeFor[I]().FieldByName("Body"); hasBody {
+		// Malformed JSON, and a body over the limit.
+		op.Errors = append(op.Errors, http.StatusBadRequest, http.StatusRequestEntityTooLarge)
 	}
 	s.routes = append(s.routes, op.Method+" "+op.Path)
 	huma.Register(s.api, op, func(ctx context.Context, input *I) (*O, error) {
