@@ -284,36 +284,7 @@ func (c *Client) Stop(ctx context.Context) error {
 // strictly, or with some worker of the store. Nothing is written when the
 // workflow is unknown or the input does not decode.
 func (c *Client) Enqueue(ctx context.Context, workflow string, input []byte, opts ...EnqueueOption) (*EnqueueResult, error) {
-	var options enqueueOptions
-	for _, opt := range opts {
-		opt(&options)
-	}
-	if len(input) == 0 {
-		input = []byte("null")
-	}
-	version, err := c.checkEnqueue(ctx, workflow, input)
-	if err != nil {
-		return nil, err
-	}
-	params := &store.RunEnqueueParams{
-		ID: newID(), Workflow: workflow, WorkflowVersion: version, Input: input,
-		IdempotencyKey: options.idempotencyKey, Entities: options.entities, Actor: "client",
-		Budget: options.budget,
-	}
-	if options.delay > 0 {
-		params.AvailableAt = time.Now().Add(options.delay)
-	}
-	run, created, err := c.store.RunEnqueue(ctx, params)
-	if err != nil {
-		return nil, fmt.Errorf("klaxon: enqueue %s: %w", workflow, err)
-	}
-	c.mu.Lock()
-	worker := c.worker
-	c.mu.Unlock()
-	if worker != nil && created && options.delay <= 0 {
-		worker.Wake()
-	}
-	return &EnqueueResult{Run: run, Deduplicated: !created}, nil
+	return c.EnqueueAs(ctx, "client", workflow, input, opts...)
 }
 
 // checkEnqueue finds the workflow and checks the input, returning the version

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -52,6 +53,8 @@ type Store struct {
 	applied  []int
 	retryFor time.Duration
 	closed   chan struct{}
+
+	closeOnce sync.Once
 }
 
 var _ store.Store = (*Store)(nil)
@@ -130,17 +133,15 @@ func (s *Store) SchemaVersion() int { return s.version }
 // already was up to date.
 func (s *Store) AppliedMigrations() []int { return s.applied }
 
-// Close waits for queued writes to commit, then closes the pool.
+// Close waits for queued writes to commit, then closes the pool. A second
+// Close does nothing.
 func (s *Store) Close() error {
-	select {
-	case <-s.closed:
-		return nil
-	default:
-	}
-	s.writers.close()
-	close(s.closed)
-	s.notifier.close()
-	s.pool.Close()
+	s.closeOnce.Do(func() {
+		s.writers.close()
+		close(s.closed)
+		s.notifier.close()
+		s.pool.Close()
+	})
 	return nil
 }
 

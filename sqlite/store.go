@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
@@ -51,6 +52,9 @@ type Store struct {
 	readers *sqlitex.Pool
 	version int
 	applied []int
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 var _ store.Store = (*Store)(nil)
@@ -174,12 +178,16 @@ func (s *Store) SchemaVersion() int { return s.version }
 // older database up to date; empty when it already was.
 func (s *Store) AppliedMigrations() []int { return s.applied }
 
-// Close waits for queued writes to commit, then closes every connection.
+// Close waits for queued writes to commit, then closes every connection. A
+// second Close does nothing.
 func (s *Store) Close() error {
-	s.writer.close()
-	errWriter := s.writer.conn.Close()
-	errReaders := s.readers.Close()
-	return errors.Join(errWriter, errReaders)
+	s.closeOnce.Do(func() {
+		s.writer.close()
+		errWriter := s.writer.conn.Close()
+		errReaders := s.readers.Close()
+		s.closeErr = errors.Join(errWriter, errReaders)
+	})
+	return s.closeErr
 }
 
 // read runs fn on a connection of the read pool.

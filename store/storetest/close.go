@@ -11,6 +11,16 @@ import (
 )
 
 func testClose(t *testing.T, h *harness) {
+	t.Run("CloseTwice", func(t *testing.T) {
+		t.Parallel()
+		f := h.unmanagedFixture(t)
+		if err := f.store.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if err := f.store.Close(); err != nil {
+			t.Fatalf("a second Close: %v; want nothing done", err)
+		}
+	})
 	t.Run("ClosedStoreRefusesUse", func(t *testing.T) {
 		t.Parallel()
 		f := h.unmanagedFixture(t)
