@@ -190,7 +190,8 @@ func (s *Store) RunList(ctx context.Context, params *store.RunListParams) ([]*kl
 		// Planned for its arguments each time (see DLQList): a generic plan
 		// cannot tell an absent filter from a present one.
 		runs, err = collectRuns(q.Query(ctx, runListSQL, pgx.QueryExecModeCacheDescribe,
-			params.Workflow, statuses, params.BeforeID, entities, limit))
+			params.Workflow, statuses, params.BeforeID, entities, limit,
+			nullIfZeroTime(params.CreatedAfter), nullIfZeroTime(params.CreatedBefore)))
 		return err
 	})
 	return runs, err

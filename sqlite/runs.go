@@ -126,7 +126,8 @@ func (s *Store) RunList(ctx context.Context, params *store.RunListParams) ([]*kl
 			}
 			runs = append(runs, run)
 			return nil
-		}, params.Workflow, string(statusesJSON), params.BeforeID, string(entitiesJSON), limit)
+		}, params.Workflow, string(statusesJSON), params.BeforeID, string(entitiesJSON), limit,
+			micros(params.CreatedAfter), micros(params.CreatedBefore))
 	})
 	return runs, err
 }

@@ -188,6 +188,10 @@ type RunListParams struct {
 	Workflow string
 	// Entities keeps runs carrying every one of these labels.
 	Entities map[string]string
+	// CreatedAfter and CreatedBefore bound when the run was enqueued: from
+	// CreatedAfter inclusive to CreatedBefore exclusive, as for DLQ entries.
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
 	// BeforeID returns runs older than this run ID (cursor pagination).
 	BeforeID string
 	// Limit caps the number of runs; zero means 100.

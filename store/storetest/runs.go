@@ -261,6 +261,56 @@ func testRuns(t *testing.T, h *harness) {
 		}
 	})
 
+	t.Run("ListCreatedBetween", func(t *testing.T) {
+		t.Parallel()
+		f := h.fixture(t)
+		ids := newRunIDs(5)
+		r := make([]*klaxontype.Run, len(ids))
+		for i, id := range ids {
+			if i > 0 {
+				// Runs enqueued one after the other get distinct times, so
+				// that a time between them splits them.
+				time.Sleep(5 * time.Millisecond)
+			}
+			params := &store.RunEnqueueParams{ID: id}
+			if i%2 == 1 {
+				params.Workflow = "classify"
+				params.Entities = map[string]string{"tenant": "acme"}
+			}
+			r[i] = f.get(f.enqueue(params).ID)
+		}
+		between := func(earlier, later *klaxontype.Run) time.Time {
+			if !earlier.CreatedAt.Before(later.CreatedAt) {
+				t.Fatalf("run %s was created at %s, not before run %s at %s",
+					earlier.ID, earlier.CreatedAt, later.ID, later.CreatedAt)
+			}
+			return earlier.CreatedAt.Add(later.CreatedAt.Sub(earlier.CreatedAt) / 2)
+		}
+		acme := map[string]string{"tenant": "acme"}
+
+		for _, tc := range []struct {
+			name   string
+			params store.RunListParams
+			want   []*klaxontype.Run
+		}{
+			{"created after", store.RunListParams{CreatedAfter: between(r[1], r[2])}, []*klaxontype.Run{r[4], r[3], r[2]}},
+			{"created before", store.RunListParams{CreatedBefore: between(r[2], r[3])}, []*klaxontype.Run{r[2], r[1], r[0]}},
+			{"created between", store.RunListParams{CreatedAfter: between(r[0], r[1]), CreatedBefore: between(r[3], r[4])}, []*klaxontype.Run{r[3], r[2], r[1]}},
+			{"after is inclusive", store.RunListParams{CreatedAfter: r[3].CreatedAt}, []*klaxontype.Run{r[4], r[3]}},
+			{"before is exclusive", store.RunListParams{CreatedBefore: r[1].CreatedAt}, []*klaxontype.Run{r[0]}},
+			{"empty range", store.RunListParams{CreatedAfter: between(r[2], r[3]), CreatedBefore: between(r[1], r[2])}, nil},
+			{"created after the last", store.RunListParams{CreatedAfter: r[4].CreatedAt.Add(time.Second)}, nil},
+			{"created before the first", store.RunListParams{CreatedBefore: r[0].CreatedAt.Add(-time.Second)}, nil},
+			{"workflow created after", store.RunListParams{Workflow: "classify", CreatedAfter: between(r[1], r[2])}, []*klaxontype.Run{r[3]}},
+			{"status created before", store.RunListParams{Statuses: []klaxontype.RunStatus{klaxontype.RunStatusPending}, CreatedBefore: between(r[1], r[2])}, []*klaxontype.Run{r[1], r[0]}},
+			{"entity created between", store.RunListParams{Entities: acme, CreatedAfter: between(r[0], r[1]), CreatedBefore: between(r[2], r[3])}, []*klaxontype.Run{r[1]}},
+			{"created after with cursor", store.RunListParams{CreatedAfter: between(r[0], r[1]), BeforeID: r[3].ID}, []*klaxontype.Run{r[2], r[1]}},
+			{"created before with limit", store.RunListParams{CreatedBefore: between(r[3], r[4]), Limit: 2}, []*klaxontype.Run{r[3], r[2]}},
+		} {
+			checkIDs(t, "RunList "+tc.name, runIDs(f.list(&tc.params)), runIDs(tc.want)...)
+		}
+	})
+
 	t.Run("CountByStatus", func(t *testing.T) {
 		t.Parallel()
 		f := h.fixture(t)
