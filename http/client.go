@@ -84,6 +84,10 @@ type RunQuery struct {
 	Statuses []klaxontype.RunStatus
 	Workflow string
 	Entities map[string]string
+	// Since and Until bound when the run was enqueued: Since inclusive,
+	// Until exclusive.
+	Since time.Time
+	Until time.Time
 	// Limit is the page size; zero means the server's default (50).
 	Limit int
 	// Cursor is the NextCursor of the previous page.
@@ -97,6 +101,8 @@ func (c *Client) Runs(ctx context.Context, query *RunQuery) (*RunPage, error) {
 		setList(values, "status", query.Statuses)
 		setEntities(values, query.Entities)
 		setString(values, "workflow", query.Workflow)
+		setTime(values, "since", query.Since)
+		setTime(values, "until", query.Until)
 		setString(values, "cursor", query.Cursor)
 		setInt(values, "limit", query.Limit)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/oklog/ulid/v2"
@@ -50,11 +51,13 @@ type RunPage struct {
 }
 
 type listRunsInput struct {
-	Status   []string `query:"status" enum:"pending,running,retrying,completed,compensating,dead,cancelled" doc:"Only runs in these statuses, comma-separated"`
-	Workflow string   `query:"workflow" maxLength:"200" doc:"Only runs of this workflow"`
-	Entity   []string `query:"entity,explode" doc:"Only runs labelled key=value; repeatable, all must match"`
-	Limit    int      `query:"limit" minimum:"1" maximum:"1000" default:"50" doc:"At most this many runs"`
-	Cursor   string   `query:"cursor" doc:"next_cursor of the previous page"`
+	Status   []string  `query:"status" enum:"pending,running,retrying,completed,compensating,dead,cancelled" doc:"Only runs in these statuses, comma-separated"`
+	Workflow string    `query:"workflow" maxLength:"200" doc:"Only runs of this workflow"`
+	Entity   []string  `query:"entity,explode" doc:"Only runs labelled key=value; repeatable, all must match"`
+	Since    time.Time `query:"since" doc:"Only runs enqueued at or after this time (RFC 3339)"`
+	Until    time.Time `query:"until" doc:"Only runs enqueued before this time (RFC 3339)"`
+	Limit    int       `query:"limit" minimum:"1" maximum:"1000" default:"50" doc:"At most this many runs"`
+	Cursor   string    `query:"cursor" doc:"next_cursor of the previous page"`
 }
 
 type listRunsOutput struct {
@@ -168,7 +171,10 @@ func (s *Server) enqueue(ctx context.Context, input *enqueueInput) (*enqueueOutp
 }
 
 func (s *Server) listRuns(ctx context.Context, input *listRunsInput) (*listRunsOutput, error) {
-	params := &store.RunListParams{Workflow: input.Workflow, Limit: input.Limit + 1}
+	params := &store.RunListParams{
+		Workflow: input.Workflow, Limit: input.Limit + 1,
+		CreatedAfter: input.Since, CreatedBefore: input.Until,
+	}
 	for _, name := range input.Status {
 		status := klaxontype.RunStatus(strings.TrimSpace(name))
 		if !status.Valid() {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -111,6 +112,68 @@ func TestEnqueueAndInspectRuns(t *testing.T) {
 	r.decode(t, &none)
 	if r.status != http.StatusOK || none.Runs == nil || len(none.Runs) != 0 {
 		t.Fatalf("runs of nobody: %d %s, want an empty list", r.status, r.body)
+	}
+}
+
+func TestListRunsByTime(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	ctx := context.Background()
+	operator := f.client(operateSecret)
+	var runs []*klaxontype.Run
+	for i := range 3 {
+		if i > 0 {
+			// Distinct enqueue times, so that a time between two runs splits them.
+			time.Sleep(5 * time.Millisecond)
+		}
+		// charge runs end dead and stay put; what matters is when they were enqueued.
+		created, err := operator.Enqueue(ctx, &klaxonhttp.EnqueueRequest{Workflow: "charge", Input: json.RawMessage(`1`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, created.Run)
+	}
+	between := func(earlier, later *klaxontype.Run) time.Time {
+		return earlier.CreatedAt.Add(later.CreatedAt.Sub(earlier.CreatedAt) / 2)
+	}
+	ids := func(page *klaxonhttp.RunPage) []string {
+		var ids []string
+		for _, run := range page.Runs {
+			ids = append(ids, run.ID)
+		}
+		return ids
+	}
+
+	reader := f.client(readSecret)
+	for _, c := range []struct {
+		name  string
+		query klaxonhttp.RunQuery
+		want  []string
+	}{
+		{"since", klaxonhttp.RunQuery{Since: between(runs[0], runs[1])}, []string{runs[2].ID, runs[1].ID}},
+		{"until", klaxonhttp.RunQuery{Until: between(runs[1], runs[2])}, []string{runs[1].ID, runs[0].ID}},
+		{"since and until", klaxonhttp.RunQuery{Since: between(runs[0], runs[1]), Until: between(runs[1], runs[2])}, []string{runs[1].ID}},
+		{"since is inclusive", klaxonhttp.RunQuery{Since: runs[2].CreatedAt}, []string{runs[2].ID}},
+		{"until is exclusive", klaxonhttp.RunQuery{Until: runs[0].CreatedAt}, nil},
+		{"since with a page", klaxonhttp.RunQuery{Since: between(runs[0], runs[1]), Limit: 1}, []string{runs[2].ID}},
+	} {
+		page, err := reader.Runs(ctx, &c.query)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := ids(page); !slices.Equal(got, c.want) {
+			t.Errorf("%s: runs %v, want %v", c.name, got, c.want)
+		}
+	}
+
+	// A time in another zone, as a person would type it, means the same instant.
+	zone := time.FixedZone("", 2*60*60)
+	since := between(runs[0], runs[1]).In(zone).Format(time.RFC3339Nano)
+	r := f.do(http.MethodGet, "/api/v1/runs?since="+url.QueryEscape(since), readSecret, "")
+	var page klaxonhttp.RunPage
+	r.decode(t, &page)
+	if r.status != http.StatusOK || !slices.Equal(ids(&page), []string{runs[2].ID, runs[1].ID}) {
+		t.Fatalf("runs since %s: %d %s, want %s and %s", since, r.status, r.body, runs[2].ID, runs[1].ID)
 	}
 }
 
