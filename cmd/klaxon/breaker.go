@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/klaxontype"
 )
 
@@ -24,6 +23,7 @@ func (m *Main) breakerCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(m.breakerListCommand(), m.breakerResetCommand())
+	m.addServerFlags(cmd)
 	return cmd
 }
 
@@ -34,17 +34,17 @@ func (m *Main) breakerListCommand() *cobra.Command {
 		Short: "List workflow breakers; open ones hold their workflow's runs",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := openStore(cmd.Context(), m.dbURL, openToRead)
+			b, err := m.openBackend(cmd)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			breakers, err := st.BreakerList(cmd.Context())
+			defer b.Close()
+			breakers, err := b.Breakers(cmd.Context())
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				return writeJSON(m.Stdout, breakers)
+				return writeJSON(m.Stdout, orEmpty(breakers))
 			}
 			if len(breakers) == 0 {
 				fmt.Fprintln(m.Stdout, "no breaker has ever tripped")
@@ -75,16 +75,16 @@ func (m *Main) breakerResetCommand() *cobra.Command {
 		Short: "Close a workflow's open breaker so its waiting runs are worked again",
 		Args:  exactArgs(1, "one workflow name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore(cmd.Context(), m.dbURL, openToRead)
+			actorName, err := m.actor(cmd, actor)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			client, err := klaxon.NewClient(st, nil)
+			b, err := m.openBackend(cmd)
 			if err != nil {
 				return err
 			}
-			if err := client.ResetBreaker(cmd.Context(), args[0], actorName(actor)); err != nil {
+			defer b.Close()
+			if err := b.ResetBreaker(cmd.Context(), args[0], actorName); err != nil {
 				if errors.Is(err, klaxontype.ErrNotFound) {
 					return fmt.Errorf("workflow %q has no open breaker", args[0])
 				}

@@ -28,6 +28,10 @@ type Main struct {
 
 	// dbURL is the --db flag, shared by every subcommand.
 	dbURL string
+	// serverURL and token are --server and --token, of the commands that
+	// can act through a server instead of the database.
+	serverURL string
+	token     string
 }
 
 // NewMain returns a Main on the process's streams and environment.
@@ -85,6 +89,7 @@ never re-run, and every failure ends classified in the dead-letter queue.`,
 		m.dlqCommand(),
 		m.breakerCommand(),
 		m.serverCommand(),
+		m.enqueueCommand(),
 	)
 	return root
 }

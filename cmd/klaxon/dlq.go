@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/klaxontype"
 )
 
@@ -46,33 +45,16 @@ replayed or resolved run is worked by the workers that have its workflow registe
 		m.dlqDiscardCommand(),
 		m.dlqPurgeCommand(),
 	)
+	m.addServerFlags(cmd)
 	return cmd
-}
-
-// openDeadLetters opens the database and a client on it that starts no
-// workers. Every dlq command, including those that act, refuses a database
-// that does not exist or has an older schema: an entry can only be in a
-// database at this schema, and a typo in --db must not leave an empty database
-// behind.
-func (m *Main) openDeadLetters(ctx context.Context) (*database, *klaxon.Client, error) {
-	st, err := openStore(ctx, m.dbURL, openToRead)
-	if err != nil {
-		return nil, nil, err
-	}
-	client, err := klaxon.NewClient(st, nil)
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	return st, client, nil
 }
 
 // openEntry reads the entry a command acts on, so that an unknown ID is
 // reported as such before anything is attempted.
-func openEntry(ctx context.Context, st *database, client *klaxon.Client, id string) (*klaxontype.DeadLetter, error) {
-	entry, err := client.DeadLetter(ctx, id)
+func openEntry(ctx context.Context, b backend, id string) (*klaxontype.DeadLetter, error) {
+	entry, err := b.DeadLetter(ctx, id)
 	if errors.Is(err, klaxontype.ErrNotFound) {
-		return nil, fmt.Errorf("dead-letter entry %s not found in %s", id, st.Name())
+		return nil, fmt.Errorf("dead-letter entry %s not found in %s", id, b.Name())
 	}
 	return entry, err
 }

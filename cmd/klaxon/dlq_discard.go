@@ -26,17 +26,21 @@ name and reason in it and in the run's event log.`,
 			if reason == "" {
 				return &usageError{fmt.Errorf("--reason is required: say why the entry needs no action")}
 			}
+			actorName, err := m.actor(cmd, actor)
+			if err != nil {
+				return err
+			}
 			ctx := cmd.Context()
-			st, client, err := m.openDeadLetters(ctx)
+			b, err := m.openBackend(cmd)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			entry, err := openEntry(ctx, st, client, args[0])
+			defer b.Close()
+			entry, err := openEntry(ctx, b, args[0])
 			if err != nil {
 				return err
 			}
-			discarded, err := client.Discard(ctx, entry.ID, reason, actorName(actor))
+			discarded, err := b.Discard(ctx, entry.ID, reason, actorName)
 			if err != nil {
 				return err
 			}

@@ -66,17 +66,10 @@ func (f *dlqFilter) params(now time.Time) (*store.DLQListParams, error) {
 		}
 		params.States = append(params.States, state)
 	}
-	for _, e := range f.entities {
-		key, value, ok := strings.Cut(e, "=")
-		if !ok || key == "" {
-			return nil, &usageError{fmt.Errorf("--entity %q is not key=value", e)}
-		}
-		if params.Entities == nil {
-			params.Entities = make(map[string]string)
-		}
-		params.Entities[key] = value
-	}
 	var err error
+	if params.Entities, err = parseEntityFlags(f.entities); err != nil {
+		return nil, err
+	}
 	if params.CreatedAfter, err = parseWhen("--since", f.since, now); err != nil {
 		return nil, err
 	}
@@ -150,12 +143,12 @@ func (m *Main) dlqListCommand() *cobra.Command {
 				return err
 			}
 			params.Limit, params.BeforeID = limit, before
-			st, client, err := m.openDeadLetters(cmd.Context())
+			b, err := m.openBackend(cmd)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			entries, err := client.DeadLetters(cmd.Context(), params)
+			defer b.Close()
+			entries, err := b.DeadLetters(cmd.Context(), params)
 			if err != nil {
 				return err
 			}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/store"
 )
 
@@ -50,18 +49,22 @@ least one filter, or --all to purge the whole queue.`,
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			st, client, err := m.openDeadLetters(ctx)
+			actorName, err := m.actor(cmd, actor)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			ctx := cmd.Context()
+			b, err := m.openBackend(cmd)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
 			result := &purgeResult{DryRun: !yes}
-			if result.Matched, err = countDeadLetters(ctx, client, params); err != nil {
+			if result.Matched, err = countDeadLetters(ctx, b, params); err != nil {
 				return err
 			}
 			if yes && result.Matched > 0 {
-				if result.Purged, err = client.PurgeDeadLetters(ctx, params, actorName(actor)); err != nil {
+				if result.Purged, err = b.PurgeDeadLetters(ctx, params, actorName); err != nil {
 					return err
 				}
 			}
@@ -86,12 +89,12 @@ least one filter, or --all to purge the whole queue.`,
 }
 
 // countDeadLetters counts the entries a filter matches, a page at a time.
-func countDeadLetters(ctx context.Context, client *klaxon.Client, filter *store.DLQListParams) (int, error) {
+func countDeadLetters(ctx context.Context, b backend, filter *store.DLQListParams) (int, error) {
 	page := *filter
 	page.BeforeID, page.Limit = "", 1000
 	count := 0
 	for {
-		entries, err := client.DeadLetters(ctx, &page)
+		entries, err := b.DeadLetters(ctx, &page)
 		if err != nil {
 			return 0, err
 		}

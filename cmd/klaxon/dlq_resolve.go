@@ -37,17 +37,21 @@ you meant it to.`,
 			if err != nil {
 				return err
 			}
+			actorName, err := m.actor(cmd, actor)
+			if err != nil {
+				return err
+			}
 			ctx := cmd.Context()
-			st, client, err := m.openDeadLetters(ctx)
+			b, err := m.openBackend(cmd)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			entry, err := openEntry(ctx, st, client, args[0])
+			defer b.Close()
+			entry, err := openEntry(ctx, b, args[0])
 			if err != nil {
 				return err
 			}
-			resolved, err := client.Resolve(ctx, entry.ID, step, output, actorName(actor))
+			resolved, err := b.Resolve(ctx, entry.ID, step, output, actorName)
 			if err != nil {
 				return err
 			}

@@ -18,12 +18,12 @@ func (m *Main) dlqShowCommand() *cobra.Command {
 		Short: "Show a dead-letter entry with its input, attempts and notifications",
 		Args:  exactArgs(1, "one entry ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, client, err := m.openDeadLetters(cmd.Context())
+			b, err := m.openBackend(cmd)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			entry, err := openEntry(cmd.Context(), st, client, args[0])
+			defer b.Close()
+			entry, err := openEntry(cmd.Context(), b, args[0])
 			if err != nil {
 				return err
 			}

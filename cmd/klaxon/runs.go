@@ -27,6 +27,7 @@ func (m *Main) runsCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(m.runsListCommand(), m.runsShowCommand(), m.runsCancelCommand())
+	m.addServerFlags(cmd)
 	return cmd
 }
 
@@ -50,12 +51,12 @@ func (m *Main) runsListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := openStore(cmd.Context(), m.dbURL, openToRead)
+			b, err := m.openBackend(cmd)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			runs, err := st.RunList(cmd.Context(), params)
+			defer b.Close()
+			runs, err := b.Runs(cmd.Context(), params)
 			if err != nil {
 				return err
 			}
@@ -107,15 +108,9 @@ func runListParams(statuses []string, workflow string, entities []string, limit 
 		}
 		params.Statuses = append(params.Statuses, status)
 	}
-	for _, e := range entities {
-		key, value, ok := strings.Cut(e, "=")
-		if !ok || key == "" {
-			return nil, &usageError{fmt.Errorf("--entity %q is not key=value", e)}
-		}
-		if params.Entities == nil {
-			params.Entities = make(map[string]string)
-		}
-		params.Entities[key] = value
+	var err error
+	if params.Entities, err = parseEntityFlags(entities); err != nil {
+		return nil, err
 	}
 	return params, nil
 }
@@ -151,34 +146,22 @@ func (m *Main) runsShowCommand() *cobra.Command {
 		Short: "Show a run with its step log, attempts and event log",
 		Args:  exactArgs(1, "one run ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			st, err := openStore(ctx, m.dbURL, openToRead)
+			b, err := m.openBackend(cmd)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			run, err := st.RunGet(ctx, args[0])
+			defer b.Close()
+			detail, err := b.Run(cmd.Context(), args[0])
 			if errors.Is(err, klaxontype.ErrNotFound) {
-				return fmt.Errorf("run %s not found in %s", args[0], st.Name())
+				return fmt.Errorf("run %s not found in %s", args[0], b.Name())
 			}
 			if err != nil {
 				return err
 			}
-			detail := &runDetail{Run: run}
-			if detail.Steps, err = st.StepList(ctx, run.ID); err != nil {
-				return err
-			}
-			if detail.Attempts, err = st.AttemptList(ctx, run.ID); err != nil {
-				return err
-			}
-			if detail.Events, err = st.EventList(ctx, run.ID); err != nil {
-				return err
-			}
-			workflows, err := st.WorkflowList(ctx)
-			if err != nil {
-				return err
-			}
-			detail.Manifest = runManifest(run, workflows, detail.Steps)
+			// Empty lists print as [] whichever backend answered.
+			detail.Steps = orEmpty(detail.Steps)
+			detail.Attempts = orEmpty(detail.Attempts)
+			detail.Events = orEmpty(detail.Events)
 			if asJSON {
 				return writeJSON(m.Stdout, detail)
 			}
@@ -211,6 +194,14 @@ func runManifest(run *klaxontype.Run, workflows []*klaxontype.WorkflowInfo, step
 		}
 	}
 	return m
+}
+
+// orEmpty makes a nil list print as [] in JSON rather than null.
+func orEmpty[T any](list []T) []T {
+	if list == nil {
+		return []T{}
+	}
+	return list
 }
 
 func formatEntities(entities map[string]string) string {

@@ -31,19 +31,24 @@ in the dead-letter queue (discard it there).`,
 		Args:    exactArgs(1, "one run ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			st, client, err := m.openDeadLetters(ctx)
+			actorName, err := m.actor(cmd, actor)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			before, err := client.Run(ctx, args[0])
+			b, err := m.openBackend(cmd)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			detail, err := b.Run(ctx, args[0])
 			if errors.Is(err, klaxontype.ErrNotFound) {
-				return fmt.Errorf("run %s not found in %s", args[0], st.Name())
+				return fmt.Errorf("run %s not found in %s", args[0], b.Name())
 			}
 			if err != nil {
 				return err
 			}
-			run, err := client.Cancel(ctx, before.ID, strings.TrimSpace(reason), actorName(actor))
+			before := detail.Run
+			run, err := b.Cancel(ctx, before.ID, strings.TrimSpace(reason), actorName)
 			if err != nil {
 				return err
 			}
