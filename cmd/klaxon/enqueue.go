@@ -86,7 +86,7 @@ run the key already created, whatever its status.`,
 	flags.StringVar(&input, "input", "", "the run's input: JSON text, @FILE for a JSON file, or - for standard input (required)")
 	flags.StringVar(&idempotencyKey, "idempotency-key", "", "a second enqueue with this key returns the run it created and creates nothing")
 	flags.StringArrayVar(&entities, "entity", nil, "label the run key=value, to list it by (repeatable)")
-	flags.StringVar(&actor, "actor", "", "who enqueues, for the event log (default: your user name; through a server: the token's name)")
+	flags.StringVar(&actor, "actor", "", "who enqueues, for the event log (default: your user name); a server records its token's name instead")
 	flags.BoolVar(&asJSON, "json", false, "print the run and whether it was deduplicated as JSON")
 	return cmd
 }
