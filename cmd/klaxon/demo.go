@@ -16,6 +16,8 @@ func (m *Main) demoCommand() *cobra.Command {
 		asJSON    bool
 		verbose   bool
 		noEnqueue bool
+		addr      string
+		noServer  bool
 	)
 	options.Rates = demo.DefaultFailureRates
 	cmd := &cobra.Command{
@@ -41,14 +43,22 @@ Run again on the same database, the demo first finishes whatever an earlier demo
 unfinished, including runs of a demo killed in the middle: their leases expire after a few
 seconds and their completed steps are replayed from the step log, not run again.
 
+While it runs, the demo serves Klaxon's HTTP API over the same database on --addr
+(default 127.0.0.1:7070), as klaxon server would, and prints its URL: list the runs at
+/api/v1/runs, the dead-letter queue at /api/v1/dlq. The server has no access tokens, so it
+listens on this machine only. It stops when the demo ends; --no-server does without it. If
+the address is taken the demo stops at once, before enqueuing anything.
+
 On PostgreSQL (--db postgres://…) several processes, on one machine or many, can share the
 work: start workers with --no-enqueue and one more process with --no-work that only
 enqueues. Each process prints what it worked; a worker that is killed leaves its runs to
-the others once its leases expire.`,
+the others once its leases expire. Only one process on a machine can have the server on
+an address: give the others --no-server or an --addr of their own.`,
 		Example: `  klaxon demo --exit-when-done
   klaxon demo --runs 0 --exit-when-done     # only finish what an earlier demo left
   klaxon demo --runs 500 --json --exit-when-done
-  klaxon demo --db postgres://localhost/klaxon --no-enqueue           # a worker; start several
+  klaxon demo --addr 127.0.0.1:8080      # the HTTP API on another port
+  klaxon demo --db postgres://localhost/klaxon --no-enqueue --no-server   # a worker; start several
   klaxon demo --db postgres://localhost/klaxon --no-work --runs 1000 --exit-when-done
   OPENAI_API_KEY=sk-... klaxon demo --llm-base-url https://api.openai.com/v1 --model gpt-4o-mini --runs 5 --exit-when-done`,
 		Args: exactArgs(0, "no arguments"),
@@ -73,6 +83,14 @@ the others once its leases expire.`,
 			}
 			if options.Rates.Sum() > 1 {
 				return &usageError{fmt.Errorf("the failure rates add up to more than 1")}
+			}
+			if noServer && cmd.Flags().Changed("addr") {
+				return &usageError{fmt.Errorf("--no-server serves nothing: drop --addr %s", addr)}
+			}
+			if !noServer {
+				if err := checkDemoAddr(addr); err != nil {
+					return &usageError{err}
+				}
 			}
 			switch {
 			case options.LLM.BaseURL != "" && options.LLM.Model == "":
@@ -99,13 +117,29 @@ the others once its leases expire.`,
 			options.OnAllDone = func(s *demo.Summary) {
 				fmt.Fprintln(m.Stderr, "every demo run has ended; still working new runs: Ctrl-C to stop")
 			}
+			// Bound before anything is said or enqueued, so that a taken
+			// address stops the demo with nothing done.
+			var server *demoServer
+			if !noServer {
+				if server, err = startDemoServer(cmd.Context(), st, addr, options.Logger); err != nil {
+					return err
+				}
+			}
 			switch {
 			case options.NoWork:
 				fmt.Fprintf(m.Stderr, "klaxon demo: database %s, %d new runs, worked by other processes\n", st.Name(), options.Runs)
 			default:
 				fmt.Fprintf(m.Stderr, "klaxon demo: database %s, %d new runs, %d at a time\n", st.Name(), options.Runs, options.Concurrency)
 			}
+			if server != nil {
+				server.announce(m.Stderr)
+			}
 			summary, err := demo.Run(cmd.Context(), st, options)
+			if server != nil {
+				if stopErr := server.Stop(); stopErr != nil && err == nil {
+					err = fmt.Errorf("the demo's HTTP API: %w", stopErr)
+				}
+			}
 			if summary != nil {
 				if asJSON {
 					if err := writeJSON(m.Stdout, summary); err != nil {
@@ -124,6 +158,8 @@ the others once its leases expire.`,
 	flags.BoolVar(&options.ExitWhenDone, "exit-when-done", false, "exit when every demo run in the database has ended")
 	flags.BoolVar(&noEnqueue, "no-enqueue", false, "only work runs that other processes enqueue (with a shared PostgreSQL database)")
 	flags.BoolVar(&options.NoWork, "no-work", false, "only enqueue; other processes work the runs (with a shared PostgreSQL database)")
+	flags.StringVar(&addr, "addr", defaultDemoAddr, "address to serve the HTTP API on while the demo runs; this machine only (127.0.0.1:0 picks a free port)")
+	flags.BoolVar(&noServer, "no-server", false, "do not serve the HTTP API")
 	flags.BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	flags.BoolVarP(&verbose, "verbose", "v", false, "log every attempt")
 	flags.Uint64Var(&options.Seed, "seed", 0, "seed of the simulated failures (0: random)")

@@ -60,7 +60,7 @@ func TestDemoWorkersShareAPostgresDatabase(t *testing.T) {
 		t.Fatalf("migrate: %s", stderr)
 	}
 	start := func(args ...string) (*exec.Cmd, *strings.Builder) {
-		cmd := exec.Command(os.Args[0], append([]string{"demo", "--db", db, "--json", "--seed", "7"}, args...)...)
+		cmd := exec.Command(os.Args[0], append([]string{"demo", "--no-server", "--db", db, "--json", "--seed", "7"}, args...)...)
 		cmd.Env = append(os.Environ(), runAsKlaxonEnv+"=1")
 		var stdout strings.Builder
 		cmd.Stdout = &stdout

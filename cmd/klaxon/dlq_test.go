@@ -24,7 +24,7 @@ import (
 func demoDeadLetters(t *testing.T) (string, []*klaxontype.DeadLetter) {
 	t.Helper()
 	db := filepath.Join(t.TempDir(), "demo.db")
-	code, _, stderr := run(t, nil, "demo", "--db", db, "--runs", "12", "--panic-rate", "0.5", "--error-rate", "0",
+	code, _, stderr := run(t, nil, "demo", "--no-server", "--db", db, "--runs", "12", "--panic-rate", "0.5", "--error-rate", "0",
 		"--slow-rate", "0", "--wrong-rate", "0", "--exit-when-done", "--seed", "3")
 	if code != exitOK {
 		t.Fatalf("demo exited %d: %s", code, stderr)

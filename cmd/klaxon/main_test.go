@@ -38,7 +38,7 @@ func fileDigest(t *testing.T, path string) [32]byte {
 func TestDemoThenInspectRuns(t *testing.T) {
 	t.Parallel()
 	db := filepath.Join(t.TempDir(), "demo.db")
-	code, stdout, stderr := run(t, nil, "demo", "--db", "sqlite://"+db, "--runs", "12", "--exit-when-done", "--json", "--seed", "7")
+	code, stdout, stderr := run(t, nil, "demo", "--no-server", "--db", "sqlite://"+db, "--runs", "12", "--exit-when-done", "--json", "--seed", "7")
 	if code != exitOK {
 		t.Fatalf("demo exited %d: %s", code, stderr)
 	}
@@ -77,7 +77,7 @@ func TestDemoThenInspectRuns(t *testing.T) {
 	}
 
 	// A second demo with no new runs finds nothing left to do.
-	code, stdout, _ = run(t, nil, "demo", "--db", db, "--runs", "0", "--exit-when-done")
+	code, stdout, _ = run(t, nil, "demo", "--no-server", "--db", db, "--runs", "0", "--exit-when-done")
 	if code != exitOK || !strings.Contains(stdout, "0 runs enqueued now, 12 demo runs in the database") {
 		t.Fatalf("second demo: exit %d\n%s", code, stdout)
 	}
@@ -142,7 +142,7 @@ func TestForeignOrNewerDatabaseIsRefusedUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := fileDigest(t, garbage)
-	code, _, stderr := run(t, nil, "demo", "--db", garbage, "--runs", "1", "--exit-when-done")
+	code, _, stderr := run(t, nil, "demo", "--no-server", "--db", garbage, "--runs", "1", "--exit-when-done")
 	if code != exitError || !strings.Contains(stderr, "not a SQLite database") {
 		t.Fatalf("garbage file: exit %d, %q", code, stderr)
 	}
@@ -166,7 +166,7 @@ func TestForeignOrNewerDatabaseIsRefusedUnchanged(t *testing.T) {
 	}
 	conn.Close()
 	before = fileDigest(t, newer)
-	for _, args := range [][]string{{"migrate"}, {"demo", "--runs", "1", "--exit-when-done"}, {"runs", "list"}} {
+	for _, args := range [][]string{{"migrate"}, {"demo", "--no-server", "--runs", "1", "--exit-when-done"}, {"runs", "list"}} {
 		code, _, stderr := run(t, nil, append(args, "--db", newer)...)
 		if code != exitError || !strings.Contains(stderr, "schema version 999 is newer than this klaxon supports") {
 			t.Errorf("klaxon %s on a newer schema: exit %d, %q", args[0], code, stderr)

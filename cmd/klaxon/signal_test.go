@@ -35,7 +35,7 @@ func TestDemoStopsGracefullyOnSIGTERM(t *testing.T) {
 	}
 	t.Parallel()
 	db := filepath.Join(t.TempDir(), "term.db")
-	cmd := exec.Command(os.Args[0], "demo", "--db", db, "--runs", "400", "--concurrency", "8", "--slow-rate", "0.5", "--panic-rate", "0")
+	cmd := exec.Command(os.Args[0], "demo", "--no-server", "--db", db, "--runs", "400", "--concurrency", "8", "--slow-rate", "0.5", "--panic-rate", "0")
 	cmd.Env = append(os.Environ(), runAsKlaxonEnv+"=1")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
