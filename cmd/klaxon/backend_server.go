@@ -20,6 +20,8 @@ const serverPageSize = 1000
 type serverBackend struct {
 	name   string
 	client *klaxonhttp.Client
+	// pageSize is how many runs or entries one request asks for.
+	pageSize int
 }
 
 func newServerBackend(rawURL, token string) (*serverBackend, error) {
@@ -28,7 +30,7 @@ func newServerBackend(rawURL, token string) (*serverBackend, error) {
 		return nil, err
 	}
 	name := u.Redacted()
-	return &serverBackend{name: name, client: klaxonhttp.NewClient(u.String(), token, nil)}, nil
+	return &serverBackend{name: name, client: klaxonhttp.NewClient(u.String(), token, nil), pageSize: serverPageSize}, nil
 }
 
 func (b *serverBackend) Name() string { return b.name }
@@ -36,10 +38,13 @@ func (b *serverBackend) Name() string { return b.name }
 func (b *serverBackend) Close() error { return nil }
 
 func (b *serverBackend) Runs(ctx context.Context, params *store.RunListParams) ([]*klaxontype.Run, error) {
-	query := &klaxonhttp.RunQuery{Statuses: params.Statuses, Workflow: params.Workflow, Entities: params.Entities, Cursor: params.BeforeID}
+	query := &klaxonhttp.RunQuery{
+		Statuses: params.Statuses, Workflow: params.Workflow, Entities: params.Entities,
+		Since: params.CreatedAfter, Until: params.CreatedBefore, Cursor: params.BeforeID,
+	}
 	var runs []*klaxontype.Run
 	for {
-		query.Limit = min(params.Limit-len(runs), serverPageSize)
+		query.Limit = min(params.Limit-len(runs), b.pageSize)
 		page, err := b.client.Runs(ctx, query)
 		if err != nil {
 			return nil, err
@@ -91,7 +96,7 @@ func (b *serverBackend) DeadLetters(ctx context.Context, params *store.DLQListPa
 	}
 	var entries []*klaxontype.DeadLetter
 	for {
-		query.Limit = min(params.Limit-len(entries), serverPageSize)
+		query.Limit = min(params.Limit-len(entries), b.pageSize)
 		page, err := b.client.DeadLetters(ctx, query)
 		if err != nil {
 			return nil, err

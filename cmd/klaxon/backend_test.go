@@ -177,6 +177,8 @@ func TestLookingBothWaysPrintsTheSame(t *testing.T) {
 		{"runs", "list", "--limit", "2"},
 		{"runs", "list", "--limit", "2", "--before", listed[1].ID, "--json"},
 		{"runs", "list", "--workflow", "nothing"},
+		{"runs", "list", "--since", "1h", "--status", "dead", "--json"},
+		{"runs", "list", "--until", "1h"},
 		{"runs", "show", listed[0].ID},
 		{"runs", "show", listed[0].ID, "--json"},
 		{"dlq", "list"},
@@ -195,6 +197,27 @@ func TestLookingBothWaysPrintsTheSame(t *testing.T) {
 		{"breaker", "list", "--json"},
 	} {
 		bothWays(t, db, url, args...)
+	}
+
+	// Lists longer than a server's page are read a page at a time.
+	smallPages, err := newServerBackend(url, testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	smallPages.pageSize = 2
+	ctx := context.Background()
+	pagedRuns, err := smallPages.Runs(ctx, &store.RunListParams{Limit: 5})
+	if err != nil || len(pagedRuns) != 5 {
+		t.Fatalf("5 runs in pages of 2: %d, %v", len(pagedRuns), err)
+	}
+	for i, run := range pagedRuns {
+		if run.ID != listed[i].ID {
+			t.Fatalf("run %d of the paged list is %s; want %s", i, run.ID, listed[i].ID)
+		}
+	}
+	pagedEntries, err := smallPages.DeadLetters(ctx, &store.DLQListParams{Limit: 100})
+	if err != nil || len(pagedEntries) != fixtureEntries {
+		t.Fatalf("all entries in pages of 2: %d, %v", len(pagedEntries), err)
 	}
 
 	// Not found is reported the same way, naming where the command looked.
@@ -366,6 +389,8 @@ func TestServerFlagsRefuseMistakes(t *testing.T) {
 		{map[string]string{"KLAXON_SERVER": url}, []string{"runs", "list"}, exitError, "this operation needs an access token"},
 		{nil, []string{"runs", "list", "--server", url, "--db", db}, exitUsage, "give --server or --db, not both"},
 		{nil, []string{"runs", "list", "--token", testSecret, "--db", db}, exitUsage, "--token is presented to a server"},
+		{serverEnv(url), []string{"runs", "list", "--since", "yesterday"}, exitUsage, `--since "yesterday" is neither an RFC 3339 time`},
+		{serverEnv(url), []string{"runs", "list", "--since", "1h", "--until", "2h"}, exitUsage, "--since 1h is not before --until 2h"},
 		{serverEnv(url), []string{"runs", "cancel", pending, "--actor", "carol"}, exitUsage, "--actor is for --db"},
 		{serverEnv(url), []string{"dlq", "discard", "01NOPE", "--reason", "x", "--actor", "carol"}, exitUsage, "--actor is for --db"},
 	} {

@@ -70,16 +70,24 @@ func (f *dlqFilter) params(now time.Time) (*store.DLQListParams, error) {
 	if params.Entities, err = parseEntityFlags(f.entities); err != nil {
 		return nil, err
 	}
-	if params.CreatedAfter, err = parseWhen("--since", f.since, now); err != nil {
+	if params.CreatedAfter, params.CreatedBefore, err = timeRange(f.since, f.until, now); err != nil {
 		return nil, err
-	}
-	if params.CreatedBefore, err = parseWhen("--until", f.until, now); err != nil {
-		return nil, err
-	}
-	if !params.CreatedAfter.IsZero() && !params.CreatedBefore.IsZero() && !params.CreatedAfter.Before(params.CreatedBefore) {
-		return nil, &usageError{fmt.Errorf("--since %s is not before --until %s", f.since, f.until)}
 	}
 	return params, nil
+}
+
+// timeRange reads --since and --until, and refuses a range that is empty.
+func timeRange(since, until string, now time.Time) (after, before time.Time, err error) {
+	if after, err = parseWhen("--since", since, now); err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	if before, err = parseWhen("--until", until, now); err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	if !after.IsZero() && !before.IsZero() && !after.Before(before) {
+		return time.Time{}, time.Time{}, &usageError{fmt.Errorf("--since %s is not before --until %s", since, until)}
+	}
+	return after, before, nil
 }
 
 // parseWhen reads a time flag: an RFC 3339 time, or a duration before now

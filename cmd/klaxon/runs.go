@@ -36,6 +36,8 @@ func (m *Main) runsListCommand() *cobra.Command {
 		statuses []string
 		workflow string
 		entities []string
+		since    string
+		until    string
 		limit    int
 		before   string
 		asJSON   bool
@@ -44,11 +46,15 @@ func (m *Main) runsListCommand() *cobra.Command {
 		Use:   "list",
 		Short: "List runs, newest first",
 		Example: `  klaxon runs list --status dead
-  klaxon runs list --workflow process-document --entity document_id=doc-00042 --json`,
+  klaxon runs list --workflow process-document --entity document_id=doc-00042 --json
+  klaxon runs list --status dead --since 24h`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			params, err := runListParams(statuses, workflow, entities, limit, before)
 			if err != nil {
+				return err
+			}
+			if params.CreatedAfter, params.CreatedBefore, err = timeRange(since, until, time.Now()); err != nil {
 				return err
 			}
 			b, err := m.openBackend(cmd)
@@ -89,6 +95,8 @@ func (m *Main) runsListCommand() *cobra.Command {
 	flags.StringSliceVar(&statuses, "status", nil, "only runs in these statuses ("+strings.Join(statusNames(), ", ")+")")
 	flags.StringVar(&workflow, "workflow", "", "only runs of this workflow")
 	flags.StringArrayVar(&entities, "entity", nil, "only runs labelled key=value (repeatable; all must match)")
+	flags.StringVar(&since, "since", "", "only runs enqueued at or after this time (RFC 3339, or a duration ago such as 24h or 7d)")
+	flags.StringVar(&until, "until", "", "only runs enqueued before this time (RFC 3339, or a duration ago)")
 	flags.IntVar(&limit, "limit", 50, "at most this many runs")
 	flags.StringVar(&before, "before", "", "only runs older than this run ID (the next page)")
 	flags.BoolVar(&asJSON, "json", false, "print as JSON")
