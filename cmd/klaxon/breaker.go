@@ -94,6 +94,6 @@ func (m *Main) breakerResetCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&actor, "actor", "", "who resets, for the record (default: your user name)")
+	cmd.Flags().StringVar(&actor, "actor", "", "who resets, for the record (default: your user name); a server records its token's name instead")
 	return cmd
 }

@@ -26,7 +26,10 @@ entry stays open until a person (or a bulk action) replays it, resolves it by su
 failed step's output, or discards it; purging is the only way an entry is deleted.
 
 These commands change the queue and make runs pending again; they start no workers. A
-replayed or resolved run is worked by the workers that have its workflow registered.`,
+replayed or resolved run is worked by the workers that have its workflow registered.
+
+With --server URL (or KLAXON_SERVER) they act through a Klaxon server instead of the
+database, presenting --token (or KLAXON_TOKEN); they print the same either way.`,
 		// Without these, cobra answers a misspelt subcommand with the help
 		// text and exit code 0.
 		Args: func(cmd *cobra.Command, args []string) error {

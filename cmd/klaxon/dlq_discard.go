@@ -54,7 +54,7 @@ name and reason in it and in the run's event log.`,
 	}
 	flags := cmd.Flags()
 	flags.StringVar(&reason, "reason", "", "why the entry needs no action (required)")
-	flags.StringVar(&actor, "actor", "", "who discards, for the event log (default: your user name)")
+	flags.StringVar(&actor, "actor", "", "who discards, for the event log (default: your user name); a server records its token's name instead")
 	flags.BoolVar(&asJSON, "json", false, "print as JSON")
 	return cmd
 }

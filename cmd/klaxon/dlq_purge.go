@@ -83,7 +83,7 @@ least one filter, or --all to purge the whole queue.`,
 	flags := cmd.Flags()
 	flags.BoolVar(&all, "all", false, "purge every entry (instead of filters)")
 	flags.BoolVar(&yes, "yes", false, "purge; without it, only count what would be purged")
-	flags.StringVar(&actor, "actor", "", "who purges, for the purge record (default: your user name)")
+	flags.StringVar(&actor, "actor", "", "who purges, for the purge record (default: your user name); a server records its token's name instead")
 	flags.BoolVar(&asJSON, "json", false, "print as JSON")
 	return cmd
 }

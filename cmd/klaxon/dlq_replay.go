@@ -159,7 +159,7 @@ them up. This command starts no worker.`,
 	flags.StringVar(&step, "step", "", "with --mode from-step: the first step to run again")
 	flags.StringVar(&inputPath, "input", "", "replace the run's input with this JSON file (- for standard input)")
 	flags.BoolVar(&dryRun, "dry-run", false, "print what would be replayed and change nothing")
-	flags.StringVar(&actor, "actor", "", "who replays, for the event log (default: your user name)")
+	flags.StringVar(&actor, "actor", "", "who replays, for the event log (default: your user name); a server records its token's name instead")
 	flags.BoolVar(&asJSON, "json", false, "print as JSON")
 	return cmd
 }

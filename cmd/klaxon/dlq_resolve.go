@@ -67,7 +67,7 @@ you meant it to.`,
 	flags := cmd.Flags()
 	flags.StringVar(&step, "step", "", "the entry's failed step (required)")
 	flags.StringVar(&outputPath, "output", "", "JSON file with the step's output, - for standard input (required)")
-	flags.StringVar(&actor, "actor", "", "who resolves, for the event log (default: your user name)")
+	flags.StringVar(&actor, "actor", "", "who resolves, for the event log (default: your user name); a server records its token's name instead")
 	flags.BoolVar(&asJSON, "json", false, "print as JSON")
 	return cmd
 }

@@ -18,6 +18,9 @@ func (m *Main) runsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "runs",
 		Short: "List, inspect and cancel runs",
+		Long: `List, inspect and cancel runs, in the database (--db) or, with --server URL (or
+KLAXON_SERVER), through a Klaxon server, presenting --token (or KLAXON_TOKEN). They print
+the same either way.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return &usageError{fmt.Errorf("unknown command %q for %q (list, show, cancel)", args[0], cmd.CommandPath())}

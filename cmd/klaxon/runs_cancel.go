@@ -67,7 +67,7 @@ in the dead-letter queue (discard it there).`,
 	}
 	flags := cmd.Flags()
 	flags.StringVar(&reason, "reason", "", "why, for the run and its event log")
-	flags.StringVar(&actor, "actor", "", "who cancels, for the event log (default: your user name)")
+	flags.StringVar(&actor, "actor", "", "who cancels, for the event log (default: your user name); a server records its token's name instead")
 	flags.BoolVar(&asJSON, "json", false, "print the cancelled run as JSON")
 	return cmd
 }
