@@ -36,6 +36,7 @@ func TestScopeMatrix(t *testing.T) {
 		{http.MethodPost, "/api/v1/dlq/purge", `{}`, klaxonhttp.ScopeAdmin},
 		// 409 for an operator: the run is dead.
 		{http.MethodPost, "/api/v1/runs/" + entry.RunID + "/cancel", `{"reason":"matrix"}`, klaxonhttp.ScopeOperate},
+		{http.MethodGet, "/api/v1/tokens", "", klaxonhttp.ScopeAdmin},
 	}
 	secrets := map[klaxonhttp.Scope]string{
 		klaxonhttp.ScopeRead: readSecret, klaxonhttp.ScopeOperate: operateSecret, klaxonhttp.ScopeAdmin: adminSecret,

@@ -82,6 +82,7 @@ func NewServer(config Config) (*Server, error) {
 	s.registerDeadLetters()
 	s.registerWorkflows()
 	s.registerAdmin()
+	s.registerTokens()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, fmt.Sprintf("no route %s %s: the API is described at %s", r.Method, r.URL.Path, OpenAPIPath))
 	})
