@@ -1,16 +1,46 @@
 package klaxontype
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // WorkflowInfo is what the store knows of a workflow that some worker has
 // registered, so that processes without the workflow's code (the CLI, the
-// server) can refuse to enqueue a workflow nobody will work.
+// server) can refuse to enqueue a workflow nobody will work, or an input its
+// workers could not decode.
 type WorkflowInfo struct {
 	Name    string `json:"name"`
 	Version int    `json:"version"`
 	// ExpectedSteps is the step manifest: the steps every completed run must
 	// have executed.
-	ExpectedSteps []string  `json:"expected_steps,omitempty"`
-	RegisteredAt  time.Time `json:"registered_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	ExpectedSteps []string `json:"expected_steps,omitempty"`
+	// InputSchema is the JSON Schema of the workflow's input type, against
+	// which processes without the workflow's code check an enqueued input.
+	// Empty when the registering worker recorded none.
+	InputSchema json.RawMessage `json:"input_schema,omitempty"`
+	// Policies are the policies the workflow was registered with; nil when
+	// the registering worker recorded none.
+	Policies     *WorkflowPolicies `json:"policies,omitempty"`
+	RegisteredAt time.Time         `json:"registered_at"`
+	UpdatedAt    time.Time         `json:"updated_at"`
+}
+
+// WorkflowPolicies are the policies a workflow's workers apply to its runs,
+// recorded at registration so that people and tools without the workflow's
+// code can see them. Durations are nanoseconds in JSON, like every
+// time.Duration in this package.
+type WorkflowPolicies struct {
+	// Retry is the retry policy with its defaults filled in: what the
+	// workers really apply.
+	Retry RetryPolicy `json:"retry"`
+	// RunTimeout bounds each attempt; zero is no bound.
+	RunTimeout time.Duration `json:"run_timeout,omitempty"`
+	// Budget caps what each run may spend; nil is no cap.
+	Budget *Budget `json:"budget,omitempty"`
+	// Breaker is the retry-storm breaker's policy; nil when it never trips.
+	Breaker *BreakerPolicy `json:"breaker,omitempty"`
+	// SpendRateLimitUSDPerHour trips the breaker when the workflow's runs
+	// spend more than this many dollars an hour; zero is no limit.
+	SpendRateLimitUSDPerHour float64 `json:"spend_rate_limit_usd_per_hour,omitempty"`
 }

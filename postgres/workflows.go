@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -19,8 +20,19 @@ func (s *Store) WorkflowRegister(ctx context.Context, params *store.WorkflowRegi
 	if steps == nil {
 		steps = []string{}
 	}
+	var policies, schema *string
+	if params.Policies != nil {
+		encoded, err := json.Marshal(params.Policies)
+		if err != nil {
+			return err
+		}
+		policies = new(string(encoded))
+	}
+	if len(params.InputSchema) > 0 {
+		schema = new(string(params.InputSchema))
+	}
 	return s.transact(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, workflowRegisterSQL, params.Name, params.Version, steps, now())
+		_, err := tx.Exec(ctx, workflowRegisterSQL, params.Name, params.Version, steps, schema, policies, now())
 		return err
 	})
 }
@@ -29,6 +41,8 @@ type workflowRow struct {
 	Name          string    `db:"name"`
 	Version       int       `db:"version"`
 	ExpectedSteps []string  `db:"expected_steps"`
+	InputSchema   *string   `db:"input_schema"`
+	Policies      []byte    `db:"policies"`
 	RegisteredAt  time.Time `db:"registered_at"`
 	UpdatedAt     time.Time `db:"updated_at"`
 }
@@ -53,6 +67,15 @@ func (s *Store) WorkflowList(ctx context.Context) ([]*klaxontype.WorkflowInfo, e
 			}
 			if len(r.ExpectedSteps) == 0 {
 				list[i].ExpectedSteps = nil
+			}
+			if r.InputSchema != nil && *r.InputSchema != "" {
+				list[i].InputSchema = json.RawMessage(*r.InputSchema)
+			}
+			if len(r.Policies) > 0 {
+				list[i].Policies = new(klaxontype.WorkflowPolicies)
+				if err := json.Unmarshal(r.Policies, list[i].Policies); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -23,8 +23,17 @@ func (s *Store) WorkflowRegister(ctx context.Context, params *store.WorkflowRegi
 	if err != nil {
 		return err
 	}
+	var policies any
+	if params.Policies != nil {
+		encoded, err := json.Marshal(params.Policies)
+		if err != nil {
+			return err
+		}
+		policies = string(encoded)
+	}
+	schema := nullIfEmpty(string(params.InputSchema))
 	return s.writer.write(func(conn *sqlite.Conn) error {
-		return execute(conn, workflowRegisterSQL, nil, params.Name, params.Version, string(expected), now())
+		return execute(conn, workflowRegisterSQL, nil, params.Name, params.Version, string(expected), schema, policies, now())
 	})
 }
 
@@ -44,6 +53,15 @@ func (s *Store) WorkflowList(ctx context.Context) ([]*klaxontype.WorkflowInfo, e
 			}
 			if len(info.ExpectedSteps) == 0 {
 				info.ExpectedSteps = nil
+			}
+			if schema := stmt.GetText("input_schema"); schema != "" {
+				info.InputSchema = json.RawMessage(schema)
+			}
+			if policies := stmt.GetText("policies"); policies != "" {
+				info.Policies = new(klaxontype.WorkflowPolicies)
+				if err := json.Unmarshal([]byte(policies), info.Policies); err != nil {
+					return err
+				}
 			}
 			list = append(list, info)
 			return nil

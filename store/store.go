@@ -9,6 +9,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
@@ -161,6 +162,11 @@ type WorkflowRegisterParams struct {
 	Name          string
 	Version       int
 	ExpectedSteps []string
+	// InputSchema is the JSON Schema of the workflow's input type; empty
+	// records none.
+	InputSchema json.RawMessage
+	// Policies are the workflow's policies; nil records none.
+	Policies *klaxontype.WorkflowPolicies
 }
 
 // RunEnqueueParams describes a run to create.

@@ -7,6 +7,11 @@ CREATE TABLE workflows (
     name           text PRIMARY KEY,
     version        integer NOT NULL,
     expected_steps jsonb NOT NULL DEFAULT '[]',
+    -- The JSON Schema of the input type, kept as text so that it reads back
+    -- byte for byte; NULL when the worker recorded none.
+    input_schema   text,
+    -- The policies as the worker registered them; NULL when it recorded none.
+    policies       jsonb,
     registered_at  timestamptz NOT NULL,
     updated_at     timestamptz NOT NULL
 );

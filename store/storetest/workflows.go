@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"encoding/json"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -62,6 +64,53 @@ func testWorkflows(t *testing.T, h *harness) {
 			t.Fatalf("WorkflowList after registering a third time: %d workflows; want 1", len(list))
 		}
 		checkWorkflow(t, list[0], "summarize", 3, nil)
+	})
+
+	t.Run("SchemaAndPolicies", func(t *testing.T) {
+		t.Parallel()
+		f := h.fixture(t)
+		// Keys out of order and a nested object: the schema must read back as
+		// it was written, not re-encoded.
+		schema := json.RawMessage(`{"type":"object","properties":{"url":{"type":"string"}},"additionalProperties":false}`)
+		policies := &klaxontype.WorkflowPolicies{
+			Retry: klaxontype.RetryPolicy{
+				MaxAttempts: 7, InitialBackoff: 2 * time.Second, MaxBackoff: time.Minute,
+				Classes: map[klaxontype.FailureClass]int{klaxontype.ClassSemantic: 2},
+			},
+			RunTimeout:               90 * time.Second,
+			Budget:                   &klaxontype.Budget{Tokens: 50000, CostUSD: 1.25},
+			Breaker:                  &klaxontype.BreakerPolicy{Window: time.Minute, MinAttempts: 10, FailureRate: 0.5, CoolDown: 5 * time.Minute},
+			SpendRateLimitUSDPerHour: 20,
+		}
+		f.register(&store.WorkflowRegisterParams{Name: "summarize", Version: 1, InputSchema: schema, Policies: policies})
+		f.register(&store.WorkflowRegisterParams{Name: "classify", Version: 1})
+
+		list := f.workflows()
+		if len(list) != 2 {
+			t.Fatalf("WorkflowList: %d workflows; want 2", len(list))
+		}
+		classify, summarize := list[0], list[1]
+		if classify.InputSchema != nil || classify.Policies != nil {
+			t.Errorf("classify, registered without, has schema %s and policies %+v; want neither", classify.InputSchema, classify.Policies)
+		}
+		if string(summarize.InputSchema) != string(schema) {
+			t.Errorf("InputSchema read back as %s; want %s", summarize.InputSchema, schema)
+		}
+		if !reflect.DeepEqual(summarize.Policies, policies) {
+			t.Errorf("Policies read back as %+v; want %+v", summarize.Policies, policies)
+		}
+
+		// A new version may drop its schema and policies, and change them.
+		f.register(&store.WorkflowRegisterParams{Name: "summarize", Version: 2})
+		if got := f.workflows()[1]; got.InputSchema != nil || got.Policies != nil {
+			t.Errorf("after registering without them: schema %s and policies %+v; want neither", got.InputSchema, got.Policies)
+		}
+		minimal := &klaxontype.WorkflowPolicies{Retry: klaxontype.DefaultRetryPolicy}
+		f.register(&store.WorkflowRegisterParams{Name: "summarize", Version: 3, InputSchema: json.RawMessage(`{"type":"string"}`), Policies: minimal})
+		got := f.workflows()[1]
+		if string(got.InputSchema) != `{"type":"string"}` || !reflect.DeepEqual(got.Policies, minimal) {
+			t.Errorf("after registering again: schema %s and policies %+v; want {\"type\":\"string\"} and %+v", got.InputSchema, got.Policies, minimal)
+		}
 	})
 }
 
