@@ -190,6 +190,7 @@ func (c *Client) Start(ctx context.Context) error {
 	for name, definition := range definitions {
 		err := c.store.WorkflowRegister(ctx, &store.WorkflowRegisterParams{
 			Name: name, Version: definition.Version, ExpectedSteps: definition.ExpectedSteps,
+			InputSchema: c.workflows[name].inputSchema(), Policies: policies(definition),
 		})
 		if err != nil {
 			return fmt.Errorf("klaxon: register workflow %q: %w", name, err)
@@ -281,8 +282,9 @@ func (c *Client) Stop(ctx context.Context) error {
 
 // Enqueue creates a run of a workflow by name with a JSON input. The workflow
 // must be registered with this client, whose input type then checks the input
-// strictly, or with some worker of the store. Nothing is written when the
-// workflow is unknown or the input does not decode.
+// strictly, or with some worker of the store, whose recorded input schema then
+// checks it. Nothing is written when the workflow is unknown or the input does
+// not fit.
 func (c *Client) Enqueue(ctx context.Context, workflow string, input []byte, opts ...EnqueueOption) (*EnqueueResult, error) {
 	return c.EnqueueAs(ctx, "client", workflow, input, opts...)
 }
@@ -308,6 +310,11 @@ func (c *Client) checkEnqueue(ctx context.Context, workflow string, input []byte
 		if info.Name == workflow {
 			if !json.Valid(input) {
 				return 0, &InputError{Workflow: workflow, Err: errors.New("input is not valid JSON")}
+			}
+			if len(info.InputSchema) > 0 {
+				if err := validateInput(info.InputSchema, input); err != nil {
+					return 0, &InputError{Workflow: workflow, Err: err}
+				}
 			}
 			return info.Version, nil
 		}

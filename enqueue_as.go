@@ -11,7 +11,10 @@ import (
 // EnqueueAs is Enqueue on behalf of someone: actor (a person, or the name of
 // the HTTP API token that asked) is recorded on the run.enqueued event instead
 // of "client". Like Enqueue it needs no workflow code: a workflow some worker
-// registered in the store is enough, and then the input only has to be JSON.
+// registered in the store is enough. The input is then checked against the
+// input schema the worker recorded (an *InputError wrapping
+// klaxontype.ErrInvalid names every path that does not fit), or only has to
+// be JSON when it recorded none.
 func (c *Client) EnqueueAs(ctx context.Context, actor, workflow string, input []byte, opts ...EnqueueOption) (*EnqueueResult, error) {
 	var options enqueueOptions
 	for _, opt := range opts {

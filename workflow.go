@@ -96,6 +96,7 @@ type Registrable interface {
 	Name() string
 	definition() *engine.Definition
 	checkInput(input []byte) error
+	inputSchema() []byte
 }
 
 func (w *Workflow[In, Out]) definition() *engine.Definition {
@@ -110,6 +111,25 @@ func (w *Workflow[In, Out]) definition() *engine.Definition {
 		SpendRateLimit: w.options.spendRate,
 		Execute:        w.execute,
 	}
+}
+
+// inputSchema is the JSON Schema of the input type, recorded at Start.
+func (w *Workflow[In, Out]) inputSchema() []byte { return inputSchema[In]() }
+
+// policies are the definition's policies as the store records them.
+func policies(definition *engine.Definition) *klaxontype.WorkflowPolicies {
+	recorded := &klaxontype.WorkflowPolicies{
+		Retry:                    definition.Retry,
+		RunTimeout:               definition.RunTimeout,
+		SpendRateLimitUSDPerHour: definition.SpendRateLimit,
+	}
+	if !definition.Budget.IsZero() {
+		recorded.Budget = &definition.Budget
+	}
+	if definition.Breaker != (klaxontype.BreakerPolicy{}) {
+		recorded.Breaker = &definition.Breaker
+	}
+	return recorded
 }
 
 // execute adapts the typed function to JSON in and out.
