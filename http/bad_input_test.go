@@ -28,6 +28,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"trailing data", "POST", "/api/v1/runs", `{"workflow":"greet","input":"x"} {"workflow":"greet"}`, 400, []string{"not valid JSON", "after the value"}},
 		{"oversized body", "POST", "/api/v1/runs", oversized, 413, []string{"too large"}},
 		{"no workflow", "POST", "/api/v1/runs", `{"input":"x"}`, 422, []string{"workflow"}},
+		{"input of the wrong type", "POST", "/api/v1/runs", `{"workflow":"greet","input":42}`, 422, []string{"greet", "at /:", "got number"}},
 		{"unknown workflow", "POST", "/api/v1/runs", `{"workflow":"gret","input":"x"}`, 404, []string{"urn:klaxon:problem:unknown-workflow", `unknown workflow \"gret\"`, "greet"}},
 		{"empty entity key", "POST", "/api/v1/runs", `{"workflow":"greet","entities":{"":"x"}}`, 422, []string{"entity needs a key"}},
 		{"bad status", "GET", "/api/v1/runs?status=bogus", "", 422, []string{"query.status", "bogus", "completed"}},

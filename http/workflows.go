@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -17,9 +18,15 @@ type WorkflowSummary struct {
 	Version int    `json:"version"`
 	// ExpectedSteps is the step manifest every completed run must have
 	// executed; empty when the workflow declares none.
-	ExpectedSteps []string  `json:"expected_steps"`
-	RegisteredAt  time.Time `json:"registered_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	ExpectedSteps []string `json:"expected_steps"`
+	// InputSchema is the JSON Schema of the workflow's input type, against
+	// which POST /runs checks an input; absent when the worker recorded none.
+	InputSchema json.RawMessage `json:"input_schema,omitempty" doc:"JSON Schema of the input type, against which enqueued inputs are checked; absent when the worker recorded none"`
+	// Policies are the policies the workflow's workers apply; absent when
+	// the worker recorded none.
+	Policies     *klaxontype.WorkflowPolicies `json:"policies,omitempty" doc:"Retry, timeout, budget, breaker and spend-rate policies the workers apply; durations in nanoseconds; absent when the worker recorded none"`
+	RegisteredAt time.Time                    `json:"registered_at"`
+	UpdatedAt    time.Time                    `json:"updated_at"`
 	// Runs counts the workflow's runs by status; every status is present.
 	Runs map[klaxontype.RunStatus]int `json:"runs" doc:"Runs by status; every status is present"`
 }
@@ -54,6 +61,7 @@ func (s *Server) listWorkflows(ctx context.Context, _ *struct{}) (*listWorkflows
 		}
 		summary := &WorkflowSummary{
 			Name: workflow.Name, Version: workflow.Version, ExpectedSteps: orEmpty(workflow.ExpectedSteps),
+			InputSchema: workflow.InputSchema, Policies: workflow.Policies,
 			RegisteredAt: workflow.RegisteredAt, UpdatedAt: workflow.UpdatedAt,
 			Runs: make(map[klaxontype.RunStatus]int),
 		}
