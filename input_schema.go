@@ -111,8 +111,7 @@ func asDecoded(node any) any {
 var compiledSchemas sync.Map // string → *sjsonschema.Schema
 
 // validateInput checks a JSON input against a workflow's recorded input
-// schema. The error wraps klaxontype.ErrInvalid and names every path that
-// fails.
+// schema. The error is an *inputMismatch, which names every path that fails.
 //
 // A recorded schema this process cannot compile (written by another version
 // of Klaxon, say) checks nothing: refusing every input of the workflow over
@@ -124,7 +123,7 @@ func validateInput(schema, input []byte) error {
 	}
 	instance, err := sjsonschema.UnmarshalJSON(bytes.NewReader(input))
 	if err != nil {
-		return fmt.Errorf("%w: the input is not valid JSON: %v", klaxontype.ErrInvalid, err)
+		return &inputMismatch{problems: []string{"not valid JSON: " + err.Error()}}
 	}
 	err = compiled.Validate(instance)
 	if err == nil {
@@ -132,9 +131,9 @@ func validateInput(schema, input []byte) error {
 	}
 	validation, ok := err.(*sjsonschema.ValidationError)
 	if !ok {
-		return fmt.Errorf("%w: the input does not fit the workflow's input type: %v", klaxontype.ErrInvalid, err)
+		return &inputMismatch{problems: []string{err.Error()}}
 	}
-	var problems []string
+	mismatch := &inputMismatch{}
 	for _, unit := range validation.BasicOutput().Errors {
 		if unit.Error == nil {
 			continue
@@ -147,13 +146,25 @@ func validateInput(schema, input []byte) error {
 		if where == "" {
 			where = "/"
 		}
-		problems = append(problems, fmt.Sprintf("at %s: %s", where, message))
+		mismatch.problems = append(mismatch.problems, fmt.Sprintf("at %s: %s", where, message))
 	}
-	if len(problems) == 0 {
-		problems = append(problems, validation.Error())
+	if len(mismatch.problems) == 0 {
+		mismatch.problems = append(mismatch.problems, validation.Error())
 	}
-	return fmt.Errorf("%w: the input does not fit the workflow's input type: %s", klaxontype.ErrInvalid, strings.Join(problems, "; "))
+	return mismatch
 }
+
+// inputMismatch is an input that does not fit a recorded input schema. It is
+// klaxontype.ErrInvalid, without that error's words in its message.
+type inputMismatch struct {
+	problems []string
+}
+
+func (e *inputMismatch) Error() string {
+	return "does not fit the workflow's input type: " + strings.Join(e.problems, "; ")
+}
+
+func (e *inputMismatch) Is(target error) bool { return target == klaxontype.ErrInvalid }
 
 func compileInputSchema(schema []byte) (*sjsonschema.Schema, error) {
 	if cached, ok := compiledSchemas.Load(string(schema)); ok {

@@ -333,7 +333,7 @@ func TestEnqueueBothWays(t *testing.T) {
 		if code != exitOK || !strings.Contains(stdout, "run "+created.Run.ID+" of echo already exists for idempotency key \"upload-1\" (pending); nothing was enqueued") {
 			t.Fatalf("%s: deduplicated text: exit %d %q", target.name, code, stdout)
 		}
-		code, stdout, stderr = enqueue(`{"n":`+"\n"+`1}`, "echo", "--input", "-")
+		code, stdout, stderr = enqueue("\n  9\n", "echo", "--input", "-")
 		if code != exitOK || !strings.Contains(stdout, "of echo created (pending)") {
 			t.Fatalf("%s: enqueue from standard input: exit %d %q %q", target.name, code, stdout, stderr)
 		}
@@ -347,6 +347,8 @@ func TestEnqueueBothWays(t *testing.T) {
 		}{
 			{"", []string{"ehco", "--input", "1"}, exitError, `workflow "ehco" is not registered in `},
 			{"", []string{"ehco", "--input", "1"}, exitError, "(registered: echo); nothing was enqueued"},
+			{"", []string{"echo", "--input", `{"n":1}`}, exitError, `input of workflow "echo"`},
+			{"", []string{"echo", "--input", `{"n":1}`}, exitError, "at /: got object, want null or integer"},
 			{"", []string{"echo", "--input", "{oops"}, exitUsage, "--input is not valid JSON"},
 			{"", []string{"echo", "--input", "@" + input + ".missing"}, exitUsage, "--input: open"},
 			{"[1,", []string{"echo", "--input", "-"}, exitUsage, "--input standard input is not valid JSON"},
