@@ -19,8 +19,9 @@ import (
 type EnqueueRequest struct {
 	// Workflow must be registered in the store by some worker.
 	Workflow string `json:"workflow" minLength:"1" maxLength:"200" doc:"Name of a workflow some worker registered in the store"`
-	// Input is the run's input, any JSON; null when absent.
-	Input json.RawMessage `json:"input,omitempty" doc:"The run's input, any JSON (null when absent)"`
+	// Input is the run's input, any JSON that fits the workflow's recorded
+	// input schema; null when absent.
+	Input json.RawMessage `json:"input,omitempty" doc:"The run's input: JSON that fits the workflow's input_schema when one was recorded (null when absent)"`
 	// IdempotencyKey deduplicates enqueues of the workflow.
 	IdempotencyKey string `json:"idempotency_key,omitempty" maxLength:"255" doc:"A second enqueue of the workflow with the same key returns the existing run (200) and creates nothing"`
 	// Entities label the run so it can be found by them.
@@ -111,7 +112,8 @@ func (s *Server) registerRuns() {
 		OperationID: "enqueue-run", Method: http.MethodPost, Path: APIPrefix + "/runs",
 		Summary: "Enqueue a run", Tags: []string{"runs"},
 		Description: "Creates a run (201), or returns the run an idempotency key already created (200). " +
-			"A workflow no worker ever registered in the store is refused with 404.",
+			"A workflow no worker ever registered in the store is refused with 404, " +
+			"and an input that does not fit the input schema its worker recorded with 422 naming each failing path.",
 		DefaultStatus: http.StatusCreated,
 		Responses: map[string]*huma.Response{
 			"200": {Description: "The idempotency key found an existing run; nothing was created"},
