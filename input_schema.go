@@ -27,7 +27,8 @@ import (
 // the zero value. A type that decodes itself (json.Unmarshaler,
 // encoding.TextUnmarshaler) accepts any value: its Go shape says nothing of
 // its JSON. A type that cannot be described has no schema (nil), and its
-// inputs are then only checked to be JSON.
+// inputs are then only checked to be JSON; so has a recursive type (a tree),
+// which the reflector would follow until the stack overflows.
 func inputSchema[T any]() (schema []byte) {
 	defer func() {
 		// invopop panics on types with no JSON form (channels, functions).
@@ -35,6 +36,9 @@ func inputSchema[T any]() (schema []byte) {
 			schema = nil
 		}
 	}()
+	if recursive(reflect.TypeFor[T](), func(t reflect.Type) bool { return t == timeType || decodesItself(t) != nil }) {
+		return nil
+	}
 	var zero T
 	reflector := &jsonschema.Reflector{
 		Anonymous: true, DoNotReference: true, ExpandedStruct: true,
@@ -63,6 +67,43 @@ var (
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 	timeType            = reflect.TypeFor[time.Time]()
 )
+
+// recursive reports whether a type contains itself through the fields,
+// elements and pointers a schema reflector follows, stopping at the types
+// opaque says it does not look into. Reflecting a recursive type without
+// references never ends, and a stack overflow cannot be recovered.
+func recursive(t reflect.Type, opaque func(reflect.Type) bool) bool {
+	onPath := make(map[reflect.Type]bool)
+	var walk func(reflect.Type) bool
+	walk = func(t reflect.Type) bool {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if opaque(t) {
+			return false
+		}
+		switch t.Kind() {
+		case reflect.Slice, reflect.Array, reflect.Map:
+			return walk(t.Elem())
+		case reflect.Struct:
+			if onPath[t] {
+				return true
+			}
+			onPath[t] = true
+			defer delete(onPath, t)
+			for field := range t.Fields() {
+				if (!field.IsExported() && !field.Anonymous) || field.Tag.Get("json") == "-" {
+					continue
+				}
+				if walk(field.Type) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(t)
+}
 
 // decodesItself maps a type with its own decoding to the schema that accepts
 // anything; time.Time keeps invopop's date-time string.

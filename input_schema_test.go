@@ -200,3 +200,51 @@ func TestEnqueueWithoutRecordedSchemaOnlyNeedsJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// node is a recursive type: a tree.
+type node struct {
+	Name     string  `json:"name"`
+	Children []*node `json:"children"`
+}
+
+// A recursive input or output type has no schema (its reflection would never
+// end), and its worker starts and fails like any other: an input then only
+// has to be JSON, and a failed step's entry has no output schema.
+func TestRecursiveTypesHaveNoSchema(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openStore(t)
+	walk := klaxon.NewWorkflow("walk", func(ctx context.Context, root node) (int, error) {
+		_, err := klaxon.Step(ctx, "grow", func(context.Context) (node, error) {
+			return node{}, klaxon.Permanent(errors.New("no soil"))
+		})
+		return 0, err
+	})
+	startClient(t, st, nil, walk)
+	list, err := st.WorkflowList(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list[0].InputSchema != nil || list[0].Policies == nil {
+		t.Fatalf("recorded schema %s and policies %+v; want no schema, policies", list[0].InputSchema, list[0].Policies)
+	}
+	remote, err := klaxon.NewClient(st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	result, err := remote.Enqueue(ctx, "walk", []byte(`{"name":"root","children":[{"name":"leaf"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := awaitRun(t, remote, result.Run.ID)
+	if run.Status != klaxontype.RunStatusDead {
+		t.Fatalf("run %s, want dead", run.Status)
+	}
+	entries, err := remote.DeadLetters(ctx, &store.DLQListParams{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].OutputSchema != nil {
+		t.Fatalf("entries %+v; want one, without an output schema", entries)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/invopop/jsonschema"
 	sjsonschema "github.com/santhosh-tekuri/jsonschema/v6"
@@ -14,7 +15,17 @@ import (
 // output a person supplies to resolve the entry is checked against the type
 // the workflow will decode it into, by processes that do not have the
 // workflow's code.
-func outputSchema[T any]() []byte {
+func outputSchema[T any]() (schema []byte) {
+	defer func() {
+		// invopop panics on types with no JSON form (channels, functions).
+		if recover() != nil {
+			schema = nil
+		}
+	}()
+	// A recursive type has no schema: reflecting it would overflow the stack.
+	if recursive(reflect.TypeFor[T](), func(t reflect.Type) bool { return t == timeType }) {
+		return nil
+	}
 	var zero T
 	reflector := &jsonschema.Reflector{Anonymous: true, DoNotReference: true, ExpandedStruct: true}
 	schema, err := json.Marshal(reflector.Reflect(&zero))
