@@ -19,6 +19,8 @@ var (
 	breakerResetSQL string
 	//go:embed sql/breaker_trip.sql
 	breakerTripSQL string
+	//go:embed sql/dlq_count.sql
+	dlqCountSQL string
 	//go:embed sql/dlq_delete.sql
 	dlqDeleteSQL string
 	//go:embed sql/dlq_entry_close.sql
@@ -45,6 +47,8 @@ var (
 	migrationsTableCreateSQL string
 	//go:embed sql/outbox_claim.sql
 	outboxClaimSQL string
+	//go:embed sql/outbox_count_pending.sql
+	outboxCountPendingSQL string
 	//go:embed sql/outbox_delete_entries.sql
 	outboxDeleteEntriesSQL string
 	//go:embed sql/outbox_insert.sql

@@ -103,12 +103,19 @@ type Store interface {
 	// DLQPurge deletes the entries matching the filter and records who purged
 	// which entries. It is the only way an entry is ever deleted.
 	DLQPurge(ctx context.Context, params *DLQPurgeParams) (purged int, err error)
+	// DLQCount counts the dead-letter entries by workflow, class and state, in
+	// that order: how many ever went dead of each class (every state summed,
+	// until a purge deletes some), and how many still wait for a person.
+	DLQCount(ctx context.Context) ([]*DLQCount, error)
 
 	// OutboxClaim takes due notifications of the given channels for a while,
 	// with their entries, so that one dispatcher delivers each at a time.
 	OutboxClaim(ctx context.Context, params *OutboxClaimParams) ([]*OutboxMessage, error)
 	// OutboxSettle records the outcome of a delivery attempt.
 	OutboxSettle(ctx context.Context, params *OutboxSettleParams) error
+	// OutboxCountPending counts the notifications not yet delivered nor given
+	// up: the outbox's backlog.
+	OutboxCountPending(ctx context.Context) (int, error)
 
 	// SpendSeries sums, per time bucket, the spend, retries and count of a
 	// workflow's runs that reached a terminal status in [Since, Until): the
@@ -331,6 +338,15 @@ type DLQListParams struct {
 	BeforeID string
 	// Limit caps the number of entries; zero means 100.
 	Limit int
+}
+
+// DLQCount is the number of dead-letter entries of one workflow, class and
+// state.
+type DLQCount struct {
+	Workflow string
+	Class    klaxontype.FailureClass
+	State    klaxontype.DeadLetterState
+	Count    int
 }
 
 // DLQReplayParams replays a dead run.

@@ -1,0 +1,41 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// DLQCount counts the dead-letter entries by workflow, class and state.
+func (s *Store) DLQCount(ctx context.Context) ([]*store.DLQCount, error) {
+	var counts []*store.DLQCount
+	err := s.read(ctx, func(ctx context.Context, q querier) error {
+		counts = []*store.DLQCount{}
+		rows, err := q.Query(ctx, dlqCountSQL)
+		if err != nil {
+			return err
+		}
+		var workflow, class, state string
+		var count int
+		_, err = pgx.ForEachRow(rows, []any{&workflow, &class, &state, &count}, func() error {
+			counts = append(counts, &store.DLQCount{
+				Workflow: workflow, Class: klaxontype.FailureClass(class),
+				State: klaxontype.DeadLetterState(state), Count: count,
+			})
+			return nil
+		})
+		return err
+	})
+	return counts, err
+}
+
+// OutboxCountPending counts the notifications still to deliver.
+func (s *Store) OutboxCountPending(ctx context.Context) (int, error) {
+	var pending int
+	err := s.read(ctx, func(ctx context.Context, q querier) error {
+		return q.QueryRow(ctx, outboxCountPendingSQL).Scan(&pending)
+	})
+	return pending, err
+}
