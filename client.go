@@ -45,6 +45,9 @@ type Config struct {
 	OnStep func(*klaxontype.StepOutcome)
 	// OnAttempt is called when an attempt of a run ends.
 	OnAttempt func(*klaxontype.AttemptOutcome)
+	// OnSpend is called for each model call a step's function reports with
+	// RecordSpend, as it is reported.
+	OnSpend func(*klaxontype.SpendOutcome)
 
 	// ClassifyRules decide the failure class of errors before the built-in
 	// rules (panics, errors that report their class, deadlines, network
@@ -174,6 +177,7 @@ func (c *Client) Start(ctx context.Context) error {
 		Logger:            c.config.Logger,
 		OnStep:            c.config.OnStep,
 		OnAttempt:         c.config.OnAttempt,
+		OnSpend:           c.config.OnSpend,
 		Routes:            c.config.Routes,
 		OnBreaker:         c.config.OnBreaker,
 		Classifier:        classifier(c.config.ClassifyRules),

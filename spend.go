@@ -9,8 +9,12 @@ import (
 	"github.com/klaxonhq/klaxon/klaxontype"
 )
 
-// stepSpend accumulates what a step's function reports spending.
+// stepSpend accumulates what a step's function reports spending, and tells
+// the execution's observer of each report.
 type stepSpend struct {
+	exec   *engine.Execution
+	handle engine.StepHandle
+
 	mu    sync.Mutex
 	spend klaxontype.Spend
 }
@@ -33,6 +37,7 @@ func RecordSpend(ctx context.Context, spend klaxontype.Spend) {
 		s.mu.Lock()
 		s.spend = s.spend.Add(spend)
 		s.mu.Unlock()
+		s.exec.SpendReported(s.handle, spend)
 	}
 }
 

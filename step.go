@@ -112,7 +112,7 @@ func runStep[T any](ctx context.Context, exec *engine.Execution, handle engine.S
 		return zero, exec.StepFailed(handle, err, 0, outputSchema[T])
 	}
 	started := time.Now()
-	spend := &stepSpend{}
+	spend := &stepSpend{exec: exec, handle: handle}
 	out, err := callStep(context.WithValue(withStepInfo(ctx, info), stepSpendKey{}, spend), fn, options.timeout)
 	finished := time.Now()
 	if err == nil {

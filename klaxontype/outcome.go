@@ -54,4 +54,22 @@ type AttemptOutcome struct {
 	// Err is the attempt's error, if it failed.
 	Err      error
 	Duration time.Duration
+	// Retries counts the run's retries so far, including the one this attempt
+	// scheduled: for a completed or dead run, how many it took.
+	Retries int
+	// Spend is what the run has spent so far, every attempt's model calls
+	// including this one's: for a completed or dead run, its total.
+	Spend Spend
+}
+
+// SpendOutcome tells an observer about one model call's spend, as the step's
+// function reported it with klaxon.RecordSpend, when it is reported: before
+// the step is checkpointed, so a call paid for in a step that then fails is
+// seen too.
+type SpendOutcome struct {
+	RunID    string
+	Workflow string
+	Seq      int
+	Step     string
+	Spend    Spend
 }

@@ -25,6 +25,7 @@ type Execution struct {
 	holder     string
 	store      store.Store
 	onStep     func(*klaxontype.StepOutcome)
+	onSpend    func(*klaxontype.SpendOutcome)
 	log        map[int]*klaxontype.StepRecord
 	replayOnly bool
 
@@ -60,13 +61,13 @@ type StepHandle struct {
 	Record *klaxontype.StepRecord
 }
 
-func newExecution(run *klaxontype.Run, steps []*klaxontype.StepRecord, workflow *Definition, holder string, st store.Store, onStep func(*klaxontype.StepOutcome)) *Execution {
+func newExecution(run *klaxontype.Run, steps []*klaxontype.StepRecord, workflow *Definition, holder string, st store.Store, onStep func(*klaxontype.StepOutcome), onSpend func(*klaxontype.SpendOutcome)) *Execution {
 	log := make(map[int]*klaxontype.StepRecord, len(steps))
 	for _, step := range steps {
 		log[step.Seq] = step
 	}
 	return &Execution{
-		run: run, workflow: workflow, holder: holder, store: st, onStep: onStep,
+		run: run, workflow: workflow, holder: holder, store: st, onStep: onStep, onSpend: onSpend,
 		log: log, executed: make(map[string]bool, len(workflow.ExpectedSteps)),
 	}
 }
@@ -157,6 +158,14 @@ func (e *Execution) StepFailed(h StepHandle, err error, duration time.Duration, 
 		e.onStep(&klaxontype.StepOutcome{RunID: e.run.ID, Workflow: e.run.Workflow, Seq: h.Seq, Name: h.Name, Err: err, Duration: duration})
 	}
 	return &klaxontype.StepError{Name: h.Name, Seq: h.Seq, Err: err}
+}
+
+// SpendReported tells the observer, if any, of a model call's spend that a
+// step's function reported.
+func (e *Execution) SpendReported(h StepHandle, spend klaxontype.Spend) {
+	if e.onSpend != nil {
+		e.onSpend(&klaxontype.SpendOutcome{RunID: e.run.ID, Workflow: e.run.Workflow, Seq: h.Seq, Step: h.Name, Spend: spend})
+	}
 }
 
 // Budget is the run's spending cap: the one set at enqueue, or the workflow's.

@@ -39,7 +39,7 @@ func (w *Worker) work(runCtx context.Context, claimed *store.ClaimedRun) {
 	workflow := w.config.Workflows[run.Workflow]
 	a := &attempt{
 		worker: w, claimed: claimed, run: run, workflow: workflow, ctx: ctx, started: time.Now(),
-		exec: newExecution(run, claimed.Steps, workflow, w.config.ID, w.config.Store, w.config.OnStep),
+		exec: newExecution(run, claimed.Steps, workflow, w.config.ID, w.config.Store, w.config.OnStep, w.config.OnSpend),
 	}
 	lostWorkers := claimed.Reclaimed && run.Attempt-run.AttemptOffset > workflow.Retry.AttemptsFor(klaxontype.ClassTransient)
 	switch {
@@ -284,9 +284,14 @@ func (a *attempt) report(result klaxontype.AttemptResult, class klaxontype.Failu
 	logger := a.worker.config.Logger
 	logger.Debug("attempt ended", "run", a.run.ID, "workflow", a.run.Workflow, "attempt", a.run.Attempt, "result", result, "class", class, "error", err)
 	if a.worker.config.OnAttempt != nil {
+		retries := a.run.Retries
+		if result == klaxontype.AttemptRetrying {
+			retries++
+		}
 		a.worker.config.OnAttempt(&klaxontype.AttemptOutcome{
 			RunID: a.run.ID, Workflow: a.run.Workflow, Attempt: a.run.Attempt, Result: result,
 			Class: class, Err: err, Duration: time.Since(a.started),
+			Retries: retries, Spend: a.run.Spend.Add(a.exec.attemptSpend()),
 		})
 	}
 }

@@ -49,6 +49,7 @@ type Config struct {
 	Logger       *slog.Logger
 	OnStep       func(*klaxontype.StepOutcome)
 	OnAttempt    func(*klaxontype.AttemptOutcome)
+	OnSpend      func(*klaxontype.SpendOutcome)
 
 	// heartbeatsDisabled makes a worker behave as if hung, for tests of lease
 	// expiry.
