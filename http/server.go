@@ -49,6 +49,10 @@ type Config struct {
 	// Logger receives errors the server could not map to a client's mistake;
 	// default none.
 	Logger *slog.Logger
+	// Metrics, when set, is served at MetricsPath (GET /metrics): a
+	// Prometheus handler, such as promhttp's over a registry holding
+	// metrics.StoreCollector.
+	Metrics http.Handler
 }
 
 // Server is Klaxon's HTTP API.
@@ -83,6 +87,9 @@ func NewServer(config Config) (*Server, error) {
 	s.registerWorkflows()
 	s.registerAdmin()
 	s.registerTokens()
+	if config.Metrics != nil {
+		s.serveMetrics(mux, config.Metrics)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, fmt.Sprintf("no route %s %s: the API is described at %s", r.Method, r.URL.Path, OpenAPIPath))
 	})

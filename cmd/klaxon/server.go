@@ -3,11 +3,17 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/klaxonhq/klaxon"
 	klaxonhttp "github.com/klaxonhq/klaxon/http"
+	"github.com/klaxonhq/klaxon/metrics"
+	"github.com/klaxonhq/klaxon/store"
 )
 
 func (m *Main) serverCommand() *cobra.Command {
@@ -18,6 +24,11 @@ func (m *Main) serverCommand() *cobra.Command {
 		Long: `Serve Klaxon's HTTP API under /api/v1, with /healthz, /readyz and the OpenAPI document
 at /api/v1/openapi.json. The server works no runs itself: workers run in your programs
 against the same database.
+
+Prometheus metrics read from the database (runs by status, dead-letter entries by class,
+breakers, outbox backlog), right whatever process did the work, are at /metrics; with
+access tokens it needs one of scope read. Step, token and cost metrics come from the
+workers: see package metrics.
 
 Access tokens come from --tokens FILE, one a line "NAME SCOPE SECRET" (SCOPE is read,
 operate or admin; # starts a comment), and from KLAXON_TOKEN, an admin token named
@@ -52,7 +63,9 @@ then listens on a loopback address only.`,
 			if err != nil {
 				return err
 			}
-			server, err := klaxonhttp.NewServer(klaxonhttp.Config{Client: client, Tokens: tokens, Logger: logger})
+			server, err := klaxonhttp.NewServer(klaxonhttp.Config{
+				Client: client, Tokens: tokens, Logger: logger, Metrics: serverMetrics(st, logger),
+			})
 			if err != nil {
 				return err
 			}
@@ -61,8 +74,8 @@ then listens on a loopback address only.`,
 				if tokens.Len() == 0 {
 					access = "no access tokens: this machine only"
 				}
-				fmt.Fprintf(m.Stdout, "klaxon server: %s on %s (%s); API %s%s, OpenAPI %s%s\n",
-					url, st.Name(), access, url, klaxonhttp.APIPrefix, url, klaxonhttp.OpenAPIPath)
+				fmt.Fprintf(m.Stdout, "klaxon server: %s on %s (%s); API %s%s, OpenAPI %s%s, metrics %s%s\n",
+					url, st.Name(), access, url, klaxonhttp.APIPrefix, url, klaxonhttp.OpenAPIPath, url, klaxonhttp.MetricsPath)
 			})
 		},
 	}
@@ -70,4 +83,18 @@ then listens on a loopback address only.`,
 	flags.StringVar(&addr, "addr", "127.0.0.1:7070", "address to listen on; a non-loopback one needs access tokens")
 	flags.StringVar(&tokensFile, "tokens", "", `file of access tokens, one "NAME SCOPE SECRET" a line (also env KLAXON_TOKEN: one admin token)`)
 	return cmd
+}
+
+// serverMetrics is the server's /metrics: the store's counts, and the
+// server process's own Go and process metrics, on a registry of its own.
+func serverMetrics(st store.Store, logger *slog.Logger) http.Handler {
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(
+		metrics.NewStoreCollector(st, 0),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return promhttp.HandlerFor(registry, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError), ErrorHandling: promhttp.ContinueOnError,
+	})
 }

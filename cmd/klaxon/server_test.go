@@ -67,7 +67,7 @@ func TestServerServesUntilInterrupted(t *testing.T) {
 	t.Parallel()
 	db := filepath.Join(t.TempDir(), "server.db")
 	url, stop := startServer(t, nil, "--db", db, "--addr", "127.0.0.1:0")
-	for _, path := range []string{"/healthz", "/readyz", klaxonhttp.OpenAPIPath, "/api/v1/workflows"} {
+	for _, path := range []string{"/healthz", "/readyz", klaxonhttp.OpenAPIPath, "/api/v1/workflows", klaxonhttp.MetricsPath} {
 		resp, err := http.Get(url + path)
 		if err != nil {
 			t.Fatal(err)
@@ -115,6 +115,25 @@ func TestServerWithTokensNeedsThem(t *testing.T) {
 	}
 	if _, err := klaxonhttp.NewClient(url, secret, nil).Workflows(context.Background()); err != nil {
 		t.Fatalf("with KLAXON_TOKEN: %v", err)
+	}
+	// So do the metrics, which name the workflows and what they spend.
+	for token, want := range map[string]int{"": http.StatusUnauthorized, "not-a-known-secret-0123456789": http.StatusUnauthorized, secret: http.StatusOK} {
+		request, _ := http.NewRequest(http.MethodGet, url+klaxonhttp.MetricsPath, nil)
+		if token != "" {
+			request.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(request)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("/metrics with token %q: %d; want %d", token, resp.StatusCode, want)
+		}
+		if want == http.StatusOK && !strings.Contains(string(body), "klaxon_store_up 1") {
+			t.Errorf("/metrics has no klaxon_store_up 1:\n%s", body)
+		}
 	}
 	if code := stop(); code != exitOK {
 		t.Fatalf("server exited %d", code)

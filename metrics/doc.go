@@ -1,0 +1,20 @@
+// Package metrics exports Klaxon's Prometheus metrics, in two halves that a
+// program registers on a registry of its own (nothing is registered
+// globally):
+//
+//   - Engine counts what this process's workers see, through the client's
+//     hooks (Config.OnStep, OnAttempt and OnSpend): step attempts and their
+//     duration, attempts by result, tokens and cost of model calls, retries,
+//     tokens and cost per run, runs whose manifest was incomplete. Instrument
+//     installs it on a klaxon.Config, chaining any hooks already there. Each
+//     worker process exports its own; Prometheus sums them.
+//   - StoreCollector reads the store when scraped, so its numbers are right
+//     however many worker processes share the store: runs by workflow and
+//     status, dead-letter entries by workflow and class (open, and created
+//     ever), breakers and the outbox backlog. Scrape it from one process (the
+//     klaxon server does), not from every worker, or the same numbers appear
+//     once per process.
+//
+// It is an adapter: it imports the root package, klaxontype, store and the
+// Prometheus client library, and nothing in Klaxon's core imports it.
+package metrics
