@@ -33,12 +33,14 @@ var noopPipeline = klaxon.NewWorkflow("noop-pipeline", func(ctx context.Context,
 func BenchmarkPipeline(b *testing.B) {
 	for _, concurrency := range []int{1, 16, 256} {
 		b.Run(fmt.Sprintf("concurrency=%d", concurrency), func(b *testing.B) {
-			benchmarkPipeline(b, concurrency)
+			benchmarkPipeline(b, concurrency, nil)
 		})
 	}
 }
 
-func benchmarkPipeline(b *testing.B, concurrency int) {
+// benchmarkPipeline runs the benchmark; instrument, when set, adds hooks to
+// the worker's configuration, to measure what they cost.
+func benchmarkPipeline(b *testing.B, concurrency int, instrument func(*klaxon.Config)) {
 	st := openStore(b)
 	ctx := context.Background()
 	runs := max(b.N/5, 1)
@@ -73,6 +75,9 @@ func benchmarkPipeline(b *testing.B, concurrency int) {
 				close(allDone)
 			}
 		},
+	}
+	if instrument != nil {
+		instrument(config)
 	}
 	worker, err := klaxon.NewClient(st, config)
 	if err != nil {
