@@ -11,7 +11,8 @@
 //   - StoreCollector reads the store when scraped, so its numbers are right
 //     however many worker processes share the store: runs by workflow and
 //     status, dead-letter entries by workflow and class (open, and created
-//     ever), breakers and the outbox backlog. Scrape it from one process (the
+//     ever), suppressed duplicates by workflow, breakers and the outbox
+//     backlog. Scrape it from one process (the
 //     klaxon server does), not from every worker, or the same numbers appear
 //     once per process.
 //

@@ -290,6 +290,7 @@ func TestScrapeAfterScriptedRun(t *testing.T) {
 	s.check(1, "klaxon_dlq_entries_total", "workflow=partial", "class=partial_completion")
 	s.check(0, "klaxon_dlq_entries_total", "workflow=summarize", "class=transient")
 	s.check(0, "klaxon_breaker_open", "workflow=doomed")
+	s.check(0, "klaxon_duplicates_suppressed_total", "workflow=summarize")
 	// No channel handles the review route here: both notifications wait.
 	s.check(2, "klaxon_outbox_pending")
 	s.check(1, "klaxon_store_up")

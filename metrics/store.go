@@ -32,6 +32,9 @@ var (
 		"1 when the workflow's breaker is open (its queue paused), 0 when closed.", []string{"workflow"}, nil)
 	outboxPendingDesc = prometheus.NewDesc(Namespace+"_outbox_pending",
 		"Notifications (dead letters, breakers) waiting in the outbox to be delivered.", nil, nil)
+	duplicatesDesc = prometheus.NewDesc(Namespace+"_duplicates_suppressed_total",
+		"Writes of stale lease holders that the store refused (duplicate.suppressed events), by workflow: "+
+			"retries that would have applied a step twice.", []string{"workflow"}, nil)
 	storeUpDesc = prometheus.NewDesc(Namespace+"_store_up",
 		"1 when the last read of the store for these metrics succeeded, 0 when it failed.", nil, nil)
 )
@@ -62,7 +65,7 @@ func NewStoreCollector(st store.Store, ttl time.Duration) *StoreCollector {
 
 // Describe sends the descriptors of every metric the collector makes.
 func (c *StoreCollector) Describe(descs chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{runsDesc, dlqOpenDesc, dlqTotalDesc, breakerOpenDesc, outboxPendingDesc, storeUpDesc} {
+	for _, d := range []*prometheus.Desc{runsDesc, dlqOpenDesc, dlqTotalDesc, breakerOpenDesc, outboxPendingDesc, duplicatesDesc, storeUpDesc} {
 		descs <- d
 	}
 }
@@ -159,6 +162,17 @@ func (c *StoreCollector) read(ctx context.Context) ([]prometheus.Metric, error) 
 			}
 			gauge(breakerOpenDesc, value, name)
 		}
+	}
+
+	duplicates, err := c.store.EventCountSuppressed(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("count suppressed duplicates: %w", err)
+	}
+	for name := range duplicates {
+		names[name] = true
+	}
+	for name := range names {
+		metrics = append(metrics, prometheus.MustNewConstMetric(duplicatesDesc, prometheus.CounterValue, float64(duplicates[name]), name))
 	}
 
 	pending, err := c.store.OutboxCountPending(ctx)

@@ -39,3 +39,23 @@ func (s *Store) OutboxCountPending(ctx context.Context) (int, error) {
 	})
 	return pending, err
 }
+
+// EventCountSuppressed counts the duplicate.suppressed events by workflow.
+func (s *Store) EventCountSuppressed(ctx context.Context) (map[string]int, error) {
+	var counts map[string]int
+	err := s.read(ctx, func(ctx context.Context, q querier) error {
+		counts = map[string]int{}
+		rows, err := q.Query(ctx, eventCountSuppressedSQL)
+		if err != nil {
+			return err
+		}
+		var workflow string
+		var count int
+		_, err = pgx.ForEachRow(rows, []any{&workflow, &count}, func() error {
+			counts[workflow] = count
+			return nil
+		})
+		return err
+	})
+	return counts, err
+}

@@ -39,6 +39,8 @@ var (
 	dlqLockSQL string
 	//go:embed sql/dlq_purge_record.sql
 	dlqPurgeRecordSQL string
+	//go:embed sql/event_count_suppressed.sql
+	eventCountSuppressedSQL string
 	//go:embed sql/event_insert.sql
 	eventInsertSQL string
 	//go:embed sql/event_list.sql

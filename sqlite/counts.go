@@ -37,3 +37,16 @@ func (s *Store) OutboxCountPending(ctx context.Context) (int, error) {
 	})
 	return pending, err
 }
+
+// EventCountSuppressed counts the duplicate.suppressed events by workflow.
+func (s *Store) EventCountSuppressed(ctx context.Context) (map[string]int, error) {
+	counts := map[string]int{}
+	err := s.read(ctx, func(conn *sqlite.Conn) error {
+		clear(counts)
+		return execute(conn, eventCountSuppressedSQL, func(stmt *sqlite.Stmt) error {
+			counts[stmt.ColumnText(0)] = stmt.ColumnInt(1)
+			return nil
+		})
+	})
+	return counts, err
+}

@@ -81,6 +81,10 @@ type Store interface {
 
 	// EventList returns a run's event log, oldest first.
 	EventList(ctx context.Context, runID string) ([]*klaxontype.Event, error)
+	// EventCountSuppressed counts the duplicate.suppressed events by workflow:
+	// writes of stale lease holders that the store refused, from every
+	// process.
+	EventCountSuppressed(ctx context.Context) (map[string]int, error)
 	// AttemptList returns a run's failed attempts, oldest first.
 	AttemptList(ctx context.Context, runID string) ([]*klaxontype.Attempt, error)
 

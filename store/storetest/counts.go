@@ -10,7 +10,8 @@ import (
 )
 
 // testCounts checks the counts that metrics scrape from the store: dead-letter
-// entries by workflow, class and state, and the outbox's backlog.
+// entries by workflow, class and state, the outbox's backlog, and suppressed
+// duplicates by workflow.
 func testCounts(t *testing.T, h *harness) {
 	t.Run("DLQCountAndOutboxBacklog", func(t *testing.T) {
 		t.Parallel()
@@ -45,6 +46,33 @@ func testCounts(t *testing.T, h *harness) {
 			{Workflow: testWorkflow, Class: klaxontype.ClassPermanent, State: klaxontype.DeadLetterOpen, Count: 1},
 		})
 	})
+
+	t.Run("EventCountSuppressed", func(t *testing.T) {
+		t.Parallel()
+		f := h.fixture(t)
+		f.checkSuppressedCount(map[string]int{})
+		// A stale holder's two refused checkpoints are two suppressed
+		// duplicates of the run's workflow.
+		stale, _ := f.takeOver()
+		for seq, name := range map[int]string{2: "summarize", 3: "publish"} {
+			if err := f.checkpoint(stale, holderA, seq, name, `"late"`); err == nil {
+				t.Fatalf("a stale checkpoint of %s was accepted", name)
+			}
+		}
+		f.checkSuppressedCount(map[string]int{testWorkflow: 2})
+	})
+}
+
+// checkSuppressedCount compares EventCountSuppressed with want.
+func (f *fixture) checkSuppressedCount(want map[string]int) {
+	f.t.Helper()
+	got, err := f.store.EventCountSuppressed(f.ctx)
+	if err != nil {
+		f.t.Fatalf("EventCountSuppressed: %v", err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		f.t.Errorf("EventCountSuppressed = %v; want %v", got, want)
+	}
 }
 
 // checkDLQCount compares DLQCount with want, in its order.
