@@ -1,0 +1,92 @@
+package metrics_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/metrics"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// countingStore counts the reads of a scrape.
+type countingStore struct {
+	store.Store
+	reads atomic.Int32
+}
+
+func (s *countingStore) WorkflowList(ctx context.Context) ([]*klaxontype.WorkflowInfo, error) {
+	s.reads.Add(1)
+	return s.Store.WorkflowList(ctx)
+}
+
+// A storm of scrapes reads the store once per TTL: concurrent scrapes wait
+// for one read and share it.
+func TestStoreCollectorCachesReads(t *testing.T) {
+	t.Parallel()
+	st := &countingStore{Store: openStore(t, filepath.Join(t.TempDir(), "klaxon.db"))}
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(metrics.NewStoreCollector(st, time.Hour))
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if _, err := registry.Gather(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := st.reads.Load(); n != 1 {
+		t.Errorf("20 scrapes read the store %d times; want 1", n)
+	}
+
+	fresh := &countingStore{Store: st.Store}
+	registry = prometheus.NewRegistry()
+	registry.MustRegister(metrics.NewStoreCollector(fresh, time.Millisecond))
+	for range 3 {
+		if _, err := registry.Gather(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := fresh.reads.Load(); n != 3 {
+		t.Errorf("3 scrapes, each after the TTL, read the store %d times; want 3", n)
+	}
+}
+
+// A store that cannot be read gives klaxon_store_up 0 and no other store
+// metric, rather than zeros that would look like a drained queue.
+func TestStoreCollectorReportsStoreDown(t *testing.T) {
+	t.Parallel()
+	st := openStore(t, filepath.Join(t.TempDir(), "klaxon.db"))
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(metrics.NewStoreCollector(st, time.Nanosecond))
+	up := func() (float64, int) {
+		t.Helper()
+		families, err := registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		value := -1.0
+		for _, family := range families {
+			if family.GetName() == "klaxon_store_up" {
+				value = family.Metric[0].GetGauge().GetValue()
+			}
+		}
+		return value, len(families)
+	}
+	if value, families := up(); value != 1 || families < 2 {
+		t.Fatalf("open store: klaxon_store_up %v among %d families; want 1 among all", value, families)
+	}
+	_ = st.Close()
+	time.Sleep(time.Millisecond)
+	if value, families := up(); value != 0 || families != 1 {
+		t.Errorf("closed store: klaxon_store_up %v among %d families; want 0 alone", value, families)
+	}
+}
