@@ -50,7 +50,7 @@ func startDemoServer(ctx context.Context, st store.Store, addr string, logger *s
 	if err != nil {
 		return nil, err
 	}
-	server, err := klaxonhttp.NewServer(klaxonhttp.Config{Client: client, Logger: logger})
+	server, err := klaxonhttp.NewServer(klaxonhttp.Config{Client: client, Logger: logger, Metrics: serverMetrics(st, logger)})
 	if err != nil {
 		return nil, err
 	}
