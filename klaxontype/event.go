@@ -83,4 +83,7 @@ type Event struct {
 	StepSeq int    `json:"step_seq,omitempty"`
 	// Message is a line a person can read.
 	Message string `json:"message,omitempty"`
+	// Record is what the run came to, on its terminal event (run.completed,
+	// run.dead) when the engine wrote one; nil on every other event.
+	Record *CompletionRecord `json:"record,omitempty"`
 }

@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
@@ -9,9 +11,28 @@ import (
 
 // insertEvent appends to a run's event log inside a transaction.
 func insertEvent(ctx context.Context, q querier, event *klaxontype.Event) error {
+	return insertEventWithRecord(ctx, q, event, nil)
+}
+
+// insertEventWithRecord appends a terminal event with its completion record,
+// encoded by encodeRecord before the transaction; nil stores none.
+func insertEventWithRecord(ctx context.Context, q querier, event *klaxontype.Event, record *string) error {
 	_, err := q.Exec(ctx, eventInsertSQL, event.RunID, string(event.Type), event.Actor, event.At,
-		nullIfEmpty(event.Step), nullIfZero(event.StepSeq), nullIfEmpty(event.Message))
+		nullIfEmpty(event.Step), nullIfZero(event.StepSeq), nullIfEmpty(event.Message), record)
 	return err
+}
+
+// encodeRecord encodes a completion record as the JSON of the events table's
+// record column; nil stays nil, a NULL.
+func encodeRecord(record *klaxontype.CompletionRecord) (*string, error) {
+	if record == nil {
+		return nil, nil
+	}
+	encoded, err := json.Marshal(record)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: encoding the completion record: %w", err)
+	}
+	return new(string(encoded)), nil
 }
 
 // insertAttempt adds a failed attempt to a run's history, and its spend to the

@@ -13,7 +13,13 @@ import (
 // RunComplete marks a held run completed with its output. It is queued for
 // a writer, which completes every run of its batch with one statement.
 func (s *Store) RunComplete(ctx context.Context, params *store.RunCompleteParams) error {
-	return s.writers.write(ctx, &writeRequest{complete: params})
+	// The record is encoded here, on the caller's goroutine, not by the
+	// writer that batches every completion.
+	record, err := encodeRecord(params.Record)
+	if err != nil {
+		return err
+	}
+	return s.writers.write(ctx, &writeRequest{complete: params, completeRecord: record})
 }
 
 // queueCompletions queues the completions of the batch's runs on b, and sets
@@ -26,6 +32,7 @@ func queueCompletions(b *pgx.Batch, batch []*writeRequest, results []error, ambi
 		output                                         [][]byte
 		costUSD                                        []float64
 		costUnknown                                    []bool
+		record                                         []*string
 	)
 	for i, req := range batch {
 		p := req.complete
@@ -43,12 +50,13 @@ func queueCompletions(b *pgx.Batch, batch []*writeRequest, results []error, ambi
 		costUSD = append(costUSD, p.Spend.Cost.USD)
 		costUnknown = append(costUnknown, p.Spend.Cost.Unknown)
 		modelCalls = append(modelCalls, int32(p.Spend.ModelCalls))
+		record = append(record, req.completeRecord)
 	}
 	if len(idx) == 0 {
 		return
 	}
 	b.Queue(runsCompleteSQL, idx, runID, epoch, holder, output, inputTokens, outputTokens, cachedTokens,
-		costUSD, costUnknown, modelCalls, now(), ambiguous, klaxontype.ErrLeaseLost.Error()).
+		costUSD, costUnknown, modelCalls, now(), ambiguous, klaxontype.ErrLeaseLost.Error(), record).
 		Query(func(rows pgx.Rows) error {
 			var i int32
 			var accepted bool
@@ -70,8 +78,12 @@ func (s *Store) RunFail(ctx context.Context, params *store.RunFailParams) error 
 	if err := params.Validate(); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
+	record, err := encodeRecord(params.Record)
+	if err != nil {
+		return err
+	}
 	retryNow := ""
-	err := s.writers.writeFunc(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	err = s.writers.writeFunc(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		t := now()
 		retryNow = ""
 		var rows pgx.Rows
@@ -131,7 +143,7 @@ func (s *Store) RunFail(ctx context.Context, params *store.RunFailParams) error 
 			next.Type = klaxontype.EventRunDead
 			next.Message = fmt.Sprintf("%s: %s", failure.Class, failure.Reason)
 		}
-		return insertEvent(ctx, tx, next)
+		return insertEventWithRecord(ctx, tx, next, record)
 	})
 	if err == nil && retryNow != "" {
 		s.notifier.announce(retryNow)

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -202,6 +203,7 @@ type eventRow struct {
 	Step    *string   `db:"step"`
 	StepSeq *int      `db:"step_seq"`
 	Message *string   `db:"message"`
+	Record  []byte    `db:"record"`
 }
 
 func collectEvents(rows pgx.Rows, err error) ([]*klaxontype.Event, error) {
@@ -217,6 +219,12 @@ func collectEvents(rows pgx.Rows, err error) ([]*klaxontype.Event, error) {
 		events[i] = &klaxontype.Event{
 			ID: r.ID, RunID: r.RunID, Type: klaxontype.EventType(r.Type), Actor: r.Actor, At: r.At.UTC(),
 			Step: str(r.Step), StepSeq: num(r.StepSeq), Message: str(r.Message),
+		}
+		if r.Record != nil {
+			events[i].Record = new(klaxontype.CompletionRecord)
+			if err := json.Unmarshal(r.Record, events[i].Record); err != nil {
+				return nil, fmt.Errorf("postgres: the completion record of event %d: %w", r.ID, err)
+			}
 		}
 	}
 	return events, nil

@@ -24,7 +24,10 @@ type writeRequest struct {
 	ctx        context.Context
 	checkpoint *store.StepCheckpointParams
 	complete   *store.RunCompleteParams
-	enqueue    *store.RunEnqueueParams
+	// completeRecord is the completion's record as JSON, encoded before
+	// the request was queued; nil for none.
+	completeRecord *string
+	enqueue        *store.RunEnqueueParams
 	// enqueued is the run an enqueue created, once committed.
 	enqueued *klaxontype.Run
 	apply    writeFunc

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
@@ -10,9 +12,33 @@ import (
 
 // insertEvent appends to a run's event log inside the writer's transaction.
 func insertEvent(conn *sqlite.Conn, event *klaxontype.Event) error {
+	return insertEventWithRecord(conn, event, nil)
+}
+
+// insertEventWithRecord appends a terminal event with its completion record,
+// encoded before the writer's transaction so that the writer, the store's
+// bottleneck, does not spend its time on JSON; nil stores none.
+func insertEventWithRecord(conn *sqlite.Conn, event *klaxontype.Event, record []byte) error {
+	var recordArg any
+	if record != nil {
+		recordArg = string(record)
+	}
 	return execute(conn, eventInsertSQL, nil,
 		event.RunID, string(event.Type), event.Actor, event.At,
-		nullIfEmpty(event.Step), nullIfZero(event.StepSeq), nullIfEmpty(event.Message))
+		nullIfEmpty(event.Step), nullIfZero(event.StepSeq), nullIfEmpty(event.Message), recordArg)
+}
+
+// encodeRecord encodes a completion record for the events table; nil stays
+// nil.
+func encodeRecord(record *klaxontype.CompletionRecord) ([]byte, error) {
+	if record == nil {
+		return nil, nil
+	}
+	encoded, err := json.Marshal(record)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: encoding the completion record: %w", err)
+	}
+	return encoded, nil
 }
 
 // insertAttempt adds a failed attempt to a run's history.
@@ -30,7 +56,11 @@ func (s *Store) EventList(ctx context.Context, runID string) ([]*klaxontype.Even
 	var events []*klaxontype.Event
 	err := s.read(ctx, func(conn *sqlite.Conn) error {
 		return execute(conn, eventListSQL, func(stmt *sqlite.Stmt) error {
-			events = append(events, scanEvent(stmt))
+			event, err := scanEvent(stmt)
+			if err != nil {
+				return err
+			}
+			events = append(events, event)
 			return nil
 		}, runID)
 	})

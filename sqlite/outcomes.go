@@ -12,6 +12,10 @@ import (
 
 // RunComplete marks a held run completed with its output.
 func (s *Store) RunComplete(ctx context.Context, params *store.RunCompleteParams) error {
+	record, err := encodeRecord(params.Record)
+	if err != nil {
+		return err
+	}
 	return s.writer.write(func(conn *sqlite.Conn) error {
 		t := now()
 		if err := execute(conn, runCompleteSQL, nil, params.RunID, params.Epoch, params.Holder, params.Output, t); err != nil {
@@ -23,9 +27,9 @@ func (s *Store) RunComplete(ctx context.Context, params *store.RunCompleteParams
 		if err := addSpend(conn, params.RunID, params.Spend); err != nil {
 			return err
 		}
-		return insertEvent(conn, &klaxontype.Event{
+		return insertEventWithRecord(conn, &klaxontype.Event{
 			RunID: params.RunID, Type: klaxontype.EventRunCompleted, Actor: params.Holder, At: t,
-		})
+		}, record)
 	})
 }
 
@@ -35,6 +39,10 @@ func (s *Store) RunFail(ctx context.Context, params *store.RunFailParams) error 
 	failure := params.Failure
 	if err := params.Validate(); err != nil {
 		return fmt.Errorf("sqlite: %w", err)
+	}
+	record, err := encodeRecord(params.Record)
+	if err != nil {
+		return err
 	}
 	return s.writer.write(func(conn *sqlite.Conn) error {
 		t := now()
@@ -85,7 +93,7 @@ func (s *Store) RunFail(ctx context.Context, params *store.RunFailParams) error 
 			next.Type = klaxontype.EventRunDead
 			next.Message = fmt.Sprintf("%s: %s", failure.Class, failure.Reason)
 		}
-		return insertEvent(conn, next)
+		return insertEventWithRecord(conn, next, record)
 	})
 }
 

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
@@ -70,8 +71,8 @@ func scanStep(stmt *sqlite.Stmt) *klaxontype.StepRecord {
 	}
 }
 
-func scanEvent(stmt *sqlite.Stmt) *klaxontype.Event {
-	return &klaxontype.Event{
+func scanEvent(stmt *sqlite.Stmt) (*klaxontype.Event, error) {
+	event := &klaxontype.Event{
 		ID:      stmt.GetInt64("id"),
 		RunID:   stmt.GetText("run_id"),
 		Type:    klaxontype.EventType(stmt.GetText("type")),
@@ -81,6 +82,13 @@ func scanEvent(stmt *sqlite.Stmt) *klaxontype.Event {
 		StepSeq: int(stmt.GetInt64("step_seq")),
 		Message: stmt.GetText("message"),
 	}
+	if record := stmt.GetText("record"); record != "" {
+		event.Record = new(klaxontype.CompletionRecord)
+		if err := json.Unmarshal([]byte(record), event.Record); err != nil {
+			return nil, fmt.Errorf("sqlite: the completion record of event %d: %w", event.ID, err)
+		}
+	}
+	return event, nil
 }
 
 func scanAttempt(stmt *sqlite.Stmt) *klaxontype.Attempt {

@@ -51,10 +51,12 @@ type Store interface {
 	// running run becomes pending, a compensating run stays compensating, and
 	// either can be claimed at once.
 	RunRelease(ctx context.Context, params *RunReleaseParams) error
-	// RunComplete marks a held run completed with its output.
+	// RunComplete marks a held run completed with its output, and stores the
+	// completion record, if given, on its run.completed event.
 	RunComplete(ctx context.Context, params *RunCompleteParams) error
 	// RunFail records a failed attempt of a held run and moves it to Next:
-	// retrying (after RetryAt), compensating (keeping the lease), or dead.
+	// retrying (after RetryAt), compensating (keeping the lease), or dead,
+	// with the completion record, if given, on its run.dead event.
 	RunFail(ctx context.Context, params *RunFailParams) error
 	// RunCancel stops a pending, retrying or running run for good: it becomes
 	// cancelled at once (terminal, finished, its failure of class cancelled
@@ -79,7 +81,8 @@ type Store interface {
 	// StepList returns a run's step log by sequence.
 	StepList(ctx context.Context, runID string) ([]*klaxontype.StepRecord, error)
 
-	// EventList returns a run's event log, oldest first.
+	// EventList returns a run's event log, oldest first, terminal events
+	// with the completion record they were written with.
 	EventList(ctx context.Context, runID string) ([]*klaxontype.Event, error)
 	// EventCountSuppressed counts the duplicate.suppressed events by workflow:
 	// writes of stale lease holders that the store refused, from every
@@ -263,6 +266,8 @@ type RunCompleteParams struct {
 	Output []byte
 	// Spend is what model calls outside completed steps cost in the attempt.
 	Spend klaxontype.Spend
+	// Record, when set, is stored on the run.completed event.
+	Record *klaxontype.CompletionRecord
 }
 
 // RunFailParams records a failed attempt and what comes next.
@@ -281,6 +286,9 @@ type RunFailParams struct {
 	// DeadLetter describes the dead-letter entry created with a dead run: its
 	// ID, channel, and the failed step's output schema.
 	DeadLetter *DeadLetterParams
+	// Record, when set, is stored on the run.dead event; only a run going
+	// dead may carry one.
+	Record *klaxontype.CompletionRecord
 }
 
 // RunCancelParams cancels a run.

@@ -22,7 +22,8 @@ func (p *RunEnqueueParams) Validate() error {
 
 // Validate reports a failure that cannot be recorded: a retry needs the
 // failed attempt, compensating and dead need the failure, and dead needs its
-// dead-letter entry's ID and channel.
+// dead-letter entry's ID and channel, and only dead carries a completion
+// record.
 func (p *RunFailParams) Validate() error {
 	switch p.Next {
 	case klaxontype.RunStatusRetrying:
@@ -38,6 +39,9 @@ func (p *RunFailParams) Validate() error {
 		}
 	default:
 		return fmt.Errorf("a failed run cannot become %q", p.Next)
+	}
+	if p.Record != nil && p.Next != klaxontype.RunStatusDead {
+		return fmt.Errorf("run %s becoming %s cannot carry a completion record: only its terminal event does", p.RunID, p.Next)
 	}
 	return nil
 }

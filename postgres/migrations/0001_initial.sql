@@ -126,7 +126,10 @@ CREATE TABLE events (
     at       timestamptz NOT NULL,
     step     text,
     step_seq integer,
-    message  text
+    message  text,
+    -- A terminal event's (run.completed, run.dead) completion record: the
+    -- step manifest, attempts per step, spend and duration; NULL otherwise.
+    record   jsonb
 );
 
 CREATE INDEX events_run ON events (run_id, id);

@@ -1,11 +1,13 @@
 -- Completions of a batch, in one statement: each held run becomes completed
 -- with its output and the attempt's remaining spend, with its run.completed
--- event. One row per input says whether the completion was accepted.
+-- event carrying the run's completion record ($15: JSON text, NULL for none).
+-- One row per input says whether the completion was accepted.
 WITH input AS (
     SELECT * FROM unnest($1::int[], $2::text[], $3::bigint[], $4::text[], $5::bytea[],
-                         $6::bigint[], $7::bigint[], $8::bigint[], $9::float8[], $10::bool[], $11::int[])
+                         $6::bigint[], $7::bigint[], $8::bigint[], $9::float8[], $10::bool[], $11::int[],
+                         $15::text[])
         AS i(idx, run_id, epoch, holder, output, input_tokens, output_tokens, cached_tokens,
-             cost_usd, cost_unknown, model_calls)
+             cost_usd, cost_unknown, model_calls, record)
 ),
 done AS (
     UPDATE runs r SET
@@ -27,8 +29,8 @@ done AS (
     RETURNING i.idx
 ),
 events AS (
-    INSERT INTO events (run_id, type, actor, at)
-    SELECT i.run_id, 'run.completed', i.holder, $12
+    INSERT INTO events (run_id, type, actor, at, record)
+    SELECT i.run_id, 'run.completed', i.holder, $12, i.record::jsonb
     FROM input i JOIN done d ON d.idx = i.idx
     ORDER BY i.idx
 ),

@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Leases", func(t *testing.T) { testLeases(t, h) })
 	t.Run("Steps", func(t *testing.T) { testSteps(t, h) })
 	t.Run("Outcomes", func(t *testing.T) { testOutcomes(t, h) })
+	t.Run("CompletionRecords", func(t *testing.T) { testCompletionRecords(t, h) })
 	t.Run("Cancel", func(t *testing.T) { testCancel(t, h) })
 	t.Run("Compensation", func(t *testing.T) { testCompensation(t, h) })
 	t.Run("Fencing", func(t *testing.T) { testFencing(t, h) })
