@@ -29,9 +29,12 @@ type Execution struct {
 	log        map[int]*klaxontype.StepRecord
 	replayOnly bool
 
-	mu             sync.Mutex
-	lastSeq        int
-	executed       map[string]bool
+	mu       sync.Mutex
+	lastSeq  int
+	executed map[string]bool
+	// done lists the steps replayed or checkpointed, in the order they
+	// ended, for the run's completion record.
+	done           []doneStep
 	compensations  []compensation
 	nondeterminism *klaxontype.NondeterminismError
 	leaseLost      bool
@@ -69,6 +72,7 @@ func newExecution(run *klaxontype.Run, steps []*klaxontype.StepRecord, workflow 
 	return &Execution{
 		run: run, workflow: workflow, holder: holder, store: st, onStep: onStep, onSpend: onSpend,
 		log: log, executed: make(map[string]bool, len(workflow.ExpectedSteps)),
+		done: make([]doneStep, 0, max(len(workflow.ExpectedSteps), len(steps))),
 	}
 }
 
@@ -242,6 +246,7 @@ func (e *Execution) stepDone(h StepHandle, compensate func(context.Context) erro
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.executed[h.Name] = true
+	e.done = append(e.done, doneStep{seq: h.Seq, name: h.Name})
 	if compensate != nil {
 		e.compensations = append(e.compensations, compensation{
 			seq: h.Seq, name: h.Name, run: compensate,

@@ -25,6 +25,10 @@ type attempt struct {
 	exec     *Execution
 	ctx      context.Context // cancelled on lease loss or shutdown
 	started  time.Time
+	// failed is this attempt's failure once it fails for good, for the
+	// completion record: it may be written before the run goes dead (when
+	// compensations run first) or with it.
+	failed *klaxontype.Attempt
 }
 
 // work executes one claimed run and records how the attempt ended.
@@ -154,6 +158,7 @@ func (a *attempt) settle(output []byte, err error) {
 func (a *attempt) complete(output []byte) {
 	err := a.worker.config.Store.RunComplete(context.WithoutCancel(a.ctx), &store.RunCompleteParams{
 		Lease: a.lease(), Holder: a.worker.config.ID, Output: output, Spend: a.exec.looseSpend(),
+		Record: a.completionRecord(klaxontype.RunStatusCompleted, nil),
 	})
 	if a.storeFailed("complete", err) {
 		return
@@ -218,6 +223,7 @@ func (a *attempt) failForGood(failure *klaxontype.RunFailure, record *klaxontype
 			ClassifiedBy: "engine", Duration: time.Since(a.started), Spend: a.exec.looseSpend(),
 		}
 	}
+	a.failed = record
 	if a.exec.pendingCompensations() > 0 {
 		err := a.worker.config.Store.RunFail(context.WithoutCancel(a.ctx), &store.RunFailParams{
 			Lease: a.lease(), Holder: a.worker.config.ID, Attempt: record,
@@ -240,6 +246,7 @@ func (a *attempt) deadLetter(failure *klaxontype.RunFailure, record *klaxontype.
 	err := a.worker.config.Store.RunFail(context.WithoutCancel(a.ctx), &store.RunFailParams{
 		Lease: a.lease(), Holder: a.worker.config.ID, Attempt: record,
 		Next: klaxontype.RunStatusDead, Failure: failure, DeadLetter: entry,
+		Record: a.completionRecord(klaxontype.RunStatusDead, failure),
 	})
 	if a.storeFailed("dead-letter", err) {
 		return

@@ -1,0 +1,107 @@
+package engine
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+)
+
+// doneStep is a step the attempt replayed from the log or checkpointed.
+type doneStep struct {
+	seq  int
+	name string
+}
+
+// completionRecord is what the run came to as this attempt ends it in status
+// (completed or dead; failure is a dead run's). It is built from what the
+// attempt holds: the run as claimed (attempts, retries, spend and times so
+// far), the steps replayed and checkpointed, and this attempt's failure. Only
+// the failures of earlier attempts are not held; the attempt history is read
+// for them, once, and only when there were earlier attempts.
+func (a *attempt) completionRecord(status klaxontype.RunStatus, failure *klaxontype.RunFailure) *klaxontype.CompletionRecord {
+	finished := time.Now().UTC()
+	record := &klaxontype.CompletionRecord{
+		Status: status, Attempts: a.run.Attempt, Retries: a.run.Retries,
+		Spend:     a.run.Spend.Add(a.exec.attemptSpend()),
+		CreatedAt: a.run.CreatedAt, StartedAt: a.run.StartedAt,
+		FinishedAt: finished, Duration: finished.Sub(a.run.CreatedAt),
+	}
+	if failure != nil {
+		record.FailureClass = failure.Class
+	}
+	a.exec.mu.Lock()
+	done := slices.Clone(a.exec.done)
+	a.exec.mu.Unlock()
+	slices.SortFunc(done, func(x, y doneStep) int { return x.seq - y.seq })
+	record.Manifest = manifestOf(a.workflow.ExpectedSteps, done)
+	record.Steps = a.stepAttempts(done)
+	return record
+}
+
+// manifestOf compares the steps done with the expected ones.
+func manifestOf(expected []string, done []doneStep) klaxontype.StepManifest {
+	m := klaxontype.StepManifest{
+		Expected: append([]string{}, expected...),
+		Executed: make([]string, 0, len(done)),
+		Missing:  []string{},
+	}
+	for _, step := range done {
+		if !slices.Contains(m.Executed, step.name) {
+			m.Executed = append(m.Executed, step.name)
+		}
+	}
+	for _, name := range expected {
+		if !slices.Contains(m.Executed, name) {
+			m.Missing = append(m.Missing, name)
+		}
+	}
+	return m
+}
+
+// stepAttempts counts the attempts of each step: one for each step done
+// (none for an output a person supplied), one more for each failed attempt
+// charged to it. Nil when the attempt history could not be read.
+func (a *attempt) stepAttempts(done []doneStep) []klaxontype.StepAttempts {
+	steps := make([]klaxontype.StepAttempts, 0, len(done)+1)
+	for _, step := range done {
+		attempts := 1
+		if logged := a.exec.log[step.seq]; logged != nil && logged.ResolvedBy != "" {
+			attempts = 0
+		}
+		steps = append(steps, klaxontype.StepAttempts{Seq: step.seq, Step: step.name, Attempts: attempts, Completed: true})
+	}
+	var failures []*klaxontype.Attempt
+	if a.run.Attempt > 1 {
+		history, err := a.worker.config.Store.AttemptList(context.WithoutCancel(a.ctx), a.run.ID)
+		if err != nil {
+			a.worker.config.Logger.Warn("reading the attempt history failed; the completion record has no attempts per step",
+				"worker", a.worker.config.ID, "run", a.run.ID, "error", err)
+			return nil
+		}
+		for _, failed := range history {
+			// This attempt's own failure may already be in the history (a
+			// run that compensated before going dead); a.failed has it.
+			if failed.Attempt < a.run.Attempt {
+				failures = append(failures, failed)
+			}
+		}
+	}
+	if a.failed != nil {
+		failures = append(failures, a.failed)
+	}
+	for _, failed := range failures {
+		if failed.StepSeq == 0 {
+			continue // the workflow body failed outside any step
+		}
+		i := slices.IndexFunc(steps, func(s klaxontype.StepAttempts) bool { return s.Seq == failed.StepSeq })
+		if i < 0 {
+			steps = append(steps, klaxontype.StepAttempts{Seq: failed.StepSeq, Step: failed.Step})
+			i = len(steps) - 1
+		}
+		steps[i].Attempts++
+	}
+	slices.SortFunc(steps, func(x, y klaxontype.StepAttempts) int { return x.Seq - y.Seq })
+	return steps
+}
