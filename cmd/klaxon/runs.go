@@ -141,6 +141,8 @@ type runDetail struct {
 	Steps    []*klaxontype.StepRecord `json:"steps"`
 	Attempts []*klaxontype.Attempt    `json:"attempts"`
 	Events   []*klaxontype.Event      `json:"events"`
+	// Completion is the record of the run's terminal event, when it has one.
+	Completion *klaxontype.CompletionRecord `json:"completion,omitempty"`
 }
 
 // manifest compares a run's executed steps with its workflow's expected ones.
@@ -173,6 +175,7 @@ func (m *Main) runsShowCommand() *cobra.Command {
 			detail.Steps = orEmpty(detail.Steps)
 			detail.Attempts = orEmpty(detail.Attempts)
 			detail.Events = orEmpty(detail.Events)
+			detail.Completion = completionOf(detail.Events)
 			if asJSON {
 				return writeJSON(m.Stdout, detail)
 			}

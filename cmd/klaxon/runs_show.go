@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
 )
 
 // writeRunDetail prints a run for a person: its header, input and output, the
@@ -50,6 +53,9 @@ func writeRunDetail(w io.Writer, d *runDetail) error {
 			fmt.Fprintf(w, "; missing: %s", strings.Join(m.Missing, ", "))
 		}
 		fmt.Fprintln(w)
+	}
+	if d.Completion != nil {
+		fmt.Fprintf(w, "\ncompletion: %s\n", formatCompletion(d.Completion))
 	}
 
 	fmt.Fprintf(w, "\nStep log (%d)\n", len(d.Steps))
@@ -119,4 +125,98 @@ func oneLine(data json.RawMessage, n int) string {
 		return s[:n] + "…"
 	}
 	return s
+}
+
+// completionOf is the completion record of the last terminal event that
+// carries one; nil for a run not ended, or ended before records were written.
+func completionOf(events []*klaxontype.Event) *klaxontype.CompletionRecord {
+	for i := len(events) - 1; i >= 0; i-- {
+		if events[i].Record != nil {
+			return events[i].Record
+		}
+	}
+	return nil
+}
+
+// formatCompletion puts a completion record on one line: "5/5 expected
+// steps, 7 attempts (2 retries), 1,234 tokens, $0.0012, 3.2s". Attempts are
+// the executions of step functions, summed over the steps; a dead run's line
+// starts with its status and class.
+func formatCompletion(r *klaxontype.CompletionRecord) string {
+	var parts []string
+	if r.Status != klaxontype.RunStatusCompleted {
+		status := string(r.Status)
+		if r.FailureClass != "" {
+			status += " (" + string(r.FailureClass) + ")"
+		}
+		parts = append(parts, status)
+	}
+	m := r.Manifest
+	if len(m.Expected) > 0 {
+		steps := fmt.Sprintf("%d/%d expected steps", len(m.Expected)-len(m.Missing), len(m.Expected))
+		if len(m.Missing) > 0 {
+			steps += " (missing " + strings.Join(m.Missing, ", ") + ")"
+		}
+		parts = append(parts, steps)
+	} else {
+		parts = append(parts, fmt.Sprintf("%d steps (none expected)", len(m.Executed)))
+	}
+	retries := plural(r.Retries, "retry", "retries")
+	if r.Steps != nil {
+		parts = append(parts, fmt.Sprintf("%s (%s)", plural(r.StepAttemptsTotal(), "attempt", "attempts"), retries))
+	} else {
+		parts = append(parts, fmt.Sprintf("%s (%s)", plural(r.Attempts, "run attempt", "run attempts"), retries))
+	}
+	parts = append(parts, formatCount(r.Spend.Usage.Total())+" tokens", formatDollars(r.Spend.Cost), formatDuration(r.Duration))
+	return strings.Join(parts, ", ")
+}
+
+// formatCount groups a count's digits by thousands: 1,234.
+func formatCount(n int64) string {
+	digits := strconv.FormatInt(n, 10)
+	sign := ""
+	if n < 0 {
+		sign, digits = "-", digits[1:]
+	}
+	var b strings.Builder
+	for i, d := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(d)
+	}
+	return sign + b.String()
+}
+
+// formatDollars prints a cost to a hundredth of a cent, or finer for a cost
+// that would print as zero; an unknown cost says so.
+func formatDollars(c klaxontype.Cost) string {
+	switch {
+	case c.Unknown:
+		return "unknown cost"
+	case c.USD > 0 && c.USD < 0.0001:
+		return fmt.Sprintf("$%.6f", c.USD)
+	default:
+		return fmt.Sprintf("$%.4f", c.USD)
+	}
+}
+
+// formatDuration rounds a duration to what a person reads: 3.2s, 850ms.
+func formatDuration(d time.Duration) string {
+	switch {
+	case d >= time.Minute:
+		return d.Round(time.Second).String()
+	case d >= time.Second:
+		return d.Round(100 * time.Millisecond).String()
+	default:
+		return d.Round(time.Millisecond).String()
+	}
+}
+
+// plural counts n of a thing: "1 retry", "2 retries".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
