@@ -78,6 +78,19 @@ func TestEnqueueAndInspectRuns(t *testing.T) {
 	if detail.Events[0].Type != klaxontype.EventRunEnqueued || detail.Events[0].Actor != "operator" {
 		t.Fatalf("first event %+v, want run.enqueued by operator", detail.Events[0])
 	}
+	// The run.completed event carries the run's completion record, as JSON.
+	r = f.do(http.MethodGet, "/api/v1/runs/"+created.Run.ID, readSecret, "")
+	var raw struct {
+		Events []struct {
+			Type   klaxontype.EventType `json:"type"`
+			Record json.RawMessage      `json:"record"`
+		} `json:"events"`
+	}
+	r.decode(t, &raw)
+	if last := raw.Events[len(raw.Events)-1]; last.Type != klaxontype.EventRunCompleted ||
+		!strings.Contains(string(last.Record), `"manifest":{"expected":["hello","shout"],"executed":["hello","shout"],"missing":[]}`) {
+		t.Fatalf("last event %s with record %s; want run.completed with the manifest", last.Type, last.Record)
+	}
 	if _, err := f.client(readSecret).Run(ctx, "01ARZ3NDEKTSV4RRFFQ69G5FAV"); !errors.Is(err, klaxontype.ErrNotFound) {
 		t.Fatalf("unknown run: %v, want ErrNotFound", err)
 	}
