@@ -115,10 +115,10 @@ func TestCompletionRecordOfRetriedRun(t *testing.T) {
 	if record.Spend != run.Spend {
 		t.Errorf("record spend %+v differs from the run's %+v", record.Spend, run.Spend)
 	}
-	if !record.CreatedAt.Equal(run.CreatedAt) || record.FinishedAt.Before(run.StartedAt) ||
-		record.Duration != record.FinishedAt.Sub(record.CreatedAt) || record.Duration <= 0 {
-		t.Errorf("record times: created %s, finished %s, duration %s; run created %s, started %s",
-			record.CreatedAt, record.FinishedAt, record.Duration, run.CreatedAt, run.StartedAt)
+	// From enqueue to the engine's end of the run, a moment before the
+	// store's.
+	if took := run.FinishedAt.Sub(run.CreatedAt); record.Duration <= 0 || record.Duration > took {
+		t.Errorf("record duration %s; want at most the %s from created to finished", record.Duration, took)
 	}
 }
 

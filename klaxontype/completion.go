@@ -28,15 +28,12 @@ type CompletionRecord struct {
 	// Spend totals every attempt's model calls; its cost is "unknown", never
 	// zero, when a call's price was not known.
 	Spend Spend `json:"spend"`
-	// CreatedAt is when the run was enqueued, StartedAt when a worker first
-	// claimed it, FinishedAt when the engine recorded its end (a moment
-	// before the store stamped the run's FinishedAt).
-	CreatedAt  time.Time `json:"created_at"`
-	StartedAt  time.Time `json:"started_at,omitzero"`
-	FinishedAt time.Time `json:"finished_at"`
-	// Duration runs from CreatedAt to FinishedAt: what the caller waited,
-	// queueing and retry backoffs included. In JSON, nanoseconds, as
-	// Attempt's.
+	// Duration runs from the run's CreatedAt to the moment the engine
+	// recorded its end (a moment before the store stamped FinishedAt): what
+	// the caller waited, queueing and retry backoffs included. In JSON,
+	// nanoseconds, as Attempt's. The times themselves are on the run and the
+	// event, and are not repeated here: every record is written as its run
+	// ends, and its size costs the store's writer.
 	Duration time.Duration `json:"duration"`
 }
 

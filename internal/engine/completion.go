@@ -21,12 +21,10 @@ type doneStep struct {
 // the failures of earlier attempts are not held; the attempt history is read
 // for them, once, and only when there were earlier attempts.
 func (a *attempt) completionRecord(status klaxontype.RunStatus, failure *klaxontype.RunFailure) *klaxontype.CompletionRecord {
-	finished := time.Now().UTC()
 	record := &klaxontype.CompletionRecord{
 		Status: status, Attempts: a.run.Attempt, Retries: a.run.Retries,
-		Spend:     a.run.Spend.Add(a.exec.attemptSpend()),
-		CreatedAt: a.run.CreatedAt, StartedAt: a.run.StartedAt,
-		FinishedAt: finished, Duration: finished.Sub(a.run.CreatedAt),
+		Spend:    a.run.Spend.Add(a.exec.attemptSpend()),
+		Duration: time.Since(a.run.CreatedAt),
 	}
 	if failure != nil {
 		record.FailureClass = failure.Class
