@@ -119,7 +119,7 @@ func (e *Evaluator) record(ctx context.Context, rule *Rule, held []*condition, o
 		existing := open[key]
 		if existing == nil {
 			alert, fired, err := e.store.AlertFire(ctx, &store.AlertFireParams{
-				ID: ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String(),
+				ID:   ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String(),
 				Rule: rule.Name, Kind: rule.Kind, Workflow: c.workflow, Class: c.class, Severity: rule.Severity,
 				Summary: c.summary, Value: c.value, Threshold: c.threshold, RunIDs: c.runIDs, At: now, Channels: channels,
 			})
