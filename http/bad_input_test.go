@@ -41,6 +41,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"bad entity filter", "GET", "/api/v1/runs?entity=nokey", "", 422, []string{"key=value"}},
 		{"bad class", "GET", "/api/v1/dlq?class=flaky", "", 422, []string{"query.class", "flaky", "transient"}},
 		{"bad state", "GET", "/api/v1/dlq?state=closed", "", 422, []string{"query.state", "closed", "open"}},
+		{"bad alert state", "GET", "/api/v1/alerts?state=open", "", 422, []string{"query.state", "open", "firing"}},
 		{"bad since", "GET", "/api/v1/dlq?since=yesterday", "", 422, []string{"since"}},
 		{"bad runs since", "GET", "/api/v1/runs?since=yesterday", "", 422, []string{"query.since", "yesterday"}},
 		{"runs until without a zone", "GET", "/api/v1/runs?until=2026-11-27T10:00:00", "", 422, []string{"query.until"}},

@@ -87,6 +87,7 @@ func NewServer(config Config) (*Server, error) {
 	s.registerWorkflows()
 	s.registerAdmin()
 	s.registerTokens()
+	s.registerAlerts()
 	if config.Metrics != nil {
 		s.serveMetrics(mux, config.Metrics)
 	}

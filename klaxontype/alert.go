@@ -96,10 +96,10 @@ type Alert struct {
 	Value      float64    `json:"value"`
 	Threshold  float64    `json:"threshold"`
 	StartedAt  time.Time  `json:"started_at"`
-	ResolvedAt *time.Time `json:"resolved_at"`
+	ResolvedAt *time.Time `json:"resolved_at" nullable:"true"`
 	// LastNotifiedAt is when the latest notification (firing, repeat or
 	// resolved) was recorded.
-	LastNotifiedAt *time.Time `json:"last_notified_at"`
+	LastNotifiedAt *time.Time `json:"last_notified_at" nullable:"true"`
 	// Notifications counts the notifications recorded: the firing one, each
 	// repeat, and the resolved one.
 	Notifications int `json:"notifications"`
