@@ -179,3 +179,7 @@ func filterEmpty(filter klaxonhttp.DeadLetterFilter) bool {
 	return len(filter.Classes) == 0 && filter.Workflow == "" && filter.Channel == "" && len(filter.Entities) == 0 &&
 		filter.Since.IsZero() && filter.Until.IsZero()
 }
+
+func (b *serverBackend) Alerts(ctx context.Context, state klaxonhttp.AlertStateFilter) ([]*klaxontype.Alert, error) {
+	return b.client.Alerts(ctx, state)
+}
