@@ -28,7 +28,7 @@ func TestAlerts(t *testing.T) {
 			ID: ulid.Make().String(), Rule: rule, Kind: klaxontype.AlertDLQSpike, Workflow: "pipeline",
 			Class: klaxontype.ClassContextOverflow, Severity: klaxontype.SeverityWarning,
 			Summary: "pipeline: 12 context_overflow dead letters in the last 1h, 6.0x the trailing 24h rate",
-			Value: 12, Threshold: 5, RunIDs: runIDs, At: started,
+			Value:   12, Threshold: 5, RunIDs: runIDs, At: started,
 		})
 		if err != nil || !fired {
 			t.Fatalf("AlertFire: %v, %v", fired, err)
