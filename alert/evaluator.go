@@ -27,10 +27,11 @@ const maxFiring = 10000
 // store, so a new evaluator on the same database carries on where the last
 // one stopped.
 type Evaluator struct {
-	store  store.Store
-	config *Config
-	clock  func() time.Time
-	logger *slog.Logger
+	store     store.Store
+	config    *Config
+	clock     func() time.Time
+	logger    *slog.Logger
+	baselines baselines
 }
 
 // NewEvaluator returns an evaluator of config's rules. clock is its time
@@ -72,7 +73,7 @@ func (e *Evaluator) Evaluate(ctx context.Context) (*Outcome, error) {
 		}
 		open[a.Rule][alertKey{a.Workflow, a.Class}] = a
 	}
-	p := &pass{store: e.store, now: now, dlqCounts: map[[2]time.Time][]*store.DLQCount{}}
+	p := &pass{store: e.store, baselines: &e.baselines, now: now, dlqCounts: map[[2]time.Time][]*store.DLQCount{}}
 	outcome := &Outcome{}
 	var errs []error
 	for _, rule := range e.config.Rules {

@@ -32,6 +32,7 @@ type alertKey struct {
 // rules share from the store once.
 type pass struct {
 	store     store.Store
+	baselines *baselines
 	now       time.Time
 	dlqCounts map[[2]time.Time][]*store.DLQCount
 	workflows []string
@@ -150,7 +151,9 @@ func (p *pass) dlqSpike(ctx context.Context, r *Rule) ([]*condition, error) {
 	if err != nil {
 		return nil, err
 	}
-	baseline, err := p.dlqCount(ctx, p.now.Add(-r.Baseline), p.now.Add(-r.Window))
+	baseline, err := cachedBaseline(p.baselines, "dlq "+r.Baseline.String()+" "+r.Window.String(), p.now, func() ([]*store.DLQCount, error) {
+		return p.dlqCount(ctx, p.now.Add(-r.Baseline), p.now.Add(-r.Window))
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +246,9 @@ func (p *pass) spend(ctx context.Context, r *Rule) ([]*condition, error) {
 		if recent.runs == 0 {
 			continue
 		}
-		baseline, err := p.spendOver(ctx, workflow, p.now.Add(-r.Baseline), p.now.Add(-r.Window))
+		baseline, err := cachedBaseline(p.baselines, "spend "+workflow+" "+r.Baseline.String()+" "+r.Window.String(), p.now, func() (*spendTotal, error) {
+			return p.spendOver(ctx, workflow, p.now.Add(-r.Baseline), p.now.Add(-r.Window))
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -316,8 +321,10 @@ func (p *pass) stuckRuns(ctx context.Context, r *Rule) ([]*condition, error) {
 	if err != nil {
 		return nil, err
 	}
-	percentiles, err := p.store.RunDurationPercentile(ctx, &store.RunDurationPercentileParams{
-		Since: p.now.Add(-r.Baseline), Until: p.now, Percentile: r.Percentile,
+	percentiles, err := cachedBaseline(p.baselines, fmt.Sprintf("durations %s p%d", r.Baseline, r.Percentile), p.now, func() ([]*store.RunDurationPercentile, error) {
+		return p.store.RunDurationPercentile(ctx, &store.RunDurationPercentileParams{
+			Since: p.now.Add(-r.Baseline), Until: p.now, Percentile: r.Percentile,
+		})
 	})
 	if err != nil {
 		return nil, err
