@@ -113,7 +113,7 @@ func (c *fakeClock) Set(t time.Time) {
 type harness struct {
 	t         *testing.T
 	ctx       context.Context
-	path      string
+	openStore func() (store.Store, error)
 	store     store.Store
 	clock     *fakeClock
 	hook      *receiver
@@ -126,7 +126,9 @@ type harness struct {
 // the json target "hook".
 func newHarness(t *testing.T, rules ...*alert.Rule) *harness {
 	t.Helper()
-	h := &harness{t: t, ctx: t.Context(), path: filepath.Join(t.TempDir(), "klaxon.db"), clock: &fakeClock{now: time.Now()}}
+	path := filepath.Join(t.TempDir(), "klaxon.db")
+	h := &harness{t: t, ctx: t.Context(), clock: &fakeClock{now: time.Now()}}
+	h.openStore = func() (store.Store, error) { return sqlite.Open(h.ctx, path, nil) }
 	h.hook = newReceiver(t)
 	for _, r := range rules {
 		r.Notify = []string{"hook"}
@@ -143,7 +145,7 @@ func newHarness(t *testing.T, rules ...*alert.Rule) *harness {
 // server starting on the database does.
 func (h *harness) open(holder string) {
 	h.t.Helper()
-	st, err := sqlite.Open(h.ctx, h.path, nil)
+	st, err := h.openStore()
 	if err != nil {
 		h.t.Fatalf("open store: %v", err)
 	}
