@@ -220,7 +220,7 @@ func TestStuckRuns(t *testing.T) {
 	h.expect(h.at(base.Add(14*time.Minute)), "stuck-runs", 1)
 	fired := h.expect(h.at(base.Add(16*time.Minute)), "stuck-runs", 1, firing)[0]
 	if fired.Value != 1 || !slices.Equal(fired.RunIDs, []string{stuck.ID}) ||
-		!strings.Contains(fired.Summary, "1 runs unfinished for more than 15m") || !strings.Contains(fired.Summary, "p95") {
+		!strings.Contains(fired.Summary, "1 run unfinished for more than 15m") || !strings.Contains(fired.Summary, "p95") {
 		t.Errorf("fired %+v; want the one stuck run past the 15m floor", fired)
 	}
 	h.expect(h.at(base.Add(76*time.Minute)), "stuck-runs", 2, repeat)

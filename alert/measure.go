@@ -130,13 +130,13 @@ func (p *pass) dlqRate(ctx context.Context, r *Rule) ([]*condition, error) {
 		if float64(c.Count) < r.Threshold {
 			continue
 		}
-		what := string(c.Class) + " dead letters"
+		what := counted(c.Count, string(c.Class)+" dead letter")
 		if r.Kind == klaxontype.AlertBudgetExceeded {
-			what = "runs dead for exceeding their token or cost budget"
+			what = counted(c.Count, "run") + " dead for exceeding a token or cost budget"
 		}
 		cond := &condition{
 			workflow: c.Workflow, class: c.Class, value: float64(c.Count), threshold: r.Threshold,
-			summary: fmt.Sprintf("%s: %d %s in the last %s (threshold %v)", c.Workflow, c.Count, what, duration(r.Window), r.Threshold),
+			summary: fmt.Sprintf("%s: %s in the last %s (threshold %v)", c.Workflow, what, duration(r.Window), r.Threshold),
 		}
 		if cond.runIDs, err = p.deadLetterRuns(ctx, c.Workflow, c.Class, r.Window); err != nil {
 			return nil, err
@@ -175,7 +175,7 @@ func (p *pass) dlqSpike(ctx context.Context, r *Rule) ([]*condition, error) {
 		}
 		cond := &condition{
 			workflow: c.Workflow, class: c.Class, value: float64(c.Count), threshold: threshold,
-			summary: fmt.Sprintf("%s: %d %s dead letters in the last %s, %s", c.Workflow, c.Count, c.Class, duration(r.Window), versus),
+			summary: fmt.Sprintf("%s: %s in the last %s, %s", c.Workflow, counted(c.Count, string(c.Class)+" dead letter"), duration(r.Window), versus),
 		}
 		if cond.runIDs, err = p.deadLetterRuns(ctx, c.Workflow, c.Class, r.Window); err != nil {
 			return nil, err
@@ -285,8 +285,8 @@ func (p *pass) spend(ctx context.Context, r *Rule) ([]*condition, error) {
 			}
 			holding = append(holding, &condition{
 				workflow: workflow, value: perRun, threshold: r.Factor * usual, runIDs: []string{},
-				summary: fmt.Sprintf("%s: $%.6f per run over %d runs in the last %s, %.1fx the trailing %s average of $%.6f",
-					workflow, perRun, recent.knownRuns, duration(r.Window), perRun/usual, duration(r.Baseline), usual),
+				summary: fmt.Sprintf("%s: $%.6f per run over %s in the last %s, %.1fx the trailing %s average of $%.6f",
+					workflow, perRun, counted(recent.knownRuns, "run"), duration(r.Window), perRun/usual, duration(r.Baseline), usual),
 			})
 		}
 	}
@@ -347,12 +347,12 @@ func (p *pass) stuckRuns(ctx context.Context, r *Rule) ([]*condition, error) {
 		}
 		why := fmt.Sprintf("no run ended in the last %s to compare with", duration(r.Baseline))
 		if d, ok := usual[workflow]; ok {
-			why = fmt.Sprintf("%vx its p%d duration of %s over the last %s", r.Factor, r.Percentile, duration(d.Round(time.Second)), duration(r.Baseline))
+			why = fmt.Sprintf("%vx its p%d duration of %s over the last %s", r.Factor, r.Percentile, duration(rounded(d)), duration(r.Baseline))
 		}
 		holding = append(holding, &condition{
 			workflow: workflow, value: float64(overdue.Count), threshold: 1, runIDs: overdue.RunIDs,
-			summary: fmt.Sprintf("%s: %d runs unfinished for more than %s (%s, at least %s)",
-				workflow, overdue.Count, duration(limit.Round(time.Second)), why, duration(r.MinAge)),
+			summary: fmt.Sprintf("%s: %s unfinished for more than %s (%s, at least %s)",
+				workflow, counted(overdue.Count, "run"), duration(limit.Round(time.Second)), why, duration(r.MinAge)),
 		})
 	}
 	return holding, nil
@@ -404,8 +404,25 @@ func (p *pass) noLiveWorker(ctx context.Context, r *Rule) ([]*condition, error) 
 		}
 		holding = append(holding, &condition{
 			workflow: workflow, value: float64(waiting.Count), threshold: 1, runIDs: waiting.RunIDs,
-			summary: fmt.Sprintf("%s: %d runs waiting to be claimed for more than %s and %s", workflow, waiting.Count, duration(r.After), seen),
+			summary: fmt.Sprintf("%s: %s waiting to be claimed for more than %s and %s", workflow, counted(waiting.Count, "run"), duration(r.After), seen),
 		})
 	}
 	return holding, nil
+}
+
+// counted puts a count before a noun, plural but for one: "1 run", "3 runs".
+func counted(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// rounded keeps a duration's significant part: milliseconds under a second,
+// seconds above.
+func rounded(d time.Duration) time.Duration {
+	if d < time.Second {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(time.Second)
 }
