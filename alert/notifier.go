@@ -44,7 +44,11 @@ type NotifierOptions struct {
 	// MaxAttempts is how many times a notification is tried; default
 	// DefaultMaxAttempts.
 	MaxAttempts int
-	Logger      *slog.Logger
+	// Backoff is how long to wait before trying a notification again after
+	// its failed attempts; default doubling from a second to five minutes,
+	// with jitter.
+	Backoff func(failedAttempts int) time.Duration
+	Logger  *slog.Logger
 }
 
 // Notifier delivers alert notifications from the store's outbox to the
@@ -73,6 +77,11 @@ func NewNotifier(st store.Store, config *Config, options NotifierOptions) *Notif
 	}
 	if options.MaxAttempts <= 0 {
 		options.MaxAttempts = DefaultMaxAttempts
+	}
+	if options.Backoff == nil {
+		options.Backoff = func(failedAttempts int) time.Duration {
+			return klaxontype.RetryPolicy{InitialBackoff: time.Second, MaxBackoff: 5 * time.Minute}.Backoff(failedAttempts)
+		}
 	}
 	if options.Logger == nil {
 		options.Logger = slog.New(slog.DiscardHandler)
@@ -148,7 +157,7 @@ func (n *Notifier) deliver(ctx context.Context, m *store.OutboxMessage) error {
 			settle.State = klaxontype.DeliveryGivenUp
 		} else {
 			settle.State = klaxontype.DeliveryPending
-			settle.NextAttemptAt = time.Now().Add(klaxontype.RetryPolicy{InitialBackoff: time.Second, MaxBackoff: 5 * time.Minute}.Backoff(attempts))
+			settle.NextAttemptAt = time.Now().Add(n.options.Backoff(attempts))
 		}
 	}
 	if err := n.store.OutboxSettle(context.WithoutCancel(ctx), settle); err != nil {
