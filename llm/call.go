@@ -73,7 +73,12 @@ func Call(ctx context.Context, provider Provider, name string, request *Request,
 		if err := klaxon.CheckBudget(ctx); err != nil {
 			return nil, err
 		}
-		response, err := provider.Complete(ctx, request)
+		callCtx, endSpan := klaxon.StartModelCall(ctx, &klaxontype.ModelCall{
+			Provider: provider.Name(), Operation: "chat", Model: request.Model,
+			MaxTokens: request.MaxTokens, Temperature: request.Temperature,
+		})
+		response, err := provider.Complete(callCtx, request)
+		defer endModelCall(endSpan, response, err)
 		if response != nil {
 			// A refusal can come with a billed response: it is paid for
 			// whether or not the step succeeds.
@@ -101,4 +106,14 @@ func Call(ctx context.Context, provider Provider, name string, request *Request,
 		return nil, &PromptChangedError{Step: name, Recorded: response.RequestHash, Now: hash}
 	}
 	return response, nil
+}
+
+// endModelCall ends a model call's span with what the provider answered.
+func endModelCall(end func(*klaxontype.ModelCallOutcome), response *Response, err error) {
+	outcome := &klaxontype.ModelCallOutcome{Err: err}
+	if response != nil {
+		outcome.ResponseModel, outcome.FinishReason = response.Model, response.FinishReason
+		outcome.Usage, outcome.Cost = response.Usage, response.Cost
+	}
+	end(outcome)
 }
