@@ -191,7 +191,9 @@ func TestTraceOfRetriedRunWithModelCall(t *testing.T) {
 			return "", err
 		}
 		if _, err := llm.ExecuteTool(ctx, llm.ToolCall{ID: "call_1", Name: "lookup", Arguments: json.RawMessage(`{}`)},
-			func(context.Context, json.RawMessage) (json.RawMessage, error) { return json.RawMessage(`"found"`), nil }); err != nil {
+			func(context.Context, json.RawMessage) (json.RawMessage, error) {
+				return json.RawMessage(`"found"`), nil
+			}); err != nil {
 			return "", err
 		}
 		return klaxon.Step(ctx, "publish", func(context.Context) (string, error) {
