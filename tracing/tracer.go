@@ -104,7 +104,9 @@ func (t *Tracer) StartAttempt(ctx context.Context, run *klaxontype.Run) (context
 		case klaxontype.AttemptReleased:
 			// The worker stopped: not a failure of the run.
 		default:
-			fail(span, o.Class, o.Err)
+			// A lost lease or an abandoned attempt has no class: its result
+			// is the kind of error.
+			fail(span, o.Class, string(o.Result), o.Err)
 		}
 		span.End()
 	}
@@ -124,7 +126,7 @@ func (t *Tracer) StartStep(ctx context.Context, run *klaxontype.Run, seq int, na
 			span.SetAttributes(AttrStepReplayed.Bool(true), AttrStepOutcome.String("replayed"))
 		case o.Err != nil:
 			span.SetAttributes(AttrStepReplayed.Bool(false), AttrStepOutcome.String("failed"))
-			fail(span, o.Class, o.Err)
+			fail(span, o.Class, "", o.Err)
 		default:
 			span.SetAttributes(AttrStepReplayed.Bool(false), AttrStepOutcome.String("completed"),
 				AttrCheckpointLatencyMS.Float64(float64(o.CheckpointLatency.Microseconds())/1000))
@@ -174,7 +176,7 @@ func (t *Tracer) StartModelCall(ctx context.Context, call *klaxontype.ModelCall)
 			setCost(span, AttrCostUSD, o.Cost)
 		}
 		if o.Err != nil {
-			fail(span, o.Class, o.Err)
+			fail(span, o.Class, "", o.Err)
 		}
 		span.End()
 	}
@@ -193,12 +195,7 @@ func (t *Tracer) StartToolCall(ctx context.Context, call *klaxontype.ToolCall) (
 	ctx, span := t.tracer.Start(ctx, "execute_tool "+call.Name, trace.WithAttributes(attrs...))
 	return ctx, func(o *klaxontype.ToolCallOutcome) {
 		if o.Err != nil {
-			if o.Class != "" {
-				fail(span, o.Class, o.Err)
-			} else {
-				span.SetAttributes(semconv.ErrorTypeKey.String("tool_error"))
-				span.SetStatus(codes.Error, o.Err.Error())
-			}
+			fail(span, o.Class, "tool_error", o.Err)
 		}
 		span.End()
 	}
@@ -207,14 +204,17 @@ func (t *Tracer) StartToolCall(ctx context.Context, call *klaxontype.ToolCall) (
 // fail marks a span failed: status Error with the error's message, the
 // failure class as klaxon.failure_class and as error.type (a class is the
 // low-cardinality kind of error the semantic conventions ask for there).
-func fail(span trace.Span, class klaxontype.FailureClass, err error) {
+// Without a class, error.type is unclassified, or else the error's Go type.
+func fail(span trace.Span, class klaxontype.FailureClass, unclassified string, err error) {
 	errorType := string(class)
-	if class != "" {
+	switch {
+	case class != "":
 		span.SetAttributes(AttrFailureClass.String(string(class)))
-	} else if err != nil {
+	case unclassified != "":
+		errorType = unclassified
+	case err != nil:
 		errorType = fmt.Sprintf("%T", err)
-	}
-	if errorType == "" {
+	default:
 		errorType = "_OTHER"
 	}
 	span.SetAttributes(semconv.ErrorTypeKey.String(errorType))
