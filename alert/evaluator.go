@@ -73,7 +73,7 @@ func (e *Evaluator) Evaluate(ctx context.Context) (*Outcome, error) {
 		}
 		open[a.Rule][alertKey{a.Workflow, a.Class}] = a
 	}
-	p := &pass{store: e.store, baselines: &e.baselines, now: now, dlqCounts: map[[2]time.Time][]*store.DLQCount{}}
+	p := &pass{store: e.store, baselines: &e.baselines, now: now, dlqCounts: map[[2]time.Time][]*store.DLQCount{}, spends: map[spendKey]*spendTotal{}}
 	outcome := &Outcome{}
 	var errs []error
 	for _, rule := range e.config.Rules {

@@ -35,6 +35,7 @@ type pass struct {
 	baselines *baselines
 	now       time.Time
 	dlqCounts map[[2]time.Time][]*store.DLQCount
+	spends    map[spendKey]*spendTotal
 	workflows []string
 	breakers  []*klaxontype.Breaker
 }
@@ -212,6 +213,10 @@ type spendTotal struct {
 }
 
 func (p *pass) spendOver(ctx context.Context, workflow string, since, until time.Time) (*spendTotal, error) {
+	key := spendKey{workflow: workflow, since: since, until: until}
+	if total, ok := p.spends[key]; ok {
+		return total, nil
+	}
 	buckets, err := p.store.SpendSeries(ctx, &store.SpendSeriesParams{
 		Workflow: workflow, Since: since, Until: until, Bucket: max(until.Sub(since), time.Second),
 	})
@@ -228,7 +233,15 @@ func (p *pass) spendOver(ctx context.Context, workflow string, since, until time
 		total.knownRuns += b.Runs
 		total.knownUSD += b.Spend.Cost.USD
 	}
+	p.spends[key] = total
 	return total, nil
+}
+
+// spendKey identifies a workflow's spend over a span, which the spend and
+// cost-per-run rules share within a pass.
+type spendKey struct {
+	workflow     string
+	since, until time.Time
 }
 
 func (p *pass) spend(ctx context.Context, r *Rule) ([]*condition, error) {
