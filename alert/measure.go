@@ -89,6 +89,22 @@ func (p *pass) openBreakers(ctx context.Context) ([]*klaxontype.Breaker, error) 
 
 // measure finds where the rule's condition holds now.
 func (p *pass) measure(ctx context.Context, r *Rule) ([]*condition, error) {
+	// Rules built in Go skip Config.Validate: refuse what would divide by
+	// zero or read an empty span.
+	switch r.Kind {
+	case klaxontype.AlertDLQSpike, klaxontype.AlertSpendSpike, klaxontype.AlertCostPerRunSpike:
+		if r.Window <= 0 || r.Baseline <= r.Window {
+			return nil, fmt.Errorf("window %s and baseline %s: the baseline must be longer than a positive window", r.Window, r.Baseline)
+		}
+	case klaxontype.AlertDLQRate, klaxontype.AlertBudgetExceeded:
+		if r.Window <= 0 {
+			return nil, fmt.Errorf("window %s is not positive", r.Window)
+		}
+	case klaxontype.AlertStuckRuns:
+		if r.Baseline <= 0 || r.Percentile < 1 || r.Percentile > 100 {
+			return nil, fmt.Errorf("baseline %s and percentile %d: give a positive baseline and a percentile from 1 to 100", r.Baseline, r.Percentile)
+		}
+	}
 	switch r.Kind {
 	case klaxontype.AlertDLQRate, klaxontype.AlertBudgetExceeded:
 		return p.dlqRate(ctx, r)
