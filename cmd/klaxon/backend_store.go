@@ -119,3 +119,7 @@ func (b *storeBackend) Breakers(ctx context.Context) ([]*klaxontype.Breaker, err
 func (b *storeBackend) ResetBreaker(ctx context.Context, workflow, actor string) error {
 	return b.client.ResetBreaker(ctx, workflow, actor)
 }
+
+func (b *storeBackend) Stats(ctx context.Context, query klaxon.StatsQuery) (*klaxontype.Stats, error) {
+	return b.client.Stats(ctx, query)
+}

@@ -90,6 +90,7 @@ never re-run, and every failure ends classified in the dead-letter queue.`,
 		m.breakerCommand(),
 		m.serverCommand(),
 		m.enqueueCommand(),
+		m.statsCommand(),
 	)
 	return root
 }
