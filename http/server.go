@@ -85,6 +85,7 @@ func NewServer(config Config) (*Server, error) {
 	s.registerRuns()
 	s.registerDeadLetters()
 	s.registerWorkflows()
+	s.registerStats()
 	s.registerAdmin()
 	s.registerTokens()
 	s.registerAlerts()

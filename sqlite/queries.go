@@ -133,6 +133,8 @@ var (
 	schemaVersionSQL string
 	//go:embed sql/spend_series.sql
 	spendSeriesSQL string
+	//go:embed sql/stats_series.sql
+	statsSeriesSQL string
 	//go:embed sql/step_compensate.sql
 	stepCompensateSQL string
 	//go:embed sql/step_insert.sql

@@ -128,6 +128,12 @@ type Store interface {
 	// workflow's runs that reached a terminal status in [Since, Until): the
 	// cost and token trend of the workflow.
 	SpendSeries(ctx context.Context, params *SpendSeriesParams) ([]*klaxontype.SpendBucket, error)
+	// StatsSeries counts, per bucket of Step from Since, the runs enqueued,
+	// the runs that ended by terminal status with their spend and retries,
+	// and the dead-letter entries created by class, of one workflow or of
+	// all. Every bucket is returned, empty ones with zeros, with its per-run
+	// figures set; the store aggregates, it does not hand rows to Go.
+	StatsSeries(ctx context.Context, params *StatsSeriesParams) ([]*klaxontype.StatsBucket, error)
 
 	// BreakerTrip opens a workflow's breaker until a time, recording a
 	// breaker.tripped event on the run that tripped it. Tripping an open

@@ -164,6 +164,10 @@ func (b *serverBackend) ResetBreaker(ctx context.Context, workflow, _ string) er
 	return b.client.ResetBreaker(ctx, workflow)
 }
 
+func (b *serverBackend) Stats(ctx context.Context, query klaxon.StatsQuery) (*klaxontype.Stats, error) {
+	return b.client.Stats(ctx, query)
+}
+
 // deadLetterFilter is the API's form of a list filter, without its states.
 func deadLetterFilter(params *store.DLQListParams) klaxonhttp.DeadLetterFilter {
 	return klaxonhttp.DeadLetterFilter{

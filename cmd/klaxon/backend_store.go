@@ -124,3 +124,7 @@ func (b *storeBackend) ResetBreaker(ctx context.Context, workflow, actor string)
 func (b *storeBackend) Alerts(ctx context.Context, state klaxonhttp.AlertStateFilter) ([]*klaxontype.Alert, error) {
 	return b.database.AlertList(ctx, klaxonhttp.AlertListParams(state, time.Now()))
 }
+
+func (b *storeBackend) Stats(ctx context.Context, query klaxon.StatsQuery) (*klaxontype.Stats, error) {
+	return b.client.Stats(ctx, query)
+}

@@ -91,6 +91,7 @@ never re-run, and every failure ends classified in the dead-letter queue.`,
 		m.alertsCommand(),
 		m.serverCommand(),
 		m.enqueueCommand(),
+		m.statsCommand(),
 	)
 	return root
 }

@@ -25,8 +25,8 @@ CREATE UNIQUE INDEX alerts_firing ON alerts (rule, workflow, class) WHERE state 
 CREATE INDEX alerts_started ON alerts (started_at, id);
 CREATE INDEX alerts_resolved ON alerts (resolved_at) WHERE state = 'resolved';
 
--- Alert rules count dead-letter entries by when they were created.
-CREATE INDEX IF NOT EXISTS dlq_entries_created_at ON dlq_entries (created_at);
+-- Alert rules count dead-letter entries by when they were created, with the
+-- index the stats series adds in the next migration (dlq_entries_created).
 
 -- Alert notifications share the outbox with dead-letter and breaker
 -- notifications: its kind check gains 'alert', which SQLite can only do by
