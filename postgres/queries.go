@@ -31,6 +31,10 @@ var (
 	breakerOpenSQL string
 	//go:embed sql/breaker_reset.sql
 	breakerResetSQL string
+	//go:embed sql/breaker_tally_attempts.sql
+	breakerTallyAttemptsSQL string
+	//go:embed sql/breaker_tally_spend.sql
+	breakerTallySpendSQL string
 	//go:embed sql/dlq_count.sql
 	dlqCountSQL string
 	//go:embed sql/dlq_count_created.sql

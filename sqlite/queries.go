@@ -29,6 +29,10 @@ var (
 	breakerListSQL string
 	//go:embed sql/breaker_reset.sql
 	breakerResetSQL string
+	//go:embed sql/breaker_tally_attempts.sql
+	breakerTallyAttemptsSQL string
+	//go:embed sql/breaker_tally_spend.sql
+	breakerTallySpendSQL string
 	//go:embed sql/breaker_trip.sql
 	breakerTripSQL string
 	//go:embed sql/dlq_count.sql

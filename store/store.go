@@ -145,6 +145,12 @@ type Store interface {
 	// BreakerList returns every breaker that ever tripped, by workflow, with
 	// Open true for those still open.
 	BreakerList(ctx context.Context) ([]*klaxontype.Breaker, error)
+	// BreakerTally counts a workflow's attempts that ended, and sums its
+	// spend, since the times given, across every worker of the store: what
+	// the workflow's breaker judges. Only what happened after the breaker
+	// last opened counts, so that a breaker that was reset is not tripped
+	// again by the history that tripped it.
+	BreakerTally(ctx context.Context, params *BreakerTallyParams) (*BreakerTally, error)
 
 	// DLQCountCreated counts the dead-letter entries created in [Since,
 	// Until) by workflow and class, whatever their state now.

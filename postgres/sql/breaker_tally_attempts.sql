@@ -1,0 +1,12 @@
+-- The attempts of workflow $1 that ended at or after $2, or after its breaker
+-- last opened if later: the failed ones in the attempt history (not those
+-- recorded for a worker whose lease ran out) and the runs that completed.
+WITH since AS (
+    SELECT greatest($2::timestamptz, (SELECT opened_at FROM breakers WHERE workflow = $1)) AS at
+)
+SELECT
+    (SELECT count(*) FROM attempts AS a JOIN runs AS r ON r.id = a.run_id
+     WHERE a.at >= (SELECT at FROM since) AND r.workflow = $1 AND a.classified_by <> 'lease') AS failed,
+    (SELECT count(*) FROM runs
+     WHERE workflow = $1 AND finished_at IS NOT NULL AND finished_at >= (SELECT at FROM since)
+       AND status = 'completed') AS completed;

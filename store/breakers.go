@@ -1,0 +1,39 @@
+package store
+
+import (
+	"time"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+)
+
+// BreakerTallyParams selects what a workflow's breaker judges. A zero time
+// leaves its part of the tally out, at no cost.
+type BreakerTallyParams struct {
+	Workflow string
+	// AttemptsSince starts the window of the retry-storm breaker: attempts
+	// that ended at or after it are counted.
+	AttemptsSince time.Time
+	// SpendSince starts the window of the spend-rate limit: spend recorded
+	// at or after it is summed.
+	SpendSince time.Time
+}
+
+// BreakerTally is a workflow's recent attempts and spend, from every worker.
+//
+// An attempt is counted when it ended as a worker's breaker watch counts it:
+// a failed attempt is one in the attempt history (retried, or the last one of
+// a run that went dead), by the time its worker recorded; a successful one is
+// a run that completed, by the time it finished. The attempts of a worker
+// whose lease ran out (recorded when the run is reclaimed) are not counted:
+// no worker saw them end. Spend is what checkpointed steps recorded, by the
+// time each step finished, and what failed attempts recorded with their
+// failure.
+type BreakerTally struct {
+	// Attempts counts the attempts that ended since AttemptsSince, failed or
+	// not; Failed counts those that failed.
+	Attempts int
+	Failed   int
+	// Cost sums the spend since SpendSince; Unknown when any of it had no
+	// price, USD then summing the known part.
+	Cost klaxontype.Cost
+}
