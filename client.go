@@ -76,6 +76,12 @@ type Config struct {
 	// OnBreaker is called when this client's worker opens a workflow's
 	// breaker.
 	OnBreaker func(workflow, reason string, until time.Time)
+	// BreakerCheckInterval is how often, at most, this client's worker reads
+	// from the store a workflow's attempts and spend across every worker of
+	// the store, to judge the workflow's retry-storm breaker and spend-rate
+	// limit; default 1s. Only workflows with a breaker policy or a spend-rate
+	// limit are read, and only while their attempts end here.
+	BreakerCheckInterval time.Duration
 	// MaxDeliveryAttempts is how many times a notification is tried before it
 	// is given up (its state stays visible on the entry); default 10.
 	MaxDeliveryAttempts int
@@ -193,6 +199,8 @@ func (c *Client) Start(ctx context.Context) error {
 				c.delivery.notify()
 			}
 		},
+
+		BreakerCheckInterval: c.config.BreakerCheckInterval,
 	})
 	if err != nil {
 		return fmt.Errorf("klaxon: %w", err)

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -16,15 +17,39 @@ const (
 	defaultCoolDown = 5 * time.Minute
 	// spendWindow is the window of a spend-rate limit, which is per hour.
 	spendWindow = time.Hour
+	// defaultBreakerCheckInterval is how often, at most, a worker reads a
+	// workflow's store-wide tally when the config does not say.
+	defaultBreakerCheckInterval = time.Second
+	// breakerReadTimeout bounds a read of the tally: a store that does not
+	// answer leaves the judgement to this worker's own view.
+	breakerReadTimeout = 5 * time.Second
 )
 
-// breakerWatch keeps, per workflow, the recent attempt outcomes and spend this
-// worker saw, to trip the workflow's breaker on a retry storm or a spend rate
-// past its limit.
+// breakerWatch judges, per workflow, whether its breaker must trip on a retry
+// storm or a spend rate past its limit, across every worker of the store.
+//
+// The store's tally (store.BreakerTally) is the judge, read at most once per
+// interval per workflow, and sooner (at most ten times per interval) when
+// this worker's own recent attempts already say trip: a worker's share of a
+// storm or of a bill is what it saw, but the storm or the bill is the sum over
+// every worker. Between reads nothing is queried, so an attempt costs a few
+// appends under a lock; a workflow with neither a breaker policy nor a spend
+// limit costs nothing at all.
+//
+// What this worker saw (its marks) is the fast pre-check and the fallback:
+// spend only adds up, so its own share over the limit trips at once; its own
+// retry storm only prompts an early read, since other workers' successes may
+// say otherwise. When the read fails, the marks judge alone, as they did
+// before the store kept a tally.
 type breakerWatch struct {
+	store    store.Store
+	interval time.Duration
+	logger   *slog.Logger
+
 	mu       sync.Mutex
 	outcomes map[string][]outcomeMark
 	spend    map[string][]spendMark
+	reads    map[string]*tallyRead
 }
 
 type outcomeMark struct {
@@ -37,24 +62,76 @@ type spendMark struct {
 	usd float64
 }
 
-func newBreakerWatch() *breakerWatch {
-	return &breakerWatch{outcomes: make(map[string][]outcomeMark), spend: make(map[string][]spendMark)}
+// tallyRead is when a workflow's tally was last read, and whether a read is
+// under way (one at a time per workflow).
+type tallyRead struct {
+	at   time.Time
+	busy bool
+}
+
+// breakerVerdict is why a breaker must trip, and the class whose channel is
+// told: transient for a retry storm, budget_exceeded for a spend rate.
+type breakerVerdict struct {
+	reason string
+	class  klaxontype.FailureClass
+	// certain is set when this worker's view alone proves the store-wide
+	// verdict: spend over the limit, or a cost that is unknown.
+	certain bool
+	// spent is the spend this worker saw in the last hour.
+	spent float64
+}
+
+func newBreakerWatch(st store.Store, interval time.Duration, logger *slog.Logger) *breakerWatch {
+	if interval <= 0 {
+		interval = defaultBreakerCheckInterval
+	}
+	return &breakerWatch{
+		store: st, interval: interval, logger: logger,
+		outcomes: make(map[string][]outcomeMark), spend: make(map[string][]spendMark), reads: make(map[string]*tallyRead),
+	}
 }
 
 // observe notes how an attempt ended and what it spent, and says why the
-// workflow's breaker must trip, if it must, and the class whose channel is
-// told: transient for a retry storm, budget_exceeded for a spend rate.
-func (b *breakerWatch) observe(workflow *Definition, failed bool, spent klaxontype.Spend, now time.Time) (reason string, class klaxontype.FailureClass, until time.Time) {
+// workflow's breaker must trip, if it must, the class whose channel is told,
+// and until when.
+func (b *breakerWatch) observe(ctx context.Context, workflow *Definition, failed bool, spent klaxontype.Spend, now time.Time) (reason string, class klaxontype.FailureClass, until time.Time) {
 	policy, limit := workflow.Breaker, workflow.SpendRateLimit
 	if !policy.Enabled() && limit <= 0 {
 		return "", "", time.Time{}
 	}
+	b.mu.Lock()
+	local := b.judgeLocal(workflow, failed, spent, now)
+	read := b.readDue(workflow.Name, now, local)
+	b.mu.Unlock()
+
+	verdict := breakerVerdict{}
+	switch {
+	case read:
+		verdict = b.judgeStore(ctx, workflow, now, local)
+	case local.certain:
+		verdict = local
+	}
+	if verdict.reason == "" {
+		return "", "", time.Time{}
+	}
+	// Start afresh, so a reset breaker is not tripped again by the same
+	// history; the store's tally starts afresh from the trip by itself.
+	b.mu.Lock()
+	delete(b.outcomes, workflow.Name)
+	delete(b.spend, workflow.Name)
+	b.mu.Unlock()
 	coolDown := policy.CoolDown
 	if coolDown <= 0 {
 		coolDown = defaultCoolDown
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	return verdict.reason, verdict.class, now.Add(coolDown)
+}
+
+// judgeLocal adds the attempt to this worker's marks and judges them; b.mu is
+// held.
+func (b *breakerWatch) judgeLocal(workflow *Definition, failed bool, spent klaxontype.Spend, now time.Time) breakerVerdict {
+	policy, limit := workflow.Breaker, workflow.SpendRateLimit
+	verdict := breakerVerdict{}
 	if policy.Enabled() {
 		marks := append(pruneOutcomes(b.outcomes[workflow.Name], now.Add(-policy.Window)), outcomeMark{at: now, failed: failed})
 		b.outcomes[workflow.Name] = marks
@@ -64,38 +141,116 @@ func (b *breakerWatch) observe(workflow *Definition, failed bool, spent klaxonty
 				failures++
 			}
 		}
-		if len(marks) >= policy.MinAttempts && float64(failures) >= policy.FailureRate*float64(len(marks)) {
-			reason = fmt.Sprintf("retry storm: %d of the last %d attempts failed within %s (threshold %.0f%%)",
+		if stormy(policy, failures, len(marks)) {
+			verdict.reason = fmt.Sprintf("retry storm: %d of the last %d attempts failed within %s (threshold %.0f%%)",
 				failures, len(marks), policy.Window, policy.FailureRate*100)
-			class = klaxontype.ClassTransient
+			verdict.class = klaxontype.ClassTransient
 		}
 	}
-	if limit > 0 && reason == "" {
-		switch {
-		case spent.Cost.Unknown:
-			class = klaxontype.ClassBudgetExceeded
-			reason = fmt.Sprintf("spend rate cannot be kept under $%.2f/h: an attempt's cost is unknown (a model without a price)", limit)
-		case spent.Cost.USD > 0:
-			marks := append(pruneSpend(b.spend[workflow.Name], now.Add(-spendWindow)), spendMark{at: now, usd: spent.Cost.USD})
-			b.spend[workflow.Name] = marks
-			total := 0.0
-			for _, m := range marks {
-				total += m.usd
-			}
-			if total > limit {
-				class = klaxontype.ClassBudgetExceeded
-				reason = fmt.Sprintf("spend rate: $%.4f in the last hour exceeds the limit of $%.2f/h", total, limit)
-			}
+	if limit <= 0 {
+		return verdict
+	}
+	marks := pruneSpend(b.spend[workflow.Name], now.Add(-spendWindow))
+	if spent.Cost.USD > 0 {
+		marks = append(marks, spendMark{at: now, usd: spent.Cost.USD})
+	}
+	b.spend[workflow.Name] = marks
+	for _, m := range marks {
+		verdict.spent += m.usd
+	}
+	switch {
+	case verdict.reason != "":
+	case spent.Cost.Unknown:
+		verdict.reason, verdict.class, verdict.certain = unknownCostReason(limit), klaxontype.ClassBudgetExceeded, true
+	case verdict.spent > limit:
+		verdict.reason = fmt.Sprintf("spend rate: $%.4f in the last hour exceeds the limit of $%.2f/h", verdict.spent, limit)
+		verdict.class, verdict.certain = klaxontype.ClassBudgetExceeded, true
+	}
+	return verdict
+}
+
+// readDue says whether to read the workflow's tally now, and marks the read
+// under way; b.mu is held. A retry storm this worker saw alone shortens the
+// wait to a tenth of the interval; spend this worker alone saw over the limit
+// trips the breaker, so the tally is read at once to name the store-wide
+// figures.
+func (b *breakerWatch) readDue(workflow string, now time.Time, local breakerVerdict) bool {
+	r := b.reads[workflow]
+	if r == nil {
+		r = &tallyRead{}
+		b.reads[workflow] = r
+	}
+	wait := b.interval
+	switch {
+	case local.certain:
+		wait = 0
+	case local.reason != "":
+		wait /= 10
+	}
+	if r.busy || now.Sub(r.at) < wait {
+		return false
+	}
+	r.at, r.busy = now, true
+	return true
+}
+
+// judgeStore reads the workflow's store-wide tally and judges it. When the
+// read fails it judges by this worker's view, and says so in the log.
+func (b *breakerWatch) judgeStore(ctx context.Context, workflow *Definition, now time.Time, local breakerVerdict) breakerVerdict {
+	policy, limit := workflow.Breaker, workflow.SpendRateLimit
+	params := &store.BreakerTallyParams{Workflow: workflow.Name}
+	if policy.Enabled() {
+		params.AttemptsSince = now.Add(-policy.Window)
+	}
+	if limit > 0 {
+		params.SpendSince = now.Add(-spendWindow)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), breakerReadTimeout)
+	tally, err := b.store.BreakerTally(ctx, params)
+	cancel()
+	b.mu.Lock()
+	b.reads[workflow.Name].busy = false
+	b.mu.Unlock()
+	if err != nil {
+		b.logger.Warn("reading the workflow's attempts and spend across workers failed; its breaker judges by this worker's attempts alone until the next read",
+			"workflow", workflow.Name, "error", err)
+		return local
+	}
+	if policy.Enabled() && stormy(policy, tally.Failed, tally.Attempts) {
+		return breakerVerdict{
+			reason: fmt.Sprintf("retry storm: %d of the last %d attempts failed within %s across all workers (threshold %.0f%%)",
+				tally.Failed, tally.Attempts, policy.Window, policy.FailureRate*100),
+			class: klaxontype.ClassTransient,
 		}
 	}
-	if reason == "" {
-		return "", "", time.Time{}
+	if limit <= 0 {
+		return breakerVerdict{}
 	}
-	// Start afresh, so a reset breaker is not tripped again by the same
-	// history.
-	delete(b.outcomes, workflow.Name)
-	delete(b.spend, workflow.Name)
-	return reason, class, now.Add(coolDown)
+	switch {
+	case local.certain && local.reason != "" && tally.Cost.USD < local.spent:
+		// This worker's own share is over the limit, and the store does not
+		// hold all of it yet (spend of a failed step inside a completed
+		// attempt is in the run's totals only).
+		return local
+	case tally.Cost.Unknown:
+		return breakerVerdict{reason: unknownCostReason(limit) + " (across all workers)", class: klaxontype.ClassBudgetExceeded}
+	case tally.Cost.USD > limit:
+		return breakerVerdict{
+			reason: fmt.Sprintf("spend rate: $%.4f in the last hour across all workers exceeds the limit of $%.2f/h", tally.Cost.USD, limit),
+			class:  klaxontype.ClassBudgetExceeded,
+		}
+	}
+	return breakerVerdict{}
+}
+
+// stormy reports whether failures of attempts make a retry storm by the
+// policy.
+func stormy(policy klaxontype.BreakerPolicy, failures, attempts int) bool {
+	return attempts > 0 && attempts >= policy.MinAttempts && float64(failures) >= policy.FailureRate*float64(attempts)
+}
+
+func unknownCostReason(limit float64) string {
+	return fmt.Sprintf("spend rate cannot be kept under $%.2f/h: an attempt's cost is unknown (a model without a price)", limit)
 }
 
 func pruneOutcomes(marks []outcomeMark, since time.Time) []outcomeMark {
@@ -125,7 +280,7 @@ func (a *attempt) watchBreaker(result klaxontype.AttemptResult) {
 		return
 	}
 	spent := a.exec.attemptSpend()
-	reason, class, until := a.worker.breakers.observe(a.workflow, failed, spent, time.Now())
+	reason, class, until := a.worker.breakers.observe(a.ctx, a.workflow, failed, spent, time.Now())
 	if reason == "" {
 		return
 	}

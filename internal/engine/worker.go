@@ -41,6 +41,11 @@ type Config struct {
 	Routes map[klaxontype.FailureClass]string
 	// NewID makes the IDs of dead-letter entries (ULIDs).
 	NewID func() string
+	// BreakerCheckInterval is how often, at most, the worker reads from the
+	// store a workflow's attempts and spend across every worker, to judge the
+	// workflow's breaker; default 1s. Only workflows with a breaker policy or
+	// a spend-rate limit are read, and only while their attempts end.
+	BreakerCheckInterval time.Duration
 	// OnBreaker is called when this worker opened a workflow's breaker.
 	OnBreaker func(workflow, reason string, until time.Time)
 	// OnDeadLetter is called after a run was dead-lettered, with the entry ID
@@ -137,7 +142,7 @@ func NewWorker(config Config) (*Worker, error) {
 		config:    config,
 		workflows: names,
 		leases:    newLeaseSet(),
-		breakers:  newBreakerWatch(),
+		breakers:  newBreakerWatch(config.Store, config.BreakerCheckInterval, config.Logger),
 		free:      config.Concurrency,
 		slotFreed: make(chan struct{}, 1),
 		wake:      make(chan struct{}, 1),
