@@ -29,6 +29,8 @@ var (
 	breakerListSQL string
 	//go:embed sql/breaker_open.sql
 	breakerOpenSQL string
+	//go:embed sql/breaker_opened_at.sql
+	breakerOpenedAtSQL string
 	//go:embed sql/breaker_reset.sql
 	breakerResetSQL string
 	//go:embed sql/breaker_tally_attempts.sql

@@ -2,8 +2,11 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
 )
@@ -16,9 +19,22 @@ func (s *Store) BreakerTally(ctx context.Context, params *store.BreakerTallyPara
 	}
 	tally := &store.BreakerTally{}
 	err := s.read(ctx, func(ctx context.Context, q querier) error {
+		// The windows start no earlier than the breaker's last trip. That is
+		// read first, so that the counts get their start as a parameter.
+		var openedAt time.Time
+		err := q.QueryRow(ctx, breakerOpenedAtSQL, params.Workflow).Scan(&openedAt)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		since := func(t time.Time) time.Time {
+			if openedAt.After(t) {
+				return openedAt
+			}
+			return t
+		}
 		if !params.AttemptsSince.IsZero() {
 			var failed, completed int
-			if err := q.QueryRow(ctx, breakerTallyAttemptsSQL, params.Workflow, params.AttemptsSince).Scan(&failed, &completed); err != nil {
+			if err := q.QueryRow(ctx, breakerTallyAttemptsSQL, params.Workflow, since(params.AttemptsSince)).Scan(&failed, &completed); err != nil {
 				return err
 			}
 			tally.Failed, tally.Attempts = failed, failed+completed
@@ -26,7 +42,7 @@ func (s *Store) BreakerTally(ctx context.Context, params *store.BreakerTallyPara
 		if params.SpendSince.IsZero() {
 			return nil
 		}
-		return q.QueryRow(ctx, breakerTallySpendSQL, params.Workflow, params.SpendSince).Scan(&tally.Cost.USD, &tally.Cost.Unknown)
+		return q.QueryRow(ctx, breakerTallySpendSQL, params.Workflow, since(params.SpendSince)).Scan(&tally.Cost.USD, &tally.Cost.Unknown)
 	})
 	if err != nil {
 		return nil, err

@@ -1,13 +1,13 @@
--- The spend of workflow $1 recorded at or after $2, or after its breaker last
--- opened if later: by its checkpointed steps and by its failed attempts.
-WITH since AS (
-    SELECT greatest($2::timestamptz, (SELECT opened_at FROM breakers WHERE workflow = $1)) AS at
-)
+-- The spend of workflow $1 recorded at or after $2: by its checkpointed steps
+-- and by its failed attempts. Each walks only the window (steps_paid,
+-- attempts_at) and looks up the run's workflow per row.
 SELECT coalesce(sum(cost_usd), 0)::double precision AS cost_usd, coalesce(bool_or(cost_unknown), false) AS cost_unknown
 FROM (
-    SELECT s.cost_usd, s.cost_unknown FROM steps AS s JOIN runs AS r ON r.id = s.run_id
-    WHERE s.finished_at >= (SELECT at FROM since) AND (s.cost_usd > 0 OR s.cost_unknown) AND r.workflow = $1
+    SELECT s.cost_usd, s.cost_unknown FROM steps AS s
+    WHERE s.finished_at >= $2 AND (s.cost_usd > 0 OR s.cost_unknown)
+      AND (SELECT r.workflow FROM runs AS r WHERE r.id = s.run_id) = $1
     UNION ALL
-    SELECT a.cost_usd, a.cost_unknown FROM attempts AS a JOIN runs AS r ON r.id = a.run_id
-    WHERE a.at >= (SELECT at FROM since) AND r.workflow = $1
+    SELECT a.cost_usd, a.cost_unknown FROM attempts AS a
+    WHERE a.at >= $2
+      AND (SELECT r.workflow FROM runs AS r WHERE r.id = a.run_id) = $1
 ) AS spent;
