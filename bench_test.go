@@ -41,6 +41,11 @@ func BenchmarkPipeline(b *testing.B) {
 // benchmarkPipeline runs the benchmark; instrument, when set, adds hooks to
 // the worker's configuration, to measure what they cost.
 func benchmarkPipeline(b *testing.B, concurrency int, instrument func(*klaxon.Config)) {
+	benchmarkWorkflow(b, noopPipeline, concurrency, instrument)
+}
+
+// benchmarkWorkflow runs the benchmark with wf, a five-step workflow.
+func benchmarkWorkflow(b *testing.B, wf *klaxon.Workflow[int, int], concurrency int, instrument func(*klaxon.Config)) {
 	st := openStore(b)
 	ctx := context.Background()
 	runs := max(b.N/5, 1)
@@ -48,10 +53,10 @@ func benchmarkPipeline(b *testing.B, concurrency int, instrument func(*klaxon.Co
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := client.Register(noopPipeline); err != nil {
+	if err := client.Register(wf); err != nil {
 		b.Fatal(err)
 	}
-	enqueueConcurrently(b, client, runs)
+	enqueueConcurrentlyTo(b, client, wf, runs)
 
 	var (
 		mu        sync.Mutex
@@ -83,7 +88,7 @@ func benchmarkPipeline(b *testing.B, concurrency int, instrument func(*klaxon.Co
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := worker.Register(noopPipeline); err != nil {
+	if err := worker.Register(wf); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
