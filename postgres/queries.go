@@ -21,6 +21,8 @@ var (
 	breakerResetSQL string
 	//go:embed sql/dlq_count.sql
 	dlqCountSQL string
+	//go:embed sql/dlq_count_by_class_channel.sql
+	dlqCountByClassChannelSQL string
 	//go:embed sql/dlq_delete.sql
 	dlqDeleteSQL string
 	//go:embed sql/dlq_entry_close.sql
