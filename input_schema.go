@@ -216,6 +216,9 @@ func compileInputSchema(schema []byte) (*sjsonschema.Schema, error) {
 		return nil, err
 	}
 	compiler := sjsonschema.NewCompiler()
+	// Formats are checked too: a date-time that is not RFC 3339 is as
+	// undecodable to the workers as a number where a string belongs.
+	compiler.AssertFormat()
 	if err := compiler.AddResource("urn:klaxon:workflow-input", document); err != nil {
 		return nil, err
 	}

@@ -119,6 +119,9 @@ func TestEnqueueChecksTheRecordedInputSchema(t *testing.T) {
 		{`{"url": "x", "tags": ["a", 2]}`, []string{"/tags/1"}},
 		{`{"url": "x", "depth": 1.5}`, []string{"/depth"}},
 		{`{"url": "x", "since": 12}`, []string{"/since"}},
+		// A time the workers' decoding would refuse: the schema's date-time
+		// format is enforced, not only its type.
+		{`{"url": "x", "since": "yesterday"}`, []string{"/since", "date-time"}},
 		{`{"url": "x", "headers": {"a": true}}`, []string{"/headers/a"}},
 		{`{"url": "x", "colour": "red"}`, []string{"colour"}},
 		{`{"url": 1, "limits": {"extra": 1}}`, []string{"/url", "/limits", "extra"}},

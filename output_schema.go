@@ -42,6 +42,9 @@ func validateOutput(schema, output []byte) error {
 		return fmt.Errorf("the step's output schema is unreadable: %w", err)
 	}
 	compiler := sjsonschema.NewCompiler()
+	// Formats are checked too: a date-time that is not RFC 3339 is as
+	// undecodable to the workers as a number where a string belongs.
+	compiler.AssertFormat()
 	if err := compiler.AddResource("urn:klaxon:step-output", document); err != nil {
 		return err
 	}

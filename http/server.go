@@ -130,7 +130,25 @@ func apiConfig() huma.Config {
 		"bearer": {Type: "http", Scheme: "bearer", Description: "An access token: Authorization: Bearer SECRET. Scopes: read < operate < admin."},
 	}
 	registerSchemaAliases(config.Components.Schemas)
+	config.Transformers = append(config.Transformers, withoutBodyValues)
 	return config
+}
+
+// withoutBodyValues drops, from huma's validation problems, the values it
+// echoes back from the request body: a run's input can hold a customer's
+// data or a secret, which an error response (and every log and proxy that
+// keeps one) should not repeat. The location and message still name the
+// problem; values from the query string, which the caller typed as a filter,
+// stay.
+func withoutBodyValues(_ huma.Context, _ string, v any) (any, error) {
+	if problem, ok := v.(*huma.ErrorModel); ok {
+		for _, detail := range problem.Errors {
+			if detail != nil && strings.HasPrefix(detail.Location, "body") {
+				detail.Value = nil
+			}
+		}
+	}
+	return v, nil
 }
 
 // Handler serves the API.
