@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/dashboard"
 	klaxonhttp "github.com/klaxonhq/klaxon/http"
 	"github.com/klaxonhq/klaxon/metrics"
 	"github.com/klaxonhq/klaxon/store"
@@ -22,7 +23,7 @@ func (m *Main) serverCommand() *cobra.Command {
 		Use:   "server",
 		Short: "Serve the HTTP API over a database until interrupted",
 		Long: `Serve Klaxon's HTTP API under /api/v1, with /healthz, /readyz and the OpenAPI document
-at /api/v1/openapi.json. The server works no runs itself: workers run in your programs
+at /api/v1/openapi.json, and the web dashboard at / (it signs in with an access token). The server works no runs itself: workers run in your programs
 against the same database.
 
 Prometheus metrics read from the database (runs by status, dead-letter entries by class,
@@ -65,6 +66,7 @@ then listens on a loopback address only.`,
 			}
 			server, err := klaxonhttp.NewServer(klaxonhttp.Config{
 				Client: client, Tokens: tokens, Logger: logger, Metrics: serverMetrics(st, logger),
+				Dashboard: dashboard.Handler(),
 			})
 			if err != nil {
 				return err
@@ -74,8 +76,8 @@ then listens on a loopback address only.`,
 				if tokens.Len() == 0 {
 					access = "no access tokens: this machine only"
 				}
-				fmt.Fprintf(m.Stdout, "klaxon server: %s on %s (%s); API %s%s, OpenAPI %s%s, metrics %s%s\n",
-					url, st.Name(), access, url, klaxonhttp.APIPrefix, url, klaxonhttp.OpenAPIPath, url, klaxonhttp.MetricsPath)
+				fmt.Fprintf(m.Stdout, "klaxon server: %s on %s (%s); dashboard %s/, API %s%s, OpenAPI %s%s, metrics %s%s\n",
+					url, st.Name(), access, url, url, klaxonhttp.APIPrefix, url, klaxonhttp.OpenAPIPath, url, klaxonhttp.MetricsPath)
 			})
 		},
 	}
