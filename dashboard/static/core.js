@@ -164,6 +164,19 @@ export function options(values, selected, any) {
 
 // ---- notices and the dialog -----------------------------------------------
 
+let keepNotice = false;
+
+/** flash shows a message that stays through the next change of page, for an action that reloads it. */
+export function flash(message, kind = 'ok') {
+  notify(message, kind);
+  keepNotice = true;
+}
+
+/** clearNotice hides the message when the page changes, unless it was flashed for this change. */
+export function clearNotice() {
+  if (keepNotice) keepNotice = false; else notify('');
+}
+
 /** notify shows a message above the page: kind is "error" or "ok". */
 export function notify(message, kind = 'error') {
   const notice = document.getElementById('notice');

@@ -4,7 +4,7 @@
 // can edit the input before a replay or resolve the entry with an output.
 import {
   api, ask, badge, canOperate, entitiesText, entityPairs, entryStates, failureClasses, fmtAgo, fmtCount, fmtTime,
-  fromLocalInput, html, localInput, notify, options, pretty, queryString, raw,
+  flash, fromLocalInput, html, localInput, notify, options, pretty, queryString, raw,
 } from './core.js';
 import { validate } from './schema.js';
 
@@ -262,7 +262,7 @@ export async function renderEntry(main, id, view) {
 }
 
 function bindEntryActions(main, entry, originalInput) {
-  const reload = () => { location.hash = '#/dlq/' + entry.id + '?t=' + Date.now(); };
+  const reload = (message) => { flash(message); location.hash = '#/dlq/' + entry.id + '?t=' + Date.now(); };
   main.querySelector('#replay-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     const form = new FormData(event.target);
@@ -286,7 +286,8 @@ function bindEntryActions(main, entry, originalInput) {
       <p>Kept from the step log: ${plan.kept_steps.join(', ') || 'none'}.</p>
       <p>Run again: ${plan.rerun_steps.join(', ') || 'the rest of the workflow'}${plan.new_idempotency_keys ? ' (with new idempotency keys: external APIs see new calls)' : ''}.</p>`, 'Replay');
     if (!values) return;
-    try { await send(false); notify('Entry ' + entry.id + ' replayed.', 'ok'); reload(); } catch (e) { error.textContent = e.message; }
+    try { await send(false); } catch (e) { error.textContent = e.message; return; }
+    reload('Entry ' + entry.id + ' replayed.');
   });
   main.querySelector('#resolve-form').addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -303,14 +304,12 @@ function bindEntryActions(main, entry, originalInput) {
     try {
       await api('/dlq/' + entry.id + '/resolve', { method: 'POST', rawBody: '{"step":' + JSON.stringify(form.get('step').trim()) + ',"output":' + text + '}' });
     } catch (e) { error.textContent = 'The server refused the output: ' + e.message; return; }
-    notify('Entry ' + entry.id + ' resolved: the run continues.', 'ok');
-    reload();
+    reload('Entry ' + entry.id + ' resolved: the run continues.');
   });
   main.querySelector('#discard-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     const reason = new FormData(event.target).get('reason').trim();
     try { await api('/dlq/' + entry.id + '/discard', { method: 'POST', body: { reason } }); } catch (e) { notify(e.message); return; }
-    notify('Entry ' + entry.id + ' discarded.', 'ok');
-    reload();
+    reload('Entry ' + entry.id + ' discarded.');
   });
 }

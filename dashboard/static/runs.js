@@ -1,7 +1,7 @@
 // runs.js: the runs list with its filters, and a run's page: its step
 // timeline, manifest, input and output, failed attempts and event log.
 import {
-  api, ask, badge, between, canOperate, entitiesText, entityPairs, fmtCost, fmtCount, fmtMillis, fmtTime, fromLocalInput,
+  api, ask, badge, between, canOperate, entitiesText, entityPairs, flash, fmtCost, fmtCount, fmtMillis, fmtTime, fromLocalInput,
   html, localInput, notify, options, pretty, queryString, raw, runStatuses, terminalStatuses, tokensOf,
 } from './core.js';
 
@@ -86,7 +86,7 @@ async function cancelRun(run) {
   if (!values) return;
   try {
     await api('/runs/' + run.id + '/cancel', { method: 'POST', body: { reason: values.reason } });
-    notify('Run ' + run.id + ' cancelled.', 'ok');
+    flash('Run ' + run.id + ' cancelled.');
     location.hash = '#/runs/' + run.id + '?t=' + Date.now();
   } catch (error) { notify(error.message); }
 }

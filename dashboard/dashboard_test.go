@@ -1,0 +1,249 @@
+package dashboard_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/klaxonhq/klaxon/internal/demo"
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// TestOperatorWorksTheDashboard signs in with an operate token, watches a
+// demo run appear and opens its step timeline, replays a filtered set of
+// dead-letter entries after a dry-run count, and resolves an entry with an
+// output, checking each result in the store.
+func TestOperatorWorksTheDashboard(t *testing.T) {
+	needChromium(t)
+	s := newSite(t, nil)
+	tab := s.browser()
+	s.signIn(tab, operateSecret)
+	if got := s.text(tab, "#who"); !strings.Contains(got, "operator") || !strings.Contains(got, "operate") {
+		t.Fatalf("the header says %q; want the token's name and scope", got)
+	}
+
+	// A demo starts while the overview is open: its workflow and runs
+	// appear without a reload.
+	demoCtx, stopDemo := context.WithCancel(context.Background())
+	demoDone := make(chan error, 1)
+	go func() {
+		_, err := demo.Run(demoCtx, s.store, demo.Options{Runs: 4, Concurrency: 4, ExitWhenDone: true, Seed: 11, Progress: io.Discard})
+		demoDone <- err
+	}()
+	t.Cleanup(func() { stopDemo(); <-demoDone })
+	s.waitFor(tab, "the demo's runs on the overview",
+		`(() => { const row = document.querySelector('#runs-by-status tr[data-workflow="process-document"]');
+			return !!row && [...row.querySelectorAll('td a')].length > 0; })()`)
+	s.checkOverviewPanels(tab)
+	s.screenshot(tab, "overview")
+
+	// The demo's runs, and one run's page with its step timeline.
+	s.open(tab, "#/runs?workflow=process-document")
+	s.waitElement(tab, `#runs-table tr[data-run]`)
+	s.screenshot(tab, "runs")
+	s.do(tab, "open a run", chromedp.Click(chromedp.CSS(`#runs-table tr[data-run] a`)))
+	s.waitElement(tab, `#step-timeline tr[data-step="extract"]`)
+	if got := s.text(tab, `#step-timeline tr[data-step="extract"]`); !strings.Contains(got, "executed in attempt") {
+		t.Errorf("the extract step's row says %q; want where it executed", got)
+	}
+	for _, section := range []string{"#run-facts", "#manifest", "#run-input", "#events-table"} {
+		if s.count(tab, section) != 1 {
+			t.Errorf("the run page has no %s", section)
+		}
+	}
+	if got := s.text(tab, "#events-table"); !strings.Contains(got, "run.enqueued") {
+		t.Errorf("the event log says %q; want run.enqueued", got)
+	}
+	s.screenshot(tab, "run")
+
+	// Bulk replay of a filtered set: 12 dead charges of batch b1; batch b2
+	// must stay untouched.
+	s.deadCharges(12, "b1")
+	kept := s.deadCharges(3, "b2")
+	s.open(tab, "#/dlq")
+	s.waitElement(tab, "#dlq-table")
+	s.do(tab, "filter the queue",
+		chromedp.SetValue(chromedp.CSS(`#dlq-filter input[name=workflow]`), "charge"),
+		chromedp.SetValue(chromedp.CSS(`#dlq-filter input[name=entity]`), "batch=b1"),
+		chromedp.Click(chromedp.CSS(`#dlq-filter button[type=submit]`)),
+	)
+	s.waitText(tab, "#dlq-total", "12")
+	s.waitText(tab, "#replay-matching", "Replay all 12 matching")
+	s.screenshot(tab, "dlq-filtered")
+	s.do(tab, "ask for a bulk replay", chromedp.Click(chromedp.CSS("#replay-matching")))
+	s.waitText(tab, "#dry-run-count", "12 open entries match")
+	s.screenshot(tab, "dlq-bulk-dry-run")
+	s.do(tab, "confirm the bulk replay", chromedp.Click(chromedp.CSS("#dialog-ok")))
+	s.waitText(tab, "#notice", "Replayed 12 of 12 matching entries")
+	s.screenshot(tab, "dlq-bulk-replayed")
+	replayed := s.entries(store.DLQListParams{Entities: map[string]string{"batch": "b1"}, States: []klaxontype.DeadLetterState{klaxontype.DeadLetterReplayed}})
+	if len(replayed) != 12 {
+		t.Fatalf("%d entries of batch b1 replayed; want 12", len(replayed))
+	}
+	for _, entry := range replayed {
+		if entry.ClosedBy != "operator" {
+			t.Errorf("entry %s replayed by %q; want the token's name, operator", entry.ID, entry.ClosedBy)
+		}
+	}
+	if open := s.entries(store.DLQListParams{Entities: map[string]string{"batch": "b2"}, States: []klaxontype.DeadLetterState{klaxontype.DeadLetterOpen}}); len(open) != 3 {
+		t.Fatalf("%d entries of batch b2 open after replaying b1; want 3", len(open))
+	}
+
+	// Resolve one entry: output that is not JSON, then JSON of the wrong
+	// shape, are refused in the page; a wrong step by the server; then a
+	// good output is sent and the run completes with it.
+	entry := kept[0]
+	s.open(tab, "#/dlq/"+entry.ID)
+	s.waitElement(tab, "#resolve-form")
+	s.resolve(tab, "charge", `{"id": `, "is not JSON")
+	s.resolve(tab, "charge", `{"id": 5}`, "$.id is integer, want string")
+	s.resolve(tab, "refund", `{"id": "r-1"}`, "The server refused the output")
+	s.screenshot(tab, "dlq-resolve-refused")
+	if got := s.entry(entry.ID); got.State != klaxontype.DeadLetterOpen {
+		t.Fatalf("entry %s is %s after refused outputs; want open", entry.ID, got.State)
+	}
+	s.do(tab, "type a good output",
+		chromedp.SetValue(chromedp.CSS(`#resolve-form input[name=step]`), "charge"),
+		chromedp.SetValue(chromedp.CSS(`#resolve-form textarea[name=output]`), `{"id": "r-1"}`),
+		chromedp.Click(chromedp.CSS(`#resolve-form button[type=submit]`)),
+	)
+	s.waitText(tab, "#notice", "resolved")
+	s.waitText(tab, "h1", "resolved")
+	s.screenshot(tab, "dlq-resolved")
+	s.eventually(10*time.Second, func() error {
+		run, err := s.store.RunGet(s.ctx, entry.RunID)
+		if err != nil {
+			return err
+		}
+		if run.Status != klaxontype.RunStatusCompleted || string(run.Output) != `{"id":"r-1"}` {
+			return fmt.Errorf("run %s is %s with output %s; want completed with the resolved receipt", run.ID, run.Status, run.Output)
+		}
+		return nil
+	})
+
+	s.open(tab, "#/alerts")
+	s.checkAlertsPage(tab)
+	s.screenshot(tab, "alerts")
+}
+
+// TestReadTokenSeesNoActions signs in with a read token: the pages show no
+// action, and the API refuses the action anyway when the page is bypassed.
+func TestReadTokenSeesNoActions(t *testing.T) {
+	needChromium(t)
+	s := newSite(t, nil)
+	entry := s.deadCharges(1, "r1")[0]
+	tab := s.browser()
+	s.signIn(tab, readSecret)
+	if got := s.text(tab, "#who"); !strings.Contains(got, "reader") || !strings.Contains(got, "read") {
+		t.Fatalf("the header says %q; want the token's name and scope", got)
+	}
+	s.open(tab, "#/dlq")
+	s.waitElement(tab, `#dlq-table tr[data-entry="`+entry.ID+`"]`)
+	s.screenshot(tab, "read-dlq")
+	for _, selector := range []string{"[data-action]", "#dlq-actions", "input[name=entry]", "#select-page"} {
+		if n := s.count(tab, selector); n != 0 {
+			t.Errorf("a read token sees %d %s on the dead-letter page", n, selector)
+		}
+	}
+	s.open(tab, "#/dlq/"+entry.ID)
+	s.waitElement(tab, "#entry-facts")
+	s.screenshot(tab, "read-entry")
+	for _, selector := range []string{"[data-action]", "#replay-form", "#resolve-form", "#discard-form", "main button.primary", "main button.danger"} {
+		if n := s.count(tab, selector); n != 0 {
+			t.Errorf("a read token sees %d %s on an entry's page", n, selector)
+		}
+	}
+	// Acting anyway, from the page, is refused.
+	for path, body := range map[string]string{
+		"/api/v1/dlq/" + entry.ID + "/replay":  `{}`,
+		"/api/v1/dlq/" + entry.ID + "/resolve": `{"step":"charge","output":{"id":"x"}}`,
+		"/api/v1/dlq/" + entry.ID + "/discard": `{"reason":"no"}`,
+		"/api/v1/dlq/replay":                   `{"all":true}`,
+	} {
+		if status := s.fetchStatus(tab, http.MethodPost, path, readSecret, body); status != http.StatusForbidden {
+			t.Errorf("POST %s with the read token: %d; want 403", path, status)
+		}
+	}
+	if got := s.entry(entry.ID); got.State != klaxontype.DeadLetterOpen {
+		t.Fatalf("entry %s is %s after a read token's attempts; want open", entry.ID, got.State)
+	}
+	// Signing out forgets the token.
+	s.do(tab, "sign out", chromedp.Click(chromedp.CSS("#sign-out")), chromedp.WaitVisible(chromedp.CSS("#login-token")))
+	if stored := run(s, tab, "read the session", chromedp.Evaluate[string](`sessionStorage.getItem('klaxon-token') || ''`)); stored != "" {
+		t.Errorf("the token is still in the session after signing out")
+	}
+	s.do(tab, "sign in with a wrong token",
+		chromedp.SendKeys(chromedp.CSS("#login-token"), "wrong-secret-0123456789"),
+		chromedp.Click(chromedp.CSS("#login-form button[type=submit]")))
+	s.waitText(tab, "#login-error", "not one the server knows")
+}
+
+// resolve types an output into the resolve form and waits for the refusal
+// it must cause.
+func (s *site) resolve(tab context.Context, step, output, refusal string) {
+	s.t.Helper()
+	s.do(tab, "type an output",
+		chromedp.SetValue(chromedp.CSS(`#resolve-form input[name=step]`), step),
+		chromedp.SetValue(chromedp.CSS(`#resolve-form textarea[name=output]`), output),
+		chromedp.Click(chromedp.CSS(`#resolve-form button[type=submit]`)),
+	)
+	s.waitText(tab, "#resolve-error", refusal)
+}
+
+// checkOverviewPanels checks the overview's charts, alerts and breakers: the
+// real content where the server has the routes, "not available" where not.
+func (s *site) checkOverviewPanels(tab context.Context) {
+	s.t.Helper()
+	if s.hasRoute("GET /api/v1/stats") {
+		for _, chart := range []string{"chart-dlq", "chart-throughput", "chart-cost", "chart-tokens", "chart-retries"} {
+			s.waitElement(tab, "#"+chart+" svg")
+		}
+		// The demo's runs end in the current bucket: throughput is not flat.
+		s.waitFor(tab, "throughput in the chart", `[...document.querySelectorAll('#chart-throughput circle title')].some(t => !/: 0$/.test(t.textContent))`)
+	} else {
+		s.waitText(tab, "#ov-charts", "Charts are not available")
+	}
+	if s.hasRoute("GET /api/v1/alerts") {
+		s.waitElement(tab, "#firing-alerts, #ov-alerts p.ok-text")
+	} else {
+		s.waitText(tab, "#ov-alerts", "Alerts are not available")
+	}
+	s.waitText(tab, "#ov-breakers", "No breaker is open")
+}
+
+// checkAlertsPage checks the alerts page: its table where the server has
+// the route, "not available" where not.
+func (s *site) checkAlertsPage(tab context.Context) {
+	s.t.Helper()
+	if s.hasRoute("GET /api/v1/alerts") {
+		s.waitElement(tab, "#alerts-table, #alerts-list p.ok-text")
+	} else {
+		s.waitText(tab, "#alerts-list", "Alerts are not available")
+	}
+}
+
+func (s *site) entries(params store.DLQListParams) []*klaxontype.DeadLetter {
+	s.t.Helper()
+	params.Limit = 1000
+	entries, err := s.store.DLQList(s.ctx, &params)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return entries
+}
+
+func (s *site) entry(id string) *klaxontype.DeadLetter {
+	s.t.Helper()
+	entry, err := s.store.DLQGet(s.ctx, id)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return entry
+}
