@@ -283,3 +283,12 @@ func (s *site) fetchStatus(tab context.Context, method, path, secret, body strin
 		path, method, secret, body)
 	return run(s, tab, "fetch "+path, chromedp.Evaluate[int](script, chromedp.EvalAwaitPromise))
 }
+
+// newLoopbackServer serves an API over httptest, which listens on loopback
+// as a server without tokens requires.
+func newLoopbackServer(t *testing.T, api *klaxonhttp.Server) *httptest.Server {
+	t.Helper()
+	server := httptest.NewServer(api.Handler())
+	t.Cleanup(server.Close)
+	return server
+}
