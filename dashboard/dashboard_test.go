@@ -67,8 +67,13 @@ func TestOperatorWorksTheDashboard(t *testing.T) {
 	// must stay untouched.
 	s.deadCharges(12, "b1")
 	kept := s.deadCharges(3, "b2")
-	s.open(tab, "#/dlq")
+	// Key 3 opens the dead-letter queue; / focuses its first filter.
+	s.do(tab, "press 3", chromedp.KeyEvent("3"))
 	s.waitElement(tab, "#dlq-table")
+	s.do(tab, "press /", chromedp.KeyEvent("/"))
+	if focused := run(s, tab, "read the focus", chromedp.Evaluate[string](`document.activeElement.name || ''`)); focused != "class" {
+		t.Errorf("after /, the focus is on %q; want the class filter", focused)
+	}
 	s.do(tab, "filter the queue",
 		chromedp.SetValue(chromedp.CSS(`#dlq-filter input[name=workflow]`), "charge"),
 		chromedp.SetValue(chromedp.CSS(`#dlq-filter input[name=entity]`), "batch=b1"),
