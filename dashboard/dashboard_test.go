@@ -101,6 +101,42 @@ func TestOperatorWorksTheDashboard(t *testing.T) {
 		t.Fatalf("%d entries of batch b2 open after replaying b1; want 3", len(open))
 	}
 
+	// A page of selected entries: the dry run counts them, then they are
+	// replayed; one selected entry is discarded with a reason.
+	s.deadCharges(2, "b3")
+	discard := s.deadCharges(1, "b4")[0]
+	s.open(tab, "#/dlq?workflow=charge&entity=batch%3Db3&state=open")
+	s.waitText(tab, "#dlq-total", "2")
+	s.do(tab, "select the page", chromedp.Click(chromedp.CSS("#select-page")), chromedp.Click(chromedp.CSS(`[data-action="replay-selected"]`)))
+	s.waitText(tab, "#dry-run-count", "2 can be replayed")
+	s.do(tab, "confirm the replay", chromedp.Click(chromedp.CSS("#dialog-ok")))
+	s.waitText(tab, "#notice", "Replayed 2 of 2 entries")
+	if n := len(s.entries(store.DLQListParams{Entities: map[string]string{"batch": "b3"}, States: []klaxontype.DeadLetterState{klaxontype.DeadLetterReplayed}})); n != 2 {
+		t.Fatalf("%d entries of batch b3 replayed; want 2", n)
+	}
+	s.open(tab, "#/dlq?workflow=charge&entity=batch%3Db4&state=open")
+	s.waitElement(tab, `input[name=entry][value="`+discard.ID+`"]`)
+	s.do(tab, "select one entry", chromedp.Click(chromedp.CSS(`input[name=entry][value="`+discard.ID+`"]`)), chromedp.Click(chromedp.CSS(`[data-action="discard-selected"]`)))
+	s.do(tab, "give a reason", chromedp.SendKeys(chromedp.CSS(`#dialog-body input[name=reason]`), "refunded by hand\r"))
+	s.waitText(tab, "#notice", "Discarded 1 of 1 entries")
+	if got := s.entry(discard.ID); got.State != klaxontype.DeadLetterDiscarded || got.CloseReason != "refunded by hand" || got.ClosedBy != "operator" {
+		t.Fatalf("entry %s is %s by %q because %q; want discarded by operator, refunded by hand", got.ID, got.State, got.ClosedBy, got.CloseReason)
+	}
+
+	// One entry replayed with an edited input, after its dry run's plan.
+	edited := kept[1]
+	s.open(tab, "#/dlq/"+edited.ID)
+	s.waitElement(tab, "#replay-form")
+	s.do(tab, "edit the input", chromedp.SetValue(chromedp.CSS(`#replay-form textarea[name=input]`), "555"),
+		chromedp.Click(chromedp.CSS(`#replay-form button[type=submit]`)))
+	s.waitText(tab, "#dry-run-count", "with the edited input")
+	s.screenshot(tab, "dlq-replay-plan")
+	s.do(tab, "confirm the replay", chromedp.Click(chromedp.CSS("#dialog-ok")))
+	s.waitText(tab, "#notice", "replayed")
+	if run, err := s.store.RunGet(s.ctx, edited.RunID); err != nil || string(run.Input) != "555" {
+		t.Fatalf("run %s after the replay: %v, input %s; want the edited input 555", edited.RunID, err, run.Input)
+	}
+
 	// Resolve one entry: output that is not JSON, then JSON of the wrong
 	// shape, are refused in the page; a wrong step by the server; then a
 	// good output is sent and the run completes with it.

@@ -1,6 +1,6 @@
 // alerts.js: firing and recent alerts from GET /api/v1/alerts, with links to
 // the runs behind them.
-import { api, APIError, badge, fmtAgo, fmtTime, html, options } from './core.js';
+import { api, APIError, badge, fmtTime, html, options, show } from './core.js';
 
 const alertStates = ['firing', 'resolved', 'all'];
 
@@ -21,13 +21,13 @@ export async function renderAlerts(main, query, view) {
       answer = await api('/alerts?state=' + state);
     } catch (error) {
       if (error instanceof APIError && error.status === 404) {
-        list.innerHTML = String(html`<p class="muted not-available">Alerts are not available: this server has no GET /api/v1/alerts.</p>`);
+        show(list, html`<p class="muted not-available">Alerts are not available: this server has no GET /api/v1/alerts.</p>`);
         return;
       }
       throw error;
     }
     if (!view.current) return;
-    list.innerHTML = String(alertsTable(answer.alerts));
+    show(list, alertsTable(answer.alerts));
   });
 }
 
@@ -41,7 +41,7 @@ function alertsTable(alerts) {
       <td>${a.workflow ? html`<a href="#/runs?workflow=${encodeURIComponent(a.workflow)}">${a.workflow}</a>` : '–'}</td>
       <td>${a.class ? badge(a.class) : '–'}</td><td class="msg">${a.summary}</td>
       <td class="num">${a.value} / ${a.threshold}</td>
-      <td title="${fmtTime(a.started_at)}">${fmtAgo(a.started_at)}</td><td>${a.resolved_at ? fmtTime(a.resolved_at) : '–'}</td>
-      <td class="small">${a.notifications || 0}${a.last_notified_at ? ' (last ' + fmtAgo(a.last_notified_at) + ')' : ''}</td>
+      <td>${fmtTime(a.started_at)}</td><td>${a.resolved_at ? fmtTime(a.resolved_at) : '–'}</td>
+      <td class="small">${a.notifications || 0}${a.last_notified_at ? ' (last ' + fmtTime(a.last_notified_at) + ')' : ''}</td>
       <td class="small">${(a.run_ids || []).map((id) => html`<a class="mono run-link" href="#/runs/${id}">${id.slice(-8)}</a> `)}</td></tr>`)}</tbody></table>`;
 }

@@ -1,6 +1,6 @@
 // app.js: the dashboard's entry point: sign-in, the router from the URL's
 // hash to a page, and keyboard shortcuts.
-import { api, APIError, clearNotice, html, session, setToken, token, View } from './core.js';
+import { api, APIError, clearNotice, forget, html, session, setToken, token, View } from './core.js';
 import { renderOverview } from './overview.js';
 import { renderRuns, renderRun } from './runs.js';
 import { renderDeadLetters, renderEntry } from './dlq.js';
@@ -21,6 +21,7 @@ async function route() {
     if (link.dataset.page === page) link.setAttribute('aria-current', 'page'); else link.removeAttribute('aria-current');
   }
   clearNotice();
+  forget(main); // pages write into it afresh
   const view = new View();
   try {
     if (page === 'overview') await renderOverview(main, query, view);

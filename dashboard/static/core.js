@@ -82,6 +82,25 @@ export function html(strings, ...values) {
   return new Raw(out);
 }
 
+const rendered = new WeakMap();
+
+/**
+ * show puts markup into an element when it differs from what the element
+ * last got, so that a refresh that changes nothing keeps the focus, the
+ * selection and the scroll where the person left them. It reports whether it
+ * changed the element.
+ */
+export function show(element, markup) {
+  const text = String(markup);
+  if (rendered.get(element) === text) return false;
+  rendered.set(element, text);
+  element.innerHTML = text;
+  return true;
+}
+
+/** forget makes the next show into element render, whatever it last showed. */
+export function forget(element) { rendered.delete(element); }
+
 // ---- formatting -----------------------------------------------------------
 
 const pad = (n) => String(n).padStart(2, '0');

@@ -4,7 +4,7 @@
 // can edit the input before a replay or resolve the entry with an output.
 import {
   api, ask, badge, canOperate, entitiesText, entityPairs, entryStates, failureClasses, fmtAgo, fmtCount, fmtTime,
-  flash, fromLocalInput, html, localInput, notify, options, pretty, queryString, raw,
+  flash, fromLocalInput, html, localInput, notify, options, pretty, queryString, raw, show,
 } from './core.js';
 import { validate } from './schema.js';
 
@@ -78,18 +78,22 @@ export async function renderDeadLetters(main, query, view) {
   const load = async () => {
     const [groups, page] = await Promise.all([api('/dlq/groups' + queryString(groupsQuery)), api('/dlq' + queryString(listQuery))]);
     if (!view.current) return;
-    main.querySelector('#dlq-groups').innerHTML = String(groupsTable(groups, filter));
-    // Keep the person's selection across refreshes.
+    show(main.querySelector('#dlq-groups'), groupsTable(groups, filter));
+    // A refresh that changes the list keeps the person's selection.
     const selected = new Set([...list.querySelectorAll('input[name=entry]:checked')].map((c) => c.value));
-    list.innerHTML = String(entriesTable(page, filter, operate, groups.total));
-    list.querySelectorAll('input[name=entry]').forEach((c) => { c.checked = selected.has(c.value); });
-    const all = list.querySelector('#select-page');
-    if (all) all.addEventListener('change', () => { list.querySelectorAll('input[name=entry]').forEach((c) => { c.checked = all.checked; }); selectionChanged(main); });
-    list.querySelectorAll('input[name=entry]').forEach((c) => c.addEventListener('change', () => selectionChanged(main)));
+    if (show(list, entriesTable(page, filter, operate, groups.total))) {
+      list.querySelectorAll('input[name=entry]').forEach((c) => { c.checked = selected.has(c.value); });
+    }
     selectionChanged(main);
     const matching = main.querySelector('#replay-matching');
     if (matching) matching.textContent = filter.state === 'open' ? 'Replay all ' + fmtCount(groups.total) + ' matching…' : 'Replay all open matching…';
   };
+  list.addEventListener('change', (event) => {
+    if (event.target.id === 'select-page') {
+      list.querySelectorAll('input[name=entry]:not(:disabled)').forEach((c) => { c.checked = event.target.checked; });
+    }
+    selectionChanged(main);
+  });
   if (operate) {
     const actions = main.querySelector('#dlq-actions');
     actions.addEventListener('click', async (event) => {
@@ -134,7 +138,7 @@ function entriesTable(page, filter, operate, total) {
       ${operate ? html`<td><input type="checkbox" name="entry" value="${e.id}" aria-label="Select ${e.id}" ${e.state === 'open' ? '' : raw('disabled')}></td>` : ''}
       <td><a class="mono" href="#/dlq/${e.id}">${e.id}</a></td><td>${badge(e.class)}</td><td>${e.workflow}</td>
       <td>${e.step ? e.step.seq + ' ' + e.step.name : '–'}</td><td class="msg">${e.reason}</td><td>${e.channel}</td><td>${badge(e.state)}</td>
-      <td class="small">${entitiesText(e.entities)}</td><td title="${fmtTime(e.created_at)}">${fmtAgo(e.created_at)}</td></tr>`)}</tbody></table>
+      <td class="small">${entitiesText(e.entities)}</td><td>${fmtTime(e.created_at)}</td></tr>`)}</tbody></table>
   <p class="pager">${page.entries.length} of ${fmtCount(total)} shown.
     ${filter.cursor ? html`<a href="#/dlq${raw(queryString({ ...filter, cursor: '' }))}">↑ Newest</a>` : ''}
     ${older ? html`<a href="${older}" id="dlq-older">Older →</a>` : ''}</p>`;

@@ -1,7 +1,7 @@
 // overview.js: the first page: runs by status per workflow, the charts over
 // time from GET /api/v1/stats, firing alerts and breakers, refreshed every
 // few seconds.
-import { api, APIError, badge, fmtAgo, fmtCost, fmtCount, fmtTime, html, raw, runStatuses } from './core.js';
+import { api, APIError, badge, fmtCost, fmtCount, fmtTime, html, raw, runStatuses, show } from './core.js';
 import { lineChart, stackedBars } from './charts.js';
 
 const windows = { '1h': '1 hour', '6h': '6 hours', '24h': '24 hours', '168h': '7 days' };
@@ -53,11 +53,11 @@ function fill(main, selector, result, render, missing) {
   const element = main.querySelector(selector);
   if (!element) return;
   if (result.status === 'fulfilled') {
-    element.innerHTML = String(render(result.value));
+    show(element, render(result.value));
   } else if (result.reason instanceof APIError && result.reason.status === 404 && missing) {
-    element.innerHTML = String(html`<p class="muted not-available">${missing}</p>`);
+    show(element, html`<p class="muted not-available">${missing}</p>`);
   } else {
-    element.innerHTML = String(html`<p class="error">${result.reason.message}</p>`);
+    show(element, html`<p class="error">${result.reason.message}</p>`);
   }
 }
 
@@ -104,7 +104,7 @@ function firingAlerts({ alerts }) {
   if (!alerts.length) return html`<p class="ok-text">No alert is firing.</p>`;
   return html`<ul class="alerts" id="firing-alerts">${alerts.map((a) => html`<li class="alert sev-${a.severity}">
     ${badge(a.severity)} <strong>${a.rule}</strong> ${a.summary}
-    <span class="muted">since ${fmtTime(a.started_at)} (${fmtAgo(a.started_at)})</span>
+    <span class="muted">since ${fmtTime(a.started_at)}</span>
     ${(a.run_ids || []).length ? html` · <a href="#/alerts">${a.run_ids.length} runs</a>` : ''}</li>`)}</ul>`;
 }
 
@@ -112,7 +112,7 @@ function breakerList({ breakers }) {
   const open = breakers.filter((b) => b.open);
   const closed = breakers.filter((b) => !b.open);
   return html`${open.length ? html`<ul class="breakers" id="open-breakers">${open.map((b) => html`<li>${badge('open')} <strong>${b.workflow}</strong>: ${b.reason}
-      <span class="muted">opened ${fmtAgo(b.opened_at)} by ${b.opened_by}, until ${fmtTime(b.until)}</span></li>`)}</ul>`
+      <span class="muted">opened ${fmtTime(b.opened_at)} by ${b.opened_by}, until ${fmtTime(b.until)}</span></li>`)}</ul>`
     : html`<p class="ok-text">No breaker is open.</p>`}
-    ${closed.length ? html`<p class="muted small">Closed: ${closed.map((b) => html`${b.workflow} (tripped ${fmtAgo(b.opened_at)}) `)}</p>` : ''}`;
+    ${closed.length ? html`<p class="muted small">Closed: ${closed.map((b) => html`${b.workflow} (tripped ${fmtTime(b.opened_at)}) `)}</p>` : ''}`;
 }

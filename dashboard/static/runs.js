@@ -2,7 +2,7 @@
 // timeline, manifest, input and output, failed attempts and event log.
 import {
   api, ask, badge, between, canOperate, entitiesText, entityPairs, flash, fmtCost, fmtCount, fmtMillis, fmtTime, fromLocalInput,
-  html, localInput, notify, options, pretty, queryString, raw, runStatuses, terminalStatuses, tokensOf,
+  html, localInput, notify, options, pretty, queryString, raw, runStatuses, show, terminalStatuses, tokensOf,
 } from './core.js';
 
 let workflowNames = null;
@@ -43,7 +43,7 @@ export async function renderRuns(main, query, view) {
   const load = async () => {
     const page = await api(path);
     if (!view.current) return;
-    main.querySelector('#runs-list').innerHTML = String(runsTable(page, filter));
+    show(main.querySelector('#runs-list'), runsTable(page, filter));
   };
   // The first page follows new runs; an older page stays put.
   if (filter.cursor) await load(); else await view.every(4000, load);
@@ -71,11 +71,10 @@ export async function renderRun(main, id, view) {
   await view.every(2500, async () => {
     const detail = await api('/runs/' + encodeURIComponent(id));
     if (!view.current) return;
-    const open = new Set([...main.querySelectorAll('details[open]')].map((d) => d.id));
-    main.innerHTML = String(runPage(detail));
-    open.forEach((d) => { const element = document.getElementById(d); if (element) element.open = true; });
-    const cancel = main.querySelector('#cancel-run');
-    if (cancel) cancel.addEventListener('click', () => cancelRun(detail.run));
+    if (show(main, runPage(detail))) {
+      const cancel = main.querySelector('#cancel-run');
+      if (cancel) cancel.addEventListener('click', () => cancelRun(detail.run));
+    }
     if (terminalStatuses.includes(detail.run.status)) view.id = -1; // ended: stop refreshing
   });
 }
