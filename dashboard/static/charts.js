@@ -2,7 +2,7 @@
 // lines and stacked bars, with a hover title on every point.
 import { esc, html, raw } from './core.js';
 
-const width = 520, height = 170, left = 52, right = 10, top = 10, bottom = 26;
+const width = 520, height = 170, left = 64, right = 10, top = 10, bottom = 26;
 
 function niceMax(value) {
   if (!(value > 0)) return 1;
