@@ -48,6 +48,11 @@ type Config struct {
 	// OnSpend is called for each model call a step's function reports with
 	// RecordSpend, as it is reported.
 	OnSpend func(*klaxontype.SpendOutcome)
+	// Tracer receives a span for each attempt of a run, each step call, and
+	// each model and tool call made through package llm; package tracing
+	// implements it with OpenTelemetry. Nil (the default) traces nothing and
+	// costs nothing.
+	Tracer klaxontype.Tracer
 
 	// ClassifyRules decide the failure class of errors before the built-in
 	// rules (panics, errors that report their class, deadlines, network
@@ -178,6 +183,7 @@ func (c *Client) Start(ctx context.Context) error {
 		OnStep:            c.config.OnStep,
 		OnAttempt:         c.config.OnAttempt,
 		OnSpend:           c.config.OnSpend,
+		Tracer:            c.config.Tracer,
 		Routes:            c.config.Routes,
 		OnBreaker:         c.config.OnBreaker,
 		Classifier:        classifier(c.config.ClassifyRules),

@@ -34,7 +34,9 @@ func TestStopReleasesUnfinishedRuns(t *testing.T) {
 		})
 	})
 	config := fastConfig()
-	config.ShutdownGrace = 300 * time.Millisecond
+	// Long enough for the quick run's 50 ms step and its commits on a loaded
+	// machine; the slow run waits it out either way.
+	config.ShutdownGrace = 2 * time.Second
 	client, _ := klaxon.NewClient(st, config)
 	_ = client.Register(wf)
 	ctx := context.Background()

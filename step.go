@@ -101,6 +101,7 @@ func runStep[T any](ctx context.Context, exec *engine.Execution, handle engine.S
 		IdempotencyKey: handle.IdempotencyKey, Attempt: exec.Run().Attempt,
 	}
 	if handle.Record != nil {
+		exec.TraceStep(ctx, &handle) // a replayed step's span has no children
 		var out T
 		if err := json.Unmarshal(handle.Record.Output, &out); err != nil {
 			return zero, exec.StepFailed(handle, Permanent(fmt.Errorf("decode stored output: %w", err)), 0, outputSchema[T])
@@ -108,12 +109,13 @@ func runStep[T any](ctx context.Context, exec *engine.Execution, handle engine.S
 		exec.StepReplayed(handle, compensation(info, options, out))
 		return out, nil
 	}
+	stepCtx := exec.TraceStep(ctx, &handle)
 	if err := context.Cause(ctx); err != nil {
 		return zero, exec.StepFailed(handle, err, 0, outputSchema[T])
 	}
 	started := time.Now()
 	spend := &stepSpend{exec: exec, handle: handle}
-	out, err := callStep(context.WithValue(withStepInfo(ctx, info), stepSpendKey{}, spend), fn, options.timeout)
+	out, err := callStep(context.WithValue(withStepInfo(stepCtx, info), stepSpendKey{}, spend), fn, options.timeout)
 	finished := time.Now()
 	if err == nil {
 		err = validate(out, options.validators)

@@ -14,6 +14,9 @@ type StepOutcome struct {
 	Replayed bool
 	// Err is the step's error; nil when it completed.
 	Err error
+	// Class is the failure class of Err, as the worker's classifier decides
+	// it; empty when the step did not fail.
+	Class FailureClass
 	// Duration is how long the step's function ran.
 	Duration time.Duration
 	// CheckpointLatency is how long the step waited for its checkpoint to be

@@ -70,21 +70,10 @@ func Call(ctx context.Context, provider Provider, name string, request *Request,
 		stepOptions = append(stepOptions, klaxon.StepTimeout(o.timeout))
 	}
 	response, err := klaxon.Step(ctx, name, func(ctx context.Context) (*Response, error) {
-		if err := klaxon.CheckBudget(ctx); err != nil {
-			return nil, err
-		}
-		response, err := provider.Complete(ctx, request)
+		response, err := complete(ctx, provider, request, o.prices)
 		if response != nil {
-			// A refusal can come with a billed response: it is paid for
-			// whether or not the step succeeds.
 			response.Provider = provider.Name()
 			response.RequestHash = hash
-			model := response.Model
-			if model == "" {
-				model = request.Model
-			}
-			response.Cost = o.prices.Cost(model, response.Usage)
-			klaxon.RecordSpend(ctx, klaxontype.Spend{Usage: response.Usage, Cost: response.Cost, ModelCalls: 1})
 		}
 		if err != nil {
 			return nil, err
@@ -101,4 +90,51 @@ func Call(ctx context.Context, provider Provider, name string, request *Request,
 		return nil, &PromptChangedError{Step: name, Recorded: response.RequestHash, Now: hash}
 	}
 	return response, nil
+}
+
+// endModelCall ends a model call's span with what the provider answered.
+func endModelCall(end func(*klaxontype.ModelCallOutcome), response *Response, err error) {
+	outcome := &klaxontype.ModelCallOutcome{Err: err}
+	if response != nil {
+		outcome.ResponseModel, outcome.FinishReason = response.Model, response.FinishReason
+		outcome.Usage, outcome.Cost = response.Usage, response.Cost
+	}
+	end(outcome)
+}
+
+// Complete asks the provider once from inside the current step's function,
+// as Call does within its step: the run's budget is checked first, the
+// response is priced with prices (DefaultPrices when nil), its spend is
+// recorded with the step, and the call is traced. It is for a step whose
+// output is not the whole response (an answer extracted from it, say); the
+// step, not Complete, makes it durable. It may return a response with an
+// error, for a refusal that was billed.
+func Complete(ctx context.Context, provider Provider, request *Request, prices Prices) (*Response, error) {
+	if prices == nil {
+		prices = DefaultPrices
+	}
+	return complete(ctx, provider, request, prices)
+}
+
+func complete(ctx context.Context, provider Provider, request *Request, prices Prices) (*Response, error) {
+	if err := klaxon.CheckBudget(ctx); err != nil {
+		return nil, err
+	}
+	callCtx, endSpan := klaxon.StartModelCall(ctx, &klaxontype.ModelCall{
+		Provider: provider.Name(), Operation: "chat", Model: request.Model,
+		MaxTokens: request.MaxTokens, Temperature: request.Temperature,
+	})
+	response, err := provider.Complete(callCtx, request)
+	if response != nil {
+		// A refusal can come with a billed response: it is paid for
+		// whether or not the step succeeds.
+		model := response.Model
+		if model == "" {
+			model = request.Model
+		}
+		response.Cost = prices.Cost(model, response.Usage)
+		klaxon.RecordSpend(ctx, klaxontype.Spend{Usage: response.Usage, Cost: response.Cost, ModelCalls: 1})
+	}
+	endModelCall(endSpan, response, err)
+	return response, err
 }

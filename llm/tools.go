@@ -3,9 +3,11 @@ package llm
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/klaxontype"
 )
 
 // ToolResult is the record of one tool call the agent executed, kept in the
@@ -35,7 +37,15 @@ type ToolFunc func(ctx context.Context, arguments json.RawMessage) (json.RawMess
 func ExecuteTool(ctx context.Context, call ToolCall, fn ToolFunc) (*ToolResult, error) {
 	return klaxon.Step(ctx, "tool:"+call.Name, func(ctx context.Context) (*ToolResult, error) {
 		started := time.Now()
-		result, err := fn(ctx, call.Arguments)
+		toolCtx, endSpan := klaxon.StartToolCall(ctx, &klaxontype.ToolCall{Name: call.Name, CallID: call.ID})
+		result, err := fn(toolCtx, call.Arguments)
+		outcome := &klaxontype.ToolCallOutcome{Err: err}
+		var classified klaxontype.Classified
+		if errors.As(err, &classified) {
+			// Only a classified error fails the step; others go to the model.
+			outcome.Class = classified.FailureClass()
+		}
+		endSpan(outcome)
 		record := &ToolResult{CallID: call.ID, Name: call.Name, Arguments: call.Arguments, Duration: time.Since(started)}
 		if err != nil {
 			if isClassified(err) {

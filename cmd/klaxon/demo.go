@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/klaxonhq/klaxon/internal/demo"
+	"github.com/klaxonhq/klaxon/tracing"
 )
 
 func (m *Main) demoCommand() *cobra.Command {
@@ -53,13 +56,19 @@ On PostgreSQL (--db postgres://…) several processes, on one machine or many, c
 work: start workers with --no-enqueue and one more process with --no-work that only
 enqueues. Each process prints what it worked; a worker that is killed leaves its runs to
 the others once its leases expire. Only one process on a machine can have the server on
-an address: give the others --no-server or an --addr of their own.`,
+an address: give the others --no-server or an --addr of their own.
+
+With OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or
+OTEL_TRACES_EXPORTER=otlp) set, the workers export OpenTelemetry traces over OTLP/HTTP: a
+span per attempt, per step and per model and tool call, flushed before the demo exits.
+OTEL_SERVICE_NAME names the service (default klaxon).`,
 		Example: `  klaxon demo --exit-when-done
   klaxon demo --runs 0 --exit-when-done     # only finish what an earlier demo left
   klaxon demo --runs 500 --json --exit-when-done
   klaxon demo --addr 127.0.0.1:8080      # the HTTP API on another port
   klaxon demo --db postgres://localhost/klaxon --no-enqueue --no-server   # a worker; start several
   klaxon demo --db postgres://localhost/klaxon --no-work --runs 1000 --exit-when-done
+  OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 klaxon demo --exit-when-done
   OPENAI_API_KEY=sk-... klaxon demo --llm-base-url https://api.openai.com/v1 --model gpt-4o-mini --runs 5 --exit-when-done`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -117,6 +126,19 @@ an address: give the others --no-server or an --addr of their own.`,
 			options.OnAllDone = func(s *demo.Summary) {
 				fmt.Fprintln(m.Stderr, "every demo run has ended; still working new runs: Ctrl-C to stop")
 			}
+			tracer, shutdownTracing, err := tracing.FromEnvironment(cmd.Context())
+			if err != nil {
+				return &usageError{err}
+			}
+			options.Tracer = tracer
+			defer func() {
+				// Flush the spans of the last runs before the process exits.
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(cmd.Context()), 5*time.Second)
+				defer cancel()
+				if err := shutdownTracing(ctx); err != nil {
+					fmt.Fprintf(m.Stderr, "klaxon demo: exporting traces failed: %v\n", err)
+				}
+			}()
 			// Bound before anything is said or enqueued, so that a taken
 			// address stops the demo with nothing done.
 			var server *demoServer
@@ -133,6 +155,9 @@ an address: give the others --no-server or an --addr of their own.`,
 			}
 			if server != nil {
 				server.announce(m.Stderr)
+			}
+			if tracer != nil {
+				fmt.Fprintln(m.Stderr, "traces: exported over OTLP/HTTP as the OTEL_* environment variables say")
 			}
 			summary, err := demo.Run(cmd.Context(), st, options)
 			if server != nil {

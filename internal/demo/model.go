@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/klaxonhq/klaxon"
-	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/llm"
 	"github.com/klaxonhq/klaxon/llm/openai"
 )
@@ -104,24 +102,13 @@ func toolCallOrOneOf(choices []string) func(*llm.Response) error {
 
 // complete asks the model from inside the current step the way llm.Call does
 // — the run's budget checked first, the response priced, its spend recorded
-// with the step — for a step whose output is the answer rather than the whole
-// response. classify and enrich are such steps: a person resolving one from
-// the dead-letter queue supplies the answer ("invoice"), which llm.Call's
-// recorded response, with the hash of the request it answered, cannot take.
+// with the step, the call traced — for a step whose output is the answer
+// rather than the whole response. classify and enrich are such steps: a
+// person resolving one from the dead-letter queue supplies the answer
+// ("invoice"), which llm.Call's recorded response, with the hash of the
+// request it answered, cannot take.
 func complete(ctx context.Context, provider llm.Provider, request *llm.Request) (*llm.Response, error) {
-	if err := klaxon.CheckBudget(ctx); err != nil {
-		return nil, err
-	}
-	response, err := provider.Complete(ctx, request)
-	if response != nil {
-		model := response.Model
-		if model == "" {
-			model = request.Model
-		}
-		// A refusal can come billed: it is paid for even when the step fails.
-		response.Cost = llm.DefaultPrices.Cost(model, response.Usage)
-		klaxon.RecordSpend(ctx, klaxontype.Spend{Usage: response.Usage, Cost: response.Cost, ModelCalls: 1})
-	}
+	response, err := llm.Complete(ctx, provider, request, nil)
 	if err != nil {
 		return nil, err
 	}

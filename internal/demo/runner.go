@@ -48,6 +48,8 @@ type Options struct {
 	// does not exit then.
 	OnAllDone func(*Summary)
 	Logger    *slog.Logger
+	// Tracer, when set, gets the worker's spans (package tracing).
+	Tracer klaxontype.Tracer
 }
 
 // LLM says which model server the demo calls.
@@ -147,6 +149,7 @@ func Run(ctx context.Context, st store.Store, options Options) (*Summary, error)
 		PollInterval:  100 * time.Millisecond,
 		ShutdownGrace: 5 * time.Second,
 		Logger:        options.Logger,
+		Tracer:        options.Tracer,
 		OnStep: func(o *klaxontype.StepOutcome) {
 			switch {
 			case o.Replayed:

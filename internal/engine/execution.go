@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klaxonhq/klaxon/internal/classify"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
 )
@@ -28,6 +29,10 @@ type Execution struct {
 	onSpend    func(*klaxontype.SpendOutcome)
 	log        map[int]*klaxontype.StepRecord
 	replayOnly bool
+	// tracer, when set, gets a span per step call; classifier gives a failed
+	// step's span its class.
+	tracer     klaxontype.Tracer
+	classifier classify.Chain
 
 	mu       sync.Mutex
 	lastSeq  int
@@ -62,6 +67,8 @@ type StepHandle struct {
 	// Record is the step's entry in the log when it already completed; the call
 	// must then return its output without running the step.
 	Record *klaxontype.StepRecord
+	// endSpan ends the step's span, when TraceStep started one.
+	endSpan func(*klaxontype.StepOutcome)
 }
 
 func newExecution(run *klaxontype.Run, steps []*klaxontype.StepRecord, workflow *Definition, holder string, st store.Store, onStep func(*klaxontype.StepOutcome), onSpend func(*klaxontype.SpendOutcome)) *Execution {
@@ -137,12 +144,47 @@ func (e *Execution) BeginStep(name string) (StepHandle, error) {
 	return h, nil
 }
 
+// TraceStep starts the step's span, when the worker has a tracer, and returns
+// the context the step's function runs in, so that the spans of model and
+// tool calls inside it are the step's children. The span ends when the step
+// is replayed, fails or is checkpointed. Without a tracer it returns ctx.
+func (e *Execution) TraceStep(ctx context.Context, h *StepHandle) context.Context {
+	if e.tracer == nil {
+		return ctx
+	}
+	ctx, h.endSpan = e.tracer.StartStep(ctx, e.run, h.Seq, h.Name)
+	return ctx
+}
+
+// Tracer is the worker's tracer, or nil.
+func (e *Execution) Tracer() klaxontype.Tracer { return e.tracer }
+
+// Classify gives an error its failure class, as the worker's classifier
+// would for an attempt that failed with it.
+func (e *Execution) Classify(err error) klaxontype.FailureClass {
+	if e.classifier == nil {
+		return classify.Default().Classify(err).Class
+	}
+	return e.classifier.Classify(err).Class
+}
+
 // StepReplayed notes a step whose output came from the log, and registers its
 // compensation.
 func (e *Execution) StepReplayed(h StepHandle, compensate func(context.Context) error) {
 	e.stepDone(h, compensate)
+	if e.onStep != nil || h.endSpan != nil {
+		outcome := &klaxontype.StepOutcome{RunID: e.run.ID, Workflow: e.run.Workflow, Seq: h.Seq, Name: h.Name, Replayed: true}
+		e.stepEnded(h, outcome)
+	}
+}
+
+// stepEnded tells the observer and the step's span how a step call ended.
+func (e *Execution) stepEnded(h StepHandle, outcome *klaxontype.StepOutcome) {
 	if e.onStep != nil {
-		e.onStep(&klaxontype.StepOutcome{RunID: e.run.ID, Workflow: e.run.Workflow, Seq: h.Seq, Name: h.Name, Replayed: true})
+		e.onStep(outcome)
+	}
+	if h.endSpan != nil {
+		h.endSpan(outcome)
 	}
 }
 
@@ -158,8 +200,11 @@ func (e *Execution) StepFailed(h StepHandle, err error, duration time.Duration, 
 		e.outputSchemas[h.Seq] = outputSchema
 		e.mu.Unlock()
 	}
-	if e.onStep != nil {
-		e.onStep(&klaxontype.StepOutcome{RunID: e.run.ID, Workflow: e.run.Workflow, Seq: h.Seq, Name: h.Name, Err: err, Duration: duration})
+	if e.onStep != nil || h.endSpan != nil {
+		e.stepEnded(h, &klaxontype.StepOutcome{
+			RunID: e.run.ID, Workflow: e.run.Workflow, Seq: h.Seq, Name: h.Name,
+			Err: err, Class: e.Classify(err), Duration: duration,
+		})
 	}
 	return &klaxontype.StepError{Name: h.Name, Seq: h.Seq, Err: err}
 }
@@ -227,14 +272,21 @@ func (e *Execution) Checkpoint(ctx context.Context, h StepHandle, output []byte,
 			e.leaseLost = true
 			e.mu.Unlock()
 		}
-		return &klaxontype.StepError{Name: h.Name, Seq: h.Seq, Err: fmt.Errorf("checkpoint: %w", err)}
+		err = fmt.Errorf("checkpoint: %w", err)
+		if h.endSpan != nil {
+			h.endSpan(&klaxontype.StepOutcome{
+				RunID: e.run.ID, Workflow: e.run.Workflow, Seq: h.Seq, Name: h.Name, Err: err, Class: e.Classify(err),
+				Duration: finished.Sub(started), CheckpointLatency: latency, Spend: spend,
+			})
+		}
+		return &klaxontype.StepError{Name: h.Name, Seq: h.Seq, Err: err}
 	}
 	e.mu.Lock()
 	e.committed = e.committed.Add(spend)
 	e.mu.Unlock()
 	e.stepDone(h, compensate)
-	if e.onStep != nil {
-		e.onStep(&klaxontype.StepOutcome{
+	if e.onStep != nil || h.endSpan != nil {
+		e.stepEnded(h, &klaxontype.StepOutcome{
 			RunID: e.run.ID, Workflow: e.run.Workflow, Seq: h.Seq, Name: h.Name,
 			Duration: finished.Sub(started), CheckpointLatency: latency, Spend: spend,
 		})

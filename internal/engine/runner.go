@@ -29,6 +29,8 @@ type attempt struct {
 	// completion record: it may be written before the run goes dead (when
 	// compensations run first) or with it.
 	failed *klaxontype.Attempt
+	// endSpan ends the attempt's span, when the worker has a tracer.
+	endSpan func(*klaxontype.AttemptOutcome)
 }
 
 // work executes one claimed run and records how the attempt ended.
@@ -44,6 +46,15 @@ func (w *Worker) work(runCtx context.Context, claimed *store.ClaimedRun) {
 	a := &attempt{
 		worker: w, claimed: claimed, run: run, workflow: workflow, ctx: ctx, started: time.Now(),
 		exec: newExecution(run, claimed.Steps, workflow, w.config.ID, w.config.Store, w.config.OnStep, w.config.OnSpend),
+	}
+	a.exec.classifier = w.config.Classifier
+	if tracer := w.config.Tracer; tracer != nil {
+		a.exec.tracer = tracer
+		a.ctx, a.endSpan = tracer.StartAttempt(ctx, run)
+		defer a.endTrace(&klaxontype.AttemptOutcome{
+			RunID: run.ID, Workflow: run.Workflow, Attempt: run.Attempt, Result: klaxontype.AttemptAbandoned,
+			Err: errors.New("the attempt ended without recording its outcome"),
+		})
 	}
 	lostWorkers := claimed.Reclaimed && run.Attempt-run.AttemptOffset > workflow.Retry.AttemptsFor(klaxontype.ClassTransient)
 	switch {
@@ -290,16 +301,30 @@ func (a *attempt) report(result klaxontype.AttemptResult, class klaxontype.Failu
 	a.watchBreaker(result)
 	logger := a.worker.config.Logger
 	logger.Debug("attempt ended", "run", a.run.ID, "workflow", a.run.Workflow, "attempt", a.run.Attempt, "result", result, "class", class, "error", err)
-	if a.worker.config.OnAttempt != nil {
+	if a.worker.config.OnAttempt != nil || a.endSpan != nil {
 		retries := a.run.Retries
 		if result == klaxontype.AttemptRetrying {
 			retries++
 		}
-		a.worker.config.OnAttempt(&klaxontype.AttemptOutcome{
+		outcome := &klaxontype.AttemptOutcome{
 			RunID: a.run.ID, Workflow: a.run.Workflow, Attempt: a.run.Attempt, Result: result,
 			Class: class, Err: err, Duration: time.Since(a.started),
 			Retries: retries, Spend: a.run.Spend.Add(a.exec.attemptSpend()),
-		})
+		}
+		if a.worker.config.OnAttempt != nil {
+			a.worker.config.OnAttempt(outcome)
+		}
+		a.endTrace(outcome)
+	}
+}
+
+// endTrace ends the attempt's span, once: report ends it with the attempt's
+// outcome, and work ends a span that report never reached.
+func (a *attempt) endTrace(outcome *klaxontype.AttemptOutcome) {
+	if a.endSpan != nil {
+		end := a.endSpan
+		a.endSpan = nil
+		end(outcome)
 	}
 }
 

@@ -50,6 +50,9 @@ type Config struct {
 	OnStep       func(*klaxontype.StepOutcome)
 	OnAttempt    func(*klaxontype.AttemptOutcome)
 	OnSpend      func(*klaxontype.SpendOutcome)
+	// Tracer, when set, receives a span per attempt and per step; nil costs
+	// nothing.
+	Tracer klaxontype.Tracer
 
 	// heartbeatsDisabled makes a worker behave as if hung, for tests of lease
 	// expiry.
