@@ -117,6 +117,10 @@ func callHandler(ctx context.Context, handler DeadLetterHandler, m *store.Outbox
 			err = fmt.Errorf("dead-letter handler panicked: %v", recovered)
 		}
 	}()
+	if m.Alert != nil {
+		// Channels named alert:… belong to klaxon server's alert notifier.
+		return fmt.Errorf("notification %d on channel %s is an alert notification, which klaxon server posts: do not name a dead-letter channel alert:…", m.Delivery.ID, m.Delivery.Channel)
+	}
 	if m.Breaker != nil {
 		if breakers, ok := handler.(BreakerHandler); ok {
 			return breakers.HandleBreaker(ctx, m.Breaker)

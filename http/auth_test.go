@@ -32,6 +32,7 @@ func TestScopeMatrix(t *testing.T) {
 		{http.MethodPost, "/api/v1/dlq/" + entry.ID + "/resolve", `{"step":"other","output":1}`, klaxonhttp.ScopeOperate},
 		{http.MethodPost, "/api/v1/dlq/" + entry.ID + "/discard", `{"reason":""}`, klaxonhttp.ScopeOperate},
 		{http.MethodGet, "/api/v1/breakers", "", klaxonhttp.ScopeRead},
+		{http.MethodGet, "/api/v1/stats", "", klaxonhttp.ScopeRead},
 		// 404 for an admin: the breaker is not open.
 		{http.MethodPost, "/api/v1/breakers/charge/reset", "", klaxonhttp.ScopeAdmin},
 		// 422 for an admin: no filter.

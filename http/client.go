@@ -228,6 +228,24 @@ func (c *Client) Workflows(ctx context.Context) ([]*WorkflowSummary, error) {
 	return list.Workflows, nil
 }
 
+// Stats returns the time series of runs, dead letters, cost, tokens and
+// retries; the query's zero window and step take the server's defaults.
+func (c *Client) Stats(ctx context.Context, query klaxon.StatsQuery) (*klaxontype.Stats, error) {
+	values := url.Values{}
+	if query.Window != 0 {
+		values.Set("window", query.Window.String())
+	}
+	if query.Step != 0 {
+		values.Set("step", query.Step.String())
+	}
+	setString(values, "workflow", query.Workflow)
+	var stats klaxontype.Stats
+	if err := c.do(ctx, http.MethodGet, APIPrefix+"/stats", values, nil, &stats); err != nil {
+		return nil, err
+	}
+	return &stats, nil
+}
+
 // Breakers lists every workflow breaker that ever tripped.
 func (c *Client) Breakers(ctx context.Context) ([]*klaxontype.Breaker, error) {
 	var list BreakerList

@@ -90,8 +90,10 @@ func NewServer(config Config) (*Server, error) {
 	s.registerRuns()
 	s.registerDeadLetters()
 	s.registerWorkflows()
+	s.registerStats()
 	s.registerAdmin()
 	s.registerTokens()
+	s.registerAlerts()
 	s.registerWhoAmI()
 	s.registerDeadLetterGroups()
 	if config.Metrics != nil {

@@ -33,13 +33,21 @@ func (s *Store) OutboxClaim(ctx context.Context, params *store.OutboxClaimParams
 		}
 		for _, r := range claimed {
 			message := &store.OutboxMessage{Delivery: r.delivery()}
-			if r.Kind == "breaker" {
+			switch r.Kind {
+			case "breaker":
 				message.Breaker = &klaxontype.Breaker{}
 				if err := json.Unmarshal([]byte(str(r.Payload)), message.Breaker); err != nil {
 					return fmt.Errorf("breaker notification %d: %w", message.Delivery.ID, err)
 				}
-			} else if message.Entry, err = getDeadLetter(ctx, tx, r.EntryID, true); err != nil {
-				return err
+			case "alert":
+				message.Alert = &klaxontype.AlertNotification{}
+				if err := json.Unmarshal([]byte(str(r.Payload)), message.Alert); err != nil {
+					return fmt.Errorf("alert notification %d: %w", message.Delivery.ID, err)
+				}
+			default:
+				if message.Entry, err = getDeadLetter(ctx, tx, r.EntryID, true); err != nil {
+					return err
+				}
 			}
 			messages = append(messages, message)
 		}

@@ -7,6 +7,18 @@ package postgres
 import _ "embed"
 
 var (
+	//go:embed sql/alert_get.sql
+	alertGetSQL string
+	//go:embed sql/alert_get_firing.sql
+	alertGetFiringSQL string
+	//go:embed sql/alert_insert.sql
+	alertInsertSQL string
+	//go:embed sql/alert_list.sql
+	alertListSQL string
+	//go:embed sql/alert_resolve.sql
+	alertResolveSQL string
+	//go:embed sql/alert_update.sql
+	alertUpdateSQL string
 	//go:embed sql/attempt_insert.sql
 	attemptInsertSQL string
 	//go:embed sql/attempt_list.sql
@@ -23,6 +35,8 @@ var (
 	dlqCountSQL string
 	//go:embed sql/dlq_count_by_class_channel.sql
 	dlqCountByClassChannelSQL string
+	//go:embed sql/dlq_count_created.sql
+	dlqCountCreatedSQL string
 	//go:embed sql/dlq_delete.sql
 	dlqDeleteSQL string
 	//go:embed sql/dlq_entry_close.sql
@@ -61,12 +75,16 @@ var (
 	outboxDeleteEntriesSQL string
 	//go:embed sql/outbox_insert.sql
 	outboxInsertSQL string
+	//go:embed sql/outbox_insert_alert.sql
+	outboxInsertAlertSQL string
 	//go:embed sql/outbox_insert_breaker.sql
 	outboxInsertBreakerSQL string
 	//go:embed sql/outbox_of_entry.sql
 	outboxOfEntrySQL string
 	//go:embed sql/outbox_settle.sql
 	outboxSettleSQL string
+	//go:embed sql/run_activity.sql
+	runActivitySQL string
 	//go:embed sql/run_add_spend.sql
 	runAddSpendSQL string
 	//go:embed sql/run_cancel.sql
@@ -75,8 +93,12 @@ var (
 	runCompensatingSQL string
 	//go:embed sql/run_count_by_status.sql
 	runCountByStatusSQL string
+	//go:embed sql/run_count_overdue.sql
+	runCountOverdueSQL string
 	//go:embed sql/run_dead.sql
 	runDeadSQL string
+	//go:embed sql/run_duration_percentile.sql
+	runDurationPercentileSQL string
 	//go:embed sql/run_fence_exclusive.sql
 	runFenceExclusiveSQL string
 	//go:embed sql/run_get.sql
@@ -119,6 +141,8 @@ var (
 	schemaVersionSQL string
 	//go:embed sql/spend_series.sql
 	spendSeriesSQL string
+	//go:embed sql/stats_series.sql
+	statsSeriesSQL string
 	//go:embed sql/step_compensate.sql
 	stepCompensateSQL string
 	//go:embed sql/step_list.sql

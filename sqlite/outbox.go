@@ -29,10 +29,16 @@ func (s *Store) OutboxClaim(ctx context.Context, params *store.OutboxClaimParams
 		t := now()
 		err := execute(conn, outboxClaimSQL, func(stmt *sqlite.Stmt) error {
 			message := &store.OutboxMessage{Delivery: scanDelivery(stmt)}
-			if stmt.GetText("kind") == "breaker" {
+			switch stmt.GetText("kind") {
+			case "breaker":
 				message.Breaker = &klaxontype.Breaker{}
 				if err := json.Unmarshal([]byte(stmt.GetText("payload")), message.Breaker); err != nil {
 					return fmt.Errorf("breaker notification %d: %w", message.Delivery.ID, err)
+				}
+			case "alert":
+				message.Alert = &klaxontype.AlertNotification{}
+				if err := json.Unmarshal([]byte(stmt.GetText("payload")), message.Alert); err != nil {
+					return fmt.Errorf("alert notification %d: %w", message.Delivery.ID, err)
 				}
 			}
 			messages = append(messages, message)
@@ -42,7 +48,7 @@ func (s *Store) OutboxClaim(ctx context.Context, params *store.OutboxClaimParams
 			return err
 		}
 		for _, m := range messages {
-			if m.Breaker != nil {
+			if m.Breaker != nil || m.Alert != nil {
 				continue
 			}
 			if m.Entry, err = getDeadLetter(conn, m.Delivery.EntryID, true); err != nil {

@@ -132,6 +132,12 @@ type Store interface {
 	// workflow's runs that reached a terminal status in [Since, Until): the
 	// cost and token trend of the workflow.
 	SpendSeries(ctx context.Context, params *SpendSeriesParams) ([]*klaxontype.SpendBucket, error)
+	// StatsSeries counts, per bucket of Step from Since, the runs enqueued,
+	// the runs that ended by terminal status with their spend and retries,
+	// and the dead-letter entries created by class, of one workflow or of
+	// all. Every bucket is returned, empty ones with zeros, with its per-run
+	// figures set; the store aggregates, it does not hand rows to Go.
+	StatsSeries(ctx context.Context, params *StatsSeriesParams) ([]*klaxontype.StatsBucket, error)
 
 	// BreakerTrip opens a workflow's breaker until a time, recording a
 	// breaker.tripped event on the run that tripped it. Tripping an open
@@ -143,6 +149,40 @@ type Store interface {
 	// BreakerList returns every breaker that ever tripped, by workflow, with
 	// Open true for those still open.
 	BreakerList(ctx context.Context) ([]*klaxontype.Breaker, error)
+
+	// DLQCountCreated counts the dead-letter entries created in [Since,
+	// Until) by workflow and class, whatever their state now.
+	DLQCountCreated(ctx context.Context, params *DLQCountCreatedParams) ([]*DLQCount, error)
+	// RunDurationPercentile returns, per workflow, a percentile of the
+	// enqueue-to-end durations of the runs that completed or went dead in
+	// [Since, Until): the workflow's usual duration.
+	RunDurationPercentile(ctx context.Context, params *RunDurationPercentileParams) ([]*RunDurationPercentile, error)
+	// RunCountOverdue counts a workflow's unfinished runs that have waited or
+	// worked past a cutoff, with the IDs of the oldest.
+	RunCountOverdue(ctx context.Context, params *RunCountOverdueParams) (*RunOverdue, error)
+	// RunActivity says when a worker last showed itself on a workflow's runs:
+	// a claim or heartbeat of a held run, or a run that completed or went
+	// dead.
+	RunActivity(ctx context.Context, params *RunActivityParams) (*RunActivity, error)
+
+	// AlertFire records a new firing alert of a rule and key, with its
+	// firing notification in the outbox, in one transaction. When an alert of
+	// the same rule, workflow and class is already firing it writes nothing
+	// and returns that alert with fired false, so of two evaluators one fires.
+	AlertFire(ctx context.Context, params *AlertFireParams) (alert *klaxontype.Alert, fired bool, err error)
+	// AlertUpdate records a firing alert's latest measurement and, when
+	// Notify is set, a repeat notification in the outbox, only if the alert
+	// has recorded exactly ExpectNotifications notifications; otherwise
+	// (another evaluator got there first, or the alert resolved) it writes
+	// nothing and updated is false.
+	AlertUpdate(ctx context.Context, params *AlertUpdateParams) (alert *klaxontype.Alert, updated bool, err error)
+	// AlertResolve resolves a firing alert with its resolved notification in
+	// the outbox; an alert already resolved is left alone and resolved is
+	// false. An unknown alert gives klaxontype.ErrNotFound.
+	AlertResolve(ctx context.Context, params *AlertResolveParams) (alert *klaxontype.Alert, resolved bool, err error)
+	// AlertList returns alerts, newest first: the firing ones and those
+	// resolved at or after ResolvedSince, as the filter says.
+	AlertList(ctx context.Context, params *AlertListParams) ([]*klaxontype.Alert, error)
 
 	// Close releases the store's resources after pending writes are durable.
 	Close() error
@@ -420,14 +460,16 @@ type OutboxClaimParams struct {
 	Lease time.Duration
 }
 
-// OutboxMessage is a notification to deliver: of a dead-letter entry, or of
-// a breaker that opened.
+// OutboxMessage is a notification to deliver: of a dead-letter entry, of a
+// breaker that opened, or of an alert.
 type OutboxMessage struct {
 	Delivery *klaxontype.Delivery
 	// Entry is set for a dead-letter notification.
 	Entry *klaxontype.DeadLetter
 	// Breaker is set for a breaker notification.
 	Breaker *klaxontype.Breaker
+	// Alert is set for an alert notification.
+	Alert *klaxontype.AlertNotification
 }
 
 // OutboxSettleParams records a delivery attempt.

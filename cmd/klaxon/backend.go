@@ -14,7 +14,7 @@ import (
 	"github.com/klaxonhq/klaxon/store"
 )
 
-// backend is what the runs, dlq, breaker and enqueue commands act on: the
+// backend is what the runs, dlq, breaker, alerts, enqueue and stats commands act on: the
 // database itself (--db) or a server over it (--server). Both answer with the
 // same types and the same klaxontype sentinel errors, so each command has one
 // code path and prints the same thing either way.
@@ -50,6 +50,13 @@ type backend interface {
 
 	Breakers(ctx context.Context) ([]*klaxontype.Breaker, error)
 	ResetBreaker(ctx context.Context, workflow, actor string) error
+
+	// Alerts lists alerts, newest first: firing, resolved in the last day,
+	// or both.
+	Alerts(ctx context.Context, state klaxonhttp.AlertStateFilter) ([]*klaxontype.Alert, error)
+	// Stats returns the time series of runs, dead letters, cost, tokens and
+	// retries.
+	Stats(ctx context.Context, query klaxon.StatsQuery) (*klaxontype.Stats, error)
 }
 
 // addServerFlags gives a command group --server and --token, read from

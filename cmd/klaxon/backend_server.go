@@ -164,6 +164,10 @@ func (b *serverBackend) ResetBreaker(ctx context.Context, workflow, _ string) er
 	return b.client.ResetBreaker(ctx, workflow)
 }
 
+func (b *serverBackend) Stats(ctx context.Context, query klaxon.StatsQuery) (*klaxontype.Stats, error) {
+	return b.client.Stats(ctx, query)
+}
+
 // deadLetterFilter is the API's form of a list filter, without its states.
 func deadLetterFilter(params *store.DLQListParams) klaxonhttp.DeadLetterFilter {
 	return klaxonhttp.DeadLetterFilter{
@@ -178,4 +182,8 @@ func deadLetterFilter(params *store.DLQListParams) klaxonhttp.DeadLetterFilter {
 func filterEmpty(filter klaxonhttp.DeadLetterFilter) bool {
 	return len(filter.Classes) == 0 && filter.Workflow == "" && filter.Channel == "" && len(filter.Entities) == 0 &&
 		filter.Since.IsZero() && filter.Until.IsZero()
+}
+
+func (b *serverBackend) Alerts(ctx context.Context, state klaxonhttp.AlertStateFilter) ([]*klaxontype.Alert, error) {
+	return b.client.Alerts(ctx, state)
 }

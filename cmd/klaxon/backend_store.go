@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/klaxonhq/klaxon"
 	klaxonhttp "github.com/klaxonhq/klaxon/http"
@@ -118,4 +119,12 @@ func (b *storeBackend) Breakers(ctx context.Context) ([]*klaxontype.Breaker, err
 
 func (b *storeBackend) ResetBreaker(ctx context.Context, workflow, actor string) error {
 	return b.client.ResetBreaker(ctx, workflow, actor)
+}
+
+func (b *storeBackend) Alerts(ctx context.Context, state klaxonhttp.AlertStateFilter) ([]*klaxontype.Alert, error) {
+	return b.database.AlertList(ctx, klaxonhttp.AlertListParams(state, time.Now()))
+}
+
+func (b *storeBackend) Stats(ctx context.Context, query klaxon.StatsQuery) (*klaxontype.Stats, error) {
+	return b.client.Stats(ctx, query)
 }

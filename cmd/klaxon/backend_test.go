@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/alert"
 	klaxonhttp "github.com/klaxonhq/klaxon/http"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/sqlite"
@@ -159,11 +160,19 @@ func TestLookingBothWaysPrintsTheSame(t *testing.T) {
 	_, err = st.BreakerTrip(context.Background(), &store.BreakerTripParams{
 		Workflow: "triage", Reason: "retry storm: 9 of the last 10 attempts failed", Until: time.Now().Add(time.Hour), Actor: "worker-1",
 	})
+	if err == nil {
+		// The built-in rules raise alerts over the fixture: the breaker, and
+		// whatever its dead letters amount to.
+		_, err = alert.NewEvaluator(st, alert.DefaultConfig(), nil, nil).Evaluate(context.Background())
+	}
 	st.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
 	url := serveDatabase(t, db)
+	if out := bothWays(t, db, url, "alerts"); !strings.Contains(out, "breaker-open") {
+		t.Errorf("klaxon alerts lists no breaker-open alert:\n%s", out)
+	}
 
 	entries := listEntries(t, db, "--class", "permanent")
 	runs := bothWays(t, db, url, "runs", "list", "--json")
@@ -195,6 +204,9 @@ func TestLookingBothWaysPrintsTheSame(t *testing.T) {
 		{"dlq", "purge", "--all", "--json"},
 		{"breaker", "list"},
 		{"breaker", "list", "--json"},
+		{"alerts", "--json"},
+		{"alerts", "--state", "firing"},
+		{"alerts", "--state", "resolved", "--json"},
 	} {
 		bothWays(t, db, url, args...)
 	}

@@ -88,8 +88,10 @@ never re-run, and every failure ends classified in the dead-letter queue.`,
 		m.demoCommand(),
 		m.dlqCommand(),
 		m.breakerCommand(),
+		m.alertsCommand(),
 		m.serverCommand(),
 		m.enqueueCommand(),
+		m.statsCommand(),
 	)
 	return root
 }

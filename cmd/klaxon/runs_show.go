@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/tracing"
 )
 
 // writeRunDetail prints a run for a person: its header, input and output, the
@@ -27,6 +28,11 @@ func writeRunDetail(w io.Writer, d *runDetail) error {
 	}
 	fmt.Fprintf(table, "  entities\t%s\n", formatEntities(run.Entities))
 	fmt.Fprintf(table, "  created\t%s\n", formatTime(run.CreatedAt))
+	// With tracing on, every attempt of the run is in the trace of this ID
+	// (tracing.RunTraceIDs), in whichever process ran it.
+	if traceID, ok := tracing.TraceID(run.ID); ok {
+		fmt.Fprintf(table, "  trace id\t%s\n", traceID)
+	}
 	if !run.StartedAt.IsZero() {
 		fmt.Fprintf(table, "  started\t%s\n", formatTime(run.StartedAt))
 	}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oklog/ulid/v2"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
 )
@@ -63,6 +66,14 @@ func TestRunsShowPrintsCompletion(t *testing.T) {
 	want := "completion: dead (permanent), 1/2 expected steps (missing decide), 2 attempts (0 retries), 0 tokens, $0.0000, "
 	if !strings.Contains(stdout, want) {
 		t.Errorf("runs show does not print %q:\n%s", want, stdout)
+	}
+	// The trace ID is the run's ULID in hex: what a tracing backend is searched by.
+	id, err := ulid.ParseStrict(entry.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if traceLine := "trace id  " + hex.EncodeToString(id[:]); !strings.Contains(stdout, traceLine) {
+		t.Errorf("runs show does not print %q:\n%s", traceLine, stdout)
 	}
 
 	code, stdout, stderr = run(t, nil, "runs", "show", "--db", db, entry.RunID, "--json")

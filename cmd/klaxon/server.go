@@ -1,9 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/oklog/ulid/v2"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -11,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/alert"
 	"github.com/klaxonhq/klaxon/dashboard"
 	klaxonhttp "github.com/klaxonhq/klaxon/http"
 	"github.com/klaxonhq/klaxon/metrics"
@@ -18,7 +25,8 @@ import (
 )
 
 func (m *Main) serverCommand() *cobra.Command {
-	var addr, tokensFile string
+	var addr, tokensFile, alertRules string
+	var alertInterval time.Duration
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Serve the HTTP API over a database until interrupted",
@@ -35,8 +43,13 @@ Access tokens come from --tokens FILE, one a line "NAME SCOPE SECRET" (SCOPE is 
 operate or admin; # starts a comment), and from KLAXON_TOKEN, an admin token named
 "admin". Requests present one as "Authorization: Bearer SECRET"; what it does is
 recorded under its name. Without any token every request is allowed, so the server
-then listens on a loopback address only.`,
+then listens on a loopback address only.
+
+The server evaluates alert rules every --alert-interval: the built-in ones, or those of
+--alert-rules FILE (see docs/alerts.md), and posts their notifications to the file's
+webhooks. It prints the rules in effect when it starts; klaxon alerts lists the alerts.`,
 		Example: `  klaxon server --db klaxon.db
+  klaxon server --db klaxon.db --alert-rules /etc/klaxon/alerts.yml --alert-interval 1m
   KLAXON_TOKEN=$(openssl rand -hex 24) klaxon server --db postgres://klaxon@db/klaxon --addr 0.0.0.0:7070
   klaxon server --tokens /etc/klaxon/tokens --addr 10.0.0.5:7070`,
 		Args: exactArgs(0, "no arguments"),
@@ -50,9 +63,19 @@ then listens on a loopback address only.`,
 			if err != nil {
 				return err
 			}
-			// Refuse a bad address before the database is opened or created.
+			// Refuse a bad address or rules file before the database is opened
+			// or created.
 			if err := klaxonhttp.CheckAddr(addr, tokens.Len() > 0); err != nil {
 				return &usageError{err}
+			}
+			if alertInterval < time.Second {
+				return &usageError{fmt.Errorf("--alert-interval %s: give at least 1s", alertInterval)}
+			}
+			alerts := alert.DefaultConfig()
+			if alertRules != "" {
+				if alerts, err = alert.LoadFile(alertRules, m.Getenv); err != nil {
+					return err
+				}
 			}
 			st, err := openStore(ctx, m.dbURL, openToWrite)
 			if err != nil {
@@ -71,20 +94,44 @@ then listens on a loopback address only.`,
 			if err != nil {
 				return err
 			}
-			return server.ListenAndServe(ctx, addr, func(url string) {
+			serveCtx, stopAlerts := context.WithCancel(ctx)
+			var alerting sync.WaitGroup
+			defer func() {
+				stopAlerts()
+				alerting.Wait()
+			}()
+			return server.ListenAndServe(serveCtx, addr, func(url string) {
 				access := fmt.Sprintf("%d access token(s)", tokens.Len())
 				if tokens.Len() == 0 {
 					access = "no access tokens: this machine only"
 				}
 				fmt.Fprintf(m.Stdout, "klaxon server: %s on %s (%s); dashboard %s/, API %s%s, OpenAPI %s%s, metrics %s%s\n",
 					url, st.Name(), access, url, url, klaxonhttp.APIPrefix, url, klaxonhttp.OpenAPIPath, url, klaxonhttp.MetricsPath)
+				source := "built-in"
+				if alertRules != "" {
+					source = alertRules
+				}
+				fmt.Fprintf(m.Stdout, "alert rules (%s), evaluated every %s:\n", source, alertInterval)
+				printAlertConfig(m, alerts)
+				evaluator := alert.NewEvaluator(st, alerts, nil, logger)
+				notifier := alert.NewNotifier(st, alerts, alert.NotifierOptions{Holder: alertHolder(), Logger: logger})
+				alerting.Go(func() { evaluator.Run(serveCtx, alertInterval) })
+				alerting.Go(func() { notifier.Run(serveCtx) })
 			})
 		},
 	}
 	flags := cmd.Flags()
 	flags.StringVar(&addr, "addr", "127.0.0.1:7070", "address to listen on; a non-loopback one needs access tokens")
+	flags.StringVar(&alertRules, "alert-rules", "", "YAML file of alert rules and their webhook targets (default: the built-in rules, notifying nobody)")
+	flags.DurationVar(&alertInterval, "alert-interval", alert.DefaultInterval, "how often to evaluate the alert rules")
 	flags.StringVar(&tokensFile, "tokens", "", `file of access tokens, one "NAME SCOPE SECRET" a line (also env KLAXON_TOKEN: one admin token)`)
 	return cmd
+}
+
+// alertHolder names this server's alert notifier in the outbox's claims.
+func alertHolder() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("klaxon-server/%s/%d/%s", host, os.Getpid(), ulid.Make())
 }
 
 // serverMetrics is the server's /metrics: the store's counts, and the

@@ -45,6 +45,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Breakers", func(t *testing.T) { testBreakers(t, h) })
 	t.Run("Spend", func(t *testing.T) { testSpend(t, h) })
 	t.Run("Counts", func(t *testing.T) { testCounts(t, h) })
+	t.Run("Alerts", func(t *testing.T) { testAlerts(t, h) })
+	t.Run("Stats", func(t *testing.T) { testStats(t, h) })
 	t.Run("Close", func(t *testing.T) { testClose(t, h) })
 }
 

@@ -1,0 +1,338 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// alertRow is a row of the alerts table.
+type alertRow struct {
+	ID             string     `db:"id"`
+	Rule           string     `db:"rule"`
+	Kind           string     `db:"kind"`
+	Workflow       string     `db:"workflow"`
+	Class          string     `db:"class"`
+	Severity       string     `db:"severity"`
+	State          string     `db:"state"`
+	Summary        string     `db:"summary"`
+	Value          float64    `db:"value"`
+	Threshold      float64    `db:"threshold"`
+	RunIDs         []string   `db:"run_ids"`
+	StartedAt      time.Time  `db:"started_at"`
+	ResolvedAt     *time.Time `db:"resolved_at"`
+	LastNotifiedAt *time.Time `db:"last_notified_at"`
+	Notifications  int        `db:"notifications"`
+	UpdatedAt      time.Time  `db:"updated_at"`
+}
+
+func (r *alertRow) alert() *klaxontype.Alert {
+	alert := &klaxontype.Alert{
+		ID: r.ID, Rule: r.Rule, Kind: klaxontype.AlertKind(r.Kind), Workflow: r.Workflow,
+		Class: klaxontype.FailureClass(r.Class), Severity: klaxontype.AlertSeverity(r.Severity),
+		State: klaxontype.AlertState(r.State), Summary: r.Summary, Value: r.Value, Threshold: r.Threshold,
+		StartedAt: r.StartedAt.UTC(), Notifications: r.Notifications, RunIDs: r.RunIDs,
+	}
+	if alert.RunIDs == nil {
+		alert.RunIDs = []string{}
+	}
+	if r.ResolvedAt != nil {
+		t := r.ResolvedAt.UTC()
+		alert.ResolvedAt = &t
+	}
+	if r.LastNotifiedAt != nil {
+		t := r.LastNotifiedAt.UTC()
+		alert.LastNotifiedAt = &t
+	}
+	return alert
+}
+
+// queryAlert returns the one alert a statement returns, or nil when it
+// returns none.
+func queryAlert(ctx context.Context, q querier, query string, args ...any) (*klaxontype.Alert, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	row, err := pgx.CollectOneRow(rows, pgx.RowToAddrOfStructByName[alertRow])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return row.alert(), nil
+}
+
+// runIDsJSON keeps at most store.MaxAlertRunIDs run IDs, as JSON.
+func runIDsJSON(ids []string) (string, error) {
+	if len(ids) > store.MaxAlertRunIDs {
+		ids = ids[:store.MaxAlertRunIDs]
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	text, err := json.Marshal(ids)
+	return string(text), err
+}
+
+// enqueueAlertNotification writes one alert notification per channel, with
+// the alert as it is now in the transaction.
+func enqueueAlertNotification(ctx context.Context, tx pgx.Tx, alert *klaxontype.Alert, event klaxontype.AlertEvent, channels []string) error {
+	if len(channels) == 0 {
+		return nil
+	}
+	payload, err := json.Marshal(&klaxontype.AlertNotification{Event: event, Sequence: alert.Notifications, Alert: alert})
+	if err != nil {
+		return err
+	}
+	t := now()
+	for _, channel := range channels {
+		if _, err := tx.Exec(ctx, outboxInsertAlertSQL, alert.ID, channel, t, string(payload)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AlertFire records a new firing alert unless one of its rule and key fires.
+func (s *Store) AlertFire(ctx context.Context, params *store.AlertFireParams) (*klaxontype.Alert, bool, error) {
+	if err := store.CheckAlertFire(params); err != nil {
+		return nil, false, err
+	}
+	runIDs, err := runIDsJSON(params.RunIDs)
+	if err != nil {
+		return nil, false, err
+	}
+	var alert *klaxontype.Alert
+	fired := false
+	err = s.transact(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		// The partial unique index decides: of two evaluators inserting the
+		// same rule and key, the second waits for the first and then inserts
+		// nothing.
+		inserted, err := queryAlert(ctx, tx, alertInsertSQL, params.ID, params.Rule, string(params.Kind), params.Workflow,
+			string(params.Class), string(params.Severity), params.Summary, params.Value, params.Threshold,
+			runIDs, params.At)
+		if err != nil {
+			return err
+		}
+		fired = inserted != nil
+		if !fired {
+			alert, err = queryAlert(ctx, tx, alertGetFiringSQL, params.Rule, params.Workflow, string(params.Class))
+			return err
+		}
+		alert = inserted
+		return enqueueAlertNotification(ctx, tx, alert, klaxontype.AlertEventFiring, params.Channels)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return alert, fired, nil
+}
+
+// AlertUpdate records a firing alert's latest measurement and maybe a repeat.
+func (s *Store) AlertUpdate(ctx context.Context, params *store.AlertUpdateParams) (*klaxontype.Alert, bool, error) {
+	if params.ID == "" || params.At.IsZero() {
+		return nil, false, fmt.Errorf("%w: an alert update needs the alert's ID and a time", klaxontype.ErrInvalid)
+	}
+	runIDs, err := runIDsJSON(params.RunIDs)
+	if err != nil {
+		return nil, false, err
+	}
+	var alert *klaxontype.Alert
+	updated := false
+	err = s.transact(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		changed, err := queryAlert(ctx, tx, alertUpdateSQL, params.ID, params.Summary, params.Value, params.Threshold,
+			runIDs, params.Notify, params.ExpectNotifications, params.At)
+		if err != nil {
+			return err
+		}
+		updated = changed != nil
+		if !updated {
+			if alert, err = queryAlert(ctx, tx, alertGetSQL, params.ID); err != nil {
+				return err
+			}
+			if alert == nil {
+				return fmt.Errorf("alert %s: %w", params.ID, klaxontype.ErrNotFound)
+			}
+			return nil
+		}
+		alert = changed
+		if !params.Notify {
+			return nil
+		}
+		return enqueueAlertNotification(ctx, tx, alert, klaxontype.AlertEventRepeat, params.Channels)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return alert, updated, nil
+}
+
+// AlertResolve resolves a firing alert.
+func (s *Store) AlertResolve(ctx context.Context, params *store.AlertResolveParams) (*klaxontype.Alert, bool, error) {
+	if params.ID == "" || params.At.IsZero() {
+		return nil, false, fmt.Errorf("%w: resolving an alert needs its ID and a time", klaxontype.ErrInvalid)
+	}
+	var alert *klaxontype.Alert
+	resolved := false
+	err := s.transact(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		changed, err := queryAlert(ctx, tx, alertResolveSQL, params.ID, nullIfEmpty(params.Summary), params.At)
+		if err != nil {
+			return err
+		}
+		resolved = changed != nil
+		if !resolved {
+			if alert, err = queryAlert(ctx, tx, alertGetSQL, params.ID); err != nil {
+				return err
+			}
+			if alert == nil {
+				return fmt.Errorf("alert %s: %w", params.ID, klaxontype.ErrNotFound)
+			}
+			return nil
+		}
+		alert = changed
+		return enqueueAlertNotification(ctx, tx, alert, klaxontype.AlertEventResolved, params.Channels)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return alert, resolved, nil
+}
+
+// AlertList returns alerts newest first.
+func (s *Store) AlertList(ctx context.Context, params *store.AlertListParams) ([]*klaxontype.Alert, error) {
+	if err := store.CheckAlertList(params); err != nil {
+		return nil, err
+	}
+	var states []string
+	for _, state := range params.States {
+		states = append(states, string(state))
+	}
+	limit := params.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	var alerts []*klaxontype.Alert
+	err := s.read(ctx, func(ctx context.Context, q querier) error {
+		alerts = []*klaxontype.Alert{}
+		rows, err := q.Query(ctx, alertListSQL, states, nullIfZeroTime(params.ResolvedSince), limit)
+		if err != nil {
+			return err
+		}
+		list, err := pgx.CollectRows(rows, pgx.RowToAddrOfStructByName[alertRow])
+		if err != nil {
+			return err
+		}
+		for _, r := range list {
+			alerts = append(alerts, r.alert())
+		}
+		return nil
+	})
+	return alerts, err
+}
+
+// DLQCountCreated counts the entries created in a time range by workflow and
+// class.
+func (s *Store) DLQCountCreated(ctx context.Context, params *store.DLQCountCreatedParams) ([]*store.DLQCount, error) {
+	if !params.Since.Before(params.Until) {
+		return nil, fmt.Errorf("%w: counting dead-letter entries needs since before until", klaxontype.ErrInvalid)
+	}
+	var counts []*store.DLQCount
+	err := s.read(ctx, func(ctx context.Context, q querier) error {
+		counts = []*store.DLQCount{}
+		rows, err := q.Query(ctx, dlqCountCreatedSQL, params.Since, params.Until)
+		if err != nil {
+			return err
+		}
+		var workflow, class string
+		var count int
+		_, err = pgx.ForEachRow(rows, []any{&workflow, &class, &count}, func() error {
+			counts = append(counts, &store.DLQCount{Workflow: workflow, Class: klaxontype.FailureClass(class), Count: count})
+			return nil
+		})
+		return err
+	})
+	return counts, err
+}
+
+// RunDurationPercentile computes a percentile of run durations per workflow.
+func (s *Store) RunDurationPercentile(ctx context.Context, params *store.RunDurationPercentileParams) ([]*store.RunDurationPercentile, error) {
+	if !params.Since.Before(params.Until) || params.Percentile < 1 || params.Percentile > 100 {
+		return nil, fmt.Errorf("%w: a duration percentile needs since before until and a percentile from 1 to 100", klaxontype.ErrInvalid)
+	}
+	var percentiles []*store.RunDurationPercentile
+	err := s.read(ctx, func(ctx context.Context, q querier) error {
+		percentiles = []*store.RunDurationPercentile{}
+		rows, err := q.Query(ctx, runDurationPercentileSQL, params.Since, params.Until, params.Percentile)
+		if err != nil {
+			return err
+		}
+		var workflow string
+		var runs, micros int64
+		_, err = pgx.ForEachRow(rows, []any{&workflow, &runs, &micros}, func() error {
+			percentiles = append(percentiles, &store.RunDurationPercentile{
+				Workflow: workflow, Runs: int(runs), Duration: time.Duration(micros) * time.Microsecond,
+			})
+			return nil
+		})
+		return err
+	})
+	return percentiles, err
+}
+
+// RunCountOverdue counts a workflow's unfinished runs past a cutoff.
+func (s *Store) RunCountOverdue(ctx context.Context, params *store.RunCountOverdueParams) (*store.RunOverdue, error) {
+	if err := store.CheckRunCountOverdue(params); err != nil {
+		return nil, err
+	}
+	statuses := make([]string, len(params.Statuses))
+	for i, status := range params.Statuses {
+		statuses[i] = string(status)
+	}
+	limit := params.Limit
+	if limit == 0 {
+		limit = store.MaxAlertRunIDs
+	}
+	var overdue *store.RunOverdue
+	err := s.read(ctx, func(ctx context.Context, q querier) error {
+		overdue = &store.RunOverdue{RunIDs: []string{}}
+		rows, err := q.Query(ctx, runCountOverdueSQL, params.Workflow, statuses,
+			nullIfZeroTime(params.CreatedBefore), nullIfZeroTime(params.AvailableBefore), limit)
+		if err != nil {
+			return err
+		}
+		var id string
+		var total int64
+		_, err = pgx.ForEachRow(rows, []any{&id, &total}, func() error {
+			overdue.RunIDs = append(overdue.RunIDs, id)
+			overdue.Count = int(total)
+			return nil
+		})
+		return err
+	})
+	return overdue, err
+}
+
+// RunActivity says when workers were last seen on a workflow's runs.
+func (s *Store) RunActivity(ctx context.Context, params *store.RunActivityParams) (*store.RunActivity, error) {
+	if params.Workflow == "" {
+		return nil, fmt.Errorf("%w: run activity needs a workflow", klaxontype.ErrInvalid)
+	}
+	activity := &store.RunActivity{}
+	err := s.read(ctx, func(ctx context.Context, q querier) error {
+		var lease, finished *time.Time
+		if err := q.QueryRow(ctx, runActivitySQL, params.Workflow).Scan(&lease, &finished); err != nil {
+			return err
+		}
+		activity.LastLeaseAt, activity.LastFinishedAt = utc(lease), utc(finished)
+		return nil
+	})
+	return activity, err
+}

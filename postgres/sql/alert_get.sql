@@ -1,0 +1,1 @@
+SELECT * FROM alerts WHERE id = $1;

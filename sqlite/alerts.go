@@ -1,0 +1,293 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+	"zombiezen.com/go/sqlite"
+)
+
+func scanAlert(stmt *sqlite.Stmt) (*klaxontype.Alert, error) {
+	alert := &klaxontype.Alert{
+		ID:            stmt.GetText("id"),
+		Rule:          stmt.GetText("rule"),
+		Kind:          klaxontype.AlertKind(stmt.GetText("kind")),
+		Workflow:      stmt.GetText("workflow"),
+		Class:         klaxontype.FailureClass(stmt.GetText("class")),
+		Severity:      klaxontype.AlertSeverity(stmt.GetText("severity")),
+		State:         klaxontype.AlertState(stmt.GetText("state")),
+		Summary:       stmt.GetText("summary"),
+		Value:         stmt.GetFloat("value"),
+		Threshold:     stmt.GetFloat("threshold"),
+		StartedAt:     columnTime(stmt, "started_at"),
+		Notifications: int(stmt.GetInt64("notifications")),
+		RunIDs:        []string{},
+	}
+	if t := columnTime(stmt, "resolved_at"); !t.IsZero() {
+		alert.ResolvedAt = &t
+	}
+	if t := columnTime(stmt, "last_notified_at"); !t.IsZero() {
+		alert.LastNotifiedAt = &t
+	}
+	if err := json.Unmarshal([]byte(stmt.GetText("run_ids")), &alert.RunIDs); err != nil {
+		return nil, fmt.Errorf("alert %s run IDs: %w", alert.ID, err)
+	}
+	return alert, nil
+}
+
+func getAlert(conn *sqlite.Conn, query string, args ...any) (*klaxontype.Alert, error) {
+	var alert *klaxontype.Alert
+	err := execute(conn, query, func(stmt *sqlite.Stmt) (err error) {
+		alert, err = scanAlert(stmt)
+		return err
+	}, args...)
+	return alert, err
+}
+
+// runIDsJSON keeps at most store.MaxAlertRunIDs run IDs, as JSON.
+func runIDsJSON(ids []string) (string, error) {
+	if len(ids) > store.MaxAlertRunIDs {
+		ids = ids[:store.MaxAlertRunIDs]
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	text, err := json.Marshal(ids)
+	return string(text), err
+}
+
+// enqueueAlertNotification writes one alert notification per channel, with
+// the alert as it is now in the transaction.
+func enqueueAlertNotification(conn *sqlite.Conn, alert *klaxontype.Alert, event klaxontype.AlertEvent, channels []string) error {
+	if len(channels) == 0 {
+		return nil
+	}
+	payload, err := json.Marshal(&klaxontype.AlertNotification{Event: event, Sequence: alert.Notifications, Alert: alert})
+	if err != nil {
+		return err
+	}
+	t := now()
+	for _, channel := range channels {
+		if err := execute(conn, outboxInsertAlertSQL, nil, alert.ID, channel, t, string(payload)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AlertFire records a new firing alert unless one of its rule and key fires.
+func (s *Store) AlertFire(ctx context.Context, params *store.AlertFireParams) (*klaxontype.Alert, bool, error) {
+	if err := store.CheckAlertFire(params); err != nil {
+		return nil, false, err
+	}
+	runIDs, err := runIDsJSON(params.RunIDs)
+	if err != nil {
+		return nil, false, err
+	}
+	var alert *klaxontype.Alert
+	fired := false
+	err = s.writer.write(func(conn *sqlite.Conn) error {
+		err := execute(conn, alertInsertSQL, nil, params.ID, params.Rule, string(params.Kind), params.Workflow,
+			string(params.Class), string(params.Severity), params.Summary, params.Value, params.Threshold,
+			runIDs, params.At)
+		if err != nil {
+			return err
+		}
+		fired = conn.Changes() > 0
+		if !fired {
+			alert, err = getAlert(conn, alertGetFiringSQL, params.Rule, params.Workflow, string(params.Class))
+			return err
+		}
+		if alert, err = getAlert(conn, alertGetSQL, params.ID); err != nil {
+			return err
+		}
+		return enqueueAlertNotification(conn, alert, klaxontype.AlertEventFiring, params.Channels)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return alert, fired, nil
+}
+
+// AlertUpdate records a firing alert's latest measurement and maybe a repeat.
+func (s *Store) AlertUpdate(ctx context.Context, params *store.AlertUpdateParams) (*klaxontype.Alert, bool, error) {
+	if params.ID == "" || params.At.IsZero() {
+		return nil, false, fmt.Errorf("%w: an alert update needs the alert's ID and a time", klaxontype.ErrInvalid)
+	}
+	runIDs, err := runIDsJSON(params.RunIDs)
+	if err != nil {
+		return nil, false, err
+	}
+	var alert *klaxontype.Alert
+	updated := false
+	err = s.writer.write(func(conn *sqlite.Conn) error {
+		err := execute(conn, alertUpdateSQL, nil, params.ID, params.Summary, params.Value, params.Threshold,
+			runIDs, params.Notify, params.ExpectNotifications, params.At)
+		if err != nil {
+			return err
+		}
+		updated = conn.Changes() > 0
+		if alert, err = getAlert(conn, alertGetSQL, params.ID); err != nil {
+			return err
+		}
+		if alert == nil {
+			return reject(fmt.Errorf("alert %s: %w", params.ID, klaxontype.ErrNotFound))
+		}
+		if !updated || !params.Notify {
+			return nil
+		}
+		return enqueueAlertNotification(conn, alert, klaxontype.AlertEventRepeat, params.Channels)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return alert, updated, nil
+}
+
+// AlertResolve resolves a firing alert.
+func (s *Store) AlertResolve(ctx context.Context, params *store.AlertResolveParams) (*klaxontype.Alert, bool, error) {
+	if params.ID == "" || params.At.IsZero() {
+		return nil, false, fmt.Errorf("%w: resolving an alert needs its ID and a time", klaxontype.ErrInvalid)
+	}
+	var alert *klaxontype.Alert
+	resolved := false
+	err := s.writer.write(func(conn *sqlite.Conn) error {
+		if err := execute(conn, alertResolveSQL, nil, params.ID, nullIfEmpty(params.Summary), params.At); err != nil {
+			return err
+		}
+		resolved = conn.Changes() > 0
+		var err error
+		if alert, err = getAlert(conn, alertGetSQL, params.ID); err != nil {
+			return err
+		}
+		if alert == nil {
+			return reject(fmt.Errorf("alert %s: %w", params.ID, klaxontype.ErrNotFound))
+		}
+		if !resolved {
+			return nil
+		}
+		return enqueueAlertNotification(conn, alert, klaxontype.AlertEventResolved, params.Channels)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return alert, resolved, nil
+}
+
+// AlertList returns alerts newest first.
+func (s *Store) AlertList(ctx context.Context, params *store.AlertListParams) ([]*klaxontype.Alert, error) {
+	if err := store.CheckAlertList(params); err != nil {
+		return nil, err
+	}
+	var states any
+	if len(params.States) > 0 {
+		text, err := json.Marshal(params.States)
+		if err != nil {
+			return nil, err
+		}
+		states = string(text)
+	}
+	limit := params.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	alerts := []*klaxontype.Alert{}
+	err := s.read(ctx, func(conn *sqlite.Conn) error {
+		alerts = alerts[:0]
+		return execute(conn, alertListSQL, func(stmt *sqlite.Stmt) error {
+			alert, err := scanAlert(stmt)
+			if err != nil {
+				return err
+			}
+			alerts = append(alerts, alert)
+			return nil
+		}, states, params.ResolvedSince, limit)
+	})
+	return alerts, err
+}
+
+// DLQCountCreated counts the entries created in a time range by workflow and
+// class.
+func (s *Store) DLQCountCreated(ctx context.Context, params *store.DLQCountCreatedParams) ([]*store.DLQCount, error) {
+	if !params.Since.Before(params.Until) {
+		return nil, fmt.Errorf("%w: counting dead-letter entries needs since before until", klaxontype.ErrInvalid)
+	}
+	counts := []*store.DLQCount{}
+	err := s.read(ctx, func(conn *sqlite.Conn) error {
+		counts = counts[:0]
+		return execute(conn, dlqCountCreatedSQL, func(stmt *sqlite.Stmt) error {
+			counts = append(counts, &store.DLQCount{
+				Workflow: stmt.ColumnText(0),
+				Class:    klaxontype.FailureClass(stmt.ColumnText(1)),
+				Count:    stmt.ColumnInt(2),
+			})
+			return nil
+		}, params.Since, params.Until)
+	})
+	return counts, err
+}
+
+// RunDurationPercentile computes a percentile of run durations per workflow.
+func (s *Store) RunDurationPercentile(ctx context.Context, params *store.RunDurationPercentileParams) ([]*store.RunDurationPercentile, error) {
+	if !params.Since.Before(params.Until) || params.Percentile < 1 || params.Percentile > 100 {
+		return nil, fmt.Errorf("%w: a duration percentile needs since before until and a percentile from 1 to 100", klaxontype.ErrInvalid)
+	}
+	percentiles := []*store.RunDurationPercentile{}
+	err := s.read(ctx, func(conn *sqlite.Conn) error {
+		percentiles = percentiles[:0]
+		return execute(conn, runDurationPercentileSQL, func(stmt *sqlite.Stmt) error {
+			percentiles = append(percentiles, &store.RunDurationPercentile{
+				Workflow: stmt.ColumnText(0),
+				Runs:     stmt.ColumnInt(1),
+				Duration: time.Duration(stmt.ColumnInt64(2)) * time.Microsecond,
+			})
+			return nil
+		}, params.Since, params.Until, params.Percentile)
+	})
+	return percentiles, err
+}
+
+// RunCountOverdue counts a workflow's unfinished runs past a cutoff.
+func (s *Store) RunCountOverdue(ctx context.Context, params *store.RunCountOverdueParams) (*store.RunOverdue, error) {
+	if err := store.CheckRunCountOverdue(params); err != nil {
+		return nil, err
+	}
+	statuses, err := json.Marshal(params.Statuses)
+	if err != nil {
+		return nil, err
+	}
+	limit := params.Limit
+	if limit == 0 {
+		limit = store.MaxAlertRunIDs
+	}
+	overdue := &store.RunOverdue{RunIDs: []string{}}
+	err = s.read(ctx, func(conn *sqlite.Conn) error {
+		overdue = &store.RunOverdue{RunIDs: []string{}}
+		return execute(conn, runCountOverdueSQL, func(stmt *sqlite.Stmt) error {
+			overdue.RunIDs = append(overdue.RunIDs, stmt.ColumnText(0))
+			overdue.Count = stmt.ColumnInt(1)
+			return nil
+		}, params.Workflow, string(statuses), params.CreatedBefore, params.AvailableBefore, limit)
+	})
+	return overdue, err
+}
+
+// RunActivity says when workers were last seen on a workflow's runs.
+func (s *Store) RunActivity(ctx context.Context, params *store.RunActivityParams) (*store.RunActivity, error) {
+	if params.Workflow == "" {
+		return nil, fmt.Errorf("%w: run activity needs a workflow", klaxontype.ErrInvalid)
+	}
+	activity := &store.RunActivity{}
+	err := s.read(ctx, func(conn *sqlite.Conn) error {
+		return execute(conn, runActivitySQL, func(stmt *sqlite.Stmt) error {
+			activity.LastLeaseAt = columnTime(stmt, "last_lease_at")
+			activity.LastFinishedAt = columnTime(stmt, "last_finished_at")
+			return nil
+		}, params.Workflow)
+	})
+	return activity, err
+}
