@@ -115,9 +115,6 @@ func newSite(t *testing.T, st *sqlite.Store) *site {
 	return s
 }
 
-// hasRoute reports whether the API serves a route, such as "GET /api/v1/stats".
-func (s *site) hasRoute(route string) bool { return slices.Contains(s.api.Routes(), route) }
-
 // deadCharges enqueues n charge runs labelled batch=batch and waits until
 // each has its open dead-letter entry, which it returns.
 func (s *site) deadCharges(n int, batch string) []*klaxontype.DeadLetter {

@@ -43,5 +43,5 @@ function alertsTable(alerts) {
       <td class="num">${a.value} / ${a.threshold}</td>
       <td>${fmtTime(a.started_at)}</td><td>${a.resolved_at ? fmtTime(a.resolved_at) : '–'}</td>
       <td class="small">${a.notifications || 0}${a.last_notified_at ? ' (last ' + fmtTime(a.last_notified_at) + ')' : ''}</td>
-      <td class="small">${(a.run_ids || []).map((id) => html`<a class="mono run-link" href="#/runs/${id}">${id.slice(-8)}</a> `)}</td></tr>`)}</tbody></table>`;
+      <td class="small">${[...new Set(a.run_ids || [])].map((id) => html`<a class="mono run-link" href="#/runs/${id}">${id.slice(-8)}</a> `)}</td></tr>`)}</tbody></table>`;
 }

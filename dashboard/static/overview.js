@@ -105,7 +105,7 @@ function firingAlerts({ alerts }) {
   return html`<ul class="alerts" id="firing-alerts">${alerts.map((a) => html`<li class="alert sev-${a.severity}">
     ${badge(a.severity)} <strong>${a.rule}</strong> ${a.summary}
     <span class="muted">since ${fmtTime(a.started_at)}</span>
-    ${(a.run_ids || []).length ? html` · <a href="#/alerts">${a.run_ids.length} runs</a>` : ''}</li>`)}</ul>`;
+    ${(a.run_ids || []).length ? html` · <a href="#/alerts">${new Set(a.run_ids).size} runs</a>` : ''}</li>`)}</ul>`;
 }
 
 function breakerList({ breakers }) {
