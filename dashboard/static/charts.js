@@ -58,7 +58,7 @@ export function lineChart({ id, title, note, buckets, stepSeconds, series, forma
 }
 
 /** stackedBars draws one bar per bucket, stacked by series. */
-export function stackedBars({ id, title, note, buckets, stepSeconds, series, format = (v) => String(Math.round(v)) }) {
+export function stackedBars({ id, title, note, buckets, stepSeconds, series, format = (v) => Math.round(v).toLocaleString('en-US') }) {
   const plotWidth = width - left - right, plotHeight = height - top - bottom;
   const totals = buckets.map((_, i) => series.reduce((sum, s) => sum + (s.values[i] || 0), 0));
   const max = niceMax(Math.max(0, ...totals));

@@ -85,7 +85,7 @@ function charts(stats) {
   return html`
     ${stackedBars({ id: 'chart-dlq', title: 'Dead letters by class', note: fmtCount(dead) + ' in the window', buckets, stepSeconds: step,
       series: classes.map((c) => ({ name: c, key: c, values: buckets.map((b) => (b.dlq_by_class || {})[c] || 0) })) })}
-    ${lineChart({ id: 'chart-throughput', title: 'Throughput (runs per bucket)', buckets, stepSeconds: step, format: (v) => String(Math.round(v)),
+    ${lineChart({ id: 'chart-throughput', title: 'Throughput (runs per bucket)', buckets, stepSeconds: step, format: (v) => Math.round(v).toLocaleString('en-US'),
       series: [
         { name: 'enqueued', key: 'enqueued', values: buckets.map((b) => b.runs_enqueued || 0) },
         { name: 'completed', key: 'completed', values: buckets.map((b) => (b.runs_by_status || {}).completed || 0) },
