@@ -23,6 +23,8 @@ func TestScopeMatrix(t *testing.T) {
 		{http.MethodGet, "/api/v1/workflows", "", klaxonhttp.ScopeRead},
 		{http.MethodGet, "/api/v1/dlq", "", klaxonhttp.ScopeRead},
 		{http.MethodGet, "/api/v1/dlq/" + entry.ID, "", klaxonhttp.ScopeRead},
+		{http.MethodGet, "/api/v1/dlq/groups", "", klaxonhttp.ScopeRead},
+		{http.MethodGet, "/api/v1/whoami", "", klaxonhttp.ScopeRead},
 		{http.MethodPost, "/api/v1/runs", `{"workflow":"greet","input":"x","idempotency_key":"matrix"}`, klaxonhttp.ScopeOperate},
 		{http.MethodPost, "/api/v1/dlq/" + entry.ID + "/replay", `{"dry_run":true}`, klaxonhttp.ScopeOperate},
 		{http.MethodPost, "/api/v1/dlq/replay", `{"all":true,"dry_run":true}`, klaxonhttp.ScopeOperate},

@@ -181,28 +181,12 @@ func (s *Server) registerDeadLetters() {
 }
 
 func (s *Server) listDeadLetters(ctx context.Context, input *listDeadLettersInput) (*listDeadLettersOutput, error) {
-	params := &store.DLQListParams{
-		Workflow: input.Workflow, Channel: input.Channel, Limit: input.Limit + 1,
-		CreatedAfter: input.Since, CreatedBefore: input.Until,
-	}
-	for _, name := range input.Class {
-		class := klaxontype.FailureClass(strings.TrimSpace(name))
-		if !class.Valid() {
-			return nil, invalid("class %q is not a failure class (%s)", name, joinNames(klaxontype.FailureClasses()))
-		}
-		params.Classes = append(params.Classes, class)
-	}
-	for _, name := range input.State {
-		state := klaxontype.DeadLetterState(strings.TrimSpace(name))
-		if !state.Valid() {
-			return nil, invalid("state %q is not a dead-letter state (%s)", name, joinNames(klaxontype.DeadLetterStates()))
-		}
-		params.States = append(params.States, state)
-	}
-	var err error
-	if params.Entities, err = parseEntities(input.Entity); err != nil {
+	params, err := deadLetterFilter(input.Class, input.State, input.Entity)
+	if err != nil {
 		return nil, err
 	}
+	params.Workflow, params.Channel, params.Limit = input.Workflow, input.Channel, input.Limit+1
+	params.CreatedAfter, params.CreatedBefore = input.Since, input.Until
 	if params.BeforeID, err = parseCursor(input.Cursor); err != nil {
 		return nil, err
 	}
@@ -216,6 +200,31 @@ func (s *Server) listDeadLetters(ctx context.Context, input *listDeadLettersInpu
 		output.Body.NextCursor = entries[input.Limit-1].ID
 	}
 	return output, nil
+}
+
+// deadLetterFilter reads the class, state and entity filters of a listing,
+// naming a value that is not a class, a state or key=value.
+func deadLetterFilter(classes, states, entities []string) (*store.DLQListParams, error) {
+	params := &store.DLQListParams{}
+	for _, name := range classes {
+		class := klaxontype.FailureClass(strings.TrimSpace(name))
+		if !class.Valid() {
+			return nil, invalid("class %q is not a failure class (%s)", name, joinNames(klaxontype.FailureClasses()))
+		}
+		params.Classes = append(params.Classes, class)
+	}
+	for _, name := range states {
+		state := klaxontype.DeadLetterState(strings.TrimSpace(name))
+		if !state.Valid() {
+			return nil, invalid("state %q is not a dead-letter state (%s)", name, joinNames(klaxontype.DeadLetterStates()))
+		}
+		params.States = append(params.States, state)
+	}
+	var err error
+	if params.Entities, err = parseEntities(entities); err != nil {
+		return nil, err
+	}
+	return params, nil
 }
 
 func (s *Server) replay(ctx context.Context, input *replayInput) (*replayOutput, error) {

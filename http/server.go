@@ -53,6 +53,11 @@ type Config struct {
 	// Prometheus handler, such as promhttp's over a registry holding
 	// metrics.StoreCollector.
 	Metrics http.Handler
+	// Dashboard, when set, serves every path outside the API, /healthz,
+	// /readyz and /metrics: the web user interface (package dashboard),
+	// whose pages call the API with the user's token. Without it those
+	// paths are 404 problems.
+	Dashboard http.Handler
 }
 
 // Server is Klaxon's HTTP API.
@@ -89,10 +94,16 @@ func NewServer(config Config) (*Server, error) {
 	s.registerAdmin()
 	s.registerTokens()
 	s.registerAlerts()
+	s.registerWhoAmI()
+	s.registerDeadLetterGroups()
 	if config.Metrics != nil {
 		s.serveMetrics(mux, config.Metrics)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if config.Dashboard != nil && r.URL.Path != APIPrefix && !strings.HasPrefix(r.URL.Path, APIPrefix+"/") {
+			config.Dashboard.ServeHTTP(w, r)
+			return
+		}
 		writeProblem(w, http.StatusNotFound, fmt.Sprintf("no route %s %s: the API is described at %s", r.Method, r.URL.Path, OpenAPIPath))
 	})
 	s.handler = mux
@@ -249,7 +260,7 @@ func (s *Server) authorize(ctx huma.Context, next func(huma.Context)) {
 			fmt.Sprintf("token %q has scope %s; %s %s needs %s", name, scope, ctx.Method(), ctx.Operation().Path, required))
 		return
 	}
-	next(huma.WithValue(ctx, actorKey{}, name))
+	next(huma.WithValue(huma.WithValue(ctx, actorKey{}, name), scopeCtxKey{}, scope))
 }
 
 // register adds an operation that needs a scope, mapping the errors its

@@ -59,3 +59,28 @@ func (s *Store) EventCountSuppressed(ctx context.Context) (map[string]int, error
 	})
 	return counts, err
 }
+
+// DLQCountByClassAndChannel counts the entries matching the filters by class
+// and channel.
+func (s *Store) DLQCountByClassAndChannel(ctx context.Context, params *store.DLQListParams) ([]*store.DLQGroup, error) {
+	// The list's arguments, without its query mode, cursor and limit.
+	_, listArgs := dlqListQuery(params)
+	args := append([]any{pgx.QueryExecModeCacheDescribe}, listArgs[1:7]...)
+	args = append(args, listArgs[8])
+	var groups []*store.DLQGroup
+	err := s.read(ctx, func(ctx context.Context, q querier) error {
+		groups = []*store.DLQGroup{}
+		rows, err := q.Query(ctx, dlqCountByClassChannelSQL, args...)
+		if err != nil {
+			return err
+		}
+		var class, channel string
+		var count int
+		_, err = pgx.ForEachRow(rows, []any{&class, &channel, &count}, func() error {
+			groups = append(groups, &store.DLQGroup{Class: klaxontype.FailureClass(class), Channel: channel, Count: count})
+			return nil
+		})
+		return err
+	})
+	return groups, err
+}

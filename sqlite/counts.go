@@ -50,3 +50,27 @@ func (s *Store) EventCountSuppressed(ctx context.Context) (map[string]int, error
 	})
 	return counts, err
 }
+
+// DLQCountByClassAndChannel counts the entries matching the filters by class
+// and channel.
+func (s *Store) DLQCountByClassAndChannel(ctx context.Context, params *store.DLQListParams) ([]*store.DLQGroup, error) {
+	// The list's arguments, without its cursor and limit.
+	_, listArgs, err := dlqListQuery(params)
+	if err != nil {
+		return nil, err
+	}
+	args := append(listArgs[:6:6], listArgs[7])
+	groups := []*store.DLQGroup{}
+	err = s.read(ctx, func(conn *sqlite.Conn) error {
+		groups = groups[:0]
+		return execute(conn, dlqCountByClassChannelSQL, func(stmt *sqlite.Stmt) error {
+			groups = append(groups, &store.DLQGroup{
+				Class:   klaxontype.FailureClass(stmt.ColumnText(0)),
+				Channel: stmt.ColumnText(1),
+				Count:   stmt.ColumnInt(2),
+			})
+			return nil
+		}, args...)
+	})
+	return groups, err
+}

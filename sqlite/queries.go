@@ -37,6 +37,8 @@ var (
 	breakerTripSQL string
 	//go:embed sql/dlq_count.sql
 	dlqCountSQL string
+	//go:embed sql/dlq_count_by_class_channel.sql
+	dlqCountByClassChannelSQL string
 	//go:embed sql/dlq_count_created.sql
 	dlqCountCreatedSQL string
 	//go:embed sql/dlq_delete.sql

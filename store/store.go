@@ -114,6 +114,10 @@ type Store interface {
 	// that order: how many ever went dead of each class (every state summed,
 	// until a purge deletes some), and how many still wait for a person.
 	DLQCount(ctx context.Context) ([]*DLQCount, error)
+	// DLQCountByClassAndChannel counts the entries matching the filters of
+	// DLQList (its cursor and limit aside) by failure class and channel, in
+	// that order: how the queue a person filters is made up.
+	DLQCountByClassAndChannel(ctx context.Context, params *DLQListParams) ([]*DLQGroup, error)
 
 	// OutboxClaim takes due notifications of the given channels for a while,
 	// with their entries, so that one dispatcher delivers each at a time.
@@ -405,6 +409,14 @@ type DLQCount struct {
 	Class    klaxontype.FailureClass
 	State    klaxontype.DeadLetterState
 	Count    int
+}
+
+// DLQGroup is the number of dead-letter entries of one failure class routed
+// to one channel.
+type DLQGroup struct {
+	Class   klaxontype.FailureClass
+	Channel string
+	Count   int
 }
 
 // DLQReplayParams replays a dead run.

@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/dashboard"
 	klaxonhttp "github.com/klaxonhq/klaxon/http"
 	"github.com/klaxonhq/klaxon/store"
 )
@@ -50,7 +51,9 @@ func startDemoServer(ctx context.Context, st store.Store, addr string, logger *s
 	if err != nil {
 		return nil, err
 	}
-	server, err := klaxonhttp.NewServer(klaxonhttp.Config{Client: client, Logger: logger, Metrics: serverMetrics(st, logger)})
+	server, err := klaxonhttp.NewServer(klaxonhttp.Config{
+		Client: client, Logger: logger, Metrics: serverMetrics(st, logger), Dashboard: dashboard.Handler(),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +85,6 @@ func (s *demoServer) Stop() error {
 
 // announce says where the API is, on the demo's progress stream.
 func (s *demoServer) announce(w io.Writer) {
-	fmt.Fprintf(w, "klaxon demo: HTTP API at %s (no access tokens: this machine only): runs %s%s/runs, OpenAPI %s%s\n",
-		s.URL, s.URL, klaxonhttp.APIPrefix, s.URL, klaxonhttp.OpenAPIPath)
+	fmt.Fprintf(w, "klaxon demo: dashboard at %s/ and HTTP API at %s (no access tokens: this machine only): runs %s%s/runs, OpenAPI %s%s\n",
+		s.URL, s.URL, s.URL, klaxonhttp.APIPrefix, s.URL, klaxonhttp.OpenAPIPath)
 }

@@ -110,13 +110,15 @@ func TestDemoServesTheAPIWhileItRuns(t *testing.T) {
 		t.Fatalf("the demo serves on %q; want a loopback URL with the port it got", url)
 	}
 
-	resp, err := http.Get(url + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("/healthz: %d", resp.StatusCode)
+	for _, path := range []string{"/healthz", "/"} { // "/" is the dashboard
+		resp, err := http.Get(url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d", path, resp.StatusCode)
+		}
 	}
 	// No token: the demo's server answers this machine without one.
 	client := klaxonhttp.NewClient(url, "", nil)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/alert"
+	"github.com/klaxonhq/klaxon/dashboard"
 	klaxonhttp "github.com/klaxonhq/klaxon/http"
 	"github.com/klaxonhq/klaxon/metrics"
 	"github.com/klaxonhq/klaxon/store"
@@ -30,7 +31,7 @@ func (m *Main) serverCommand() *cobra.Command {
 		Use:   "server",
 		Short: "Serve the HTTP API over a database until interrupted",
 		Long: `Serve Klaxon's HTTP API under /api/v1, with /healthz, /readyz and the OpenAPI document
-at /api/v1/openapi.json. The server works no runs itself: workers run in your programs
+at /api/v1/openapi.json, and the web dashboard at / (it signs in with an access token). The server works no runs itself: workers run in your programs
 against the same database.
 
 Prometheus metrics read from the database (runs by status, dead-letter entries by class,
@@ -88,6 +89,7 @@ webhooks. It prints the rules in effect when it starts; klaxon alerts lists the 
 			}
 			server, err := klaxonhttp.NewServer(klaxonhttp.Config{
 				Client: client, Tokens: tokens, Logger: logger, Metrics: serverMetrics(st, logger),
+				Dashboard: dashboard.Handler(),
 			})
 			if err != nil {
 				return err
@@ -103,8 +105,8 @@ webhooks. It prints the rules in effect when it starts; klaxon alerts lists the 
 				if tokens.Len() == 0 {
 					access = "no access tokens: this machine only"
 				}
-				fmt.Fprintf(m.Stdout, "klaxon server: %s on %s (%s); API %s%s, OpenAPI %s%s, metrics %s%s\n",
-					url, st.Name(), access, url, klaxonhttp.APIPrefix, url, klaxonhttp.OpenAPIPath, url, klaxonhttp.MetricsPath)
+				fmt.Fprintf(m.Stdout, "klaxon server: %s on %s (%s); dashboard %s/, API %s%s, OpenAPI %s%s, metrics %s%s\n",
+					url, st.Name(), access, url, url, klaxonhttp.APIPrefix, url, klaxonhttp.OpenAPIPath, url, klaxonhttp.MetricsPath)
 				source := "built-in"
 				if alertRules != "" {
 					source = alertRules

@@ -67,7 +67,8 @@ func TestServerServesUntilInterrupted(t *testing.T) {
 	t.Parallel()
 	db := filepath.Join(t.TempDir(), "server.db")
 	url, stop := startServer(t, nil, "--db", db, "--addr", "127.0.0.1:0")
-	for _, path := range []string{"/healthz", "/readyz", klaxonhttp.OpenAPIPath, "/api/v1/workflows", klaxonhttp.MetricsPath} {
+	// The dashboard is served at / with its assets, beside the API.
+	for _, path := range []string{"/healthz", "/readyz", klaxonhttp.OpenAPIPath, "/api/v1/workflows", klaxonhttp.MetricsPath, "/", "/assets/app.js"} {
 		resp, err := http.Get(url + path)
 		if err != nil {
 			t.Fatal(err)

@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, h) })
 	t.Run("DeadLetters", func(t *testing.T) { testDeadLetters(t, h) })
 	t.Run("DLQList", func(t *testing.T) { testDLQList(t, h) })
+	t.Run("DLQGroups", func(t *testing.T) { testDLQGroups(t, h) })
 	t.Run("DLQReplay", func(t *testing.T) { testDLQReplay(t, h) })
 	t.Run("DLQResolve", func(t *testing.T) { testDLQResolve(t, h) })
 	t.Run("DLQDiscard", func(t *testing.T) { testDLQDiscard(t, h) })

@@ -1,0 +1,305 @@
+package dashboard_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/klaxonhq/klaxon/alert"
+	"github.com/klaxonhq/klaxon/internal/demo"
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// TestOperatorWorksTheDashboard signs in with an operate token, watches a
+// demo run appear and opens its step timeline, replays a filtered set of
+// dead-letter entries after a dry-run count, and resolves an entry with an
+// output, checking each result in the store.
+func TestOperatorWorksTheDashboard(t *testing.T) {
+	needChromium(t)
+	s := newSite(t, nil)
+	tab := s.browser()
+	s.signIn(tab, operateSecret)
+	if got := s.text(tab, "#who"); !strings.Contains(got, "operator") || !strings.Contains(got, "operate") {
+		t.Fatalf("the header says %q; want the token's name and scope", got)
+	}
+
+	// A demo starts while the overview is open: its workflow and runs
+	// appear without a reload.
+	demoCtx, stopDemo := context.WithCancel(context.Background())
+	demoDone := make(chan error, 1)
+	go func() {
+		_, err := demo.Run(demoCtx, s.store, demo.Options{Runs: 4, Concurrency: 4, ExitWhenDone: true, Seed: 11, Progress: io.Discard})
+		demoDone <- err
+	}()
+	t.Cleanup(func() { stopDemo(); <-demoDone })
+	s.waitFor(tab, "the demo's runs on the overview",
+		`(() => { const row = document.querySelector('#runs-by-status tr[data-workflow="process-document"]');
+			return !!row && [...row.querySelectorAll('td a')].length > 0; })()`)
+	s.checkOverviewPanels(tab)
+	s.screenshot(tab, "overview")
+
+	// The demo's runs, and one run's page with its step timeline.
+	s.open(tab, "#/runs?workflow=process-document")
+	s.waitElement(tab, `#runs-table tr[data-run]`)
+	s.screenshot(tab, "runs")
+	s.do(tab, "open a run", chromedp.Click(chromedp.CSS(`#runs-table tr[data-run] a`)))
+	s.waitElement(tab, `#step-timeline tr[data-step="extract"]`)
+	if got := s.text(tab, `#step-timeline tr[data-step="extract"]`); !strings.Contains(got, "executed in attempt") {
+		t.Errorf("the extract step's row says %q; want where it executed", got)
+	}
+	for _, section := range []string{"#run-facts", "#manifest", "#run-input", "#events-table"} {
+		if s.count(tab, section) != 1 {
+			t.Errorf("the run page has no %s", section)
+		}
+	}
+	if got := s.text(tab, "#events-table"); !strings.Contains(got, "run.enqueued") {
+		t.Errorf("the event log says %q; want run.enqueued", got)
+	}
+	s.screenshot(tab, "run")
+
+	// Bulk replay of a filtered set: 12 dead charges of batch b1; batch b2
+	// must stay untouched.
+	s.deadCharges(12, "b1")
+	kept := s.deadCharges(3, "b2")
+	// Key 3 opens the dead-letter queue; / focuses its first filter.
+	s.do(tab, "press 3", chromedp.KeyEvent("3"))
+	s.waitElement(tab, "#dlq-table")
+	s.do(tab, "press /", chromedp.KeyEvent("/"))
+	if focused := run(s, tab, "read the focus", chromedp.Evaluate[string](`document.activeElement.name || ''`)); focused != "class" {
+		t.Errorf("after /, the focus is on %q; want the class filter", focused)
+	}
+	s.do(tab, "filter the queue",
+		chromedp.SetValue(chromedp.CSS(`#dlq-filter input[name=workflow]`), "charge"),
+		chromedp.SetValue(chromedp.CSS(`#dlq-filter input[name=entity]`), "batch=b1"),
+		chromedp.Click(chromedp.CSS(`#dlq-filter button[type=submit]`)),
+	)
+	s.waitText(tab, "#dlq-total", "12")
+	s.waitText(tab, "#replay-matching", "Replay all 12 matching")
+	s.screenshot(tab, "dlq-filtered")
+	s.do(tab, "ask for a bulk replay", chromedp.Click(chromedp.CSS("#replay-matching")))
+	s.waitText(tab, "#dry-run-count", "12 open entries match")
+	s.screenshot(tab, "dlq-bulk-dry-run")
+	s.do(tab, "confirm the bulk replay", chromedp.Click(chromedp.CSS("#dialog-ok")))
+	s.waitText(tab, "#notice", "Replayed 12 of 12 matching entries")
+	s.screenshot(tab, "dlq-bulk-replayed")
+	replayed := s.entries(store.DLQListParams{Entities: map[string]string{"batch": "b1"}, States: []klaxontype.DeadLetterState{klaxontype.DeadLetterReplayed}})
+	if len(replayed) != 12 {
+		t.Fatalf("%d entries of batch b1 replayed; want 12", len(replayed))
+	}
+	for _, entry := range replayed {
+		if entry.ClosedBy != "operator" {
+			t.Errorf("entry %s replayed by %q; want the token's name, operator", entry.ID, entry.ClosedBy)
+		}
+	}
+	if open := s.entries(store.DLQListParams{Entities: map[string]string{"batch": "b2"}, States: []klaxontype.DeadLetterState{klaxontype.DeadLetterOpen}}); len(open) != 3 {
+		t.Fatalf("%d entries of batch b2 open after replaying b1; want 3", len(open))
+	}
+
+	// A page of selected entries: the dry run counts them, then they are
+	// replayed; one selected entry is discarded with a reason.
+	s.deadCharges(2, "b3")
+	discard := s.deadCharges(1, "b4")[0]
+	s.open(tab, "#/dlq?workflow=charge&entity=batch%3Db3&state=open")
+	s.waitText(tab, "#dlq-total", "2")
+	s.do(tab, "select the page", chromedp.Click(chromedp.CSS("#select-page")), chromedp.Click(chromedp.CSS(`[data-action="replay-selected"]`)))
+	s.waitText(tab, "#dry-run-count", "2 can be replayed")
+	s.do(tab, "confirm the replay", chromedp.Click(chromedp.CSS("#dialog-ok")))
+	s.waitText(tab, "#notice", "Replayed 2 of 2 entries")
+	if n := len(s.entries(store.DLQListParams{Entities: map[string]string{"batch": "b3"}, States: []klaxontype.DeadLetterState{klaxontype.DeadLetterReplayed}})); n != 2 {
+		t.Fatalf("%d entries of batch b3 replayed; want 2", n)
+	}
+	s.open(tab, "#/dlq?workflow=charge&entity=batch%3Db4&state=open")
+	s.waitElement(tab, `input[name=entry][value="`+discard.ID+`"]`)
+	s.do(tab, "select one entry", chromedp.Click(chromedp.CSS(`input[name=entry][value="`+discard.ID+`"]`)), chromedp.Click(chromedp.CSS(`[data-action="discard-selected"]`)))
+	s.do(tab, "give a reason", chromedp.SendKeys(chromedp.CSS(`#dialog-body input[name=reason]`), "refunded by hand\r"))
+	s.waitText(tab, "#notice", "Discarded 1 of 1 entries")
+	if got := s.entry(discard.ID); got.State != klaxontype.DeadLetterDiscarded || got.CloseReason != "refunded by hand" || got.ClosedBy != "operator" {
+		t.Fatalf("entry %s is %s by %q because %q; want discarded by operator, refunded by hand", got.ID, got.State, got.ClosedBy, got.CloseReason)
+	}
+
+	// One entry replayed with an edited input, after its dry run's plan.
+	edited := kept[1]
+	s.open(tab, "#/dlq/"+edited.ID)
+	s.waitElement(tab, "#replay-form")
+	s.do(tab, "edit the input", chromedp.SetValue(chromedp.CSS(`#replay-form textarea[name=input]`), "555"),
+		chromedp.Click(chromedp.CSS(`#replay-form button[type=submit]`)))
+	s.waitText(tab, "#dry-run-count", "with the edited input")
+	s.screenshot(tab, "dlq-replay-plan")
+	s.do(tab, "confirm the replay", chromedp.Click(chromedp.CSS("#dialog-ok")))
+	s.waitText(tab, "#notice", "replayed")
+	if run, err := s.store.RunGet(s.ctx, edited.RunID); err != nil || string(run.Input) != "555" {
+		t.Fatalf("run %s after the replay: %v, input %s; want the edited input 555", edited.RunID, err, run.Input)
+	}
+
+	// Resolve one entry: output that is not JSON, then JSON of the wrong
+	// shape, are refused in the page; a wrong step by the server; then a
+	// good output is sent and the run completes with it.
+	entry := kept[0]
+	s.open(tab, "#/dlq/"+entry.ID)
+	s.waitElement(tab, "#resolve-form")
+	s.resolve(tab, "charge", `{"id": `, "is not JSON")
+	s.resolve(tab, "charge", `{"id": 5}`, "$.id is integer, want string")
+	s.resolve(tab, "refund", `{"id": "r-1"}`, "The server refused the output")
+	s.screenshot(tab, "dlq-resolve-refused")
+	if got := s.entry(entry.ID); got.State != klaxontype.DeadLetterOpen {
+		t.Fatalf("entry %s is %s after refused outputs; want open", entry.ID, got.State)
+	}
+	s.do(tab, "type a good output",
+		chromedp.SetValue(chromedp.CSS(`#resolve-form input[name=step]`), "charge"),
+		chromedp.SetValue(chromedp.CSS(`#resolve-form textarea[name=output]`), `{"id": "r-1"}`),
+		chromedp.Click(chromedp.CSS(`#resolve-form button[type=submit]`)),
+	)
+	s.waitText(tab, "#notice", "resolved")
+	s.waitText(tab, "h1", "resolved")
+	s.screenshot(tab, "dlq-resolved")
+	s.eventually(10*time.Second, func() error {
+		run, err := s.store.RunGet(s.ctx, entry.RunID)
+		if err != nil {
+			return err
+		}
+		if run.Status != klaxontype.RunStatusCompleted || string(run.Output) != `{"id":"r-1"}` {
+			return fmt.Errorf("run %s is %s with output %s; want completed with the resolved receipt", run.ID, run.Status, run.Output)
+		}
+		return nil
+	})
+
+	s.checkAlerts(tab)
+}
+
+// TestReadTokenSeesNoActions signs in with a read token: the pages show no
+// action, and the API refuses the action anyway when the page is bypassed.
+func TestReadTokenSeesNoActions(t *testing.T) {
+	needChromium(t)
+	s := newSite(t, nil)
+	entry := s.deadCharges(1, "r1")[0]
+	tab := s.browser()
+	s.signIn(tab, readSecret)
+	if got := s.text(tab, "#who"); !strings.Contains(got, "reader") || !strings.Contains(got, "read") {
+		t.Fatalf("the header says %q; want the token's name and scope", got)
+	}
+	s.open(tab, "#/dlq")
+	s.waitElement(tab, `#dlq-table tr[data-entry="`+entry.ID+`"]`)
+	s.screenshot(tab, "read-dlq")
+	for _, selector := range []string{"[data-action]", "#dlq-actions", "input[name=entry]", "#select-page"} {
+		if n := s.count(tab, selector); n != 0 {
+			t.Errorf("a read token sees %d %s on the dead-letter page", n, selector)
+		}
+	}
+	s.open(tab, "#/dlq/"+entry.ID)
+	s.waitElement(tab, "#entry-facts")
+	s.screenshot(tab, "read-entry")
+	for _, selector := range []string{"[data-action]", "#replay-form", "#resolve-form", "#discard-form", "main button.primary", "main button.danger"} {
+		if n := s.count(tab, selector); n != 0 {
+			t.Errorf("a read token sees %d %s on an entry's page", n, selector)
+		}
+	}
+	// Acting anyway, from the page, is refused.
+	for path, body := range map[string]string{
+		"/api/v1/dlq/" + entry.ID + "/replay":  `{}`,
+		"/api/v1/dlq/" + entry.ID + "/resolve": `{"step":"charge","output":{"id":"x"}}`,
+		"/api/v1/dlq/" + entry.ID + "/discard": `{"reason":"no"}`,
+		"/api/v1/dlq/replay":                   `{"all":true}`,
+	} {
+		if status := s.fetchStatus(tab, http.MethodPost, path, readSecret, body); status != http.StatusForbidden {
+			t.Errorf("POST %s with the read token: %d; want 403", path, status)
+		}
+	}
+	if got := s.entry(entry.ID); got.State != klaxontype.DeadLetterOpen {
+		t.Fatalf("entry %s is %s after a read token's attempts; want open", entry.ID, got.State)
+	}
+	// Signing out forgets the token.
+	s.do(tab, "sign out", chromedp.Click(chromedp.CSS("#sign-out")), chromedp.WaitVisible(chromedp.CSS("#login-token")))
+	if stored := run(s, tab, "read the session", chromedp.Evaluate[string](`sessionStorage.getItem('klaxon-token') || ''`)); stored != "" {
+		t.Errorf("the token is still in the session after signing out")
+	}
+	s.do(tab, "sign in with a wrong token",
+		chromedp.SendKeys(chromedp.CSS("#login-token"), "wrong-secret-0123456789"),
+		chromedp.Click(chromedp.CSS("#login-form button[type=submit]")))
+	s.waitText(tab, "#login-error", "not one the server knows")
+}
+
+// resolve types an output into the resolve form and waits for the refusal
+// it must cause.
+func (s *site) resolve(tab context.Context, step, output, refusal string) {
+	s.t.Helper()
+	s.do(tab, "type an output",
+		chromedp.SetValue(chromedp.CSS(`#resolve-form input[name=step]`), step),
+		chromedp.SetValue(chromedp.CSS(`#resolve-form textarea[name=output]`), output),
+		chromedp.Click(chromedp.CSS(`#resolve-form button[type=submit]`)),
+	)
+	s.waitText(tab, "#resolve-error", refusal)
+}
+
+// checkOverviewPanels checks the overview's charts of GET /api/v1/stats
+// once the demo's runs have ended, and its alerts and breakers panels.
+func (s *site) checkOverviewPanels(tab context.Context) {
+	s.t.Helper()
+	for _, chart := range []string{"chart-dlq", "chart-throughput", "chart-cost", "chart-tokens", "chart-retries"} {
+		s.waitElement(tab, "#"+chart+" svg polyline, #"+chart+" svg text")
+	}
+	// The demo's runs end in the current bucket: the charts move without a
+	// reload, to a point that is not zero.
+	s.waitFor(tab, "finished runs in the throughput chart", `[...document.querySelectorAll('#chart-throughput circle.s-completed title')].some(t => !/: 0$/.test(t.textContent))`)
+	s.waitFor(tab, "tokens in the tokens-per-run chart", `[...document.querySelectorAll('#chart-tokens circle title')].some(t => !/: 0$/.test(t.textContent))`)
+	s.waitText(tab, "#ov-alerts", "No alert is firing")
+	s.waitText(tab, "#ov-breakers", "No breaker is open")
+}
+
+// checkAlerts evaluates the built-in alert rules, as klaxon server does
+// every 30 seconds: the burst of charge dead letters fires dlq-spike, which
+// the overview and the alerts page show with links to its runs.
+func (s *site) checkAlerts(tab context.Context) {
+	s.t.Helper()
+	outcome, err := alert.NewEvaluator(s.store, alert.DefaultConfig(), nil, nil).Evaluate(s.ctx)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if outcome.Fired == 0 {
+		s.t.Fatalf("the built-in rules fired nothing over the charge dead letters: %+v", outcome)
+	}
+	s.open(tab, "#/")
+	s.waitText(tab, "#firing-alerts", "dlq-spike")
+	s.waitText(tab, "#firing-alerts", "charge")
+	s.waitFor(tab, "dead letters of charge in the chart", `[...document.querySelectorAll('#chart-dlq rect.s-permanent title')].length > 0`)
+	s.screenshot(tab, "overview-alert")
+	s.open(tab, "#/alerts")
+	s.waitElement(tab, `#alerts-table tr[data-alert]`)
+	row := s.text(tab, `#alerts-table tr[data-alert]`)
+	for _, want := range []string{"firing", "dlq-spike", "dlq_spike", "charge", "permanent"} {
+		if !strings.Contains(row, want) {
+			s.t.Errorf("the alert's row says %q; want %q in it", row, want)
+		}
+	}
+	if n := s.count(tab, `#alerts-table tr[data-alert] a.run-link`); n == 0 {
+		s.t.Fatal("the alert links to none of its runs")
+	}
+	s.screenshot(tab, "alerts")
+	s.do(tab, "open a run behind the alert", chromedp.Click(chromedp.CSS(`#alerts-table a.run-link`)))
+	s.waitText(tab, "#run-facts", "charge")
+}
+
+func (s *site) entries(params store.DLQListParams) []*klaxontype.DeadLetter {
+	s.t.Helper()
+	params.Limit = 1000
+	entries, err := s.store.DLQList(s.ctx, &params)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return entries
+}
+
+func (s *site) entry(id string) *klaxontype.DeadLetter {
+	s.t.Helper()
+	entry, err := s.store.DLQGet(s.ctx, id)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return entry
+}
