@@ -227,11 +227,6 @@ func (b *breakerWatch) judgeStore(ctx context.Context, workflow *Definition, now
 		return breakerVerdict{}
 	}
 	switch {
-	case local.certain && local.reason != "" && tally.Cost.USD < local.spent:
-		// This worker's own share is over the limit, and the store does not
-		// hold all of it yet (spend of a failed step inside a completed
-		// attempt is in the run's totals only).
-		return local
 	case tally.Cost.Unknown:
 		return breakerVerdict{reason: unknownCostReason(limit) + " (across all workers)", class: klaxontype.ClassBudgetExceeded}
 	case tally.Cost.USD > limit:
@@ -239,6 +234,11 @@ func (b *breakerWatch) judgeStore(ctx context.Context, workflow *Definition, now
 			reason: fmt.Sprintf("spend rate: $%.4f in the last hour across all workers exceeds the limit of $%.2f/h", tally.Cost.USD, limit),
 			class:  klaxontype.ClassBudgetExceeded,
 		}
+	case local.certain:
+		// This worker's own share is over the limit, or of unknown cost, and
+		// the store does not hold all of it (what a failed step spent inside
+		// an attempt that then completed is in the run's totals only).
+		return local
 	}
 	return breakerVerdict{}
 }

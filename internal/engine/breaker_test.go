@@ -112,3 +112,29 @@ func TestBreakerFallsBackToItsOwnViewWhenTheStoreFails(t *testing.T) {
 		t.Fatalf("reason %q, class %s", reason, class)
 	}
 }
+
+// Spend this worker saw over the limit trips the breaker even when the store
+// holds less of it (a failed step's spend inside an attempt that completed is
+// in the run's totals only): spend only adds up across workers.
+func TestBreakerTripsOnItsOwnShareOverTheLimit(t *testing.T) {
+	t.Parallel()
+	st := openTallyStore(t)
+	watch := newBreakerWatch(st, time.Hour, slog.New(slog.DiscardHandler))
+	pricey := &Definition{Name: "pricey", SpendRateLimit: 2.5}
+	start := time.Now()
+	var reason string
+	for i := range 3 {
+		reason, _, _ = watch.observe(context.Background(), pricey, false, klaxontype.Spend{Cost: klaxontype.KnownCost(1)}, start.Add(time.Duration(i)*time.Millisecond))
+	}
+	if reason != "spend rate: $3.0000 in the last hour exceeds the limit of $2.50/h" {
+		t.Fatalf("reason %q", reason)
+	}
+	if n := st.reads.Load(); n != 2 {
+		t.Fatalf("the store was read %d times; want the first read and one at the trip, to name its figures", n)
+	}
+	unpriced := &Definition{Name: "unpriced", SpendRateLimit: 2.5}
+	reason, _, _ = watch.observe(context.Background(), unpriced, false, klaxontype.Spend{Cost: klaxontype.UnknownCost()}, start)
+	if !strings.Contains(reason, "an attempt's cost is unknown") {
+		t.Fatalf("an unknown cost this worker saw gave reason %q", reason)
+	}
+}
