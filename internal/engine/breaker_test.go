@@ -138,3 +138,30 @@ func TestBreakerTripsOnItsOwnShareOverTheLimit(t *testing.T) {
 		t.Fatalf("an unknown cost this worker saw gave reason %q", reason)
 	}
 }
+
+// The reads of a busy workflow are spaced by the attempts its last read
+// counted, so that reading a large window does not take a core.
+func TestBreakerSpacesTheReadsOfABusyWorkflow(t *testing.T) {
+	t.Parallel()
+	watch := newBreakerWatch(openTallyStore(t), time.Second, slog.New(slog.DiscardHandler))
+	start := time.Now()
+	watch.reads["busy"] = &tallyRead{at: start, attempts: 200_000}
+	for _, c := range []struct {
+		after time.Duration
+		local breakerVerdict
+		due   bool
+	}{
+		{after: 1500 * time.Millisecond, due: false},
+		{after: 1500 * time.Millisecond, local: breakerVerdict{reason: "retry storm"}, due: false},
+		{after: 1500 * time.Millisecond, local: breakerVerdict{reason: "spend rate", certain: true}, due: true},
+	} {
+		watch.reads["busy"].at, watch.reads["busy"].busy = start, false
+		if due := watch.readDue("busy", start.Add(c.after), c.local); due != c.due {
+			t.Errorf("200,000 attempts, %s after the last read, own verdict %+v: due %v; want %v", c.after, c.local, due, c.due)
+		}
+	}
+	watch.reads["busy"].at, watch.reads["busy"].busy = start, false
+	if !watch.readDue("busy", start.Add(2100*time.Millisecond), breakerVerdict{}) {
+		t.Error("200,000 attempts, 2.1s after the last read: not due; want due (10µs an attempt)")
+	}
+}
