@@ -49,8 +49,10 @@ seconds and their completed steps are replayed from the step log, not run again.
 While it runs, the demo serves Klaxon's HTTP API over the same database on --addr
 (default 127.0.0.1:7070), as klaxon server would, and prints its URL: list the runs at
 /api/v1/runs, the dead-letter queue at /api/v1/dlq. The server has no access tokens, so it
-listens on this machine only. It stops when the demo ends; --no-server does without it. If
-the address is taken the demo stops at once, before enqueuing anything.
+listens on this machine only; the dashboard is at its root, and it evaluates the built-in
+alert rules every 30s (klaxon alerts lists what they raise). It stops when the demo ends;
+--no-server does without it. If the address is taken the demo stops at once, before
+enqueuing anything.
 
 On PostgreSQL (--db postgres://…) several processes, on one machine or many, can share the
 work: start workers with --no-enqueue and one more process with --no-work that only

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"syscall"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/alert"
 	"github.com/klaxonhq/klaxon/dashboard"
 	klaxonhttp "github.com/klaxonhq/klaxon/http"
 	"github.com/klaxonhq/klaxon/store"
@@ -38,6 +40,9 @@ type demoServer struct {
 	URL    string
 	cancel context.CancelFunc
 	served chan error
+	// alerting is the evaluator of the built-in alert rules, so the
+	// dashboard's alerts show what the demo's failures raise.
+	alerting sync.WaitGroup
 }
 
 // startDemoServer serves the API on addr over st, without tokens, and returns
@@ -65,6 +70,10 @@ func startDemoServer(ctx context.Context, st store.Store, addr string, logger *s
 	}()
 	select {
 	case s.URL = <-listening:
+		// The built-in rules notify nobody; their alerts are seen on the
+		// dashboard and with klaxon alerts.
+		evaluator := alert.NewEvaluator(st, alert.DefaultConfig(), nil, logger)
+		s.alerting.Go(func() { evaluator.Run(ctx, alert.DefaultInterval) })
 		return s, nil
 	case err := <-s.served:
 		cancel()
@@ -80,6 +89,7 @@ func startDemoServer(ctx context.Context, st store.Store, addr string, logger *s
 // what ended it if not the shutdown.
 func (s *demoServer) Stop() error {
 	s.cancel()
+	s.alerting.Wait()
 	return <-s.served
 }
 
