@@ -2,11 +2,7 @@ package klaxon_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,11 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/postgres"
+	"github.com/klaxonhq/klaxon/postgres/pgtest"
 	"github.com/klaxonhq/klaxon/sqlite"
 	"github.com/klaxonhq/klaxon/store"
 )
@@ -39,30 +34,9 @@ func sqliteShared(t *testing.T) (store.Store, store.Store) {
 }
 
 func postgresShared(t *testing.T) (store.Store, store.Store) {
-	base := os.Getenv("KLAXON_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("KLAXON_TEST_POSTGRES_URL is not set: skipping the PostgreSQL breaker tests (.ci/run sets it)")
-	}
-	random := make([]byte, 6)
-	_, _ = rand.Read(random)
-	schema := "klaxon_breakers_" + hex.EncodeToString(random)
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), base)
-		if err != nil {
-			return
-		}
-		defer conn.Close(context.Background())
-		_, _ = conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
+	dsn := pgtest.SchemaURL(t, "klaxon_breakers_")
 	open := func() store.Store {
-		st, err := postgres.Open(context.Background(), u.String(), &postgres.Options{MaxConns: 4})
+		st, err := postgres.Open(context.Background(), dsn, &postgres.Options{MaxConns: 4})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,51 +1,19 @@
 package alert_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/klaxonhq/klaxon/alert"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/postgres"
+	"github.com/klaxonhq/klaxon/postgres/pgtest"
 	"github.com/klaxonhq/klaxon/store"
 )
 
-// postgresSchemaURL makes a schema of its own for a test on the server
-// KLAXON_TEST_POSTGRES_URL names, dropped when the test ends, or skips.
-func postgresSchemaURL(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("KLAXON_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("KLAXON_TEST_POSTGRES_URL is not set: skipping the PostgreSQL tests (.ci/run sets it)")
-	}
-	random := make([]byte, 6)
-	_, _ = rand.Read(random)
-	schema := "klaxon_alert_" + hex.EncodeToString(random)
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), base)
-		if err != nil {
-			return
-		}
-		defer conn.Close(context.Background())
-		_, _ = conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// postgresSchemaURL makes a schema of its own for a test, or skips.
+func postgresSchemaURL(t *testing.T) string { return pgtest.SchemaURL(t, "klaxon_alert_") }
 
 // TestTwoServersOnPostgres: two servers (each its own pool, evaluator and
 // notifier) on one PostgreSQL database evaluate at the same moments; one of
