@@ -63,6 +63,28 @@ func TestDLQRate(t *testing.T) {
 	}
 }
 
+// A run replayed with resume that dies again has two dead-letter entries:
+// both count, but the alert names the run once.
+func TestDLQRateNamesARunOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, &alert.Rule{
+		Name: "pipeline-permanent", Kind: klaxontype.AlertDLQRate, Workflow: "pipeline", Class: klaxontype.ClassPermanent,
+		Severity: klaxontype.SeverityWarning, Repeat: time.Hour, Window: time.Hour, Threshold: 2,
+	})
+	entry := h.dead("pipeline", klaxontype.ClassPermanent)
+	if _, err := h.store.DLQReplay(h.ctx, &store.DLQReplayParams{EntryID: entry.ID, Mode: klaxontype.ReplayResume, Actor: "tester"}); err != nil {
+		t.Fatalf("DLQReplay: %v", err)
+	}
+	again := h.dead("pipeline", klaxontype.ClassPermanent)
+	if again.RunID != entry.RunID {
+		t.Fatalf("the replayed run %s should have died again, not %s", entry.RunID, again.RunID)
+	}
+	fired := h.expect(h.at(again.CreatedAt.Add(time.Second)), "pipeline-permanent", 1, firing)[0]
+	if fired.Value != 2 || len(fired.RunIDs) != 1 || fired.RunIDs[0] != entry.RunID {
+		t.Errorf("alert value %v runs %v; want 2 entries of the one run %s", fired.Value, fired.RunIDs, entry.RunID)
+	}
+}
+
 // spikeTimes are evaluation times for data written in two batches, the
 // baseline one and, a moment later, the recent one: the window (of length
 // window) holds the recent batch but not the baseline one from first until

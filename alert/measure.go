@@ -212,9 +212,15 @@ func (p *pass) deadLetterRuns(ctx context.Context, workflow string, class klaxon
 	if err != nil {
 		return nil, err
 	}
+	// A run replayed with resume that dies again has an entry per death;
+	// it is one run behind the alert.
 	ids := []string{}
+	seen := make(map[string]bool, len(entries))
 	for _, e := range entries {
-		ids = append(ids, e.RunID)
+		if !seen[e.RunID] {
+			seen[e.RunID] = true
+			ids = append(ids, e.RunID)
+		}
 	}
 	return ids, nil
 }
