@@ -33,42 +33,23 @@ func (a *attempt) completionRecord(status klaxontype.RunStatus, failure *klaxont
 	done := slices.Clone(a.exec.done)
 	a.exec.mu.Unlock()
 	slices.SortFunc(done, func(x, y doneStep) int { return x.seq - y.seq })
-	record.Manifest = manifestOf(a.workflow.ExpectedSteps, done)
+	names := make([]string, len(done))
+	for i, step := range done {
+		names[i] = step.name
+	}
+	record.Manifest = klaxontype.NewStepManifest(a.workflow.ExpectedSteps, names)
 	record.Steps = a.stepAttempts(done)
 	return record
-}
-
-// manifestOf compares the steps done with the expected ones.
-func manifestOf(expected []string, done []doneStep) klaxontype.StepManifest {
-	m := klaxontype.StepManifest{
-		Expected: append([]string{}, expected...),
-		Executed: make([]string, 0, len(done)),
-		Missing:  []string{},
-	}
-	for _, step := range done {
-		if !slices.Contains(m.Executed, step.name) {
-			m.Executed = append(m.Executed, step.name)
-		}
-	}
-	for _, name := range expected {
-		if !slices.Contains(m.Executed, name) {
-			m.Missing = append(m.Missing, name)
-		}
-	}
-	return m
 }
 
 // stepAttempts counts the attempts of each step: one for each step done
 // (none for an output a person supplied), one more for each failed attempt
 // charged to it. Nil when the attempt history could not be read.
 func (a *attempt) stepAttempts(done []doneStep) []klaxontype.StepAttempts {
-	steps := make([]klaxontype.StepAttempts, 0, len(done)+1)
-	for _, step := range done {
-		attempts := 1
-		if logged := a.exec.log[step.seq]; logged != nil && logged.ResolvedBy != "" {
-			attempts = 0
-		}
-		steps = append(steps, klaxontype.StepAttempts{Seq: step.seq, Step: step.name, Attempts: attempts, Completed: true})
+	completed := make([]klaxontype.CompletedStep, len(done))
+	for i, step := range done {
+		logged := a.exec.log[step.seq]
+		completed[i] = klaxontype.CompletedStep{Seq: step.seq, Name: step.name, Resolved: logged != nil && logged.ResolvedBy != ""}
 	}
 	var failures []*klaxontype.Attempt
 	if a.run.Attempt > 1 {
@@ -89,17 +70,5 @@ func (a *attempt) stepAttempts(done []doneStep) []klaxontype.StepAttempts {
 	if a.failed != nil {
 		failures = append(failures, a.failed)
 	}
-	for _, failed := range failures {
-		if failed.StepSeq == 0 {
-			continue // the workflow body failed outside any step
-		}
-		i := slices.IndexFunc(steps, func(s klaxontype.StepAttempts) bool { return s.Seq == failed.StepSeq })
-		if i < 0 {
-			steps = append(steps, klaxontype.StepAttempts{Seq: failed.StepSeq, Step: failed.Step})
-			i = len(steps) - 1
-		}
-		steps[i].Attempts++
-	}
-	slices.SortFunc(steps, func(x, y klaxontype.StepAttempts) int { return x.Seq - y.Seq })
-	return steps
+	return klaxontype.CountStepAttempts(completed, failures)
 }
