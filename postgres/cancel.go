@@ -10,7 +10,8 @@ import (
 	"github.com/klaxonhq/klaxon/store"
 )
 
-// RunCancel ends a pending, retrying or running run as cancelled. It takes
+// RunCancel ends a pending, retrying or running run as cancelled, and writes
+// its completion record on the run.cancelled event. It takes
 // the run's fencing lock, then its row, in the order every writer takes them:
 // a checkpoint, completion or failure of the holder that is in flight commits
 // first and the cancel reads its outcome, or it comes after and is refused.
@@ -38,15 +39,40 @@ func (s *Store) RunCancel(ctx context.Context, params *store.RunCancelParams) (*
 		if cancelled, err = collectRun(tx.Query(ctx, runCancelSQL, run.ID, cancelReason(params), t)); err != nil {
 			return err
 		}
-		return insertEvent(ctx, tx, &klaxontype.Event{
+		record, err := cancelRecord(ctx, tx, cancelled)
+		if err != nil {
+			return err
+		}
+		return insertEventWithRecord(ctx, tx, &klaxontype.Event{
 			RunID: run.ID, Type: klaxontype.EventRunCancelled, Actor: params.Actor, At: t,
 			Message: cancelMessage(run, params.Reason),
-		})
+		}, record)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return cancelled, nil
+}
+
+// cancelRecord is the encoded completion record of a run just cancelled,
+// read in the cancel's transaction: it holds the run's fencing lock and its
+// lease is gone, so no step can be checkpointed nor attempt recorded after
+// it, and the record is exact.
+func cancelRecord(ctx context.Context, tx pgx.Tx, run *klaxontype.Run) (*string, error) {
+	steps, err := collectSteps(tx.Query(ctx, stepListSQL, run.ID))
+	if err != nil {
+		return nil, err
+	}
+	history, err := collectAttempts(tx.Query(ctx, attemptListSQL, run.ID))
+	if err != nil {
+		return nil, err
+	}
+	var expected []string
+	err = tx.QueryRow(ctx, workflowExpectedStepsSQL, run.Workflow).Scan(&expected)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("postgres: reading the expected steps of workflow %s: %w", run.Workflow, err)
+	}
+	return encodeRecord(klaxontype.CompletionRecordOf(run, expected, steps, history))
 }
 
 func cancellable(status klaxontype.RunStatus) bool {

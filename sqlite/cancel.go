@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
@@ -9,8 +10,9 @@ import (
 	"zombiezen.com/go/sqlite"
 )
 
-// RunCancel ends a pending, retrying or running run as cancelled. The writer
-// is the only one to write, so the status read and the update cannot be
+// RunCancel ends a pending, retrying or running run as cancelled, and writes
+// its completion record on the run.cancelled event. The writer is the only
+// one to write, so the status read, the update and the record cannot be
 // separated by a holder's write.
 func (s *Store) RunCancel(ctx context.Context, params *store.RunCancelParams) (*klaxontype.Run, error) {
 	if err := params.Validate(); err != nil {
@@ -41,12 +43,43 @@ func (s *Store) RunCancel(ctx context.Context, params *store.RunCancelParams) (*
 		if err != nil {
 			return err
 		}
-		return insertEvent(conn, &klaxontype.Event{
+		record, err := cancelRecord(conn, cancelled)
+		if err != nil {
+			return err
+		}
+		return insertEventWithRecord(conn, &klaxontype.Event{
 			RunID: run.ID, Type: klaxontype.EventRunCancelled, Actor: params.Actor, At: t,
 			Message: cancelMessage(run, params.Reason),
-		})
+		}, record)
 	})
 	return cancelled, err
+}
+
+// cancelRecord is the encoded completion record of a run just cancelled,
+// read in the cancel's transaction: its lease is gone, so no step can be
+// checkpointed nor attempt recorded after it, and the record is exact. A
+// cancel is a person's act, rare enough to be built inside the writer.
+func cancelRecord(conn *sqlite.Conn, run *klaxontype.Run) ([]byte, error) {
+	steps, err := listSteps(conn, run.ID)
+	if err != nil {
+		return nil, err
+	}
+	var history []*klaxontype.Attempt
+	err = execute(conn, attemptListSQL, func(stmt *sqlite.Stmt) error {
+		history = append(history, scanAttempt(stmt))
+		return nil
+	}, run.ID)
+	if err != nil {
+		return nil, err
+	}
+	var expected []string
+	err = execute(conn, workflowExpectedStepsSQL, func(stmt *sqlite.Stmt) error {
+		return json.Unmarshal([]byte(stmt.GetText("expected_steps")), &expected)
+	}, run.Workflow)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: reading the expected steps of workflow %s: %w", run.Workflow, err)
+	}
+	return encodeRecord(klaxontype.CompletionRecordOf(run, expected, steps, history))
 }
 
 func cancellable(status klaxontype.RunStatus) bool {

@@ -157,6 +157,8 @@ var (
 	stepsOfRunsSQL string
 	//go:embed sql/steps_undone_before.sql
 	stepsUndoneBeforeSQL string
+	//go:embed sql/workflow_expected_steps.sql
+	workflowExpectedStepsSQL string
 	//go:embed sql/workflow_list.sql
 	workflowListSQL string
 	//go:embed sql/workflow_register.sql

@@ -106,6 +106,72 @@ func testCancel(t *testing.T, h *harness) {
 		}
 	})
 
+	// The run.cancelled event carries the run's completion record, built by
+	// the store from the step log, the attempt history and the workflow's
+	// registered manifest: a person cancels from a process that may not have
+	// the workflow's code.
+	t.Run("CancelRecord", func(t *testing.T) {
+		t.Parallel()
+		f := h.fixture(t)
+		f.registerManifest(testWorkflow, "a", "b", "c")
+		run := f.enqueue(nil)
+		first := f.claimRun(run, holderA, longLease).Run
+		failed := &klaxontype.Attempt{
+			RunID: run.ID, Attempt: first.Attempt, At: time.Now(), Worker: holderA, Step: "a", StepSeq: 1,
+			Class: klaxontype.ClassTransient, Message: "connection reset by peer", ClassifiedBy: "network",
+			Duration: 40 * time.Millisecond, Spend: cancelSpend(100, 0.5),
+		}
+		f.fail(first, klaxontype.RunStatusRetrying, failed)
+		second := f.awaitClaim(run, holderB).Run
+		for seq, name := range []string{"a", "b"} {
+			err := f.store.StepCheckpoint(f.ctx, &store.StepCheckpointParams{
+				Lease: leaseOf(second), Holder: holderB, Seq: seq + 1, Name: name, Attempt: second.Attempt,
+				IdempotencyKey: stepKey(run.ID, seq+1, name), Output: []byte(`"done"`),
+				StartedAt: time.Now().Add(-time.Millisecond), FinishedAt: time.Now(), Spend: cancelSpend(int64(1000*(seq+1)), 0.25),
+			})
+			if err != nil {
+				t.Fatalf("StepCheckpoint %s: %v", name, err)
+			}
+		}
+		cancelled := f.cancel(second, "carol", "the customer withdrew the document")
+		f.checkCancelRecord(cancelled, &klaxontype.CompletionRecord{
+			Status: klaxontype.RunStatusCancelled, FailureClass: klaxontype.ClassCancelled,
+			Manifest: klaxontype.StepManifest{Expected: []string{"a", "b", "c"}, Executed: []string{"a", "b"}, Missing: []string{"c"}},
+			Steps: []klaxontype.StepAttempts{
+				{Seq: 1, Step: "a", Attempts: 2, Completed: true},
+				{Seq: 2, Step: "b", Attempts: 1, Completed: true},
+			},
+			Attempts: 2, Retries: 1,
+			Spend: cancelSpend(100, 0.5).Add(cancelSpend(1000, 0.25)).Add(cancelSpend(2000, 0.25)),
+		})
+	})
+
+	t.Run("CancelRecordNeverClaimed", func(t *testing.T) {
+		t.Parallel()
+		f := h.fixture(t)
+		f.registerManifest(testWorkflow, "a", "b", "c")
+		cancelled := f.cancel(f.runIn(klaxontype.RunStatusPending, nil), "carol", "")
+		f.checkCancelRecord(cancelled, &klaxontype.CompletionRecord{
+			Status: klaxontype.RunStatusCancelled, FailureClass: klaxontype.ClassCancelled,
+			Manifest: klaxontype.StepManifest{Expected: []string{"a", "b", "c"}, Executed: []string{}, Missing: []string{"a", "b", "c"}},
+			Steps:    []klaxontype.StepAttempts{},
+		})
+	})
+
+	// A workflow no worker registered expects no steps; the failed attempt
+	// still counts against the step it failed in.
+	t.Run("CancelRecordUnregistered", func(t *testing.T) {
+		t.Parallel()
+		f := h.fixture(t)
+		cancelled := f.cancel(f.runIn(klaxontype.RunStatusRetrying, nil), "carol", "")
+		f.checkCancelRecord(cancelled, &klaxontype.CompletionRecord{
+			Status: klaxontype.RunStatusCancelled, FailureClass: klaxontype.ClassCancelled,
+			Manifest: klaxontype.StepManifest{Expected: []string{}, Executed: []string{}, Missing: []string{}},
+			Steps:    []klaxontype.StepAttempts{{Seq: 1, Step: "fetch", Attempts: 1}},
+			Attempts: 1, Retries: 1,
+		})
+	})
+
 	t.Run("CancelBadRequests", func(t *testing.T) {
 		t.Parallel()
 		f := h.fixture(t)
@@ -150,4 +216,42 @@ func (f *fixture) cancel(run *klaxontype.Run, actor, reason string) *klaxontype.
 		f.t.Errorf("run.cancelled message %q; want the status it was cancelled in (%s) and the reason %q", event.Message, run.Status, reason)
 	}
 	return cancelled
+}
+
+// registerManifest registers a workflow that expects the steps.
+func (f *fixture) registerManifest(workflow string, steps ...string) {
+	f.t.Helper()
+	err := f.store.WorkflowRegister(f.ctx, &store.WorkflowRegisterParams{Name: workflow, Version: 1, ExpectedSteps: steps})
+	if err != nil {
+		f.t.Fatalf("WorkflowRegister %s: %v", workflow, err)
+	}
+}
+
+// checkCancelRecord checks the completion record on a cancelled run's
+// run.cancelled event: want, with the run's wait from enqueue to cancel as
+// its duration.
+func (f *fixture) checkCancelRecord(cancelled *klaxontype.Run, want *klaxontype.CompletionRecord) {
+	f.t.Helper()
+	event := checkOneEvent(f.t, "cancel", f.events(cancelled.ID), klaxontype.EventRunCancelled)
+	if event == nil {
+		return
+	}
+	if event.Record == nil {
+		f.t.Fatal("the run.cancelled event carries no completion record")
+	}
+	if event.Record.Duration <= 0 {
+		f.t.Errorf("cancelled run's record has duration %v; want the positive wait from enqueue to cancel", event.Record.Duration)
+	}
+	want.Duration = cancelled.FinishedAt.Sub(cancelled.CreatedAt)
+	if want.Spend != cancelled.Spend {
+		f.t.Errorf("cancelled run's totals %+v; want %+v", cancelled.Spend, want.Spend)
+	}
+	checkRecord(f.t, "run.cancelled", event, want)
+}
+
+// cancelSpend is the spend of model calls at a known cost.
+func cancelSpend(tokens int64, usd float64) klaxontype.Spend {
+	return klaxontype.Spend{
+		Usage: klaxontype.TokenUsage{InputTokens: tokens, OutputTokens: tokens / 10}, Cost: klaxontype.KnownCost(usd), ModelCalls: 1,
+	}
 }
