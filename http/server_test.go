@@ -354,7 +354,8 @@ func TestCancel(t *testing.T) {
 	f := newFixture(t, true)
 	ctx := context.Background()
 	// A workflow no worker of this test runs: its runs stay pending.
-	if err := f.store.WorkflowRegister(ctx, &store.WorkflowRegisterParams{Name: "idle", Version: 1}); err != nil {
+	err := f.store.WorkflowRegister(ctx, &store.WorkflowRegisterParams{Name: "idle", Version: 1, ExpectedSteps: []string{"draft", "send"}})
+	if err != nil {
 		t.Fatal(err)
 	}
 	operator := f.client(operateSecret)
@@ -376,6 +377,17 @@ func TestCancel(t *testing.T) {
 	last := detail.Events[len(detail.Events)-1]
 	if last.Actor != "operator" {
 		t.Fatalf("last event %+v, want one by operator", last)
+	}
+	// Its run.cancelled event carries the completion record: nothing of the
+	// manifest ran, in no attempt.
+	record := last.Record
+	if last.Type != klaxontype.EventRunCancelled || record == nil {
+		t.Fatalf("last event %+v; want run.cancelled with a completion record", last)
+	}
+	if record.Status != klaxontype.RunStatusCancelled || record.FailureClass != klaxontype.ClassCancelled ||
+		!slices.Equal(record.Manifest.Missing, []string{"draft", "send"}) || len(record.Manifest.Executed) != 0 ||
+		record.Attempts != 0 || record.StepAttemptsTotal() != 0 || record.Duration <= 0 {
+		t.Errorf("run.cancelled record %+v; want cancelled, draft and send missing, no attempts, a duration", record)
 	}
 	// Cancelling again, or a completed run, is a 409 that says why.
 	if _, err := operator.Cancel(ctx, pending.Run.ID, ""); !errors.Is(err, klaxontype.ErrRunNotCancellable) {

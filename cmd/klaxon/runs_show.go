@@ -147,12 +147,12 @@ func completionOf(events []*klaxontype.Event) *klaxontype.CompletionRecord {
 // formatCompletion puts a completion record on one line: "5/5 expected
 // steps, 7 attempts (2 retries), 1,234 tokens, $0.0012, 3.2s". Attempts are
 // the executions of step functions, summed over the steps; a dead run's line
-// starts with its status and class.
+// starts with its status and class, a cancelled run's with its status.
 func formatCompletion(r *klaxontype.CompletionRecord) string {
 	var parts []string
 	if r.Status != klaxontype.RunStatusCompleted {
 		status := string(r.Status)
-		if r.FailureClass != "" {
+		if r.FailureClass != "" && string(r.FailureClass) != status {
 			status += " (" + string(r.FailureClass) + ")"
 		}
 		parts = append(parts, status)

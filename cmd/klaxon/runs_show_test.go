@@ -46,6 +46,11 @@ func TestFormatCompletion(t *testing.T) {
 			Attempts: 2, Retries: 1, Spend: klaxontype.Spend{Cost: klaxontype.KnownCost(0.000034)},
 			Duration: 95 * time.Second,
 		}, "1 steps (none expected), 2 run attempts (1 retry), 0 tokens, $0.000034, 1m35s"},
+		{&klaxontype.CompletionRecord{
+			Status: klaxontype.RunStatusCancelled, FailureClass: klaxontype.ClassCancelled,
+			Manifest: klaxontype.StepManifest{Expected: []string{"fetch", "decide"}, Executed: []string{}, Missing: []string{"fetch", "decide"}},
+			Steps:    []klaxontype.StepAttempts{}, Duration: 2 * time.Hour,
+		}, "cancelled, 0/2 expected steps (missing fetch, decide), 0 attempts (0 retries), 0 tokens, $0.0000, 2h0m0s"},
 	} {
 		if got := formatCompletion(c.record); got != c.want {
 			t.Errorf("formatCompletion:\n got %s\nwant %s", got, c.want)
