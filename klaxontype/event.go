@@ -84,6 +84,8 @@ type Event struct {
 	// Message is a line a person can read.
 	Message string `json:"message,omitempty"`
 	// Record is what the run came to, on its terminal event (run.completed,
-	// run.dead) when the engine wrote one; nil on every other event.
+	// run.dead, run.cancelled) when one was written: by the engine as a run
+	// completes or dies, by the store as it cancels one; nil on every other
+	// event.
 	Record *CompletionRecord `json:"record,omitempty"`
 }

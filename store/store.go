@@ -60,7 +60,10 @@ type Store interface {
 	RunFail(ctx context.Context, params *RunFailParams) error
 	// RunCancel stops a pending, retrying or running run for good: it becomes
 	// cancelled at once (terminal, finished, its failure of class cancelled
-	// carrying the reason) with a run.cancelled event naming the actor. A
+	// carrying the reason) with a run.cancelled event naming the actor and
+	// carrying the run's completion record, built in the same transaction by
+	// klaxontype.CompletionRecordOf from the step log, the attempt history and
+	// the workflow's registered manifest. A
 	// running run loses its lease in the same transaction, so its holder's
 	// next write (checkpoint, completion, failure, release) is refused with
 	// klaxontype.ErrLeaseLost and recorded as duplicate.suppressed, and its
