@@ -63,12 +63,12 @@ type Store interface {
 	// carrying the reason) with a run.cancelled event naming the actor and
 	// carrying the run's completion record, built in the same transaction by
 	// klaxontype.CompletionRecordOf from the step log, the attempt history and
-	// the workflow's registered manifest. A
-	// running run loses its lease in the same transaction, so its holder's
-	// next write (checkpoint, completion, failure, release) is refused with
-	// klaxontype.ErrLeaseLost and recorded as duplicate.suppressed, and its
-	// next heartbeat reports the lease lost, which stops the execution; no
-	// claim takes a cancelled run again. Compensations of completed steps are
+	// the workflow's registered manifest. A running run loses its lease in
+	// the same transaction, so its holder's next write (checkpoint,
+	// completion, failure, release) is refused with klaxontype.ErrLeaseLost
+	// and recorded as duplicate.suppressed, and its next heartbeat reports
+	// the lease lost, which stops the execution; no claim takes a cancelled
+	// run again. Compensations of completed steps are
 	// not run. A completed, dead or cancelled run, and a compensating one
 	// (which ends dead, in the dead-letter queue), is refused with
 	// klaxontype.ErrRunNotCancellable naming its status, unchanged; an
