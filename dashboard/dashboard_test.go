@@ -283,6 +283,10 @@ func (s *site) checkAlerts(tab context.Context) {
 	s.screenshot(tab, "alerts")
 	s.do(tab, "open a run behind the alert", chromedp.Click(chromedp.CSS(`#alerts-table a.run-link`)))
 	s.waitText(tab, "#run-facts", "charge")
+	// The dead run links to its dead-letter entry, where a person acts.
+	s.waitElement(tab, `#run-dead-letters a[href^="#/dlq/"]`)
+	s.do(tab, "open the run's dead-letter entry", chromedp.Click(chromedp.CSS(`#run-dead-letters a`)))
+	s.waitText(tab, "h1", "Entry ")
 }
 
 func (s *site) entries(params store.DLQListParams) []*klaxontype.DeadLetter {

@@ -141,6 +141,8 @@ type DeadLetterQuery struct {
 	Entities map[string]string
 	Since    time.Time
 	Until    time.Time
+	// Run keeps the entries of one run.
+	Run string
 	// Limit is the page size; zero means the server's default (50).
 	Limit int
 	// Cursor is the NextCursor of the previous page.
@@ -158,6 +160,7 @@ func (c *Client) DeadLetters(ctx context.Context, query *DeadLetterQuery) (*Dead
 		setString(values, "channel", query.Channel)
 		setTime(values, "since", query.Since)
 		setTime(values, "until", query.Until)
+		setString(values, "run", query.Run)
 		setString(values, "cursor", query.Cursor)
 		setInt(values, "limit", query.Limit)
 	}

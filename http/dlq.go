@@ -29,6 +29,7 @@ type listDeadLettersInput struct {
 	Entity   []string  `query:"entity,explode" doc:"Only entries whose run is labelled key=value; repeatable, all must match"`
 	Since    time.Time `query:"since" doc:"Only entries created at or after this time (RFC 3339)"`
 	Until    time.Time `query:"until" doc:"Only entries created before this time (RFC 3339)"`
+	Run      string    `query:"run" maxLength:"64" doc:"Only entries of this run (a run replayed and dead again has one per death)"`
 	Limit    int       `query:"limit" minimum:"1" maximum:"1000" default:"50" doc:"At most this many entries"`
 	Cursor   string    `query:"cursor" doc:"next_cursor of the previous page"`
 }
@@ -185,7 +186,7 @@ func (s *Server) listDeadLetters(ctx context.Context, input *listDeadLettersInpu
 	if err != nil {
 		return nil, err
 	}
-	params.Workflow, params.Channel, params.Limit = input.Workflow, input.Channel, input.Limit+1
+	params.Workflow, params.Channel, params.RunID, params.Limit = input.Workflow, input.Channel, input.Run, input.Limit+1
 	params.CreatedAfter, params.CreatedBefore = input.Since, input.Until
 	if params.BeforeID, err = parseCursor(input.Cursor); err != nil {
 		return nil, err

@@ -261,6 +261,13 @@ func TestDeadLetterQueue(t *testing.T) {
 	if len(byEntity.Entries) != 1 || byEntity.Entries[0].ID != second.ID {
 		t.Fatalf("entries of order=2: %+v", byEntity.Entries)
 	}
+	byRun, err := reader.DeadLetters(ctx, &klaxonhttp.DeadLetterQuery{Run: third.RunID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(byRun.Entries) != 1 || byRun.Entries[0].ID != third.ID {
+		t.Fatalf("entries of run %s: %+v", third.RunID, byRun.Entries)
+	}
 	entry, err := reader.DeadLetter(ctx, first.ID)
 	if err != nil {
 		t.Fatal(err)

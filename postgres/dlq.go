@@ -46,6 +46,8 @@ func dlqListQuery(params *store.DLQListParams) (string, []any) {
 	// instead.
 	query, driver := dlqListByIdSQL, ""
 	switch {
+	case params.RunID != "":
+		query, driver = dlqListByRunSQL, params.RunID
 	case len(classes) == 1:
 		query, driver = dlqListByClassSQL, classes[0]
 	case len(states) == 1:

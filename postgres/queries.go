@@ -55,6 +55,8 @@ var (
 	dlqListByClassSQL string
 	//go:embed sql/dlq_list_by_id.sql
 	dlqListByIdSQL string
+	//go:embed sql/dlq_list_by_run.sql
+	dlqListByRunSQL string
 	//go:embed sql/dlq_list_by_state.sql
 	dlqListByStateSQL string
 	//go:embed sql/dlq_lock.sql

@@ -75,6 +75,8 @@ func dlqListQuery(params *store.DLQListParams) (string, []any, error) {
 	// would make it sort every match, so they walk by ID instead.
 	query, driver := dlqListByIdSQL, ""
 	switch {
+	case params.RunID != "":
+		query, driver = dlqListByRunSQL, params.RunID
 	case len(classes) == 1:
 		query, driver = dlqListByClassSQL, string(classes[0])
 	case len(states) == 1:

@@ -401,6 +401,9 @@ type DLQListParams struct {
 	CreatedBefore time.Time
 	// BeforeID returns entries older than this entry ID (cursor pagination).
 	BeforeID string
+	// RunID keeps the entries of one run: a run replayed and dead again has
+	// one per death.
+	RunID string
 	// Limit caps the number of entries; zero means 100.
 	Limit int
 }

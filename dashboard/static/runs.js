@@ -70,8 +70,11 @@ export async function renderRun(main, id, view) {
   main.innerHTML = String(html`<p class="muted">Loading run ${id}…</p>`);
   await view.every(2500, async () => {
     const detail = await api('/runs/' + encodeURIComponent(id));
+    // A run that went dead has a dead-letter entry per death: link them.
+    const died = detail.events.some((e) => e.type === 'run.dead');
+    const entries = died ? (await api('/dlq?run=' + encodeURIComponent(id) + '&limit=10')).entries : [];
     if (!view.current) return;
-    if (show(main, runPage(detail))) {
+    if (show(main, runPage(detail, entries))) {
       const cancel = main.querySelector('#cancel-run');
       if (cancel) cancel.addEventListener('click', () => cancelRun(detail.run));
     }
@@ -95,7 +98,7 @@ function completionOf(events) {
   return null;
 }
 
-function runPage(detail) {
+function runPage(detail, entries) {
   const { run, manifest, steps, attempts, events } = detail;
   const record = completionOf(events);
   const cancellable = ['pending', 'running', 'retrying'].includes(run.status) && canOperate();
@@ -114,6 +117,7 @@ function runPage(detail) {
       ${run.idempotency_key ? html`<dt>idempotency key</dt><dd class="mono">${run.idempotency_key}</dd>` : ''}
       ${run.replay_of ? html`<dt>replay of</dt><dd><a class="mono" href="#/runs/${run.replay_of}">${run.replay_of}</a></dd>` : ''}
       ${run.lease_holder ? html`<dt>lease</dt><dd>${run.lease_holder} until ${fmtTime(run.lease_expires_at)}</dd>` : ''}
+      ${entries.length ? html`<dt>dead letters</dt><dd id="run-dead-letters">${entries.map((e) => html`<a class="mono" href="#/dlq/${e.id}">${e.id}</a> ${badge(e.state)} `)}</dd>` : ''}
       ${run.failure ? html`<dt>failure</dt><dd class="error">${badge(run.failure.class)} ${run.failure.step ? html`in step ${run.failure.step_seq} ${run.failure.step}: ` : ''}${run.failure.reason}</dd>` : ''}
     </dl>
     ${manifestView(manifest)}

@@ -98,6 +98,11 @@ func testDLQList(t *testing.T, h *harness) {
 			{"class before cursor", store.DLQListParams{Classes: permanent, BeforeID: e[4].ID}, []*klaxontype.DeadLetter{e[0]}},
 			{"state before cursor", store.DLQListParams{States: open, BeforeID: e[4].ID}, []*klaxontype.DeadLetter{e[1], e[0]}},
 			{"limit", store.DLQListParams{Limit: 1}, []*klaxontype.DeadLetter{e[4]}},
+			{"run", store.DLQListParams{RunID: e[1].RunID}, []*klaxontype.DeadLetter{e[1]}},
+			{"run of a replayed entry", store.DLQListParams{RunID: e[3].RunID}, []*klaxontype.DeadLetter{e[3]}},
+			{"run and state", store.DLQListParams{RunID: e[3].RunID, States: open}, nil},
+			{"run and class", store.DLQListParams{RunID: e[0].RunID, Classes: permanent}, []*klaxontype.DeadLetter{e[0]}},
+			{"unknown run", store.DLQListParams{RunID: "01NOSUCHRUN"}, nil},
 			{"class with limit", store.DLQListParams{Classes: permanent, Limit: 1}, []*klaxontype.DeadLetter{e[4]}},
 		} {
 			checkIDs(t, "DLQList "+tc.name, entryIDs(f.dlqList(&tc.params)), entryIDs(tc.want)...)
