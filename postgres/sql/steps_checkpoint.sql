@@ -70,7 +70,8 @@ outcome AS (
     LEFT JOIN inserted s ON s.run_id = i.run_id AND s.seq = i.seq
     LEFT JOIN LATERAL (
         SELECT true AS already FROM steps e
-        WHERE e.run_id = i.run_id AND e.seq = i.seq AND e.epoch = i.epoch
+        WHERE $19 AND s.seq IS NULL
+          AND e.run_id = i.run_id AND e.seq = i.seq AND e.epoch = i.epoch
           AND e.idempotency_key = i.idempotency_key
         LIMIT 1) e ON true
 ),
