@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/klaxonhq/klaxon/internal/engine"
@@ -203,6 +204,66 @@ const bulkWorkers = 32
 // states are ignored: only open entries can be replayed). With dryRun it only
 // counts and lists them.
 func (c *Client) ReplayMatching(ctx context.Context, filter *store.DLQListParams, options ReplayOptions, dryRun bool) (*BulkReplayResult, error) {
+	options.Mode = defaultMode(options.Mode)
+	if !options.Mode.Valid() {
+		return nil, fmt.Errorf("%w: replay mode %q is not resume, from-step or restart", klaxontype.ErrInvalid, options.Mode)
+	}
+	outcome, err := c.actOnMatching(ctx, filter, dryRun, func(id string) error {
+		_, err := c.Replay(ctx, id, options)
+		return err
+	})
+	if outcome == nil {
+		return nil, err
+	}
+	return &BulkReplayResult{Matched: outcome.matched, Replayed: outcome.done, Skipped: outcome.skipped,
+		Failed: outcome.failed, EntryIDs: outcome.entryIDs}, err
+}
+
+// BulkDiscardResult counts what a discard of many entries did.
+type BulkDiscardResult struct {
+	// Matched is how many open entries matched the filter.
+	Matched int `json:"matched"`
+	// Discarded is how many were discarded (zero in a dry run).
+	Discarded int `json:"discarded"`
+	// Skipped were replayed, resolved or discarded by someone else meanwhile.
+	Skipped int `json:"skipped"`
+	// Failed maps entry IDs to why their discard was refused.
+	Failed map[string]string `json:"failed,omitempty"`
+	// EntryIDs are the matched entries (in a dry run, what would be
+	// discarded).
+	EntryIDs []string `json:"entry_ids"`
+}
+
+// DiscardMatching closes every open entry matching the filter without action,
+// each with the reason, recorded under actor; the runs stay dead. With dryRun
+// it only counts and lists them.
+func (c *Client) DiscardMatching(ctx context.Context, filter *store.DLQListParams, reason, actor string, dryRun bool) (*BulkDiscardResult, error) {
+	if strings.TrimSpace(reason) == "" {
+		return nil, fmt.Errorf("%w: a discard needs a reason, for the audit trail", klaxontype.ErrInvalid)
+	}
+	outcome, err := c.actOnMatching(ctx, filter, dryRun, func(id string) error {
+		_, err := c.Discard(ctx, id, reason, actor)
+		return err
+	})
+	if outcome == nil {
+		return nil, err
+	}
+	return &BulkDiscardResult{Matched: outcome.matched, Discarded: outcome.done, Skipped: outcome.skipped,
+		Failed: outcome.failed, EntryIDs: outcome.entryIDs}, err
+}
+
+// bulkOutcome is what an action on every matching entry did.
+type bulkOutcome struct {
+	matched, done, skipped int
+	failed                 map[string]string
+	entryIDs               []string
+}
+
+// actOnMatching lists every open entry matching the filter, then, unless
+// dryRun, applies act to each, bulkWorkers at a time. An entry closed by
+// someone else meanwhile is skipped; other refusals are kept by entry. It
+// returns nil and the error when the entries cannot be listed.
+func (c *Client) actOnMatching(ctx context.Context, filter *store.DLQListParams, dryRun bool, act func(id string) error) (*bulkOutcome, error) {
 	if filter == nil {
 		filter = &store.DLQListParams{}
 	}
@@ -212,63 +273,59 @@ func (c *Client) ReplayMatching(ctx context.Context, filter *store.DLQListParams
 	if err := checkFilter(&page); err != nil {
 		return nil, err
 	}
-	options.Mode = defaultMode(options.Mode)
-	if !options.Mode.Valid() {
-		return nil, fmt.Errorf("%w: replay mode %q is not resume, from-step or restart", klaxontype.ErrInvalid, options.Mode)
-	}
-	result := &BulkReplayResult{EntryIDs: []string{}}
+	outcome := &bulkOutcome{entryIDs: []string{}}
 	for {
 		entries, err := c.store.DLQList(ctx, &page)
 		if err != nil {
 			return nil, err
 		}
 		for _, entry := range entries {
-			result.EntryIDs = append(result.EntryIDs, entry.ID)
+			outcome.entryIDs = append(outcome.entryIDs, entry.ID)
 		}
 		if len(entries) < page.Limit {
 			break
 		}
 		page.BeforeID = entries[len(entries)-1].ID
 	}
-	result.Matched = len(result.EntryIDs)
-	if dryRun || result.Matched == 0 {
-		return result, nil
+	outcome.matched = len(outcome.entryIDs)
+	if dryRun || outcome.matched == 0 {
+		return outcome, nil
 	}
 	var (
 		mu   sync.Mutex
 		next int
 		wg   sync.WaitGroup
 	)
-	for range min(bulkWorkers, result.Matched) {
+	for range min(bulkWorkers, outcome.matched) {
 		wg.Go(func() {
 			for {
 				mu.Lock()
-				if next == len(result.EntryIDs) || ctx.Err() != nil {
+				if next == len(outcome.entryIDs) || ctx.Err() != nil {
 					mu.Unlock()
 					return
 				}
-				id := result.EntryIDs[next]
+				id := outcome.entryIDs[next]
 				next++
 				mu.Unlock()
-				_, err := c.Replay(ctx, id, options)
+				err := act(id)
 				mu.Lock()
 				switch {
 				case err == nil:
-					result.Replayed++
+					outcome.done++
 				case errors.Is(err, klaxontype.ErrEntryNotOpen):
-					result.Skipped++
+					outcome.skipped++
 				default:
-					if result.Failed == nil {
-						result.Failed = make(map[string]string)
+					if outcome.failed == nil {
+						outcome.failed = make(map[string]string)
 					}
-					result.Failed[id] = err.Error()
+					outcome.failed[id] = err.Error()
 				}
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	return result, ctx.Err()
+	return outcome, ctx.Err()
 }
 
 // Resolve completes an open entry's failed step with an output a person

@@ -279,6 +279,69 @@ func TestBulkReplayWithFilterAndDryRun(t *testing.T) {
 	}
 }
 
+// DiscardMatching closes every open entry matching a filter, after a dry
+// run that changes nothing; the runs stay dead and each entry records who
+// and why.
+func TestBulkDiscardWithFilterAndDryRun(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	wf := klaxon.NewWorkflow("discard-many", func(ctx context.Context, kind string) (string, error) {
+		return klaxon.Step(ctx, "moderate", func(context.Context) (string, error) {
+			if kind == "policy" {
+				return "", klaxon.PolicyViolation(errors.New("refused by the content filter"))
+			}
+			return "", klaxon.Permanent(errors.New("bad document"))
+		})
+	}, fastRetry)
+	client := startClient(t, st, nil, wf)
+	ctx := context.Background()
+	var ids []string
+	for i := range 12 {
+		kind := "permanent"
+		if i%4 == 0 {
+			kind = "policy"
+		}
+		result, _ := wf.Enqueue(ctx, client, kind)
+		ids = append(ids, result.Run.ID)
+	}
+	for _, id := range ids {
+		awaitRun(t, client, id)
+	}
+	permanent := &store.DLQListParams{Classes: []klaxontype.FailureClass{klaxontype.ClassPermanent}}
+	if _, err := client.DiscardMatching(ctx, permanent, "  ", "bob", false); !errors.Is(err, klaxontype.ErrInvalid) {
+		t.Fatalf("a discard without a reason: %v; want ErrInvalid", err)
+	}
+	dry, err := client.DiscardMatching(ctx, permanent, "known bad batch", "bob", true)
+	if err != nil || dry.Matched != 9 || dry.Discarded != 0 || len(dry.EntryIDs) != 9 {
+		t.Fatalf("dry run = %+v, %v", dry, err)
+	}
+	open := []klaxontype.DeadLetterState{klaxontype.DeadLetterOpen}
+	if got, _ := client.DeadLetters(ctx, &store.DLQListParams{States: open}); len(got) != 12 {
+		t.Fatalf("after the dry run %d entries are open, want all 12", len(got))
+	}
+	done, err := client.DiscardMatching(ctx, permanent, "known bad batch", "bob", false)
+	if err != nil || done.Discarded != 9 || done.Skipped != 0 || len(done.Failed) != 0 {
+		t.Fatalf("bulk discard = %+v, %v", done, err)
+	}
+	for _, id := range done.EntryIDs {
+		entry, _ := client.DeadLetter(ctx, id)
+		if entry.State != klaxontype.DeadLetterDiscarded || entry.ClosedBy != "bob" || entry.CloseReason != "known bad batch" {
+			t.Fatalf("entry %s after the discard: %+v", id, entry)
+		}
+		if run, _ := client.Run(ctx, entry.RunID); run.Status != klaxontype.RunStatusDead {
+			t.Fatalf("run %s is %s after its entry was discarded; want dead", run.ID, run.Status)
+		}
+	}
+	left, _ := client.DeadLetters(ctx, &store.DLQListParams{States: open})
+	if len(left) != 3 {
+		t.Fatalf("%d entries open after discarding the permanent ones, want the 3 policy violations", len(left))
+	}
+	again, err := client.DiscardMatching(ctx, permanent, "known bad batch", "bob", false)
+	if err != nil || again.Matched != 0 {
+		t.Fatalf("a second discard matched %+v, %v; want nothing left", again, err)
+	}
+}
+
 // Resolve records a person's output for the failed step; the run continues
 // from there, without running the completed steps or the resolved one.
 func TestResolveContinuesTheRun(t *testing.T) {

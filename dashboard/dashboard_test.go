@@ -124,6 +124,28 @@ func TestOperatorWorksTheDashboard(t *testing.T) {
 		t.Fatalf("entry %s is %s by %q because %q; want discarded by operator, refunded by hand", got.ID, got.State, got.ClosedBy, got.CloseReason)
 	}
 
+	// Everything matching a filter discarded, after its dry-run count.
+	s.deadCharges(4, "b5")
+	s.open(tab, "#/dlq?workflow=charge&entity=batch%3Db5&state=open")
+	s.waitText(tab, "#dlq-total", "4")
+	s.do(tab, "ask for a bulk discard", chromedp.Click(chromedp.CSS("#discard-matching")))
+	s.waitText(tab, "#dry-run-count", "4 open entries match")
+	s.screenshot(tab, "dlq-bulk-discard-dry-run")
+	if n := len(s.entries(store.DLQListParams{Entities: map[string]string{"batch": "b5"}, States: []klaxontype.DeadLetterState{klaxontype.DeadLetterOpen}})); n != 4 {
+		t.Fatalf("%d entries of batch b5 open after the dry run; want 4", n)
+	}
+	s.do(tab, "give the bulk discard a reason", chromedp.SendKeys(chromedp.CSS(`#dialog-body input[name=reason]`), "duplicate batch\r"))
+	s.waitText(tab, "#notice", "Discarded 4 of 4 matching entries")
+	discarded := s.entries(store.DLQListParams{Entities: map[string]string{"batch": "b5"}, States: []klaxontype.DeadLetterState{klaxontype.DeadLetterDiscarded}})
+	if len(discarded) != 4 {
+		t.Fatalf("%d entries of batch b5 discarded; want 4", len(discarded))
+	}
+	for _, entry := range discarded {
+		if entry.ClosedBy != "operator" || entry.CloseReason != "duplicate batch" {
+			t.Errorf("entry %s discarded by %q because %q; want operator, duplicate batch", entry.ID, entry.ClosedBy, entry.CloseReason)
+		}
+	}
+
 	// One entry replayed with an edited input, after its dry run's plan.
 	edited := kept[1]
 	s.open(tab, "#/dlq/"+edited.ID)
@@ -206,6 +228,7 @@ func TestReadTokenSeesNoActions(t *testing.T) {
 		"/api/v1/dlq/" + entry.ID + "/resolve": `{"step":"charge","output":{"id":"x"}}`,
 		"/api/v1/dlq/" + entry.ID + "/discard": `{"reason":"no"}`,
 		"/api/v1/dlq/replay":                   `{"all":true}`,
+		"/api/v1/dlq/discard":                  `{"all":true,"reason":"x"}`,
 	} {
 		if status := s.fetchStatus(tab, http.MethodPost, path, readSecret, body); status != http.StatusForbidden {
 			t.Errorf("POST %s with the read token: %d; want 403", path, status)

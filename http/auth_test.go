@@ -28,6 +28,7 @@ func TestScopeMatrix(t *testing.T) {
 		{http.MethodPost, "/api/v1/runs", `{"workflow":"greet","input":"x","idempotency_key":"matrix"}`, klaxonhttp.ScopeOperate},
 		{http.MethodPost, "/api/v1/dlq/" + entry.ID + "/replay", `{"dry_run":true}`, klaxonhttp.ScopeOperate},
 		{http.MethodPost, "/api/v1/dlq/replay", `{"all":true,"dry_run":true}`, klaxonhttp.ScopeOperate},
+		{http.MethodPost, "/api/v1/dlq/discard", `{"all":true,"reason":"x","dry_run":true}`, klaxonhttp.ScopeOperate},
 		// 422 for an operator: the check of the scope comes first.
 		{http.MethodPost, "/api/v1/dlq/" + entry.ID + "/resolve", `{"step":"other","output":1}`, klaxonhttp.ScopeOperate},
 		{http.MethodPost, "/api/v1/dlq/" + entry.ID + "/discard", `{"reason":""}`, klaxonhttp.ScopeOperate},

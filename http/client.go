@@ -202,6 +202,16 @@ func (c *Client) ReplayMatching(ctx context.Context, request *BulkReplayRequest)
 	return &result, nil
 }
 
+// DiscardMatching discards every open entry matching the request's filter,
+// or with DryRun only lists them.
+func (c *Client) DiscardMatching(ctx context.Context, request *BulkDiscardRequest) (*klaxon.BulkDiscardResult, error) {
+	var result klaxon.BulkDiscardResult
+	if err := c.do(ctx, http.MethodPost, APIPrefix+"/dlq/discard", nil, request, &result); err != nil {
+		return nil, err
+	}
+	return &result, nil
+}
+
 // Resolve supplies the output of an entry's failed step.
 func (c *Client) Resolve(ctx context.Context, id, step string, output json.RawMessage) (*klaxontype.DeadLetter, error) {
 	var entry klaxontype.DeadLetter

@@ -75,7 +75,7 @@ type replayOutput struct {
 	Body ReplayResponse
 }
 
-// DeadLetterFilter selects open entries for a bulk replay.
+// DeadLetterFilter selects open entries for a bulk replay or discard.
 type DeadLetterFilter struct {
 	Classes  []klaxontype.FailureClass `json:"classes,omitempty" doc:"Only entries of these failure classes"`
 	Workflow string                    `json:"workflow,omitempty"`
@@ -106,6 +106,24 @@ type bulkReplayInput struct {
 
 type bulkReplayOutput struct {
 	Body *klaxon.BulkReplayResult
+}
+
+// BulkDiscardRequest closes every open entry matching a filter without
+// action.
+type BulkDiscardRequest struct {
+	Filter DeadLetterFilter `json:"filter,omitzero"`
+	// All must be true to discard every open entry with an empty filter.
+	All    bool   `json:"all,omitempty" doc:"Required to discard with an empty filter: every open entry"`
+	Reason string `json:"reason" minLength:"1" maxLength:"2000" doc:"Why the entries need no action, recorded on each"`
+	DryRun bool   `json:"dry_run,omitempty" doc:"Only count and list the entries that would be discarded"`
+}
+
+type bulkDiscardInput struct {
+	Body BulkDiscardRequest
+}
+
+type bulkDiscardOutput struct {
+	Body *klaxon.BulkDiscardResult
 }
 
 // ResolveRequest supplies the output of an entry's failed step.
@@ -157,6 +175,11 @@ func (s *Server) registerDeadLetters() {
 		Summary: "Replay every open entry matching a filter", Tags: tags,
 		Errors: []int{http.StatusUnprocessableEntity},
 	}, s.replayMatching)
+	register(s, ScopeOperate, huma.Operation{
+		OperationID: "discard-dead-letters", Method: http.MethodPost, Path: APIPrefix + "/dlq/discard",
+		Summary: "Discard every open entry matching a filter; the runs stay dead", Tags: tags,
+		Errors: []int{http.StatusUnprocessableEntity},
+	}, s.discardMatching)
 	register(s, ScopeOperate, huma.Operation{
 		OperationID: "resolve-dead-letter", Method: http.MethodPost, Path: APIPrefix + "/dlq/{id}/resolve",
 		Summary: "Supply the failed step's output; the run continues from there", Tags: tags,
@@ -250,18 +273,9 @@ func (s *Server) replay(ctx context.Context, input *replayInput) (*replayOutput,
 
 func (s *Server) replayMatching(ctx context.Context, input *bulkReplayInput) (*bulkReplayOutput, error) {
 	request := input.Body
-	filter := request.Filter
-	if filter.empty() && !request.All {
-		return nil, invalid("a bulk replay with an empty filter would replay every open entry: give a filter, or all: true")
-	}
-	for _, class := range filter.Classes {
-		if !class.Valid() {
-			return nil, invalid("class %q is not a failure class (%s)", class, joinNames(klaxontype.FailureClasses()))
-		}
-	}
-	params := &store.DLQListParams{
-		Classes: filter.Classes, Workflow: filter.Workflow, Channel: filter.Channel, Entities: filter.Entities,
-		CreatedAfter: filter.Since, CreatedBefore: filter.Until,
+	params, err := request.Filter.params("replay", request.All)
+	if err != nil {
+		return nil, err
 	}
 	options := klaxon.ReplayOptions{Mode: request.Mode, Step: request.Step, Input: request.Input, Actor: actor(ctx)}
 	result, err := s.client.ReplayMatching(ctx, params, options, request.DryRun)
@@ -269,4 +283,34 @@ func (s *Server) replayMatching(ctx context.Context, input *bulkReplayInput) (*b
 		return nil, err
 	}
 	return &bulkReplayOutput{Body: result}, nil
+}
+
+func (s *Server) discardMatching(ctx context.Context, input *bulkDiscardInput) (*bulkDiscardOutput, error) {
+	request := input.Body
+	params, err := request.Filter.params("discard", request.All)
+	if err != nil {
+		return nil, err
+	}
+	result, err := s.client.DiscardMatching(ctx, params, request.Reason, actor(ctx), request.DryRun)
+	if err != nil {
+		return nil, err
+	}
+	return &bulkDiscardOutput{Body: result}, nil
+}
+
+// params checks a bulk action's filter and turns it into the store's. An
+// empty one would match every open entry, so it needs all: true.
+func (f *DeadLetterFilter) params(action string, all bool) (*store.DLQListParams, error) {
+	if f.empty() && !all {
+		return nil, invalid("a bulk %s with an empty filter would %s every open entry: give a filter, or all: true", action, action)
+	}
+	for _, class := range f.Classes {
+		if !class.Valid() {
+			return nil, invalid("class %q is not a failure class (%s)", class, joinNames(klaxontype.FailureClasses()))
+		}
+	}
+	return &store.DLQListParams{
+		Classes: f.Classes, Workflow: f.Workflow, Channel: f.Channel, Entities: f.Entities,
+		CreatedAfter: f.Since, CreatedBefore: f.Until,
+	}, nil
 }

@@ -21,6 +21,7 @@ var fuzzRoutes = []string{
 	"/api/v1/runs",
 	"/api/v1/dlq/01ARZ3NDEKTSV4RRFFQ69G5FAV/replay",
 	"/api/v1/dlq/replay",
+	"/api/v1/dlq/discard",
 	"/api/v1/dlq/01ARZ3NDEKTSV4RRFFQ69G5FAV/resolve",
 	"/api/v1/dlq/01ARZ3NDEKTSV4RRFFQ69G5FAV/discard",
 }

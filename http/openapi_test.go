@@ -83,7 +83,7 @@ func TestOpenAPIDocumentListsEveryRoute(t *testing.T) {
 	}
 	for _, want := range []string{
 		"GET /healthz", "GET /readyz", "POST /api/v1/runs", "GET /api/v1/runs", "GET /api/v1/runs/{id}", "POST /api/v1/runs/{id}/cancel",
-		"GET /api/v1/dlq", "GET /api/v1/dlq/{id}", "POST /api/v1/dlq/{id}/replay", "POST /api/v1/dlq/replay",
+		"GET /api/v1/dlq", "GET /api/v1/dlq/{id}", "POST /api/v1/dlq/{id}/replay", "POST /api/v1/dlq/replay", "POST /api/v1/dlq/discard",
 		"POST /api/v1/dlq/{id}/resolve", "POST /api/v1/dlq/{id}/discard", "GET /api/v1/workflows",
 		"GET /api/v1/breakers", "POST /api/v1/breakers/{workflow}/reset", "POST /api/v1/dlq/purge",
 	} {

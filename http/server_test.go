@@ -356,6 +356,42 @@ func TestBulkReplay(t *testing.T) {
 	}
 }
 
+func TestBulkDiscard(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	ctx := context.Background()
+	operator := f.client(operateSecret)
+	for range 3 {
+		f.deadEntry(operateSecret, map[string]string{"batch": "a"})
+	}
+	other := f.deadEntry(operateSecret, map[string]string{"batch": "b"})
+
+	filter := klaxonhttp.DeadLetterFilter{Workflow: "charge", Entities: map[string]string{"batch": "a"}}
+	dry, err := operator.DiscardMatching(ctx, &klaxonhttp.BulkDiscardRequest{Filter: filter, Reason: "refunded by hand", DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dry.Matched != 3 || dry.Discarded != 0 || len(dry.EntryIDs) != 3 {
+		t.Fatalf("dry run %+v", dry)
+	}
+	done, err := operator.DiscardMatching(ctx, &klaxonhttp.BulkDiscardRequest{Filter: filter, Reason: "refunded by hand"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.Matched != 3 || done.Discarded != 3 {
+		t.Fatalf("bulk discard %+v", done)
+	}
+	for _, id := range done.EntryIDs {
+		entry, _ := operator.DeadLetter(ctx, id)
+		if entry.State != klaxontype.DeadLetterDiscarded || entry.ClosedBy != "operator" || entry.CloseReason != "refunded by hand" {
+			t.Fatalf("entry %s after the bulk discard: state %s by %q for %q", id, entry.State, entry.ClosedBy, entry.CloseReason)
+		}
+	}
+	if entry, _ := operator.DeadLetter(ctx, other.ID); entry.State != klaxontype.DeadLetterOpen {
+		t.Fatalf("an entry outside the filter is %s", entry.State)
+	}
+}
+
 func TestCancel(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, true)

@@ -60,6 +60,7 @@ export async function renderDeadLetters(main, query, view) {
       <button type="button" data-action="replay-selected" disabled>Replay selected</button>
       <button type="button" data-action="replay-matching" id="replay-matching">Replay all matching…</button>
       <button type="button" data-action="discard-selected" class="danger" disabled>Discard selected</button>
+      <button type="button" data-action="discard-matching" id="discard-matching" class="danger">Discard all matching…</button>
       <span class="muted small" id="selection"></span>
     </form>` : ''}
     <div id="dlq-list"><p class="muted">Loading…</p></div>`);
@@ -105,6 +106,7 @@ export async function renderDeadLetters(main, query, view) {
       if (button.dataset.action === 'replay-selected') await replaySelected(ids, replay);
       if (button.dataset.action === 'replay-matching') await replayMatching(filter, replay);
       if (button.dataset.action === 'discard-selected') await discardSelected(ids);
+      if (button.dataset.action === 'discard-matching') await discardMatching(filter);
       await load();
     });
   }
@@ -209,6 +211,29 @@ async function discardSelected(ids) {
   const done = await inBatches(ids, (id) => api('/dlq/' + id + '/discard', { method: 'POST', body: { reason: values.reason } }));
   const failed = done.filter(([, s]) => s.status === 'rejected');
   notify(`Discarded ${done.length - failed.length} of ${ids.length} entries.` + (failed.length ? ' ' + failed[0][1].reason.message : ''), failed.length ? 'error' : 'ok');
+}
+
+async function discardMatching(filter) {
+  const body = { filter: bulkFilter(filter) };
+  if (!Object.keys(body.filter).length) body.all = true;
+  let dry;
+  try {
+    dry = await api('/dlq/discard', { method: 'POST', body: { ...body, reason: 'dry run', dry_run: true } });
+  } catch (error) { notify(error.message); return; }
+  const values = await ask('Discard every open entry matching the filter?', html`
+    <p>Filter: ${describe(filter)}.</p>
+    <p id="dry-run-count">Dry run: <strong>${fmtCount(dry.matched)}</strong> open entries match. Their runs stay dead; the reason goes to the audit trail.</p>
+    ${dry.matched ? html`<label>reason <input name="reason" required size="40"></label>` : ''}`,
+  dry.matched ? 'Discard ' + fmtCount(dry.matched) : 'Close');
+  if (!values || !dry.matched) return;
+  try {
+    const result = await api('/dlq/discard', { method: 'POST', body: { ...body, reason: values.reason } });
+    const failed = Object.entries(result.failed || {});
+    notify(`Discarded ${fmtCount(result.discarded)} of ${fmtCount(result.matched)} matching entries` +
+      (result.skipped ? `; ${fmtCount(result.skipped)} skipped (acted on meanwhile)` : '') +
+      (failed.length ? `; ${failed.length} refused: ` + failed.slice(0, 5).map(([id, why]) => id + ': ' + why).join('; ') : '') + '.',
+    failed.length ? 'error' : 'ok');
+  } catch (error) { notify(error.message); }
 }
 
 /** renderEntry shows one entry, and for an open entry and an operate token, what can be done with it. */
