@@ -46,6 +46,9 @@ type backend interface {
 	ReplayMatching(ctx context.Context, params *store.DLQListParams, options klaxon.ReplayOptions, dryRun bool) (*klaxon.BulkReplayResult, error)
 	Resolve(ctx context.Context, id, step string, output []byte, actor string) (*klaxontype.DeadLetter, error)
 	Discard(ctx context.Context, id, reason, actor string) (*klaxontype.DeadLetter, error)
+	// DiscardMatching discards (or with dryRun lists) the open entries
+	// matching the filter.
+	DiscardMatching(ctx context.Context, params *store.DLQListParams, reason, actor string, dryRun bool) (*klaxon.BulkDiscardResult, error)
 	PurgeDeadLetters(ctx context.Context, params *store.DLQListParams, actor string) (int, error)
 
 	Breakers(ctx context.Context) ([]*klaxontype.Breaker, error)

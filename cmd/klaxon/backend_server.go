@@ -149,6 +149,13 @@ func (b *serverBackend) Discard(ctx context.Context, id, reason, _ string) (*kla
 	return b.client.Discard(ctx, id, reason)
 }
 
+func (b *serverBackend) DiscardMatching(ctx context.Context, params *store.DLQListParams, reason, _ string, dryRun bool) (*klaxon.BulkDiscardResult, error) {
+	filter := deadLetterFilter(params)
+	return b.client.DiscardMatching(ctx, &klaxonhttp.BulkDiscardRequest{
+		Filter: filter, All: filterEmpty(filter), Reason: reason, DryRun: dryRun,
+	})
+}
+
 func (b *serverBackend) PurgeDeadLetters(ctx context.Context, params *store.DLQListParams, _ string) (int, error) {
 	filter := deadLetterFilter(params)
 	return b.client.PurgeDeadLetters(ctx, &klaxonhttp.PurgeRequest{

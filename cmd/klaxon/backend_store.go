@@ -109,6 +109,10 @@ func (b *storeBackend) Discard(ctx context.Context, id, reason, actor string) (*
 	return b.client.Discard(ctx, id, reason, actor)
 }
 
+func (b *storeBackend) DiscardMatching(ctx context.Context, params *store.DLQListParams, reason, actor string, dryRun bool) (*klaxon.BulkDiscardResult, error) {
+	return b.client.DiscardMatching(ctx, params, reason, actor, dryRun)
+}
+
 func (b *storeBackend) PurgeDeadLetters(ctx context.Context, params *store.DLQListParams, actor string) (int, error) {
 	return b.client.PurgeDeadLetters(ctx, params, actor)
 }

@@ -200,6 +200,8 @@ func TestLookingBothWaysPrintsTheSame(t *testing.T) {
 		{"dlq", "replay", entries[0].ID, "--mode", "from-step", "--step", "fetch", "--dry-run", "--json"},
 		{"dlq", "replay", "--all-matching", "--class", "permanent", "--dry-run"},
 		{"dlq", "replay", "--all-matching", "--dry-run", "--json"},
+		{"dlq", "discard", "--all-matching", "--class", "permanent", "--dry-run", "--reason", "cleanup"},
+		{"dlq", "discard", "--all-matching", "--dry-run", "--reason", "cleanup", "--json"},
 		{"dlq", "purge", "--state", "open"},
 		{"dlq", "purge", "--all", "--json"},
 		{"breaker", "list"},
@@ -285,6 +287,7 @@ func TestActingBothWaysDoesTheSame(t *testing.T) {
 	actBothWays("dlq", "resolve", policy[0].ID, "--step", "decide", "--output", output, "--json")
 	actBothWays("dlq", "discard", policy[1].ID, "--reason", "a test ticket", "--json")
 	actBothWays("dlq", "replay", "--all-matching", "--class", "context_overflow", "--json")
+	actBothWays("dlq", "discard", "--all-matching", "--class", "permanent", "--reason", "known bad batch", "--json")
 	actBothWays("runs", "cancel", permanent[0].RunID, "--reason", "the customer withdrew")
 	actBothWays("runs", "cancel", permanent[1].RunID, "--json")
 	actBothWays("dlq", "purge", "--state", "discarded", "--yes", "--json")

@@ -498,6 +498,58 @@ func TestDLQBulkReplayByClass(t *testing.T) {
 	}
 }
 
+func TestDLQBulkDiscardByClass(t *testing.T) {
+	t.Parallel()
+	db := classFixture(t)
+	policy := listEntries(t, db, "--class", "policy_violation")
+	before := snapshot(t, db)
+
+	// Filters without --all-matching, nothing at all, and no reason are
+	// refused.
+	for _, args := range [][]string{
+		{"dlq", "discard", "--db", db, "--class", "policy_violation", "--reason", "x"},
+		{"dlq", "discard", "--db", db, "--reason", "x"},
+	} {
+		code, _, stderr := run(t, nil, args...)
+		if code != exitUsage || !strings.Contains(stderr, "--all-matching") {
+			t.Errorf("klaxon %v: exit %d %q", args, code, stderr)
+		}
+	}
+	if code, _, stderr := run(t, nil, "dlq", "discard", "--db", db, "--all-matching", "--class", "policy_violation"); code != exitUsage || !strings.Contains(stderr, "--reason") {
+		t.Errorf("bulk discard without a reason: exit %d %q", code, stderr)
+	}
+
+	code, stdout, stderr := run(t, nil, "dlq", "discard", "--db", db, "--all-matching", "--class", "policy_violation", "--reason", "test tickets", "--dry-run", "--json")
+	var plan bulkDiscardResult
+	if code != exitOK || json.Unmarshal([]byte(stdout), &plan) != nil || plan.BulkDiscardResult == nil {
+		t.Fatalf("bulk dry run: exit %d %q %s", code, stdout, stderr)
+	}
+	slices.Sort(plan.EntryIDs)
+	if !plan.DryRun || plan.Matched != fixturePolicy || plan.Discarded != 0 || !slices.Equal(plan.EntryIDs, ids(policy)) {
+		t.Errorf("bulk dry run = %+v; want the %d policy entries %v", plan.BulkDiscardResult, fixturePolicy, ids(policy))
+	}
+	if snapshot(t, db) != before {
+		t.Fatal("a refused or dry-run bulk discard changed something")
+	}
+
+	code, stdout, stderr = run(t, nil, "dlq", "discard", "--db", db, "--all-matching", "--class", "policy_violation", "--reason", "test tickets", "--actor", "oncall")
+	if code != exitOK || !strings.Contains(stdout, fmt.Sprintf("discarded %d of %d", fixturePolicy, fixturePolicy)) {
+		t.Fatalf("bulk discard: exit %d %q %s", code, stdout, stderr)
+	}
+	discarded := listEntries(t, db, "--state", "discarded")
+	if !slices.Equal(ids(discarded), ids(policy)) {
+		t.Errorf("discarded entries %v; want the policy ones %v", ids(discarded), ids(policy))
+	}
+	for _, entry := range discarded {
+		if entry.ClosedBy != "oncall" || entry.CloseReason != "test tickets" {
+			t.Errorf("discarded entry %s by %q because %q; want oncall, test tickets", entry.ID, entry.ClosedBy, entry.CloseReason)
+		}
+	}
+	if open := listEntries(t, db, "--state", "open"); len(open) != fixtureEntries-fixturePolicy {
+		t.Errorf("%d entries still open; want %d", len(open), fixtureEntries-fixturePolicy)
+	}
+}
+
 func TestDLQResolve(t *testing.T) {
 	t.Parallel()
 	db, entries := demoDeadLetters(t)
