@@ -35,6 +35,9 @@ var (
 	duplicatesDesc = prometheus.NewDesc(Namespace+"_duplicates_suppressed_total",
 		"Writes of stale lease holders that the store refused (duplicate.suppressed events), by workflow: "+
 			"retries that would have applied a step twice.", []string{"workflow"}, nil)
+	alertsFiringDesc = prometheus.NewDesc(Namespace+"_alerts_firing",
+		"1 for each alert the server's rules have firing, by rule, kind, workflow, class and severity; no series when none fires.",
+		[]string{"rule", "kind", "workflow", "class", "severity"}, nil)
 	storeUpDesc = prometheus.NewDesc(Namespace+"_store_up",
 		"1 when the last read of the store for these metrics succeeded, 0 when it failed.", nil, nil)
 )
@@ -65,7 +68,7 @@ func NewStoreCollector(st store.Store, ttl time.Duration) *StoreCollector {
 
 // Describe sends the descriptors of every metric the collector makes.
 func (c *StoreCollector) Describe(descs chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{runsDesc, dlqOpenDesc, dlqTotalDesc, breakerOpenDesc, outboxPendingDesc, duplicatesDesc, storeUpDesc} {
+	for _, d := range []*prometheus.Desc{runsDesc, dlqOpenDesc, dlqTotalDesc, breakerOpenDesc, outboxPendingDesc, duplicatesDesc, alertsFiringDesc, storeUpDesc} {
 		descs <- d
 	}
 }
@@ -180,5 +183,19 @@ func (c *StoreCollector) read(ctx context.Context) ([]prometheus.Metric, error) 
 		return nil, fmt.Errorf("count the outbox: %w", err)
 	}
 	gauge(outboxPendingDesc, pending)
+
+	firing, err := c.store.AlertList(ctx, &store.AlertListParams{
+		States: []klaxontype.AlertState{klaxontype.AlertFiring}, Limit: maxFiringAlerts,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list firing alerts: %w", err)
+	}
+	for _, a := range firing {
+		gauge(alertsFiringDesc, 1, a.Rule, string(a.Kind), a.Workflow, string(a.Class), string(a.Severity))
+	}
 	return metrics, nil
 }
+
+// maxFiringAlerts bounds the alerts one scrape reports: one per rule and
+// workflow (and class) can fire at once, far fewer than this.
+const maxFiringAlerts = 1000

@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"context"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -88,5 +89,59 @@ func TestStoreCollectorReportsStoreDown(t *testing.T) {
 	time.Sleep(time.Millisecond)
 	if value, families := up(); value != 0 || families != 1 {
 		t.Errorf("closed store: klaxon_store_up %v among %d families; want 0 alone", value, families)
+	}
+}
+
+// An alert the server's rules have firing is a klaxon_alerts_firing series
+// with its labels; once resolved it is gone.
+func TestStoreCollectorReportsFiringAlerts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openStore(t, filepath.Join(t.TempDir(), "klaxon.db"))
+	collector := metrics.NewStoreCollector(st, time.Nanosecond)
+	firing := func() []string {
+		t.Helper()
+		registry := prometheus.NewRegistry()
+		registry.MustRegister(collector)
+		families, err := registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var series []string
+		for _, family := range families {
+			if family.GetName() != "klaxon_alerts_firing" {
+				continue
+			}
+			for _, m := range family.GetMetric() {
+				labels := map[string]string{}
+				for _, pair := range m.GetLabel() {
+					labels[pair.GetName()] = pair.GetValue()
+				}
+				series = append(series, labels["rule"]+" "+labels["kind"]+" "+labels["workflow"]+" "+labels["class"]+" "+labels["severity"]+
+					" = "+strconv.FormatFloat(m.GetGauge().GetValue(), 'f', -1, 64))
+			}
+		}
+		return series
+	}
+	if got := firing(); len(got) != 0 {
+		t.Fatalf("with no alert: %v; want no series", got)
+	}
+	alert, fired, err := st.AlertFire(ctx, &store.AlertFireParams{
+		ID: "01JALERT000000000000000001", Rule: "dlq-spike", Kind: klaxontype.AlertDLQSpike, Workflow: "pipeline",
+		Class: klaxontype.ClassContextOverflow, Severity: klaxontype.SeverityCritical, Summary: "spike",
+		Value: 12, Threshold: 5, At: time.Now(),
+	})
+	if err != nil || !fired {
+		t.Fatalf("AlertFire: %v, fired %v", err, fired)
+	}
+	want := "dlq-spike dlq_spike pipeline context_overflow critical = 1"
+	if got := firing(); len(got) != 1 || got[0] != want {
+		t.Fatalf("firing: %v; want [%s]", got, want)
+	}
+	if _, _, err := st.AlertResolve(ctx, &store.AlertResolveParams{ID: alert.ID, At: time.Now()}); err != nil {
+		t.Fatalf("AlertResolve: %v", err)
+	}
+	if got := firing(); len(got) != 0 {
+		t.Fatalf("after resolving: %v; want no series", got)
 	}
 }
