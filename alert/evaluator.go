@@ -55,6 +55,11 @@ type Outcome struct {
 	Firing int
 }
 
+// orphanAfter is how long a firing alert of a rule this evaluator does not
+// run is left to whichever server runs it, before it is resolved as a rule
+// no longer in effect.
+const orphanAfter = 10 * time.Minute
+
 // Evaluate evaluates every rule once, at the clock's time. A rule whose
 // measurement fails is skipped (its alerts are left as they are) and its
 // error is returned, joined with the others, after the other rules are done.
@@ -88,10 +93,15 @@ func (e *Evaluator) Evaluate(ctx context.Context) (*Outcome, error) {
 		}
 		delete(open, rule.Name)
 	}
-	// Alerts of rules no longer in effect resolve, without notifications:
-	// their targets are not known any more.
+	// Alerts of rules not in effect here resolve, without notifications
+	// (their targets are not known here), once no evaluation has recorded
+	// them for orphanAfter: until then another server sharing the database
+	// may run the rule, and it keeps them.
 	for name, alerts := range open {
 		for _, a := range alerts {
+			if now.Sub(a.EvaluatedAt) < orphanAfter {
+				continue
+			}
 			_, resolved, err := e.store.AlertResolve(ctx, &store.AlertResolveParams{
 				ID: a.ID, At: now, Summary: fmt.Sprintf("%s (resolved: rule %s is no longer in effect)", a.Summary, name),
 			})

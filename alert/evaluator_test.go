@@ -347,6 +347,54 @@ func TestConcurrentEvaluators(t *testing.T) {
 	h.expect(h.hook.notifications(), "dlq", 1, firing, repeat, resolved)
 }
 
+// TestServerWithoutTheRule: a server whose rules file lacks a rule leaves
+// that rule's firing alert to the server that runs it, and resolves it only
+// once no evaluation has recorded it for a while (the rule is gone
+// everywhere).
+func TestServerWithoutTheRule(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, &alert.Rule{
+		Name: "dlq", Kind: klaxontype.AlertDLQRate, Severity: klaxontype.SeverityWarning,
+		Repeat: time.Hour, Window: 3 * time.Hour, Threshold: 1,
+	})
+	base := h.dead("pipeline", klaxontype.ClassPermanent).CreatedAt
+	fired := h.expect(h.at(base.Add(time.Second)), "dlq", 1, firing)[0]
+	if fired.EvaluatedAt.IsZero() {
+		t.Fatalf("a fired alert %+v has no evaluation time", fired)
+	}
+	other := alert.NewEvaluator(h.store, &alert.Config{}, h.clock.Now, nil)
+	evaluateOther := func(at time.Time) *alert.Outcome {
+		t.Helper()
+		h.clock.Set(at)
+		outcome, err := other.Evaluate(h.ctx)
+		if err != nil {
+			t.Fatalf("the other server's evaluation at %s: %v", at, err)
+		}
+		return outcome
+	}
+	// The server with the rule keeps evaluating it; the other leaves it.
+	for _, minutes := range []time.Duration{2, 9, 16, 23} {
+		if outcome := evaluateOther(base.Add(minutes * time.Minute)); outcome.Resolved != 0 {
+			t.Fatalf("at +%dm the server without the rule resolved the alert", minutes)
+		}
+		h.expect(h.at(base.Add(minutes*time.Minute+time.Second)), "dlq", 2)
+	}
+	if firing := h.firing(); len(firing) != 1 || firing[0].ID != fired.ID {
+		t.Fatalf("firing %+v; want alert %s still firing", firing, fired.ID)
+	}
+	// The server with the rule stops; ten minutes after its last
+	// evaluation the rule is taken to be gone, and the alert resolves.
+	if outcome := evaluateOther(base.Add(30 * time.Minute)); outcome.Resolved != 0 {
+		t.Fatal("resolved 7 minutes after the last evaluation; want it left for 10")
+	}
+	if outcome := evaluateOther(base.Add(34 * time.Minute)); outcome.Resolved != 1 {
+		t.Fatalf("not resolved 11 minutes after the last evaluation: %+v", outcome)
+	}
+	if firing := h.firing(); len(firing) != 0 {
+		t.Fatalf("still firing: %+v", firing)
+	}
+}
+
 // alertsEqual compares alerts field by field, times by instant.
 func alertsEqual(a, b *klaxontype.Alert) bool {
 	sameTime := func(x, y *time.Time) bool { return (x == nil) == (y == nil) && (x == nil || x.Equal(*y)) }

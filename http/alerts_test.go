@@ -82,7 +82,7 @@ func TestAlerts(t *testing.T) {
 		keys = append(keys, key)
 	}
 	sort.Strings(keys)
-	want := []string{"class", "id", "kind", "last_notified_at", "notifications", "resolved_at", "rule", "run_ids", "severity",
+	want := []string{"class", "evaluated_at", "id", "kind", "last_notified_at", "notifications", "resolved_at", "rule", "run_ids", "severity",
 		"started_at", "state", "summary", "threshold", "value", "workflow"}
 	if !slices.Equal(keys, want) {
 		t.Errorf("alert fields %v; want %v", keys, want)

@@ -105,6 +105,10 @@ type Alert struct {
 	Notifications int `json:"notifications"`
 	// RunIDs are up to 20 runs behind the alert; empty when not applicable.
 	RunIDs []string `json:"run_ids"`
+	// EvaluatedAt is when an evaluation last recorded the alert (fired,
+	// updated or resolved it): a firing alert that no server has evaluated
+	// for a while belongs to a rule no server runs any more.
+	EvaluatedAt time.Time `json:"evaluated_at"`
 }
 
 // AlertEvent is why an alert notification was sent.

@@ -37,7 +37,7 @@ func (r *alertRow) alert() *klaxontype.Alert {
 		ID: r.ID, Rule: r.Rule, Kind: klaxontype.AlertKind(r.Kind), Workflow: r.Workflow,
 		Class: klaxontype.FailureClass(r.Class), Severity: klaxontype.AlertSeverity(r.Severity),
 		State: klaxontype.AlertState(r.State), Summary: r.Summary, Value: r.Value, Threshold: r.Threshold,
-		StartedAt: r.StartedAt.UTC(), Notifications: r.Notifications, RunIDs: r.RunIDs,
+		StartedAt: r.StartedAt.UTC(), Notifications: r.Notifications, RunIDs: r.RunIDs, EvaluatedAt: r.UpdatedAt.UTC(),
 	}
 	if alert.RunIDs == nil {
 		alert.RunIDs = []string{}

@@ -24,6 +24,7 @@ func scanAlert(stmt *sqlite.Stmt) (*klaxontype.Alert, error) {
 		Value:         stmt.GetFloat("value"),
 		Threshold:     stmt.GetFloat("threshold"),
 		StartedAt:     columnTime(stmt, "started_at"),
+		EvaluatedAt:   columnTime(stmt, "updated_at"),
 		Notifications: int(stmt.GetInt64("notifications")),
 		RunIDs:        []string{},
 	}

@@ -35,7 +35,7 @@ func testAlerts(t *testing.T, h *harness) {
 			ID: fire.ID, Rule: "dlq-spike", Kind: klaxontype.AlertDLQSpike, Workflow: testWorkflow,
 			Class: klaxontype.ClassContextOverflow, Severity: klaxontype.SeverityWarning, State: klaxontype.AlertFiring,
 			Summary: fire.Summary, Value: 12, Threshold: 5, StartedAt: start, LastNotifiedAt: &start,
-			Notifications: 1, RunIDs: []string{"r1", "r2"},
+			Notifications: 1, RunIDs: []string{"r1", "r2"}, EvaluatedAt: start,
 		}
 		if !reflect.DeepEqual(alert, want) {
 			t.Errorf("AlertFire = %+v; want %+v", alert, want)
@@ -57,8 +57,9 @@ func testAlerts(t *testing.T, h *harness) {
 			ID: fire.ID, Summary: "14 context_overflow dead letters", Value: 14, Threshold: 5,
 			At: start.Add(time.Minute), ExpectNotifications: 1, Channels: []string{alertChannel},
 		})
-		if err != nil || !updated || alert.Value != 14 || alert.Notifications != 1 || !alert.LastNotifiedAt.Equal(start) {
-			t.Fatalf("AlertUpdate = %+v, %v, %v; want value 14, one notification", alert, updated, err)
+		if err != nil || !updated || alert.Value != 14 || alert.Notifications != 1 || !alert.LastNotifiedAt.Equal(start) ||
+			!alert.EvaluatedAt.Equal(start.Add(time.Minute)) {
+			t.Fatalf("AlertUpdate = %+v, %v, %v; want value 14, one notification, evaluated a minute later", alert, updated, err)
 		}
 		f.checkAlertNotifications(alertChannel, "", 0)
 
@@ -84,7 +85,7 @@ func testAlerts(t *testing.T, h *harness) {
 		resolve := &store.AlertResolveParams{ID: fire.ID, Summary: "cleared", At: resolveAt, Channels: []string{alertChannel}}
 		alert, resolved, err := f.store.AlertResolve(f.ctx, resolve)
 		if err != nil || !resolved || alert.State != klaxontype.AlertResolved || alert.ResolvedAt == nil ||
-			!alert.ResolvedAt.Equal(resolveAt) || alert.Notifications != 3 || alert.Summary != "cleared" {
+			!alert.ResolvedAt.Equal(resolveAt) || !alert.EvaluatedAt.Equal(resolveAt) || alert.Notifications != 3 || alert.Summary != "cleared" {
 			t.Fatalf("AlertResolve = %+v, %v, %v; want resolved at %s with three notifications", alert, resolved, err, resolveAt)
 		}
 		f.checkAlertNotifications(alertChannel, klaxontype.AlertEventResolved, 3)
