@@ -42,12 +42,13 @@ outcome AS (
     LEFT JOIN done d ON d.idx = i.idx
     LEFT JOIN LATERAL (
         SELECT true AS already FROM runs r
-        WHERE r.id = i.run_id AND r.epoch = i.epoch AND r.status = 'completed'
+        WHERE $13 AND d.idx IS NULL
+          AND r.id = i.run_id AND r.epoch = i.epoch AND r.status = 'completed'
         LIMIT 1) a ON true
 ),
 -- A refused completion is recorded as duplicate.suppressed ($14: the lease
 -- lost); after a commit in doubt ($13) a run already completed at that epoch
--- is the earlier try's.
+-- is the earlier try's. The run is looked up only then.
 suppressed AS (
     INSERT INTO events (run_id, type, actor, at, message)
     SELECT run_id, 'duplicate.suppressed', holder, $12,
