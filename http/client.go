@@ -151,15 +151,8 @@ type DeadLetterQuery struct {
 
 // DeadLetters lists a page of dead-letter entries, newest first.
 func (c *Client) DeadLetters(ctx context.Context, query *DeadLetterQuery) (*DeadLetterPage, error) {
-	values := url.Values{}
+	values := deadLetterFilterValues(query)
 	if query != nil {
-		setList(values, "class", query.Classes)
-		setList(values, "state", query.States)
-		setEntities(values, query.Entities)
-		setString(values, "workflow", query.Workflow)
-		setString(values, "channel", query.Channel)
-		setTime(values, "since", query.Since)
-		setTime(values, "until", query.Until)
 		setString(values, "run", query.Run)
 		setString(values, "cursor", query.Cursor)
 		setInt(values, "limit", query.Limit)
@@ -169,6 +162,22 @@ func (c *Client) DeadLetters(ctx context.Context, query *DeadLetterQuery) (*Dead
 		return nil, err
 	}
 	return &page, nil
+}
+
+// deadLetterFilterValues are the query parameters of a query's filter: the
+// ones GET /dlq and GET /dlq/groups share.
+func deadLetterFilterValues(query *DeadLetterQuery) url.Values {
+	values := url.Values{}
+	if query != nil {
+		setList(values, "class", query.Classes)
+		setList(values, "state", query.States)
+		setEntities(values, query.Entities)
+		setString(values, "workflow", query.Workflow)
+		setString(values, "channel", query.Channel)
+		setTime(values, "since", query.Since)
+		setTime(values, "until", query.Until)
+	}
+	return values
 }
 
 // DeadLetter returns one entry with its attempts and deliveries.

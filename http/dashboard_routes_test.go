@@ -2,12 +2,16 @@ package http_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/klaxonhq/klaxon"
 	klaxonhttp "github.com/klaxonhq/klaxon/http"
+	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
 )
 
@@ -28,13 +32,23 @@ func TestWhoAmI(t *testing.T) {
 	}
 	f.do(http.MethodGet, "/api/v1/whoami", "", "").wantProblem(t, http.StatusUnauthorized, "access token")
 
+	// The typed client asks the same.
+	got, err := f.client(operateSecret).WhoAmI(context.Background())
+	if want := (klaxonhttp.WhoAmI{Name: "operator", Scope: "operate", TokensRequired: true}); err != nil || *got != want {
+		t.Errorf("client WhoAmI = %+v, %v; want %+v", got, err, want)
+	}
+	var problem *klaxonhttp.Error
+	if _, err := f.client("").WhoAmI(context.Background()); !errors.As(err, &problem) || problem.Status != http.StatusUnauthorized {
+		t.Errorf("client WhoAmI without a token: %v; want a 401 problem", err)
+	}
+
 	// Without tokens, this machine may do everything, as anonymous.
 	open := newFixture(t, false)
-	var got klaxonhttp.WhoAmI
+	var anonymous klaxonhttp.WhoAmI
 	r := open.do(http.MethodGet, "/api/v1/whoami", "", "")
-	r.decode(t, &got)
-	if want := (klaxonhttp.WhoAmI{Name: "anonymous", Scope: "admin"}); got != want {
-		t.Errorf("whoami without tokens = %+v; want %+v", got, want)
+	r.decode(t, &anonymous)
+	if want := (klaxonhttp.WhoAmI{Name: "anonymous", Scope: "admin"}); anonymous != want {
+		t.Errorf("whoami without tokens = %+v; want %+v", anonymous, want)
 	}
 }
 
@@ -66,6 +80,34 @@ func TestDeadLetterGroups(t *testing.T) {
 		}
 	}
 	f.do(http.MethodGet, "/api/v1/dlq/groups?class=flaky", "", "").wantProblem(t, http.StatusUnprocessableEntity, "flaky")
+
+	// The typed client sends the same filters.
+	ctx := context.Background()
+	client := f.client("")
+	for _, c := range []struct {
+		query *klaxonhttp.DeadLetterQuery
+		want  int
+	}{
+		{nil, 3},
+		{&klaxonhttp.DeadLetterQuery{States: []klaxontype.DeadLetterState{klaxontype.DeadLetterOpen}, Entities: map[string]string{"tenant": "acme"}}, 1},
+		{&klaxonhttp.DeadLetterQuery{Classes: []klaxontype.FailureClass{klaxontype.ClassPermanent}, Channel: first.Channel}, 3},
+		{&klaxonhttp.DeadLetterQuery{Workflow: "greet"}, 0},
+		{&klaxonhttp.DeadLetterQuery{Since: time.Now().Add(time.Hour)}, 0},
+	} {
+		got, err := client.DeadLetterGroups(ctx, c.query)
+		if err != nil || got.Total != c.want || (c.want > 0 && (len(got.Groups) != 1 || got.Groups[0].Count != c.want)) {
+			t.Errorf("client DeadLetterGroups(%+v) = %+v, %v; want total %d in one group", c.query, got, err, c.want)
+		}
+	}
+	var problem *klaxonhttp.Error
+	if _, err := client.DeadLetterGroups(ctx, &klaxonhttp.DeadLetterQuery{Classes: []klaxontype.FailureClass{"flaky"}}); !errors.As(err, &problem) || problem.Status != http.StatusUnprocessableEntity {
+		t.Errorf("client DeadLetterGroups of class flaky: %v; want a 422 problem", err)
+	}
+	for _, query := range []*klaxonhttp.DeadLetterQuery{{Run: first.RunID}, {Limit: 5}, {Cursor: "x"}} {
+		if _, err := client.DeadLetterGroups(ctx, query); err == nil || !strings.Contains(err.Error(), "Run, Limit and Cursor") {
+			t.Errorf("client DeadLetterGroups(%+v): %v; want refused as not a filter", query, err)
+		}
+	}
 	f.do(http.MethodGet, "/api/v1/dlq/groups?entity=tenant", "", "").wantProblem(t, http.StatusUnprocessableEntity, "key=value")
 	f.do(http.MethodGet, "/api/v1/dlq/groups?limit=5", "", "").wantProblem(t, http.StatusUnprocessableEntity, "limit")
 }

@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -65,4 +66,19 @@ func (s *Server) registerDeadLetterGroups() {
 		}
 		return output, nil
 	})
+}
+
+// DeadLetterGroups counts the entries matching the query's filter by class
+// and channel, however many there are (scope read). A count has no pages and
+// no run filter: a query with Run, Limit or Cursor set is refused before any
+// request is sent.
+func (c *Client) DeadLetterGroups(ctx context.Context, query *DeadLetterQuery) (*DeadLetterGroups, error) {
+	if query != nil && (query.Run != "" || query.Limit != 0 || query.Cursor != "") {
+		return nil, errors.New("klaxon http client: dead-letter groups count by filter only; Run, Limit and Cursor do not apply")
+	}
+	var groups DeadLetterGroups
+	if err := c.do(ctx, http.MethodGet, APIPrefix+"/dlq/groups", deadLetterFilterValues(query), nil, &groups); err != nil {
+		return nil, err
+	}
+	return &groups, nil
 }

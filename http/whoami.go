@@ -40,3 +40,13 @@ func (s *Server) registerWhoAmI() {
 		return output, nil
 	})
 }
+
+// WhoAmI returns the caller as the server sees it: the client's token name
+// and scope (scope read).
+func (c *Client) WhoAmI(ctx context.Context) (*WhoAmI, error) {
+	var who WhoAmI
+	if err := c.do(ctx, http.MethodGet, APIPrefix+"/whoami", nil, nil, &who); err != nil {
+		return nil, err
+	}
+	return &who, nil
+}
