@@ -31,6 +31,7 @@ const chromiumPath = "/usr/bin/chromium"
 const (
 	readSecret    = "read-secret-0123456789"
 	operateSecret = "operate-secret-0123456789"
+	adminSecret   = "admin-secret-0123456789"
 )
 
 // Receipt is the output of the charge workflow's one step, so that its
@@ -102,6 +103,7 @@ func newSite(t *testing.T, st *sqlite.Store) *site {
 	tokens, err := klaxonhttp.NewTokens(
 		klaxonhttp.Token{Name: "reader", Scope: klaxonhttp.ScopeRead, Secret: readSecret},
 		klaxonhttp.Token{Name: "operator", Scope: klaxonhttp.ScopeOperate, Secret: operateSecret},
+		klaxonhttp.Token{Name: "root", Scope: klaxonhttp.ScopeAdmin, Secret: adminSecret},
 	)
 	if err != nil {
 		t.Fatal(err)

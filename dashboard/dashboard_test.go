@@ -248,6 +248,80 @@ func TestReadTokenSeesNoActions(t *testing.T) {
 	s.waitText(tab, "#login-error", "not one the server knows")
 }
 
+// TestAdminResetsABreaker trips the charge workflow's breaker: the overview
+// shows it open, an operate token sees no way to reset it, and an admin
+// resets it from the overview after confirming, which the store records.
+func TestAdminResetsABreaker(t *testing.T) {
+	needChromium(t)
+	s := newSite(t, nil)
+	if _, err := s.store.BreakerTrip(s.ctx, &store.BreakerTripParams{
+		Workflow: "charge", Reason: "3 of 4 attempts failed", Until: time.Now().Add(time.Hour), Actor: "test",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tab := s.browser()
+	s.signIn(tab, operateSecret)
+	s.waitText(tab, "#open-breakers", "3 of 4 attempts failed")
+	if n := s.count(tab, `[data-action="reset-breaker"]`); n != 0 {
+		t.Errorf("an operate token sees %d reset buttons; resetting is for admins", n)
+	}
+
+	s.do(tab, "sign out", chromedp.Click(chromedp.CSS("#sign-out")), chromedp.WaitVisible(chromedp.CSS("#login-token")))
+	s.signIn(tab, adminSecret)
+	s.waitElement(tab, `#open-breakers button[data-action="reset-breaker"][data-workflow="charge"]`)
+	s.screenshot(tab, "breaker-open")
+	// With no run yet every chart is empty: its axis still reads 0 to its
+	// top without a label twice (a count's middle tick of 0.5 used to print
+	// as 1, like the top).
+	s.waitElement(tab, "#chart-throughput")
+	axes := run(s, tab, "read the charts' axes", chromedp.Evaluate[[][]string](`[...document.querySelectorAll('#ov-charts svg')].map(
+		(svg) => [...svg.querySelectorAll('text.tick[x="60"]')].map((t) => t.textContent))`))
+	for i, labels := range axes {
+		seen := map[string]bool{}
+		for _, label := range labels {
+			if seen[label] {
+				t.Errorf("chart %d's axis reads %v: %q twice", i, labels, label)
+			}
+			seen[label] = true
+		}
+	}
+	if len(axes) != 5 {
+		t.Errorf("the overview has %d charts; want 5", len(axes))
+	}
+	// Cancelling the confirmation leaves the breaker open.
+	s.do(tab, "ask to reset", chromedp.Click(chromedp.CSS(`button[data-action="reset-breaker"]`)))
+	s.waitElement(tab, "#dialog[open]")
+	s.do(tab, "cancel", chromedp.KeyEvent("\x1b"))
+	s.waitFor(tab, "the dialog to close", `!document.querySelector('#dialog[open]')`)
+	if b := s.breaker("charge"); b == nil || !b.Open {
+		t.Fatalf("the breaker is %+v although the reset was cancelled; want open", b)
+	}
+	s.do(tab, "ask to reset again", chromedp.Click(chromedp.CSS(`button[data-action="reset-breaker"]`)))
+	s.waitElement(tab, "#dialog[open]")
+	s.do(tab, "confirm the reset", chromedp.Click(chromedp.CSS("#dialog-ok")))
+	s.waitText(tab, "#notice", "The breaker of charge is reset")
+	s.waitText(tab, "#ov-breakers", "No breaker is open")
+	if b := s.breaker("charge"); b == nil || b.Open || b.ResetBy != "root" {
+		t.Errorf("after the reset the store has %+v; want closed, reset by root", b)
+	}
+}
+
+// breaker is the workflow's breaker as the store has it; nil if it never
+// tripped.
+func (s *site) breaker(workflow string) *klaxontype.Breaker {
+	s.t.Helper()
+	breakers, err := s.store.BreakerList(s.ctx)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for _, b := range breakers {
+		if b.Workflow == workflow {
+			return b
+		}
+	}
+	return nil
+}
+
 // resolve types an output into the resolve form and waits for the refusal
 // it must cause.
 func (s *site) resolve(tab context.Context, step, output, refusal string) {

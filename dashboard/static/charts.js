@@ -20,10 +20,14 @@ function shortTime(iso, stepSeconds) {
 
 function axes(max, format, buckets, stepSeconds) {
   const plotHeight = height - top - bottom;
-  const lines = [0, 0.5, 1].map((f) => {
+  // A middle tick that prints like an end (a count of 0.5 rounds to 1) is
+  // left without a label, so the axis never reads 0, 1, 1.
+  const ticks = [0, 0.5, 1].map((f) => format(max * f));
+  const lines = [0, 0.5, 1].map((f, i) => {
     const y = top + plotHeight * (1 - f);
+    const label = i === 1 && (ticks[1] === ticks[0] || ticks[1] === ticks[2]) ? '' : ticks[i];
     return `<line class="grid" x1="${left}" x2="${width - right}" y1="${y}" y2="${y}"/>` +
-      `<text class="tick" x="${left - 4}" y="${y + 4}" text-anchor="end">${esc(format(max * f))}</text>`;
+      (label ? `<text class="tick" x="${left - 4}" y="${y + 4}" text-anchor="end">${esc(label)}</text>` : '');
   }).join('');
   let labels = '';
   if (buckets.length) {

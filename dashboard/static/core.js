@@ -53,6 +53,11 @@ export function canOperate() {
   return !!session.who && (session.who.scope === 'operate' || session.who.scope === 'admin');
 }
 
+/** canAdmin reports whether the session's token may administer (reset breakers, purge). */
+export function canAdmin() {
+  return !!session.who && session.who.scope === 'admin';
+}
+
 // ---- HTML with escaping -------------------------------------------------
 
 class Raw {

@@ -1,7 +1,7 @@
 // overview.js: the first page: runs by status per workflow, the charts over
 // time from GET /api/v1/stats, firing alerts and breakers, refreshed every
-// few seconds.
-import { api, APIError, badge, fmtCost, fmtCount, fmtTime, html, raw, runStatuses, show } from './core.js';
+// few seconds. An admin can reset an open breaker from here.
+import { api, APIError, ask, badge, canAdmin, fmtCost, fmtCount, fmtTime, html, notify, raw, runStatuses, show } from './core.js';
 import { lineChart, stackedBars } from './charts.js';
 
 const windows = { '1h': '1 hour', '6h': '6 hours', '24h': '24 hours', '168h': '7 days' };
@@ -30,6 +30,10 @@ export async function renderOverview(main, query, view) {
     </section>`);
   main.querySelector('#ov-window select').addEventListener('change', (event) => {
     location.hash = '#/?window=' + event.target.value;
+  });
+  main.querySelector('#ov-breakers').addEventListener('click', (event) => {
+    const button = event.target.closest('button[data-action="reset-breaker"]');
+    if (button) resetBreaker(main, button.dataset.workflow);
   });
   await view.every(refreshMillis, async () => {
     const [workflows, stats, alerts, breakers] = await Promise.allSettled([
@@ -111,8 +115,26 @@ function firingAlerts({ alerts }) {
 function breakerList({ breakers }) {
   const open = breakers.filter((b) => b.open);
   const closed = breakers.filter((b) => !b.open);
-  return html`${open.length ? html`<ul class="breakers" id="open-breakers">${open.map((b) => html`<li>${badge('open')} <strong>${b.workflow}</strong>: ${b.reason}
-      <span class="muted">opened ${fmtTime(b.opened_at)} by ${b.opened_by}, until ${fmtTime(b.until)}</span></li>`)}</ul>`
+  const admin = canAdmin();
+  return html`${open.length ? html`<ul class="breakers" id="open-breakers">${open.map((b) => html`<li data-breaker="${b.workflow}">${badge('open')} <strong>${b.workflow}</strong>: ${b.reason}
+      <span class="muted">opened ${fmtTime(b.opened_at)} by ${b.opened_by}, until ${fmtTime(b.until)}</span>
+      ${admin ? html`<button type="button" class="danger small" data-action="reset-breaker" data-workflow="${b.workflow}">Reset…</button>` : ''}</li>`)}</ul>`
     : html`<p class="ok-text">No breaker is open.</p>`}
     ${closed.length ? html`<p class="muted small">Closed: ${closed.map((b) => html`${b.workflow} (tripped ${fmtTime(b.opened_at)}) `)}</p>` : ''}`;
+}
+
+// resetBreaker asks, then closes a workflow's open breaker (POST
+// /breakers/{workflow}/reset, scope admin), and shows the list again.
+async function resetBreaker(main, workflow) {
+  const values = await ask('Reset the breaker of ' + workflow + '?', html`
+    <p>Its waiting runs are claimed again at once. If what tripped it is still failing, it trips again.</p>`, 'Reset');
+  if (values === null) return;
+  try {
+    await api('/breakers/' + encodeURIComponent(workflow) + '/reset', { method: 'POST' });
+    notify('The breaker of ' + workflow + ' is reset: its runs are claimed again.', 'ok');
+  } catch (error) {
+    notify('Resetting the breaker of ' + workflow + ': ' + error.message);
+  }
+  const [breakers] = await Promise.allSettled([api('/breakers')]);
+  fill(main, '#ov-breakers', breakers, breakerList);
 }
