@@ -242,11 +242,22 @@ func (s *site) waitFor(tab context.Context, what, expression string) {
 	run(s, tab, "wait for "+what, chromedp.Poll[bool](expression, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
 }
 
-// waitText waits until the first element matching selector contains want.
+// waitText waits until the first element matching selector contains want;
+// when it never does, the failure says what the element held.
 func (s *site) waitText(tab context.Context, selector, want string) {
 	s.t.Helper()
-	s.waitFor(tab, fmt.Sprintf("%q in %s", want, selector),
-		fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.textContent.includes(%q); })()`, selector, want))
+	ctx, cancel := context.WithTimeout(tab, 20*time.Second)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](
+		fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.textContent.includes(%q); })()`, selector, want),
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
+	if err != nil {
+		what := "wait for " + fmt.Sprintf("%q in %s", want, selector)
+		s.screenshot(tab, "failed-"+strings.ReplaceAll(what, " ", "-"))
+		held := run(s, tab, "read "+selector, chromedp.Evaluate[string](fmt.Sprintf(
+			`(() => { const e = document.querySelector(%q); return e ? JSON.stringify(e.textContent) : 'no such element'; })()`, selector)))
+		s.t.Fatalf("%s: %v; it holds %s", what, err, held)
+	}
 }
 
 // waitElement waits until an element matches selector.

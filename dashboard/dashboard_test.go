@@ -298,7 +298,9 @@ func TestAdminResetsABreaker(t *testing.T) {
 	}
 	s.do(tab, "ask to reset again", chromedp.Click(chromedp.CSS(`button[data-action="reset-breaker"]`)))
 	s.waitElement(tab, "#dialog[open]")
-	s.do(tab, "confirm the reset", chromedp.Click(chromedp.CSS("#dialog-ok")))
+	// Enter confirms: the dialog focuses its OK button.
+	s.waitFor(tab, "the OK button to have the focus", `document.activeElement && document.activeElement.id === 'dialog-ok'`)
+	s.do(tab, "confirm the reset", chromedp.KeyEvent("\r"))
 	s.waitText(tab, "#notice", "The breaker of charge is reset")
 	s.waitText(tab, "#ov-breakers", "No breaker is open")
 	if b := s.breaker("charge"); b == nil || b.Open || b.ResetBy != "root" {
