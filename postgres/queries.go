@@ -81,6 +81,8 @@ var (
 	outboxCountPendingSQL string
 	//go:embed sql/outbox_delete_entries.sql
 	outboxDeleteEntriesSQL string
+	//go:embed sql/outbox_give_up.sql
+	outboxGiveUpSQL string
 	//go:embed sql/outbox_insert.sql
 	outboxInsertSQL string
 	//go:embed sql/outbox_insert_alert.sql
@@ -89,6 +91,8 @@ var (
 	outboxInsertBreakerSQL string
 	//go:embed sql/outbox_of_entry.sql
 	outboxOfEntrySQL string
+	//go:embed sql/outbox_pending.sql
+	outboxPendingSQL string
 	//go:embed sql/outbox_settle.sql
 	outboxSettleSQL string
 	//go:embed sql/run_activity.sql

@@ -127,6 +127,13 @@ type Store interface {
 	OutboxClaim(ctx context.Context, params *OutboxClaimParams) ([]*OutboxMessage, error)
 	// OutboxSettle records the outcome of a delivery attempt.
 	OutboxSettle(ctx context.Context, params *OutboxSettleParams) error
+	// OutboxPending summarizes the notifications not yet delivered nor given
+	// up, by channel and kind, ordered by channel then kind.
+	OutboxPending(ctx context.Context) ([]*OutboxChannel, error)
+	// OutboxGiveUp gives up the pending notifications of a channel that no
+	// deliverer holds at the moment, recording the actor and the reason as
+	// their last error, and returns how many.
+	OutboxGiveUp(ctx context.Context, params *OutboxGiveUpParams) (int, error)
 	// OutboxCountPending counts the notifications not yet delivered nor given
 	// up: the outbox's backlog.
 	OutboxCountPending(ctx context.Context) (int, error)
@@ -482,6 +489,31 @@ type OutboxMessage struct {
 	Breaker *klaxontype.Breaker
 	// Alert is set for an alert notification.
 	Alert *klaxontype.AlertNotification
+}
+
+// OutboxChannel sums up the pending notifications of one kind on one
+// channel.
+type OutboxChannel struct {
+	Channel string `json:"channel"`
+	// Kind is dead_letter, breaker or alert.
+	Kind    string `json:"kind"`
+	Pending int    `json:"pending"`
+	// Oldest is when the oldest of them was queued.
+	Oldest time.Time `json:"oldest"`
+	// Attempted counts those tried at least once; MaxAttempts is the most
+	// tries of any.
+	Attempted   int `json:"attempted"`
+	MaxAttempts int `json:"max_attempts"`
+	// LastError is the error of the most recently queued one that failed;
+	// empty when none has failed yet.
+	LastError string `json:"last_error,omitempty"`
+}
+
+// OutboxGiveUpParams gives up a channel's pending notifications.
+type OutboxGiveUpParams struct {
+	Channel string
+	Reason  string
+	Actor   string
 }
 
 // OutboxSettleParams records a delivery attempt.

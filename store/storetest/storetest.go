@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("DLQClosed", func(t *testing.T) { testDLQClosed(t, h) })
 	t.Run("DLQPurge", func(t *testing.T) { testDLQPurge(t, h) })
 	t.Run("Outbox", func(t *testing.T) { testOutbox(t, h) })
+	t.Run("OutboxAdmin", func(t *testing.T) { testOutboxAdmin(t, h) })
 	t.Run("Breakers", func(t *testing.T) { testBreakers(t, h) })
 	t.Run("Spend", func(t *testing.T) { testSpend(t, h) })
 	t.Run("BreakerTally", func(t *testing.T) { testBreakerTally(t, h) })
