@@ -41,6 +41,8 @@ func TestScopeMatrix(t *testing.T) {
 		// 409 for an operator: the run is dead.
 		{http.MethodPost, "/api/v1/runs/" + entry.RunID + "/cancel", `{"reason":"matrix"}`, klaxonhttp.ScopeOperate},
 		{http.MethodGet, "/api/v1/tokens", "", klaxonhttp.ScopeAdmin},
+		{http.MethodGet, "/api/v1/outbox", "", klaxonhttp.ScopeRead},
+		{http.MethodPost, "/api/v1/outbox/give-up", `{"channel":"nowhere","reason":"matrix"}`, klaxonhttp.ScopeAdmin},
 	}
 	secrets := map[klaxonhttp.Scope]string{
 		klaxonhttp.ScopeRead: readSecret, klaxonhttp.ScopeOperate: operateSecret, klaxonhttp.ScopeAdmin: adminSecret,

@@ -95,6 +95,7 @@ func NewServer(config Config) (*Server, error) {
 	s.registerTokens()
 	s.registerAlerts()
 	s.registerWhoAmI()
+	s.registerOutbox()
 	s.registerDeadLetterGroups()
 	if config.Metrics != nil {
 		s.serveMetrics(mux, config.Metrics)

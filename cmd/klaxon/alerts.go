@@ -24,12 +24,7 @@ evaluated by klaxon server (see docs/alerts.md).`,
 		Example: `  klaxon alerts
   klaxon alerts --state firing --json
   klaxon alerts check rules.yml`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return &usageError{fmt.Errorf("unknown command %q for %q (check)", args[0], cmd.CommandPath())}
-			}
-			return nil
-		},
+		Args: subcommandsOnly("check"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			filter := klaxonhttp.AlertStateFilter(state)
 			switch filter {

@@ -14,7 +14,7 @@ import (
 	"github.com/klaxonhq/klaxon/store"
 )
 
-// backend is what the runs, dlq, breaker, alerts, enqueue and stats commands act on: the
+// backend is what the runs, dlq, breaker, outbox, alerts, enqueue and stats commands act on: the
 // database itself (--db) or a server over it (--server). Both answer with the
 // same types and the same klaxontype sentinel errors, so each command has one
 // code path and prints the same thing either way.
@@ -53,6 +53,12 @@ type backend interface {
 
 	Breakers(ctx context.Context) ([]*klaxontype.Breaker, error)
 	ResetBreaker(ctx context.Context, workflow, actor string) error
+
+	// PendingNotifications sums up the outbox by channel and kind.
+	PendingNotifications(ctx context.Context) ([]*store.OutboxChannel, error)
+	// GiveUpNotifications gives up a channel's pending notifications and
+	// returns how many.
+	GiveUpNotifications(ctx context.Context, channel, reason, actor string) (int, error)
 
 	// Alerts lists alerts, newest first: firing, resolved in the last day,
 	// or both.

@@ -171,6 +171,16 @@ func (b *serverBackend) ResetBreaker(ctx context.Context, workflow, _ string) er
 	return b.client.ResetBreaker(ctx, workflow)
 }
 
+func (b *serverBackend) PendingNotifications(ctx context.Context) ([]*store.OutboxChannel, error) {
+	return b.client.PendingNotifications(ctx)
+}
+
+// GiveUpNotifications records the token's name as the actor, as the server
+// does for every action.
+func (b *serverBackend) GiveUpNotifications(ctx context.Context, channel, reason, _ string) (int, error) {
+	return b.client.GiveUpNotifications(ctx, channel, reason)
+}
+
 func (b *serverBackend) Stats(ctx context.Context, query klaxon.StatsQuery) (*klaxontype.Stats, error) {
 	return b.client.Stats(ctx, query)
 }

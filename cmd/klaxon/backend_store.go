@@ -125,6 +125,14 @@ func (b *storeBackend) ResetBreaker(ctx context.Context, workflow, actor string)
 	return b.client.ResetBreaker(ctx, workflow, actor)
 }
 
+func (b *storeBackend) PendingNotifications(ctx context.Context) ([]*store.OutboxChannel, error) {
+	return b.client.PendingNotifications(ctx)
+}
+
+func (b *storeBackend) GiveUpNotifications(ctx context.Context, channel, reason, actor string) (int, error) {
+	return b.client.GiveUpNotifications(ctx, channel, reason, actor)
+}
+
 func (b *storeBackend) Alerts(ctx context.Context, state klaxonhttp.AlertStateFilter) ([]*klaxontype.Alert, error) {
 	return b.database.AlertList(ctx, klaxonhttp.AlertListParams(state, time.Now()))
 }

@@ -206,6 +206,8 @@ func TestLookingBothWaysPrintsTheSame(t *testing.T) {
 		{"dlq", "purge", "--all", "--json"},
 		{"breaker", "list"},
 		{"breaker", "list", "--json"},
+		{"outbox", "list"},
+		{"outbox", "list", "--json"},
 		{"alerts", "--json"},
 		{"alerts", "--state", "firing"},
 		{"alerts", "--state", "resolved", "--json"},
@@ -292,6 +294,10 @@ func TestActingBothWaysDoesTheSame(t *testing.T) {
 	actBothWays("runs", "cancel", permanent[1].RunID, "--json")
 	actBothWays("dlq", "purge", "--state", "discarded", "--yes", "--json")
 	actBothWays("breaker", "reset", "triage")
+	if out := actBothWays("outbox", "give-up", "--channel", permanent[0].Channel, "--reason", "the hook was removed"); !strings.Contains(out, "gave up ") {
+		t.Errorf("outbox give-up of %s said %q; want what it gave up", permanent[0].Channel, out)
+	}
+	actBothWays("outbox", "give-up", "--channel", "nowhere", "--reason", "nothing there", "--json")
 
 	// Afterwards both databases hold the same runs, entries, events and
 	// breakers, with the same actor.
@@ -301,6 +307,7 @@ func TestActingBothWaysDoesTheSame(t *testing.T) {
 		{"runs", "show", permanent[0].RunID, "--json"},
 		{"runs", "show", policy[0].RunID, "--json"},
 		{"breaker", "list", "--json"},
+		{"outbox", "list", "--json"},
 	} {
 		_, direct, _ := run(t, nil, append(args, "--db", db)...)
 		_, copied, _ := run(t, nil, append(args, "--db", served)...)

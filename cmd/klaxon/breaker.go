@@ -14,13 +14,8 @@ func (m *Main) breakerCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "breaker",
 		Short: "List and reset workflow breakers (retry storms, spend-rate limits)",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return &usageError{fmt.Errorf("unknown command %q for %q (list, reset)", args[0], cmd.CommandPath())}
-			}
-			return nil
-		},
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Args:  subcommandsOnly("list, reset"),
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(m.breakerListCommand(), m.breakerResetCommand())
 	m.addServerFlags(cmd)

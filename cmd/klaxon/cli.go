@@ -88,6 +88,7 @@ never re-run, and every failure ends classified in the dead-letter queue.`,
 		m.demoCommand(),
 		m.dlqCommand(),
 		m.breakerCommand(),
+		m.outboxCommand(),
 		m.alertsCommand(),
 		m.serverCommand(),
 		m.enqueueCommand(),
@@ -104,6 +105,18 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 // exactArgs is cobra.ExactArgs with a usage error.
+// subcommandsOnly refuses any argument to a group of commands, naming its
+// subcommands: without it, cobra answers a misspelt subcommand with the help
+// text and exit code 0.
+func subcommandsOnly(names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return &usageError{fmt.Errorf("unknown command %q for %q (%s)", args[0], cmd.CommandPath(), names)}
+		}
+		return nil
+	}
+}
+
 func exactArgs(n int, names string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {

@@ -30,14 +30,7 @@ replayed or resolved run is worked by the workers that have its workflow registe
 
 With --server URL (or KLAXON_SERVER) they act through a Klaxon server instead of the
 database, presenting --token (or KLAXON_TOKEN); they print the same either way.`,
-		// Without these, cobra answers a misspelt subcommand with the help
-		// text and exit code 0.
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return &usageError{fmt.Errorf("unknown command %q for %q (list, show, replay, resolve, discard, purge)", args[0], cmd.CommandPath())}
-			}
-			return nil
-		},
+		Args: subcommandsOnly("list, show, replay, resolve, discard, purge"),
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(

@@ -21,12 +21,7 @@ func (m *Main) runsCommand() *cobra.Command {
 		Long: `List, inspect and cancel runs, in the database (--db) or, with --server URL (or
 KLAXON_SERVER), through a Klaxon server, presenting --token (or KLAXON_TOKEN). They print
 the same either way.`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return &usageError{fmt.Errorf("unknown command %q for %q (list, show, cancel)", args[0], cmd.CommandPath())}
-			}
-			return nil
-		},
+		Args: subcommandsOnly("list, show, cancel"),
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(m.runsListCommand(), m.runsShowCommand(), m.runsCancelCommand())
