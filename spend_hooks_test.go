@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/klaxontype"
@@ -37,6 +38,16 @@ func TestHooksReportSpendAndRunTotals(t *testing.T) {
 	result, _ := wf.Enqueue(context.Background(), client, 0)
 	if _, err := wf.Await(context.Background(), client, result.Run.ID); err != nil {
 		t.Fatal(err)
+	}
+	// The run is completed once its completion is durable; the worker calls
+	// OnAttempt right after, so Await may return first.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		mu.Lock()
+		n := len(attempts)
+		mu.Unlock()
+		if n >= 2 || time.Now().After(deadline) {
+			break
+		}
 	}
 	mu.Lock()
 	defer mu.Unlock()

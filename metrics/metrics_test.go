@@ -238,6 +238,11 @@ func TestScrapeAfterScriptedRun(t *testing.T) {
 		}
 		awaitRun(t, client, id)
 	}
+	// A run is ended once that is durable; its worker calls the hooks right
+	// after, so the last attempt's may still be on its way.
+	for deadline := time.Now().Add(5 * time.Second); ownHook.Load() < 4 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 
 	server, err := klaxonhttp.NewServer(klaxonhttp.Config{Client: client, Metrics: promhttp.HandlerFor(registry, promhttp.HandlerOpts{})})
 	if err != nil {
