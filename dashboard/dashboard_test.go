@@ -308,6 +308,42 @@ func TestAdminResetsABreaker(t *testing.T) {
 	}
 }
 
+// TestAdminGivesUpNotifications: dead letters wait on a channel no process
+// of the site delivers; the overview shows them, an operator cannot give them
+// up, an admin does with a reason, which each notification keeps.
+func TestAdminGivesUpNotifications(t *testing.T) {
+	needChromium(t)
+	s := newSite(t, nil)
+	entries := s.deadCharges(2, "g1")
+	channel := entries[0].Channel
+	tab := s.browser()
+	s.signIn(tab, operateSecret)
+	s.waitText(tab, `#outbox-channels li[data-channel="`+channel+`"]`, "2 waiting")
+	if got := s.text(tab, `#outbox-channels li[data-channel="`+channel+`"]`); !strings.Contains(got, "never tried") {
+		t.Errorf("the outbox panel says %q; want that no process delivers the channel", got)
+	}
+	if n := s.count(tab, `[data-action="give-up"]`); n != 0 {
+		t.Errorf("an operate token sees %d give-up buttons; giving up is for admins", n)
+	}
+
+	s.do(tab, "sign out", chromedp.Click(chromedp.CSS("#sign-out")), chromedp.WaitVisible(chromedp.CSS("#login-token")))
+	s.signIn(tab, adminSecret)
+	button := `#outbox-channels button[data-action="give-up"][data-channel="` + channel + `"]`
+	s.waitElement(tab, button)
+	s.screenshot(tab, "outbox")
+	s.do(tab, "ask to give up", chromedp.Click(chromedp.CSS(button)))
+	s.waitElement(tab, "#dialog[open] input[name=reason]")
+	s.do(tab, "give the reason and confirm", chromedp.SendKeys(chromedp.CSS("#dialog input[name=reason]"), "the review hook was removed\r"))
+	s.waitText(tab, "#notice", "Gave up 2 notifications on "+channel)
+	s.waitText(tab, "#ov-outbox", "Every notification was delivered")
+	for _, entry := range entries {
+		if got := s.entry(entry.ID); len(got.Deliveries) != 1 || got.Deliveries[0].State != klaxontype.DeliveryGivenUp ||
+			got.Deliveries[0].LastError != "given up by root: the review hook was removed" {
+			t.Errorf("entry %s's notification: %+v; want given up by root with the reason", entry.ID, got.Deliveries)
+		}
+	}
+}
+
 // breaker is the workflow's breaker as the store has it; nil if it never
 // tripped.
 func (s *site) breaker(workflow string) *klaxontype.Breaker {

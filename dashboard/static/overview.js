@@ -1,6 +1,7 @@
 // overview.js: the first page: runs by status per workflow, the charts over
 // time from GET /api/v1/stats, firing alerts and breakers, refreshed every
-// few seconds. An admin can reset an open breaker from here.
+// few seconds. An admin can reset an open breaker and give up the
+// notifications of a channel nobody delivers from here.
 import { api, APIError, ask, badge, canAdmin, fmtCost, fmtCount, fmtTime, html, notify, raw, runStatuses, show } from './core.js';
 import { lineChart, stackedBars } from './charts.js';
 
@@ -19,6 +20,7 @@ export async function renderOverview(main, query, view) {
     <div class="columns">
       <section aria-labelledby="ov-alerts-title"><h2 id="ov-alerts-title">Firing alerts</h2><div id="ov-alerts"><p class="muted">Loading…</p></div></section>
       <section aria-labelledby="ov-breakers-title"><h2 id="ov-breakers-title">Breakers</h2><div id="ov-breakers"><p class="muted">Loading…</p></div></section>
+      <section aria-labelledby="ov-outbox-title"><h2 id="ov-outbox-title">Notifications waiting</h2><div id="ov-outbox"><p class="muted">Loading…</p></div></section>
     </div>
     <section aria-labelledby="ov-charts-title">
       <h2 id="ov-charts-title">Over time
@@ -35,15 +37,20 @@ export async function renderOverview(main, query, view) {
     const button = event.target.closest('button[data-action="reset-breaker"]');
     if (button) resetBreaker(main, button.dataset.workflow);
   });
+  main.querySelector('#ov-outbox').addEventListener('click', (event) => {
+    const button = event.target.closest('button[data-action="give-up"]');
+    if (button) giveUp(main, button.dataset.channel);
+  });
   await view.every(refreshMillis, async () => {
-    const [workflows, stats, alerts, breakers] = await Promise.allSettled([
-      api('/workflows'), api('/stats?window=' + window), api('/alerts?state=firing'), api('/breakers'),
+    const [workflows, stats, alerts, breakers, outbox] = await Promise.allSettled([
+      api('/workflows'), api('/stats?window=' + window), api('/alerts?state=firing'), api('/breakers'), api('/outbox'),
     ]);
     if (!view.current) return;
     fill(main, '#ov-runs', workflows, runsTable);
     fill(main, '#ov-charts', stats, charts, 'Charts are not available: this server has no GET /api/v1/stats.');
     fill(main, '#ov-alerts', alerts, firingAlerts, 'Alerts are not available: this server has no GET /api/v1/alerts.');
     fill(main, '#ov-breakers', breakers, breakerList);
+    fill(main, '#ov-outbox', outbox, outboxList, 'The outbox is not shown: this server has no GET /api/v1/outbox.');
     main.querySelector('#ov-updated').textContent = 'updated ' + new Date().toLocaleTimeString() + ', every ' + refreshMillis / 1000 + 's';
     if (!painted) {
       painted = true;
@@ -137,4 +144,33 @@ async function resetBreaker(main, workflow) {
   }
   const [breakers] = await Promise.allSettled([api('/breakers')]);
   fill(main, '#ov-breakers', breakers, breakerList);
+}
+
+// outboxList shows the notifications no process has delivered yet, by
+// channel and kind: they pile up on a channel nobody delivers any more.
+function outboxList({ channels }) {
+  if (!channels.length) return html`<p class="ok-text">Every notification was delivered.</p>`;
+  const admin = canAdmin();
+  return html`<ul class="outbox" id="outbox-channels">${channels.map((c) => html`<li data-channel="${c.channel}" data-kind="${c.kind}">
+    <strong>${c.channel}</strong> <span class="muted">${c.kind.replace('_', ' ')}</span>: ${fmtCount(c.pending)} waiting since ${fmtTime(c.oldest)}
+    <span class="muted">${c.attempted ? html`${fmtCount(c.attempted)} tried, up to ${c.max_attempts} times; last error: ${c.last_error || '-'}` : 'never tried: no running process delivers this channel'}</span>
+    ${admin ? html`<button type="button" class="danger small" data-action="give-up" data-channel="${c.channel}">Give up…</button>` : ''}</li>`)}</ul>`;
+}
+
+// giveUp asks for a reason, then gives up the channel's pending notifications
+// (POST /outbox/give-up, scope admin), and shows the list again.
+async function giveUp(main, channel) {
+  const values = await ask('Give up the notifications waiting on ' + channel + '?', html`
+    <p>They will not be delivered. Do this for a channel nobody delivers any more (a removed webhook or alert target).
+    One being delivered right now is left to finish.</p>
+    <label>reason <input name="reason" required size="40"></label>`, 'Give up');
+  if (values === null) return;
+  try {
+    const result = await api('/outbox/give-up', { method: 'POST', body: { channel, reason: values.reason } });
+    notify('Gave up ' + fmtCount(result.given_up) + ' notifications on ' + channel + '.', 'ok');
+  } catch (error) {
+    notify('Giving up the notifications on ' + channel + ': ' + error.message);
+  }
+  const [outbox] = await Promise.allSettled([api('/outbox')]);
+  fill(main, '#ov-outbox', outbox, outboxList);
 }
