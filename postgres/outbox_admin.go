@@ -2,9 +2,7 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/klaxonhq/klaxon/store"
 )
 
@@ -31,22 +29,4 @@ func (s *Store) OutboxPending(ctx context.Context) ([]*store.OutboxChannel, erro
 		return rows.Err()
 	})
 	return channels, err
-}
-
-// OutboxGiveUp gives up the pending notifications of a channel that no
-// deliverer holds now.
-func (s *Store) OutboxGiveUp(ctx context.Context, params *store.OutboxGiveUpParams) (int, error) {
-	if err := store.CheckOutboxGiveUp(params); err != nil {
-		return 0, err
-	}
-	var given int
-	err := s.transact(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, outboxGiveUpSQL, params.Channel, now(), store.OutboxGiveUpError(params))
-		if err != nil {
-			return fmt.Errorf("give up the notifications of channel %s: %w", params.Channel, err)
-		}
-		given = int(tag.RowsAffected())
-		return nil
-	})
-	return given, err
 }

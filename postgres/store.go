@@ -27,6 +27,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
+	"github.com/klaxonhq/klaxon/store/txn"
 )
 
 // Options tune a store. The zero value is the safe default.
@@ -45,6 +46,9 @@ type Options struct {
 
 // Store is a store.Store on one PostgreSQL schema.
 type Store struct {
+	// Rules are the methods written once for every store, over tx.
+	txn.Rules
+
 	pool     *pgxpool.Pool
 	writers  *writers
 	notifier *notifier
@@ -93,6 +97,7 @@ func Open(ctx context.Context, databaseURL string, opts *Options) (*Store, error
 	}
 	s.writers = newWriters(s, writerCount)
 	s.notifier = newNotifier(pool)
+	s.Rules = txn.NewRules(s.transactRule, now)
 	return s, nil
 }
 

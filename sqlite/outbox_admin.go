@@ -28,20 +28,3 @@ func (s *Store) OutboxPending(ctx context.Context) ([]*store.OutboxChannel, erro
 	})
 	return channels, err
 }
-
-// OutboxGiveUp gives up the pending notifications of a channel that no
-// deliverer holds now.
-func (s *Store) OutboxGiveUp(ctx context.Context, params *store.OutboxGiveUpParams) (int, error) {
-	if err := store.CheckOutboxGiveUp(params); err != nil {
-		return 0, err
-	}
-	var given int
-	err := s.writer.write(func(conn *sqlite.Conn) error {
-		if err := execute(conn, outboxGiveUpSQL, nil, params.Channel, now(), store.OutboxGiveUpError(params)); err != nil {
-			return err
-		}
-		given = conn.Changes()
-		return nil
-	})
-	return given, err
-}

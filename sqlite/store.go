@@ -22,6 +22,7 @@ import (
 
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
+	"github.com/klaxonhq/klaxon/store/txn"
 	"zombiezen.com/go/sqlite"
 	"zombiezen.com/go/sqlite/sqlitex"
 )
@@ -47,6 +48,9 @@ type Options struct {
 
 // Store is a store.Store on one SQLite file.
 type Store struct {
+	// Rules are the methods written once for every store, over tx.
+	txn.Rules
+
 	path    string
 	writer  *writer
 	readers *sqlitex.Pool
@@ -115,6 +119,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	}
 	s.readers = readers
 	s.writer = newWriter(conn)
+	s.Rules = txn.NewRules(s.transact, now)
 	return s, nil
 }
 

@@ -54,3 +54,28 @@ func (p *RunCancelParams) Validate() error {
 	}
 	return nil
 }
+
+// Validate reports a replay that cannot be carried out whatever the entry:
+// an unknown mode, an edited input that is not JSON, a restart without the
+// new run's ID. Its error matches klaxontype.ErrInvalid.
+func (p *DLQReplayParams) Validate() error {
+	if !p.Mode.Valid() {
+		return fmt.Errorf("%w: replay mode %q is not resume, from-step or restart", klaxontype.ErrInvalid, p.Mode)
+	}
+	if p.Input != nil && !json.Valid(p.Input) {
+		return fmt.Errorf("%w: the replacement input is not valid JSON", klaxontype.ErrInvalid)
+	}
+	if p.Mode == klaxontype.ReplayRestart && p.NewRunID == "" {
+		return fmt.Errorf("%w: a restart needs the new run's ID", klaxontype.ErrInvalid)
+	}
+	return nil
+}
+
+// Validate reports a resolve whose output is not JSON. Its error matches
+// klaxontype.ErrInvalid.
+func (p *DLQResolveParams) Validate() error {
+	if !json.Valid(p.Output) {
+		return fmt.Errorf("%w: the output is not valid JSON", klaxontype.ErrInvalid)
+	}
+	return nil
+}

@@ -1,32 +1,28 @@
-package postgres
+package txn
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
 )
 
 // RunCancel ends a pending, retrying or running run as cancelled, and writes
-// its completion record on the run.cancelled event. It takes
-// the run's fencing lock, then its row, in the order every writer takes them:
-// a checkpoint, completion or failure of the holder that is in flight commits
-// first and the cancel reads its outcome, or it comes after and is refused.
-// A refusal returns its error from the transaction, which changes nothing.
-func (s *Store) RunCancel(ctx context.Context, params *store.RunCancelParams) (*klaxontype.Run, error) {
+// its completion record on the run.cancelled event. It locks the run first,
+// the way every writer of it does: a checkpoint, completion or failure of the
+// holder that is in flight commits first and the cancel reads its outcome, or
+// comes after and is refused. The lease is gone when the transaction commits,
+// so no step can be checkpointed nor attempt recorded after the record is
+// built: it is exact.
+func (r Rules) RunCancel(ctx context.Context, params *store.RunCancelParams) (*klaxontype.Run, error) {
 	if err := params.Validate(); err != nil {
 		return nil, err
 	}
 	var cancelled *klaxontype.Run
-	err := s.transact(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, runFenceExclusiveSQL, params.ID); err != nil {
-			return err
-		}
-		run, err := collectRun(tx.Query(ctx, runLockSQL, params.ID))
-		if errors.Is(err, klaxontype.ErrNotFound) {
+	err := r.transact(ctx, func(ctx context.Context, tx Tx) error {
+		run, err := tx.RunLock(ctx, params.ID)
+		if isNotFound(err) {
 			return fmt.Errorf("run %s: %w", params.ID, klaxontype.ErrNotFound)
 		}
 		if err != nil {
@@ -35,15 +31,15 @@ func (s *Store) RunCancel(ctx context.Context, params *store.RunCancelParams) (*
 		if !cancellable(run.Status) {
 			return notCancellable(run)
 		}
-		t := now()
-		if cancelled, err = collectRun(tx.Query(ctx, runCancelSQL, run.ID, cancelReason(params), t)); err != nil {
+		t := r.now()
+		if cancelled, err = tx.RunCancel(ctx, run.ID, cancelReason(params), t); err != nil {
 			return err
 		}
-		record, err := cancelRecord(ctx, tx, cancelled)
+		record, err := completionRecord(ctx, tx, cancelled)
 		if err != nil {
 			return err
 		}
-		return insertEventWithRecord(ctx, tx, &klaxontype.Event{
+		return tx.EventInsert(ctx, &klaxontype.Event{
 			RunID: run.ID, Type: klaxontype.EventRunCancelled, Actor: params.Actor, At: t,
 			Message: cancelMessage(run, params.Reason),
 		}, record)
@@ -54,25 +50,22 @@ func (s *Store) RunCancel(ctx context.Context, params *store.RunCancelParams) (*
 	return cancelled, nil
 }
 
-// cancelRecord is the encoded completion record of a run just cancelled,
-// read in the cancel's transaction: it holds the run's fencing lock and its
-// lease is gone, so no step can be checkpointed nor attempt recorded after
-// it, and the record is exact.
-func cancelRecord(ctx context.Context, tx pgx.Tx, run *klaxontype.Run) (*string, error) {
-	steps, err := collectSteps(tx.Query(ctx, stepListSQL, run.ID))
+// completionRecord builds the record of a run that ends in the transaction,
+// from what the transaction reads.
+func completionRecord(ctx context.Context, tx Tx, run *klaxontype.Run) (*klaxontype.CompletionRecord, error) {
+	steps, err := tx.StepList(ctx, run.ID)
 	if err != nil {
 		return nil, err
 	}
-	history, err := collectAttempts(tx.Query(ctx, attemptListSQL, run.ID))
+	history, err := tx.AttemptList(ctx, run.ID)
 	if err != nil {
 		return nil, err
 	}
-	var expected []string
-	err = tx.QueryRow(ctx, workflowExpectedStepsSQL, run.Workflow).Scan(&expected)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("postgres: reading the expected steps of workflow %s: %w", run.Workflow, err)
+	expected, err := tx.WorkflowExpectedSteps(ctx, run.Workflow)
+	if err != nil {
+		return nil, fmt.Errorf("reading the expected steps of workflow %s: %w", run.Workflow, err)
 	}
-	return encodeRecord(klaxontype.CompletionRecordOf(run, expected, steps, history))
+	return klaxontype.CompletionRecordOf(run, expected, steps, history), nil
 }
 
 func cancellable(status klaxontype.RunStatus) bool {

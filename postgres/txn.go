@@ -1,0 +1,172 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+	"github.com/klaxonhq/klaxon/store/txn"
+)
+
+// transactRule runs a rule in a transaction of its own: a rule that refuses
+// returns its error, which rolls back whatever it wrote before it found the
+// problem.
+func (s *Store) transactRule(ctx context.Context, fn func(ctx context.Context, tx txn.Tx) error) error {
+	return s.transact(ctx, func(ctx context.Context, pgTx pgx.Tx) error {
+		return fn(ctx, &tx{tx: pgTx})
+	})
+}
+
+// tx is a transaction, as the rules of txn see it.
+type tx struct{ tx pgx.Tx }
+
+var _ txn.Tx = (*tx)(nil)
+
+// DeadLetterLock locks the entry's row: of concurrent actions on one entry,
+// the first acts and the others wait, then find it closed.
+func (t *tx) DeadLetterLock(ctx context.Context, id string) (*klaxontype.DeadLetter, error) {
+	return readDeadLetter(ctx, t.tx, dlqLockSQL, id, false)
+}
+
+func (t *tx) DeadLetterGet(ctx context.Context, id string) (*klaxontype.DeadLetter, error) {
+	return getDeadLetter(ctx, t.tx, id, false)
+}
+
+func (t *tx) DeadLetterClose(ctx context.Context, p *txn.DeadLetterCloseParams) error {
+	_, err := t.tx.Exec(ctx, dlqEntryCloseSQL, p.ID, string(p.State), p.Actor, p.At, nullIfEmpty(p.Reason),
+		nullIfEmpty(string(p.Mode)), nullIfEmpty(p.ReplayRunID))
+	return err
+}
+
+func (t *tx) DeadLetterList(ctx context.Context, filter *store.DLQListParams) ([]*klaxontype.DeadLetter, error) {
+	query, args := dlqListQuery(filter)
+	return collectDeadLetters(t.tx.Query(ctx, query, args...))
+}
+
+func (t *tx) DeadLettersDelete(ctx context.Context, ids []string) error {
+	if _, err := t.tx.Exec(ctx, outboxDeleteEntriesSQL, ids); err != nil {
+		return err
+	}
+	_, err := t.tx.Exec(ctx, dlqDeleteSQL, ids)
+	return err
+}
+
+func (t *tx) PurgeRecord(ctx context.Context, p *txn.PurgeRecordParams) error {
+	idsJSON, err := json.Marshal(p.IDs)
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.Exec(ctx, dlqPurgeRecordSQL, p.Actor, p.At, string(p.Filter), len(p.IDs), string(idsJSON))
+	return err
+}
+
+// RunLock takes the run's fencing lock, then its row, in the order every
+// writer takes them: a checkpoint, completion or failure of the holder that
+// is in flight commits first and the caller reads its outcome, or comes
+// after.
+func (t *tx) RunLock(ctx context.Context, id string) (*klaxontype.Run, error) {
+	if _, err := t.tx.Exec(ctx, runFenceExclusiveSQL, id); err != nil {
+		return nil, err
+	}
+	run, err := collectRun(t.tx.Query(ctx, runLockSQL, id))
+	if errors.Is(err, klaxontype.ErrNotFound) {
+		return nil, fmt.Errorf("run %s: %w", id, klaxontype.ErrNotFound)
+	}
+	return run, err
+}
+
+func (t *tx) RunCancel(ctx context.Context, id, reason string, at time.Time) (*klaxontype.Run, error) {
+	return collectRun(t.tx.Query(ctx, runCancelSQL, id, reason, at))
+}
+
+func (t *tx) RunReopen(ctx context.Context, p *txn.RunReopenParams) (bool, error) {
+	generation := 0
+	if p.NewGeneration {
+		generation = 1
+	}
+	tag, err := t.tx.Exec(ctx, runReplaySQL, p.ID, p.At, bytesOrNull(p.Input), generation)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+func (t *tx) RunRestart(ctx context.Context, p *txn.RunRestartParams) (bool, error) {
+	_, err := collectRun(t.tx.Query(ctx, runRestartInsertSQL, p.NewID, bytesOrNull(p.Input), p.At, p.FromID))
+	if errors.Is(err, klaxontype.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (t *tx) RunsAvailable(ctx context.Context, workflow string) error {
+	return notifyRuns(ctx, t.tx, workflow)
+}
+
+func (t *tx) StepList(ctx context.Context, runID string) ([]*klaxontype.StepRecord, error) {
+	return collectSteps(t.tx.Query(ctx, stepListSQL, runID))
+}
+
+func (t *tx) StepCountCompensated(ctx context.Context, runID string, before int) (int, error) {
+	var undone int
+	err := t.tx.QueryRow(ctx, stepsUndoneBeforeSQL, runID, before).Scan(&undone)
+	return undone, err
+}
+
+func (t *tx) StepsArchive(ctx context.Context, runID string, from int, actor string, at time.Time) error {
+	if _, err := t.tx.Exec(ctx, stepsArchiveFromSQL, runID, from, at, actor); err != nil {
+		return err
+	}
+	_, err := t.tx.Exec(ctx, stepsDeleteFromSQL, runID, from)
+	return err
+}
+
+func (t *tx) StepResolve(ctx context.Context, p *txn.StepResolveParams) (bool, error) {
+	tag, err := t.tx.Exec(ctx, stepResolveInsertSQL, p.RunID, p.Seq, p.Name, p.IdempotencyKey, p.Output, p.At, p.Actor)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+func (t *tx) AttemptList(ctx context.Context, runID string) ([]*klaxontype.Attempt, error) {
+	return collectAttempts(t.tx.Query(ctx, attemptListSQL, runID))
+}
+
+func (t *tx) WorkflowExpectedSteps(ctx context.Context, workflow string) ([]string, error) {
+	var expected []string
+	err := t.tx.QueryRow(ctx, workflowExpectedStepsSQL, workflow).Scan(&expected)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	return expected, err
+}
+
+func (t *tx) EventInsert(ctx context.Context, event *klaxontype.Event, record *klaxontype.CompletionRecord) error {
+	encoded, err := encodeRecord(record)
+	if err != nil {
+		return err
+	}
+	return insertEventWithRecord(ctx, t.tx, event, encoded)
+}
+
+func (t *tx) OutboxGiveUp(ctx context.Context, channel, lastError string, at time.Time) (int, error) {
+	tag, err := t.tx.Exec(ctx, outboxGiveUpSQL, channel, at, lastError)
+	if err != nil {
+		return 0, err
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// bytesOrNull binds a nil byte slice as NULL.
+func bytesOrNull(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
+}

@@ -1,0 +1,200 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+	"github.com/klaxonhq/klaxon/store/txn"
+	"zombiezen.com/go/sqlite"
+)
+
+// transact runs a rule in the writer's transaction, inside a savepoint of
+// its own: a rule that refuses rolls back to the savepoint, so that nothing
+// it wrote before it found the problem is committed with the batch, and the
+// other writes of the batch go on. The writer is the only one to write, so
+// what the rule reads cannot change before it commits.
+func (s *Store) transact(ctx context.Context, fn func(ctx context.Context, tx txn.Tx) error) error {
+	return s.writer.write(func(conn *sqlite.Conn) error {
+		if err := execute(conn, "SAVEPOINT rule", nil); err != nil {
+			return err
+		}
+		if err := fn(ctx, &tx{conn: conn}); err != nil {
+			if rollbackErr := execute(conn, "ROLLBACK TO rule", nil); rollbackErr != nil {
+				return rollbackErr
+			}
+			if releaseErr := execute(conn, "RELEASE rule", nil); releaseErr != nil {
+				return releaseErr
+			}
+			return reject(err)
+		}
+		return execute(conn, "RELEASE rule", nil)
+	})
+}
+
+// tx is the writer's open transaction, as the rules of txn see it.
+type tx struct{ conn *sqlite.Conn }
+
+var _ txn.Tx = (*tx)(nil)
+
+func (t *tx) DeadLetterLock(_ context.Context, id string) (*klaxontype.DeadLetter, error) {
+	return getDeadLetter(t.conn, id, false)
+}
+
+func (t *tx) DeadLetterGet(_ context.Context, id string) (*klaxontype.DeadLetter, error) {
+	return getDeadLetter(t.conn, id, false)
+}
+
+func (t *tx) DeadLetterClose(_ context.Context, p *txn.DeadLetterCloseParams) error {
+	return execute(t.conn, dlqEntryCloseSQL, nil, p.ID, string(p.State), p.Actor, p.At, nullIfEmpty(p.Reason),
+		nullIfEmpty(string(p.Mode)), nullIfEmpty(p.ReplayRunID))
+}
+
+func (t *tx) DeadLetterList(_ context.Context, filter *store.DLQListParams) ([]*klaxontype.DeadLetter, error) {
+	query, args, err := dlqListQuery(filter)
+	if err != nil {
+		return nil, err
+	}
+	return listDeadLetters(t.conn, query, args)
+}
+
+func (t *tx) DeadLettersDelete(_ context.Context, ids []string) error {
+	idsJSON, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	if err := execute(t.conn, outboxDeleteEntriesSQL, nil, string(idsJSON)); err != nil {
+		return err
+	}
+	return execute(t.conn, dlqDeleteSQL, nil, string(idsJSON))
+}
+
+func (t *tx) PurgeRecord(_ context.Context, p *txn.PurgeRecordParams) error {
+	idsJSON, err := json.Marshal(p.IDs)
+	if err != nil {
+		return err
+	}
+	return execute(t.conn, dlqPurgeRecordSQL, nil, p.Actor, p.At, string(p.Filter), len(p.IDs), string(idsJSON))
+}
+
+func (t *tx) RunLock(_ context.Context, id string) (*klaxontype.Run, error) {
+	var run *klaxontype.Run
+	err := execute(t.conn, runGetSQL, func(stmt *sqlite.Stmt) (err error) {
+		run, err = scanRun(stmt)
+		return err
+	}, id)
+	if err != nil {
+		return nil, err
+	}
+	if run == nil {
+		return nil, fmt.Errorf("run %s: %w", id, klaxontype.ErrNotFound)
+	}
+	return run, nil
+}
+
+func (t *tx) RunCancel(_ context.Context, id, reason string, at time.Time) (*klaxontype.Run, error) {
+	var cancelled *klaxontype.Run
+	err := execute(t.conn, runCancelSQL, func(stmt *sqlite.Stmt) (err error) {
+		cancelled, err = scanRun(stmt)
+		return err
+	}, id, reason, at)
+	return cancelled, err
+}
+
+func (t *tx) RunReopen(_ context.Context, p *txn.RunReopenParams) (bool, error) {
+	generation := 0
+	if p.NewGeneration {
+		generation = 1
+	}
+	if err := execute(t.conn, runReplaySQL, nil, p.ID, p.At, bytesOrNull(p.Input), generation); err != nil {
+		return false, err
+	}
+	return t.conn.Changes() > 0, nil
+}
+
+func (t *tx) RunRestart(_ context.Context, p *txn.RunRestartParams) (bool, error) {
+	created := false
+	err := execute(t.conn, runRestartInsertSQL, func(*sqlite.Stmt) error {
+		created = true
+		return nil
+	}, p.NewID, bytesOrNull(p.Input), p.At, p.FromID)
+	if err != nil || !created {
+		return false, err
+	}
+	return true, execute(t.conn, runEntitiesCopySQL, nil, p.NewID, p.FromID)
+}
+
+// RunsAvailable does nothing: the workers of a SQLite file share its process,
+// whose client wakes them.
+func (t *tx) RunsAvailable(context.Context, string) error { return nil }
+
+func (t *tx) StepList(_ context.Context, runID string) ([]*klaxontype.StepRecord, error) {
+	return listSteps(t.conn, runID)
+}
+
+func (t *tx) StepCountCompensated(_ context.Context, runID string, before int) (int, error) {
+	undone := 0
+	err := execute(t.conn, stepsUndoneBeforeSQL, func(stmt *sqlite.Stmt) error {
+		undone = stmt.ColumnInt(0)
+		return nil
+	}, runID, before)
+	return undone, err
+}
+
+func (t *tx) StepsArchive(_ context.Context, runID string, from int, actor string, at time.Time) error {
+	if err := execute(t.conn, stepsArchiveFromSQL, nil, runID, from, at, actor); err != nil {
+		return err
+	}
+	return execute(t.conn, stepsDeleteFromSQL, nil, runID, from)
+}
+
+func (t *tx) StepResolve(_ context.Context, p *txn.StepResolveParams) (bool, error) {
+	err := execute(t.conn, stepResolveInsertSQL, nil, p.RunID, p.Seq, p.Name, p.IdempotencyKey, p.Output, p.At, p.Actor)
+	if err != nil {
+		return false, err
+	}
+	return t.conn.Changes() > 0, nil
+}
+
+func (t *tx) AttemptList(_ context.Context, runID string) ([]*klaxontype.Attempt, error) {
+	var history []*klaxontype.Attempt
+	err := execute(t.conn, attemptListSQL, func(stmt *sqlite.Stmt) error {
+		history = append(history, scanAttempt(stmt))
+		return nil
+	}, runID)
+	return history, err
+}
+
+func (t *tx) WorkflowExpectedSteps(_ context.Context, workflow string) ([]string, error) {
+	var expected []string
+	err := execute(t.conn, workflowExpectedStepsSQL, func(stmt *sqlite.Stmt) error {
+		return json.Unmarshal([]byte(stmt.GetText("expected_steps")), &expected)
+	}, workflow)
+	return expected, err
+}
+
+func (t *tx) EventInsert(_ context.Context, event *klaxontype.Event, record *klaxontype.CompletionRecord) error {
+	encoded, err := encodeRecord(record)
+	if err != nil {
+		return err
+	}
+	return insertEventWithRecord(t.conn, event, encoded)
+}
+
+func (t *tx) OutboxGiveUp(_ context.Context, channel, lastError string, at time.Time) (int, error) {
+	if err := execute(t.conn, outboxGiveUpSQL, nil, channel, at, lastError); err != nil {
+		return 0, err
+	}
+	return t.conn.Changes(), nil
+}
+
+// bytesOrNull binds a nil byte slice as NULL.
+func bytesOrNull(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
+}

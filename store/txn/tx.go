@@ -1,0 +1,128 @@
+package txn
+
+import (
+	"context"
+	"time"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// Tx is one open transaction of a store: the primitive reads and writes that
+// the rules are written over. Each method is one statement or two, with no
+// rule of its own; a method that finds no row says so with its result, not
+// with an error, unless it says otherwise.
+type Tx interface {
+	// DeadLetterLock reads an entry without its attempts and deliveries, and
+	// keeps other transactions from changing it until this one ends; an
+	// unknown entry gives klaxontype.ErrNotFound.
+	DeadLetterLock(ctx context.Context, id string) (*klaxontype.DeadLetter, error)
+	// DeadLetterGet reads an entry without its attempts and deliveries.
+	DeadLetterGet(ctx context.Context, id string) (*klaxontype.DeadLetter, error)
+	// DeadLetterClose moves an entry to its final state.
+	DeadLetterClose(ctx context.Context, params *DeadLetterCloseParams) error
+	// DeadLetterList reads the entries matching a filter, its limit included.
+	DeadLetterList(ctx context.Context, filter *store.DLQListParams) ([]*klaxontype.DeadLetter, error)
+	// DeadLettersDelete deletes entries and their notifications.
+	DeadLettersDelete(ctx context.Context, ids []string) error
+	// PurgeRecord records who purged which entries with which filter.
+	PurgeRecord(ctx context.Context, params *PurgeRecordParams) error
+
+	// RunLock reads a run and keeps every other writer of it, a lease
+	// holder's checkpoint included, waiting until this transaction ends; an
+	// unknown run gives klaxontype.ErrNotFound.
+	RunLock(ctx context.Context, id string) (*klaxontype.Run, error)
+	// RunCancel makes a run cancelled with a failure of class cancelled
+	// carrying reason, dropping its lease, and returns it as it now is.
+	RunCancel(ctx context.Context, id, reason string, at time.Time) (*klaxontype.Run, error)
+	// RunReopen makes a dead run pending again, with a new input when input
+	// is not nil, and a new key generation for the steps it runs again when
+	// newGeneration is set; reopened is false when the run is not dead.
+	RunReopen(ctx context.Context, params *RunReopenParams) (reopened bool, err error)
+	// RunRestart creates a pending run of the same workflow as an earlier
+	// one, linked to it, with its entities, and its input unless input is
+	// set; created is false when the earlier run no longer exists.
+	RunRestart(ctx context.Context, params *RunRestartParams) (created bool, err error)
+	// RunsAvailable tells the workers of every process that runs of a
+	// workflow may be claimed, once the transaction commits; a store whose
+	// workers learn it otherwise does nothing.
+	RunsAvailable(ctx context.Context, workflow string) error
+
+	// StepList reads a run's step log by sequence.
+	StepList(ctx context.Context, runID string) ([]*klaxontype.StepRecord, error)
+	// StepCountCompensated counts a run's steps before a sequence number
+	// whose compensation ran.
+	StepCountCompensated(ctx context.Context, runID string, before int) (int, error)
+	// StepsArchive moves a run's steps from a sequence number on to the
+	// archive, recording who and when, and deletes them from the log.
+	StepsArchive(ctx context.Context, runID string, from int, actor string, at time.Time) error
+	// StepResolve records a step's output supplied by a person as
+	// completed; inserted is false when the log has a step at that
+	// sequence number already.
+	StepResolve(ctx context.Context, params *StepResolveParams) (inserted bool, err error)
+
+	// AttemptList reads a run's failed attempts, oldest first.
+	AttemptList(ctx context.Context, runID string) ([]*klaxontype.Attempt, error)
+	// WorkflowExpectedSteps reads a workflow's registered manifest; nil
+	// when it has none or was never registered.
+	WorkflowExpectedSteps(ctx context.Context, workflow string) ([]string, error)
+	// EventInsert appends an event, with the completion record a terminal
+	// event carries (nil for none).
+	EventInsert(ctx context.Context, event *klaxontype.Event, record *klaxontype.CompletionRecord) error
+
+	// OutboxGiveUp gives up the pending notifications of a channel that no
+	// deliverer holds, keeping lastError, and counts them.
+	OutboxGiveUp(ctx context.Context, channel, lastError string, at time.Time) (int, error)
+}
+
+// DeadLetterCloseParams moves an entry to its final state.
+type DeadLetterCloseParams struct {
+	ID     string
+	State  klaxontype.DeadLetterState
+	Actor  string
+	At     time.Time
+	Reason string
+	// Mode and ReplayRunID are set for a replayed entry.
+	Mode        klaxontype.ReplayMode
+	ReplayRunID string
+}
+
+// PurgeRecordParams records a purge.
+type PurgeRecordParams struct {
+	Actor string
+	At    time.Time
+	// Filter is the purge's filter as JSON, IDs the purged entries' IDs.
+	Filter []byte
+	IDs    []string
+}
+
+// RunReopenParams makes a dead run pending again.
+type RunReopenParams struct {
+	ID string
+	// Input replaces the run's input when not nil.
+	Input []byte
+	// NewGeneration starts a new idempotency-key generation for the steps
+	// the run executes again.
+	NewGeneration bool
+	At            time.Time
+}
+
+// RunRestartParams creates a run from an earlier one.
+type RunRestartParams struct {
+	NewID  string
+	FromID string
+	// Input replaces the earlier run's input when not nil.
+	Input []byte
+	At    time.Time
+}
+
+// StepResolveParams records a person's output for a step.
+type StepResolveParams struct {
+	RunID          string
+	Seq            int
+	Name           string
+	IdempotencyKey string
+	Output         []byte
+	Actor          string
+	At             time.Time
+}
