@@ -16,12 +16,14 @@ import (
 )
 
 // Run runs the conformance suite against stores made by newStore; each call
-// of newStore must return a new, empty store (own file / own schema).
+// of newStore must return a new, empty store (own file / own schema). rows
+// reads a store's database behind its back, for the tests that a refused
+// write changes nothing; nil skips them, saying so.
 //
 // The subtests run in parallel, each on a store of its own, and the suite
 // closes every store it was given when the subtest that asked for it ends.
-func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
-	h := &harness{newStore: newStore}
+func Run(t *testing.T, newStore func(t *testing.T) store.Store, rows Rows) {
+	h := &harness{newStore: newStore, rows: rows}
 	t.Run("Workflows", func(t *testing.T) { testWorkflows(t, h) })
 	t.Run("Runs", func(t *testing.T) { testRuns(t, h) })
 	t.Run("Claims", func(t *testing.T) { testClaims(t, h) })
@@ -49,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Counts", func(t *testing.T) { testCounts(t, h) })
 	t.Run("Alerts", func(t *testing.T) { testAlerts(t, h) })
 	t.Run("Stats", func(t *testing.T) { testStats(t, h) })
+	t.Run("Refusals", func(t *testing.T) { testRefusals(t, h) })
 	t.Run("Close", func(t *testing.T) { testClose(t, h) })
 }
 
@@ -72,6 +75,7 @@ const (
 // harness makes the stores of the suite.
 type harness struct {
 	newStore func(t *testing.T) store.Store
+	rows     Rows
 }
 
 // fixture is one subtest's store with shortcuts to drive it. Its helpers fail
