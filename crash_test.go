@@ -114,7 +114,7 @@ func runChild(role string) int {
 		return 1
 	}
 	for {
-		counts, err := st.RunCountByStatus(ctx, "sink-pipeline")
+		counts, err := st.RunCountByStatus(ctx, &store.RunCountByStatusParams{Workflow: "sink-pipeline"})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -295,7 +295,7 @@ func committedSteps(t *testing.T, st *sqlite.Store) map[string]committedStep {
 
 func assertAllCompleted(t *testing.T, st *sqlite.Store, want int) {
 	t.Helper()
-	counts, err := st.RunCountByStatus(context.Background(), "sink-pipeline")
+	counts, err := st.RunCountByStatus(context.Background(), &store.RunCountByStatusParams{Workflow: "sink-pipeline"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,35 +13,17 @@ import (
 )
 
 // DeadLetters lists dead-letter entries matching the filter, newest first.
-func (c *Client) DeadLetters(ctx context.Context, filter *store.DLQListParams) ([]*klaxontype.DeadLetter, error) {
-	if filter == nil {
-		filter = &store.DLQListParams{}
-	}
-	if err := checkFilter(filter); err != nil {
+func (c *Client) DeadLetters(ctx context.Context, filter *DeadLetterFilter) ([]*klaxontype.DeadLetter, error) {
+	params := filter.storeParams()
+	if err := checkFilter(params); err != nil {
 		return nil, err
 	}
-	return c.store.DLQList(ctx, filter)
+	return c.store.DLQList(ctx, params)
 }
 
 // DeadLetter returns one entry with its attempts and deliveries.
 func (c *Client) DeadLetter(ctx context.Context, id string) (*klaxontype.DeadLetter, error) {
 	return c.store.DLQGet(ctx, id)
-}
-
-// checkFilter refuses class and state names that do not exist, which would
-// otherwise silently match nothing.
-func checkFilter(filter *store.DLQListParams) error {
-	for _, class := range filter.Classes {
-		if !class.Valid() {
-			return fmt.Errorf("%w: %q is not a failure class", klaxontype.ErrInvalid, class)
-		}
-	}
-	for _, state := range filter.States {
-		if !state.Valid() {
-			return fmt.Errorf("%w: %q is not a dead-letter state", klaxontype.ErrInvalid, state)
-		}
-	}
-	return nil
 }
 
 // ReplayOptions say how to replay a dead run.
@@ -203,7 +185,7 @@ const bulkWorkers = 32
 // ReplayMatching replays every open entry matching the filter (the filter's
 // states are ignored: only open entries can be replayed). With dryRun it only
 // counts and lists them.
-func (c *Client) ReplayMatching(ctx context.Context, filter *store.DLQListParams, options ReplayOptions, dryRun bool) (*BulkReplayResult, error) {
+func (c *Client) ReplayMatching(ctx context.Context, filter *DeadLetterFilter, options ReplayOptions, dryRun bool) (*BulkReplayResult, error) {
 	options.Mode = defaultMode(options.Mode)
 	if !options.Mode.Valid() {
 		return nil, fmt.Errorf("%w: replay mode %q is not resume, from-step or restart", klaxontype.ErrInvalid, options.Mode)
@@ -237,7 +219,7 @@ type BulkDiscardResult struct {
 // DiscardMatching closes every open entry matching the filter without action,
 // each with the reason, recorded under actor; the runs stay dead. With dryRun
 // it only counts and lists them.
-func (c *Client) DiscardMatching(ctx context.Context, filter *store.DLQListParams, reason, actor string, dryRun bool) (*BulkDiscardResult, error) {
+func (c *Client) DiscardMatching(ctx context.Context, filter *DeadLetterFilter, reason, actor string, dryRun bool) (*BulkDiscardResult, error) {
 	if strings.TrimSpace(reason) == "" {
 		return nil, fmt.Errorf("%w: a discard needs a reason, for the audit trail", klaxontype.ErrInvalid)
 	}
@@ -263,11 +245,8 @@ type bulkOutcome struct {
 // dryRun, applies act to each, bulkWorkers at a time. An entry closed by
 // someone else meanwhile is skipped; other refusals are kept by entry. It
 // returns nil and the error when the entries cannot be listed.
-func (c *Client) actOnMatching(ctx context.Context, filter *store.DLQListParams, dryRun bool, act func(id string) error) (*bulkOutcome, error) {
-	if filter == nil {
-		filter = &store.DLQListParams{}
-	}
-	page := *filter
+func (c *Client) actOnMatching(ctx context.Context, filter *DeadLetterFilter, dryRun bool, act func(id string) error) (*bulkOutcome, error) {
+	page := *filter.storeParams()
 	page.States = []klaxontype.DeadLetterState{klaxontype.DeadLetterOpen}
 	page.BeforeID, page.Limit = "", 1000
 	if err := checkFilter(&page); err != nil {
@@ -369,14 +348,12 @@ func (c *Client) Discard(ctx context.Context, entryID, reason, actor string) (*k
 
 // PurgeDeadLetters deletes the entries matching the filter, recording who
 // purged which. It is the only way entries are ever deleted.
-func (c *Client) PurgeDeadLetters(ctx context.Context, filter *store.DLQListParams, actor string) (int, error) {
-	if filter == nil {
-		filter = &store.DLQListParams{}
-	}
-	if err := checkFilter(filter); err != nil {
+func (c *Client) PurgeDeadLetters(ctx context.Context, filter *DeadLetterFilter, actor string) (int, error) {
+	params := filter.storeParams()
+	if err := checkFilter(params); err != nil {
 		return 0, err
 	}
-	return c.store.DLQPurge(ctx, &store.DLQPurgeParams{Filter: *filter, Actor: actorOr(actor)})
+	return c.store.DLQPurge(ctx, &store.DLQPurgeParams{Filter: *params, Actor: actorOr(actor)})
 }
 
 func actorOr(actor string) string {

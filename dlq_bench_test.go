@@ -8,7 +8,6 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/klaxontype"
-	"github.com/klaxonhq/klaxon/store"
 )
 
 // BenchmarkBulkReplay measures replaying 10,000 dead-letter entries selected by
@@ -48,7 +47,7 @@ func BenchmarkBulkReplay(b *testing.B) {
 		}
 		_ = worker.Stop(ctx)
 		operator, _ := klaxon.NewClient(st, nil)
-		filter := &store.DLQListParams{Classes: []klaxontype.FailureClass{klaxontype.ClassPermanent}}
+		filter := &klaxon.DeadLetterFilter{Classes: []klaxontype.FailureClass{klaxontype.ClassPermanent}}
 
 		b.StartTimer()
 		result, err := operator.ReplayMatching(ctx, filter, klaxon.ReplayOptions{Actor: "bench"}, false)

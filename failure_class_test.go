@@ -10,7 +10,6 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/klaxontype"
-	"github.com/klaxonhq/klaxon/store"
 )
 
 // Each failure class takes the path its default policy gives it: retried up to
@@ -64,7 +63,7 @@ func TestEachClassFollowsItsDefaultPolicy(t *testing.T) {
 		if got := int(calls[tc.class].Load()); got != tc.attempts {
 			t.Errorf("%s: step ran %d times, want %d", tc.class, got, tc.attempts)
 		}
-		entries, err := client.DeadLetters(ctx, &store.DLQListParams{Workflow: "fail-" + string(tc.class)})
+		entries, err := client.DeadLetters(ctx, &klaxon.DeadLetterFilter{Workflow: "fail-" + string(tc.class)})
 		if err != nil || len(entries) != 1 {
 			t.Fatalf("%s: %d entries, %v", tc.class, len(entries), err)
 		}

@@ -243,7 +243,7 @@ func TestRecursiveTypesHaveNoSchema(t *testing.T) {
 	if run.Status != klaxontype.RunStatusDead {
 		t.Fatalf("run %s, want dead", run.Status)
 	}
-	entries, err := remote.DeadLetters(ctx, &store.DLQListParams{Limit: 10})
+	entries, err := remote.DeadLetters(ctx, &klaxon.DeadLetterFilter{Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/klaxontype"
-	"github.com/klaxonhq/klaxon/store"
 )
 
 // A workflow body that ignores its context is abandoned at its run timeout: a
@@ -72,7 +71,7 @@ func TestResumeRefusesCompensatedSteps(t *testing.T) {
 	if run.Status != klaxontype.RunStatusDead {
 		t.Fatalf("first: %s", run.Status)
 	}
-	entries, _ := client.DeadLetters(context.Background(), &store.DLQListParams{})
+	entries, _ := client.DeadLetters(context.Background(), &klaxon.DeadLetterFilter{})
 	steps, _ := st.StepList(context.Background(), run.ID)
 	for _, s := range steps {
 		t.Logf("before replay: step %d %s %s", s.Seq, s.Name, s.Status)
@@ -119,7 +118,7 @@ func TestDryRunAgreesWithReplay(t *testing.T) {
 	client := startClient(t, st, nil, wf)
 	result, _ := wf.Enqueue(context.Background(), client, struct{}{})
 	awaitRun(t, client, result.Run.ID)
-	entries, _ := client.DeadLetters(context.Background(), &store.DLQListParams{})
+	entries, _ := client.DeadLetters(context.Background(), &klaxon.DeadLetterFilter{})
 	plan, planErr := client.PlanReplay(context.Background(), entries[0].ID, klaxon.ReplayOptions{})
 	_, replayErr := client.Replay(context.Background(), entries[0].ID, klaxon.ReplayOptions{})
 	t.Logf("plan=%+v planErr=%v replayErr=%v", plan, planErr, replayErr)

@@ -72,7 +72,7 @@ func deadEntry(t *testing.T, client *klaxon.Client, wf *klaxon.Workflow[string, 
 	if run := awaitRun(t, client, result.Run.ID); run.Status != klaxontype.RunStatusDead {
 		t.Fatalf("run is %s, want dead", run.Status)
 	}
-	entries, err := client.DeadLetters(context.Background(), &store.DLQListParams{Workflow: wf.Name(), States: []klaxontype.DeadLetterState{klaxontype.DeadLetterOpen}})
+	entries, err := client.DeadLetters(context.Background(), &klaxon.DeadLetterFilter{Workflow: wf.Name(), States: []klaxontype.DeadLetterState{klaxontype.DeadLetterOpen}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,12 +248,12 @@ func TestBulkReplayWithFilterAndDryRun(t *testing.T) {
 	for _, id := range ids {
 		awaitRun(t, client, id)
 	}
-	permanent := &store.DLQListParams{Classes: []klaxontype.FailureClass{klaxontype.ClassPermanent}}
+	permanent := &klaxon.DeadLetterFilter{Classes: []klaxontype.FailureClass{klaxontype.ClassPermanent}}
 	dry, err := client.ReplayMatching(ctx, permanent, klaxon.ReplayOptions{}, true)
 	if err != nil || dry.Matched != 10 || dry.Replayed != 0 || len(dry.EntryIDs) != 10 {
 		t.Fatalf("dry run = %+v, %v", dry, err)
 	}
-	open, _ := client.DeadLetters(ctx, &store.DLQListParams{States: []klaxontype.DeadLetterState{klaxontype.DeadLetterOpen}})
+	open, _ := client.DeadLetters(ctx, &klaxon.DeadLetterFilter{States: []klaxontype.DeadLetterState{klaxontype.DeadLetterOpen}})
 	if len(open) != 15 {
 		t.Fatalf("after the dry run %d entries are open, want all 15", len(open))
 	}
@@ -268,7 +268,7 @@ func TestBulkReplayWithFilterAndDryRun(t *testing.T) {
 			t.Fatalf("replayed run %s is %s", run.ID, run.Status)
 		}
 	}
-	stillOpen, _ := client.DeadLetters(ctx, &store.DLQListParams{States: []klaxontype.DeadLetterState{klaxontype.DeadLetterOpen}})
+	stillOpen, _ := client.DeadLetters(ctx, &klaxon.DeadLetterFilter{States: []klaxontype.DeadLetterState{klaxontype.DeadLetterOpen}})
 	if len(stillOpen) != 5 {
 		t.Fatalf("%d entries open after replaying the permanent ones, want the 5 policy violations", len(stillOpen))
 	}
@@ -307,7 +307,7 @@ func TestBulkDiscardWithFilterAndDryRun(t *testing.T) {
 	for _, id := range ids {
 		awaitRun(t, client, id)
 	}
-	permanent := &store.DLQListParams{Classes: []klaxontype.FailureClass{klaxontype.ClassPermanent}}
+	permanent := &klaxon.DeadLetterFilter{Classes: []klaxontype.FailureClass{klaxontype.ClassPermanent}}
 	if _, err := client.DiscardMatching(ctx, permanent, "  ", "bob", false); !errors.Is(err, klaxontype.ErrInvalid) {
 		t.Fatalf("a discard without a reason: %v; want ErrInvalid", err)
 	}
@@ -316,7 +316,7 @@ func TestBulkDiscardWithFilterAndDryRun(t *testing.T) {
 		t.Fatalf("dry run = %+v, %v", dry, err)
 	}
 	open := []klaxontype.DeadLetterState{klaxontype.DeadLetterOpen}
-	if got, _ := client.DeadLetters(ctx, &store.DLQListParams{States: open}); len(got) != 12 {
+	if got, _ := client.DeadLetters(ctx, &klaxon.DeadLetterFilter{States: open}); len(got) != 12 {
 		t.Fatalf("after the dry run %d entries are open, want all 12", len(got))
 	}
 	done, err := client.DiscardMatching(ctx, permanent, "known bad batch", "bob", false)
@@ -332,7 +332,7 @@ func TestBulkDiscardWithFilterAndDryRun(t *testing.T) {
 			t.Fatalf("run %s is %s after its entry was discarded; want dead", run.ID, run.Status)
 		}
 	}
-	left, _ := client.DeadLetters(ctx, &store.DLQListParams{States: open})
+	left, _ := client.DeadLetters(ctx, &klaxon.DeadLetterFilter{States: open})
 	if len(left) != 3 {
 		t.Fatalf("%d entries open after discarding the permanent ones, want the 3 policy violations", len(left))
 	}

@@ -110,7 +110,7 @@ func (c *Client) Stats(ctx context.Context, query StatsQuery) (*klaxontype.Stats
 }
 
 // statsAt is Stats as read at now.
-func statsAt(ctx context.Context, st store.Store, query StatsQuery, now time.Time) (*klaxontype.Stats, error) {
+func statsAt(ctx context.Context, st store.Reports, query StatsQuery, now time.Time) (*klaxontype.Stats, error) {
 	query, err := query.WithDefaults()
 	if err != nil {
 		return nil, err
@@ -120,7 +120,7 @@ func statsAt(ctx context.Context, st store.Store, query StatsQuery, now time.Tim
 	n := bucketCount(query.Window, query.Step)
 	last := now.Unix() / stepSeconds * stepSeconds
 	from := time.Unix(last-(n-1)*stepSeconds, 0).UTC()
-	buckets, err := st.StatsSeries(ctx, &store.StatsSeriesParams{
+	buckets, err := st.StatsListBuckets(ctx, &store.StatsSeriesParams{
 		Workflow: query.Workflow, Since: from, Until: now.Add(time.Second), Step: query.Step,
 	})
 	if err != nil {

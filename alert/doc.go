@@ -5,7 +5,7 @@
 // runs wait with no live worker.
 //
 // Rules come from a YAML file (Parse, LoadFile) or the built-in Defaults. An
-// Evaluator measures them through store.Store only, at the time of the clock
+// Evaluator measures them through Storage, a narrow view of the store, at the time of the clock
 // it is given, and records each alert's episode in the store: it fires once,
 // repeats at its rule's interval while it fires, and resolves when its
 // condition clears, each change with its notifications written to the store's

@@ -27,7 +27,7 @@ const maxFiring = 10000
 // store, so a new evaluator on the same database carries on where the last
 // one stopped.
 type Evaluator struct {
-	store     store.Store
+	store     Storage
 	config    *Config
 	clock     func() time.Time
 	logger    *slog.Logger
@@ -36,7 +36,7 @@ type Evaluator struct {
 
 // NewEvaluator returns an evaluator of config's rules. clock is its time
 // (time.Now when nil): tests drive it with a fake clock.
-func NewEvaluator(st store.Store, config *Config, clock func() time.Time, logger *slog.Logger) *Evaluator {
+func NewEvaluator(st Storage, config *Config, clock func() time.Time, logger *slog.Logger) *Evaluator {
 	if clock == nil {
 		clock = time.Now
 	}

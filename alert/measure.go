@@ -31,7 +31,7 @@ type alertKey struct {
 // pass is one evaluation of every rule at one instant: it reads what several
 // rules share from the store once.
 type pass struct {
-	store     store.Store
+	store     Storage
 	baselines *baselines
 	now       time.Time
 	dlqCounts map[[2]time.Time][]*store.DLQCount
@@ -239,7 +239,7 @@ func (p *pass) spendOver(ctx context.Context, workflow string, since, until time
 	if total, ok := p.spends[key]; ok {
 		return total, nil
 	}
-	buckets, err := p.store.SpendSeries(ctx, &store.SpendSeriesParams{
+	buckets, err := p.store.SpendListBuckets(ctx, &store.SpendSeriesParams{
 		Workflow: workflow, Since: since, Until: until, Bucket: max(until.Sub(since), time.Second),
 	})
 	if err != nil {
@@ -357,7 +357,7 @@ func (p *pass) stuckRuns(ctx context.Context, r *Rule) ([]*condition, error) {
 		return nil, err
 	}
 	percentiles, err := cachedBaseline(p.baselines, fmt.Sprintf("durations %s p%d", r.Baseline, r.Percentile), p.now, func() ([]*store.RunDurationPercentile, error) {
-		return p.store.RunDurationPercentile(ctx, &store.RunDurationPercentileParams{
+		return p.store.RunListDurationPercentiles(ctx, &store.RunDurationPercentileParams{
 			Since: p.now.Add(-r.Baseline), Until: p.now, Percentile: r.Percentile,
 		})
 	})
@@ -422,7 +422,7 @@ func (p *pass) noLiveWorker(ctx context.Context, r *Rule) ([]*condition, error) 
 		if waiting.Count == 0 {
 			continue
 		}
-		activity, err := p.store.RunActivity(ctx, &store.RunActivityParams{Workflow: workflow})
+		activity, err := p.store.RunGetActivity(ctx, &store.RunActivityParams{Workflow: workflow})
 		if err != nil {
 			return nil, err
 		}

@@ -6,8 +6,8 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/klaxontype"
-	"github.com/klaxonhq/klaxon/store"
 )
 
 // BreakerList is every workflow breaker that ever tripped.
@@ -88,7 +88,7 @@ func (s *Server) registerAdmin() {
 			return nil, invalid("a purge with an empty filter would delete every entry: give a filter or states, or all: true")
 		}
 		filter := request.Filter
-		params := &store.DLQListParams{
+		params := &klaxon.DeadLetterFilter{
 			Classes: filter.Classes, States: request.States, Workflow: filter.Workflow, Channel: filter.Channel,
 			Entities: filter.Entities, CreatedAfter: filter.Since, CreatedBefore: filter.Until,
 		}

@@ -59,7 +59,7 @@ func (s *Server) registerAlerts() {
 		Description: "Each alert is one firing episode of a rule for a workflow (and failure class). " +
 			"By default the firing ones and those resolved in the last 24 hours.",
 	}, func(ctx context.Context, input *listAlertsInput) (*listAlertsOutput, error) {
-		alerts, err := s.client.Store().AlertList(ctx, AlertListParams(AlertStateFilter(input.State), time.Now()))
+		alerts, err := s.alerts.AlertList(ctx, AlertListParams(AlertStateFilter(input.State), time.Now()))
 		if err != nil {
 			return nil, err
 		}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/klaxontype"
-	"github.com/klaxonhq/klaxon/store"
 )
 
 // DeadLetterPage is a page of dead-letter entries, newest first.
@@ -228,8 +227,8 @@ func (s *Server) listDeadLetters(ctx context.Context, input *listDeadLettersInpu
 
 // deadLetterFilter reads the class, state and entity filters of a listing,
 // naming a value that is not a class, a state or key=value.
-func deadLetterFilter(classes, states, entities []string) (*store.DLQListParams, error) {
-	params := &store.DLQListParams{}
+func deadLetterFilter(classes, states, entities []string) (*klaxon.DeadLetterFilter, error) {
+	params := &klaxon.DeadLetterFilter{}
 	for _, name := range classes {
 		class := klaxontype.FailureClass(strings.TrimSpace(name))
 		if !class.Valid() {
@@ -300,7 +299,7 @@ func (s *Server) discardMatching(ctx context.Context, input *bulkDiscardInput) (
 
 // params checks a bulk action's filter and turns it into the store's. An
 // empty one would match every open entry, so it needs all: true.
-func (f *DeadLetterFilter) params(action string, all bool) (*store.DLQListParams, error) {
+func (f *DeadLetterFilter) params(action string, all bool) (*klaxon.DeadLetterFilter, error) {
 	if f.empty() && !all {
 		return nil, invalid("a bulk %s with an empty filter would %s every open entry: give a filter, or all: true", action, action)
 	}
@@ -309,7 +308,7 @@ func (f *DeadLetterFilter) params(action string, all bool) (*store.DLQListParams
 			return nil, invalid("class %q is not a failure class (%s)", class, joinNames(klaxontype.FailureClasses()))
 		}
 	}
-	return &store.DLQListParams{
+	return &klaxon.DeadLetterFilter{
 		Classes: f.Classes, Workflow: f.Workflow, Channel: f.Channel, Entities: f.Entities,
 		CreatedAfter: f.Since, CreatedBefore: f.Until,
 	}, nil

@@ -55,7 +55,7 @@ func (s *Server) registerDeadLetterGroups() {
 		}
 		params.Workflow, params.Channel = input.Workflow, input.Channel
 		params.CreatedAfter, params.CreatedBefore = input.Since, input.Until
-		groups, err := s.client.Store().DLQCountByClassAndChannel(ctx, params)
+		groups, err := s.client.DeadLetterGroups(ctx, params)
 		if err != nil {
 			return nil, err
 		}

@@ -192,7 +192,7 @@ func (s *Server) listRuns(ctx context.Context, input *listRunsInput) (*listRunsO
 	if params.BeforeID, err = parseCursor(input.Cursor); err != nil {
 		return nil, err
 	}
-	runs, err := s.client.Store().RunList(ctx, params)
+	runs, err := s.runs.RunList(ctx, params)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +208,7 @@ func (s *Server) listRuns(ctx context.Context, input *listRunsInput) (*listRunsO
 }
 
 func (s *Server) getRun(ctx context.Context, input *runIDInput) (*runDetailOutput, error) {
-	st := s.client.Store()
+	st := s.runs
 	run, err := st.RunGet(ctx, input.ID)
 	if err != nil {
 		return nil, err

@@ -22,6 +22,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/store"
 )
 
 // DefaultMaxBodyBytes is the largest request body accepted unless
@@ -62,7 +63,12 @@ type Config struct {
 
 // Server is Klaxon's HTTP API.
 type Server struct {
-	client       *klaxon.Client
+	client *klaxon.Client
+	// runs, reports and alerts are the parts of the client's store that the
+	// API reads where the client has no method of its own.
+	runs         store.Runs
+	reports      store.Reports
+	alerts       store.Alerts
 	tokens       *Tokens
 	maxBodyBytes int64
 	logger       *slog.Logger
@@ -76,7 +82,11 @@ func NewServer(config Config) (*Server, error) {
 	if config.Client == nil {
 		return nil, errors.New("klaxon http: NewServer needs a client")
 	}
-	s := &Server{client: config.Client, tokens: config.Tokens, maxBodyBytes: config.MaxBodyBytes, logger: config.Logger}
+	st := config.Client.Store()
+	s := &Server{
+		client: config.Client, runs: st, reports: st, alerts: st,
+		tokens: config.Tokens, maxBodyBytes: config.MaxBodyBytes, logger: config.Logger,
+	}
 	if s.maxBodyBytes <= 0 {
 		s.maxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -318,7 +328,7 @@ func (s *Server) registerHealth() {
 	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
-		if _, err := s.client.Store().WorkflowList(ctx); err != nil {
+		if _, err := s.runs.WorkflowList(ctx); err != nil {
 			s.logger.Warn("readiness check failed", "error", err)
 			return nil, huma.Error503ServiceUnavailable("the store does not answer")
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
 )
 
 // WorkflowSummary is a workflow some worker registered in the store, with
@@ -48,14 +49,13 @@ func (s *Server) registerWorkflows() {
 }
 
 func (s *Server) listWorkflows(ctx context.Context, _ *struct{}) (*listWorkflowsOutput, error) {
-	st := s.client.Store()
-	workflows, err := st.WorkflowList(ctx)
+	workflows, err := s.runs.WorkflowList(ctx)
 	if err != nil {
 		return nil, err
 	}
 	output := &listWorkflowsOutput{Body: WorkflowList{Workflows: []*WorkflowSummary{}}}
 	for _, workflow := range workflows {
-		counts, err := st.RunCountByStatus(ctx, workflow.Name)
+		counts, err := s.reports.RunCountByStatus(ctx, &store.RunCountByStatusParams{Workflow: workflow.Name})
 		if err != nil {
 			return nil, err
 		}

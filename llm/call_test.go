@@ -14,7 +14,6 @@ import (
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/llm"
 	"github.com/klaxonhq/klaxon/sqlite"
-	"github.com/klaxonhq/klaxon/store"
 )
 
 // countingProvider answers every request the same way and counts the calls
@@ -249,7 +248,7 @@ func TestResolvedCallIsUsedAsWritten(t *testing.T) {
 	if run.Status != klaxontype.RunStatusDead {
 		t.Fatalf("run %s (%+v); want dead", run.Status, run.Failure)
 	}
-	entries, err := client.DeadLetters(ctx, &store.DLQListParams{Workflow: "refused"})
+	entries, err := client.DeadLetters(ctx, &klaxon.DeadLetterFilter{Workflow: "refused"})
 	if err != nil || len(entries) != 1 {
 		t.Fatalf("entries %v, %v", entries, err)
 	}

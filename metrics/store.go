@@ -45,7 +45,7 @@ var (
 // StoreCollector is a prometheus.Collector that reads the store's counts
 // when scraped, at most once per TTL.
 type StoreCollector struct {
-	store store.Store
+	store Storage
 	ttl   time.Duration
 	now   func() time.Time
 
@@ -59,7 +59,7 @@ type StoreCollector struct {
 
 // NewStoreCollector returns a collector of st's counts that reads st at most
 // once per ttl; zero means DefaultStoreCacheTTL.
-func NewStoreCollector(st store.Store, ttl time.Duration) *StoreCollector {
+func NewStoreCollector(st Storage, ttl time.Duration) *StoreCollector {
 	if ttl <= 0 {
 		ttl = DefaultStoreCacheTTL
 	}
@@ -109,7 +109,7 @@ func (c *StoreCollector) read(ctx context.Context) ([]prometheus.Metric, error) 
 	names := make(map[string]bool, len(workflows))
 	for _, workflow := range workflows {
 		names[workflow.Name] = true
-		counts, err := c.store.RunCountByStatus(ctx, workflow.Name)
+		counts, err := c.store.RunCountByStatus(ctx, &store.RunCountByStatusParams{Workflow: workflow.Name})
 		if err != nil {
 			return nil, fmt.Errorf("count runs of %s: %w", workflow.Name, err)
 		}

@@ -262,8 +262,8 @@ func (s *Store) DLQCountCreated(ctx context.Context, params *store.DLQCountCreat
 	return counts, err
 }
 
-// RunDurationPercentile computes a percentile of run durations per workflow.
-func (s *Store) RunDurationPercentile(ctx context.Context, params *store.RunDurationPercentileParams) ([]*store.RunDurationPercentile, error) {
+// RunListDurationPercentiles computes a percentile of run durations per workflow.
+func (s *Store) RunListDurationPercentiles(ctx context.Context, params *store.RunDurationPercentileParams) ([]*store.RunDurationPercentile, error) {
 	if !params.Since.Before(params.Until) || params.Percentile < 1 || params.Percentile > 100 {
 		return nil, fmt.Errorf("%w: a duration percentile needs since before until and a percentile from 1 to 100", klaxontype.ErrInvalid)
 	}
@@ -320,8 +320,8 @@ func (s *Store) RunCountOverdue(ctx context.Context, params *store.RunCountOverd
 	return overdue, err
 }
 
-// RunActivity says when workers were last seen on a workflow's runs.
-func (s *Store) RunActivity(ctx context.Context, params *store.RunActivityParams) (*store.RunActivity, error) {
+// RunGetActivity says when workers were last seen on a workflow's runs.
+func (s *Store) RunGetActivity(ctx context.Context, params *store.RunActivityParams) (*store.RunActivity, error) {
 	if params.Workflow == "" {
 		return nil, fmt.Errorf("%w: run activity needs a workflow", klaxontype.ErrInvalid)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/postgres"
+	"github.com/klaxonhq/klaxon/store"
 )
 
 const sinkWorkerRole = "sink-worker"
@@ -286,7 +287,7 @@ func newSinkFixture(t *testing.T) (string, *postgres.Store, *pgxpool.Pool, *klax
 func checkEffectsOnce(t *testing.T, st *postgres.Store, pool *pgxpool.Pool, runs int) {
 	t.Helper()
 	ctx := context.Background()
-	counts, err := st.RunCountByStatus(ctx, "sink-pipeline")
+	counts, err := st.RunCountByStatus(ctx, &store.RunCountByStatusParams{Workflow: "sink-pipeline"})
 	if err != nil || counts[klaxontype.RunStatusCompleted] != runs {
 		t.Fatalf("runs by status = %v, %v; want %d completed", counts, err, runs)
 	}
@@ -311,7 +312,7 @@ func awaitCompleted(t *testing.T, st *postgres.Store, n int) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		counts, err := st.RunCountByStatus(context.Background(), "sink-pipeline")
+		counts, err := st.RunCountByStatus(context.Background(), &store.RunCountByStatusParams{Workflow: "sink-pipeline"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -198,11 +198,11 @@ func (s *Store) RunList(ctx context.Context, params *store.RunListParams) ([]*kl
 }
 
 // RunCountByStatus counts runs by status, optionally of one workflow.
-func (s *Store) RunCountByStatus(ctx context.Context, workflow string) (map[klaxontype.RunStatus]int, error) {
+func (s *Store) RunCountByStatus(ctx context.Context, params *store.RunCountByStatusParams) (map[klaxontype.RunStatus]int, error) {
 	var counts map[klaxontype.RunStatus]int
 	err := s.read(ctx, func(ctx context.Context, q querier) error {
 		counts = make(map[klaxontype.RunStatus]int)
-		rows, err := q.Query(ctx, runCountByStatusSQL, workflow)
+		rows, err := q.Query(ctx, runCountByStatusSQL, params.Workflow)
 		if err != nil {
 			return err
 		}

@@ -17,8 +17,8 @@ type spendBucketRow struct {
 	spendColumns
 }
 
-// SpendSeries sums a workflow's ended runs per time bucket.
-func (s *Store) SpendSeries(ctx context.Context, params *store.SpendSeriesParams) ([]*klaxontype.SpendBucket, error) {
+// SpendListBuckets sums a workflow's ended runs per time bucket.
+func (s *Store) SpendListBuckets(ctx context.Context, params *store.SpendSeriesParams) ([]*klaxontype.SpendBucket, error) {
 	if params.Workflow == "" || params.Bucket < time.Second || !params.Since.Before(params.Until) {
 		return nil, fmt.Errorf("%w: a spend series needs a workflow, a bucket of at least a second and since before until", klaxontype.ErrInvalid)
 	}

@@ -23,9 +23,9 @@ type statsRow struct {
 	UnknownCost  int       `db:"unknown_cost"`
 }
 
-// StatsSeries counts runs and dead-letter entries per time bucket, in one
+// StatsListBuckets counts runs and dead-letter entries per time bucket, in one
 // aggregate statement over the time indexes.
-func (s *Store) StatsSeries(ctx context.Context, params *store.StatsSeriesParams) ([]*klaxontype.StatsBucket, error) {
+func (s *Store) StatsListBuckets(ctx context.Context, params *store.StatsSeriesParams) ([]*klaxontype.StatsBucket, error) {
 	buckets, err := params.Buckets()
 	if err != nil {
 		return nil, err

@@ -64,7 +64,7 @@ func BenchmarkStatsSeries(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
-				buckets, err := st.StatsSeries(context.Background(), &store.StatsSeriesParams{
+				buckets, err := st.StatsListBuckets(context.Background(), &store.StatsSeriesParams{
 					Workflow: workflow, Since: since, Until: now, Step: time.Hour,
 				})
 				if err != nil || len(buckets) != 24 {

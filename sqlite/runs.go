@@ -133,13 +133,13 @@ func (s *Store) RunList(ctx context.Context, params *store.RunListParams) ([]*kl
 }
 
 // RunCountByStatus counts runs by status, optionally of one workflow.
-func (s *Store) RunCountByStatus(ctx context.Context, workflow string) (map[klaxontype.RunStatus]int, error) {
+func (s *Store) RunCountByStatus(ctx context.Context, params *store.RunCountByStatusParams) (map[klaxontype.RunStatus]int, error) {
 	counts := make(map[klaxontype.RunStatus]int)
 	err := s.read(ctx, func(conn *sqlite.Conn) error {
 		return execute(conn, runCountByStatusSQL, func(stmt *sqlite.Stmt) error {
 			counts[klaxontype.RunStatus(stmt.ColumnText(0))] = stmt.ColumnInt(1)
 			return nil
-		}, workflow)
+		}, params.Workflow)
 	})
 	return counts, err
 }

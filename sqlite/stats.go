@@ -9,9 +9,9 @@ import (
 	"zombiezen.com/go/sqlite"
 )
 
-// StatsSeries counts runs and dead-letter entries per time bucket, in one
+// StatsListBuckets counts runs and dead-letter entries per time bucket, in one
 // aggregate statement over the time indexes.
-func (s *Store) StatsSeries(ctx context.Context, params *store.StatsSeriesParams) ([]*klaxontype.StatsBucket, error) {
+func (s *Store) StatsListBuckets(ctx context.Context, params *store.StatsSeriesParams) ([]*klaxontype.StatsBucket, error) {
 	buckets, err := params.Buckets()
 	if err != nil {
 		return nil, err

@@ -70,7 +70,7 @@ func BenchmarkStatsSeries(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
-				buckets, err := s.StatsSeries(context.Background(), &store.StatsSeriesParams{
+				buckets, err := s.StatsListBuckets(context.Background(), &store.StatsSeriesParams{
 					Workflow: workflow, Since: since, Until: now, Step: time.Hour,
 				})
 				if err != nil || len(buckets) != 24 {

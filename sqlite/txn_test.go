@@ -66,7 +66,7 @@ func TestRefusedRuleRollsBackAloneInItsBatch(t *testing.T) {
 	if len(events) != 1 || events[0].Type != klaxontype.EventRunEnqueued {
 		t.Errorf("the refused rule's run has events %v; want only run.enqueued", events)
 	}
-	counts, err := s.RunCountByStatus(ctx, "w")
+	counts, err := s.RunCountByStatus(ctx, &store.RunCountByStatusParams{Workflow: "w"})
 	if err != nil {
 		t.Fatalf("RunCountByStatus: %v", err)
 	}

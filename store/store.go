@@ -15,29 +15,38 @@ import (
 	"github.com/klaxonhq/klaxon/klaxontype"
 )
 
-// Store is durable storage for runs, the step log, the event log and the attempt
-// history. Methods are named noun first. Every write that a lease holder makes
-// carries the holder's epoch and is rejected with klaxontype.ErrLeaseLost when
-// the epoch is no longer current. All methods are safe for concurrent use; a
-// write returns only once it is durable.
+// Store is durable storage for runs, the step log, the event log and the
+// attempt history, made of one role interface per job; each consumer asks for
+// the narrowest role it uses. Methods are named noun first, then verb, and
+// take (ctx, *Params) or (ctx, id). All methods are safe for concurrent use;
+// a write returns only once it is durable, and a refused write changes
+// nothing but the duplicate.suppressed event it records.
 type Store interface {
+	Engine
+	Runs
+	DeadLetters
+	Outbox
+	Breakers
+	Alerts
+	Reports
+
+	// Close releases the store's resources after pending writes are durable.
+	Close() error
+}
+
+// Engine is what the workers of every process write while they execute
+// runs: registrations, claims and leases, checkpoints and outcomes. Every
+// write of a lease holder carries its epoch and is refused with
+// klaxontype.ErrLeaseLost, and recorded as duplicate.suppressed, when the
+// epoch is no longer current.
+type Engine interface {
 	// WorkflowRegister records that a worker can execute a workflow, creating or
 	// updating its entry.
 	WorkflowRegister(ctx context.Context, params *WorkflowRegisterParams) error
-	// WorkflowList returns every workflow ever registered, by name.
-	WorkflowList(ctx context.Context) ([]*klaxontype.WorkflowInfo, error)
-
 	// RunEnqueue creates a pending run and its run.enqueued event. When a run of
 	// the same workflow already has the idempotency key, it returns that run and
 	// created is false, and nothing is written.
 	RunEnqueue(ctx context.Context, params *RunEnqueueParams) (run *klaxontype.Run, created bool, err error)
-	// RunGet returns one run, or klaxontype.ErrNotFound.
-	RunGet(ctx context.Context, id string) (*klaxontype.Run, error)
-	// RunList returns runs matching every filter, newest first.
-	RunList(ctx context.Context, params *RunListParams) ([]*klaxontype.Run, error)
-	// RunCountByStatus counts runs by status, optionally of one workflow.
-	RunCountByStatus(ctx context.Context, workflow string) (map[klaxontype.RunStatus]int, error)
-
 	// RunsClaim takes up to Limit runs under a new lease for Holder: runs whose
 	// lease expired first (recording the lost attempt and a lease.reclaimed
 	// event), then pending and retrying runs that are available, oldest first.
@@ -58,6 +67,23 @@ type Store interface {
 	// retrying (after RetryAt), compensating (keeping the lease), or dead,
 	// with the completion record, if given, on its run.dead event.
 	RunFail(ctx context.Context, params *RunFailParams) error
+	// StepCheckpoint records a completed step and its step.completed event. A
+	// stale epoch gives klaxontype.ErrLeaseLost, a step already in the log gives
+	// klaxontype.ErrStepExists; both are recorded as duplicate.suppressed.
+	StepCheckpoint(ctx context.Context, params *StepCheckpointParams) error
+	// StepCompensate records the outcome of a completed step's compensation.
+	StepCompensate(ctx context.Context, params *StepCompensateParams) error
+}
+
+// Runs reads the runs and their histories, and cancels a run: what the
+// API, the CLI and the dashboard show of a run and the person's act on it.
+type Runs interface {
+	// WorkflowList returns every workflow ever registered, by name.
+	WorkflowList(ctx context.Context) ([]*klaxontype.WorkflowInfo, error)
+	// RunGet returns one run, or klaxontype.ErrNotFound.
+	RunGet(ctx context.Context, id string) (*klaxontype.Run, error)
+	// RunList returns runs matching every filter, newest first.
+	RunList(ctx context.Context, params *RunListParams) ([]*klaxontype.Run, error)
 	// RunCancel stops a pending, retrying or running run for good: it becomes
 	// cancelled at once (terminal, finished, its failure of class cancelled
 	// carrying the reason) with a run.cancelled event naming the actor and
@@ -74,26 +100,17 @@ type Store interface {
 	// klaxontype.ErrRunNotCancellable naming its status, unchanged; an
 	// unknown run gives klaxontype.ErrNotFound.
 	RunCancel(ctx context.Context, params *RunCancelParams) (*klaxontype.Run, error)
-
-	// StepCheckpoint records a completed step and its step.completed event. A
-	// stale epoch gives klaxontype.ErrLeaseLost, a step already in the log gives
-	// klaxontype.ErrStepExists; both are recorded as duplicate.suppressed.
-	StepCheckpoint(ctx context.Context, params *StepCheckpointParams) error
-	// StepCompensate records the outcome of a completed step's compensation.
-	StepCompensate(ctx context.Context, params *StepCompensateParams) error
 	// StepList returns a run's step log by sequence.
 	StepList(ctx context.Context, runID string) ([]*klaxontype.StepRecord, error)
-
 	// EventList returns a run's event log, oldest first, terminal events
 	// with the completion record they were written with.
 	EventList(ctx context.Context, runID string) ([]*klaxontype.Event, error)
-	// EventCountSuppressed counts the duplicate.suppressed events by workflow:
-	// writes of stale lease holders that the store refused, from every
-	// process.
-	EventCountSuppressed(ctx context.Context) (map[string]int, error)
 	// AttemptList returns a run's failed attempts, oldest first.
 	AttemptList(ctx context.Context, runID string) ([]*klaxontype.Attempt, error)
+}
 
+// DeadLetters is the dead-letter queue and a person's actions on it.
+type DeadLetters interface {
 	// DLQList returns dead-letter entries matching every filter, newest first,
 	// without their attempts and deliveries (DLQGet has them).
 	DLQList(ctx context.Context, params *DLQListParams) ([]*klaxontype.DeadLetter, error)
@@ -113,15 +130,11 @@ type Store interface {
 	// DLQPurge deletes the entries matching the filter and records who purged
 	// which entries. It is the only way an entry is ever deleted.
 	DLQPurge(ctx context.Context, params *DLQPurgeParams) (purged int, err error)
-	// DLQCount counts the dead-letter entries by workflow, class and state, in
-	// that order: how many ever went dead of each class (every state summed,
-	// until a purge deletes some), and how many still wait for a person.
-	DLQCount(ctx context.Context) ([]*DLQCount, error)
-	// DLQCountByClassAndChannel counts the entries matching the filters of
-	// DLQList (its cursor and limit aside) by failure class and channel, in
-	// that order: how the queue a person filters is made up.
-	DLQCountByClassAndChannel(ctx context.Context, params *DLQListParams) ([]*DLQGroup, error)
+}
 
+// Outbox holds the notifications to deliver, for the dispatchers that
+// deliver them and the person who gives a dead channel up.
+type Outbox interface {
 	// OutboxClaim takes due notifications of the given channels for a while,
 	// with their entries, so that one dispatcher delivers each at a time.
 	OutboxClaim(ctx context.Context, params *OutboxClaimParams) ([]*OutboxMessage, error)
@@ -134,21 +147,11 @@ type Store interface {
 	// deliverer holds at the moment, recording the actor and the reason as
 	// their last error, and returns how many.
 	OutboxGiveUp(ctx context.Context, params *OutboxGiveUpParams) (int, error)
-	// OutboxCountPending counts the notifications not yet delivered nor given
-	// up: the outbox's backlog.
-	OutboxCountPending(ctx context.Context) (int, error)
+}
 
-	// SpendSeries sums, per time bucket, the spend, retries and count of a
-	// workflow's runs that reached a terminal status in [Since, Until): the
-	// cost and token trend of the workflow.
-	SpendSeries(ctx context.Context, params *SpendSeriesParams) ([]*klaxontype.SpendBucket, error)
-	// StatsSeries counts, per bucket of Step from Since, the runs enqueued,
-	// the runs that ended by terminal status with their spend and retries,
-	// and the dead-letter entries created by class, of one workflow or of
-	// all. Every bucket is returned, empty ones with zeros, with its per-run
-	// figures set; the store aggregates, it does not hand rows to Go.
-	StatsSeries(ctx context.Context, params *StatsSeriesParams) ([]*klaxontype.StatsBucket, error)
-
+// Breakers are the per-workflow retry-storm breakers, shared by every worker
+// of the store.
+type Breakers interface {
 	// BreakerTrip opens a workflow's breaker until a time, recording a
 	// breaker.tripped event on the run that tripped it. Tripping an open
 	// breaker extends it; opened reports whether it was closed before.
@@ -165,22 +168,11 @@ type Store interface {
 	// last opened counts, so that a breaker that was reset is not tripped
 	// again by the history that tripped it.
 	BreakerTally(ctx context.Context, params *BreakerTallyParams) (*BreakerTally, error)
+}
 
-	// DLQCountCreated counts the dead-letter entries created in [Since,
-	// Until) by workflow and class, whatever their state now.
-	DLQCountCreated(ctx context.Context, params *DLQCountCreatedParams) ([]*DLQCount, error)
-	// RunDurationPercentile returns, per workflow, a percentile of the
-	// enqueue-to-end durations of the runs that completed or went dead in
-	// [Since, Until): the workflow's usual duration.
-	RunDurationPercentile(ctx context.Context, params *RunDurationPercentileParams) ([]*RunDurationPercentile, error)
-	// RunCountOverdue counts a workflow's unfinished runs that have waited or
-	// worked past a cutoff, with the IDs of the oldest.
-	RunCountOverdue(ctx context.Context, params *RunCountOverdueParams) (*RunOverdue, error)
-	// RunActivity says when a worker last showed itself on a workflow's runs:
-	// a claim or heartbeat of a held run, or a run that completed or went
-	// dead.
-	RunActivity(ctx context.Context, params *RunActivityParams) (*RunActivity, error)
-
+// Alerts are the alerts that the alert rules fire and resolve, each with
+// its notifications.
+type Alerts interface {
 	// AlertFire records a new firing alert of a rule and key, with its
 	// firing notification in the outbox, in one transaction. When an alert of
 	// the same rule, workflow and class is already firing it writes nothing
@@ -199,9 +191,52 @@ type Store interface {
 	// AlertList returns alerts, newest first: the firing ones and those
 	// resolved at or after ResolvedSince, as the filter says.
 	AlertList(ctx context.Context, params *AlertListParams) ([]*klaxontype.Alert, error)
+}
 
-	// Close releases the store's resources after pending writes are durable.
-	Close() error
+// Reports are the counts and series that metrics, alert rules and the
+// dashboard read. The store aggregates; it does not hand rows to Go.
+type Reports interface {
+	// RunCountByStatus counts runs by status, optionally of one workflow.
+	RunCountByStatus(ctx context.Context, params *RunCountByStatusParams) (map[klaxontype.RunStatus]int, error)
+	// EventCountSuppressed counts the duplicate.suppressed events by workflow:
+	// writes of stale lease holders that the store refused, from every
+	// process.
+	EventCountSuppressed(ctx context.Context) (map[string]int, error)
+	// DLQCount counts the dead-letter entries by workflow, class and state, in
+	// that order: how many ever went dead of each class (every state summed,
+	// until a purge deletes some), and how many still wait for a person.
+	DLQCount(ctx context.Context) ([]*DLQCount, error)
+	// DLQCountByClassAndChannel counts the entries matching the filters of
+	// DLQList (its cursor and limit aside) by failure class and channel, in
+	// that order: how the queue a person filters is made up.
+	DLQCountByClassAndChannel(ctx context.Context, params *DLQListParams) ([]*DLQGroup, error)
+	// DLQCountCreated counts the dead-letter entries created in [Since,
+	// Until) by workflow and class, whatever their state now.
+	DLQCountCreated(ctx context.Context, params *DLQCountCreatedParams) ([]*DLQCount, error)
+	// OutboxCountPending counts the notifications not yet delivered nor given
+	// up: the outbox's backlog.
+	OutboxCountPending(ctx context.Context) (int, error)
+	// SpendListBuckets sums, per time bucket, the spend, retries and count of a
+	// workflow's runs that reached a terminal status in [Since, Until): the
+	// cost and token trend of the workflow.
+	SpendListBuckets(ctx context.Context, params *SpendSeriesParams) ([]*klaxontype.SpendBucket, error)
+	// StatsListBuckets counts, per bucket of Step from Since, the runs enqueued,
+	// the runs that ended by terminal status with their spend and retries,
+	// and the dead-letter entries created by class, of one workflow or of
+	// all. Every bucket is returned, empty ones with zeros, with its per-run
+	// figures set; the store aggregates, it does not hand rows to Go.
+	StatsListBuckets(ctx context.Context, params *StatsSeriesParams) ([]*klaxontype.StatsBucket, error)
+	// RunListDurationPercentiles returns, per workflow, a percentile of the
+	// enqueue-to-end durations of the runs that completed or went dead in
+	// [Since, Until): the workflow's usual duration.
+	RunListDurationPercentiles(ctx context.Context, params *RunDurationPercentileParams) ([]*RunDurationPercentile, error)
+	// RunCountOverdue counts a workflow's unfinished runs that have waited or
+	// worked past a cutoff, with the IDs of the oldest.
+	RunCountOverdue(ctx context.Context, params *RunCountOverdueParams) (*RunOverdue, error)
+	// RunGetActivity says when a worker last showed itself on a workflow's runs:
+	// a claim or heartbeat of a held run, or a run that completed or went
+	// dead.
+	RunGetActivity(ctx context.Context, params *RunActivityParams) (*RunActivity, error)
 }
 
 // RunNotifier is implemented by stores that can tell workers of every process
@@ -536,4 +571,10 @@ type SpendSeriesParams struct {
 	Until    time.Time
 	// Bucket is the width of a bucket, at least a second.
 	Bucket time.Duration
+}
+
+// RunCountByStatusParams selects the runs RunCountByStatus counts.
+type RunCountByStatusParams struct {
+	// Workflow counts the runs of one workflow; empty counts every run.
+	Workflow string
 }

@@ -37,19 +37,19 @@ type backend interface {
 
 	// DeadLetters lists entries, newest first; params.Limit is how many at
 	// most.
-	DeadLetters(ctx context.Context, params *store.DLQListParams) ([]*klaxontype.DeadLetter, error)
+	DeadLetters(ctx context.Context, params *klaxon.DeadLetterFilter) ([]*klaxontype.DeadLetter, error)
 	DeadLetter(ctx context.Context, id string) (*klaxontype.DeadLetter, error)
 	PlanReplay(ctx context.Context, id string, options klaxon.ReplayOptions) (*klaxon.ReplayPlan, error)
 	Replay(ctx context.Context, id string, options klaxon.ReplayOptions) (*klaxontype.DeadLetter, error)
 	// ReplayMatching replays (or with dryRun lists) the open entries matching
 	// params, which has no states.
-	ReplayMatching(ctx context.Context, params *store.DLQListParams, options klaxon.ReplayOptions, dryRun bool) (*klaxon.BulkReplayResult, error)
+	ReplayMatching(ctx context.Context, params *klaxon.DeadLetterFilter, options klaxon.ReplayOptions, dryRun bool) (*klaxon.BulkReplayResult, error)
 	Resolve(ctx context.Context, id, step string, output []byte, actor string) (*klaxontype.DeadLetter, error)
 	Discard(ctx context.Context, id, reason, actor string) (*klaxontype.DeadLetter, error)
 	// DiscardMatching discards (or with dryRun lists) the open entries
 	// matching the filter.
-	DiscardMatching(ctx context.Context, params *store.DLQListParams, reason, actor string, dryRun bool) (*klaxon.BulkDiscardResult, error)
-	PurgeDeadLetters(ctx context.Context, params *store.DLQListParams, actor string) (int, error)
+	DiscardMatching(ctx context.Context, params *klaxon.DeadLetterFilter, reason, actor string, dryRun bool) (*klaxon.BulkDiscardResult, error)
+	PurgeDeadLetters(ctx context.Context, params *klaxon.DeadLetterFilter, actor string) (int, error)
 
 	Breakers(ctx context.Context) ([]*klaxontype.Breaker, error)
 	ResetBreaker(ctx context.Context, workflow, actor string) error

@@ -89,7 +89,7 @@ func (b *serverBackend) Workflows(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-func (b *serverBackend) DeadLetters(ctx context.Context, params *store.DLQListParams) ([]*klaxontype.DeadLetter, error) {
+func (b *serverBackend) DeadLetters(ctx context.Context, params *klaxon.DeadLetterFilter) ([]*klaxontype.DeadLetter, error) {
 	query := &klaxonhttp.DeadLetterQuery{
 		Classes: params.Classes, States: params.States, Workflow: params.Workflow, Channel: params.Channel,
 		Entities: params.Entities, Since: params.CreatedAfter, Until: params.CreatedBefore, Cursor: params.BeforeID,
@@ -133,7 +133,7 @@ func replayRequest(options klaxon.ReplayOptions, dryRun bool) *klaxonhttp.Replay
 	return &klaxonhttp.ReplayRequest{Mode: options.Mode, Step: options.Step, Input: json.RawMessage(options.Input), DryRun: dryRun}
 }
 
-func (b *serverBackend) ReplayMatching(ctx context.Context, params *store.DLQListParams, options klaxon.ReplayOptions, dryRun bool) (*klaxon.BulkReplayResult, error) {
+func (b *serverBackend) ReplayMatching(ctx context.Context, params *klaxon.DeadLetterFilter, options klaxon.ReplayOptions, dryRun bool) (*klaxon.BulkReplayResult, error) {
 	filter := deadLetterFilter(params)
 	return b.client.ReplayMatching(ctx, &klaxonhttp.BulkReplayRequest{
 		Filter: filter, All: filterEmpty(filter), Mode: options.Mode, Step: options.Step,
@@ -149,14 +149,14 @@ func (b *serverBackend) Discard(ctx context.Context, id, reason, _ string) (*kla
 	return b.client.Discard(ctx, id, reason)
 }
 
-func (b *serverBackend) DiscardMatching(ctx context.Context, params *store.DLQListParams, reason, _ string, dryRun bool) (*klaxon.BulkDiscardResult, error) {
+func (b *serverBackend) DiscardMatching(ctx context.Context, params *klaxon.DeadLetterFilter, reason, _ string, dryRun bool) (*klaxon.BulkDiscardResult, error) {
 	filter := deadLetterFilter(params)
 	return b.client.DiscardMatching(ctx, &klaxonhttp.BulkDiscardRequest{
 		Filter: filter, All: filterEmpty(filter), Reason: reason, DryRun: dryRun,
 	})
 }
 
-func (b *serverBackend) PurgeDeadLetters(ctx context.Context, params *store.DLQListParams, _ string) (int, error) {
+func (b *serverBackend) PurgeDeadLetters(ctx context.Context, params *klaxon.DeadLetterFilter, _ string) (int, error) {
 	filter := deadLetterFilter(params)
 	return b.client.PurgeDeadLetters(ctx, &klaxonhttp.PurgeRequest{
 		Filter: filter, States: params.States, All: filterEmpty(filter) && len(params.States) == 0,
@@ -186,7 +186,7 @@ func (b *serverBackend) Stats(ctx context.Context, query klaxon.StatsQuery) (*kl
 }
 
 // deadLetterFilter is the API's form of a list filter, without its states.
-func deadLetterFilter(params *store.DLQListParams) klaxonhttp.DeadLetterFilter {
+func deadLetterFilter(params *klaxon.DeadLetterFilter) klaxonhttp.DeadLetterFilter {
 	return klaxonhttp.DeadLetterFilter{
 		Classes: params.Classes, Workflow: params.Workflow, Channel: params.Channel, Entities: params.Entities,
 		Since: params.CreatedAfter, Until: params.CreatedBefore,

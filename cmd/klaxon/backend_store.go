@@ -81,7 +81,7 @@ func (b *storeBackend) Workflows(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-func (b *storeBackend) DeadLetters(ctx context.Context, params *store.DLQListParams) ([]*klaxontype.DeadLetter, error) {
+func (b *storeBackend) DeadLetters(ctx context.Context, params *klaxon.DeadLetterFilter) ([]*klaxontype.DeadLetter, error) {
 	return b.client.DeadLetters(ctx, params)
 }
 
@@ -97,7 +97,7 @@ func (b *storeBackend) Replay(ctx context.Context, id string, options klaxon.Rep
 	return b.client.Replay(ctx, id, options)
 }
 
-func (b *storeBackend) ReplayMatching(ctx context.Context, params *store.DLQListParams, options klaxon.ReplayOptions, dryRun bool) (*klaxon.BulkReplayResult, error) {
+func (b *storeBackend) ReplayMatching(ctx context.Context, params *klaxon.DeadLetterFilter, options klaxon.ReplayOptions, dryRun bool) (*klaxon.BulkReplayResult, error) {
 	return b.client.ReplayMatching(ctx, params, options, dryRun)
 }
 
@@ -109,11 +109,11 @@ func (b *storeBackend) Discard(ctx context.Context, id, reason, actor string) (*
 	return b.client.Discard(ctx, id, reason, actor)
 }
 
-func (b *storeBackend) DiscardMatching(ctx context.Context, params *store.DLQListParams, reason, actor string, dryRun bool) (*klaxon.BulkDiscardResult, error) {
+func (b *storeBackend) DiscardMatching(ctx context.Context, params *klaxon.DeadLetterFilter, reason, actor string, dryRun bool) (*klaxon.BulkDiscardResult, error) {
 	return b.client.DiscardMatching(ctx, params, reason, actor, dryRun)
 }
 
-func (b *storeBackend) PurgeDeadLetters(ctx context.Context, params *store.DLQListParams, actor string) (int, error) {
+func (b *storeBackend) PurgeDeadLetters(ctx context.Context, params *klaxon.DeadLetterFilter, actor string) (int, error) {
 	return b.client.PurgeDeadLetters(ctx, params, actor)
 }
 

@@ -231,7 +231,7 @@ func TestLookingBothWaysPrintsTheSame(t *testing.T) {
 			t.Fatalf("run %d of the paged list is %s; want %s", i, run.ID, listed[i].ID)
 		}
 	}
-	pagedEntries, err := smallPages.DeadLetters(ctx, &store.DLQListParams{Limit: 100})
+	pagedEntries, err := smallPages.DeadLetters(ctx, &klaxon.DeadLetterFilter{Limit: 100})
 	if err != nil || len(pagedEntries) != fixtureEntries {
 		t.Fatalf("all entries in pages of 2: %d, %v", len(pagedEntries), err)
 	}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/klaxontype"
-	"github.com/klaxonhq/klaxon/store"
 )
 
 // dlqFilter holds the filter flags that list, replay --all-matching and purge
@@ -50,8 +50,8 @@ func (f *dlqFilter) empty() bool {
 // params checks the filters before anything is opened: a misspelt class or
 // state would otherwise silently match nothing, or, for a bulk action, be
 // taken for no filter.
-func (f *dlqFilter) params(now time.Time) (*store.DLQListParams, error) {
-	params := &store.DLQListParams{Workflow: f.workflow, Channel: f.channel}
+func (f *dlqFilter) params(now time.Time) (*klaxon.DeadLetterFilter, error) {
+	params := &klaxon.DeadLetterFilter{Workflow: f.workflow, Channel: f.channel}
 	for _, c := range f.classes {
 		class := klaxontype.FailureClass(strings.TrimSpace(c))
 		if !class.Valid() {

@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/klaxonhq/klaxon"
 	"github.com/spf13/cobra"
-
-	"github.com/klaxonhq/klaxon/store"
 )
 
 // purgeResult is what `klaxon dlq purge --json` prints.
@@ -89,7 +88,7 @@ least one filter, or --all to purge the whole queue.`,
 }
 
 // countDeadLetters counts the entries a filter matches, a page at a time.
-func countDeadLetters(ctx context.Context, b backend, filter *store.DLQListParams) (int, error) {
+func countDeadLetters(ctx context.Context, b backend, filter *klaxon.DeadLetterFilter) (int, error) {
 	page := *filter
 	page.BeforeID, page.Limit = "", 1000
 	count := 0

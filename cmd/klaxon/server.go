@@ -21,7 +21,6 @@ import (
 	"github.com/klaxonhq/klaxon/dashboard"
 	klaxonhttp "github.com/klaxonhq/klaxon/http"
 	"github.com/klaxonhq/klaxon/metrics"
-	"github.com/klaxonhq/klaxon/store"
 )
 
 func (m *Main) serverCommand() *cobra.Command {
@@ -136,7 +135,7 @@ func alertHolder() string {
 
 // serverMetrics is the server's /metrics: the store's counts, and the
 // server process's own Go and process metrics, on a registry of its own.
-func serverMetrics(st store.Store, logger *slog.Logger) http.Handler {
+func serverMetrics(st metrics.Storage, logger *slog.Logger) http.Handler {
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(
 		metrics.NewStoreCollector(st, 0),

@@ -13,6 +13,7 @@ import (
 
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/sqlite"
+	"github.com/klaxonhq/klaxon/store"
 )
 
 // runAsKlaxonEnv makes the test binary run the klaxon command itself, so
@@ -79,7 +80,7 @@ func TestDemoStopsGracefullyOnSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	counts, err := st.RunCountByStatus(context.Background(), "process-document")
+	counts, err := st.RunCountByStatus(context.Background(), &store.RunCountByStatusParams{Workflow: "process-document"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -257,11 +257,11 @@ func watch(ctx context.Context, st store.Store, options Options) (interrupted bo
 		case <-ctx.Done():
 			return true
 		case <-ticker.C:
-			if counts, err := st.RunCountByStatus(ctx, WorkflowName); err == nil && options.Progress != nil {
+			if counts, err := st.RunCountByStatus(ctx, &store.RunCountByStatusParams{Workflow: WorkflowName}); err == nil && options.Progress != nil {
 				fmt.Fprintln(options.Progress, progressLine(counts))
 			}
 		case <-check.C:
-			counts, err := st.RunCountByStatus(ctx, WorkflowName)
+			counts, err := st.RunCountByStatus(ctx, &store.RunCountByStatusParams{Workflow: WorkflowName})
 			if err != nil || reportedDone {
 				continue
 			}
@@ -309,7 +309,7 @@ func progressLine(counts map[klaxontype.RunStatus]int) string {
 }
 
 func summarize(ctx context.Context, st store.Store, workerID string, enqueued int, count *counters, started time.Time) (*Summary, error) {
-	counts, err := st.RunCountByStatus(ctx, WorkflowName)
+	counts, err := st.RunCountByStatus(ctx, &store.RunCountByStatusParams{Workflow: WorkflowName})
 	if err != nil {
 		return nil, err
 	}

@@ -177,7 +177,7 @@ func testAlerts(t *testing.T, h *harness) {
 		for _, d := range durations {
 			longest = max(longest, d)
 		}
-		got, err := f.store.RunDurationPercentile(f.ctx, &store.RunDurationPercentileParams{Since: before, Until: after, Percentile: 100})
+		got, err := f.store.RunListDurationPercentiles(f.ctx, &store.RunDurationPercentileParams{Since: before, Until: after, Percentile: 100})
 		if err != nil {
 			t.Fatalf("RunDurationPercentile: %v", err)
 		}
@@ -190,15 +190,15 @@ func testAlerts(t *testing.T, h *harness) {
 		for _, d := range durations {
 			shortest = min(shortest, d)
 		}
-		got, err = f.store.RunDurationPercentile(f.ctx, &store.RunDurationPercentileParams{Since: before, Until: after, Percentile: 25})
+		got, err = f.store.RunListDurationPercentiles(f.ctx, &store.RunDurationPercentileParams{Since: before, Until: after, Percentile: 25})
 		if err != nil || len(got) != 2 || got[1].Duration != shortest {
 			t.Errorf("RunDurationPercentile 25 = %v, %v; want %s for %s", got, err, shortest, testWorkflow)
 		}
-		got, err = f.store.RunDurationPercentile(f.ctx, &store.RunDurationPercentileParams{Since: after, Until: after.Add(time.Hour), Percentile: 95})
+		got, err = f.store.RunListDurationPercentiles(f.ctx, &store.RunDurationPercentileParams{Since: after, Until: after.Add(time.Hour), Percentile: 95})
 		if err != nil || len(got) != 0 {
 			t.Errorf("RunDurationPercentile of a later hour = %v, %v; want none", got, err)
 		}
-		if _, err := f.store.RunDurationPercentile(f.ctx, &store.RunDurationPercentileParams{Since: before, Until: after, Percentile: 0}); !errors.Is(err, klaxontype.ErrInvalid) {
+		if _, err := f.store.RunListDurationPercentiles(f.ctx, &store.RunDurationPercentileParams{Since: before, Until: after, Percentile: 0}); !errors.Is(err, klaxontype.ErrInvalid) {
 			t.Errorf("RunDurationPercentile 0: %v; want ErrInvalid", err)
 		}
 	})
@@ -313,7 +313,7 @@ func (f *fixture) overdue(params *store.RunCountOverdueParams) *store.RunOverdue
 
 func (f *fixture) activity(workflow string) *store.RunActivity {
 	f.t.Helper()
-	activity, err := f.store.RunActivity(f.ctx, &store.RunActivityParams{Workflow: workflow})
+	activity, err := f.store.RunGetActivity(f.ctx, &store.RunActivityParams{Workflow: workflow})
 	if err != nil {
 		f.t.Fatalf("RunActivity %s: %v", workflow, err)
 	}

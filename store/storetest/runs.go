@@ -344,7 +344,7 @@ func testRuns(t *testing.T, h *harness) {
 // either counts zero.
 func (f *fixture) checkCounts(workflow string, want map[klaxontype.RunStatus]int) {
 	f.t.Helper()
-	counts, err := f.store.RunCountByStatus(f.ctx, workflow)
+	counts, err := f.store.RunCountByStatus(f.ctx, &store.RunCountByStatusParams{Workflow: workflow})
 	if err != nil {
 		f.t.Fatalf("RunCountByStatus %q: %v", workflow, err)
 	}

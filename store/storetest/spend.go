@@ -43,7 +43,7 @@ func testSpend(t *testing.T, h *harness) {
 				t.Fatalf("run %d spend %+v, step spend %+v", i, got.Spend, steps)
 			}
 		}
-		series, err := f.store.SpendSeries(f.ctx, &store.SpendSeriesParams{
+		series, err := f.store.SpendListBuckets(f.ctx, &store.SpendSeriesParams{
 			Workflow: testWorkflow, Since: started, Until: time.Now().Add(time.Second), Bucket: time.Hour,
 		})
 		if err != nil {
@@ -73,7 +73,7 @@ func testSpend(t *testing.T, h *harness) {
 		if got := f.get(run.ID); !got.Spend.Cost.Unknown {
 			t.Fatalf("run cost %+v; an unknown cost must stay unknown", got.Spend.Cost)
 		}
-		series, _ := f.store.SpendSeries(f.ctx, &store.SpendSeriesParams{
+		series, _ := f.store.SpendListBuckets(f.ctx, &store.SpendSeriesParams{
 			Workflow: testWorkflow, Since: time.Now().Add(-time.Hour), Until: time.Now().Add(time.Hour), Bucket: time.Minute,
 		})
 		if len(series) != 1 || !series[0].Spend.Cost.Unknown {
@@ -89,8 +89,8 @@ func testSpend(t *testing.T, h *harness) {
 			{Workflow: testWorkflow, Since: now, Until: now.Add(-time.Hour), Bucket: time.Minute},
 			{Workflow: testWorkflow, Since: now.Add(-time.Hour), Until: now, Bucket: time.Millisecond},
 		} {
-			if _, err := f.store.SpendSeries(f.ctx, p); !errors.Is(err, klaxontype.ErrInvalid) {
-				t.Errorf("SpendSeries(%+v) = %v; want ErrInvalid", p, err)
+			if _, err := f.store.SpendListBuckets(f.ctx, p); !errors.Is(err, klaxontype.ErrInvalid) {
+				t.Errorf("SpendListBuckets(%+v) = %v; want ErrInvalid", p, err)
 			}
 		}
 	})

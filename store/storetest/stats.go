@@ -121,8 +121,8 @@ func testStats(t *testing.T, h *harness) {
 			{Since: now.Add(-time.Hour), Until: now, Step: -time.Minute},
 			{Since: now.Add(-100 * 24 * time.Hour), Until: now, Step: time.Second},
 		} {
-			if _, err := f.store.StatsSeries(f.ctx, p); !errors.Is(err, klaxontype.ErrInvalid) {
-				t.Errorf("StatsSeries(%+v) = %v; want ErrInvalid", p, err)
+			if _, err := f.store.StatsListBuckets(f.ctx, p); !errors.Is(err, klaxontype.ErrInvalid) {
+				t.Errorf("StatsListBuckets(%+v) = %v; want ErrInvalid", p, err)
 			}
 		}
 	})
@@ -147,12 +147,12 @@ func (f *fixture) completeWith(run *klaxontype.Run, retries int, spend klaxontyp
 // checkStats compares StatsSeries with want, bucket by bucket.
 func (f *fixture) checkStats(params *store.StatsSeriesParams, want []*klaxontype.StatsBucket) {
 	f.t.Helper()
-	got, err := f.store.StatsSeries(f.ctx, params)
+	got, err := f.store.StatsListBuckets(f.ctx, params)
 	if err != nil {
-		f.t.Fatalf("StatsSeries(%+v): %v", params, err)
+		f.t.Fatalf("StatsListBuckets(%+v): %v", params, err)
 	}
 	if !reflect.DeepEqual(got, want) {
-		f.t.Errorf("StatsSeries(workflow %q, step %s):\n%s\nwant\n%s", params.Workflow, params.Step, describeBuckets(got), describeBuckets(want))
+		f.t.Errorf("StatsListBuckets(workflow %q, step %s):\n%s\nwant\n%s", params.Workflow, params.Step, describeBuckets(got), describeBuckets(want))
 	}
 }
 

@@ -1,0 +1,17 @@
+package metrics
+
+import (
+	"context"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// Storage is what a StoreCollector reads: the store's counts, and the
+// workflows, breakers and alerts it labels them by.
+type Storage interface {
+	store.Reports
+	WorkflowList(ctx context.Context) ([]*klaxontype.WorkflowInfo, error)
+	BreakerList(ctx context.Context) ([]*klaxontype.Breaker, error)
+	AlertList(ctx context.Context, params *store.AlertListParams) ([]*klaxontype.Alert, error)
+}
