@@ -70,6 +70,33 @@ type Tx interface {
 	// event carries (nil for none).
 	EventInsert(ctx context.Context, event *klaxontype.Event, record *klaxontype.CompletionRecord) error
 
+	// AlertInsert inserts a firing alert unless an alert of the same rule,
+	// workflow and class fires already, and returns it; nil when it
+	// inserted nothing.
+	AlertInsert(ctx context.Context, params *store.AlertFireParams, runIDs []string) (*klaxontype.Alert, error)
+	// AlertGet reads an alert; nil when there is none.
+	AlertGet(ctx context.Context, id string) (*klaxontype.Alert, error)
+	// AlertGetFiring reads the firing alert of a rule, workflow and class;
+	// nil when there is none.
+	AlertGetFiring(ctx context.Context, rule, workflow string, class klaxontype.FailureClass) (*klaxontype.Alert, error)
+	// AlertUpdate records a firing alert's measurement, and counts a
+	// notification when Notify is set, if it has recorded exactly
+	// ExpectNotifications notifications, and returns it; nil when it
+	// changed nothing.
+	AlertUpdate(ctx context.Context, params *store.AlertUpdateParams, runIDs []string) (*klaxontype.Alert, error)
+	// AlertResolve resolves a firing alert and returns it; nil when it was
+	// not firing.
+	AlertResolve(ctx context.Context, params *store.AlertResolveParams) (*klaxontype.Alert, error)
+
+	// BreakerOpen opens a closed breaker until a time, and returns it; when
+	// it is open already it extends it and returns nil.
+	BreakerOpen(ctx context.Context, params *store.BreakerTripParams, at time.Time) (*klaxontype.Breaker, error)
+	// BreakerClose closes an open breaker; closed is false when it was not
+	// open.
+	BreakerClose(ctx context.Context, params *store.BreakerResetParams, at time.Time) (closed bool, err error)
+
+	// OutboxInsert queues a notification to a channel.
+	OutboxInsert(ctx context.Context, message *OutboxInsertParams) error
 	// OutboxGiveUp gives up the pending notifications of a channel that no
 	// deliverer holds, keeping lastError, and counts them.
 	OutboxGiveUp(ctx context.Context, channel, lastError string, at time.Time) (int, error)
@@ -125,4 +152,14 @@ type StepResolveParams struct {
 	Output         []byte
 	Actor          string
 	At             time.Time
+}
+
+// OutboxInsertParams queues a notification of an alert or a breaker.
+type OutboxInsertParams struct {
+	Channel string
+	// AlertID is set for an alert's notification.
+	AlertID string
+	// Payload is the notification as JSON.
+	Payload []byte
+	At      time.Time
 }
