@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
+	"github.com/klaxonhq/klaxon/store/txn"
 )
 
 // StepCheckpoint records a completed step under the holder's lease. It is
@@ -109,7 +110,7 @@ func (s *suppressions) add(idx int, lease store.Lease, holder, what, step string
 	s.actor = append(s.actor, holder)
 	s.step = append(s.step, step)
 	s.stepSeq = append(s.stepSeq, int32(seq))
-	s.message = append(s.message, fmt.Sprintf("%s at epoch %d rejected: %v", what, lease.Epoch, cause))
+	s.message = append(s.message, txn.SuppressedMessage(what, lease.Epoch, cause))
 	return fmt.Errorf("%s of run %s: %w", what, lease.RunID, cause)
 }
 

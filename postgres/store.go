@@ -97,7 +97,7 @@ func Open(ctx context.Context, databaseURL string, opts *Options) (*Store, error
 	}
 	s.writers = newWriters(s, writerCount)
 	s.notifier = newNotifier(pool)
-	s.Rules = txn.NewRules(s.transactRule, now)
+	s.Rules = txn.NewRules(s.transactRule, s.batchRule, now)
 	return s, nil
 }
 

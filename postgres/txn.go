@@ -17,13 +17,45 @@ import (
 // returns its error, which rolls back whatever it wrote before it found the
 // problem.
 func (s *Store) transactRule(ctx context.Context, fn func(ctx context.Context, tx txn.Tx) error) error {
-	return s.transact(ctx, func(ctx context.Context, pgTx pgx.Tx) error {
-		return fn(ctx, &tx{tx: pgTx})
+	var t tx
+	err := s.transact(ctx, func(ctx context.Context, pgTx pgx.Tx) error {
+		t = tx{tx: pgTx}
+		return fn(ctx, &t)
 	})
+	s.announce(&t, err)
+	return err
+}
+
+// batchRule runs a rule in a writer's batch, with the holders' writes it
+// group-commits: an error from the rule aborts the batch, whose other writes
+// are then committed each alone.
+func (s *Store) batchRule(ctx context.Context, fn func(ctx context.Context, tx txn.Tx) error) error {
+	var t tx
+	err := s.writers.writeFunc(ctx, func(ctx context.Context, pgTx pgx.Tx) error {
+		t = tx{tx: pgTx}
+		return fn(ctx, &t)
+	})
+	s.announce(&t, err)
+	return err
+}
+
+// announce tells the workers of every process that the workflows a
+// committed rule made runs available for have work.
+func (s *Store) announce(t *tx, err error) {
+	if err != nil {
+		return
+	}
+	for _, workflow := range t.available {
+		s.notifier.announce(workflow)
+	}
 }
 
 // tx is a transaction, as the rules of txn see it.
-type tx struct{ tx pgx.Tx }
+type tx struct {
+	tx pgx.Tx
+	// available are the workflows to announce once the transaction commits.
+	available []string
+}
 
 var _ txn.Tx = (*tx)(nil)
 
@@ -104,8 +136,11 @@ func (t *tx) RunRestart(ctx context.Context, p *txn.RunRestartParams) (bool, err
 	return err == nil, err
 }
 
-func (t *tx) RunsAvailable(ctx context.Context, workflow string) error {
-	return notifyRuns(ctx, t.tx, workflow)
+// RunsAvailable announces the workflow once the transaction commits,
+// coalesced with other announcements, outside it.
+func (t *tx) RunsAvailable(_ context.Context, workflow string) error {
+	t.available = append(t.available, workflow)
+	return nil
 }
 
 func (t *tx) StepList(ctx context.Context, runID string) ([]*klaxontype.StepRecord, error) {
@@ -147,12 +182,12 @@ func (t *tx) WorkflowExpectedSteps(ctx context.Context, workflow string) ([]stri
 	return expected, err
 }
 
-func (t *tx) EventInsert(ctx context.Context, event *klaxontype.Event, record *klaxontype.CompletionRecord) error {
-	encoded, err := encodeRecord(record)
-	if err != nil {
-		return err
+func (t *tx) EventInsert(ctx context.Context, event *klaxontype.Event, record []byte) error {
+	var text *string
+	if record != nil {
+		text = new(string(record))
 	}
-	return insertEventWithRecord(ctx, t.tx, event, encoded)
+	return insertEventWithRecord(ctx, t.tx, event, text)
 }
 
 func (t *tx) OutboxGiveUp(ctx context.Context, channel, lastError string, at time.Time) (int, error) {

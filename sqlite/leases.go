@@ -9,6 +9,7 @@ import (
 
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
+	"github.com/klaxonhq/klaxon/store/txn"
 	"zombiezen.com/go/sqlite"
 )
 
@@ -198,7 +199,7 @@ func suppress(conn *sqlite.Conn, lease store.Lease, holder string, at time.Time,
 	err := insertEvent(conn, &klaxontype.Event{
 		RunID: lease.RunID, Type: klaxontype.EventDuplicateSuppressed, Actor: holder, At: at,
 		Step: step, StepSeq: seq,
-		Message: fmt.Sprintf("%s at epoch %d rejected: %v", what, lease.Epoch, cause),
+		Message: txn.SuppressedMessage(what, lease.Epoch, cause),
 	})
 	if err != nil {
 		return err

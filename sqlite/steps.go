@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
@@ -41,44 +40,6 @@ func (s *Store) StepCheckpoint(ctx context.Context, params *store.StepCheckpoint
 		return insertEvent(conn, &klaxontype.Event{
 			RunID: params.RunID, Type: klaxontype.EventStepCompleted, Actor: params.Holder, At: t,
 			Step: params.Name, StepSeq: params.Seq,
-		})
-	})
-}
-
-// StepCompensate records the outcome of a completed step's compensation. A
-// compensation is recorded at most once: a step no longer completed keeps the
-// first outcome.
-func (s *Store) StepCompensate(ctx context.Context, params *store.StepCompensateParams) error {
-	return s.writer.write(func(conn *sqlite.Conn) error {
-		t := now()
-		held, err := holdsLease(conn, params.Lease, params.Holder, klaxontype.RunStatusCompensating)
-		if err != nil {
-			return err
-		}
-		if !held {
-			return suppress(conn, params.Lease, params.Holder, t, "compensation", "", params.Seq, klaxontype.ErrLeaseLost)
-		}
-		status, eventType, message := klaxontype.StepStatusCompensated, klaxontype.EventCompensationCompleted, ""
-		if params.Error != "" {
-			status, eventType, message = klaxontype.StepStatusCompensationFailed, klaxontype.EventCompensationFailed, params.Error
-		}
-		at := params.At
-		if at.IsZero() {
-			at = t
-		}
-		name := ""
-		err = execute(conn, stepCompensateSQL, func(stmt *sqlite.Stmt) error {
-			name = stmt.GetText("name")
-			return nil
-		}, params.RunID, params.Seq, string(status), at, nullIfEmpty(params.Error))
-		if err != nil {
-			return err
-		}
-		if name == "" {
-			return reject(fmt.Errorf("compensation of step %d of run %s: %w", params.Seq, params.RunID, klaxontype.ErrStepExists))
-		}
-		return insertEvent(conn, &klaxontype.Event{
-			RunID: params.RunID, Type: eventType, Actor: params.Holder, At: t, Step: name, StepSeq: params.Seq, Message: message,
 		})
 	})
 }

@@ -119,7 +119,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	}
 	s.readers = readers
 	s.writer = newWriter(conn)
-	s.Rules = txn.NewRules(s.transact, now)
+	s.Rules = txn.NewRules(s.transact, s.transact, now)
 	return s, nil
 }
 

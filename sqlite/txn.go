@@ -176,12 +176,8 @@ func (t *tx) WorkflowExpectedSteps(_ context.Context, workflow string) ([]string
 	return expected, err
 }
 
-func (t *tx) EventInsert(_ context.Context, event *klaxontype.Event, record *klaxontype.CompletionRecord) error {
-	encoded, err := encodeRecord(record)
-	if err != nil {
-		return err
-	}
-	return insertEventWithRecord(t.conn, event, encoded)
+func (t *tx) EventInsert(_ context.Context, event *klaxontype.Event, record []byte) error {
+	return insertEventWithRecord(t.conn, event, record)
 }
 
 func (t *tx) OutboxGiveUp(_ context.Context, channel, lastError string, at time.Time) (int, error) {

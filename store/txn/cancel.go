@@ -39,10 +39,14 @@ func (r Rules) RunCancel(ctx context.Context, params *store.RunCancelParams) (*k
 		if err != nil {
 			return err
 		}
+		encoded, err := encodeRecord(record)
+		if err != nil {
+			return err
+		}
 		return tx.EventInsert(ctx, &klaxontype.Event{
 			RunID: run.ID, Type: klaxontype.EventRunCancelled, Actor: params.Actor, At: t,
 			Message: cancelMessage(run, params.Reason),
-		}, record)
+		}, encoded)
 	})
 	if err != nil {
 		return nil, err

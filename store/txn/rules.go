@@ -15,11 +15,15 @@ type Transact func(ctx context.Context, fn func(ctx context.Context, tx Tx) erro
 // made with NewRules, and so implements those methods of store.Store.
 type Rules struct {
 	transact Transact
+	batch    Transact
 	now      func() time.Time
 }
 
-// NewRules returns the rules over a store's transactions; now gives the
-// time the store records (UTC).
-func NewRules(transact Transact, now func() time.Time) Rules {
-	return Rules{transact: transact, now: now}
+// NewRules returns the rules over a store's transactions. transact runs a
+// person's write in a transaction of its own; batch runs a lease holder's
+// write in the transaction the store group-commits holders' writes in, with
+// the same all-or-nothing promise. now gives the time the store records
+// (UTC).
+func NewRules(transact, batch Transact, now func() time.Time) Rules {
+	return Rules{transact: transact, batch: batch, now: now}
 }

@@ -67,8 +67,27 @@ type Tx interface {
 	// when it has none or was never registered.
 	WorkflowExpectedSteps(ctx context.Context, workflow string) ([]string, error)
 	// EventInsert appends an event, with the completion record a terminal
-	// event carries (nil for none).
-	EventInsert(ctx context.Context, event *klaxontype.Event, record *klaxontype.CompletionRecord) error
+	// event carries, as JSON (nil for none).
+	EventInsert(ctx context.Context, event *klaxontype.Event, record []byte) error
+	// AttemptInsert adds a failed attempt to a run's history, and its spend
+	// to the run's totals.
+	AttemptInsert(ctx context.Context, attempt *klaxontype.Attempt) error
+
+	// RunHeld reports whether holder holds a run at the lease's epoch, in
+	// one of the statuses given.
+	RunHeld(ctx context.Context, lease store.Lease, holder string, statuses ...klaxontype.RunStatus) (bool, error)
+	// RunFailUpdate moves a run its holder holds to params.Next, with its
+	// failure; held is false when the holder no longer holds it. workflow is
+	// the run's workflow, or empty when the store would need another read
+	// to know it and no worker of another process needs telling.
+	RunFailUpdate(ctx context.Context, params *store.RunFailParams, at time.Time) (workflow string, held bool, err error)
+	// DeadLetterInsert creates the open entry of a run that just died, and
+	// its notification in the outbox.
+	DeadLetterInsert(ctx context.Context, runID string, entry *store.DeadLetterParams, at time.Time) error
+	// StepCompensate records a completed step's compensation outcome and
+	// returns the step's name; empty when the step is not completed (its
+	// compensation was recorded already).
+	StepCompensate(ctx context.Context, params *store.StepCompensateParams, status klaxontype.StepStatus, at time.Time) (name string, err error)
 
 	// AlertInsert inserts a firing alert unless an alert of the same rule,
 	// workflow and class fires already, and returns it; nil when it

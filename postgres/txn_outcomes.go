@@ -1,0 +1,64 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+func (t *tx) AttemptInsert(ctx context.Context, a *klaxontype.Attempt) error {
+	return insertAttempt(ctx, t.tx, a)
+}
+
+func (t *tx) RunHeld(ctx context.Context, lease store.Lease, holder string, statuses ...klaxontype.RunStatus) (bool, error) {
+	return holdsLease(ctx, t.tx, lease, holder, statuses...)
+}
+
+func (t *tx) RunFailUpdate(ctx context.Context, p *store.RunFailParams, at time.Time) (string, bool, error) {
+	failure := p.Failure
+	var rows pgx.Rows
+	var err error
+	switch p.Next {
+	case klaxontype.RunStatusRetrying:
+		rows, err = t.tx.Query(ctx, runRetrySQL, p.RunID, p.Epoch, p.Holder, p.RetryAt, at)
+	case klaxontype.RunStatusCompensating:
+		rows, err = t.tx.Query(ctx, runCompensatingSQL, p.RunID, p.Epoch, p.Holder,
+			string(failure.Class), failure.Reason, nullIfEmpty(failure.Step), nullIfZero(failure.StepSeq), at)
+	case klaxontype.RunStatusDead:
+		rows, err = t.tx.Query(ctx, runDeadSQL, p.RunID, p.Epoch, p.Holder,
+			string(failure.Class), failure.Reason, nullIfEmpty(failure.Step), nullIfZero(failure.StepSeq), at)
+	}
+	if err != nil {
+		return "", false, err
+	}
+	workflows, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(workflows) == 0 {
+		return "", false, err
+	}
+	return workflows[0], true, nil
+}
+
+func (t *tx) DeadLetterInsert(ctx context.Context, runID string, entry *store.DeadLetterParams, at time.Time) error {
+	var schema any
+	if len(entry.OutputSchema) > 0 {
+		schema = string(entry.OutputSchema)
+	}
+	if _, err := t.tx.Exec(ctx, dlqEntryInsertSQL, entry.ID, schema, entry.Channel, at, runID); err != nil {
+		return err
+	}
+	_, err := t.tx.Exec(ctx, outboxInsertSQL, entry.ID, entry.Channel, at)
+	return err
+}
+
+func (t *tx) StepCompensate(ctx context.Context, p *store.StepCompensateParams, status klaxontype.StepStatus, at time.Time) (string, error) {
+	var name string
+	err := t.tx.QueryRow(ctx, stepCompensateSQL, p.RunID, p.Seq, string(status), at, nullIfEmpty(p.Error)).Scan(&name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return name, err
+}
