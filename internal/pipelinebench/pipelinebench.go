@@ -1,9 +1,10 @@
 // Package pipelinebench is the pipeline benchmark that the adapters measure
 // their cost against: five-step no-op workflows on SQLite with
 // synchronous=FULL, worked at a given concurrency, with the adapter's hooks
-// installed or not. It is the root package's BenchmarkPipeline, run through
-// the public API, so that metrics and tracing can benchmark themselves in
-// their own packages and compare with the baseline in one test binary.
+// installed or not. It is the workflow and the measurement of the root
+// package's BenchmarkPipeline, through the public API, so that metrics and
+// tracing benchmark themselves in their own packages and compare with that
+// baseline in one test binary.
 //
 // It may import only the standard library, the root package, klaxontype and
 // sqlite: it is for benchmarks, never for programs.
