@@ -24,4 +24,11 @@
 // Open a store (sqlite.Open for the embedded one), create a Client, register
 // workflows made with NewWorkflow, Start the client's workers and enqueue runs.
 // See the examples.
+//
+// # Imports
+//
+// It may import only the standard library, klaxontype, store, internal/engine,
+// internal/classify, github.com/oklog/ulid/v2, github.com/invopop/jsonschema
+// and github.com/santhosh-tekuri/jsonschema/v6: stores and adapters import the
+// root package, never the other way round.
 package klaxon

@@ -12,6 +12,7 @@
 // outbox in the same transaction. A Notifier delivers those notifications to
 // the targets, generic JSON (signed like package webhook) or Slack-compatible.
 //
-// It is a leaf: it may import the standard library, klaxontype, store,
-// webhook, a ULID and a YAML library; only commands import it.
+// It is a leaf that only commands import. It may import only the standard
+// library, klaxontype, store, webhook, github.com/oklog/ulid/v2 and
+// go.yaml.in/yaml/v3.
 package alert

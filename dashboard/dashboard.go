@@ -7,6 +7,8 @@
 // types into the login form, so they can see and do exactly what the API
 // lets that token see and do. The HTTP server mounts Handler at / (see
 // http.Config.Dashboard).
+//
+// It may import only the standard library.
 package dashboard
 
 import (

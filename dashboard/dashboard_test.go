@@ -12,7 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/klaxonhq/klaxon/alert"
-	"github.com/klaxonhq/klaxon/internal/demo"
+	"github.com/klaxonhq/klaxon/cmd/klaxon/demo"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
 )

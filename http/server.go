@@ -1,8 +1,9 @@
 // Package http serves Klaxon's HTTP API over a klaxon.Client, and holds the
 // typed Go client of that API which the CLI uses in its --server mode.
 //
-// It is an adapter: it imports the root package, klaxontype and store, and
-// nothing imports it but commands. The API is declared with huma, so that the
+// It is an adapter that nothing imports but commands. It may import only the
+// standard library, the root package, klaxontype, store,
+// github.com/danielgtaylor/huma/v2 and github.com/oklog/ulid/v2. The API is declared with huma, so that the
 // OpenAPI document served at /api/v1/openapi.json is generated from the same
 // Go types the handlers decode and encode.
 package http

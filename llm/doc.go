@@ -8,5 +8,6 @@
 // the SDKs' own retries off, so that every attempt is Klaxon's and is in the
 // run's history, and map provider errors to failure classes with ClassifyHTTP.
 //
-// It may import the standard library, the root package and klaxontype.
+// It may import only the standard library, the root package, klaxontype,
+// github.com/santhosh-tekuri/jsonschema/v6 and golang.org/x/text.
 package llm

@@ -16,6 +16,7 @@
 //     klaxon server does), not from every worker, or the same numbers appear
 //     once per process.
 //
-// It is an adapter: it imports the root package, klaxontype, store and the
-// Prometheus client library, and nothing in Klaxon's core imports it.
+// It is an adapter: nothing in Klaxon's core imports it. It may import only
+// the standard library, the root package, klaxontype, store and
+// github.com/prometheus/client_golang.
 package metrics

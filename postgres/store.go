@@ -9,7 +9,8 @@
 // workers wake on LISTEN/NOTIFY. Transient database errors are retried inside
 // the store until the context ends.
 //
-// It may import the standard library, klaxontype, store and pgx.
+// It may import only the standard library, klaxontype, store, store/txn and
+// github.com/jackc/pgx/v5.
 package postgres
 
 //go:generate go run ../internal/genqueries postgres "The store's statements, one file each under sql/. pgx prepares and caches each per connection."

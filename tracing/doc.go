@@ -26,6 +26,7 @@
 // FromEnvironment sets up an OTLP/HTTP exporter from the standard OTEL_*
 // environment variables, and nothing when none asks for traces.
 //
-// It is an adapter: it imports klaxontype and OpenTelemetry, and nothing in
-// Klaxon's core imports it.
+// It is an adapter: nothing in Klaxon's core imports it. It may import only
+// the standard library, klaxontype, github.com/oklog/ulid/v2 and
+// go.opentelemetry.io/otel.
 package tracing

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/klaxonhq/klaxon/internal/demo"
+	"github.com/klaxonhq/klaxon/cmd/klaxon/demo"
 	"github.com/klaxonhq/klaxon/tracing"
 )
 

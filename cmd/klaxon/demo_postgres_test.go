@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/klaxonhq/klaxon/internal/demo"
+	"github.com/klaxonhq/klaxon/cmd/klaxon/demo"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/postgres/pgtest"
 )

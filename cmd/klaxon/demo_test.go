@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klaxonhq/klaxon/cmd/klaxon/demo"
 	klaxonhttp "github.com/klaxonhq/klaxon/http"
-	"github.com/klaxonhq/klaxon/internal/demo"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/sqlite"
 	"github.com/klaxonhq/klaxon/store"

@@ -12,7 +12,7 @@ import (
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/klaxonhq/klaxon/internal/demo"
+	"github.com/klaxonhq/klaxon/cmd/klaxon/demo"
 )
 
 // With OTEL_EXPORTER_OTLP_ENDPOINT set, the demo's workers export their spans

@@ -13,7 +13,7 @@ import (
 	"zombiezen.com/go/sqlite"
 	"zombiezen.com/go/sqlite/sqlitex"
 
-	"github.com/klaxonhq/klaxon/internal/demo"
+	"github.com/klaxonhq/klaxon/cmd/klaxon/demo"
 	"github.com/klaxonhq/klaxon/klaxontype"
 )
 

@@ -4,6 +4,7 @@
 // schedules retries, runs compensations in reverse and dead-letters what cannot
 // be retried.
 //
-// It may import the standard library, klaxontype, store and internal/classify;
+// It may import only the standard library, klaxontype, store and
+// internal/classify;
 // never a store implementation, and never the root package.
 package engine

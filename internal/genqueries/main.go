@@ -4,6 +4,8 @@
 // statement is a compile error rather than a failure at run time.
 //
 // Run it from the store's folder: go generate ./sqlite ./postgres.
+//
+// It may import only the standard library.
 package main
 
 import (

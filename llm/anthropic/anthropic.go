@@ -7,7 +7,8 @@
 // context errors come back wrapped but otherwise as the SDK returned them, so
 // the engine's classifier sees connection resets and deadlines.
 //
-// It may import the standard library, llm, klaxontype and the Anthropic SDK.
+// It may import only the standard library, llm, klaxontype and
+// github.com/anthropics/anthropic-sdk-go/v2.
 package anthropic
 
 import (

@@ -8,5 +8,6 @@
 // transport errors and context errors are returned as they are, wrapped, so
 // the engine's classifier sees connection resets and deadlines.
 //
-// It may import the standard library, llm, klaxontype and the OpenAI SDK.
+// It may import only the standard library, llm, klaxontype and
+// github.com/openai/openai-go/v3.
 package openai

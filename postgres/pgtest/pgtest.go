@@ -1,6 +1,7 @@
 // Package pgtest gives tests of any package a PostgreSQL schema of their own
 // on the server KLAXON_TEST_POSTGRES_URL names. It may import only the
-// standard library, pgx and testing: it is for tests, never for programs.
+// standard library and github.com/jackc/pgx/v5: it is for tests (it imports
+// testing), never for programs.
 package pgtest
 
 import (

@@ -7,6 +7,6 @@
 // timeout, wrong answers, prompts too long or refused, an agent that never
 // stops calling tools); it can be pointed at a real endpoint instead.
 //
-// It may import the root package, klaxontype, store, llm and llm/openai; the
-// command wires it to a concrete store.
+// It may import only the standard library, the root package, klaxontype,
+// store, llm and llm/openai; the command wires it to a concrete store.
 package demo

@@ -1,14 +1,14 @@
-package klaxon_test
+package tracing_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/pipelinebench"
 	"github.com/klaxonhq/klaxon/metrics"
 	"github.com/klaxonhq/klaxon/tracing"
 )
@@ -29,28 +29,40 @@ func traceTo(b *testing.B, config *klaxon.Config) {
 	config.Tracer = tracing.New(provider)
 }
 
+// instrumentMetrics installs the Prometheus metrics of package metrics, on a
+// registry of their own.
+func instrumentMetrics(b *testing.B, config *klaxon.Config) {
+	if _, err := metrics.Instrument(config, prometheus.NewRegistry()); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkPipeline is the baseline: the root package's BenchmarkPipeline,
+// five-step no-op workflows on SQLite FULL, with no hooks, in this test binary
+// so that the benchmarks below can be alternated with it.
+func BenchmarkPipeline(b *testing.B) {
+	pipelinebench.Benchmark(b, nil)
+}
+
+// BenchmarkPipelineMetrics is BenchmarkPipeline with the Prometheus metrics
+// on and no tracer, the third side of the comparison: tracing's cost on top
+// of the metrics is BenchmarkPipelineTracingMetrics against this one.
+func BenchmarkPipelineMetrics(b *testing.B) {
+	pipelinebench.Benchmark(b, instrumentMetrics)
+}
+
 // BenchmarkPipelineTracing is BenchmarkPipeline with OpenTelemetry tracing
 // on: a span per attempt and per step. Compare the two for the cost of
 // tracing (the target is under 10% at concurrency 256).
 func BenchmarkPipelineTracing(b *testing.B) {
-	for _, concurrency := range []int{1, 16, 256} {
-		b.Run(fmt.Sprintf("concurrency=%d", concurrency), func(b *testing.B) {
-			benchmarkPipeline(b, concurrency, func(config *klaxon.Config) { traceTo(b, config) })
-		})
-	}
+	pipelinebench.Benchmark(b, traceTo)
 }
 
 // BenchmarkPipelineTracingMetrics is BenchmarkPipeline with both tracing and
 // the Prometheus metrics of package metrics on, as a production worker runs.
 func BenchmarkPipelineTracingMetrics(b *testing.B) {
-	for _, concurrency := range []int{1, 16, 256} {
-		b.Run(fmt.Sprintf("concurrency=%d", concurrency), func(b *testing.B) {
-			benchmarkPipeline(b, concurrency, func(config *klaxon.Config) {
-				traceTo(b, config)
-				if _, err := metrics.Instrument(config, prometheus.NewRegistry()); err != nil {
-					b.Fatal(err)
-				}
-			})
-		})
-	}
+	pipelinebench.Benchmark(b, func(b *testing.B, config *klaxon.Config) {
+		traceTo(b, config)
+		instrumentMetrics(b, config)
+	})
 }
