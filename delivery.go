@@ -117,17 +117,18 @@ func callHandler(ctx context.Context, handler DeadLetterHandler, m *store.Outbox
 			err = fmt.Errorf("dead-letter handler panicked: %v", recovered)
 		}
 	}()
-	if m.Alert != nil {
+	switch m.Kind {
+	case klaxontype.NotificationDeadLetter:
+		return handler.HandleDeadLetter(ctx, m.Payload.(*klaxontype.DeadLetter))
+	case klaxontype.NotificationBreaker:
+		if breakers, ok := handler.(BreakerHandler); ok {
+			return breakers.HandleBreaker(ctx, m.Payload.(*klaxontype.Breaker))
+		}
+		return nil // this channel's handler does not take breaker news
+	default:
 		// Channels named alert:… belong to klaxon server's alert notifier.
 		return fmt.Errorf("notification %d on channel %s is an alert notification, which klaxon server posts: do not name a dead-letter channel alert:…", m.Delivery.ID, m.Delivery.Channel)
 	}
-	if m.Breaker != nil {
-		if breakers, ok := handler.(BreakerHandler); ok {
-			return breakers.HandleBreaker(ctx, m.Breaker)
-		}
-		return nil // this channel's handler does not take breaker news
-	}
-	return handler.HandleDeadLetter(ctx, m.Entry)
 }
 
 // deliveryBackoff doubles from one second to five minutes, with jitter.

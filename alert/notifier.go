@@ -133,15 +133,16 @@ func (n *Notifier) DeliverDue(ctx context.Context) (int, error) {
 
 func (n *Notifier) deliver(ctx context.Context, m *store.OutboxMessage) error {
 	target := n.config.Target(strings.TrimPrefix(m.Delivery.Channel, ChannelPrefix))
+	notification, _ := m.Payload.(*Notification)
 	var err error
 	switch {
-	case m.Alert == nil || m.Alert.Alert == nil:
+	case m.Kind != klaxontype.NotificationAlert || notification == nil || notification.Alert == nil:
 		err = fmt.Errorf("notification %d on %s is not an alert notification", m.Delivery.ID, m.Delivery.Channel)
 	case target == nil:
 		err = fmt.Errorf("no target for channel %s", m.Delivery.Channel)
 	default:
 		callCtx, cancel := context.WithTimeout(ctx, deliveryTimeout)
-		err = n.post(callCtx, target, m.Alert)
+		err = n.post(callCtx, target, notification)
 		cancel()
 		if err != nil && ctx.Err() != nil {
 			// Stopping cut the post short: not the target's failure.
