@@ -42,9 +42,11 @@ func (c *Client) newDispatcher() *outbox.Dispatcher {
 	if config.MaxAttempts <= 0 {
 		config.MaxAttempts = defaultMaxDeliveryAttempts
 	}
+	channels := make([]string, 0, len(handlers))
 	for channel := range handlers {
-		config.Channels = append(config.Channels, channel)
+		channels = append(channels, channel)
 	}
+	config.Channels = func() []string { return channels }
 	if logger := c.config.Logger; logger != nil {
 		report := func(m *store.OutboxMessage, err error) {
 			if m == nil {

@@ -10,8 +10,11 @@
 // repeats at its rule's interval while it fires, and resolves when its
 // condition clears, each change with its notifications written to the store's
 // outbox in the same transaction. A Notifier delivers those notifications to
-// the targets, generic JSON (signed like package webhook) or Slack-compatible.
+// the targets, generic JSON (signed like package webhook) or Slack-compatible,
+// through the outbox dispatcher that clients use for dead-letter
+// notifications (internal/outbox).
 //
 // It is a leaf: it may import the standard library, klaxontype, store,
-// webhook, a ULID and a YAML library; only commands import it.
+// internal/outbox, webhook, a ULID and a YAML library; only commands import
+// it.
 package alert

@@ -32,16 +32,17 @@ type Store interface {
 type DeliverFunc func(ctx context.Context, message *store.OutboxMessage) error
 
 // Config says whose notifications a dispatcher delivers, how, and how
-// patiently. Store, Holder and Deliver are required; zero fields of the rest
-// take defaults.
+// patiently. Store, Holder, Channels and Deliver are required; zero fields
+// of the rest take defaults.
 type Config struct {
 	Store Store
 	// Holder names the dispatcher in the outbox's claims; it must differ
 	// between processes, or two would settle each other's notifications.
 	Holder string
-	// Channels are the outbox channels delivered; a dispatcher of none does
-	// nothing.
-	Channels []string
+	// Channels returns the outbox channels to deliver. It is asked before
+	// each claim, so that a deliverer whose configuration changes claims
+	// what it now delivers; a dispatcher of no channels does nothing.
+	Channels func() []string
 	Deliver  DeliverFunc
 	// Batch is how many notifications one claim takes; they are delivered
 	// one after another, in the order they were recorded. Default
@@ -84,11 +85,11 @@ type Dispatcher struct {
 }
 
 // New returns a dispatcher of config, with defaults for its zero fields. It
-// panics without a store, a holder or a delivery function: that is a bug of
+// panics without a store, a holder, channels or a delivery function: that is a bug of
 // its caller, not a condition to handle.
 func New(config Config) *Dispatcher {
-	if config.Store == nil || config.Holder == "" || config.Deliver == nil {
-		panic("outbox: a dispatcher needs a store, a holder and a delivery function")
+	if config.Store == nil || config.Holder == "" || config.Channels == nil || config.Deliver == nil {
+		panic("outbox: a dispatcher needs a store, a holder, its channels and a delivery function")
 	}
 	if config.Batch <= 0 {
 		config.Batch = DefaultBatch
@@ -130,10 +131,10 @@ func (d *Dispatcher) Wake() {
 
 // Run delivers until ctx ends, reading the outbox again at once after a
 // full batch, otherwise after Poll or a Wake. It returns at once when the
-// dispatcher has no channels. What goes wrong is told to OnFailure and
+// dispatcher has no channels when it starts. What goes wrong is told to OnFailure and
 // OnError.
 func (d *Dispatcher) Run(ctx context.Context) {
-	if len(d.config.Channels) == 0 {
+	if len(d.config.Channels()) == 0 {
 		return
 	}
 	for ctx.Err() == nil {
@@ -158,7 +159,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 // errors of DeliverDue: they are told to OnFailure and retried.
 func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
 	messages, err := d.config.Store.OutboxClaim(ctx, &store.OutboxClaimParams{
-		Holder: d.config.Holder, Channels: d.config.Channels, Limit: d.config.Batch, Lease: d.lease,
+		Holder: d.config.Holder, Channels: d.config.Channels(), Limit: d.config.Batch, Lease: d.lease,
 	})
 	if err != nil {
 		if ctx.Err() == nil && d.config.OnError != nil {

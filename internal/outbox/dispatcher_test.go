@@ -42,7 +42,7 @@ func TestDispatcherSettlesEveryOutcome(t *testing.T) {
 			var kinds []klaxontype.NotificationKind
 			failed := 0
 			d := outbox.New(outbox.Config{
-				Store: st, Holder: "test", Channels: []string{"ops"}, MaxAttempts: 2,
+				Store: st, Holder: "test", Channels: ops, MaxAttempts: 2,
 				Backoff: func(int) time.Duration { return time.Millisecond },
 				Deliver: func(ctx context.Context, m *store.OutboxMessage) error {
 					mu.Lock()
@@ -82,7 +82,7 @@ func TestDispatcherSettlesEveryOutcome(t *testing.T) {
 		tripBreaker(t, st, "ops")
 		ctx, stop := context.WithCancel(context.Background())
 		d := outbox.New(outbox.Config{
-			Store: st, Holder: "stopping", Channels: []string{"ops"},
+			Store: st, Holder: "stopping", Channels: ops,
 			Deliver: func(ctx context.Context, _ *store.OutboxMessage) error {
 				stop()
 				<-ctx.Done()
@@ -96,7 +96,7 @@ func TestDispatcherSettlesEveryOutcome(t *testing.T) {
 		}
 		// Given back, it is due at once for the next dispatcher.
 		next := outbox.New(outbox.Config{
-			Store: st, Holder: "next", Channels: []string{"ops"},
+			Store: st, Holder: "next", Channels: ops,
 			Deliver: func(context.Context, *store.OutboxMessage) error { return nil },
 		})
 		if n, err := next.DeliverDue(context.Background()); n != 1 || err != nil {
@@ -104,6 +104,8 @@ func TestDispatcherSettlesEveryOutcome(t *testing.T) {
 		}
 	})
 }
+
+func ops() []string { return []string{"ops"} }
 
 func openStore(t *testing.T) *sqlite.Store {
 	t.Helper()
