@@ -21,18 +21,20 @@ type OutboxMessage struct {
 }
 
 // OutboxChannel sums up the pending notifications of one kind on one
-// channel.
+// channel, as OutboxPending reads them. It is storage's record, not a wire
+// format: the root package turns it into klaxon.OutboxSummary, and the HTTP
+// API has its own JSON form of that.
 type OutboxChannel struct {
-	Channel string                      `json:"channel"`
-	Kind    klaxontype.NotificationKind `json:"kind"`
-	Pending int                         `json:"pending"`
+	Channel string
+	Kind    klaxontype.NotificationKind
+	Pending int
 	// Oldest is when the oldest of them was queued.
-	Oldest time.Time `json:"oldest"`
+	Oldest time.Time
 	// Attempted counts those tried at least once; MaxAttempts is the most
 	// tries of any.
-	Attempted   int `json:"attempted"`
-	MaxAttempts int `json:"max_attempts"`
+	Attempted   int
+	MaxAttempts int
 	// LastError is the error of the most recently queued one that failed;
 	// empty when none has failed yet.
-	LastError string `json:"last_error,omitempty"`
+	LastError string
 }
