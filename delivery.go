@@ -79,7 +79,7 @@ func deliver(ctx context.Context, handler DeadLetterHandler, m *store.OutboxMess
 		}
 		return nil // this channel's handler does not take breaker news
 	default:
-		return fmt.Errorf("notification %d on channel %s is a %s notification, which a client's channel handlers do not take: another process delivers this channel", m.Delivery.ID, m.Delivery.Channel, m.Kind)
+		return fmt.Errorf("notification %d on channel %s is of kind %s, which a client's channel handlers do not take: another process delivers this channel", m.Delivery.ID, m.Delivery.Channel, m.Kind)
 	}
 	return fmt.Errorf("%s notification %d carries %T", m.Kind, m.Delivery.ID, m.Payload)
 }
