@@ -12,9 +12,17 @@ import (
 
 // Defaults of the zero fields of Config.
 const (
-	DefaultBatch       = 4
-	DefaultTimeout     = 30 * time.Second
-	DefaultPoll        = time.Second
+	// DefaultBatch keeps a claim small, so that a slow recipient holds few
+	// notifications away from other dispatchers.
+	DefaultBatch = 4
+	// DefaultTimeout is long enough for a recipient's slow day, short
+	// enough that a hung one does not hold the batch for long.
+	DefaultTimeout = 30 * time.Second
+	// DefaultPoll is how late a notification written by another process
+	// is noticed.
+	DefaultPoll = time.Second
+	// DefaultMaxAttempts with DefaultBackoff keeps trying for four to nine
+	// minutes: a recipient's restart, not an outage of hours.
 	DefaultMaxAttempts = 10
 )
 
