@@ -16,6 +16,7 @@ import (
 
 	"github.com/klaxonhq/klaxon/internal/classify"
 	"github.com/klaxonhq/klaxon/internal/engine"
+	"github.com/klaxonhq/klaxon/internal/outbox"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
 )
@@ -96,7 +97,7 @@ type Client struct {
 	mu        sync.Mutex
 	workflows map[string]Registrable
 	worker    *engine.Worker
-	delivery  *dispatcher
+	delivery  *outbox.Dispatcher
 	stop      context.CancelFunc
 	stopped   chan error
 }
@@ -196,7 +197,7 @@ func (c *Client) Start(ctx context.Context) error {
 		NewID:             newID,
 		OnDeadLetter: func(string, string) {
 			if c.delivery != nil {
-				c.delivery.notify()
+				c.delivery.Wake()
 			}
 		},
 
@@ -221,7 +222,7 @@ func (c *Client) Start(ctx context.Context) error {
 	go func() {
 		defer close(deliveryDone)
 		if c.delivery != nil {
-			c.delivery.run(workerCtx)
+			c.delivery.Run(workerCtx)
 		}
 	}()
 	go func() {
@@ -244,38 +245,6 @@ func classifier(rules []func(error) (klaxontype.FailureClass, bool)) classify.Ch
 		})
 	}
 	return append(chain, classify.Default()...)
-}
-
-// newDispatcher returns the outbox dispatcher of the configured channels, or
-// nil when there are none.
-func (c *Client) newDispatcher() *dispatcher {
-	if len(c.config.Channels) == 0 {
-		return nil
-	}
-	d := &dispatcher{
-		store: c.store, holder: c.config.WorkerID, handlers: c.config.Channels,
-		poll: c.config.DeliveryPollInterval, maxAttempts: c.config.MaxDeliveryAttempts,
-		wake: make(chan struct{}, 1),
-	}
-	if d.poll <= 0 {
-		d.poll = time.Second
-	}
-	if d.maxAttempts <= 0 {
-		d.maxAttempts = 10
-	}
-	if logger := c.config.Logger; logger != nil {
-		d.onError = func(delivery *klaxontype.Delivery, err error) {
-			if delivery == nil {
-				logger.Error("claiming dead-letter notifications failed", "error", err)
-				return
-			}
-			logger.Warn("dead-letter notification failed", "entry", delivery.EntryID, "channel", delivery.Channel, "attempt", delivery.Attempts+1, "error", err)
-		}
-	}
-	for channel := range c.config.Channels {
-		d.channels = append(d.channels, channel)
-	}
-	return d
 }
 
 // Stop stops claiming runs, lets running steps finish within the shutdown

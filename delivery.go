@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/klaxonhq/klaxon/internal/outbox"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
 )
@@ -15,122 +16,70 @@ const (
 	// deliveryBatch is how many notifications are claimed at once; they are
 	// delivered one after another.
 	deliveryBatch = 4
-	// deliveryLease reserves claimed notifications to this process while their
-	// handlers run, one after another, each up to deliveryTimeout; a process
-	// that dies leaves them to another after that.
-	deliveryLease = deliveryBatch*deliveryTimeout + 30*time.Second
+	// defaultMaxDeliveryAttempts is Config.MaxDeliveryAttempts by default.
+	defaultMaxDeliveryAttempts = 10
 )
 
-// dispatcher delivers the dead-letter notifications of the channels this
-// client has handlers for, retrying failed deliveries with backoff until they
-// are delivered or given up.
-type dispatcher struct {
-	store       store.Store
-	holder      string
-	handlers    map[string]DeadLetterHandler
-	channels    []string
-	poll        time.Duration
-	maxAttempts int
-	onError     func(delivery *klaxontype.Delivery, err error)
-	wake        chan struct{}
-}
-
-func (d *dispatcher) notify() {
-	select {
-	case d.wake <- struct{}{}:
-	default:
+// newDispatcher returns the outbox dispatcher that delivers the dead-letter
+// and breaker notifications of the configured channels to their handlers, or
+// nil when there are none.
+func (c *Client) newDispatcher() *outbox.Dispatcher {
+	if len(c.config.Channels) == 0 {
+		return nil
 	}
-}
-
-// run delivers until ctx ends.
-func (d *dispatcher) run(ctx context.Context) {
-	for ctx.Err() == nil {
-		messages, err := d.store.OutboxClaim(ctx, &store.OutboxClaimParams{
-			Holder: d.holder, Channels: d.channels, Limit: deliveryBatch, Lease: deliveryLease,
-		})
-		if err != nil && ctx.Err() == nil && d.onError != nil {
-			d.onError(nil, err)
-		}
-		for _, m := range messages {
-			if ctx.Err() != nil {
-				d.giveBack(m)
-				continue
+	handlers := c.config.Channels
+	config := outbox.Config{
+		Store:  c.store,
+		Holder: c.config.WorkerID,
+		Deliver: func(ctx context.Context, m *store.OutboxMessage) error {
+			return deliver(ctx, handlers[m.Delivery.Channel], m)
+		},
+		Batch:       deliveryBatch,
+		Timeout:     deliveryTimeout,
+		Poll:        c.config.DeliveryPollInterval,
+		MaxAttempts: c.config.MaxDeliveryAttempts,
+	}
+	if config.MaxAttempts <= 0 {
+		config.MaxAttempts = defaultMaxDeliveryAttempts
+	}
+	channels := make([]string, 0, len(handlers))
+	for channel := range handlers {
+		channels = append(channels, channel)
+	}
+	config.Channels = func() []string { return channels }
+	if logger := c.config.Logger; logger != nil {
+		report := func(m *store.OutboxMessage, err error) {
+			if m == nil {
+				logger.Error("claiming dead-letter notifications failed", "error", err)
+				return
 			}
-			d.deliver(ctx, m)
+			logger.Warn("dead-letter notification failed", "entry", m.Delivery.EntryID, "channel", m.Delivery.Channel, "attempt", m.Delivery.Attempts+1, "error", err)
 		}
-		if len(messages) == deliveryBatch {
-			continue
-		}
-		timer := time.NewTimer(d.poll)
-		select {
-		case <-ctx.Done():
-		case <-d.wake:
-		case <-timer.C:
-		}
-		timer.Stop()
+		config.OnFailure, config.OnError = report, report
 	}
+	return outbox.New(config)
 }
 
-func (d *dispatcher) deliver(ctx context.Context, m *store.OutboxMessage) {
-	handler := d.handlers[m.Delivery.Channel]
-	callCtx, cancel := context.WithTimeout(ctx, deliveryTimeout)
-	err := callHandler(callCtx, handler, m)
-	cancel()
-	if err != nil && ctx.Err() != nil {
-		// Stopping cut the call short: not the handler's failure.
-		d.giveBack(m)
-		return
-	}
-	settle := &store.OutboxSettleParams{ID: m.Delivery.ID, Holder: d.holder, State: klaxontype.DeliveryDelivered}
-	if err != nil {
-		if d.onError != nil {
-			d.onError(m.Delivery, err)
+// deliver hands one notification to its channel's handler, by kind. A
+// notification of a kind no channel handler takes is a failed delivery: its
+// channel belongs to another deliverer, and was configured here by mistake.
+func deliver(ctx context.Context, handler DeadLetterHandler, m *store.OutboxMessage) error {
+	switch m.Kind {
+	case klaxontype.NotificationDeadLetter:
+		if entry, ok := m.Payload.(*klaxontype.DeadLetter); ok {
+			return handler.HandleDeadLetter(ctx, entry)
 		}
-		attempts := m.Delivery.Attempts + 1
-		settle.Error = err.Error()
-		if attempts >= d.maxAttempts {
-			settle.State = klaxontype.DeliveryGivenUp
-		} else {
-			settle.State = klaxontype.DeliveryPending
-			settle.NextAttemptAt = time.Now().Add(deliveryBackoff(attempts))
+	case klaxontype.NotificationBreaker:
+		breaker, ok := m.Payload.(*klaxontype.Breaker)
+		if !ok {
+			break
 		}
-	}
-	if err := d.store.OutboxSettle(context.WithoutCancel(ctx), settle); err != nil && d.onError != nil {
-		d.onError(m.Delivery, fmt.Errorf("record delivery: %w", err))
-	}
-}
-
-// giveBack returns a claimed notification without counting an attempt, so
-// the next dispatcher delivers it at once.
-func (d *dispatcher) giveBack(m *store.OutboxMessage) {
-	err := d.store.OutboxSettle(context.Background(), &store.OutboxSettleParams{
-		ID: m.Delivery.ID, Holder: d.holder, State: klaxontype.DeliveryPending, NotAttempted: true,
-	})
-	if err != nil && d.onError != nil {
-		d.onError(m.Delivery, fmt.Errorf("give back: %w", err))
-	}
-}
-
-func callHandler(ctx context.Context, handler DeadLetterHandler, m *store.OutboxMessage) (err error) {
-	defer func() {
-		if recovered := recover(); recovered != nil {
-			err = fmt.Errorf("dead-letter handler panicked: %v", recovered)
-		}
-	}()
-	if m.Alert != nil {
-		// Channels named alert:… belong to klaxon server's alert notifier.
-		return fmt.Errorf("notification %d on channel %s is an alert notification, which klaxon server posts: do not name a dead-letter channel alert:…", m.Delivery.ID, m.Delivery.Channel)
-	}
-	if m.Breaker != nil {
 		if breakers, ok := handler.(BreakerHandler); ok {
-			return breakers.HandleBreaker(ctx, m.Breaker)
+			return breakers.HandleBreaker(ctx, breaker)
 		}
 		return nil // this channel's handler does not take breaker news
+	default:
+		return fmt.Errorf("notification %d on channel %s is of kind %s, which a client's channel handlers do not take: another process delivers this channel", m.Delivery.ID, m.Delivery.Channel, m.Kind)
 	}
-	return handler.HandleDeadLetter(ctx, m.Entry)
-}
-
-// deliveryBackoff doubles from one second to five minutes, with jitter.
-func deliveryBackoff(failedAttempts int) time.Duration {
-	return klaxontype.RetryPolicy{InitialBackoff: time.Second, MaxBackoff: 5 * time.Minute}.Backoff(failedAttempts)
+	return fmt.Errorf("%s notification %d carries %T", m.Kind, m.Delivery.ID, m.Payload)
 }

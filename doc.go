@@ -28,7 +28,7 @@
 // # Imports
 //
 // It may import only the standard library, klaxontype, store, internal/engine,
-// internal/classify, github.com/oklog/ulid/v2, github.com/invopop/jsonschema
-// and github.com/santhosh-tekuri/jsonschema/v6: stores and adapters import the
-// root package, never the other way round.
+// internal/classify, internal/outbox, github.com/oklog/ulid/v2,
+// github.com/invopop/jsonschema and github.com/santhosh-tekuri/jsonschema/v6:
+// stores and adapters import the root package, never the other way round.
 package klaxon

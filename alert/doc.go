@@ -10,9 +10,11 @@
 // repeats at its rule's interval while it fires, and resolves when its
 // condition clears, each change with its notifications written to the store's
 // outbox in the same transaction. A Notifier delivers those notifications to
-// the targets, generic JSON (signed like package webhook) or Slack-compatible.
+// the targets, generic JSON (signed like package webhook) or Slack-compatible,
+// through the outbox dispatcher that clients use for dead-letter
+// notifications (internal/outbox).
 //
 // It is a leaf that only commands import. It may import only the standard
-// library, klaxontype, store, webhook, github.com/oklog/ulid/v2 and
-// go.yaml.in/yaml/v3.
+// library, klaxontype, store, internal/outbox, webhook,
+// github.com/oklog/ulid/v2 and go.yaml.in/yaml/v3.
 package alert

@@ -3,7 +3,6 @@ package alert
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/klaxonhq/klaxon/internal/outbox"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
 	"github.com/klaxonhq/klaxon/webhook"
@@ -22,9 +22,6 @@ const (
 	// deliveryBatch is how many notifications one claim takes; they are
 	// posted one after another, in the order they were recorded.
 	deliveryBatch = 8
-	// deliveryLease reserves claimed notifications to this notifier while it
-	// posts them; a notifier that dies leaves them to another after that.
-	deliveryLease = deliveryBatch*deliveryTimeout + 30*time.Second
 	// DefaultMaxAttempts is how many times a notification is tried before
 	// it is given up, unless NotifierOptions say otherwise.
 	DefaultMaxAttempts = 20
@@ -54,11 +51,13 @@ type NotifierOptions struct {
 // Notifier delivers alert notifications from the store's outbox to the
 // configured targets, at least once each: a notification is marked delivered
 // only after its target answered 2xx, retried with backoff otherwise, and left
-// in the outbox for the next notifier when this one stops.
+// in the outbox for the next notifier when this one stops. The outbox's loop
+// is internal/outbox's, shared with the dead-letter notifications of clients;
+// what is the notifier's own is finding a channel's target and posting to it.
 type Notifier struct {
-	store   store.Store
-	config  *Config
-	options NotifierOptions
+	config     *Config
+	client     *http.Client
+	dispatcher *outbox.Dispatcher
 }
 
 // NewNotifier returns a notifier of config's targets.
@@ -72,106 +71,56 @@ func NewNotifier(st store.Store, config *Config, options NotifierOptions) *Notif
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-	if options.Poll <= 0 {
-		options.Poll = time.Second
-	}
 	if options.MaxAttempts <= 0 {
 		options.MaxAttempts = DefaultMaxAttempts
 	}
-	if options.Backoff == nil {
-		options.Backoff = func(failedAttempts int) time.Duration {
-			return klaxontype.RetryPolicy{InitialBackoff: time.Second, MaxBackoff: 5 * time.Minute}.Backoff(failedAttempts)
-		}
+	logger := options.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
 	}
-	if options.Logger == nil {
-		options.Logger = slog.New(slog.DiscardHandler)
-	}
-	return &Notifier{store: st, config: config, options: options}
+	n := &Notifier{config: config, client: options.Client}
+	n.dispatcher = outbox.New(outbox.Config{
+		Store:       st,
+		Holder:      options.Holder,
+		Channels:    config.Channels,
+		Deliver:     n.deliver,
+		Batch:       deliveryBatch,
+		Timeout:     deliveryTimeout,
+		Poll:        options.Poll,
+		MaxAttempts: options.MaxAttempts,
+		Backoff:     options.Backoff,
+		OnFailure: func(m *store.OutboxMessage, err error) {
+			logger.Warn("alert notification failed", "channel", m.Delivery.Channel, "attempt", m.Delivery.Attempts+1, "error", err)
+		},
+		OnError: func(_ *store.OutboxMessage, err error) {
+			logger.Error("alert notifications", "error", err)
+		},
+	})
+	return n
 }
 
-// Run delivers until ctx ends.
-func (n *Notifier) Run(ctx context.Context) {
-	if len(n.config.Targets) == 0 {
-		return
-	}
-	for ctx.Err() == nil {
-		delivered, err := n.DeliverDue(ctx)
-		if err != nil && ctx.Err() == nil {
-			n.options.Logger.Error("alert notifications", "error", err)
-		}
-		if delivered == deliveryBatch {
-			continue
-		}
-		timer := time.NewTimer(n.options.Poll)
-		select {
-		case <-ctx.Done():
-		case <-timer.C:
-		}
-		timer.Stop()
-	}
-}
+// Run delivers until ctx ends; with no targets, it returns at once.
+func (n *Notifier) Run(ctx context.Context) { n.dispatcher.Run(ctx) }
 
 // DeliverDue claims the notifications due now, up to a batch, posts each to
-// its target and records the outcome. It returns how many it claimed.
+// its target and records the outcome. It returns how many it claimed, and
+// the store's failures to claim or record; a target's refusal is not an
+// error here but a failed attempt, retried after its backoff.
 func (n *Notifier) DeliverDue(ctx context.Context) (int, error) {
-	messages, err := n.store.OutboxClaim(ctx, &store.OutboxClaimParams{
-		Holder: n.options.Holder, Channels: n.config.Channels(), Limit: deliveryBatch, Lease: deliveryLease,
-	})
-	if err != nil {
-		return 0, err
-	}
-	var errs []error
-	for _, m := range messages {
-		if ctx.Err() != nil {
-			errs = append(errs, n.giveBack(m))
-			continue
-		}
-		errs = append(errs, n.deliver(ctx, m))
-	}
-	return len(messages), errors.Join(errs...)
+	return n.dispatcher.DeliverDue(ctx)
 }
 
+// deliver posts one notification to the target of its channel.
 func (n *Notifier) deliver(ctx context.Context, m *store.OutboxMessage) error {
+	notification, _ := m.Payload.(*Notification)
+	if m.Kind != klaxontype.NotificationAlert || notification == nil || notification.Alert == nil {
+		return fmt.Errorf("notification %d on %s is not an alert notification", m.Delivery.ID, m.Delivery.Channel)
+	}
 	target := n.config.Target(strings.TrimPrefix(m.Delivery.Channel, ChannelPrefix))
-	var err error
-	switch {
-	case m.Alert == nil || m.Alert.Alert == nil:
-		err = fmt.Errorf("notification %d on %s is not an alert notification", m.Delivery.ID, m.Delivery.Channel)
-	case target == nil:
-		err = fmt.Errorf("no target for channel %s", m.Delivery.Channel)
-	default:
-		callCtx, cancel := context.WithTimeout(ctx, deliveryTimeout)
-		err = n.post(callCtx, target, m.Alert)
-		cancel()
-		if err != nil && ctx.Err() != nil {
-			// Stopping cut the post short: not the target's failure.
-			return n.giveBack(m)
-		}
+	if target == nil {
+		return fmt.Errorf("no target for channel %s", m.Delivery.Channel)
 	}
-	settle := &store.OutboxSettleParams{ID: m.Delivery.ID, Holder: n.options.Holder, State: klaxontype.DeliveryDelivered}
-	if err != nil {
-		n.options.Logger.Warn("alert notification failed", "channel", m.Delivery.Channel, "attempt", m.Delivery.Attempts+1, "error", err)
-		attempts := m.Delivery.Attempts + 1
-		settle.Error = err.Error()
-		if attempts >= n.options.MaxAttempts {
-			settle.State = klaxontype.DeliveryGivenUp
-		} else {
-			settle.State = klaxontype.DeliveryPending
-			settle.NextAttemptAt = time.Now().Add(n.options.Backoff(attempts))
-		}
-	}
-	if err := n.store.OutboxSettle(context.WithoutCancel(ctx), settle); err != nil {
-		return fmt.Errorf("record delivery of notification %d: %w", m.Delivery.ID, err)
-	}
-	return nil
-}
-
-// giveBack returns a claimed notification without counting an attempt, so
-// the next notifier posts it at once.
-func (n *Notifier) giveBack(m *store.OutboxMessage) error {
-	return n.store.OutboxSettle(context.WithoutCancel(context.Background()), &store.OutboxSettleParams{
-		ID: m.Delivery.ID, Holder: n.options.Holder, State: klaxontype.DeliveryPending, NotAttempted: true,
-	})
+	return n.post(ctx, target, notification)
 }
 
 // post sends one notification in the target's format.
@@ -191,7 +140,7 @@ func (n *Notifier) post(ctx context.Context, target *Target, notification *Notif
 	if len(target.Secret) > 0 {
 		req.Header.Set(webhook.SignatureHeader, webhook.Sign(target.Secret, payload))
 	}
-	resp, err := n.options.Client.Do(req)
+	resp, err := n.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("post to target %s: %w", target.Name, err)
 	}

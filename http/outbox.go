@@ -3,16 +3,52 @@ package http
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/klaxonhq/klaxon/store"
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/klaxontype"
 )
 
 // OutboxList sums up the notifications waiting to be delivered, by channel
 // and kind.
 type OutboxList struct {
-	Channels []*store.OutboxChannel `json:"channels"`
+	Channels []*OutboxChannel `json:"channels"`
+}
+
+// OutboxChannel is the wire form of a klaxon.OutboxSummary: the pending
+// notifications of one kind on one channel. The API's JSON is defined here,
+// not by the root package's or the store's types.
+type OutboxChannel struct {
+	Channel     string                      `json:"channel"`
+	Kind        klaxontype.NotificationKind `json:"kind"`
+	Pending     int                         `json:"pending"`
+	Oldest      time.Time                   `json:"oldest"`
+	Attempted   int                         `json:"attempted"`
+	MaxAttempts int                         `json:"max_attempts"`
+	LastError   string                      `json:"last_error,omitempty"`
+}
+
+// NewOutboxChannels is the wire form of summaries, as GET /api/v1/outbox and
+// klaxon outbox list --json show them; never nil.
+func NewOutboxChannels(summaries []*klaxon.OutboxSummary) []*OutboxChannel {
+	channels := make([]*OutboxChannel, len(summaries))
+	for i, s := range summaries {
+		channels[i] = &OutboxChannel{
+			Channel: s.Channel, Kind: s.Kind, Pending: s.Pending, Oldest: s.Oldest,
+			Attempted: s.Attempted, MaxAttempts: s.MaxAttempts, LastError: s.LastError,
+		}
+	}
+	return channels
+}
+
+// summary is the summary the wire form came from.
+func (c *OutboxChannel) summary() *klaxon.OutboxSummary {
+	return &klaxon.OutboxSummary{
+		Channel: c.Channel, Kind: c.Kind, Pending: c.Pending, Oldest: c.Oldest,
+		Attempted: c.Attempted, MaxAttempts: c.MaxAttempts, LastError: c.LastError,
+	}
 }
 
 type listOutboxOutput struct {
@@ -46,11 +82,11 @@ func (s *Server) registerOutbox() {
 		Description: "Dead-letter, breaker and alert notifications not yet delivered nor given up. " +
 			"They pile up on a channel that no running process delivers.",
 	}, func(ctx context.Context, _ *struct{}) (*listOutboxOutput, error) {
-		channels, err := s.client.PendingNotifications(ctx)
+		summaries, err := s.client.PendingNotifications(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return &listOutboxOutput{Body: OutboxList{Channels: orEmpty(channels)}}, nil
+		return &listOutboxOutput{Body: OutboxList{Channels: NewOutboxChannels(summaries)}}, nil
 	})
 	register(s, ScopeAdmin, huma.Operation{
 		OperationID: "give-up-notifications", Method: http.MethodPost, Path: APIPrefix + "/outbox/give-up",
@@ -67,13 +103,18 @@ func (s *Server) registerOutbox() {
 	})
 }
 
-// PendingNotifications sums up the outbox by channel and kind (scope read).
-func (c *Client) PendingNotifications(ctx context.Context) ([]*store.OutboxChannel, error) {
+// PendingNotifications sums up the outbox by channel and kind (scope read),
+// as klaxon.Client.PendingNotifications does on the database.
+func (c *Client) PendingNotifications(ctx context.Context) ([]*klaxon.OutboxSummary, error) {
 	var list OutboxList
 	if err := c.do(ctx, http.MethodGet, APIPrefix+"/outbox", nil, nil, &list); err != nil {
 		return nil, err
 	}
-	return list.Channels, nil
+	summaries := make([]*klaxon.OutboxSummary, len(list.Channels))
+	for i, channel := range list.Channels {
+		summaries[i] = channel.summary()
+	}
+	return summaries, nil
 }
 
 // GiveUpNotifications gives up a channel's pending notifications (scope

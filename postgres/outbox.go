@@ -32,20 +32,22 @@ func (s *Store) OutboxClaim(ctx context.Context, params *store.OutboxClaimParams
 			return err
 		}
 		for _, r := range claimed {
-			message := &store.OutboxMessage{Delivery: r.delivery()}
-			switch r.Kind {
-			case "breaker":
-				message.Breaker = &klaxontype.Breaker{}
-				if err := json.Unmarshal([]byte(str(r.Payload)), message.Breaker); err != nil {
+			message := &store.OutboxMessage{Delivery: r.delivery(), Kind: klaxontype.NotificationKind(r.Kind)}
+			switch message.Kind {
+			case klaxontype.NotificationBreaker:
+				breaker := &klaxontype.Breaker{}
+				if err := json.Unmarshal([]byte(str(r.Payload)), breaker); err != nil {
 					return fmt.Errorf("breaker notification %d: %w", message.Delivery.ID, err)
 				}
-			case "alert":
-				message.Alert = &klaxontype.AlertNotification{}
-				if err := json.Unmarshal([]byte(str(r.Payload)), message.Alert); err != nil {
+				message.Payload = breaker
+			case klaxontype.NotificationAlert:
+				alert := &klaxontype.AlertNotification{}
+				if err := json.Unmarshal([]byte(str(r.Payload)), alert); err != nil {
 					return fmt.Errorf("alert notification %d: %w", message.Delivery.ID, err)
 				}
+				message.Payload = alert
 			default:
-				if message.Entry, err = getDeadLetter(ctx, tx, r.EntryID, true); err != nil {
+				if message.Payload, err = getDeadLetter(ctx, tx, r.EntryID, true); err != nil {
 					return err
 				}
 			}

@@ -56,7 +56,7 @@ func TestMigrationKeepsTheOutbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(messages) != 1 || messages[0].Breaker == nil || messages[0].Breaker.Workflow != "triage" ||
+	if len(messages) != 1 || messages[0].Kind != klaxontype.NotificationBreaker || messages[0].Payload.(*klaxontype.Breaker).Workflow != "triage" ||
 		messages[0].Delivery.Attempts != 2 || messages[0].Delivery.LastError != "503" {
 		t.Fatalf("after migrating, the outbox holds %+v", messages)
 	}

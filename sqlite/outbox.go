@@ -28,18 +28,20 @@ func (s *Store) OutboxClaim(ctx context.Context, params *store.OutboxClaimParams
 		messages = messages[:0]
 		t := now()
 		err := execute(conn, outboxClaimSQL, func(stmt *sqlite.Stmt) error {
-			message := &store.OutboxMessage{Delivery: scanDelivery(stmt)}
-			switch stmt.GetText("kind") {
-			case "breaker":
-				message.Breaker = &klaxontype.Breaker{}
-				if err := json.Unmarshal([]byte(stmt.GetText("payload")), message.Breaker); err != nil {
+			message := &store.OutboxMessage{Delivery: scanDelivery(stmt), Kind: klaxontype.NotificationKind(stmt.GetText("kind"))}
+			switch message.Kind {
+			case klaxontype.NotificationBreaker:
+				breaker := &klaxontype.Breaker{}
+				if err := json.Unmarshal([]byte(stmt.GetText("payload")), breaker); err != nil {
 					return fmt.Errorf("breaker notification %d: %w", message.Delivery.ID, err)
 				}
-			case "alert":
-				message.Alert = &klaxontype.AlertNotification{}
-				if err := json.Unmarshal([]byte(stmt.GetText("payload")), message.Alert); err != nil {
+				message.Payload = breaker
+			case klaxontype.NotificationAlert:
+				alert := &klaxontype.AlertNotification{}
+				if err := json.Unmarshal([]byte(stmt.GetText("payload")), alert); err != nil {
 					return fmt.Errorf("alert notification %d: %w", message.Delivery.ID, err)
 				}
+				message.Payload = alert
 			}
 			messages = append(messages, message)
 			return nil
@@ -48,10 +50,10 @@ func (s *Store) OutboxClaim(ctx context.Context, params *store.OutboxClaimParams
 			return err
 		}
 		for _, m := range messages {
-			if m.Breaker != nil || m.Alert != nil {
+			if m.Kind != klaxontype.NotificationDeadLetter {
 				continue
 			}
-			if m.Entry, err = getDeadLetter(conn, m.Delivery.EntryID, true); err != nil {
+			if m.Payload, err = getDeadLetter(conn, m.Delivery.EntryID, true); err != nil {
 				return err
 			}
 		}

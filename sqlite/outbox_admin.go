@@ -5,6 +5,7 @@ import (
 
 	"zombiezen.com/go/sqlite"
 
+	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
 )
 
@@ -16,7 +17,7 @@ func (s *Store) OutboxPending(ctx context.Context) ([]*store.OutboxChannel, erro
 		return execute(conn, outboxPendingSQL, func(stmt *sqlite.Stmt) error {
 			channels = append(channels, &store.OutboxChannel{
 				Channel:     stmt.GetText("channel"),
-				Kind:        stmt.GetText("kind"),
+				Kind:        klaxontype.NotificationKind(stmt.GetText("kind")),
 				Pending:     int(stmt.GetInt64("pending")),
 				Oldest:      columnTime(stmt, "oldest"),
 				Attempted:   int(stmt.GetInt64("attempted")),

@@ -514,36 +514,6 @@ type OutboxClaimParams struct {
 	Lease time.Duration
 }
 
-// OutboxMessage is a notification to deliver: of a dead-letter entry, of a
-// breaker that opened, or of an alert.
-type OutboxMessage struct {
-	Delivery *klaxontype.Delivery
-	// Entry is set for a dead-letter notification.
-	Entry *klaxontype.DeadLetter
-	// Breaker is set for a breaker notification.
-	Breaker *klaxontype.Breaker
-	// Alert is set for an alert notification.
-	Alert *klaxontype.AlertNotification
-}
-
-// OutboxChannel sums up the pending notifications of one kind on one
-// channel.
-type OutboxChannel struct {
-	Channel string `json:"channel"`
-	// Kind is dead_letter, breaker or alert.
-	Kind    string `json:"kind"`
-	Pending int    `json:"pending"`
-	// Oldest is when the oldest of them was queued.
-	Oldest time.Time `json:"oldest"`
-	// Attempted counts those tried at least once; MaxAttempts is the most
-	// tries of any.
-	Attempted   int `json:"attempted"`
-	MaxAttempts int `json:"max_attempts"`
-	// LastError is the error of the most recently queued one that failed;
-	// empty when none has failed yet.
-	LastError string `json:"last_error,omitempty"`
-}
-
 // OutboxGiveUpParams gives up a channel's pending notifications.
 type OutboxGiveUpParams struct {
 	Channel string

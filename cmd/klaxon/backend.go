@@ -55,7 +55,7 @@ type backend interface {
 	ResetBreaker(ctx context.Context, workflow, actor string) error
 
 	// PendingNotifications sums up the outbox by channel and kind.
-	PendingNotifications(ctx context.Context) ([]*store.OutboxChannel, error)
+	PendingNotifications(ctx context.Context) ([]*klaxon.OutboxSummary, error)
 	// GiveUpNotifications gives up a channel's pending notifications and
 	// returns how many.
 	GiveUpNotifications(ctx context.Context, channel, reason, actor string) (int, error)

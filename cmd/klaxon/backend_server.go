@@ -171,7 +171,7 @@ func (b *serverBackend) ResetBreaker(ctx context.Context, workflow, _ string) er
 	return b.client.ResetBreaker(ctx, workflow)
 }
 
-func (b *serverBackend) PendingNotifications(ctx context.Context) ([]*store.OutboxChannel, error) {
+func (b *serverBackend) PendingNotifications(ctx context.Context) ([]*klaxon.OutboxSummary, error) {
 	return b.client.PendingNotifications(ctx)
 }
 

@@ -125,7 +125,7 @@ func (b *storeBackend) ResetBreaker(ctx context.Context, workflow, actor string)
 	return b.client.ResetBreaker(ctx, workflow, actor)
 }
 
-func (b *storeBackend) PendingNotifications(ctx context.Context) ([]*store.OutboxChannel, error) {
+func (b *storeBackend) PendingNotifications(ctx context.Context) ([]*klaxon.OutboxSummary, error) {
 	return b.client.PendingNotifications(ctx)
 }
 

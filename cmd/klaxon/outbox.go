@@ -43,7 +43,7 @@ func (m *Main) outboxListCommand() *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return writeJSON(m.Stdout, orEmpty(channels))
+				return writeJSON(m.Stdout, klaxonhttp.NewOutboxChannels(channels))
 			}
 			if len(channels) == 0 {
 				fmt.Fprintln(m.Stdout, "nothing waits in the outbox: every notification was delivered or given up")

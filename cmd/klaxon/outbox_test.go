@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	klaxonhttp "github.com/klaxonhq/klaxon/http"
 	"github.com/klaxonhq/klaxon/sqlite"
 	"github.com/klaxonhq/klaxon/store"
 )
@@ -19,7 +20,7 @@ func TestOutboxListAndGiveUp(t *testing.T) {
 
 	code, before, stderr := run(t, nil, "outbox", "list", "--db", db, "--json")
 	stdout := before
-	var channels []*store.OutboxChannel
+	var channels []*klaxonhttp.OutboxChannel
 	if code != exitOK || json.Unmarshal([]byte(stdout), &channels) != nil || len(channels) == 0 {
 		t.Fatalf("outbox list --json: exit %d %q %q", code, stdout, stderr)
 	}

@@ -283,12 +283,16 @@ func (f *fixture) checkAlertNotifications(channel string, event klaxontype.Alert
 		}
 		return
 	}
-	if len(messages) != 1 || messages[0].Alert == nil {
+	if len(messages) != 1 || messages[0].Kind != klaxontype.NotificationAlert {
 		f.t.Fatalf("%s got %d notifications (%+v); want one alert notification", channel, len(messages), messages)
 	}
 	m := messages[0]
-	if m.Alert.Event != event || m.Alert.Sequence != seq || m.Alert.Alert == nil || m.Alert.Alert.Notifications != seq || m.Delivery.EntryID != m.Alert.Alert.ID {
-		f.t.Errorf("%s notification = %+v (alert %+v); want %s number %d", channel, m.Alert, m.Alert.Alert, event, seq)
+	notification, _ := m.Payload.(*klaxontype.AlertNotification)
+	if notification == nil {
+		f.t.Fatalf("%s notification carries %T; want the alert notification", channel, m.Payload)
+	}
+	if notification.Event != event || notification.Sequence != seq || notification.Alert == nil || notification.Alert.Notifications != seq || m.Delivery.EntryID != notification.Alert.ID {
+		f.t.Errorf("%s notification = %+v (alert %+v); want %s number %d", channel, notification, notification.Alert, event, seq)
 	}
 	f.settle(m.Delivery.ID, holderA, klaxontype.DeliveryDelivered, time.Time{}, "")
 }

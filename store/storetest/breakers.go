@@ -97,8 +97,10 @@ func testBreakerNotification(t *testing.T, h *harness) {
 		t.Fatal(err)
 	}
 	messages, err := f.store.OutboxClaim(f.ctx, &store.OutboxClaimParams{Holder: holderB, Channels: []string{"ops"}, Limit: 10, Lease: longLease})
-	if err != nil || len(messages) != 1 || messages[0].Breaker == nil || messages[0].Entry != nil ||
-		messages[0].Breaker.Workflow != testWorkflow || messages[0].Breaker.Reason != "spend rate" {
+	if err != nil || len(messages) != 1 || messages[0].Kind != klaxontype.NotificationBreaker {
+		t.Fatalf("OutboxClaim = %+v, %v; want one breaker notification", messages, err)
+	}
+	if breaker, _ := messages[0].Payload.(*klaxontype.Breaker); breaker == nil || breaker.Workflow != testWorkflow || breaker.Reason != "spend rate" {
 		t.Fatalf("OutboxClaim = %+v, %v; want one breaker notification", messages, err)
 	}
 	if err := f.store.OutboxSettle(f.ctx, &store.OutboxSettleParams{ID: messages[0].Delivery.ID, Holder: holderB, State: klaxontype.DeliveryDelivered}); err != nil {

@@ -33,16 +33,17 @@ func testOutbox(t *testing.T, h *harness) {
 			if d.Channel != reviewChannel || d.State != klaxontype.DeliveryPending || d.Attempts != 0 {
 				t.Errorf("claimed delivery %+v; want a pending notification on review, never attempted", d)
 			}
-			if m.Entry == nil || m.Entry.ID != d.EntryID || m.Entry.Channel != reviewChannel || m.Entry.State != klaxontype.DeadLetterOpen {
-				t.Errorf("delivery of entry %s came with entry %+v; want that open entry", d.EntryID, m.Entry)
+			entry, _ := m.Payload.(*klaxontype.DeadLetter)
+			if m.Kind != klaxontype.NotificationDeadLetter || entry == nil || entry.ID != d.EntryID || entry.Channel != reviewChannel || entry.State != klaxontype.DeadLetterOpen {
+				t.Errorf("delivery of entry %s came as %s with %+v; want a dead-letter notification with that open entry", d.EntryID, m.Kind, m.Payload)
 				continue
 			}
 			want := runs[0]
 			if d.EntryID == ids[2] {
 				want = runs[2]
 			}
-			if m.Entry.RunID != want.ID || m.Entry.Class != klaxontype.ClassPermanent {
-				t.Errorf("entry %s of run %s, class %s; want run %s, permanent", m.Entry.ID, m.Entry.RunID, m.Entry.Class, want.ID)
+			if entry.RunID != want.ID || entry.Class != klaxontype.ClassPermanent {
+				t.Errorf("entry %s of run %s, class %s; want run %s, permanent", entry.ID, entry.RunID, entry.Class, want.ID)
 			}
 		}
 		// Held by holderA, they are not handed to anybody else.
