@@ -3,6 +3,7 @@ package klaxon_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -190,5 +191,135 @@ func TestPanickingValidatorNamesItsStep(t *testing.T) {
 	out, err := wf.Await(ctx, client, entry.RunID)
 	if err != nil || out != "written by hand>published" {
 		t.Fatalf("output %q, %v", out, err)
+	}
+}
+
+// A doomed run runs nothing more: once the engine knows the run cannot end
+// well (nondeterminism, a budget exceeded, its timeout, a cancel), a body that
+// swallows the error and calls another step gets an error at once, the step's
+// function does not run, and the run ends with the original class.
+func TestDoomedRunRunsNoMoreSteps(t *testing.T) {
+	t.Parallel()
+	type doomed struct {
+		name    string
+		options []klaxon.WorkflowOption
+		// doom is the body up to the doom; it swallows the doom's error. An
+		// error it returns is returned by the body before the doom.
+		doom func(ctx context.Context, attempt int32, started chan<- struct{}) error
+		// act, if set, does what dooms the run from outside once the body started.
+		act       func(t *testing.T, client *klaxon.Client, runID string)
+		status    klaxontype.RunStatus
+		class     klaxontype.FailureClass
+		afterDoom func(ctx context.Context) context.Context
+	}
+	cases := []doomed{{
+		name: "nondeterminism",
+		doom: func(ctx context.Context, attempt int32, _ chan<- struct{}) error {
+			// The first attempt records "fetch" and fails; the second calls
+			// another step at the same sequence number.
+			if attempt == 1 {
+				_, _ = klaxon.Step(ctx, "fetch", func(ctx context.Context) (int, error) { return 1, nil })
+				return errors.New("connection reset")
+			}
+			_, _ = klaxon.Step(ctx, "fetch-v2", func(ctx context.Context) (int, error) { return 1, nil })
+			return nil
+		},
+		status: klaxontype.RunStatusDead, class: klaxontype.ClassNondeterminism,
+	}, {
+		name: "budget",
+		doom: func(ctx context.Context, _ int32, _ chan<- struct{}) error {
+			_, _ = klaxon.Step(ctx, "ask", func(ctx context.Context) (int, error) {
+				return 0, &klaxon.BudgetExceededError{Why: "100 of a budget of 100 tokens used"}
+			})
+			return nil
+		},
+		status: klaxontype.RunStatusDead, class: klaxontype.ClassBudgetExceeded,
+	}, {
+		name:    "run timeout",
+		options: []klaxon.WorkflowOption{klaxon.RunTimeout(100 * time.Millisecond)},
+		doom: func(ctx context.Context, _ int32, _ chan<- struct{}) error {
+			_, _ = klaxon.Step(ctx, "slow", func(ctx context.Context) (int, error) {
+				<-ctx.Done()
+				return 0, ctx.Err()
+			})
+			return nil
+		},
+		// A body that goes on with a context of its own still carries the run.
+		afterDoom: context.WithoutCancel,
+		status:    klaxontype.RunStatusDead, class: klaxontype.ClassTimeout,
+	}, {
+		name: "cancel",
+		doom: func(ctx context.Context, _ int32, started chan<- struct{}) error {
+			_, _ = klaxon.Step(ctx, "slow", func(ctx context.Context) (int, error) {
+				close(started)
+				<-ctx.Done()
+				return 0, ctx.Err()
+			})
+			return nil
+		},
+		act: func(t *testing.T, client *klaxon.Client, runID string) {
+			if _, err := client.Cancel(context.Background(), runID, "not needed", "carol"); err != nil {
+				t.Error(err)
+			}
+		},
+		afterDoom: context.WithoutCancel,
+		status:    klaxontype.RunStatusCancelled, class: klaxontype.ClassCancelled,
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			st := openStore(t)
+			var attempts, sideEffects atomic.Int32
+			started := make(chan struct{})
+			laterErr := make(chan error, 4)
+			options := append([]klaxon.WorkflowOption{fastRetry}, c.options...)
+			wf := klaxon.NewWorkflow("doomed-"+strings.ReplaceAll(c.name, " ", "-"), func(ctx context.Context, _ int) (int, error) {
+				if err := c.doom(ctx, attempts.Add(1), started); err != nil {
+					return 0, err
+				}
+				if c.afterDoom != nil {
+					ctx = c.afterDoom(ctx)
+				}
+				_, err := klaxon.Step(ctx, "charge", func(ctx context.Context) (int, error) {
+					sideEffects.Add(1)
+					return 1, nil
+				})
+				laterErr <- err
+				return 0, nil // swallows that too
+			}, options...)
+			client := startClient(t, st, nil, wf)
+			result, err := wf.Enqueue(context.Background(), client, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.act != nil {
+				select {
+				case <-started:
+				case <-time.After(10 * time.Second):
+					t.Fatal("the body never started")
+				}
+				c.act(t, client, result.Run.ID)
+			}
+			run := awaitRun(t, client, result.Run.ID)
+			if n := sideEffects.Load(); n != 0 {
+				t.Errorf("the step after the doom ran its side effect %d times", n)
+			}
+			if run.Status != c.status || run.Failure == nil || run.Failure.Class != c.class {
+				t.Fatalf("run %s with failure %+v; want %s with class %s", run.Status, run.Failure, c.status, c.class)
+			}
+			steps, _ := st.StepList(context.Background(), run.ID)
+			for _, s := range steps {
+				if s.Name == "charge" {
+					t.Fatalf("the step after the doom was checkpointed: %+v", s)
+				}
+			}
+			select {
+			case err := <-laterErr:
+				if err == nil {
+					t.Fatal("the step after the doom returned no error")
+				}
+			default:
+			}
+		})
 	}
 }

@@ -35,16 +35,23 @@ type Execution struct {
 	classifier classify.Chain
 	// logger reports hooks that panicked.
 	logger *slog.Logger
+	// runCtx is the context the workflow body runs in, set before the body
+	// starts: once it ends (the run's timeout, a cancel, a lost lease, a
+	// shutdown) no step begins, whatever context the body hands a step.
+	runCtx context.Context
 
 	mu       sync.Mutex
 	lastSeq  int
 	executed map[string]bool
 	// done lists the steps replayed or checkpointed, in the order they
 	// ended, for the run's completion record.
-	done           []doneStep
-	compensations  []compensation
-	nondeterminism *klaxontype.NondeterminismError
-	leaseLost      bool
+	done          []doneStep
+	compensations []compensation
+	// doomed is the error of the step after which the run cannot end well
+	// (nondeterminism, a budget exceeded): no step begins after it, and the
+	// attempt ends with it.
+	doomed    error
+	leaseLost bool
 	// outputSchemas describe the output types of failed steps, by sequence
 	// number, for the dead-letter entry a person may resolve.
 	outputSchemas map[int]func() []byte
@@ -110,6 +117,38 @@ func (e *Execution) Classify(err error) klaxontype.FailureClass {
 	return e.classifier.Classify(err).Class
 }
 
+// doomLocked marks the run as unable to end well, with the error it will end
+// with; the first such error stands. Called with e.mu held.
+func (e *Execution) doomLocked(err error) {
+	if e.doomed == nil {
+		e.doomed = err
+	}
+}
+
+// doomCauseLocked is why the run can run no more steps, or nil: a step that
+// doomed it (nondeterminism, a budget exceeded), a lost lease (a cancel is
+// one), or the end of the attempt's context (the run's timeout, a shutdown).
+// Called with e.mu held.
+func (e *Execution) doomCauseLocked() error {
+	switch {
+	case e.doomed != nil:
+		return e.doomed
+	case e.leaseLost:
+		return klaxontype.ErrLeaseLost
+	case e.runCtx != nil:
+		return context.Cause(e.runCtx)
+	}
+	return nil
+}
+
+// doomedBy is the error of the step that doomed the run, or nil; the attempt
+// ends with it, whatever the body returned.
+func (e *Execution) doomedBy() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.doomed
+}
+
 // spent is what the run has spent so far: its totals when the attempt began,
 // plus this attempt's steps, completed or failed.
 func (e *Execution) spent() klaxontype.Spend {
@@ -170,12 +209,6 @@ func (e *Execution) lostLease() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.leaseLost
-}
-
-func (e *Execution) nondeterministic() *klaxontype.NondeterminismError {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.nondeterminism
 }
 
 // outputSchema is the JSON Schema of a failed step's output type, if known.

@@ -96,13 +96,15 @@ func (w *Worker) work(runCtx context.Context, claimed *store.ClaimedRun) {
 func (a *attempt) invoke() (output []byte, err error) {
 	ctx, cancel := withTimeout(withExecution(a.ctx, a.exec), a.workflow.RunTimeout, "run")
 	defer cancel()
+	a.exec.runCtx = ctx
 	// A body that ignores its context is abandoned at the deadline, after a
 	// grace to return, as a step is: a hung run must not hold its lease
 	// forever.
 	output, err = bounded(ctx, abandonGrace, workflowBody{a.workflow, a.run.Input})
-	if err == nil && ctx.Err() != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+	if ctx.Err() != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded) && !errors.Is(err, context.DeadlineExceeded) {
 		// The body finished, but only after its deadline: treat it as the
-		// timeout it was rather than a success that ignored the limit.
+		// timeout it was rather than a success that ignored the limit, or a
+		// failure it swallowed the timeout into.
 		err = context.Cause(ctx)
 	}
 	return output, err
@@ -129,8 +131,9 @@ func (a *attempt) settle(output []byte, err error) {
 		a.release()
 		return
 	}
-	if nondeterminism := a.exec.nondeterministic(); nondeterminism != nil && err == nil {
-		err = &klaxontype.StepError{Name: nondeterminism.Called, Seq: nondeterminism.Seq, Err: nondeterminism}
+	if doomed := a.exec.doomedBy(); doomed != nil {
+		// The body swallowed what doomed the run; the run ends with it.
+		err = doomed
 	}
 	if err == nil {
 		if missing := a.exec.missingSteps(); len(missing) > 0 {
@@ -160,8 +163,8 @@ func (a *attempt) complete(output []byte) {
 
 // fail classifies a failed attempt and retries it or fails the run for good.
 func (a *attempt) fail(err error) {
-	if nondeterminism := a.exec.nondeterministic(); nondeterminism != nil {
-		err = &klaxontype.StepError{Name: nondeterminism.Called, Seq: nondeterminism.Seq, Err: nondeterminism}
+	if doomed := a.exec.doomedBy(); doomed != nil {
+		err = doomed
 	}
 	classified := a.worker.config.Classifier.Classify(err)
 	record := &klaxontype.Attempt{

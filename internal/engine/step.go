@@ -83,7 +83,9 @@ func Step(ctx context.Context, call StepCall) ([]byte, error) {
 // BeginStep gives a step call its sequence number and finds it in the step
 // log: the part of a step call that must happen in program order, so that
 // steps started in parallel meet the same numbers on every attempt. A log
-// entry of another name at that number is nondeterminism.
+// entry of another name at that number is nondeterminism. A run that can no
+// longer end well (nondeterminism, a budget exceeded, its timeout, a cancel,
+// a lost lease) begins no more steps.
 func BeginStep(ctx context.Context, call StepCall) (*PendingStep, error) {
 	step := &PendingStep{}
 	if err := step.begin(ctx, call); err != nil {
@@ -99,9 +101,8 @@ func (p *PendingStep) begin(ctx context.Context, call StepCall) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.leaseLost {
-		// Another worker holds the run: no new side effects from this one.
-		return fmt.Errorf("step %q not started: %w", call.Name, klaxontype.ErrLeaseLost)
+	if cause := e.doomCauseLocked(); cause != nil {
+		return notStarted(call.Name, cause)
 	}
 	e.lastSeq++
 	p.exec, p.call, p.seq = e, call, e.lastSeq
@@ -112,11 +113,10 @@ func (p *PendingStep) begin(ctx context.Context, call StepCall) error {
 		p.key = IdempotencyKey(e.run.ID, p.seq, call.Name, e.run.StepGeneration)
 	}
 	if record != nil && record.Name != call.Name {
-		err := &klaxontype.NondeterminismError{Seq: p.seq, Recorded: record.Name, Called: call.Name}
-		if e.nondeterminism == nil {
-			e.nondeterminism = err
-		}
-		return &klaxontype.StepError{Name: call.Name, Seq: p.seq, Err: err}
+		err := &klaxontype.StepError{Name: call.Name, Seq: p.seq,
+			Err: &klaxontype.NondeterminismError{Seq: p.seq, Recorded: record.Name, Called: call.Name}}
+		e.doomLocked(err)
+		return err
 	}
 	if record == nil && e.replayOnly {
 		return ErrReplayFrontier
@@ -128,6 +128,11 @@ func (p *PendingStep) begin(ctx context.Context, call StepCall) error {
 	}
 	p.record = record
 	return nil
+}
+
+// notStarted is the error of a step call refused because the run is doomed.
+func notStarted(name string, cause error) error {
+	return fmt.Errorf("step %q not started: %w", name, cause)
 }
 
 // Seq is the step's sequence number in the run.
@@ -149,6 +154,13 @@ func (p *PendingStep) Run(ctx context.Context) ([]byte, error) {
 		return p.replay(ctx)
 	}
 	e := p.exec
+	e.mu.Lock()
+	cause := e.doomCauseLocked()
+	e.mu.Unlock()
+	if cause != nil {
+		// Begun in parallel before the run was doomed: it must not start now.
+		return nil, notStarted(p.call.Name, cause)
+	}
 	ctx = p.trace(ctx)
 	if err := context.Cause(ctx); err != nil {
 		return nil, p.fail(err, 0)
@@ -249,7 +261,8 @@ func (p *PendingStep) ended(outcome *klaxontype.StepOutcome) {
 }
 
 // fail notes a failed step and returns its error wrapped with the step's
-// name and sequence number.
+// name and sequence number. A step that failed because the run's budget is
+// spent dooms the run: a body that swallows the error runs no more steps.
 func (p *PendingStep) fail(err error, duration time.Duration) error {
 	e := p.exec
 	stepErr := &klaxontype.StepError{Name: p.call.Name, Seq: p.seq, Err: err}
@@ -259,6 +272,9 @@ func (p *PendingStep) fail(err error, duration time.Duration) error {
 		e.outputSchemas = make(map[int]func() []byte)
 	}
 	e.outputSchemas[p.seq] = p.call.Code.OutputSchema
+	if class == klaxontype.ClassBudgetExceeded {
+		e.doomLocked(stepErr)
+	}
 	e.mu.Unlock()
 	if e.onStep != nil || p.endSpan != nil {
 		p.ended(&klaxontype.StepOutcome{
