@@ -77,7 +77,7 @@ func Step(ctx context.Context, call StepCall) ([]byte, error) {
 	if err := step.begin(ctx, call); err != nil {
 		return nil, err
 	}
-	return step.Run(ctx)
+	return step.run(ctx) // nothing ran since begin looked for a doom
 }
 
 // BeginStep gives a step call its sequence number and finds it in the step
@@ -150,17 +150,25 @@ func (p *PendingStep) Recorded() bool { return p.record != nil }
 // context, runs in a goroutine of its own, and a panic in it is a permanent
 // failure of the step.
 func (p *PendingStep) Run(ctx context.Context) ([]byte, error) {
+	if p.record == nil {
+		e := p.exec
+		e.mu.Lock()
+		cause := e.doomCauseLocked()
+		e.mu.Unlock()
+		if cause != nil {
+			// Begun with Go before the run was doomed: it must not start now.
+			return nil, notStarted(p.call.Name, cause)
+		}
+	}
+	return p.run(ctx)
+}
+
+// run replays the step or executes it, once the doom was looked for.
+func (p *PendingStep) run(ctx context.Context) ([]byte, error) {
 	if p.record != nil {
 		return p.replay(ctx)
 	}
 	e := p.exec
-	e.mu.Lock()
-	cause := e.doomCauseLocked()
-	e.mu.Unlock()
-	if cause != nil {
-		// Begun in parallel before the run was doomed: it must not start now.
-		return nil, notStarted(p.call.Name, cause)
-	}
 	ctx = p.trace(ctx)
 	if err := context.Cause(ctx); err != nil {
 		return nil, p.fail(err, 0)
