@@ -71,6 +71,8 @@ func runChild(role string) int {
 	case "sink-worker":
 	case deadLetterWorkerRole:
 		return runDeadLetterWorker()
+	case guardWorkerRole:
+		return runGuardWorker()
 	default:
 		fmt.Fprintf(os.Stderr, "unknown child role %q\n", role)
 		return 2

@@ -1,6 +1,10 @@
 package klaxon
 
-import "context"
+import (
+	"context"
+
+	"github.com/klaxonhq/klaxon/internal/engine"
+)
 
 // Future is a step started with Go, running in the background.
 type Future[T any] struct {
@@ -23,7 +27,8 @@ func (f *Future[T]) Await() (T, error) {
 // repeat: that is nondeterminism.)
 func Go[T any](ctx context.Context, name string, fn func(ctx context.Context) (T, error), opts ...StepOption) *Future[T] {
 	future := &Future[T]{done: make(chan struct{})}
-	exec, handle, options, err := beginStep(ctx, name, opts)
+	code := newStepCode(fn, opts)
+	step, err := engine.BeginStep(ctx, code.call(name))
 	if err != nil {
 		future.err = err
 		close(future.done)
@@ -31,7 +36,10 @@ func Go[T any](ctx context.Context, name string, fn func(ctx context.Context) (T
 	}
 	go func() {
 		defer close(future.done)
-		future.out, future.err = runStep(ctx, exec, handle, options, fn)
+		// Run guards every piece of user code it calls: nothing panics here.
+		if _, future.err = step.Run(ctx); future.err == nil {
+			future.out = code.out
+		}
 	}()
 	return future
 }

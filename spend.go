@@ -3,29 +3,10 @@ package klaxon
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/klaxonhq/klaxon/internal/engine"
 	"github.com/klaxonhq/klaxon/klaxontype"
 )
-
-// stepSpend accumulates what a step's function reports spending, and tells
-// the execution's observer of each report.
-type stepSpend struct {
-	exec   *engine.Execution
-	handle engine.StepHandle
-
-	mu    sync.Mutex
-	spend klaxontype.Spend
-}
-
-func (s *stepSpend) total() klaxontype.Spend {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.spend
-}
-
-type stepSpendKey struct{}
 
 // RecordSpend adds what a model call cost to the step whose function ctx was
 // handed to. The step's spend is stored with its checkpoint and added to the
@@ -33,35 +14,15 @@ type stepSpendKey struct{}
 // fails has its spend recorded with the attempt, so a run that keeps paying for
 // wrong answers shows it. Outside a step it does nothing.
 func RecordSpend(ctx context.Context, spend klaxontype.Spend) {
-	if s, ok := ctx.Value(stepSpendKey{}).(*stepSpend); ok {
-		s.mu.Lock()
-		s.spend = s.spend.Add(spend)
-		s.mu.Unlock()
-		s.exec.SpendReported(s.handle, spend)
-	}
+	engine.RecordSpend(ctx, spend)
 }
 
 // Spent returns what the current run has spent on model calls so far,
 // including this attempt's steps and what the current step recorded.
-func Spent(ctx context.Context) klaxontype.Spend {
-	exec := engine.ExecutionFrom(ctx)
-	if exec == nil {
-		return klaxontype.Spend{}
-	}
-	spent := exec.Spent()
-	if s, ok := ctx.Value(stepSpendKey{}).(*stepSpend); ok {
-		spent = spent.Add(s.total())
-	}
-	return spent
-}
+func Spent(ctx context.Context) klaxontype.Spend { return engine.Spent(ctx) }
 
 // Budget returns the current run's spending cap.
-func Budget(ctx context.Context) klaxontype.Budget {
-	if exec := engine.ExecutionFrom(ctx); exec != nil {
-		return exec.Budget()
-	}
-	return klaxontype.Budget{}
-}
+func Budget(ctx context.Context) klaxontype.Budget { return engine.Budget(ctx) }
 
 // BudgetExceededError stops a run that reached its budget. It is of class
 // budget_exceeded: never retried, straight to the dead-letter queue.

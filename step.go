@@ -3,13 +3,10 @@ package klaxon
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"runtime/debug"
 	"time"
 
 	"github.com/klaxonhq/klaxon/internal/engine"
-	"github.com/klaxonhq/klaxon/klaxontype"
 )
 
 // StepOption configures one step call.
@@ -48,7 +45,8 @@ func Compensate[T any](fn func(ctx context.Context, output T) error) StepOption 
 // fails is a semantic failure of the step (unless the validator's error carries
 // another class): it is not recorded as completed, and the attempt is retried
 // as the workflow's policy for semantic failures says. A step may carry several
-// validators; they run in order.
+// validators; they run in order. A validator that panics fails the step
+// permanently, with the stack, as a panicking step function does.
 func Validate[T any](check func(output T) error) StepOption {
 	return func(o *stepOptions) {
 		o.validators = append(o.validators, func(output any) error {
@@ -70,130 +68,69 @@ func Validate[T any](check func(output T) error) StepOption {
 // The error of a failed step is returned wrapped in a *klaxontype.StepError;
 // return it from the workflow to fail the attempt with the error's class.
 func Step[T any](ctx context.Context, name string, fn func(ctx context.Context) (T, error), opts ...StepOption) (T, error) {
-	var zero T
-	exec, handle, options, err := beginStep(ctx, name, opts)
-	if err != nil {
+	code := newStepCode(fn, opts)
+	if _, err := engine.Step(ctx, code.call(name)); err != nil {
+		var zero T
 		return zero, err
 	}
-	return runStep(ctx, exec, handle, options, fn)
+	return code.out, nil
 }
 
-// beginStep takes the step's sequence number: the part of a step call that must
-// happen in program order.
-func beginStep(ctx context.Context, name string, opts []StepOption) (*engine.Execution, engine.StepHandle, stepOptions, error) {
-	var options stepOptions
+// stepCode is a Go step as the engine runs it: the user's function and
+// options, and the typed output they share. It only encodes and decodes; the
+// engine does the rest, guarded.
+type stepCode[T any] struct {
+	fn      func(ctx context.Context) (T, error)
+	options stepOptions
+	out     T
+}
+
+func newStepCode[T any](fn func(ctx context.Context) (T, error), opts []StepOption) *stepCode[T] {
+	code := &stepCode[T]{fn: fn}
 	for _, opt := range opts {
-		opt(&options)
+		opt(&code.options)
 	}
-	exec := engine.ExecutionFrom(ctx)
-	if exec == nil {
-		return nil, engine.StepHandle{}, options, fmt.Errorf("klaxon: step %q called outside a workflow run", name)
-	}
-	handle, err := exec.BeginStep(name)
-	return exec, handle, options, err
+	return code
 }
 
-// runStep replays the step from the log or runs and checkpoints it.
-func runStep[T any](ctx context.Context, exec *engine.Execution, handle engine.StepHandle, options stepOptions, fn func(ctx context.Context) (T, error)) (T, error) {
-	var zero T
-	info := StepInfo{
-		RunID: exec.Run().ID, Workflow: exec.Run().Workflow, Seq: handle.Seq, Name: handle.Name,
-		IdempotencyKey: handle.IdempotencyKey, Attempt: exec.Run().Attempt,
-	}
-	if handle.Record != nil {
-		exec.TraceStep(ctx, &handle) // a replayed step's span has no children
-		var out T
-		if err := json.Unmarshal(handle.Record.Output, &out); err != nil {
-			return zero, exec.StepFailed(handle, Permanent(fmt.Errorf("decode stored output: %w", err)), 0, outputSchema[T])
-		}
-		exec.StepReplayed(handle, compensation(info, options, out))
-		return out, nil
-	}
-	stepCtx := exec.TraceStep(ctx, &handle)
-	if err := context.Cause(ctx); err != nil {
-		return zero, exec.StepFailed(handle, err, 0, outputSchema[T])
-	}
-	started := time.Now()
-	spend := &stepSpend{exec: exec, handle: handle}
-	out, err := callStep(context.WithValue(withStepInfo(stepCtx, info), stepSpendKey{}, spend), fn, options.timeout)
-	finished := time.Now()
-	if err == nil {
-		err = validate(out, options.validators)
-	}
+// call is the engine's step call for the code.
+func (c *stepCode[T]) call(name string) engine.StepCall {
+	return engine.StepCall{Name: name, Timeout: c.options.timeout, Compensates: c.options.compensate != nil, Code: c}
+}
+
+// Execute runs the step's function and encodes its output.
+func (c *stepCode[T]) Execute(ctx context.Context) ([]byte, error) {
+	out, err := c.fn(ctx)
 	if err != nil {
-		exec.AddLooseSpend(spend.total())
-		return zero, exec.StepFailed(handle, err, finished.Sub(started), outputSchema[T])
+		return nil, err
 	}
+	c.out = out
 	encoded, err := json.Marshal(out)
 	if err != nil {
-		return zero, exec.StepFailed(handle, Permanent(fmt.Errorf("encode output: %w", err)), finished.Sub(started), outputSchema[T])
+		return nil, Permanent(fmt.Errorf("encode output: %w", err))
 	}
-	if err := exec.Checkpoint(ctx, handle, encoded, started, finished, spend.total(), compensation(info, options, out)); err != nil {
-		return zero, err
-	}
-	return out, nil
+	return encoded, nil
 }
 
-// validate runs a step's validators; a plain error from one is semantic.
-func validate(out any, validators []func(any) error) error {
-	for _, check := range validators {
-		if err := check(out); err != nil {
-			var classified klaxontype.Classified
-			if errors.As(err, &classified) {
-				return err
-			}
-			return Semantic(fmt.Errorf("output rejected by validator: %w", err))
+// Decode takes a stored output as the step's.
+func (c *stepCode[T]) Decode(output []byte) error {
+	return json.Unmarshal(output, &c.out)
+}
+
+// Validate runs the step's validators in order; the first error stands.
+func (c *stepCode[T]) Validate() error {
+	for _, check := range c.options.validators {
+		if err := check(c.out); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// compensation binds a step's compensation to its output and key.
-func compensation[T any](info StepInfo, options stepOptions, out T) func(context.Context) error {
-	if options.compensate == nil {
-		return nil
-	}
-	info.IdempotencyKey += "/compensate"
-	info.Compensating = true
-	return func(ctx context.Context) error {
-		return options.compensate(withStepInfo(ctx, info), out)
-	}
+// Compensate runs the step's compensation on its output.
+func (c *stepCode[T]) Compensate(ctx context.Context) error {
+	return c.options.compensate(ctx, c.out)
 }
 
-// callStep runs fn, turning a panic into an error and, while the context can
-// end, returning as soon as it does even if fn ignores it.
-func callStep[T any](ctx context.Context, fn func(context.Context) (T, error), timeout time.Duration) (T, error) {
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, timeout,
-			fmt.Errorf("step ran past its timeout of %s: %w", timeout, context.DeadlineExceeded))
-		defer cancel()
-	}
-	type result struct {
-		out T
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		var r result
-		defer func() {
-			if recovered := recover(); recovered != nil {
-				r.err = &klaxontype.PanicError{Value: recovered, Stack: string(debug.Stack())}
-			}
-			done <- r
-		}()
-		r.out, r.err = fn(ctx)
-	}()
-	select {
-	case r := <-done:
-		return r.out, r.err
-	case <-ctx.Done():
-		select {
-		case r := <-done: // finished at the same moment: keep its result
-			return r.out, r.err
-		default:
-		}
-		var zero T
-		return zero, context.Cause(ctx)
-	}
-}
+// OutputSchema describes T for a person resolving the step.
+func (c *stepCode[T]) OutputSchema() []byte { return outputSchema[T]() }

@@ -1,6 +1,10 @@
 package klaxon
 
-import "context"
+import (
+	"context"
+
+	"github.com/klaxonhq/klaxon/internal/engine"
+)
 
 // StepInfo describes the step whose function is running.
 type StepInfo struct {
@@ -18,16 +22,11 @@ type StepInfo struct {
 	Compensating bool
 }
 
-type stepInfoKey struct{}
-
-func withStepInfo(ctx context.Context, info StepInfo) context.Context {
-	return context.WithValue(ctx, stepInfoKey{}, info)
-}
-
-// StepInfoFrom returns the step whose function ctx was handed to.
+// StepInfoFrom returns the step whose function (or compensation) ctx was
+// handed to.
 func StepInfoFrom(ctx context.Context) (StepInfo, bool) {
-	info, ok := ctx.Value(stepInfoKey{}).(StepInfo)
-	return info, ok
+	info, ok := engine.StepFrom(ctx)
+	return StepInfo(info), ok
 }
 
 // IdempotencyKey returns the idempotency key of the step whose function ctx was

@@ -312,8 +312,8 @@ func (a *attempt) watchBreaker(result klaxontype.AttemptResult) {
 	if opened {
 		a.worker.config.Logger.Warn("breaker open: the workflow's runs wait until it resets",
 			"workflow", a.workflow.Name, "reason", reason, "until", until)
-		if a.worker.config.OnBreaker != nil {
-			a.worker.config.OnBreaker(a.workflow.Name, reason, until)
+		if onBreaker := a.worker.config.OnBreaker; onBreaker != nil {
+			callHook(a.worker.config.Logger, "OnBreaker", func() { onBreaker(a.workflow.Name, reason, until) })
 		}
 	}
 }

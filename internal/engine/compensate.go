@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -76,7 +75,7 @@ func (a *attempt) compensateAndDeadLetter(failure *klaxontype.RunFailure, record
 			}
 			return
 		}
-		err := runCompensation(ctx, c)
+		err := runCompensation(ctx, a.exec, c)
 		if cause := context.Cause(ctx); err != nil && cause != nil {
 			// Cut short by a shutdown or a lost lease: not the compensation's
 			// failure. Nothing is recorded; it runs again, with the same key.
@@ -113,11 +112,11 @@ func (a *attempt) compensateAndDeadLetter(failure *klaxontype.RunFailure, record
 	a.deadLetter(failure, record)
 }
 
-func runCompensation(ctx context.Context, c compensation) (err error) {
-	defer func() {
-		if recovered := recover(); recovered != nil {
-			err = &klaxontype.PanicError{Value: recovered, Stack: string(debug.Stack())}
-		}
-	}()
-	return c.run(ctx)
+// runCompensation calls a step's compensation, guarded, with a key of its own
+// in the step it is handed.
+func runCompensation(ctx context.Context, e *Execution, c compensation) error {
+	ctx = context.WithValue(ctx, activeStepKey{}, &activeStep{
+		exec: e, seq: c.seq, name: c.name, key: c.key + "/compensate", compensating: true,
+	})
+	return guarded(func() error { return c.code.Compensate(ctx) })
 }

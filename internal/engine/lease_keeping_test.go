@@ -27,23 +27,23 @@ func TestSameWorkerReclaimKeepsItsLease(t *testing.T) {
 		Execute: func(ctx context.Context, _ []byte) ([]byte, error) {
 			exec := ExecutionFrom(ctx)
 			mu.Lock()
-			attempts = append(attempts, exec.Run().Attempt)
+			attempts = append(attempts, exec.run.Attempt)
 			mu.Unlock()
-			if exec.Run().Attempt == 1 {
+			if exec.run.Attempt == 1 {
 				return nil, errors.New("transient blip")
 			}
-			h, err := exec.BeginStep("slow")
+			step, err := BeginStep(ctx, StepCall{Name: "slow", Code: &rawCode{}})
 			if err != nil {
 				return nil, err
 			}
-			if h.Record == nil {
+			if !step.Recorded() {
 				executions.Add(1)
 				select {
 				case <-time.After(1500 * time.Millisecond):
 				case <-ctx.Done():
 				}
 				now := time.Now()
-				if err := exec.Checkpoint(ctx, h, []byte(`"x"`), now, now, klaxontype.Spend{}, nil); err != nil {
+				if _, err := step.Finish(ctx, StepResult{Output: []byte(`"x"`), Started: now, Finished: now}); err != nil {
 					return nil, err
 				}
 			}
@@ -111,19 +111,18 @@ func TestHeartbeatOutageDoesNotCascade(t *testing.T) {
 		Name:  "long",
 		Retry: klaxontype.RetryPolicy{MaxAttempts: 5},
 		Execute: func(ctx context.Context, _ []byte) ([]byte, error) {
-			exec := ExecutionFrom(ctx)
-			h, err := exec.BeginStep("slow")
+			step, err := BeginStep(ctx, StepCall{Name: "slow", Code: &rawCode{}})
 			if err != nil {
 				return nil, err
 			}
-			if h.Record == nil {
+			if !step.Recorded() {
 				executions.Add(1)
 				select {
 				case <-time.After(1200 * time.Millisecond):
 				case <-ctx.Done():
 				}
 				now := time.Now()
-				if err := exec.Checkpoint(ctx, h, []byte(`"x"`), now, now, klaxontype.Spend{}, nil); err != nil {
+				if _, err := step.Finish(ctx, StepResult{Output: []byte(`"x"`), Started: now, Finished: now}); err != nil {
 					return nil, err
 				}
 			}

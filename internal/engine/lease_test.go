@@ -33,20 +33,19 @@ func TestHungWorkerIsOvertakenAndItsLateWriteSuppressed(t *testing.T) {
 		return &Definition{
 			Name: "slow",
 			Execute: func(ctx context.Context, _ []byte) ([]byte, error) {
-				exec := ExecutionFrom(ctx)
-				h, err := exec.BeginStep("generate")
+				step, err := BeginStep(ctx, StepCall{Name: "generate", Code: &rawCode{}})
 				if err != nil {
 					return nil, err
 				}
-				if h.Record != nil {
-					return h.Record.Output, nil
+				if step.Recorded() {
+					return step.Run(ctx)
 				}
 				started := time.Now()
 				if holder == "hung" {
 					once.Do(func() { close(hungStarted) })
 					<-unblockHung // the process froze here
 				}
-				err = exec.Checkpoint(ctx, h, []byte(`"written by `+holder+`"`), started, time.Now(), klaxontype.Spend{}, nil)
+				_, err = step.Finish(ctx, StepResult{Output: []byte(`"written by ` + holder + `"`), Started: started, Finished: time.Now()})
 				if holder == "hung" {
 					lateWrite <- err
 				}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -48,9 +47,10 @@ func (w *Worker) work(runCtx context.Context, claimed *store.ClaimedRun) {
 		exec: newExecution(run, claimed.Steps, workflow, w.config.ID, w.config.Store, w.config.OnStep, w.config.OnSpend),
 	}
 	a.exec.classifier = w.config.Classifier
+	a.exec.logger = w.config.Logger
 	if tracer := w.config.Tracer; tracer != nil {
 		a.exec.tracer = tracer
-		a.ctx, a.endSpan = tracer.StartAttempt(ctx, run)
+		callHook(w.config.Logger, "Tracer", func() { a.ctx, a.endSpan = tracer.StartAttempt(ctx, run) })
 		defer a.endTrace(&klaxontype.AttemptOutcome{
 			RunID: run.ID, Workflow: run.Workflow, Attempt: run.Attempt, Result: klaxontype.AttemptAbandoned,
 			Err: errors.New("the attempt ended without recording its outcome"),
@@ -92,50 +92,33 @@ func (w *Worker) work(runCtx context.Context, claimed *store.ClaimedRun) {
 	}
 }
 
-// invoke runs the workflow function, with the run timeout, recovering a panic
-// in the workflow body.
+// invoke runs the workflow function, guarded and bounded by the run timeout.
 func (a *attempt) invoke() (output []byte, err error) {
-	ctx := WithExecution(a.ctx, a.exec)
-	if a.workflow.RunTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, a.workflow.RunTimeout,
-			fmt.Errorf("run ran past its timeout of %s: %w", a.workflow.RunTimeout, context.DeadlineExceeded))
-		defer cancel()
-	}
-	type result struct {
-		output []byte
-		err    error
-	}
-	done := make(chan result, 1)
-	go func() {
-		var r result
-		defer func() {
-			if recovered := recover(); recovered != nil {
-				r = result{err: &klaxontype.PanicError{Value: recovered, Stack: string(debug.Stack())}}
-			}
-			done <- r
-		}()
-		r.output, r.err = a.workflow.Execute(ctx, a.run.Input)
-	}()
-	select {
-	case r := <-done:
-		output, err = r.output, r.err
-	case <-ctx.Done():
-		// A body that ignores its context is abandoned at the deadline, as a
-		// step is: a hung run must not hold its lease forever.
-		select {
-		case r := <-done:
-			output, err = r.output, r.err
-		case <-time.After(abandonGrace):
-			return nil, context.Cause(ctx)
-		}
-	}
-	if err == nil && ctx.Err() != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+	ctx, cancel := withTimeout(withExecution(a.ctx, a.exec), a.workflow.RunTimeout, "run")
+	defer cancel()
+	a.exec.runCtx = ctx
+	// A body that ignores its context is abandoned at the deadline, after a
+	// grace to return, as a step is: a hung run must not hold its lease
+	// forever.
+	output, err = bounded(ctx, abandonGrace, workflowBody{a.workflow, a.run.Input})
+	if ctx.Err() != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded) && !errors.Is(err, context.DeadlineExceeded) {
 		// The body finished, but only after its deadline: treat it as the
-		// timeout it was rather than a success that ignored the limit.
+		// timeout it was rather than a success that ignored the limit, or a
+		// failure it swallowed the timeout into.
 		err = context.Cause(ctx)
 	}
 	return output, err
+}
+
+// workflowBody is a run's workflow function applied to its input.
+type workflowBody struct {
+	workflow *Definition
+	input    []byte
+}
+
+// Execute runs the workflow function.
+func (b workflowBody) Execute(ctx context.Context) ([]byte, error) {
+	return b.workflow.Execute(ctx, b.input)
 }
 
 // settle records the outcome of a normal attempt.
@@ -148,8 +131,9 @@ func (a *attempt) settle(output []byte, err error) {
 		a.release()
 		return
 	}
-	if nondeterminism := a.exec.nondeterministic(); nondeterminism != nil && err == nil {
-		err = &klaxontype.StepError{Name: nondeterminism.Called, Seq: nondeterminism.Seq, Err: nondeterminism}
+	if doomed := a.exec.doomedBy(); doomed != nil {
+		// The body swallowed what doomed the run; the run ends with it.
+		err = doomed
 	}
 	if err == nil {
 		if missing := a.exec.missingSteps(); len(missing) > 0 {
@@ -179,8 +163,8 @@ func (a *attempt) complete(output []byte) {
 
 // fail classifies a failed attempt and retries it or fails the run for good.
 func (a *attempt) fail(err error) {
-	if nondeterminism := a.exec.nondeterministic(); nondeterminism != nil {
-		err = &klaxontype.StepError{Name: nondeterminism.Called, Seq: nondeterminism.Seq, Err: nondeterminism}
+	if doomed := a.exec.doomedBy(); doomed != nil {
+		err = doomed
 	}
 	classified := a.worker.config.Classifier.Classify(err)
 	record := &klaxontype.Attempt{
@@ -262,8 +246,8 @@ func (a *attempt) deadLetter(failure *klaxontype.RunFailure, record *klaxontype.
 	if a.storeFailed("dead-letter", err) {
 		return
 	}
-	if a.worker.config.OnDeadLetter != nil {
-		a.worker.config.OnDeadLetter(entry.ID, entry.Channel)
+	if onDeadLetter := a.worker.config.OnDeadLetter; onDeadLetter != nil {
+		callHook(a.worker.config.Logger, "OnDeadLetter", func() { onDeadLetter(entry.ID, entry.Channel) })
 	}
 	a.report(klaxontype.AttemptDead, failure.Class, errors.New(failure.Reason))
 }
@@ -311,8 +295,8 @@ func (a *attempt) report(result klaxontype.AttemptResult, class klaxontype.Failu
 			Class: class, Err: err, Duration: time.Since(a.started),
 			Retries: retries, Spend: a.run.Spend.Add(a.exec.attemptSpend()),
 		}
-		if a.worker.config.OnAttempt != nil {
-			a.worker.config.OnAttempt(outcome)
+		if onAttempt := a.worker.config.OnAttempt; onAttempt != nil {
+			callHook(logger, "OnAttempt", func() { onAttempt(outcome) })
 		}
 		a.endTrace(outcome)
 	}
@@ -324,7 +308,7 @@ func (a *attempt) endTrace(outcome *klaxontype.AttemptOutcome) {
 	if a.endSpan != nil {
 		end := a.endSpan
 		a.endSpan = nil
-		end(outcome)
+		callHook(a.worker.config.Logger, "Tracer", func() { end(outcome) })
 	}
 }
 
