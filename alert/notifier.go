@@ -61,7 +61,7 @@ type Notifier struct {
 }
 
 // NewNotifier returns a notifier of config's targets.
-func NewNotifier(st store.Store, config *Config, options NotifierOptions) *Notifier {
+func NewNotifier(st store.Outbox, config *Config, options NotifierOptions) *Notifier {
 	if options.Holder == "" {
 		options.Holder = "alert-notifier"
 	}

@@ -60,33 +60,3 @@ func (s *Store) OutboxClaim(ctx context.Context, params *store.OutboxClaimParams
 	}
 	return messages, nil
 }
-
-// OutboxSettle records the outcome of a delivery attempt by the holder of the
-// notification.
-func (s *Store) OutboxSettle(ctx context.Context, params *store.OutboxSettleParams) error {
-	switch params.State {
-	case klaxontype.DeliveryDelivered, klaxontype.DeliveryPending, klaxontype.DeliveryGivenUp:
-	default:
-		return fmt.Errorf("%w: delivery state %q", klaxontype.ErrInvalid, params.State)
-	}
-	return s.transact(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		t := now()
-		next := params.NextAttemptAt
-		if next.IsZero() {
-			next = t
-		}
-		attempted := 1
-		if params.NotAttempted {
-			attempted = 0
-		}
-		tag, err := tx.Exec(ctx, outboxSettleSQL, params.ID, params.Holder, string(params.State), next,
-			nullIfEmpty(params.Error), t, attempted)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("notification %d is not held by %s: %w", params.ID, params.Holder, klaxontype.ErrLeaseLost)
-		}
-		return nil
-	})
-}

@@ -81,3 +81,21 @@ func (t *tx) OutboxInsert(ctx context.Context, p *txn.OutboxInsertParams) error 
 	}
 	return err
 }
+
+func (t *tx) WorkflowUpsert(ctx context.Context, w *txn.WorkflowRow) error {
+	_, err := t.tx.Exec(ctx, workflowRegisterSQL, w.Name, w.Version, string(w.ExpectedSteps),
+		nullIfEmpty(string(w.InputSchema)), nullIfEmpty(string(w.Policies)), w.At)
+	return err
+}
+
+func (t *tx) OutboxSettle(ctx context.Context, p *store.OutboxSettleParams, next time.Time, attempted bool, at time.Time) (bool, error) {
+	count := 0
+	if attempted {
+		count = 1
+	}
+	tag, err := t.tx.Exec(ctx, outboxSettleSQL, p.ID, p.Holder, string(p.State), next, nullIfEmpty(p.Error), at, count)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() > 0, nil
+}

@@ -3,39 +3,11 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/klaxonhq/klaxon/klaxontype"
-	"github.com/klaxonhq/klaxon/store"
 )
-
-// WorkflowRegister records that a worker can execute a workflow.
-func (s *Store) WorkflowRegister(ctx context.Context, params *store.WorkflowRegisterParams) error {
-	if params.Name == "" {
-		return errors.New("postgres: workflow name is empty")
-	}
-	steps := params.ExpectedSteps
-	if steps == nil {
-		steps = []string{}
-	}
-	var policies, schema *string
-	if params.Policies != nil {
-		encoded, err := json.Marshal(params.Policies)
-		if err != nil {
-			return err
-		}
-		policies = new(string(encoded))
-	}
-	if len(params.InputSchema) > 0 {
-		schema = new(string(params.InputSchema))
-	}
-	return s.transact(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, workflowRegisterSQL, params.Name, params.Version, steps, schema, policies, now())
-		return err
-	})
-}
 
 type workflowRow struct {
 	Name          string    `db:"name"`

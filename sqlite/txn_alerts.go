@@ -80,3 +80,20 @@ func (t *tx) OutboxInsert(_ context.Context, p *txn.OutboxInsertParams) error {
 	}
 	return execute(t.conn, outboxInsertBreakerSQL, nil, p.Channel, p.At, string(p.Payload))
 }
+
+func (t *tx) WorkflowUpsert(_ context.Context, w *txn.WorkflowRow) error {
+	return execute(t.conn, workflowRegisterSQL, nil, w.Name, w.Version, string(w.ExpectedSteps),
+		nullIfEmpty(string(w.InputSchema)), nullIfEmpty(string(w.Policies)), w.At)
+}
+
+func (t *tx) OutboxSettle(_ context.Context, p *store.OutboxSettleParams, next time.Time, attempted bool, at time.Time) (bool, error) {
+	count := 0
+	if attempted {
+		count = 1
+	}
+	err := execute(t.conn, outboxSettleSQL, nil, p.ID, p.Holder, string(p.State), next, nullIfEmpty(p.Error), at, count)
+	if err != nil {
+		return false, err
+	}
+	return t.conn.Changes() > 0, nil
+}

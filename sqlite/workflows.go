@@ -3,39 +3,10 @@ package sqlite
 import (
 	"context"
 	"encoding/json"
-	"errors"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
-	"github.com/klaxonhq/klaxon/store"
 	"zombiezen.com/go/sqlite"
 )
-
-// WorkflowRegister records that a worker can execute a workflow.
-func (s *Store) WorkflowRegister(ctx context.Context, params *store.WorkflowRegisterParams) error {
-	if params.Name == "" {
-		return errors.New("sqlite: workflow name is empty")
-	}
-	steps := params.ExpectedSteps
-	if steps == nil {
-		steps = []string{}
-	}
-	expected, err := json.Marshal(steps)
-	if err != nil {
-		return err
-	}
-	var policies any
-	if params.Policies != nil {
-		encoded, err := json.Marshal(params.Policies)
-		if err != nil {
-			return err
-		}
-		policies = string(encoded)
-	}
-	schema := nullIfEmpty(string(params.InputSchema))
-	return s.writer.write(func(conn *sqlite.Conn) error {
-		return execute(conn, workflowRegisterSQL, nil, params.Name, params.Version, string(expected), schema, policies, now())
-	})
-}
 
 // WorkflowList returns every registered workflow by name.
 func (s *Store) WorkflowList(ctx context.Context) ([]*klaxontype.WorkflowInfo, error) {

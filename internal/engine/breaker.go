@@ -52,7 +52,7 @@ const (
 // say otherwise. When the read fails, the marks judge alone, as they did
 // before the store kept a tally.
 type breakerWatch struct {
-	store    store.Store
+	store    Storage
 	interval time.Duration
 	logger   *slog.Logger
 
@@ -92,7 +92,7 @@ type breakerVerdict struct {
 	spent float64
 }
 
-func newBreakerWatch(st store.Store, interval time.Duration, logger *slog.Logger) *breakerWatch {
+func newBreakerWatch(st Storage, interval time.Duration, logger *slog.Logger) *breakerWatch {
 	if interval <= 0 {
 		interval = defaultBreakerCheckInterval
 	}

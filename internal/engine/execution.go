@@ -24,7 +24,7 @@ type Execution struct {
 	run        *klaxontype.Run
 	workflow   *Definition
 	holder     string
-	store      store.Store
+	store      store.Engine
 	onStep     func(*klaxontype.StepOutcome)
 	onSpend    func(*klaxontype.SpendOutcome)
 	log        map[int]*klaxontype.StepRecord
@@ -69,7 +69,7 @@ type compensation struct {
 	code StepCode
 }
 
-func newExecution(run *klaxontype.Run, steps []*klaxontype.StepRecord, workflow *Definition, holder string, st store.Store, onStep func(*klaxontype.StepOutcome), onSpend func(*klaxontype.SpendOutcome)) *Execution {
+func newExecution(run *klaxontype.Run, steps []*klaxontype.StepRecord, workflow *Definition, holder string, st store.Engine, onStep func(*klaxontype.StepOutcome), onSpend func(*klaxontype.SpendOutcome)) *Execution {
 	log := make(map[int]*klaxontype.StepRecord, len(steps))
 	for _, step := range steps {
 		log[step.Seq] = step

@@ -16,7 +16,7 @@ import (
 
 // Config configures a Worker. Zero durations take the defaults noted.
 type Config struct {
-	Store store.Store
+	Store Storage
 	// ID identifies the worker in leases, events and attempts.
 	ID string
 	// Workflows are the workflows this worker can execute, by name.

@@ -114,6 +114,13 @@ type Tx interface {
 	// open.
 	BreakerClose(ctx context.Context, params *store.BreakerResetParams, at time.Time) (closed bool, err error)
 
+	// WorkflowUpsert records a workflow a worker can execute, creating or
+	// updating its entry.
+	WorkflowUpsert(ctx context.Context, workflow *WorkflowRow) error
+
+	// OutboxSettle records a delivery attempt's outcome on a notification
+	// its holder holds; held is false when it does not.
+	OutboxSettle(ctx context.Context, params *store.OutboxSettleParams, next time.Time, attempted bool, at time.Time) (held bool, err error)
 	// OutboxInsert queues a notification to a channel.
 	OutboxInsert(ctx context.Context, message *OutboxInsertParams) error
 	// OutboxGiveUp gives up the pending notifications of a channel that no
@@ -181,4 +188,16 @@ type OutboxInsertParams struct {
 	// Payload is the notification as JSON.
 	Payload []byte
 	At      time.Time
+}
+
+// WorkflowRow is a workflow's entry, its JSON encoded once for every store.
+type WorkflowRow struct {
+	Name    string
+	Version int
+	// ExpectedSteps is the manifest as a JSON array, never null.
+	ExpectedSteps []byte
+	// InputSchema and Policies are JSON, nil for none.
+	InputSchema []byte
+	Policies    []byte
+	At          time.Time
 }

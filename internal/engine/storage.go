@@ -1,0 +1,18 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// Storage is what a worker asks of the store: the engine's writes, the
+// attempt history a completion record counts, and the workflow breakers it
+// judges and trips.
+type Storage interface {
+	store.Engine
+	AttemptList(ctx context.Context, runID string) ([]*klaxontype.Attempt, error)
+	BreakerTrip(ctx context.Context, params *store.BreakerTripParams) (opened bool, err error)
+	BreakerTally(ctx context.Context, params *store.BreakerTallyParams) (*store.BreakerTally, error)
+}
