@@ -85,7 +85,7 @@ func (s *Store) AlertList(ctx context.Context, params *store.AlertListParams) ([
 	var alerts []*klaxontype.Alert
 	err := s.read(ctx, func(ctx context.Context, q querier) error {
 		alerts = []*klaxontype.Alert{}
-		rows, err := q.Query(ctx, alertListSQL, states, nullIfZeroTime(params.ResolvedSince), limit)
+		rows, err := q.Query(ctx, alertListSQL, states, orNull(params.ResolvedSince), limit)
 		if err != nil {
 			return err
 		}
@@ -167,7 +167,7 @@ func (s *Store) RunCountOverdue(ctx context.Context, params *store.RunCountOverd
 	err := s.read(ctx, func(ctx context.Context, q querier) error {
 		overdue = &store.RunOverdue{RunIDs: []string{}}
 		rows, err := q.Query(ctx, runCountOverdueSQL, params.Workflow, statuses,
-			nullIfZeroTime(params.CreatedBefore), nullIfZeroTime(params.AvailableBefore), limit)
+			orNull(params.CreatedBefore), orNull(params.AvailableBefore), limit)
 		if err != nil {
 			return err
 		}

@@ -36,33 +36,24 @@ func dlqListQuery(params *store.DLQListParams) (string, []any) {
 	if entities == nil {
 		entities = map[string]string{}
 	}
-	limit := params.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	// A single class or state is an equality on the leading column of its
-	// index, which PostgreSQL walks backwards in ID order without sorting;
-	// several values would make it sort every match, so they walk by ID
-	// instead.
-	query, driver := dlqListByIdSQL, ""
-	switch {
-	case params.RunID != "":
-		query, driver = dlqListByRunSQL, params.RunID
-	case len(classes) == 1:
-		query, driver = dlqListByClassSQL, classes[0]
-	case len(states) == 1:
-		query, driver = dlqListByStateSQL, states[0]
-	}
+	index, driver := params.Index()
+	query := dlqListQueries[index]
 	// Each list is planned for the filters it was given: a plan cached for
 	// any parameters cannot know which filters are empty, and PostgreSQL's
 	// generic plan for these statements reads the whole entity index or walks
 	// every entry newer than the cursor.
 	args := []any{pgx.QueryExecModeCacheDescribe, classes, states, params.Workflow, params.Channel,
-		nullIfZeroTime(params.CreatedAfter), nullIfZeroTime(params.CreatedBefore), params.BeforeID, entities, limit}
-	if driver != "" {
+		orNull(params.CreatedAfter), orNull(params.CreatedBefore), params.BeforeID, entities, params.PageLimit()}
+	if index != store.DLQListByID {
 		args = append(args, driver)
 	}
 	return query, args
+}
+
+// dlqListQueries are the list statements, by the index that drives them.
+var dlqListQueries = map[store.DLQListIndex]string{
+	store.DLQListByID: dlqListByIdSQL, store.DLQListByRun: dlqListByRunSQL,
+	store.DLQListByClass: dlqListByClassSQL, store.DLQListByState: dlqListByStateSQL,
 }
 
 // DLQGet returns one entry with its run's attempts and its deliveries.

@@ -18,7 +18,7 @@ func insertEvent(ctx context.Context, q querier, event *klaxontype.Event) error 
 // encoded by encodeRecord before the transaction; nil stores none.
 func insertEventWithRecord(ctx context.Context, q querier, event *klaxontype.Event, record *string) error {
 	_, err := q.Exec(ctx, eventInsertSQL, event.RunID, string(event.Type), event.Actor, event.At,
-		nullIfEmpty(event.Step), nullIfZero(event.StepSeq), nullIfEmpty(event.Message), record)
+		orNull(event.Step), orNull(event.StepSeq), orNull(event.Message), record)
 	return err
 }
 
@@ -38,8 +38,8 @@ func encodeRecord(record *klaxontype.CompletionRecord) (*string, error) {
 // insertAttempt adds a failed attempt to a run's history, and its spend to the
 // run's totals.
 func insertAttempt(ctx context.Context, q querier, a *klaxontype.Attempt) error {
-	args := []any{a.RunID, a.Attempt, a.At, a.Worker, nullIfEmpty(a.Step), nullIfZero(a.StepSeq),
-		string(a.Class), a.Message, a.ClassifiedBy, int64(a.Duration / time.Microsecond), nullIfEmpty(a.Stack)}
+	args := []any{a.RunID, a.Attempt, a.At, a.Worker, orNull(a.Step), orNull(a.StepSeq),
+		string(a.Class), a.Message, a.ClassifiedBy, int64(a.Duration / time.Microsecond), orNull(a.Stack)}
 	if _, err := q.Exec(ctx, attemptInsertSQL, append(args, spendArgs(a.Spend)...)...); err != nil {
 		return err
 	}

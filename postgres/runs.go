@@ -58,7 +58,7 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 		}
 		var err error
 		run, err = collectRun(tx.Query(ctx, runInsertSQL, params.ID, params.Workflow, params.WorkflowVersion,
-			params.Input, nullIfEmpty(params.IdempotencyKey), entities, availableAt, t, budgetTokens, budgetCost))
+			params.Input, orNull(params.IdempotencyKey), entities, availableAt, t, budgetTokens, budgetCost))
 		if errors.Is(err, klaxontype.ErrNotFound) {
 			// The key is taken: return the run that has it.
 			created = false
@@ -191,7 +191,7 @@ func (s *Store) RunList(ctx context.Context, params *store.RunListParams) ([]*kl
 		// cannot tell an absent filter from a present one.
 		runs, err = collectRuns(q.Query(ctx, runListSQL, pgx.QueryExecModeCacheDescribe,
 			params.Workflow, statuses, params.BeforeID, entities, limit,
-			nullIfZeroTime(params.CreatedAfter), nullIfZeroTime(params.CreatedBefore)))
+			orNull(params.CreatedAfter), orNull(params.CreatedBefore)))
 		return err
 	})
 	return runs, err

@@ -401,26 +401,12 @@ func utc(p *time.Time) time.Time {
 	return p.UTC()
 }
 
-// nullIfEmpty turns an empty string into NULL for optional text columns.
-func nullIfEmpty(s string) any {
-	if s == "" {
+// orNull binds a zero value as NULL, for optional columns: an empty text, a
+// zero sequence number, a zero time.
+func orNull[T comparable](v T) any {
+	var zero T
+	if v == zero {
 		return nil
 	}
-	return s
-}
-
-// nullIfZero turns a zero sequence number into NULL for optional step columns.
-func nullIfZero(n int) any {
-	if n == 0 {
-		return nil
-	}
-	return n
-}
-
-// nullIfZeroTime turns a zero time into NULL.
-func nullIfZeroTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t
+	return v
 }

@@ -26,12 +26,10 @@ type statsRow struct {
 // StatsListBuckets counts runs and dead-letter entries per time bucket, in one
 // aggregate statement over the time indexes.
 func (s *Store) StatsListBuckets(ctx context.Context, params *store.StatsSeriesParams) ([]*klaxontype.StatsBucket, error) {
-	buckets, err := params.Buckets()
+	buckets, since, until, err := params.Buckets()
 	if err != nil {
 		return nil, err
 	}
-	since := buckets[0].Start
-	until := since.Add(time.Duration(len(buckets)) * params.Step)
 	var rows []statsRow
 	err = s.read(ctx, func(ctx context.Context, q querier) error {
 		result, err := q.Query(ctx, statsSeriesSQL, since, until, params.Step.Microseconds(), params.Workflow)

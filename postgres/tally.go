@@ -3,19 +3,17 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
 )
 
 // BreakerTally counts a workflow's recent attempts and sums its recent spend,
 // from every worker.
 func (s *Store) BreakerTally(ctx context.Context, params *store.BreakerTallyParams) (*store.BreakerTally, error) {
-	if params.Workflow == "" {
-		return nil, fmt.Errorf("%w: a breaker tally needs a workflow", klaxontype.ErrInvalid)
+	if err := params.Validate(); err != nil {
+		return nil, err
 	}
 	tally := &store.BreakerTally{}
 	err := s.read(ctx, func(ctx context.Context, q querier) error {

@@ -70,8 +70,8 @@ func (t *tx) DeadLetterGet(ctx context.Context, id string) (*klaxontype.DeadLett
 }
 
 func (t *tx) DeadLetterClose(ctx context.Context, p *txn.DeadLetterCloseParams) error {
-	_, err := t.tx.Exec(ctx, dlqEntryCloseSQL, p.ID, string(p.State), p.Actor, p.At, nullIfEmpty(p.Reason),
-		nullIfEmpty(string(p.Mode)), nullIfEmpty(p.ReplayRunID))
+	_, err := t.tx.Exec(ctx, dlqEntryCloseSQL, p.ID, string(p.State), p.Actor, p.At, orNull(p.Reason),
+		orNull(string(p.Mode)), orNull(p.ReplayRunID))
 	return err
 }
 

@@ -42,7 +42,7 @@ func (t *tx) AlertUpdate(ctx context.Context, p *store.AlertUpdateParams, runIDs
 }
 
 func (t *tx) AlertResolve(ctx context.Context, p *store.AlertResolveParams) (*klaxontype.Alert, error) {
-	return queryAlert(ctx, t.tx, alertResolveSQL, p.ID, nullIfEmpty(p.Summary), p.At)
+	return queryAlert(ctx, t.tx, alertResolveSQL, p.ID, orNull(p.Summary), p.At)
 }
 
 // BreakerOpen lets the upsert decide, on the row it locks, whether this trip
@@ -84,7 +84,7 @@ func (t *tx) OutboxInsert(ctx context.Context, p *txn.OutboxInsertParams) error 
 
 func (t *tx) WorkflowUpsert(ctx context.Context, w *txn.WorkflowRow) error {
 	_, err := t.tx.Exec(ctx, workflowRegisterSQL, w.Name, w.Version, string(w.ExpectedSteps),
-		nullIfEmpty(string(w.InputSchema)), nullIfEmpty(string(w.Policies)), w.At)
+		orNull(string(w.InputSchema)), orNull(string(w.Policies)), w.At)
 	return err
 }
 
@@ -93,7 +93,7 @@ func (t *tx) OutboxSettle(ctx context.Context, p *store.OutboxSettleParams, next
 	if attempted {
 		count = 1
 	}
-	tag, err := t.tx.Exec(ctx, outboxSettleSQL, p.ID, p.Holder, string(p.State), next, nullIfEmpty(p.Error), at, count)
+	tag, err := t.tx.Exec(ctx, outboxSettleSQL, p.ID, p.Holder, string(p.State), next, orNull(p.Error), at, count)
 	if err != nil {
 		return false, err
 	}

@@ -27,10 +27,10 @@ func (t *tx) RunFailUpdate(ctx context.Context, p *store.RunFailParams, at time.
 		rows, err = t.tx.Query(ctx, runRetrySQL, p.RunID, p.Epoch, p.Holder, p.RetryAt, at)
 	case klaxontype.RunStatusCompensating:
 		rows, err = t.tx.Query(ctx, runCompensatingSQL, p.RunID, p.Epoch, p.Holder,
-			string(failure.Class), failure.Reason, nullIfEmpty(failure.Step), nullIfZero(failure.StepSeq), at)
+			string(failure.Class), failure.Reason, orNull(failure.Step), orNull(failure.StepSeq), at)
 	case klaxontype.RunStatusDead:
 		rows, err = t.tx.Query(ctx, runDeadSQL, p.RunID, p.Epoch, p.Holder,
-			string(failure.Class), failure.Reason, nullIfEmpty(failure.Step), nullIfZero(failure.StepSeq), at)
+			string(failure.Class), failure.Reason, orNull(failure.Step), orNull(failure.StepSeq), at)
 	}
 	if err != nil {
 		return "", false, err
@@ -56,7 +56,7 @@ func (t *tx) DeadLetterInsert(ctx context.Context, runID string, entry *store.De
 
 func (t *tx) StepCompensate(ctx context.Context, p *store.StepCompensateParams, status klaxontype.StepStatus, at time.Time) (string, error) {
 	var name string
-	err := t.tx.QueryRow(ctx, stepCompensateSQL, p.RunID, p.Seq, string(status), at, nullIfEmpty(p.Error)).Scan(&name)
+	err := t.tx.QueryRow(ctx, stepCompensateSQL, p.RunID, p.Seq, string(status), at, orNull(p.Error)).Scan(&name)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil
 	}

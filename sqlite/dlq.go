@@ -66,28 +66,20 @@ func dlqListQuery(params *store.DLQListParams) (string, []any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	limit := params.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	// A single class or state is an equality on the leading column of its
-	// index, which SQLite can walk in ID order without sorting; several values
-	// would make it sort every match, so they walk by ID instead.
-	query, driver := dlqListByIdSQL, ""
-	switch {
-	case params.RunID != "":
-		query, driver = dlqListByRunSQL, params.RunID
-	case len(classes) == 1:
-		query, driver = dlqListByClassSQL, string(classes[0])
-	case len(states) == 1:
-		query, driver = dlqListByStateSQL, string(states[0])
-	}
+	index, driver := params.Index()
+	query := dlqListQueries[index]
 	args := []any{string(classesJSON), string(statesJSON), params.Workflow, params.Channel,
-		micros(params.CreatedAfter), micros(params.CreatedBefore), params.BeforeID, string(entitiesJSON), limit}
-	if driver != "" {
+		micros(params.CreatedAfter), micros(params.CreatedBefore), params.BeforeID, string(entitiesJSON), params.PageLimit()}
+	if index != store.DLQListByID {
 		args = append(args, driver)
 	}
 	return query, args, nil
+}
+
+// dlqListQueries are the list statements, by the index that drives them.
+var dlqListQueries = map[store.DLQListIndex]string{
+	store.DLQListByID: dlqListByIdSQL, store.DLQListByRun: dlqListByRunSQL,
+	store.DLQListByClass: dlqListByClassSQL, store.DLQListByState: dlqListByStateSQL,
 }
 
 // micros is a time as Unix microseconds, zero for the zero time.

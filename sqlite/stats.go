@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"time"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
@@ -12,12 +11,10 @@ import (
 // StatsListBuckets counts runs and dead-letter entries per time bucket, in one
 // aggregate statement over the time indexes.
 func (s *Store) StatsListBuckets(ctx context.Context, params *store.StatsSeriesParams) ([]*klaxontype.StatsBucket, error) {
-	buckets, err := params.Buckets()
+	buckets, since, until, err := params.Buckets()
 	if err != nil {
 		return nil, err
 	}
-	since := buckets[0].Start
-	until := since.Add(time.Duration(len(buckets)) * params.Step)
 	err = s.read(ctx, func(conn *sqlite.Conn) error {
 		return execute(conn, statsSeriesSQL, func(stmt *sqlite.Stmt) error {
 			index := stmt.GetInt64("bucket")

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
@@ -12,8 +11,8 @@ import (
 // BreakerTally counts a workflow's recent attempts and sums its recent spend,
 // from every worker.
 func (s *Store) BreakerTally(ctx context.Context, params *store.BreakerTallyParams) (*store.BreakerTally, error) {
-	if params.Workflow == "" {
-		return nil, fmt.Errorf("%w: a breaker tally needs a workflow", klaxontype.ErrInvalid)
+	if err := params.Validate(); err != nil {
+		return nil, err
 	}
 	tally := &store.BreakerTally{}
 	err := s.read(ctx, func(conn *sqlite.Conn) error {

@@ -25,8 +25,19 @@ type StatsSeriesParams struct {
 }
 
 // Buckets checks the parameters and returns the series' empty buckets, in
-// which a store adds what it counted; every store builds them the same way.
-func (p *StatsSeriesParams) Buckets() ([]*klaxontype.StatsBucket, error) {
+// which a store adds what it counted, and the span they cover, from the
+// first bucket's start to the last one's end; every store builds them the
+// same way.
+func (p *StatsSeriesParams) Buckets() (buckets []*klaxontype.StatsBucket, since, until time.Time, err error) {
+	buckets, err = p.emptyBuckets()
+	if err != nil {
+		return nil, time.Time{}, time.Time{}, err
+	}
+	since = buckets[0].Start
+	return buckets, since, since.Add(time.Duration(len(buckets)) * p.Step), nil
+}
+
+func (p *StatsSeriesParams) emptyBuckets() ([]*klaxontype.StatsBucket, error) {
 	since := p.Since.Truncate(time.Microsecond).UTC()
 	if p.Step < time.Second || p.Step%time.Second != 0 {
 		return nil, fmt.Errorf("%w: a stats series needs a step of a whole number of seconds, got %s", klaxontype.ErrInvalid, p.Step)

@@ -79,3 +79,12 @@ func (p *DLQResolveParams) Validate() error {
 	}
 	return nil
 }
+
+// Validate reports a tally that names no workflow. Its error matches
+// klaxontype.ErrInvalid.
+func (p *BreakerTallyParams) Validate() error {
+	if p.Workflow == "" {
+		return fmt.Errorf("%w: a breaker tally needs a workflow", klaxontype.ErrInvalid)
+	}
+	return nil
+}
