@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/klaxonhq/klaxon/postgres"
-	"github.com/klaxonhq/klaxon/store"
+	"github.com/klaxonhq/klaxon/store/storetest"
 )
 
 // seedStatsSQL writes $1 runs created evenly over the 24 hours before $2, of
@@ -56,21 +56,5 @@ func BenchmarkStatsSeries(b *testing.B) {
 		b.Fatal(err)
 	}
 	conn.Close(context.Background())
-	since := now.Truncate(time.Hour).Add(-23 * time.Hour)
-	for _, workflow := range []string{"", "workflow-1"} {
-		name := "all"
-		if workflow != "" {
-			name = "one"
-		}
-		b.Run(name, func(b *testing.B) {
-			for b.Loop() {
-				buckets, err := st.StatsListBuckets(context.Background(), &store.StatsSeriesParams{
-					Workflow: workflow, Since: since, Until: now, Step: time.Hour,
-				})
-				if err != nil || len(buckets) != 24 {
-					b.Fatalf("%d buckets, %v", len(buckets), err)
-				}
-			}
-		})
-	}
+	storetest.BenchStatsSeries(b, st, now)
 }

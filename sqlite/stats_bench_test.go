@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/klaxonhq/klaxon/store"
+	"github.com/klaxonhq/klaxon/store/storetest"
 	"zombiezen.com/go/sqlite"
 )
 
@@ -62,21 +62,5 @@ func BenchmarkStatsSeries(b *testing.B) {
 	defer s.Close()
 	now := time.Now()
 	seedStats(b, s, 100_000, now)
-	since := now.Truncate(time.Hour).Add(-23 * time.Hour)
-	for _, workflow := range []string{"", "workflow-1"} {
-		name := "all"
-		if workflow != "" {
-			name = "one"
-		}
-		b.Run(name, func(b *testing.B) {
-			for b.Loop() {
-				buckets, err := s.StatsListBuckets(context.Background(), &store.StatsSeriesParams{
-					Workflow: workflow, Since: since, Until: now, Step: time.Hour,
-				})
-				if err != nil || len(buckets) != 24 {
-					b.Fatalf("%d buckets, %v", len(buckets), err)
-				}
-			}
-		})
-	}
+	storetest.BenchStatsSeries(b, s, now)
 }
