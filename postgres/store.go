@@ -10,7 +10,7 @@
 // the store until the context ends.
 //
 // It may import only the standard library, klaxontype, store, store/txn,
-// internal/groupcommit and github.com/jackc/pgx/v5.
+// internal/groupcommit, internal/migrationfile and github.com/jackc/pgx/v5.
 package postgres
 
 //go:generate go run ../internal/genqueries postgres "The store's statements, one file each under sql/. pgx prepares and caches each per connection."

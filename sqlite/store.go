@@ -6,7 +6,7 @@
 // own connections, which WAL lets run beside the writer.
 //
 // It may import only the standard library, klaxontype, store, store/txn,
-// internal/groupcommit and zombiezen.com/go/sqlite.
+// internal/groupcommit, internal/migrationfile and zombiezen.com/go/sqlite.
 package sqlite
 
 //go:generate go run ../internal/genqueries sqlite "The store's statements, one file each under sql/. zombiezen caches a prepared statement per query text, so each is compiled once per connection."
