@@ -14,15 +14,6 @@ import (
 	"github.com/klaxonhq/klaxon/klaxontype"
 )
 
-// rejection marks a write refused on purpose, such as a checkpoint from a
-// holder whose lease was taken over. What the write recorded before refusing
-// (the duplicate.suppressed event) is committed.
-type rejection struct{ err error }
-
-func (r *rejection) Error() string { return r.err.Error() }
-
-func reject(err error) error { return &rejection{err: err} }
-
 // retry runs fn until it succeeds, fails for a reason that is not transient,
 // or ctx ends (or the store's RetryFor runs out). A database that restarts,
 // fails over or drops connections makes the caller wait, not fail.

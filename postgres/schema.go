@@ -5,57 +5,17 @@ import (
 	"embed"
 	"fmt"
 	"hash/fnv"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/klaxonhq/klaxon/internal/migrationfile"
 	"github.com/klaxonhq/klaxon/klaxontype"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one numbered schema change, from migrations/NNNN_name.sql.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations lists the embedded migrations in order.
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var list []migration
-	for _, entry := range entries {
-		number, name, ok := strings.Cut(strings.TrimSuffix(entry.Name(), ".sql"), "_")
-		version, err := strconv.Atoi(number)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("migration file %q is not named NNNN_name.sql", entry.Name())
-		}
-		text, err := fs.ReadFile(migrationFiles, path.Join("migrations", entry.Name()))
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, migration{version: version, name: name, sql: string(text)})
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].version < list[j].version })
-	return list, nil
-}
-
 // SchemaVersion is the newest schema this binary knows.
-func SchemaVersion() int {
-	list, err := migrations()
-	if err != nil || len(list) == 0 {
-		return 0
-	}
-	return list[len(list)-1].version
-}
+func SchemaVersion() int { return migrationfile.Newest(migrationFiles, "migrations") }
 
 // prepareSchema checks the schema, then applies the missing migrations under
 // an advisory lock, so that workers starting together migrate once.
@@ -132,7 +92,7 @@ func inspectSchema(ctx context.Context, conn *pgx.Conn, schema string) (int, err
 // migrate creates the schema if needed and applies every migration newer than
 // from, each in its own transaction.
 func migrate(ctx context.Context, conn *pgx.Conn, schema string, from int) (applied []int, err error) {
-	list, err := migrations()
+	list, err := migrationfile.List(migrationFiles, "migrations")
 	if err != nil {
 		return nil, err
 	}
@@ -143,20 +103,20 @@ func migrate(ctx context.Context, conn *pgx.Conn, schema string, from int) (appl
 		return nil, err
 	}
 	for _, m := range list {
-		if m.version <= from {
+		if m.Version <= from {
 			continue
 		}
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, migrationRecordSQL, m.version, m.name, now())
+			_, err := tx.Exec(ctx, migrationRecordSQL, m.Version, m.Name, now())
 			return err
 		})
 		if err != nil {
-			return applied, fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
+			return applied, fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 		}
-		applied = append(applied, m.version)
+		applied = append(applied, m.Version)
 	}
 	return applied, nil
 }

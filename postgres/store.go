@@ -9,15 +9,14 @@
 // workers wake on LISTEN/NOTIFY. Transient database errors are retried inside
 // the store until the context ends.
 //
-// It may import only the standard library, klaxontype, store, store/txn and
-// github.com/jackc/pgx/v5.
+// It may import only the standard library, klaxontype, store, store/txn,
+// internal/groupcommit, internal/migrationfile and github.com/jackc/pgx/v5.
 package postgres
 
 //go:generate go run ../internal/genqueries postgres "The store's statements, one file each under sql/. pgx prepares and caches each per connection."
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -26,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/klaxonhq/klaxon/internal/groupcommit"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
 	"github.com/klaxonhq/klaxon/store/txn"
@@ -184,11 +184,11 @@ func (s *Store) transact(ctx context.Context, fn func(ctx context.Context, tx pg
 		}
 		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 		if err := fn(ctx, tx); err != nil {
-			var refused *rejection
-			if !errors.As(err, &refused) {
+			reason, refused := groupcommit.Refusal(err)
+			if !refused {
 				return err
 			}
-			result = refused.err
+			result = reason
 		}
 		return tx.Commit(ctx)
 	})

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/klaxonhq/klaxon/internal/groupcommit"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
 )
@@ -31,94 +32,48 @@ type writeRequest struct {
 	// enqueued is the run an enqueue created, once committed.
 	enqueued *klaxontype.Run
 	apply    writeFunc
-	done     chan error
 }
 
 // writers group-commit holder writes. Each of them takes every write queued
 // while it was busy and commits them in one transaction; with two, one batch
 // executes while the other flushes its commit.
 type writers struct {
-	store    *Store
-	requests chan *writeRequest
-
-	mu     sync.RWMutex // guards closed against late submitters
-	closed bool
-	wg     sync.WaitGroup
-	quit   chan struct{}
+	store *Store
+	queue *groupcommit.Queue[*writeRequest]
 }
 
 func newWriters(s *Store, n int) *writers {
-	w := &writers{store: s, requests: make(chan *writeRequest, maxBatch*n), quit: make(chan struct{})}
-	for range n {
-		w.wg.Go(w.loop)
-	}
+	w := &writers{store: s}
+	w.queue = groupcommit.New(n, maxBatch, w.commit)
 	return w
 }
+
+// reject refuses a write on purpose: what the write recorded before refusing
+// (the duplicate.suppressed event) is committed, and its caller is told err.
+func reject(err error) error { return groupcommit.Reject(err) }
 
 // write submits a write and waits until it is durable or refused.
 func (w *writers) write(ctx context.Context, req *writeRequest) error {
 	req.ctx = ctx
-	req.done = make(chan error, 1)
-	w.mu.RLock()
-	if w.closed {
-		w.mu.RUnlock()
-		return klaxontype.ErrClosed
-	}
-	w.requests <- req
-	w.mu.RUnlock()
-	return <-req.done
+	return w.queue.Submit(req)
 }
 
 func (w *writers) writeFunc(ctx context.Context, apply writeFunc) error {
 	return w.write(ctx, &writeRequest{apply: apply})
 }
 
-func (w *writers) loop() {
-	batch := make([]*writeRequest, 0, maxBatch)
-	for {
-		select {
-		case req := <-w.requests:
-			batch = w.fill(append(batch[:0], req))
-			w.commit(batch)
-		case <-w.quit:
-			for {
-				batch = w.fill(batch[:0])
-				if len(batch) == 0 {
-					return
-				}
-				w.commit(batch)
-			}
-		}
-	}
-}
-
-// fill adds every request already waiting, up to maxBatch.
-func (w *writers) fill(batch []*writeRequest) []*writeRequest {
-	for len(batch) < maxBatch {
-		select {
-		case req := <-w.requests:
-			batch = append(batch, req)
-		default:
-			return batch
-		}
-	}
-	return batch
-}
-
 // commit applies a batch in one transaction, retrying it whole when the
 // database fails transiently. When a write fails for another reason, the
 // batch is rolled back and each write is tried alone, so that one bad write
 // cannot fail the others.
-func (w *writers) commit(batch []*writeRequest) {
+func (w *writers) commit(batch []*writeRequest, results []error) {
 	// A batch outlives any one caller: it runs until every write in it is
 	// durable, and stops retrying only when all of its callers gave up.
 	ctx, cancel := batchContext(batch)
 	defer cancel()
-	var results []error
 	ambiguous := false
 	err := w.store.retry(ctx, func(ctx context.Context) error {
-		var err error
-		results, err = w.applyBatch(ctx, batch, ambiguous)
+		err := w.applyBatch(ctx, batch, results, ambiguous)
 		if err != nil && errors.Is(err, errCommitUnknown) {
 			// The commit may have happened: the retry accepts what an
 			// earlier try wrote as its own.
@@ -127,20 +82,17 @@ func (w *writers) commit(batch []*writeRequest) {
 		}
 		return err
 	})
-	if err != nil {
-		if len(batch) == 1 || ctx.Err() != nil {
-			for _, req := range batch {
-				req.done <- err
-			}
-			return
-		}
-		for _, req := range batch {
-			w.commit([]*writeRequest{req})
+	if err == nil {
+		return
+	}
+	if len(batch) == 1 || ctx.Err() != nil {
+		for i := range results {
+			results[i] = err
 		}
 		return
 	}
-	for i, req := range batch {
-		req.done <- results[i]
+	for i := range batch {
+		w.commit(batch[i:i+1], results[i:i+1])
 	}
 }
 
@@ -178,11 +130,14 @@ func (e *commitError) Is(target error) bool {
 	return target == errCommitUnknown
 }
 
-func (w *writers) applyBatch(ctx context.Context, batch []*writeRequest, ambiguous bool) ([]error, error) {
-	results := make([]error, len(batch))
+// applyBatch sets results to the writes' rejections, if any, once the
+// transaction committed.
+func (w *writers) applyBatch(ctx context.Context, batch []*writeRequest, results []error, ambiguous bool) error {
+	// A retry must not keep what a failed try was refused with.
+	clear(results)
 	b := &pgx.Batch{}
 	if err := queueEnqueues(b, batch); err != nil {
-		return nil, err
+		return err
 	}
 	queueCheckpoints(b, batch, results, ambiguous)
 	queueCompletions(b, batch, results, ambiguous)
@@ -195,18 +150,18 @@ func (w *writers) applyBatch(ctx context.Context, batch []*writeRequest, ambiguo
 		// go in one round trip as one implicit transaction, which commits at
 		// its end. A failure there leaves the commit in doubt.
 		if err := w.store.pool.SendBatch(ctx, b).Close(); err != nil {
-			return nil, &commitError{err: err}
+			return &commitError{err: err}
 		}
-		return results, nil
+		return nil
 	}
 	tx, err := w.store.pool.Begin(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	if b.Len() > 0 {
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for i, req := range batch {
@@ -214,30 +169,19 @@ func (w *writers) applyBatch(ctx context.Context, batch []*writeRequest, ambiguo
 			continue
 		}
 		err := req.apply(ctx, tx)
-		var refused *rejection
-		if errors.As(err, &refused) {
-			results[i] = refused.err
+		if reason, refused := groupcommit.Refusal(err); refused {
+			results[i] = reason
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return nil, &commitError{err: err}
+		return &commitError{err: err}
 	}
-	return results, nil
+	return nil
 }
 
 // close finishes every queued write, then stops the writers.
-func (w *writers) close() {
-	w.mu.Lock()
-	if w.closed {
-		w.mu.Unlock()
-		return
-	}
-	w.closed = true
-	w.mu.Unlock()
-	close(w.quit)
-	w.wg.Wait()
-}
+func (w *writers) close() { w.queue.Close() }

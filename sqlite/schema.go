@@ -3,13 +3,9 @@ package sqlite
 import (
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/klaxonhq/klaxon/internal/migrationfile"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"zombiezen.com/go/sqlite"
 	"zombiezen.com/go/sqlite/sqlitex"
@@ -18,7 +14,7 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one numbered schema change, from migrations/NNNN_name.sql.
+// migration is one numbered schema change, as applyMigration applies it.
 type migration struct {
 	version int
 	name    string
@@ -27,35 +23,19 @@ type migration struct {
 
 // migrations lists the embedded migrations in order.
 func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	files, err := migrationfile.List(migrationFiles, "migrations")
 	if err != nil {
 		return nil, err
 	}
-	var list []migration
-	for _, entry := range entries {
-		number, name, ok := strings.Cut(strings.TrimSuffix(entry.Name(), ".sql"), "_")
-		version, err := strconv.Atoi(number)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("migration file %q is not named NNNN_name.sql", entry.Name())
-		}
-		text, err := fs.ReadFile(migrationFiles, path.Join("migrations", entry.Name()))
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, migration{version: version, name: name, sql: string(text)})
+	list := make([]migration, len(files))
+	for i, file := range files {
+		list[i] = migration{version: file.Version, name: file.Name, sql: file.SQL}
 	}
-	sort.Slice(list, func(i, j int) bool { return list[i].version < list[j].version })
 	return list, nil
 }
 
 // SchemaVersion is the newest schema this binary knows.
-func SchemaVersion() int {
-	list, err := migrations()
-	if err != nil || len(list) == 0 {
-		return 0
-	}
-	return list[len(list)-1].version
-}
+func SchemaVersion() int { return migrationfile.Newest(migrationFiles, "migrations") }
 
 // inspectSchema reads the schema version of the database, refusing a file that
 // is not a SQLite database, a database of another program, and a schema newer

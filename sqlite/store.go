@@ -5,8 +5,8 @@
 // group-commits the writes of concurrent runs; reads use a small pool of their
 // own connections, which WAL lets run beside the writer.
 //
-// It may import only the standard library, klaxontype, store, store/txn and
-// zombiezen.com/go/sqlite.
+// It may import only the standard library, klaxontype, store, store/txn,
+// internal/groupcommit, internal/migrationfile and zombiezen.com/go/sqlite.
 package sqlite
 
 //go:generate go run ../internal/genqueries sqlite "The store's statements, one file each under sql/. zombiezen caches a prepared statement per query text, so each is compiled once per connection."

@@ -1,10 +1,7 @@
 package sqlite
 
 import (
-	"errors"
-	"sync"
-
-	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/internal/groupcommit"
 	"zombiezen.com/go/sqlite"
 )
 
@@ -17,154 +14,77 @@ const maxBatch = 512
 // transaction going; any other error aborts the batch.
 type writeFunc func(conn *sqlite.Conn) error
 
-type writeRequest struct {
-	apply writeFunc
-	done  chan error
-}
-
 // writer owns the store's only write connection. Writes from every goroutine
 // queue up while the previous transaction commits, and the next transaction
 // commits all of them together: one disk flush for many checkpoints (group
 // commit). A write returns only after the transaction holding it committed.
 type writer struct {
-	conn     *sqlite.Conn
-	requests chan *writeRequest
-
-	mu     sync.RWMutex // guards closed against late submitters
-	closed bool
-	quit   chan struct{}
-	exited chan struct{}
+	conn  *sqlite.Conn
+	queue *groupcommit.Queue[writeFunc]
 }
 
 func newWriter(conn *sqlite.Conn) *writer {
-	w := &writer{
-		conn:     conn,
-		requests: make(chan *writeRequest, maxBatch),
-		quit:     make(chan struct{}),
-		exited:   make(chan struct{}),
-	}
-	go w.loop()
+	w := &writer{conn: conn}
+	w.queue = groupcommit.New(1, maxBatch, w.commit)
 	return w
 }
 
-// rejection marks a write refused on purpose, such as a checkpoint from a
-// holder whose lease was taken over. What the write recorded before refusing
-// (the duplicate.suppressed event) is committed with the batch.
-type rejection struct{ err error }
-
-func (r *rejection) Error() string { return r.err.Error() }
-
-func reject(err error) error { return &rejection{err: err} }
+// reject refuses a write on purpose: what the write recorded before refusing
+// (the duplicate.suppressed event) is committed with the batch, and its caller
+// is told err.
+func reject(err error) error { return groupcommit.Reject(err) }
 
 // write submits a write and waits until it is durable or refused.
 func (w *writer) write(apply writeFunc) error {
-	req := &writeRequest{apply: apply, done: make(chan error, 1)}
-	w.mu.RLock()
-	if w.closed {
-		w.mu.RUnlock()
-		return klaxontype.ErrClosed
-	}
-	w.requests <- req
-	w.mu.RUnlock()
-	return <-req.done
-}
-
-func (w *writer) loop() {
-	defer close(w.exited)
-	batch := make([]*writeRequest, 0, maxBatch)
-	for {
-		select {
-		case req := <-w.requests:
-			batch = append(batch[:0], req)
-			batch = w.fill(batch)
-			w.commit(batch)
-		case <-w.quit:
-			// No submitter can enqueue any more; finish what is queued.
-			for {
-				batch = w.fill(batch[:0])
-				if len(batch) == 0 {
-					return
-				}
-				w.commit(batch)
-			}
-		}
-	}
-}
-
-// fill adds every request already waiting, up to maxBatch.
-func (w *writer) fill(batch []*writeRequest) []*writeRequest {
-	for len(batch) < maxBatch {
-		select {
-		case req := <-w.requests:
-			batch = append(batch, req)
-		default:
-			return batch
-		}
-	}
-	return batch
+	return w.queue.Submit(apply)
 }
 
 // commit applies a batch in one transaction. When a write fails for a reason
 // other than a rejection, the batch is rolled back and each write is retried in
 // a transaction of its own, so that one bad write cannot fail the others.
-func (w *writer) commit(batch []*writeRequest) {
-	results, err := w.applyBatch(batch)
-	if err != nil {
-		if len(batch) == 1 {
-			batch[0].done <- err
-			return
-		}
-		for _, req := range batch {
-			w.commit([]*writeRequest{req})
-		}
+func (w *writer) commit(batch []writeFunc, results []error) {
+	err := w.applyBatch(batch, results)
+	if err == nil {
 		return
 	}
-	for i, req := range batch {
-		req.done <- results[i]
+	if len(batch) == 1 {
+		results[0] = err
+		return
+	}
+	for i := range batch {
+		w.commit(batch[i:i+1], results[i:i+1])
 	}
 }
 
-func (w *writer) applyBatch(batch []*writeRequest) (results []error, err error) {
+// applyBatch sets results to the writes' rejections, if any, once the
+// transaction committed.
+func (w *writer) applyBatch(batch []writeFunc, results []error) error {
+	// A retry must not keep what a rolled-back try was refused with.
+	clear(results)
 	if err := execute(w.conn, "BEGIN IMMEDIATE", nil); err != nil {
-		return nil, err
+		return err
 	}
-	results = make([]error, len(batch))
-	for i, req := range batch {
-		applyErr := req.apply(w.conn)
-		var refused *rejection
-		if errors.As(applyErr, &refused) {
-			results[i] = refused.err
+	for i, apply := range batch {
+		applyErr := apply(w.conn)
+		if reason, refused := groupcommit.Refusal(applyErr); refused {
+			results[i] = reason
 			continue
 		}
 		if applyErr != nil {
 			_ = execute(w.conn, "ROLLBACK", nil)
-			return nil, applyErr
+			return applyErr
 		}
 	}
 	if err := execute(w.conn, "COMMIT", nil); err != nil {
 		_ = execute(w.conn, "ROLLBACK", nil)
-		return nil, err
+		return err
 	}
-	return results, nil
+	return nil
 }
 
 // isClosed reports whether close was called; the store's reads use it to
 // tell a closed store from a failing one.
-func (w *writer) isClosed() bool {
-	w.mu.RLock()
-	defer w.mu.RUnlock()
-	return w.closed
-}
+func (w *writer) isClosed() bool { return w.queue.Closed() }
 
 // close finishes every queued write, then stops the writer.
-func (w *writer) close() {
-	w.mu.Lock()
-	if w.closed {
-		w.mu.Unlock()
-		return
-	}
-	w.closed = true
-	w.mu.Unlock()
-	close(w.quit)
-	<-w.exited
-}
+func (w *writer) close() { w.queue.Close() }
