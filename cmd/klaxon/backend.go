@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -31,7 +32,7 @@ type backend interface {
 	Cancel(ctx context.Context, id, reason, actor string) (*klaxontype.Run, error)
 	// Enqueue creates a run, or returns the run its idempotency key already
 	// created.
-	Enqueue(ctx context.Context, request *klaxonhttp.EnqueueRequest, actor string) (*klaxonhttp.EnqueueResponse, error)
+	Enqueue(ctx context.Context, request *enqueueRequest, actor string) (*klaxon.EnqueueResult, error)
 	// Workflows names the workflows registered in the store.
 	Workflows(ctx context.Context) ([]string, error)
 
@@ -66,6 +67,14 @@ type backend interface {
 	// Stats returns the time series of runs, dead letters, cost, tokens and
 	// retries.
 	Stats(ctx context.Context, query klaxon.StatsQuery) (*klaxontype.Stats, error)
+}
+
+// enqueueRequest is a run to enqueue, as the enqueue command reads it.
+type enqueueRequest struct {
+	Workflow       string
+	Input          json.RawMessage
+	IdempotencyKey string
+	Entities       map[string]string
 }
 
 // addServerFlags gives a command group --server and --token, read from

@@ -73,8 +73,14 @@ func (b *serverBackend) Cancel(ctx context.Context, id, reason, _ string) (*klax
 	return b.client.Cancel(ctx, id, reason)
 }
 
-func (b *serverBackend) Enqueue(ctx context.Context, request *klaxonhttp.EnqueueRequest, _ string) (*klaxonhttp.EnqueueResponse, error) {
-	return b.client.Enqueue(ctx, request)
+func (b *serverBackend) Enqueue(ctx context.Context, request *enqueueRequest, _ string) (*klaxon.EnqueueResult, error) {
+	response, err := b.client.Enqueue(ctx, &klaxonhttp.EnqueueRequest{
+		Workflow: request.Workflow, Input: request.Input, IdempotencyKey: request.IdempotencyKey, Entities: request.Entities,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &klaxon.EnqueueResult{Run: response.Run, Deduplicated: response.Deduplicated}, nil
 }
 
 func (b *serverBackend) Workflows(ctx context.Context) ([]string, error) {

@@ -49,7 +49,7 @@ func (b *storeBackend) Cancel(ctx context.Context, id, reason, actor string) (*k
 	return b.client.Cancel(ctx, id, reason, actor)
 }
 
-func (b *storeBackend) Enqueue(ctx context.Context, request *klaxonhttp.EnqueueRequest, actor string) (*klaxonhttp.EnqueueResponse, error) {
+func (b *storeBackend) Enqueue(ctx context.Context, request *enqueueRequest, actor string) (*klaxon.EnqueueResult, error) {
 	var opts []klaxon.EnqueueOption
 	if request.IdempotencyKey != "" {
 		opts = append(opts, klaxon.WithIdempotencyKey(request.IdempotencyKey))
@@ -66,7 +66,7 @@ func (b *storeBackend) Enqueue(ctx context.Context, request *klaxonhttp.EnqueueR
 	if err != nil {
 		return nil, err
 	}
-	return &klaxonhttp.EnqueueResponse{Run: result.Run, Deduplicated: result.Deduplicated}, nil
+	return result, nil
 }
 
 func (b *storeBackend) Workflows(ctx context.Context) ([]string, error) {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	klaxonhttp "github.com/klaxonhq/klaxon/http"
 	"github.com/klaxonhq/klaxon/klaxontype"
 )
 
@@ -37,7 +36,7 @@ run the key already created, whatever its status.`,
   klaxon enqueue process-document --input @doc.json --server https://klaxon.internal:7070`,
 		Args: exactArgs(1, "one workflow name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			request := &klaxonhttp.EnqueueRequest{Workflow: args[0], IdempotencyKey: idempotencyKey}
+			request := &enqueueRequest{Workflow: args[0], IdempotencyKey: idempotencyKey}
 			if strings.TrimSpace(request.Workflow) == "" {
 				return &usageError{fmt.Errorf("the workflow name is empty")}
 			}
@@ -69,7 +68,7 @@ run the key already created, whatever its status.`,
 				return err
 			}
 			if asJSON {
-				return writeJSON(m.Stdout, result)
+				return writeJSON(m.Stdout, &enqueueOutput{Run: result.Run, Deduplicated: result.Deduplicated})
 			}
 			run := result.Run
 			if result.Deduplicated {
@@ -140,4 +139,11 @@ func parseEntityFlags(pairs []string) (map[string]string, error) {
 		entities[key] = value
 	}
 	return entities, nil
+}
+
+// enqueueOutput is what `klaxon enqueue --json` prints: the body a server
+// answers an enqueue with.
+type enqueueOutput struct {
+	Run          *klaxontype.Run `json:"run"`
+	Deduplicated bool            `json:"deduplicated"`
 }
