@@ -23,6 +23,10 @@ var (
 	attemptInsertSQL string
 	//go:embed sql/attempt_list.sql
 	attemptListSQL string
+	//go:embed sql/audit_insert.sql
+	auditInsertSQL string
+	//go:embed sql/audit_list.sql
+	auditListSQL string
 	//go:embed sql/breaker_extend.sql
 	breakerExtendSQL string
 	//go:embed sql/breaker_list.sql

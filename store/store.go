@@ -29,6 +29,7 @@ type Store interface {
 	Breakers
 	Alerts
 	Reports
+	Audit
 
 	// Close releases the store's resources after pending writes are durable.
 	Close() error

@@ -88,3 +88,9 @@ func (p *BreakerTallyParams) Validate() error {
 	}
 	return nil
 }
+
+// invalidf is a refused request whose message names the problem; it matches
+// klaxontype.ErrInvalid.
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", klaxontype.ErrInvalid, fmt.Sprintf(format, args...))
+}

@@ -58,12 +58,17 @@ func (r Rules) BreakerReset(ctx context.Context, params *store.BreakerResetParam
 		return invalid("resetting a breaker needs an actor")
 	}
 	return r.transact(ctx, func(ctx context.Context, tx Tx) error {
-		closed, err := tx.BreakerClose(ctx, params, r.now())
+		t := r.now()
+		closed, err := tx.BreakerClose(ctx, params, t)
 		if err != nil {
 			return err
 		}
 		if !closed {
 			return fmt.Errorf("no open breaker for workflow %q: %w", params.Workflow, klaxontype.ErrNotFound)
+		}
+		if err := audit(ctx, tx, t, params.Actor, klaxontype.AuditBreakerReset, params.Workflow, nil,
+			"breaker closed; the workflow's runs are claimable again"); err != nil {
+			return err
 		}
 		// The workflow's runs are claimable again: idle workers wake instead
 		// of waiting for their next poll.

@@ -43,10 +43,15 @@ func (r Rules) RunCancel(ctx context.Context, params *store.RunCancelParams) (*k
 		if err != nil {
 			return err
 		}
-		return tx.EventInsert(ctx, &klaxontype.Event{
+		if err := tx.EventInsert(ctx, &klaxontype.Event{
 			RunID: run.ID, Type: klaxontype.EventRunCancelled, Actor: params.Actor, At: t,
 			Message: cancelMessage(run, params.Reason),
-		}, encoded)
+		}, encoded); err != nil {
+			return err
+		}
+		return audit(ctx, tx, t, params.Actor, klaxontype.AuditRunCancel, run.ID, map[string]any{
+			"reason": params.Reason, "workflow": run.Workflow,
+		}, cancelMessage(run, ""))
 	})
 	if err != nil {
 		return nil, err

@@ -103,6 +103,11 @@ func replay(ctx context.Context, tx Tx, params *store.DLQReplayParams, t time.Ti
 	if err := tx.RunsAvailable(ctx, entry.Workflow); err != nil {
 		return nil, err
 	}
+	if err := audit(ctx, tx, t, params.Actor, klaxontype.AuditDLQReplay, entry.ID, map[string]any{
+		"mode": params.Mode, "step": params.Step, "edited_input": params.Input != nil, "run": entry.RunID,
+	}, "replayed: "+message+"; the run is "+replayRunID); err != nil {
+		return nil, err
+	}
 	return tx.DeadLetterGet(ctx, entry.ID)
 }
 
@@ -229,6 +234,11 @@ func resolve(ctx context.Context, tx Tx, params *store.DLQResolveParams, t time.
 	if err := tx.RunsAvailable(ctx, entry.Workflow); err != nil {
 		return nil, err
 	}
+	if err := audit(ctx, tx, t, params.Actor, klaxontype.AuditDLQResolve, entry.ID, map[string]any{
+		"step": entry.Step.Name, "seq": entry.Step.Seq, "run": entry.RunID,
+	}, fmt.Sprintf("output of step %q supplied; run %s continues", entry.Step.Name, entry.RunID)); err != nil {
+		return nil, err
+	}
 	return tx.DeadLetterGet(ctx, entry.ID)
 }
 
@@ -253,6 +263,11 @@ func (r Rules) DLQDiscard(ctx context.Context, params *store.DLQDiscardParams) (
 			RunID: entry.RunID, Type: klaxontype.EventDLQDiscarded, Actor: params.Actor, At: t,
 			Message: fmt.Sprintf("entry %s discarded: %s", entry.ID, params.Reason),
 		}, nil); err != nil {
+			return err
+		}
+		if err := audit(ctx, tx, t, params.Actor, klaxontype.AuditDLQDiscard, entry.ID, map[string]any{
+			"reason": params.Reason, "run": entry.RunID,
+		}, "discarded; run "+entry.RunID+" stays dead"); err != nil {
 			return err
 		}
 		discarded, err = tx.DeadLetterGet(ctx, entry.ID)
@@ -285,17 +300,22 @@ func (r Rules) DLQPurge(ctx context.Context, params *store.DLQPurgeParams) (int,
 			return err
 		}
 		purged = len(entries)
-		if purged == 0 {
-			return nil
-		}
 		ids := make([]string, len(entries))
 		for i, entry := range entries {
 			ids[i] = entry.ID
 		}
-		if err := tx.DeadLettersDelete(ctx, ids); err != nil {
-			return err
+		t := r.now()
+		if purged > 0 {
+			if err := tx.DeadLettersDelete(ctx, ids); err != nil {
+				return err
+			}
+			if err := tx.PurgeRecord(ctx, &PurgeRecordParams{Actor: params.Actor, At: t, Filter: filterJSON, IDs: ids}); err != nil {
+				return err
+			}
 		}
-		return tx.PurgeRecord(ctx, &PurgeRecordParams{Actor: params.Actor, At: r.now(), Filter: filterJSON, IDs: ids})
+		return audit(ctx, tx, t, params.Actor, klaxontype.AuditDLQPurge, "dead-letter queue", map[string]any{
+			"filter": json.RawMessage(filterJSON), "entries": ids,
+		}, fmt.Sprintf("purged %d entries", purged))
 	})
 	if err != nil {
 		return 0, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
 )
 
@@ -16,11 +17,14 @@ func (r Rules) OutboxGiveUp(ctx context.Context, params *store.OutboxGiveUpParam
 	}
 	var given int
 	err := r.transact(ctx, func(ctx context.Context, tx Tx) (err error) {
-		given, err = tx.OutboxGiveUp(ctx, params.Channel, store.OutboxGiveUpError(params), r.now())
+		t := r.now()
+		given, err = tx.OutboxGiveUp(ctx, params.Channel, store.OutboxGiveUpError(params), t)
 		if err != nil {
 			return fmt.Errorf("give up the notifications of channel %s: %w", params.Channel, err)
 		}
-		return nil
+		return audit(ctx, tx, t, params.Actor, klaxontype.AuditOutboxGiveUp, params.Channel, map[string]any{
+			"reason": params.Reason,
+		}, fmt.Sprintf("gave up %d notifications", given))
 	})
 	if err != nil {
 		return 0, err

@@ -123,6 +123,9 @@ type Tx interface {
 	OutboxSettle(ctx context.Context, params *store.OutboxSettleParams, next time.Time, attempted bool, at time.Time) (held bool, err error)
 	// OutboxInsert queues a notification to a channel.
 	OutboxInsert(ctx context.Context, message *OutboxInsertParams) error
+	// AuditInsert appends an operator action to the audit log.
+	AuditInsert(ctx context.Context, record *klaxontype.AuditRecord) error
+
 	// OutboxGiveUp gives up the pending notifications of a channel that no
 	// deliverer holds, keeping lastError, and counts them.
 	OutboxGiveUp(ctx context.Context, channel, lastError string, at time.Time) (int, error)

@@ -1,0 +1,67 @@
+package klaxontype
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// AuditAction names an operator action the audit log records. The stores keep
+// it in the audit log's action column.
+type AuditAction string
+
+const (
+	// AuditDLQReplay is a dead-letter entry replayed (resume, from-step or
+	// restart); its target is the entry.
+	AuditDLQReplay AuditAction = "dlq.replay"
+	// AuditDLQResolve is a failed step's output supplied by a person; its
+	// target is the entry.
+	AuditDLQResolve AuditAction = "dlq.resolve"
+	// AuditDLQDiscard is an entry closed without action; its target is the
+	// entry.
+	AuditDLQDiscard AuditAction = "dlq.discard"
+	// AuditDLQPurge is entries deleted; its target is the filter, its
+	// parameters list the entries.
+	AuditDLQPurge AuditAction = "dlq.purge"
+	// AuditRunCancel is a run cancelled; its target is the run.
+	AuditRunCancel AuditAction = "run.cancel"
+	// AuditBreakerReset is an open breaker closed by a person; its target is
+	// the workflow.
+	AuditBreakerReset AuditAction = "breaker.reset"
+	// AuditOutboxGiveUp is a channel's pending notifications given up; its
+	// target is the channel.
+	AuditOutboxGiveUp AuditAction = "outbox.give_up"
+)
+
+// AuditActions lists every audited action.
+func AuditActions() []AuditAction {
+	return []AuditAction{AuditDLQReplay, AuditDLQResolve, AuditDLQDiscard, AuditDLQPurge,
+		AuditRunCancel, AuditBreakerReset, AuditOutboxGiveUp}
+}
+
+// Valid reports whether a is one of AuditActions.
+func (a AuditAction) Valid() bool {
+	for _, known := range AuditActions() {
+		if a == known {
+			return true
+		}
+	}
+	return false
+}
+
+// AuditRecord is one operator action, written in the transaction of the act
+// itself: an action that is refused changes nothing, its record included.
+// Nothing in Klaxon deletes audit records.
+type AuditRecord struct {
+	ID     int64
+	At     time.Time
+	Actor  string
+	Action AuditAction
+	// Target is what was acted on: an entry, a run, a workflow, a channel.
+	Target string
+	// Params are the action's parameters as JSON (a replay's mode and step,
+	// a discard's reason), never a payload.
+	Params json.RawMessage
+	// Result says what the action did: the run a replay resumed or created,
+	// how many entries a purge deleted.
+	Result string
+}
