@@ -24,7 +24,7 @@ const (
 	ScopeRead
 	// ScopeOperate acts: enqueue, replay, resolve, discard, cancel.
 	ScopeOperate
-	// ScopeAdmin administers: purge, breaker reset, tokens.
+	// ScopeAdmin administers: purge, breaker reset, tokens, the audit log.
 	ScopeAdmin
 )
 

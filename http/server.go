@@ -108,6 +108,7 @@ func NewServer(config Config) (*Server, error) {
 	s.registerWhoAmI()
 	s.registerOutbox()
 	s.registerDeadLetterGroups()
+	s.registerAudit()
 	if config.Metrics != nil {
 		s.serveMetrics(mux, config.Metrics)
 	}

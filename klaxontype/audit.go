@@ -52,16 +52,16 @@ func (a AuditAction) Valid() bool {
 // itself: an action that is refused changes nothing, its record included.
 // Nothing in Klaxon deletes audit records.
 type AuditRecord struct {
-	ID     int64
-	At     time.Time
-	Actor  string
-	Action AuditAction
+	ID     int64       `json:"id"`
+	At     time.Time   `json:"at"`
+	Actor  string      `json:"actor"`
+	Action AuditAction `json:"action"`
 	// Target is what was acted on: an entry, a run, a workflow, a channel.
-	Target string
+	Target string `json:"target"`
 	// Params are the action's parameters as JSON (a replay's mode and step,
 	// a discard's reason), never a payload.
-	Params json.RawMessage
+	Params json.RawMessage `json:"params"`
 	// Result says what the action did: the run a replay resumed or created,
 	// how many entries a purge deleted.
-	Result string
+	Result string `json:"result"`
 }

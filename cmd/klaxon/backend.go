@@ -64,6 +64,8 @@ type backend interface {
 	// Alerts lists alerts, newest first: firing, resolved in the last day,
 	// or both.
 	Alerts(ctx context.Context, state klaxonhttp.AlertStateFilter) ([]*klaxontype.Alert, error)
+	// Audit lists the audit log, newest first, up to filter.Limit records.
+	Audit(ctx context.Context, filter *klaxon.AuditFilter) ([]*klaxontype.AuditRecord, error)
 	// Stats returns the time series of runs, dead letters, cost, tokens and
 	// retries.
 	Stats(ctx context.Context, query klaxon.StatsQuery) (*klaxontype.Stats, error)

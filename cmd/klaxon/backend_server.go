@@ -210,3 +210,23 @@ func filterEmpty(filter klaxonhttp.DeadLetterFilter) bool {
 func (b *serverBackend) Alerts(ctx context.Context, state klaxonhttp.AlertStateFilter) ([]*klaxontype.Alert, error) {
 	return b.client.Alerts(ctx, state)
 }
+
+// Audit reads the server's audit log a page at a time until it has the
+// filter's limit.
+func (b *serverBackend) Audit(ctx context.Context, filter *klaxon.AuditFilter) ([]*klaxontype.AuditRecord, error) {
+	query := &klaxonhttp.AuditQuery{Since: filter.Since, Actor: filter.Actor, Action: filter.Action}
+	records := []*klaxontype.AuditRecord{}
+	for len(records) < filter.Limit {
+		query.Limit = min(filter.Limit-len(records), 1000)
+		page, err := b.client.Audit(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		records = append(records, page.Records...)
+		if page.NextCursor == "" {
+			break
+		}
+		query.Cursor = page.NextCursor
+	}
+	return records, nil
+}

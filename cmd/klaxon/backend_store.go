@@ -140,3 +140,7 @@ func (b *storeBackend) Alerts(ctx context.Context, state klaxonhttp.AlertStateFi
 func (b *storeBackend) Stats(ctx context.Context, query klaxon.StatsQuery) (*klaxontype.Stats, error) {
 	return b.client.Stats(ctx, query)
 }
+
+func (b *storeBackend) Audit(ctx context.Context, filter *klaxon.AuditFilter) ([]*klaxontype.AuditRecord, error) {
+	return b.client.AuditLog(ctx, filter)
+}

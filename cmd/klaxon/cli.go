@@ -93,6 +93,7 @@ never re-run, and every failure ends classified in the dead-letter queue.`,
 		m.serverCommand(),
 		m.enqueueCommand(),
 		m.statsCommand(),
+		m.auditCommand(),
 	)
 	return root
 }
