@@ -30,12 +30,15 @@ const (
 	// AuditOutboxGiveUp is a channel's pending notifications given up; its
 	// target is the channel.
 	AuditOutboxGiveUp AuditAction = "outbox.give_up"
+	// AuditRetentionDelete is a batch of old ended runs deleted by retention;
+	// its target is the workflow, its parameters the rule and the runs.
+	AuditRetentionDelete AuditAction = "retention.delete"
 )
 
 // AuditActions lists every audited action.
 func AuditActions() []AuditAction {
 	return []AuditAction{AuditDLQReplay, AuditDLQResolve, AuditDLQDiscard, AuditDLQPurge,
-		AuditRunCancel, AuditBreakerReset, AuditOutboxGiveUp}
+		AuditRunCancel, AuditBreakerReset, AuditOutboxGiveUp, AuditRetentionDelete}
 }
 
 // Valid reports whether a is one of AuditActions.

@@ -23,6 +23,8 @@ var (
 	attemptInsertSQL string
 	//go:embed sql/attempt_list.sql
 	attemptListSQL string
+	//go:embed sql/attempts_delete_runs.sql
+	attemptsDeleteRunsSQL string
 	//go:embed sql/audit_insert.sql
 	auditInsertSQL string
 	//go:embed sql/audit_list.sql
@@ -49,6 +51,8 @@ var (
 	dlqCountCreatedSQL string
 	//go:embed sql/dlq_delete.sql
 	dlqDeleteSQL string
+	//go:embed sql/dlq_delete_runs.sql
+	dlqDeleteRunsSQL string
 	//go:embed sql/dlq_entry_close.sql
 	dlqEntryCloseSQL string
 	//go:embed sql/dlq_entry_insert.sql
@@ -73,6 +77,8 @@ var (
 	eventInsertSQL string
 	//go:embed sql/event_list.sql
 	eventListSQL string
+	//go:embed sql/events_delete_runs.sql
+	eventsDeleteRunsSQL string
 	//go:embed sql/events_suppressed.sql
 	eventsSuppressedSQL string
 	//go:embed sql/migration_record.sql
@@ -85,6 +91,8 @@ var (
 	outboxCountPendingSQL string
 	//go:embed sql/outbox_delete_entries.sql
 	outboxDeleteEntriesSQL string
+	//go:embed sql/outbox_delete_runs.sql
+	outboxDeleteRunsSQL string
 	//go:embed sql/outbox_give_up.sql
 	outboxGiveUpSQL string
 	//go:embed sql/outbox_insert.sql
@@ -141,8 +149,12 @@ var (
 	runsClaimAvailableSQL string
 	//go:embed sql/runs_complete.sql
 	runsCompleteSQL string
+	//go:embed sql/runs_delete_ended.sql
+	runsDeleteEndedSQL string
 	//go:embed sql/runs_enqueue.sql
 	runsEnqueueSQL string
+	//go:embed sql/runs_expired.sql
+	runsExpiredSQL string
 	//go:embed sql/runs_fence.sql
 	runsFenceSQL string
 	//go:embed sql/runs_lease_extend.sql
@@ -165,12 +177,16 @@ var (
 	stepListSQL string
 	//go:embed sql/step_resolve_insert.sql
 	stepResolveInsertSQL string
+	//go:embed sql/steps_archive_delete_runs.sql
+	stepsArchiveDeleteRunsSQL string
 	//go:embed sql/steps_archive_from.sql
 	stepsArchiveFromSQL string
 	//go:embed sql/steps_checkpoint.sql
 	stepsCheckpointSQL string
 	//go:embed sql/steps_delete_from.sql
 	stepsDeleteFromSQL string
+	//go:embed sql/steps_delete_runs.sql
+	stepsDeleteRunsSQL string
 	//go:embed sql/steps_of_claimed.sql
 	stepsOfClaimedSQL string
 	//go:embed sql/steps_undone_before.sql

@@ -23,6 +23,8 @@ var (
 	attemptInsertSQL string
 	//go:embed sql/attempt_list.sql
 	attemptListSQL string
+	//go:embed sql/attempts_delete_runs.sql
+	attemptsDeleteRunsSQL string
 	//go:embed sql/audit_insert.sql
 	auditInsertSQL string
 	//go:embed sql/audit_list.sql
@@ -47,6 +49,8 @@ var (
 	dlqCountCreatedSQL string
 	//go:embed sql/dlq_delete.sql
 	dlqDeleteSQL string
+	//go:embed sql/dlq_delete_runs.sql
+	dlqDeleteRunsSQL string
 	//go:embed sql/dlq_entry_close.sql
 	dlqEntryCloseSQL string
 	//go:embed sql/dlq_entry_insert.sql
@@ -69,6 +73,8 @@ var (
 	eventInsertSQL string
 	//go:embed sql/event_list.sql
 	eventListSQL string
+	//go:embed sql/events_delete_runs.sql
+	eventsDeleteRunsSQL string
 	//go:embed sql/migration_record.sql
 	migrationRecordSQL string
 	//go:embed sql/migrations_table_create.sql
@@ -79,6 +85,8 @@ var (
 	outboxCountPendingSQL string
 	//go:embed sql/outbox_delete_entries.sql
 	outboxDeleteEntriesSQL string
+	//go:embed sql/outbox_delete_runs.sql
+	outboxDeleteRunsSQL string
 	//go:embed sql/outbox_give_up.sql
 	outboxGiveUpSQL string
 	//go:embed sql/outbox_insert.sql
@@ -113,6 +121,8 @@ var (
 	runDurationPercentileSQL string
 	//go:embed sql/run_entities_copy.sql
 	runEntitiesCopySQL string
+	//go:embed sql/run_entities_delete_ended.sql
+	runEntitiesDeleteEndedSQL string
 	//go:embed sql/run_entity_insert.sql
 	runEntityInsertSQL string
 	//go:embed sql/run_get.sql
@@ -141,6 +151,10 @@ var (
 	runSetBudgetSQL string
 	//go:embed sql/runs_claim_available.sql
 	runsClaimAvailableSQL string
+	//go:embed sql/runs_delete_ended.sql
+	runsDeleteEndedSQL string
+	//go:embed sql/runs_expired.sql
+	runsExpiredSQL string
 	//go:embed sql/runs_select_expired.sql
 	runsSelectExpiredSQL string
 	//go:embed sql/schema_tables.sql
@@ -159,10 +173,14 @@ var (
 	stepListSQL string
 	//go:embed sql/step_resolve_insert.sql
 	stepResolveInsertSQL string
+	//go:embed sql/steps_archive_delete_runs.sql
+	stepsArchiveDeleteRunsSQL string
 	//go:embed sql/steps_archive_from.sql
 	stepsArchiveFromSQL string
 	//go:embed sql/steps_delete_from.sql
 	stepsDeleteFromSQL string
+	//go:embed sql/steps_delete_runs.sql
+	stepsDeleteRunsSQL string
 	//go:embed sql/steps_of_runs.sql
 	stepsOfRunsSQL string
 	//go:embed sql/steps_undone_before.sql

@@ -30,6 +30,7 @@ type Store interface {
 	Alerts
 	Reports
 	Audit
+	Retention
 
 	// Close releases the store's resources after pending writes are durable.
 	Close() error

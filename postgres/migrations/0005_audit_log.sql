@@ -5,7 +5,7 @@ CREATE TABLE audit_log (
     at     timestamptz NOT NULL,
     actor  text NOT NULL,
     action text NOT NULL CHECK (action IN ('dlq.replay', 'dlq.resolve', 'dlq.discard', 'dlq.purge',
-                                           'run.cancel', 'breaker.reset', 'outbox.give_up')),
+                                           'run.cancel', 'breaker.reset', 'outbox.give_up', 'retention.delete')),
     target text NOT NULL,
     params jsonb NOT NULL,
     result text NOT NULL

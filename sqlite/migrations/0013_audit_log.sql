@@ -5,7 +5,7 @@ CREATE TABLE audit_log (
     at     INTEGER NOT NULL,
     actor  TEXT NOT NULL,
     action TEXT NOT NULL CHECK (action IN ('dlq.replay', 'dlq.resolve', 'dlq.discard', 'dlq.purge',
-                                           'run.cancel', 'breaker.reset', 'outbox.give_up')),
+                                           'run.cancel', 'breaker.reset', 'outbox.give_up', 'retention.delete')),
     target TEXT NOT NULL,
     params TEXT NOT NULL,
     result TEXT NOT NULL

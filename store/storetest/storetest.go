@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, rows Rows) {
 	t.Run("Stats", func(t *testing.T) { testStats(t, h) })
 	t.Run("Refusals", func(t *testing.T) { testRefusals(t, h) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, h) })
+	t.Run("Retention", func(t *testing.T) { testRetention(t, h) })
 	t.Run("Close", func(t *testing.T) { testClose(t, h) })
 }
 

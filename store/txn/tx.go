@@ -123,6 +123,13 @@ type Tx interface {
 	OutboxSettle(ctx context.Context, params *store.OutboxSettleParams, next time.Time, attempted bool, at time.Time) (held bool, err error)
 	// OutboxInsert queues a notification to a channel.
 	OutboxInsert(ctx context.Context, message *OutboxInsertParams) error
+	// RunsDelete deletes the runs given that are still ended with no open
+	// dead-letter entry, with their entity labels, and returns their IDs.
+	RunsDelete(ctx context.Context, ids []string) (deleted []string, err error)
+	// RunHistoryDelete deletes the steps, archived steps, events, attempts,
+	// closed dead-letter entries and notifications of deleted runs.
+	RunHistoryDelete(ctx context.Context, ids []string) error
+
 	// AuditInsert appends an operator action to the audit log.
 	AuditInsert(ctx context.Context, record *klaxontype.AuditRecord) error
 

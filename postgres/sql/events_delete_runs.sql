@@ -1,0 +1,1 @@
+DELETE FROM events WHERE run_id = ANY($1::text[]);

@@ -1,0 +1,1 @@
+DELETE FROM steps_archive WHERE run_id = ANY($1::text[]);

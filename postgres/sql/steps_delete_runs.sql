@@ -1,0 +1,1 @@
+DELETE FROM steps WHERE run_id = ANY($1::text[]);
