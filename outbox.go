@@ -31,7 +31,7 @@ type OutboxSummary struct {
 // alert notifications not yet delivered nor given up, by channel and kind.
 // Notifications pile up on a channel that no running process delivers.
 func (c *Client) PendingNotifications(ctx context.Context) ([]*OutboxSummary, error) {
-	channels, err := c.store.OutboxPending(ctx)
+	channels, err := c.store.OutboxSummarize(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -9,8 +9,8 @@ import (
 	"github.com/klaxonhq/klaxon/store"
 )
 
-// OutboxPending summarizes the pending notifications by channel and kind.
-func (s *Store) OutboxPending(ctx context.Context) ([]*store.OutboxChannel, error) {
+// OutboxSummarize summarizes the pending notifications by channel and kind.
+func (s *Store) OutboxSummarize(ctx context.Context) ([]*store.OutboxChannel, error) {
 	channels := []*store.OutboxChannel{}
 	err := s.read(ctx, func(conn *sqlite.Conn) error {
 		channels = channels[:0]

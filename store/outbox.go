@@ -21,7 +21,7 @@ type OutboxMessage struct {
 }
 
 // OutboxChannel sums up the pending notifications of one kind on one
-// channel, as OutboxPending reads them. It is storage's record, not a wire
+// channel, as OutboxSummarize reads them. It is storage's record, not a wire
 // format: the root package turns it into klaxon.OutboxSummary, and the HTTP
 // API has its own JSON form of that.
 type OutboxChannel struct {

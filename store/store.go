@@ -142,9 +142,9 @@ type Outbox interface {
 	OutboxClaim(ctx context.Context, params *OutboxClaimParams) ([]*OutboxMessage, error)
 	// OutboxSettle records the outcome of a delivery attempt.
 	OutboxSettle(ctx context.Context, params *OutboxSettleParams) error
-	// OutboxPending summarizes the notifications not yet delivered nor given
+	// OutboxSummarize summarizes the notifications not yet delivered nor given
 	// up, by channel and kind, ordered by channel then kind.
-	OutboxPending(ctx context.Context) ([]*OutboxChannel, error)
+	OutboxSummarize(ctx context.Context) ([]*OutboxChannel, error)
 	// OutboxGiveUp gives up the pending notifications of a channel that no
 	// deliverer holds at the moment, recording the actor and the reason as
 	// their last error, and returns how many.

@@ -26,7 +26,7 @@ func testOutboxAdmin(t *testing.T, h *harness) {
 		pending := f.outboxPending()
 		if len(pending) != 2 || *pending[0] != (store.OutboxChannel{Channel: reviewChannel, Kind: "dead_letter", Pending: 2, Oldest: pending[0].Oldest}) ||
 			*pending[1] != (store.OutboxChannel{Channel: "security", Kind: "dead_letter", Pending: 1, Oldest: pending[1].Oldest}) {
-			t.Fatalf("OutboxPending = %s; want 2 never tried on review, then 1 on security", showChannels(pending))
+			t.Fatalf("OutboxSummarize = %s; want 2 never tried on review, then 1 on security", showChannels(pending))
 		}
 		checkTimeBetween(t, "oldest on review", pending[0].Oldest, before, after)
 
@@ -46,7 +46,7 @@ func testOutboxAdmin(t *testing.T, h *harness) {
 		pending = f.outboxPending()
 		if len(pending) != 2 || pending[0].Pending != 2 || pending[0].Attempted != 1 || pending[0].MaxAttempts != 1 ||
 			pending[0].LastError != "POST https://hooks.example.com/gone: 404 Not Found" {
-			t.Errorf("OutboxPending = %s; want review with 2 pending, 1 tried once, its 404 as the last error", showChannels(pending))
+			t.Errorf("OutboxSummarize = %s; want review with 2 pending, 1 tried once, its 404 as the last error", showChannels(pending))
 		}
 
 		// Bad requests name what is missing and change nothing.
@@ -79,7 +79,7 @@ func testOutboxAdmin(t *testing.T, h *harness) {
 		f.settle(f.delivery(held).ID, holderB, klaxontype.DeliveryDelivered, time.Time{}, "")
 		pending = f.outboxPending()
 		if len(pending) != 1 || pending[0].Channel != "security" || pending[0].Pending != 1 {
-			t.Errorf("OutboxPending = %s; want only security's one", showChannels(pending))
+			t.Errorf("OutboxSummarize = %s; want only security's one", showChannels(pending))
 		}
 		if count, err := f.store.OutboxCountPending(f.ctx); err != nil || count != 1 {
 			t.Errorf("OutboxCountPending = %d, %v; want 1", count, err)
@@ -92,9 +92,9 @@ func testOutboxAdmin(t *testing.T, h *harness) {
 
 func (f *fixture) outboxPending() []*store.OutboxChannel {
 	f.t.Helper()
-	pending, err := f.store.OutboxPending(f.ctx)
+	pending, err := f.store.OutboxSummarize(f.ctx)
 	if err != nil {
-		f.t.Fatalf("OutboxPending: %v", err)
+		f.t.Fatalf("OutboxSummarize: %v", err)
 	}
 	return pending
 }
