@@ -7,9 +7,12 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/cmd/klaxon/demo"
+	"github.com/klaxonhq/klaxon/metrics"
 	"github.com/klaxonhq/klaxon/tracing"
 )
 
@@ -143,9 +146,16 @@ OTEL_SERVICE_NAME names the service (default klaxon).`,
 			}()
 			// Bound before anything is said or enqueued, so that a taken
 			// address stops the demo with nothing done.
+			// The demo's workers report on the same /metrics as the store's
+			// counts: tokens, cost, steps and attempts by workflow.
+			registry := prometheus.NewRegistry()
+			options.Instrument = func(config *klaxon.Config) error {
+				_, err := metrics.Instrument(config, registry)
+				return err
+			}
 			var server *demoServer
 			if !noServer {
-				if server, err = startDemoServer(cmd.Context(), st, addr, options.Logger); err != nil {
+				if server, err = startDemoServer(cmd.Context(), st, addr, registry, options.Logger); err != nil {
 					return err
 				}
 			}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/alert"
 	"github.com/klaxonhq/klaxon/dashboard"
@@ -49,7 +51,7 @@ type demoServer struct {
 // once the address is bound. A busy or otherwise unusable address is an error
 // that names it and the ways out, so the demo stops before it enqueues
 // anything rather than running without the server it announced.
-func startDemoServer(ctx context.Context, st store.Store, addr string, logger *slog.Logger) (*demoServer, error) {
+func startDemoServer(ctx context.Context, st store.Store, addr string, registry *prometheus.Registry, logger *slog.Logger) (*demoServer, error) {
 	// The server only reads and acts on the store; it is never started as a
 	// worker, so it works no runs of its own.
 	client, err := klaxon.NewClient(st, &klaxon.Config{Logger: logger})
@@ -57,7 +59,7 @@ func startDemoServer(ctx context.Context, st store.Store, addr string, logger *s
 		return nil, err
 	}
 	server, err := klaxonhttp.NewServer(klaxonhttp.Config{
-		Client: client, Logger: logger, Metrics: serverMetrics(st, logger), Dashboard: dashboard.Handler(),
+		Client: client, Logger: logger, Metrics: metricsHandler(registry, st, logger), Dashboard: dashboard.Handler(),
 	})
 	if err != nil {
 		return nil, err

@@ -136,6 +136,23 @@ func TestDemoServesTheAPIWhileItRuns(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// Its /metrics has the demo's workers' own series beside the store's
+	// counts: the model calls and their tokens, by workflow.
+	for {
+		resp, err := http.Get(url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), `klaxon_model_tokens_total{`) && strings.Contains(string(body), `klaxon_runs{`) {
+			break
+		}
+		if time.Now().After(deadline.Add(20 * time.Second)) {
+			t.Fatalf("/metrics has no klaxon_model_tokens_total beside klaxon_runs after 30s:\n%.2000s", body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 
 	cancel()
 	select {

@@ -136,7 +136,13 @@ func alertHolder() string {
 // serverMetrics is the server's /metrics: the store's counts, and the
 // server process's own Go and process metrics, on a registry of its own.
 func serverMetrics(st metrics.Storage, logger *slog.Logger) http.Handler {
-	registry := prometheus.NewRegistry()
+	return metricsHandler(prometheus.NewRegistry(), st, logger)
+}
+
+// metricsHandler serves a registry, with the store's counts and the
+// process's Go and process metrics added to what it holds already (the
+// demo's workers' own metrics).
+func metricsHandler(registry *prometheus.Registry, st metrics.Storage, logger *slog.Logger) http.Handler {
 	registry.MustRegister(
 		metrics.NewStoreCollector(st, 0),
 		collectors.NewGoCollector(),

@@ -50,6 +50,9 @@ type Options struct {
 	Logger    *slog.Logger
 	// Tracer, when set, gets the worker's spans (package tracing).
 	Tracer klaxontype.Tracer
+	// Instrument, when set, adds hooks to the worker's configuration before
+	// the worker starts: the command installs its Prometheus metrics so.
+	Instrument func(*klaxon.Config) error
 }
 
 // LLM says which model server the demo calls.
@@ -143,7 +146,7 @@ func Run(ctx context.Context, st store.Store, options Options) (*Summary, error)
 	}
 	defer closeModel() // after the worker has stopped: no call is left in flight
 	pipeline := NewPipeline(model)
-	client, err := klaxon.NewClient(st, &klaxon.Config{
+	config := &klaxon.Config{
 		Concurrency:   options.Concurrency,
 		LeaseDuration: options.LeaseDuration,
 		PollInterval:  100 * time.Millisecond,
@@ -170,7 +173,13 @@ func Run(ctx context.Context, st store.Store, options Options) (*Summary, error)
 				count.dead.Add(1)
 			}
 		},
-	})
+	}
+	if options.Instrument != nil {
+		if err := options.Instrument(config); err != nil {
+			return nil, err
+		}
+	}
+	client, err := klaxon.NewClient(st, config)
 	if err != nil {
 		return nil, err
 	}
