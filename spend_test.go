@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/klaxontype"
@@ -127,5 +128,37 @@ func TestUnknownCostStaysUnknown(t *testing.T) {
 	}
 	if run.Failure == nil || run.Failure.Class != klaxontype.ClassBudgetExceeded || !strings.Contains(run.Failure.Reason, "unknown") {
 		t.Fatalf("failure = %+v; a cost budget with an unknown cost must stop the run", run.Failure)
+	}
+}
+
+// The engine enforces a run's budget itself, at the start of every step,
+// whether or not the step calls CheckBudget: a step that records spend and
+// keeps failing transiently is stopped with budget_exceeded once the run is
+// past its budget, having overrun it by at most one step's spend.
+func TestBudgetIsEnforcedWithoutCheckBudget(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	var calls atomic.Int32
+	wf := klaxon.NewWorkflow("flaky-spender", func(ctx context.Context, _ int) (int, error) {
+		return klaxon.Step(ctx, "call-model", func(ctx context.Context) (int, error) {
+			calls.Add(1)
+			fakeCall(ctx, 300, 100, 0.001) // billed, then the answer is lost
+			return 0, klaxon.Transient(errors.New("connection reset after the answer was billed"))
+		})
+	}, klaxon.WithBudget(klaxontype.Budget{Tokens: 1000}), klaxon.WithRetryPolicy(klaxontype.RetryPolicy{
+		MaxAttempts: 10, InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond,
+	}))
+	client := startClient(t, st, nil, wf)
+	result, _ := wf.Enqueue(context.Background(), client, 0)
+	run := awaitRun(t, client, result.Run.ID)
+	if run.Status != klaxontype.RunStatusDead || run.Failure == nil || run.Failure.Class != klaxontype.ClassBudgetExceeded {
+		t.Fatalf("run %s, failure %+v after %d calls; want dead budget_exceeded", run.Status, run.Failure, calls.Load())
+	}
+	if calls.Load() != 3 || run.Spend.Usage.Total() != 1200 {
+		t.Fatalf("%d calls, %d tokens spent against a budget of 1000; want 3 calls and 1200 tokens (one step's overrun)",
+			calls.Load(), run.Spend.Usage.Total())
+	}
+	if !strings.Contains(run.Failure.Reason, "1200 of a budget of 1000 tokens") || run.Failure.Step != "call-model" {
+		t.Fatalf("reason %q, step %q", run.Failure.Reason, run.Failure.Step)
 	}
 }
