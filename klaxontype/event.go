@@ -17,7 +17,8 @@ const (
 	EventLeaseReleased EventType = "lease.released"
 	// EventStepCompleted: a step's output was checkpointed.
 	EventStepCompleted EventType = "step.completed"
-	// EventStepFailed: an attempt failed in a step (or in the workflow body).
+	// EventStepFailed: an attempt failed in a step (or in the workflow body),
+	// or a step failed and the workflow body handled its error.
 	EventStepFailed EventType = "step.failed"
 	// EventRetryScheduled: the failed attempt will be retried after a backoff.
 	EventRetryScheduled EventType = "retry.scheduled"

@@ -73,6 +73,12 @@ type Engine interface {
 	StepCheckpoint(ctx context.Context, params *StepCheckpointParams) error
 	// StepCompensate records the outcome of a completed step's compensation.
 	StepCompensate(ctx context.Context, params *StepCompensateParams) error
+	// StepFailuresRecord records the step failures of an attempt that the
+	// workflow body handled, a step.failed event each, so that no failed
+	// step execution goes unrecorded; the attempt's own failure is recorded
+	// by RunFail. A stale epoch gives klaxontype.ErrLeaseLost and writes
+	// nothing.
+	StepFailuresRecord(ctx context.Context, params *StepFailuresRecordParams) error
 }
 
 // Runs reads the runs and their histories, and cancels a run: what the
@@ -384,6 +390,24 @@ type RunFailParams struct {
 	// Record, when set, is stored on the run.dead event; only a run going
 	// dead may carry one.
 	Record *klaxontype.CompletionRecord
+}
+
+// StepFailuresRecordParams records step failures the workflow body handled.
+type StepFailuresRecordParams struct {
+	Lease
+	Holder string
+	// Attempt is the run's attempt the steps failed in.
+	Attempt  int
+	Failures []StepFailure
+}
+
+// StepFailure is one failed execution of a step.
+type StepFailure struct {
+	Seq          int
+	Name         string
+	Class        klaxontype.FailureClass
+	ClassifiedBy string
+	Message      string
 }
 
 // RunCancelParams cancels a run.

@@ -55,6 +55,10 @@ type Execution struct {
 	// outputSchemas describe the output types of failed steps, by sequence
 	// number, for the dead-letter entry a person may resolve.
 	outputSchemas map[int]func() []byte
+	// failures are the attempt's failed step executions, in the order they
+	// failed: those the body handled are recorded with the attempt's
+	// outcome, and named by a partial_completion reason.
+	failures []store.StepFailure
 	// committed is what this attempt's checkpointed steps spent; loose is
 	// what its failed steps spent, recorded with the attempt's outcome.
 	committed, loose klaxontype.Spend
@@ -111,10 +115,14 @@ func (e *Execution) Tracer() klaxontype.Tracer { return e.tracer }
 // Classify gives an error its failure class, as the worker's classifier
 // would for an attempt that failed with it.
 func (e *Execution) Classify(err error) klaxontype.FailureClass {
+	return e.classify(err).Class
+}
+
+func (e *Execution) classify(err error) classify.Result {
 	if e.classifier == nil {
-		return classify.Default().Classify(err).Class
+		return classify.Default().Classify(err)
 	}
-	return e.classifier.Classify(err).Class
+	return e.classifier.Classify(err)
 }
 
 // doomLocked marks the run as unable to end well, with the error it will end
@@ -231,3 +239,31 @@ func (e *undoneError) Error() string {
 
 // FailureClass makes building on undone work permanent.
 func (e *undoneError) FailureClass() klaxontype.FailureClass { return klaxontype.ClassPermanent }
+
+// handledFailures are the attempt's step failures other than the one the
+// attempt fails with, if it fails with a step's error: those the workflow
+// body handled.
+func (e *Execution) handledFailures(err error) []store.StepFailure {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.failures) == 0 {
+		return nil
+	}
+	own := -1
+	var stepErr *klaxontype.StepError
+	if err != nil && errors.As(err, &stepErr) {
+		for i := len(e.failures) - 1; i >= 0; i-- {
+			if e.failures[i].Seq == stepErr.Seq {
+				own = i
+				break
+			}
+		}
+	}
+	handled := make([]store.StepFailure, 0, len(e.failures))
+	for i, failure := range e.failures {
+		if i != own {
+			handled = append(handled, failure)
+		}
+	}
+	return handled
+}

@@ -307,14 +307,19 @@ func (p *PendingStep) ended(outcome *klaxontype.StepOutcome) {
 	}
 }
 
-// fail notes a failed step and returns its error wrapped with the step's
-// name and sequence number. A step that failed because the run's budget is
+// fail notes a failed step, to be recorded with the attempt's outcome even
+// when the body handles the error, and returns its error wrapped with the
+// step's name and sequence number. A step that failed because the run's budget is
 // spent dooms the run: a body that swallows the error runs no more steps.
 func (p *PendingStep) fail(err error, duration time.Duration) error {
 	e := p.exec
 	stepErr := &klaxontype.StepError{Name: p.call.Name, Seq: p.seq, Err: err}
-	class := e.Classify(err)
+	classified := e.classify(err)
+	class := classified.Class
 	e.mu.Lock()
+	e.failures = append(e.failures, store.StepFailure{
+		Seq: p.seq, Name: p.call.Name, Class: class, ClassifiedBy: classified.By, Message: err.Error(),
+	})
 	if e.outputSchemas == nil {
 		e.outputSchemas = make(map[int]func() []byte)
 	}
