@@ -10,6 +10,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
 )
 
 // fakeCall stands for a model call that used the given tokens.
@@ -160,5 +161,63 @@ func TestBudgetIsEnforcedWithoutCheckBudget(t *testing.T) {
 	}
 	if !strings.Contains(run.Failure.Reason, "1200 of a budget of 1000 tokens") || run.Failure.Step != "call-model" {
 		t.Fatalf("reason %q, step %q", run.Failure.Reason, run.Failure.Step)
+	}
+}
+
+// Spend a step's function records after its timeout, when the engine has
+// stopped waiting for it, is still counted: on the run, on the attempt the
+// step failed in, and in the workflow's store-wide tally, with a spend.late
+// event saying it arrived after the step's deadline.
+func TestSpendAfterStepTimeoutIsCounted(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	lateRecorded := make(chan struct{})
+	var calls atomic.Int32
+	wf := klaxon.NewWorkflow("slow-biller", func(ctx context.Context, _ int) (string, error) {
+		return klaxon.Step(ctx, "generate", func(ctx context.Context) (string, error) {
+			if calls.Add(1) > 1 {
+				return "", klaxon.Permanent(errors.New("give up"))
+			}
+			fakeCall(ctx, 100, 10, 0.001)
+			time.Sleep(300 * time.Millisecond) // ignores ctx, like a stuck client
+			fakeCall(ctx, 5000, 390, 0.5)      // billed all the same
+			close(lateRecorded)
+			return "late answer", nil
+		}, klaxon.StepTimeout(30*time.Millisecond))
+	}, fastRetry)
+	client := startClient(t, st, nil, wf)
+	result, _ := wf.Enqueue(context.Background(), client, 0)
+	awaitRun(t, client, result.Run.ID)
+	<-lateRecorded
+	ctx := context.Background()
+	var run *klaxontype.Run
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		run, _ = client.Run(ctx, result.Run.ID)
+		if run.Spend.Usage.Total() >= 5500 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if run.Spend.Usage.Total() != 5500 || run.Spend.ModelCalls != 2 || !near(run.Spend.Cost.USD, 0.501) {
+		t.Fatalf("run spend %+v; want 5500 tokens, 2 calls, $0.501, the late call included", run.Spend)
+	}
+	attempts, _ := st.AttemptList(ctx, run.ID)
+	if len(attempts) == 0 || attempts[0].Spend.Usage.Total() != 5500 {
+		t.Fatalf("attempts %+v; want the timed-out attempt to carry 5500 tokens", attempts)
+	}
+	tally, err := st.BreakerTally(ctx, &store.BreakerTallyParams{Workflow: "slow-biller", SpendSince: time.Now().Add(-time.Hour)})
+	if err != nil || !near(tally.Cost.USD, 0.501) {
+		t.Fatalf("tally %+v, %v; want $0.501", tally, err)
+	}
+	events, _ := st.EventList(ctx, run.ID)
+	var late []*klaxontype.Event
+	for _, event := range events {
+		if event.Type == klaxontype.EventSpendLate {
+			late = append(late, event)
+		}
+	}
+	if len(late) != 1 || late[0].Step != "generate" || !strings.Contains(late[0].Message, "after the step's deadline") ||
+		!strings.Contains(late[0].Message, "5390 tokens") {
+		t.Fatalf("spend.late events %+v; want one for generate", late)
 	}
 }

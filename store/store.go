@@ -79,6 +79,13 @@ type Engine interface {
 	// by RunFail. A stale epoch gives klaxontype.ErrLeaseLost and writes
 	// nothing.
 	StepFailuresRecord(ctx context.Context, params *StepFailuresRecordParams) error
+	// SpendRecordLate records spend a step's function reported after the
+	// engine stopped waiting for it: a spend.late event, and, unless the
+	// attempt's outcome already carries it, the spend on the run's totals
+	// and on the attempt's record when the history has one (where the
+	// breaker's tally counts it). It is real money, so it is recorded
+	// whoever holds the run now.
+	SpendRecordLate(ctx context.Context, params *SpendRecordLateParams) error
 }
 
 // Runs reads the runs and their histories, and cancels a run: what the
@@ -399,6 +406,20 @@ type StepFailuresRecordParams struct {
 	// Attempt is the run's attempt the steps failed in.
 	Attempt  int
 	Failures []StepFailure
+}
+
+// SpendRecordLateParams records spend reported after a step's deadline.
+type SpendRecordLateParams struct {
+	RunID string
+	// Holder is the worker the step ran on.
+	Holder  string
+	Attempt int
+	Seq     int
+	Step    string
+	Spend   klaxontype.Spend
+	// Counted is set when the attempt's outcome, not yet written when the
+	// spend arrived, carries it: only the event is written.
+	Counted bool
 }
 
 // StepFailure is one failed execution of a step.

@@ -59,6 +59,9 @@ type Execution struct {
 	// failed: those the body handled are recorded with the attempt's
 	// outcome, and named by a partial_completion reason.
 	failures []store.StepFailure
+	// outcomeTaken is set once the attempt's outcome took its loose spend:
+	// late spend then goes to the store on its own.
+	outcomeTaken bool
 	// committed is what this attempt's checkpointed steps spent; loose is
 	// what its failed steps spent, recorded with the attempt's outcome.
 	committed, loose klaxontype.Spend
@@ -180,10 +183,36 @@ func (e *Execution) attemptSpend() klaxontype.Spend {
 	return e.committed.Add(e.loose)
 }
 
+// looseSpend is what this attempt spent outside checkpointed steps, taken
+// for the attempt's outcome: spend reported later is recorded on its own.
 func (e *Execution) looseSpend() klaxontype.Spend {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.outcomeTaken = true
 	return e.loose
+}
+
+// recordLateSpend records spend a step's function reported after the engine
+// stopped waiting for it. It is real money: it goes with the attempt's
+// outcome when that is not written yet, or on its own to the run and the
+// attempt otherwise, and a spend.late event says it came late either way.
+func (e *Execution) recordLateSpend(ctx context.Context, s *activeStep, spend klaxontype.Spend) {
+	e.mu.Lock()
+	counted := !e.outcomeTaken
+	if counted {
+		e.loose = e.loose.Add(spend)
+	}
+	e.mu.Unlock()
+	err := e.store.SpendRecordLate(context.WithoutCancel(ctx), &store.SpendRecordLateParams{
+		RunID: e.run.ID, Holder: e.holder, Attempt: e.run.Attempt, Seq: s.seq, Step: s.name, Spend: spend, Counted: counted,
+	})
+	if err != nil {
+		logger := e.logger
+		if logger == nil {
+			logger = slog.Default()
+		}
+		logger.Error("recording spend reported after a step's deadline failed", "run", e.run.ID, "step", s.name, "error", err)
+	}
 }
 
 // stepDone notes a step replayed or checkpointed, and registers its

@@ -218,7 +218,7 @@ func (p *PendingStep) run(ctx context.Context) ([]byte, error) {
 	output, err := bounded(stepCtx, 0, p.call.Code)
 	finished := time.Now()
 	cancel()
-	return p.finish(ctx, StepResult{Output: output, Err: err, Started: started, Finished: finished, Spend: active.total()}, false)
+	return p.finish(ctx, StepResult{Output: output, Err: err, Started: started, Finished: finished, Spend: active.end()}, false)
 }
 
 // Finish completes a step executed outside this process, by a remote worker:

@@ -165,6 +165,35 @@ func (r Rules) StepFailuresRecord(ctx context.Context, params *store.StepFailure
 	return nil
 }
 
+// SpendRecordLate records spend reported after a step's deadline: a
+// spend.late event, and the spend on the run and its attempt unless the
+// attempt's outcome carries it. It is not fenced: late spend is real money
+// whoever holds the run now.
+func (r Rules) SpendRecordLate(ctx context.Context, params *store.SpendRecordLateParams) error {
+	return r.batch(ctx, func(ctx context.Context, tx Tx) error {
+		where := "counted with its attempt"
+		if !params.Counted {
+			if err := tx.RunAddSpend(ctx, params.RunID, params.Spend); err != nil {
+				return err
+			}
+			found, err := tx.AttemptAddSpend(ctx, params.RunID, params.Attempt, params.Spend)
+			if err != nil {
+				return err
+			}
+			where = "added to the run's totals and to its failed attempt"
+			if !found {
+				where = "added to the run's totals"
+			}
+		}
+		return tx.EventInsert(ctx, &klaxontype.Event{
+			RunID: params.RunID, Type: klaxontype.EventSpendLate, Actor: params.Holder, At: r.now(),
+			Step: params.Step, StepSeq: params.Seq,
+			Message: fmt.Sprintf("attempt %d: %d tokens, %s, in %d model calls reported after the step's deadline; %s",
+				params.Attempt, params.Spend.Usage.Total(), params.Spend.Cost, params.Spend.ModelCalls, where),
+		}, nil)
+	})
+}
+
 // suppress records a write refused because its holder no longer holds the
 // run, as a duplicate.suppressed event, and returns the refusal for the
 // caller.

@@ -72,6 +72,11 @@ type Tx interface {
 	// AttemptInsert adds a failed attempt to a run's history, and its spend
 	// to the run's totals.
 	AttemptInsert(ctx context.Context, attempt *klaxontype.Attempt) error
+	// AttemptAddSpend adds spend to a run's recorded failed attempt (the
+	// last one of that number); found is false when the history has none.
+	AttemptAddSpend(ctx context.Context, runID string, attempt int, spend klaxontype.Spend) (found bool, err error)
+	// RunAddSpend adds spend to a run's totals.
+	RunAddSpend(ctx context.Context, runID string, spend klaxontype.Spend) error
 
 	// RunHeld reports whether holder holds a run at the lease's epoch, in
 	// one of the statuses given.
