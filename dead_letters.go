@@ -145,8 +145,11 @@ func (c *Client) Replay(ctx context.Context, entryID string, options ReplayOptio
 	return entry, nil
 }
 
-// checkReplayInput checks edited input against the workflow's input type when
-// this client has the workflow registered.
+// checkReplayInput checks edited input as an enqueue's would be: against the
+// workflow's input type when this client has the workflow registered, else
+// against the input schema its workers recorded in the store (the CLI and the
+// server have no workflow code), so that a replay cannot create a run that
+// dies decoding its input.
 func (c *Client) checkReplayInput(ctx context.Context, entryID string, input []byte) error {
 	if input == nil {
 		return nil
@@ -161,7 +164,18 @@ func (c *Client) checkReplayInput(ctx context.Context, entryID string, input []b
 	if local != nil {
 		return local.checkInput(input)
 	}
-	return nil
+	known, err := c.store.WorkflowList(ctx)
+	if err != nil {
+		return fmt.Errorf("klaxon: list workflows: %w", err)
+	}
+	for _, info := range known {
+		if info.Name == entry.Workflow {
+			return checkRecordedInput(info, input)
+		}
+	}
+	// A workflow no worker ever registered has no schema: the input must at
+	// least be JSON.
+	return checkRecordedInput(&klaxontype.WorkflowInfo{Name: entry.Workflow}, input)
 }
 
 // BulkReplayResult counts what a replay of many entries did.
