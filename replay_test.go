@@ -437,3 +437,44 @@ func TestReplayInputIsCheckedWithoutTheWorkflowsCode(t *testing.T) {
 		t.Fatalf("replayed run %s; want completed", run.Status)
 	}
 }
+
+// A bulk action confirmed with its dry run's snapshot (the entry IDs it
+// listed) acts on exactly those entries: not on one that started matching
+// since, and an entry someone closed in between is skipped, and counted so.
+func TestBulkActionActsOnItsDryRunsSnapshot(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	wf := klaxon.NewWorkflow("snapshot", func(ctx context.Context, _ string) (string, error) {
+		return klaxon.Step(ctx, "moderate", func(context.Context) (string, error) {
+			return "", klaxon.Permanent(errors.New("bad document"))
+		})
+	}, fastRetry)
+	client := startClient(t, st, nil, wf)
+	ctx := context.Background()
+	for range 3 {
+		deadEntry(t, client, wf, "doc")
+	}
+	permanent := &klaxon.DeadLetterFilter{Classes: []klaxontype.FailureClass{klaxontype.ClassPermanent}}
+	dry, err := client.DiscardMatching(ctx, permanent, "known bad batch", "bob", true)
+	if err != nil || dry.Matched != 3 || len(dry.EntryIDs) != 3 {
+		t.Fatalf("dry run = %+v, %v", dry, err)
+	}
+	// In between, someone discards one entry and a new one starts matching.
+	if _, err := client.Discard(ctx, dry.EntryIDs[0], "handled by hand", "carol"); err != nil {
+		t.Fatal(err)
+	}
+	newcomer := deadEntry(t, client, wf, "late doc")
+
+	confirmed := *permanent
+	confirmed.EntryIDs = dry.EntryIDs
+	done, err := client.DiscardMatching(ctx, &confirmed, "known bad batch", "bob", false)
+	if err != nil || done.Matched != 3 || done.Discarded != 2 || done.Skipped != 1 || len(done.Failed) != 0 {
+		t.Fatalf("confirmed discard = %+v, %v; want 2 of the snapshot discarded, 1 skipped", done, err)
+	}
+	if entry, _ := client.DeadLetter(ctx, newcomer.ID); entry.State != klaxontype.DeadLetterOpen {
+		t.Fatalf("an entry outside the snapshot was %s; want it left open", entry.State)
+	}
+	if entry, _ := client.DeadLetter(ctx, dry.EntryIDs[0]); entry.ClosedBy != "carol" {
+		t.Fatalf("the entry closed in between was closed again by %q", entry.ClosedBy)
+	}
+}
