@@ -217,7 +217,12 @@ func (a *attempt) fail(err error) {
 		delay := a.workflow.Retry.Backoff(attempts)
 		var retryAfter klaxontype.RetryAfterError
 		if errors.As(err, &retryAfter) {
-			delay = max(delay, retryAfter.RetryAfter())
+			asked := retryAfter.RetryAfter()
+			wait, capped := a.workflow.Retry.CapRetryAfter(asked)
+			if capped {
+				record.Message += fmt.Sprintf(" (Retry-After of %s capped at %s by the retry policy)", asked, wait)
+			}
+			delay = max(delay, wait)
 		}
 		retryAt := time.Now().Add(delay)
 		storeErr := a.worker.config.Store.RunFail(context.WithoutCancel(a.ctx), &store.RunFailParams{
