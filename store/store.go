@@ -151,7 +151,8 @@ type Outbox interface {
 	// OutboxClaim takes due notifications of the given channels for a while,
 	// with their entries, so that one dispatcher delivers each at a time.
 	OutboxClaim(ctx context.Context, params *OutboxClaimParams) ([]*OutboxMessage, error)
-	// OutboxSettle records the outcome of a delivery attempt.
+	// OutboxSettle records the outcome of a delivery attempt; a delivered
+	// notification has no last error.
 	OutboxSettle(ctx context.Context, params *OutboxSettleParams) error
 	// OutboxPending summarizes the notifications not yet delivered nor given
 	// up, by channel and kind, ordered by channel then kind.

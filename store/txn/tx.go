@@ -124,8 +124,9 @@ type Tx interface {
 	WorkflowUpsert(ctx context.Context, workflow *WorkflowRow) error
 
 	// OutboxSettle records a delivery attempt's outcome on a notification
-	// its holder holds; held is false when it does not.
-	OutboxSettle(ctx context.Context, params *store.OutboxSettleParams, next time.Time, attempted bool, at time.Time) (held bool, err error)
+	// its holder holds, clearing its last error when clearError is set;
+	// held is false when it does not.
+	OutboxSettle(ctx context.Context, params *store.OutboxSettleParams, next time.Time, attempted, clearError bool, at time.Time) (held bool, err error)
 	// OutboxInsert queues a notification to a channel.
 	OutboxInsert(ctx context.Context, message *OutboxInsertParams) error
 	// OutboxGiveUp gives up the pending notifications of a channel that no
