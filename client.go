@@ -295,19 +295,29 @@ func (c *Client) checkEnqueue(ctx context.Context, workflow string, input []byte
 	names := make([]string, 0, len(known))
 	for _, info := range known {
 		if info.Name == workflow {
-			if !json.Valid(input) {
-				return 0, &InputError{Workflow: workflow, Err: errors.New("input is not valid JSON")}
-			}
-			if len(info.InputSchema) > 0 {
-				if err := validateInput(info.InputSchema, input); err != nil {
-					return 0, &InputError{Workflow: workflow, Err: err}
-				}
+			if err := checkRecordedInput(info, input); err != nil {
+				return 0, err
 			}
 			return info.Version, nil
 		}
 		names = append(names, info.Name)
 	}
 	return 0, &UnknownWorkflowError{Name: workflow, Known: names}
+}
+
+// checkRecordedInput checks an input, in a process without the workflow's
+// code, against what the store records of the workflow: it must be JSON and
+// fit the input schema its workers recorded, if any.
+func checkRecordedInput(info *klaxontype.WorkflowInfo, input []byte) error {
+	if !json.Valid(input) {
+		return &InputError{Workflow: info.Name, Err: errors.New("input is not valid JSON")}
+	}
+	if len(info.InputSchema) > 0 {
+		if err := validateInput(info.InputSchema, input); err != nil {
+			return &InputError{Workflow: info.Name, Err: err}
+		}
+	}
+	return nil
 }
 
 // Run returns a run by ID.

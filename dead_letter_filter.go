@@ -29,6 +29,12 @@ type DeadLetterFilter struct {
 	BeforeID string
 	// Limit caps a page; zero means 100.
 	Limit int
+	// EntryIDs is the snapshot a bulk action's dry run returned: confirmed
+	// with it, ReplayMatching and DiscardMatching act on exactly those
+	// entries, skip (and count) any that was closed or stopped matching in
+	// between, and leave alone any that started matching since. Listing
+	// entries (DeadLetters) does not use it.
+	EntryIDs []string
 }
 
 // storeParams is the filter as the store takes it: the one place the two

@@ -145,8 +145,11 @@ func (c *Client) Replay(ctx context.Context, entryID string, options ReplayOptio
 	return entry, nil
 }
 
-// checkReplayInput checks edited input against the workflow's input type when
-// this client has the workflow registered.
+// checkReplayInput checks edited input as an enqueue's would be: against the
+// workflow's input type when this client has the workflow registered, else
+// against the input schema its workers recorded in the store (the CLI and the
+// server have no workflow code), so that a replay cannot create a run that
+// dies decoding its input.
 func (c *Client) checkReplayInput(ctx context.Context, entryID string, input []byte) error {
 	if input == nil {
 		return nil
@@ -161,7 +164,18 @@ func (c *Client) checkReplayInput(ctx context.Context, entryID string, input []b
 	if local != nil {
 		return local.checkInput(input)
 	}
-	return nil
+	known, err := c.store.WorkflowList(ctx)
+	if err != nil {
+		return fmt.Errorf("klaxon: list workflows: %w", err)
+	}
+	for _, info := range known {
+		if info.Name == entry.Workflow {
+			return checkRecordedInput(info, input)
+		}
+	}
+	// A workflow no worker ever registered has no schema: the input must at
+	// least be JSON.
+	return checkRecordedInput(&klaxontype.WorkflowInfo{Name: entry.Workflow}, input)
 }
 
 // BulkReplayResult counts what a replay of many entries did.
@@ -242,9 +256,11 @@ type bulkOutcome struct {
 }
 
 // actOnMatching lists every open entry matching the filter, then, unless
-// dryRun, applies act to each, bulkWorkers at a time. An entry closed by
-// someone else meanwhile is skipped; other refusals are kept by entry. It
-// returns nil and the error when the entries cannot be listed.
+// dryRun, applies act to each, bulkWorkers at a time. With the filter's
+// EntryIDs (a dry run's snapshot) it acts on those entries only, and skips
+// those no longer open and matching. An entry closed by someone else
+// meanwhile is skipped; other refusals are kept by entry. It returns nil and
+// the error when the entries cannot be listed.
 func (c *Client) actOnMatching(ctx context.Context, filter *DeadLetterFilter, dryRun bool, act func(id string) error) (*bulkOutcome, error) {
 	page := *filter.storeParams()
 	page.States = []klaxontype.DeadLetterState{klaxontype.DeadLetterOpen}
@@ -266,6 +282,10 @@ func (c *Client) actOnMatching(ctx context.Context, filter *DeadLetterFilter, dr
 		}
 		page.BeforeID = entries[len(entries)-1].ID
 	}
+	var changed map[string]bool
+	if filter != nil && filter.EntryIDs != nil {
+		outcome.entryIDs, changed = snapshotOf(filter.EntryIDs, outcome.entryIDs)
+	}
 	outcome.matched = len(outcome.entryIDs)
 	if dryRun || outcome.matched == 0 {
 		return outcome, nil
@@ -286,7 +306,10 @@ func (c *Client) actOnMatching(ctx context.Context, filter *DeadLetterFilter, dr
 				id := outcome.entryIDs[next]
 				next++
 				mu.Unlock()
-				err := act(id)
+				err := klaxontype.ErrEntryNotOpen // closed or no longer matching since the snapshot
+				if !changed[id] {
+					err = act(id)
+				}
 				mu.Lock()
 				switch {
 				case err == nil:
@@ -305,6 +328,31 @@ func (c *Client) actOnMatching(ctx context.Context, filter *DeadLetterFilter, dr
 	}
 	wg.Wait()
 	return outcome, ctx.Err()
+}
+
+// snapshotOf is the entries of a dry run's snapshot, in its order and each
+// once, with those no longer among the open entries matching the filter.
+func snapshotOf(snapshot, matching []string) (entryIDs []string, changed map[string]bool) {
+	still := make(map[string]bool, len(matching))
+	for _, id := range matching {
+		still[id] = true
+	}
+	entryIDs = make([]string, 0, len(snapshot))
+	seen := make(map[string]bool, len(snapshot))
+	for _, id := range snapshot {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		entryIDs = append(entryIDs, id)
+		if !still[id] {
+			if changed == nil {
+				changed = make(map[string]bool)
+			}
+			changed[id] = true
+		}
+	}
+	return entryIDs, changed
 }
 
 // Resolve completes an open entry's failed step with an output a person

@@ -388,3 +388,93 @@ func TestResolveContinuesTheRun(t *testing.T) {
 		t.Fatalf("step log = %+v", steps)
 	}
 }
+
+// A replay's edited input through a client without the workflow's code (as
+// the CLI and the server are) is checked against the input schema the
+// workers recorded: a misfit is refused with ErrInvalid naming the path, and
+// nothing changes; a fitting one is replayed.
+func TestReplayInputIsCheckedWithoutTheWorkflowsCode(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openStore(t)
+	wf := klaxon.NewWorkflow("typed-input", func(ctx context.Context, in struct {
+		Pages int `json:"pages"`
+	}) (int, error) {
+		return klaxon.Step(ctx, "count", func(ctx context.Context) (int, error) {
+			if in.Pages == 0 {
+				return 0, klaxon.Permanent(errors.New("no pages"))
+			}
+			return in.Pages, nil
+		})
+	}, fastRetry)
+	worker := startClient(t, st, nil, wf)
+	result, err := worker.Enqueue(ctx, "typed-input", []byte(`{"pages": 0}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	awaitRun(t, worker, result.Run.ID)
+	entries, _ := worker.DeadLetters(ctx, &klaxon.DeadLetterFilter{Workflow: "typed-input"})
+	if len(entries) != 1 {
+		t.Fatalf("%d entries; want 1", len(entries))
+	}
+	remote, err := klaxon.NewClient(st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = remote.Replay(ctx, entries[0].ID, klaxon.ReplayOptions{Input: []byte(`{"pages": "ten"}`), Actor: "alice"})
+	if !errors.Is(err, klaxontype.ErrInvalid) || !strings.Contains(err.Error(), "/pages") {
+		t.Fatalf("replay with a misfit input: %v; want ErrInvalid naming /pages", err)
+	}
+	entry, _ := remote.DeadLetter(ctx, entries[0].ID)
+	run, _ := remote.Run(ctx, result.Run.ID)
+	if entry.State != klaxontype.DeadLetterOpen || run.Status != klaxontype.RunStatusDead || string(run.Input) != `{"pages": 0}` {
+		t.Fatalf("after a refused replay: entry %s, run %s with input %s; want nothing changed", entry.State, run.Status, run.Input)
+	}
+	if _, err := remote.Replay(ctx, entries[0].ID, klaxon.ReplayOptions{Input: []byte(`{"pages": 3}`), Actor: "alice"}); err != nil {
+		t.Fatalf("replay with a fitting input: %v", err)
+	}
+	if run := awaitRun(t, worker, result.Run.ID); run.Status != klaxontype.RunStatusCompleted {
+		t.Fatalf("replayed run %s; want completed", run.Status)
+	}
+}
+
+// A bulk action confirmed with its dry run's snapshot (the entry IDs it
+// listed) acts on exactly those entries: not on one that started matching
+// since, and an entry someone closed in between is skipped, and counted so.
+func TestBulkActionActsOnItsDryRunsSnapshot(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	wf := klaxon.NewWorkflow("snapshot", func(ctx context.Context, _ string) (string, error) {
+		return klaxon.Step(ctx, "moderate", func(context.Context) (string, error) {
+			return "", klaxon.Permanent(errors.New("bad document"))
+		})
+	}, fastRetry)
+	client := startClient(t, st, nil, wf)
+	ctx := context.Background()
+	for range 3 {
+		deadEntry(t, client, wf, "doc")
+	}
+	permanent := &klaxon.DeadLetterFilter{Classes: []klaxontype.FailureClass{klaxontype.ClassPermanent}}
+	dry, err := client.DiscardMatching(ctx, permanent, "known bad batch", "bob", true)
+	if err != nil || dry.Matched != 3 || len(dry.EntryIDs) != 3 {
+		t.Fatalf("dry run = %+v, %v", dry, err)
+	}
+	// In between, someone discards one entry and a new one starts matching.
+	if _, err := client.Discard(ctx, dry.EntryIDs[0], "handled by hand", "carol"); err != nil {
+		t.Fatal(err)
+	}
+	newcomer := deadEntry(t, client, wf, "late doc")
+
+	confirmed := *permanent
+	confirmed.EntryIDs = dry.EntryIDs
+	done, err := client.DiscardMatching(ctx, &confirmed, "known bad batch", "bob", false)
+	if err != nil || done.Matched != 3 || done.Discarded != 2 || done.Skipped != 1 || len(done.Failed) != 0 {
+		t.Fatalf("confirmed discard = %+v, %v; want 2 of the snapshot discarded, 1 skipped", done, err)
+	}
+	if entry, _ := client.DeadLetter(ctx, newcomer.ID); entry.State != klaxontype.DeadLetterOpen {
+		t.Fatalf("an entry outside the snapshot was %s; want it left open", entry.State)
+	}
+	if entry, _ := client.DeadLetter(ctx, dry.EntryIDs[0]); entry.ClosedBy != "carol" {
+		t.Fatalf("the entry closed in between was closed again by %q", entry.ClosedBy)
+	}
+}

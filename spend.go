@@ -2,7 +2,6 @@ package klaxon
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/klaxonhq/klaxon/internal/engine"
 	"github.com/klaxonhq/klaxon/klaxontype"
@@ -26,39 +25,14 @@ func Budget(ctx context.Context) klaxontype.Budget { return engine.Budget(ctx) }
 
 // BudgetExceededError stops a run that reached its budget. It is of class
 // budget_exceeded: never retried, straight to the dead-letter queue.
-type BudgetExceededError struct {
-	Budget klaxontype.Budget
-	Spent  klaxontype.Spend
-	// Why says which cap was reached.
-	Why string
-}
-
-func (e *BudgetExceededError) Error() string {
-	return fmt.Sprintf("budget exceeded: %s (spent %d tokens, %s, in %d model calls)",
-		e.Why, e.Spent.Usage.Total(), e.Spent.Cost, e.Spent.ModelCalls)
-}
-
-// FailureClass makes the error budget_exceeded.
-func (e *BudgetExceededError) FailureClass() klaxontype.FailureClass {
-	return klaxontype.ClassBudgetExceeded
-}
+type BudgetExceededError = klaxontype.BudgetExceededError
 
 // CheckBudget returns a *BudgetExceededError when the run has already spent
-// its token or cost budget; call it before starting a model call. With a cost
+// its token or cost budget; call it before starting a model call, to stop
+// within a step. The engine makes the same check itself before every step it
+// executes, so a run that stops calling it is still stopped. With a cost
 // budget, a cost that is unknown (a model missing from the price table) stops
 // the run too: an unknown cost is never taken for zero.
 func CheckBudget(ctx context.Context) error {
-	budget, spent := Budget(ctx), Spent(ctx)
-	switch {
-	case budget.Tokens > 0 && spent.Usage.Total() >= budget.Tokens:
-		return &BudgetExceededError{Budget: budget, Spent: spent,
-			Why: fmt.Sprintf("%d of a budget of %d tokens used", spent.Usage.Total(), budget.Tokens)}
-	case budget.CostUSD > 0 && spent.Cost.Unknown:
-		return &BudgetExceededError{Budget: budget, Spent: spent,
-			Why: fmt.Sprintf("the cost so far is unknown (a model without a price), so the budget of $%.4f cannot be kept", budget.CostUSD)}
-	case budget.CostUSD > 0 && spent.Cost.USD >= budget.CostUSD:
-		return &BudgetExceededError{Budget: budget, Spent: spent,
-			Why: fmt.Sprintf("$%.6f of a budget of $%.4f spent", spent.Cost.USD, budget.CostUSD)}
-	}
-	return nil
+	return Budget(ctx).Check(Spent(ctx))
 }

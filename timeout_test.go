@@ -87,3 +87,38 @@ func TestPanicIsPermanentWithStack(t *testing.T) {
 		t.Fatalf("attempts = %+v", attempts)
 	}
 }
+
+// slowDown is a rate limit whose provider asks for an absurd wait.
+type slowDown struct{ wait time.Duration }
+
+func (e slowDown) Error() string                         { return "429 Too Many Requests" }
+func (e slowDown) FailureClass() klaxontype.FailureClass { return klaxontype.ClassRateLimited }
+func (e slowDown) RetryAfter() time.Duration             { return e.wait }
+
+// A Retry-After of days is capped by the retry policy's MaxRetryAfter: the
+// run is retried within the cap, and the attempt record says the provider's
+// wait was capped.
+func TestRetryAfterIsCappedByPolicy(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	var calls atomic.Int32
+	wf := klaxon.NewWorkflow("impatient", func(ctx context.Context, _ int) (string, error) {
+		return klaxon.Step(ctx, "call", func(ctx context.Context) (string, error) {
+			if calls.Add(1) == 1 {
+				return "", slowDown{wait: 72 * time.Hour}
+			}
+			return "answer", nil
+		})
+	}, klaxon.WithRetryPolicy(klaxontype.RetryPolicy{
+		MaxAttempts: 3, InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, MaxRetryAfter: 50 * time.Millisecond,
+	}))
+	client := startClient(t, st, nil, wf)
+	result, _ := wf.Enqueue(context.Background(), client, 0)
+	if run := awaitRun(t, client, result.Run.ID); run.Status != klaxontype.RunStatusCompleted {
+		t.Fatalf("run %s, failure %+v; want completed after a capped wait", run.Status, run.Failure)
+	}
+	attempts, _ := st.AttemptList(context.Background(), result.Run.ID)
+	if len(attempts) != 1 || !strings.Contains(attempts[0].Message, "Retry-After of 72h0m0s capped at 50ms") {
+		t.Fatalf("attempts %+v; want the cap in the attempt record", attempts)
+	}
+}

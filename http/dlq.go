@@ -97,6 +97,8 @@ type BulkReplayRequest struct {
 	Step   string                `json:"step,omitempty" doc:"For from-step: the first step to run again"`
 	Input  json.RawMessage       `json:"input,omitempty" doc:"Replaces every matched run's input when present"`
 	DryRun bool                  `json:"dry_run,omitempty" doc:"Only count and list the entries that would be replayed"`
+	// EntryIDs confirms a dry run: only these of the matching entries.
+	EntryIDs []string `json:"entry_ids,omitempty" doc:"The entry_ids of the dry run being confirmed: only those entries are replayed; any closed or no longer matching since is skipped"`
 }
 
 type bulkReplayInput struct {
@@ -115,6 +117,8 @@ type BulkDiscardRequest struct {
 	All    bool   `json:"all,omitempty" doc:"Required to discard with an empty filter: every open entry"`
 	Reason string `json:"reason" minLength:"1" maxLength:"2000" doc:"Why the entries need no action, recorded on each"`
 	DryRun bool   `json:"dry_run,omitempty" doc:"Only count and list the entries that would be discarded"`
+	// EntryIDs confirms a dry run: only these of the matching entries.
+	EntryIDs []string `json:"entry_ids,omitempty" doc:"The entry_ids of the dry run being confirmed: only those entries are discarded; any closed or no longer matching since is skipped"`
 }
 
 type bulkDiscardInput struct {
@@ -277,6 +281,7 @@ func (s *Server) replayMatching(ctx context.Context, input *bulkReplayInput) (*b
 		return nil, err
 	}
 	options := klaxon.ReplayOptions{Mode: request.Mode, Step: request.Step, Input: request.Input, Actor: actor(ctx)}
+	params.EntryIDs = request.EntryIDs
 	result, err := s.client.ReplayMatching(ctx, params, options, request.DryRun)
 	if err != nil {
 		return nil, err
@@ -290,6 +295,7 @@ func (s *Server) discardMatching(ctx context.Context, input *bulkDiscardInput) (
 	if err != nil {
 		return nil, err
 	}
+	params.EntryIDs = request.EntryIDs
 	result, err := s.client.DiscardMatching(ctx, params, request.Reason, actor(ctx), request.DryRun)
 	if err != nil {
 		return nil, err

@@ -17,7 +17,8 @@ const (
 	EventLeaseReleased EventType = "lease.released"
 	// EventStepCompleted: a step's output was checkpointed.
 	EventStepCompleted EventType = "step.completed"
-	// EventStepFailed: an attempt failed in a step (or in the workflow body).
+	// EventStepFailed: an attempt failed in a step (or in the workflow body),
+	// or a step failed and the workflow body handled its error.
 	EventStepFailed EventType = "step.failed"
 	// EventRetryScheduled: the failed attempt will be retried after a backoff.
 	EventRetryScheduled EventType = "retry.scheduled"
@@ -43,6 +44,10 @@ const (
 	// EventBreakerTripped: this run's failure or spend opened its workflow's
 	// breaker.
 	EventBreakerTripped EventType = "breaker.tripped"
+	// EventSpendLate: a step's function reported spend after the engine
+	// stopped waiting for it (its timeout, or the run's); the spend is
+	// counted on the run and the attempt all the same.
+	EventSpendLate EventType = "spend.late"
 	// EventDuplicateSuppressed: a write from a holder whose lease was taken over,
 	// or of a step already in the log, was rejected.
 	EventDuplicateSuppressed EventType = "duplicate.suppressed"
@@ -55,7 +60,7 @@ func EventTypes() []EventType {
 		EventStepCompleted, EventStepFailed, EventRetryScheduled, EventRunCompensating,
 		EventCompensationCompleted, EventCompensationFailed, EventRunCompleted, EventRunDead,
 		EventRunCancelled, EventDLQReplayed, EventDLQResolved, EventDLQDiscarded,
-		EventBreakerTripped, EventDuplicateSuppressed,
+		EventBreakerTripped, EventSpendLate, EventDuplicateSuppressed,
 	}
 }
 

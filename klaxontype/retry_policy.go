@@ -14,6 +14,11 @@ type RetryPolicy struct {
 	InitialBackoff time.Duration `json:"initial_backoff"`
 	// MaxBackoff caps the wait between attempts; default 5m.
 	MaxBackoff time.Duration `json:"max_backoff"`
+	// MaxRetryAfter caps the wait a provider asks for (a Retry-After): a
+	// run is retried no later than this after a rate limit, however long
+	// the provider said, and the attempt record says the wait was capped;
+	// default DefaultMaxRetryAfter.
+	MaxRetryAfter time.Duration `json:"max_retry_after,omitempty"`
 	// Classes overrides, per failure class, how many attempts a run failing
 	// with that class gets (1: never retried). Unset classes follow
 	// DefaultAttempts.
@@ -46,6 +51,24 @@ func DefaultAttempts(class FailureClass, maxAttempts int) int {
 	default:
 		return 1
 	}
+}
+
+// DefaultMaxRetryAfter is the longest wait a provider's Retry-After gets
+// when the policy sets no MaxRetryAfter: a provider asking for days is
+// more likely wrong than right, and a run parked that long is lost from view.
+const DefaultMaxRetryAfter = time.Hour
+
+// CapRetryAfter is the wait a provider's Retry-After gets under the policy,
+// and whether the policy shortened it.
+func (p RetryPolicy) CapRetryAfter(wait time.Duration) (time.Duration, bool) {
+	limit := p.MaxRetryAfter
+	if limit <= 0 {
+		limit = DefaultMaxRetryAfter
+	}
+	if wait > limit {
+		return limit, true
+	}
+	return wait, false
 }
 
 // DefaultRetryPolicy is the policy of a workflow that sets none.

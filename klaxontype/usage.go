@@ -94,15 +94,6 @@ func (s Spend) Add(other Spend) Spend {
 // IsZero reports whether nothing was spent.
 func (s Spend) IsZero() bool { return s == Spend{} }
 
-// Budget caps what a run may spend on model calls; a zero field is no cap.
-type Budget struct {
-	Tokens  int64   `json:"tokens,omitempty"`
-	CostUSD float64 `json:"cost_usd,omitempty"`
-}
-
-// IsZero reports whether the budget caps nothing.
-func (b Budget) IsZero() bool { return b == Budget{} }
-
 // SpendBucket is what a workflow's runs that ended in one time bucket spent.
 type SpendBucket struct {
 	// Start is the beginning of the bucket.

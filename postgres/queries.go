@@ -19,6 +19,8 @@ var (
 	alertResolveSQL string
 	//go:embed sql/alert_update.sql
 	alertUpdateSQL string
+	//go:embed sql/attempt_add_spend.sql
+	attemptAddSpendSQL string
 	//go:embed sql/attempt_insert.sql
 	attemptInsertSQL string
 	//go:embed sql/attempt_list.sql

@@ -88,12 +88,12 @@ func (t *tx) WorkflowUpsert(ctx context.Context, w *txn.WorkflowRow) error {
 	return err
 }
 
-func (t *tx) OutboxSettle(ctx context.Context, p *store.OutboxSettleParams, next time.Time, attempted bool, at time.Time) (bool, error) {
+func (t *tx) OutboxSettle(ctx context.Context, p *store.OutboxSettleParams, next time.Time, attempted, clearError bool, at time.Time) (bool, error) {
 	count := 0
 	if attempted {
 		count = 1
 	}
-	tag, err := t.tx.Exec(ctx, outboxSettleSQL, p.ID, p.Holder, string(p.State), next, orNull(p.Error), at, count)
+	tag, err := t.tx.Exec(ctx, outboxSettleSQL, p.ID, p.Holder, string(p.State), next, orNull(p.Error), at, count, clearError)
 	if err != nil {
 		return false, err
 	}

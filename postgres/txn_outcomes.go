@@ -62,3 +62,15 @@ func (t *tx) StepCompensate(ctx context.Context, p *store.StepCompensateParams, 
 	}
 	return name, err
 }
+
+func (t *tx) RunAddSpend(ctx context.Context, runID string, spend klaxontype.Spend) error {
+	return addSpend(ctx, t.tx, runID, spend)
+}
+
+func (t *tx) AttemptAddSpend(ctx context.Context, runID string, attempt int, spend klaxontype.Spend) (bool, error) {
+	tag, err := t.tx.Exec(ctx, attemptAddSpendSQL, append([]any{runID, attempt}, spendArgs(spend)...)...)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() > 0, nil
+}

@@ -86,12 +86,12 @@ func (t *tx) WorkflowUpsert(_ context.Context, w *txn.WorkflowRow) error {
 		nullIfEmpty(string(w.InputSchema)), nullIfEmpty(string(w.Policies)), w.At)
 }
 
-func (t *tx) OutboxSettle(_ context.Context, p *store.OutboxSettleParams, next time.Time, attempted bool, at time.Time) (bool, error) {
+func (t *tx) OutboxSettle(_ context.Context, p *store.OutboxSettleParams, next time.Time, attempted, clearError bool, at time.Time) (bool, error) {
 	count := 0
 	if attempted {
 		count = 1
 	}
-	err := execute(t.conn, outboxSettleSQL, nil, p.ID, p.Holder, string(p.State), next, nullIfEmpty(p.Error), at, count)
+	err := execute(t.conn, outboxSettleSQL, nil, p.ID, p.Holder, string(p.State), next, nullIfEmpty(p.Error), at, count, clearError)
 	if err != nil {
 		return false, err
 	}

@@ -57,3 +57,14 @@ func (t *tx) StepCompensate(_ context.Context, p *store.StepCompensateParams, st
 	}, p.RunID, p.Seq, string(status), at, nullIfEmpty(p.Error))
 	return name, err
 }
+
+func (t *tx) RunAddSpend(_ context.Context, runID string, spend klaxontype.Spend) error {
+	return addSpend(t.conn, runID, spend)
+}
+
+func (t *tx) AttemptAddSpend(_ context.Context, runID string, attempt int, spend klaxontype.Spend) (bool, error) {
+	if err := execute(t.conn, attemptAddSpendSQL, nil, append([]any{runID, attempt}, spendArgs(spend)...)...); err != nil {
+		return false, err
+	}
+	return t.conn.Changes() > 0, nil
+}

@@ -75,6 +75,19 @@ type Engine interface {
 	StepCheckpoint(ctx context.Context, params *StepCheckpointParams) error
 	// StepCompensate records the outcome of a completed step's compensation.
 	StepCompensate(ctx context.Context, params *StepCompensateParams) error
+	// StepFailuresRecord records the step failures of an attempt that the
+	// workflow body handled, a step.failed event each, so that no failed
+	// step execution goes unrecorded; the attempt's own failure is recorded
+	// by RunFail. A stale epoch gives klaxontype.ErrLeaseLost and writes
+	// nothing.
+	StepFailuresRecord(ctx context.Context, params *StepFailuresRecordParams) error
+	// SpendRecordLate records spend a step's function reported after the
+	// engine stopped waiting for it: a spend.late event, and, unless the
+	// attempt's outcome already carries it, the spend on the run's totals
+	// and on the attempt's record when the history has one (where the
+	// breaker's tally counts it). It is real money, so it is recorded
+	// whoever holds the run now.
+	SpendRecordLate(ctx context.Context, params *SpendRecordLateParams) error
 }
 
 // Runs reads the runs and their histories, and cancels a run: what the
@@ -140,7 +153,8 @@ type Outbox interface {
 	// OutboxClaim takes due notifications of the given channels for a while,
 	// with their entries, so that one dispatcher delivers each at a time.
 	OutboxClaim(ctx context.Context, params *OutboxClaimParams) ([]*OutboxMessage, error)
-	// OutboxSettle records the outcome of a delivery attempt.
+	// OutboxSettle records the outcome of a delivery attempt; a delivered
+	// notification has no last error.
 	OutboxSettle(ctx context.Context, params *OutboxSettleParams) error
 	// OutboxSummarize summarizes the notifications not yet delivered nor given
 	// up, by channel and kind, ordered by channel then kind.
@@ -386,6 +400,38 @@ type RunFailParams struct {
 	// Record, when set, is stored on the run.dead event; only a run going
 	// dead may carry one.
 	Record *klaxontype.CompletionRecord
+}
+
+// StepFailuresRecordParams records step failures the workflow body handled.
+type StepFailuresRecordParams struct {
+	Lease
+	Holder string
+	// Attempt is the run's attempt the steps failed in.
+	Attempt  int
+	Failures []StepFailure
+}
+
+// SpendRecordLateParams records spend reported after a step's deadline.
+type SpendRecordLateParams struct {
+	RunID string
+	// Holder is the worker the step ran on.
+	Holder  string
+	Attempt int
+	Seq     int
+	Step    string
+	Spend   klaxontype.Spend
+	// Counted is set when the attempt's outcome, not yet written when the
+	// spend arrived, carries it: only the event is written.
+	Counted bool
+}
+
+// StepFailure is one failed execution of a step.
+type StepFailure struct {
+	Seq          int
+	Name         string
+	Class        klaxontype.FailureClass
+	ClassifiedBy string
+	Message      string
 }
 
 // RunCancelParams cancels a run.

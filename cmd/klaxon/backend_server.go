@@ -143,7 +143,7 @@ func (b *serverBackend) ReplayMatching(ctx context.Context, params *klaxon.DeadL
 	filter := deadLetterFilter(params)
 	return b.client.ReplayMatching(ctx, &klaxonhttp.BulkReplayRequest{
 		Filter: filter, All: filterEmpty(filter), Mode: options.Mode, Step: options.Step,
-		Input: json.RawMessage(options.Input), DryRun: dryRun,
+		Input: json.RawMessage(options.Input), DryRun: dryRun, EntryIDs: params.EntryIDs,
 	})
 }
 
@@ -158,7 +158,7 @@ func (b *serverBackend) Discard(ctx context.Context, id, reason, _ string) (*kla
 func (b *serverBackend) DiscardMatching(ctx context.Context, params *klaxon.DeadLetterFilter, reason, _ string, dryRun bool) (*klaxon.BulkDiscardResult, error) {
 	filter := deadLetterFilter(params)
 	return b.client.DiscardMatching(ctx, &klaxonhttp.BulkDiscardRequest{
-		Filter: filter, All: filterEmpty(filter), Reason: reason, DryRun: dryRun,
+		Filter: filter, All: filterEmpty(filter), Reason: reason, DryRun: dryRun, EntryIDs: params.EntryIDs,
 	})
 }
 

@@ -288,6 +288,12 @@ func TestActingBothWaysDoesTheSame(t *testing.T) {
 	actBothWays("dlq", "discard", permanent[2].ID, "--reason", "a duplicate")
 	actBothWays("dlq", "resolve", policy[0].ID, "--step", "decide", "--output", output, "--json")
 	actBothWays("dlq", "discard", policy[1].ID, "--reason", "a test ticket", "--json")
+	// Confirmed with a snapshot, a bulk action acts only on its entries: one
+	// that no longer matches is skipped, and the matching one outside it is
+	// left for the next command.
+	if out := actBothWays("dlq", "replay", "--all-matching", "--class", "context_overflow", "--entries", permanent[0].ID, "--json"); !strings.Contains(out, `"replayed": 0`) || !strings.Contains(out, `"skipped": 1`) {
+		t.Errorf("a replay confirmed with a snapshot of one changed entry said %s; want nothing replayed, 1 skipped", out)
+	}
 	actBothWays("dlq", "replay", "--all-matching", "--class", "context_overflow", "--json")
 	actBothWays("dlq", "discard", "--all-matching", "--class", "permanent", "--reason", "known bad batch", "--json")
 	actBothWays("runs", "cancel", permanent[0].RunID, "--reason", "the customer withdrew")

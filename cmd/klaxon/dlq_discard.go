@@ -93,6 +93,7 @@ close the whole queue; --dry-run lists what would be discarded and changes nothi
 		},
 	}
 	filter.addFlags(cmd, false)
+	filter.addSnapshotFlag(cmd)
 	flags := cmd.Flags()
 	flags.BoolVar(&allMatching, "all-matching", false, "discard every open entry matching the filters (all of them when no filter is given)")
 	flags.StringVar(&reason, "reason", "", "why the entries need no action (required)")

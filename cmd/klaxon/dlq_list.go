@@ -23,6 +23,15 @@ type dlqFilter struct {
 	entities []string
 	since    string
 	until    string
+	// snapshot are the entries of the dry run a bulk action confirms.
+	snapshot []string
+}
+
+// addSnapshotFlag registers --entries, with which a bulk replay or discard
+// confirms its dry run: it acts on exactly the entries the dry run listed.
+func (f *dlqFilter) addSnapshotFlag(cmd *cobra.Command) {
+	cmd.Flags().StringSliceVar(&f.snapshot, "entries", nil,
+		"with --all-matching: act only on these entry IDs, those a --dry-run listed (comma-separated); one closed or no longer matching since is skipped")
 }
 
 // addFlags registers the filter flags; withStates is false for replay, which
@@ -72,6 +81,14 @@ func (f *dlqFilter) params(now time.Time) (*klaxon.DeadLetterFilter, error) {
 	}
 	if params.CreatedAfter, params.CreatedBefore, err = timeRange(f.since, f.until, now); err != nil {
 		return nil, err
+	}
+	for _, id := range f.snapshot {
+		if id = strings.TrimSpace(id); id != "" {
+			params.EntryIDs = append(params.EntryIDs, id)
+		}
+	}
+	if f.snapshot != nil && params.EntryIDs == nil {
+		params.EntryIDs = []string{}
 	}
 	return params, nil
 }

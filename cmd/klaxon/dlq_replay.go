@@ -153,6 +153,7 @@ them up. This command starts no worker.`,
 		},
 	}
 	filter.addFlags(cmd, false)
+	filter.addSnapshotFlag(cmd)
 	flags := cmd.Flags()
 	flags.BoolVar(&allMatching, "all-matching", false, "replay every open entry matching the filters (all of them when no filter is given)")
 	flags.StringVar(&mode, "mode", string(klaxontype.ReplayResume), "how to replay: "+strings.Join(replayModeNames(), ", "))

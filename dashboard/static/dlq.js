@@ -194,10 +194,11 @@ async function replayMatching(filter, replay) {
   dry.matched ? 'Replay ' + fmtCount(dry.matched) : 'Close');
   if (!values || !dry.matched) return;
   try {
-    const result = await api('/dlq/replay', { method: 'POST', body });
+    // Confirm exactly the dry run's entries, not whatever matches by now.
+    const result = await api('/dlq/replay', { method: 'POST', body: { ...body, entry_ids: dry.entry_ids } });
     const failed = Object.entries(result.failed || {});
     notify(`Replayed ${fmtCount(result.replayed)} of ${fmtCount(result.matched)} matching entries` +
-      (result.skipped ? `; ${fmtCount(result.skipped)} skipped (acted on meanwhile)` : '') +
+      (result.skipped ? `; ${fmtCount(result.skipped)} skipped (acted on or changed since the dry run)` : '') +
       (failed.length ? `; ${failed.length} refused: ` + failed.slice(0, 5).map(([id, why]) => id + ': ' + why).join('; ') : '') + '.',
     failed.length ? 'error' : 'ok');
   } catch (error) { notify(error.message); }
@@ -227,10 +228,10 @@ async function discardMatching(filter) {
   dry.matched ? 'Discard ' + fmtCount(dry.matched) : 'Close');
   if (!values || !dry.matched) return;
   try {
-    const result = await api('/dlq/discard', { method: 'POST', body: { ...body, reason: values.reason } });
+    const result = await api('/dlq/discard', { method: 'POST', body: { ...body, reason: values.reason, entry_ids: dry.entry_ids } });
     const failed = Object.entries(result.failed || {});
     notify(`Discarded ${fmtCount(result.discarded)} of ${fmtCount(result.matched)} matching entries` +
-      (result.skipped ? `; ${fmtCount(result.skipped)} skipped (acted on meanwhile)` : '') +
+      (result.skipped ? `; ${fmtCount(result.skipped)} skipped (acted on or changed since the dry run)` : '') +
       (failed.length ? `; ${failed.length} refused: ` + failed.slice(0, 5).map(([id, why]) => id + ': ' + why).join('; ') : '') + '.',
     failed.length ? 'error' : 'ok');
   } catch (error) { notify(error.message); }

@@ -55,6 +55,13 @@ type Execution struct {
 	// outputSchemas describe the output types of failed steps, by sequence
 	// number, for the dead-letter entry a person may resolve.
 	outputSchemas map[int]func() []byte
+	// failures are the attempt's failed step executions, in the order they
+	// failed: those the body handled are recorded with the attempt's
+	// outcome, and named by a partial_completion reason.
+	failures []store.StepFailure
+	// outcomeTaken is set once the attempt's outcome took its loose spend:
+	// late spend then goes to the store on its own.
+	outcomeTaken bool
 	// committed is what this attempt's checkpointed steps spent; loose is
 	// what its failed steps spent, recorded with the attempt's outcome.
 	committed, loose klaxontype.Spend
@@ -111,10 +118,14 @@ func (e *Execution) Tracer() klaxontype.Tracer { return e.tracer }
 // Classify gives an error its failure class, as the worker's classifier
 // would for an attempt that failed with it.
 func (e *Execution) Classify(err error) klaxontype.FailureClass {
+	return e.classify(err).Class
+}
+
+func (e *Execution) classify(err error) classify.Result {
 	if e.classifier == nil {
-		return classify.Default().Classify(err).Class
+		return classify.Default().Classify(err)
 	}
-	return e.classifier.Classify(err).Class
+	return e.classifier.Classify(err)
 }
 
 // doomLocked marks the run as unable to end well, with the error it will end
@@ -172,10 +183,36 @@ func (e *Execution) attemptSpend() klaxontype.Spend {
 	return e.committed.Add(e.loose)
 }
 
+// looseSpend is what this attempt spent outside checkpointed steps, taken
+// for the attempt's outcome: spend reported later is recorded on its own.
 func (e *Execution) looseSpend() klaxontype.Spend {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.outcomeTaken = true
 	return e.loose
+}
+
+// recordLateSpend records spend a step's function reported after the engine
+// stopped waiting for it. It is real money: it goes with the attempt's
+// outcome when that is not written yet, or on its own to the run and the
+// attempt otherwise, and a spend.late event says it came late either way.
+func (e *Execution) recordLateSpend(ctx context.Context, s *activeStep, spend klaxontype.Spend) {
+	e.mu.Lock()
+	counted := !e.outcomeTaken
+	if counted {
+		e.loose = e.loose.Add(spend)
+	}
+	e.mu.Unlock()
+	err := e.store.SpendRecordLate(context.WithoutCancel(ctx), &store.SpendRecordLateParams{
+		RunID: e.run.ID, Holder: e.holder, Attempt: e.run.Attempt, Seq: s.seq, Step: s.name, Spend: spend, Counted: counted,
+	})
+	if err != nil {
+		logger := e.logger
+		if logger == nil {
+			logger = slog.Default()
+		}
+		logger.Error("recording spend reported after a step's deadline failed", "run", e.run.ID, "step", s.name, "error", err)
+	}
 }
 
 // stepDone notes a step replayed or checkpointed, and registers its
@@ -231,3 +268,31 @@ func (e *undoneError) Error() string {
 
 // FailureClass makes building on undone work permanent.
 func (e *undoneError) FailureClass() klaxontype.FailureClass { return klaxontype.ClassPermanent }
+
+// handledFailures are the attempt's step failures other than the one the
+// attempt fails with, if it fails with a step's error: those the workflow
+// body handled.
+func (e *Execution) handledFailures(err error) []store.StepFailure {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.failures) == 0 {
+		return nil
+	}
+	own := -1
+	var stepErr *klaxontype.StepError
+	if err != nil && errors.As(err, &stepErr) {
+		for i := len(e.failures) - 1; i >= 0; i-- {
+			if e.failures[i].Seq == stepErr.Seq {
+				own = i
+				break
+			}
+		}
+	}
+	handled := make([]store.StepFailure, 0, len(e.failures))
+	for i, failure := range e.failures {
+		if i != own {
+			handled = append(handled, failure)
+		}
+	}
+	return handled
+}

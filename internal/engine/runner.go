@@ -135,12 +135,15 @@ func (a *attempt) settle(output []byte, err error) {
 		// The body swallowed what doomed the run; the run ends with it.
 		err = doomed
 	}
+	handled := a.exec.handledFailures(err)
+	a.recordHandledFailures(handled)
 	if err == nil {
 		if missing := a.exec.missingSteps(); len(missing) > 0 {
 			a.failForGood(&klaxontype.RunFailure{
 				Class: klaxontype.ClassPartialCompletion,
 				Reason: fmt.Sprintf("workflow returned after %d of %d expected steps; missing: %s",
-					len(a.workflow.ExpectedSteps)-len(missing), len(a.workflow.ExpectedSteps), strings.Join(missing, ", ")),
+					len(a.workflow.ExpectedSteps)-len(missing), len(a.workflow.ExpectedSteps), strings.Join(missing, ", ")) +
+					handledReason(handled),
 			}, nil)
 			return
 		}
@@ -148,6 +151,35 @@ func (a *attempt) settle(output []byte, err error) {
 		return
 	}
 	a.fail(err)
+}
+
+// recordHandledFailures records the step failures the body handled, so that
+// every failed step execution is in the event log; a write that fails is
+// logged, and the attempt's outcome is written regardless.
+func (a *attempt) recordHandledFailures(handled []store.StepFailure) {
+	if len(handled) == 0 {
+		return
+	}
+	err := a.worker.config.Store.StepFailuresRecord(context.WithoutCancel(a.ctx), &store.StepFailuresRecordParams{
+		Lease: a.lease(), Holder: a.worker.config.ID, Attempt: a.run.Attempt, Failures: handled,
+	})
+	if err != nil && !errors.Is(err, klaxontype.ErrLeaseLost) {
+		a.worker.config.Logger.Error("recording the step failures the workflow handled failed",
+			"worker", a.worker.config.ID, "run", a.run.ID, "error", err)
+	}
+}
+
+// handledReason names the step failures the body handled before the run
+// ended partial_completion, the likely cause of the missing steps.
+func handledReason(handled []store.StepFailure) string {
+	if len(handled) == 0 {
+		return ""
+	}
+	named := make([]string, len(handled))
+	for i, f := range handled {
+		named[i] = fmt.Sprintf("step %d %q (%s): %s", f.Seq, f.Name, f.Class, f.Message)
+	}
+	return "; step failures the workflow handled: " + strings.Join(named, "; ")
 }
 
 func (a *attempt) complete(output []byte) {
@@ -185,7 +217,12 @@ func (a *attempt) fail(err error) {
 		delay := a.workflow.Retry.Backoff(attempts)
 		var retryAfter klaxontype.RetryAfterError
 		if errors.As(err, &retryAfter) {
-			delay = max(delay, retryAfter.RetryAfter())
+			asked := retryAfter.RetryAfter()
+			wait, capped := a.workflow.Retry.CapRetryAfter(asked)
+			if capped {
+				record.Message += fmt.Sprintf(" (Retry-After of %s capped at %s by the retry policy)", asked, wait)
+			}
+			delay = max(delay, wait)
 		}
 		retryAt := time.Now().Add(delay)
 		storeErr := a.worker.config.Store.RunFail(context.WithoutCancel(a.ctx), &store.RunFailParams{

@@ -127,7 +127,38 @@ func (p *PendingStep) begin(ctx context.Context, call StepCall) error {
 		return &klaxontype.StepError{Name: call.Name, Seq: p.seq, Err: &undoneError{status: record.Status}}
 	}
 	p.record = record
+	if record == nil {
+		return p.overBudgetLocked()
+	}
 	return nil
+}
+
+// overBudgetLocked refuses to execute a step once the run has spent its
+// budget, and dooms the run with budget_exceeded: the engine enforces the
+// budget itself, whether or not the step's function calls CheckBudget, so a
+// run overruns it by at most the spend of the step that crossed it. It looks
+// only at the totals the execution holds, never at the store. Called with
+// e.mu held.
+func (p *PendingStep) overBudgetLocked() error {
+	e := p.exec
+	budget := e.workflow.Budget
+	if e.run.Budget != nil {
+		budget = *e.run.Budget
+	}
+	if budget.IsZero() {
+		return nil
+	}
+	exceeded := budget.Check(e.run.Spend.Add(e.committed).Add(e.loose))
+	if exceeded == nil {
+		return nil
+	}
+	err := &klaxontype.StepError{Name: p.call.Name, Seq: p.seq, Err: exceeded}
+	if e.outputSchemas == nil {
+		e.outputSchemas = make(map[int]func() []byte)
+	}
+	e.outputSchemas[p.seq] = p.call.Code.OutputSchema
+	e.doomLocked(err)
+	return err
 }
 
 // notStarted is the error of a step call refused because the run is doomed.
@@ -154,10 +185,18 @@ func (p *PendingStep) Run(ctx context.Context) ([]byte, error) {
 		e := p.exec
 		e.mu.Lock()
 		cause := e.doomCauseLocked()
+		var overBudget error
+		if cause == nil {
+			// Steps begun together with Go may have spent the budget since.
+			overBudget = p.overBudgetLocked()
+		}
 		e.mu.Unlock()
 		if cause != nil {
 			// Begun with Go before the run was doomed: it must not start now.
 			return nil, notStarted(p.call.Name, cause)
+		}
+		if overBudget != nil {
+			return nil, overBudget
 		}
 	}
 	return p.run(ctx)
@@ -179,7 +218,7 @@ func (p *PendingStep) run(ctx context.Context) ([]byte, error) {
 	output, err := bounded(stepCtx, 0, p.call.Code)
 	finished := time.Now()
 	cancel()
-	return p.finish(ctx, StepResult{Output: output, Err: err, Started: started, Finished: finished, Spend: active.total()}, false)
+	return p.finish(ctx, StepResult{Output: output, Err: err, Started: started, Finished: finished, Spend: active.end()}, false)
 }
 
 // Finish completes a step executed outside this process, by a remote worker:
@@ -268,14 +307,19 @@ func (p *PendingStep) ended(outcome *klaxontype.StepOutcome) {
 	}
 }
 
-// fail notes a failed step and returns its error wrapped with the step's
-// name and sequence number. A step that failed because the run's budget is
+// fail notes a failed step, to be recorded with the attempt's outcome even
+// when the body handles the error, and returns its error wrapped with the
+// step's name and sequence number. A step that failed because the run's budget is
 // spent dooms the run: a body that swallows the error runs no more steps.
 func (p *PendingStep) fail(err error, duration time.Duration) error {
 	e := p.exec
 	stepErr := &klaxontype.StepError{Name: p.call.Name, Seq: p.seq, Err: err}
-	class := e.Classify(err)
+	classified := e.classify(err)
+	class := classified.Class
 	e.mu.Lock()
+	e.failures = append(e.failures, store.StepFailure{
+		Seq: p.seq, Name: p.call.Name, Class: class, ClassifiedBy: classified.By, Message: err.Error(),
+	})
 	if e.outputSchemas == nil {
 		e.outputSchemas = make(map[int]func() []byte)
 	}

@@ -17,6 +17,10 @@ type activeStep struct {
 
 	mu    sync.Mutex
 	spend klaxontype.Spend
+	// ended is set once the engine took the step's spend for its outcome:
+	// what the function reports after that (it ran past its deadline) is
+	// late, and recorded on its own.
+	ended bool
 }
 
 type activeStepKey struct{}
@@ -24,6 +28,14 @@ type activeStepKey struct{}
 func (s *activeStep) total() klaxontype.Spend {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.spend
+}
+
+// end takes the step's spend for its outcome; later spend is late.
+func (s *activeStep) end() klaxontype.Spend {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ended = true
 	return s.spend
 }
 
@@ -54,16 +66,24 @@ func StepFrom(ctx context.Context) (StepInfo, bool) {
 
 // RecordSpend adds a model call's spend to the step whose function ctx was
 // handed to, and tells the OnSpend hook. The step's spend is checkpointed
-// with its output, or recorded with the attempt when the step fails. Outside
-// a step's function (and in a compensation) it does nothing.
+// with its output, or recorded with the attempt when the step fails; spend
+// reported after the engine stopped waiting for the function (its timeout)
+// is late, and recorded at once. Outside a step's function (and in a
+// compensation) it does nothing.
 func RecordSpend(ctx context.Context, spend klaxontype.Spend) {
 	s, ok := ctx.Value(activeStepKey{}).(*activeStep)
 	if !ok || s.compensating {
 		return
 	}
 	s.mu.Lock()
-	s.spend = s.spend.Add(spend)
+	late := s.ended
+	if !late {
+		s.spend = s.spend.Add(spend)
+	}
 	s.mu.Unlock()
+	if late {
+		s.exec.recordLateSpend(ctx, s, spend)
+	}
 	if e := s.exec; e.onSpend != nil {
 		outcome := &klaxontype.SpendOutcome{RunID: e.run.ID, Workflow: e.run.Workflow, Seq: s.seq, Step: s.name, Spend: spend}
 		callHook(e.logger, "OnSpend", func() { e.onSpend(outcome) })

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -95,6 +96,37 @@ func testOutcomes(t *testing.T, h *harness) {
 			t.Errorf("a run retrying in an hour was claimed: %v", claimedIDs(claimed))
 		}
 		checkIDs(t, "leases lost after scheduling a retry", f.extend(holderA, time.Minute, leaseOf(held)), held.ID)
+	})
+
+	t.Run("StepFailuresRecord", func(t *testing.T) {
+		t.Parallel()
+		f := h.fixture(t)
+		held := f.runIn(klaxontype.RunStatusRunning, nil)
+		err := f.store.StepFailuresRecord(f.ctx, &store.StepFailuresRecordParams{
+			Lease: leaseOf(held), Holder: holderA, Attempt: held.Attempt,
+			Failures: []store.StepFailure{{Seq: 1, Name: "charge", Class: klaxontype.ClassPermanent, ClassifiedBy: "error", Message: "card declined"}},
+		})
+		if err != nil {
+			t.Fatalf("StepFailuresRecord: %v", err)
+		}
+		failed := checkOneEvent(t, "handled step failure", f.events(held.ID), klaxontype.EventStepFailed)
+		checkEvent(t, "handled step failure", failed, klaxontype.Event{RunID: held.ID, Actor: holderA, Step: "charge", StepSeq: 1})
+		if !strings.Contains(failed.Message, "permanent") || !strings.Contains(failed.Message, "card declined") {
+			t.Errorf("step.failed message %q does not carry the class and message", failed.Message)
+		}
+		if got := f.get(held.ID); got.Status != klaxontype.RunStatusRunning || got.LeaseHolder != holderA || len(f.attempts(held.ID)) != 0 {
+			t.Errorf("recording a handled failure changed the run: %s held by %q", got.Status, got.LeaseHolder)
+		}
+
+		// A holder that lost the run records nothing.
+		err = f.store.StepFailuresRecord(f.ctx, &store.StepFailuresRecordParams{
+			Lease: store.Lease{RunID: held.ID, Epoch: held.Epoch - 1}, Holder: holderA, Attempt: held.Attempt,
+			Failures: []store.StepFailure{{Seq: 2, Name: "ship", Class: klaxontype.ClassTransient, Message: "late"}},
+		})
+		checkErrorIs(t, "StepFailuresRecord with a stale epoch", err, klaxontype.ErrLeaseLost)
+		if n := len(eventsOfType(f.events(held.ID), klaxontype.EventStepFailed)); n != 1 {
+			t.Errorf("%d step.failed events after a stale holder's record; want 1", n)
+		}
 	})
 
 	t.Run("RetryClaimedWhenDue", func(t *testing.T) {

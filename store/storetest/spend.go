@@ -12,6 +12,47 @@ import (
 // testSpend checks that spend recorded with checkpoints and failed attempts
 // adds up, once each, in the run's totals and the workflow's spend series.
 func testSpend(t *testing.T, h *harness) {
+	t.Run("LateSpend", func(t *testing.T) {
+		t.Parallel()
+		f := h.fixture(t)
+		late := klaxontype.Spend{Usage: klaxontype.TokenUsage{InputTokens: 5000, OutputTokens: 390}, Cost: klaxontype.KnownCost(0.5), ModelCalls: 1}
+		held := f.claimRun(f.enqueue(nil), holderA, longLease).Run
+		err := f.store.RunFail(f.ctx, &store.RunFailParams{
+			Lease: store.Lease{RunID: held.ID, Epoch: held.Epoch}, Holder: holderA, Next: klaxontype.RunStatusRetrying, RetryAt: time.Now().Add(time.Hour),
+			Attempt: &klaxontype.Attempt{RunID: held.ID, Attempt: held.Attempt, At: time.Now(), Worker: holderA, Step: "ask", StepSeq: 1,
+				Class: klaxontype.ClassTimeout, ClassifiedBy: "deadline", Message: "step ran past its timeout"},
+		})
+		if err != nil {
+			t.Fatalf("RunFail: %v", err)
+		}
+		// The holder no longer holds the run, and the late spend counts anyway.
+		if err := f.store.SpendRecordLate(f.ctx, &store.SpendRecordLateParams{
+			RunID: held.ID, Holder: holderA, Attempt: held.Attempt, Seq: 1, Step: "ask", Spend: late,
+		}); err != nil {
+			t.Fatalf("SpendRecordLate: %v", err)
+		}
+		attempts := f.attempts(held.ID)
+		if got := f.get(held.ID); got.Spend.Usage.Total() != 5390 || len(attempts) != 1 || attempts[0].Spend.Usage.Total() != 5390 {
+			t.Fatalf("run spend %+v, attempts %+v; want the late 5390 tokens on both", got.Spend, attempts)
+		}
+		tally, err := f.store.BreakerTally(f.ctx, &store.BreakerTallyParams{Workflow: testWorkflow, SpendSince: time.Now().Add(-time.Hour)})
+		if err != nil || tally.Cost.USD < 0.499 || tally.Cost.USD > 0.501 {
+			t.Fatalf("tally %+v, %v; want the late $0.5", tally, err)
+		}
+		event := checkOneEvent(t, "late spend", f.events(held.ID), klaxontype.EventSpendLate)
+		checkEvent(t, "late spend", event, klaxontype.Event{RunID: held.ID, Actor: holderA, Step: "ask", StepSeq: 1})
+
+		// Spend the attempt's outcome carries is only announced.
+		if err := f.store.SpendRecordLate(f.ctx, &store.SpendRecordLateParams{
+			RunID: held.ID, Holder: holderA, Attempt: held.Attempt, Seq: 1, Step: "ask", Spend: late, Counted: true,
+		}); err != nil {
+			t.Fatalf("SpendRecordLate, counted: %v", err)
+		}
+		if got := f.get(held.ID); got.Spend.Usage.Total() != 5390 || len(eventsOfType(f.events(held.ID), klaxontype.EventSpendLate)) != 2 {
+			t.Fatalf("run spend %+v after a counted late spend; want it unchanged, and a second event", got.Spend)
+		}
+	})
+
 	t.Run("TotalsAndSeries", func(t *testing.T) {
 		t.Parallel()
 		f := h.fixture(t)

@@ -126,6 +126,74 @@ func (r Rules) StepCompensate(ctx context.Context, params *store.StepCompensateP
 	return refused
 }
 
+// StepFailuresRecord writes a step.failed event for each step failure the
+// workflow body handled, in the words RunFail uses for an attempt's own, and
+// marked as handled. A holder that lost the run writes nothing: its attempt's
+// outcome will be refused and recorded as duplicate.suppressed.
+func (r Rules) StepFailuresRecord(ctx context.Context, params *store.StepFailuresRecordParams) error {
+	if len(params.Failures) == 0 {
+		return nil
+	}
+	refused := false
+	err := r.batch(ctx, func(ctx context.Context, tx Tx) error {
+		t := r.now()
+		held, err := tx.RunHeld(ctx, params.Lease, params.Holder, klaxontype.RunStatusRunning)
+		if err != nil {
+			return err
+		}
+		refused = !held
+		if refused {
+			return nil
+		}
+		for _, f := range params.Failures {
+			if err := tx.EventInsert(ctx, &klaxontype.Event{
+				RunID: params.RunID, Type: klaxontype.EventStepFailed, Actor: params.Holder, At: t,
+				Step: f.Name, StepSeq: f.Seq,
+				Message: fmt.Sprintf("attempt %d: step failed (%s, by %s), handled by the workflow: %s", params.Attempt, f.Class, f.ClassifiedBy, f.Message),
+			}, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if refused {
+		return fmt.Errorf("step failures of run %s: %w", params.RunID, klaxontype.ErrLeaseLost)
+	}
+	return nil
+}
+
+// SpendRecordLate records spend reported after a step's deadline: a
+// spend.late event, and the spend on the run and its attempt unless the
+// attempt's outcome carries it. It is not fenced: late spend is real money
+// whoever holds the run now.
+func (r Rules) SpendRecordLate(ctx context.Context, params *store.SpendRecordLateParams) error {
+	return r.batch(ctx, func(ctx context.Context, tx Tx) error {
+		where := "counted with its attempt"
+		if !params.Counted {
+			if err := tx.RunAddSpend(ctx, params.RunID, params.Spend); err != nil {
+				return err
+			}
+			found, err := tx.AttemptAddSpend(ctx, params.RunID, params.Attempt, params.Spend)
+			if err != nil {
+				return err
+			}
+			where = "added to the run's totals and to its failed attempt"
+			if !found {
+				where = "added to the run's totals"
+			}
+		}
+		return tx.EventInsert(ctx, &klaxontype.Event{
+			RunID: params.RunID, Type: klaxontype.EventSpendLate, Actor: params.Holder, At: r.now(),
+			Step: params.Step, StepSeq: params.Seq,
+			Message: fmt.Sprintf("attempt %d: %d tokens, %s, in %d model calls reported after the step's deadline; %s",
+				params.Attempt, params.Spend.Usage.Total(), params.Spend.Cost, params.Spend.ModelCalls, where),
+		}, nil)
+	})
+}
+
 // suppress records a write refused because its holder no longer holds the
 // run, as a duplicate.suppressed event, and returns the refusal for the
 // caller.

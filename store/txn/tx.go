@@ -72,6 +72,11 @@ type Tx interface {
 	// AttemptInsert adds a failed attempt to a run's history, and its spend
 	// to the run's totals.
 	AttemptInsert(ctx context.Context, attempt *klaxontype.Attempt) error
+	// AttemptAddSpend adds spend to a run's recorded failed attempt (the
+	// last one of that number); found is false when the history has none.
+	AttemptAddSpend(ctx context.Context, runID string, attempt int, spend klaxontype.Spend) (found bool, err error)
+	// RunAddSpend adds spend to a run's totals.
+	RunAddSpend(ctx context.Context, runID string, spend klaxontype.Spend) error
 
 	// RunHeld reports whether holder holds a run at the lease's epoch, in
 	// one of the statuses given.
@@ -119,8 +124,9 @@ type Tx interface {
 	WorkflowUpsert(ctx context.Context, workflow *WorkflowRow) error
 
 	// OutboxSettle records a delivery attempt's outcome on a notification
-	// its holder holds; held is false when it does not.
-	OutboxSettle(ctx context.Context, params *store.OutboxSettleParams, next time.Time, attempted bool, at time.Time) (held bool, err error)
+	// its holder holds, clearing its last error when clearError is set;
+	// held is false when it does not.
+	OutboxSettle(ctx context.Context, params *store.OutboxSettleParams, next time.Time, attempted, clearError bool, at time.Time) (held bool, err error)
 	// OutboxInsert queues a notification to a channel.
 	OutboxInsert(ctx context.Context, message *OutboxInsertParams) error
 	// RunsDelete deletes the runs given that are still ended with no open

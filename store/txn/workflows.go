@@ -39,8 +39,8 @@ func (r Rules) WorkflowRegister(ctx context.Context, params *store.WorkflowRegis
 }
 
 // OutboxSettle records the outcome of a delivery attempt by the holder of the
-// notification; a notification no longer held is refused with
-// klaxontype.ErrLeaseLost.
+// notification; a delivery clears the error of an earlier try. A
+// notification no longer held is refused with klaxontype.ErrLeaseLost.
 func (r Rules) OutboxSettle(ctx context.Context, params *store.OutboxSettleParams) error {
 	switch params.State {
 	case klaxontype.DeliveryDelivered, klaxontype.DeliveryPending, klaxontype.DeliveryGivenUp:
@@ -53,7 +53,10 @@ func (r Rules) OutboxSettle(ctx context.Context, params *store.OutboxSettleParam
 		if next.IsZero() {
 			next = t
 		}
-		held, err := tx.OutboxSettle(ctx, params, next, !params.NotAttempted, t)
+		// A delivered notification is not failing: an earlier try's error
+		// would only mislead (its attempts still say how many tries it took).
+		clearError := params.State == klaxontype.DeliveryDelivered
+		held, err := tx.OutboxSettle(ctx, params, next, !params.NotAttempted, clearError, t)
 		if err != nil {
 			return err
 		}

@@ -131,8 +131,10 @@ func TestRunawayAgentIsStoppedByItsBudget(t *testing.T) {
 		t.Fatalf("runs %v; want 47 completed", summary.Runs)
 	}
 
+	// The engine checks the budget before every step: the turn that crossed
+	// it asked for a tool call, and that step is the one refused.
 	runaway := findRun(t, st, SampleDocument(50).ID)
-	if runaway.Failure == nil || runaway.Failure.Class != klaxontype.ClassBudgetExceeded || runaway.Failure.Step != "enrich" {
+	if runaway.Failure == nil || runaway.Failure.Class != klaxontype.ClassBudgetExceeded || runaway.Failure.Step != "tool:"+lookUpTool.Name {
 		t.Fatalf("runaway run failure = %+v", runaway.Failure)
 	}
 	if runaway.Spend.Usage.Total() < runTokenBudget || runaway.Spend.ModelCalls < 3 {
@@ -148,7 +150,8 @@ func TestRunawayAgentIsStoppedByItsBudget(t *testing.T) {
 			tools++
 		}
 	}
-	if tools != runaway.Spend.ModelCalls-1 { // classify is the other call
+	// classify is the other call, and the last turn's tool call was refused.
+	if tools != runaway.Spend.ModelCalls-2 {
 		t.Fatalf("%d tool calls recorded for %d model calls", tools, runaway.Spend.ModelCalls)
 	}
 
