@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, rows Rows) {
 	t.Run("Alerts", func(t *testing.T) { testAlerts(t, h) })
 	t.Run("Stats", func(t *testing.T) { testStats(t, h) })
 	t.Run("Refusals", func(t *testing.T) { testRefusals(t, h) })
+	t.Run("HostileText", func(t *testing.T) { testHostileText(t, h) })
 	t.Run("Close", func(t *testing.T) { testClose(t, h) })
 }
 

@@ -20,6 +20,10 @@ func (r Rules) RunFail(ctx context.Context, params *store.RunFailParams) error {
 	if err := params.Validate(); err != nil {
 		return err
 	}
+	// A failure's text comes from programs and providers that may say
+	// anything; it is recorded with what no store can keep replaced, never
+	// refused, or the outcome would be lost with the lease.
+	params = params.Storable()
 	// The record is encoded here, on the caller's goroutine, not in the
 	// transaction that other writes wait for.
 	record, err := encodeRecord(params.Record)
@@ -88,6 +92,11 @@ func (r Rules) RunFail(ctx context.Context, params *store.RunFailParams) error {
 // once: a step no longer completed keeps the first outcome, and a second is
 // refused with klaxontype.ErrStepExists.
 func (r Rules) StepCompensate(ctx context.Context, params *store.StepCompensateParams) error {
+	if storable := store.StorableText(params.Error); storable != params.Error {
+		copied := *params
+		copied.Error = storable
+		params = &copied
+	}
 	var refused error
 	err := r.batch(ctx, func(ctx context.Context, tx Tx) error {
 		refused = nil
