@@ -294,6 +294,9 @@ func register[I, O any](s *Server, scope Scope, op huma.Operation, handler func(
 	}
 	s.routes = append(s.routes, op.Method+" "+op.Path)
 	huma.Register(s.api, op, func(ctx context.Context, input *I) (*O, error) {
+		if err := refuseUnstorableText(input); err != nil {
+			return nil, err
+		}
 		output, err := handler(ctx, input)
 		if err != nil {
 			var statusErr huma.StatusError
