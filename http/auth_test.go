@@ -155,6 +155,9 @@ func TestHandlerWithoutTokensRefusesOtherMachines(t *testing.T) {
 	for remote, want := range map[string]int{"192.0.2.7:4000": http.StatusForbidden, "127.0.0.1:4000": http.StatusOK, "[::1]:4000": http.StatusOK} {
 		req := httptest.NewRequest(http.MethodGet, "/api/v1/workflows", nil)
 		req.RemoteAddr = remote
+		// A server without tokens answers only its own names, not
+		// httptest's default example.com.
+		req.Host = "localhost:7070"
 		recorder := httptest.NewRecorder()
 		handler.ServeHTTP(recorder, req)
 		if recorder.Code != want {

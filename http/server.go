@@ -60,6 +60,12 @@ type Config struct {
 	// whose pages call the API with the user's token. Without it those
 	// paths are 404 problems.
 	Dashboard http.Handler
+	// Hosts are the names the server is reached by, besides localhost and
+	// IP addresses (a reverse proxy's public name, say). A server without
+	// tokens, or with Hosts, refuses requests whose Host header names none
+	// of them, so that a web page cannot reach it by rebinding a name of its
+	// own to this machine.
+	Hosts []string
 }
 
 // Server is Klaxon's HTTP API.
@@ -76,6 +82,10 @@ type Server struct {
 	api          huma.API
 	handler      http.Handler
 	routes       []string
+	// hosts are Config.Hosts; checkHost is set when the Host header is
+	// checked against them.
+	hosts     []string
+	checkHost bool
 }
 
 // NewServer builds the API's routes over a client.
@@ -87,6 +97,7 @@ func NewServer(config Config) (*Server, error) {
 	s := &Server{
 		client: config.Client, runs: st, reports: st, alerts: st,
 		tokens: config.Tokens, maxBodyBytes: config.MaxBodyBytes, logger: config.Logger,
+		hosts: config.Hosts, checkHost: config.Tokens.Len() == 0 || len(config.Hosts) > 0,
 	}
 	if s.maxBodyBytes <= 0 {
 		s.maxBodyBytes = DefaultMaxBodyBytes
@@ -118,9 +129,9 @@ func NewServer(config Config) (*Server, error) {
 		}
 		writeProblem(w, http.StatusNotFound, fmt.Sprintf("no route %s %s: the API is described at %s", r.Method, r.URL.Path, OpenAPIPath))
 	})
-	s.handler = mux
+	s.handler = s.guardBrowsers(mux)
 	if s.tokens.Len() == 0 {
-		s.handler = loopbackOnly(mux)
+		s.handler = loopbackOnly(s.handler)
 	}
 	return s, nil
 }

@@ -26,6 +26,7 @@ import (
 func (m *Main) serverCommand() *cobra.Command {
 	var addr, tokensFile, alertRules string
 	var alertInterval time.Duration
+	var hosts []string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Serve the HTTP API over a database until interrupted",
@@ -43,6 +44,12 @@ operate or admin; # starts a comment), and from KLAXON_TOKEN, an admin token nam
 "admin". Requests present one as "Authorization: Bearer SECRET"; what it does is
 recorded under its name. Without any token every request is allowed, so the server
 then listens on a loopback address only.
+
+Web pages of other sites cannot drive the server: request bodies must be sent as
+Content-Type: application/json, a state-changing request from a browser must come from the
+server's own origin, and a server without tokens (or one given --host) answers only
+requests addressed to localhost, an IP address or a --host name, so a name rebound to this
+machine reaches nothing. Give --host the name a reverse proxy forwards, e.g. --host klaxon.example.com.
 
 The server evaluates alert rules every --alert-interval: the built-in ones, or those of
 --alert-rules FILE (see docs/alerts.md), and posts their notifications to the file's
@@ -88,7 +95,7 @@ webhooks. It prints the rules in effect when it starts; klaxon alerts lists the 
 			}
 			server, err := klaxonhttp.NewServer(klaxonhttp.Config{
 				Client: client, Tokens: tokens, Logger: logger, Metrics: serverMetrics(st, logger),
-				Dashboard: dashboard.Handler(),
+				Dashboard: dashboard.Handler(), Hosts: hosts,
 			})
 			if err != nil {
 				return err
@@ -123,6 +130,7 @@ webhooks. It prints the rules in effect when it starts; klaxon alerts lists the 
 	flags.StringVar(&addr, "addr", "127.0.0.1:7070", "address to listen on; a non-loopback one needs access tokens")
 	flags.StringVar(&alertRules, "alert-rules", "", "YAML file of alert rules and their webhook targets (default: the built-in rules, notifying nobody)")
 	flags.DurationVar(&alertInterval, "alert-interval", alert.DefaultInterval, "how often to evaluate the alert rules")
+	flags.StringArrayVar(&hosts, "host", nil, "a name the server is reached by besides localhost and IP addresses (repeatable); requests to other names are refused")
 	flags.StringVar(&tokensFile, "tokens", "", `file of access tokens, one "NAME SCOPE SECRET" a line (also env KLAXON_TOKEN: one admin token)`)
 	return cmd
 }
