@@ -30,22 +30,36 @@ import (
 func (s *Server) guardBrowsers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.checkHost && !s.knownHost(r.Host) {
-			writeProblem(w, http.StatusMisdirectedRequest, fmt.Sprintf(
+			refuse(w, r, http.StatusMisdirectedRequest, fmt.Sprintf(
 				"Host %q is not a name of this server: use localhost or an IP address, or give the name to the server (klaxon server --host NAME)", r.Host))
 			return
 		}
 		if stateChanging(r.Method) && !sameOrigin(r) {
-			writeProblem(w, http.StatusForbidden, fmt.Sprintf(
+			refuse(w, r, http.StatusForbidden, fmt.Sprintf(
 				"a request from origin %q to this server is refused: only the server's own pages may change state", r.Header.Get("Origin")))
 			return
 		}
+		if hasBody(r) && takesNoBody(r.Method) {
+			refuse(w, r, http.StatusBadRequest, r.Method+" requests take no body")
+			return
+		}
 		if hasBody(r) && !declaredJSON(r.Header.Get("Content-Type")) {
-			writeProblem(w, http.StatusUnsupportedMediaType,
+			refuse(w, r, http.StatusUnsupportedMediaType,
 				"a request body must be sent with Content-Type: application/json")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refuse answers a request with a problem without reading its body, closing
+// the connection when it sends one, so that the server does not wait for a
+// body nobody reads.
+func refuse(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	if hasBody(r) {
+		w.Header().Set("Connection", "close")
+	}
+	writeProblem(w, status, detail)
 }
 
 // knownHost reports whether a Host header names this server.

@@ -66,6 +66,10 @@ type Config struct {
 	// of them, so that a web page cannot reach it by rebinding a name of its
 	// own to this machine.
 	Hosts []string
+	// MaxConnsPerClient bounds the open connections of one client address
+	// when the server listens itself (ListenAndServe); default
+	// DefaultMaxConnsPerClient.
+	MaxConnsPerClient int
 }
 
 // Server is Klaxon's HTTP API.
@@ -86,6 +90,8 @@ type Server struct {
 	// checked against them.
 	hosts     []string
 	checkHost bool
+	// maxConnsPerClient bounds one client address's connections.
+	maxConnsPerClient int
 }
 
 // NewServer builds the API's routes over a client.
@@ -98,6 +104,10 @@ func NewServer(config Config) (*Server, error) {
 		client: config.Client, runs: st, reports: st, alerts: st,
 		tokens: config.Tokens, maxBodyBytes: config.MaxBodyBytes, logger: config.Logger,
 		hosts: config.Hosts, checkHost: config.Tokens.Len() == 0 || len(config.Hosts) > 0,
+		maxConnsPerClient: config.MaxConnsPerClient,
+	}
+	if s.maxConnsPerClient <= 0 {
+		s.maxConnsPerClient = DefaultMaxConnsPerClient
 	}
 	if s.maxBodyBytes <= 0 {
 		s.maxBodyBytes = DefaultMaxBodyBytes
@@ -107,7 +117,7 @@ func NewServer(config Config) (*Server, error) {
 	}
 	mux := http.NewServeMux()
 	s.api = humago.New(mux, apiConfig())
-	s.api.UseMiddleware(s.authorize)
+	s.api.UseMiddleware(s.refuseUnwantedBody, s.authorize)
 	s.registerHealth()
 	s.registerRuns()
 	s.registerDeadLetters()
@@ -185,7 +195,9 @@ func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
 
 // ListenAndServe serves on addr until ctx ends, then shuts down gracefully,
 // letting requests under way finish within a few seconds. It calls listening
-// with the server's base URL once the address is bound.
+// with the server's base URL once the address is bound. Every read and write
+// of a connection has a deadline, and one client address holds at most
+// Config.MaxConnsPerClient connections: a further one is closed at once.
 func (s *Server) ListenAndServe(ctx context.Context, addr string, listening func(url string)) error {
 	if err := CheckAddr(addr, s.tokens.Len() > 0); err != nil {
 		return err
@@ -194,10 +206,13 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, listening func
 	if err != nil {
 		return err
 	}
+	listener = limitPerClient(listener, s.maxConnsPerClient)
 	server := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	if listening != nil {
