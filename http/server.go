@@ -92,6 +92,8 @@ type Server struct {
 	checkHost bool
 	// maxConnsPerClient bounds one client address's connections.
 	maxConnsPerClient int
+	// authFailures logs failed authentications.
+	authFailures *authFailureLog
 }
 
 // NewServer builds the API's routes over a client.
@@ -115,6 +117,7 @@ func NewServer(config Config) (*Server, error) {
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
+	s.authFailures = &authFailureLog{logger: s.logger, now: time.Now}
 	mux := http.NewServeMux()
 	s.api = humago.New(mux, apiConfig())
 	s.api.UseMiddleware(s.refuseUnwantedBody, s.authorize)
@@ -290,6 +293,7 @@ func (s *Server) authorize(ctx huma.Context, next func(huma.Context)) {
 	name, scope, ok := s.tokens.lookup(secret)
 	if !ok {
 		ctx.SetHeader("WWW-Authenticate", `Bearer realm="klaxon", error="invalid_token"`)
+		s.authFailures.record(ctx.RemoteAddr(), "the token is not one this server knows")
 		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the access token is not one this server knows")
 		return
 	}

@@ -69,6 +69,9 @@ webhooks. It prints the rules in effect when it starts; klaxon alerts lists the 
 			if err != nil {
 				return err
 			}
+			if warning := klaxonhttp.TokenFileWarning(tokensFile); warning != "" {
+				fmt.Fprintln(m.Stderr, "klaxon server: warning:", warning)
+			}
 			// Refuse a bad address or rules file before the database is opened
 			// or created.
 			if err := klaxonhttp.CheckAddr(addr, tokens.Len() > 0); err != nil {
