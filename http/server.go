@@ -120,7 +120,7 @@ func NewServer(config Config) (*Server, error) {
 	s.authFailures = &authFailureLog{logger: s.logger, now: time.Now}
 	mux := http.NewServeMux()
 	s.api = humago.New(mux, apiConfig())
-	s.api.UseMiddleware(s.refuseUnwantedBody, s.authorize)
+	s.api.UseMiddleware(s.refuseUnwantedBody, s.refuseRepeatedQuery, s.authorize)
 	s.registerHealth()
 	s.registerRuns()
 	s.registerDeadLetters()
