@@ -29,6 +29,10 @@ import (
 // route sees it.
 func (s *Server) guardBrowsers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Answers carry run data: no cache keeps them and no browser guesses
+		// their type. (The dashboard sets its own caching for its assets.)
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		if s.checkHost && !s.knownHost(r.Host) {
 			refuse(w, r, http.StatusMisdirectedRequest, fmt.Sprintf(
 				"Host %q is not a name of this server: use localhost or an IP address, or give the name to the server (klaxon server --host NAME)", r.Host))
