@@ -244,6 +244,28 @@ func CheckAddr(addr string, hasTokens bool) error {
 	return nil
 }
 
+// ErrPlainHTTPNonLoopback is returned when a server, which speaks plain
+// HTTP, is asked to listen where other machines can reach it without saying
+// that a TLS-terminating proxy stands in front.
+var ErrPlainHTTPNonLoopback = errors.New("the server speaks plain HTTP, so tokens and run data would cross the network in clear text: " +
+	"put a reverse proxy that terminates TLS in front of it (see docs/reverse-proxy.md) and give --insecure-behind-proxy, or listen on loopback")
+
+// CheckPlainHTTP refuses a non-loopback listen address unless behindProxy
+// says a reverse proxy terminates TLS in front of the server.
+func CheckPlainHTTP(addr string, behindProxy bool) error {
+	if behindProxy {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("address %q: %w", addr, err)
+	}
+	if !isLoopbackHost(host) {
+		return fmt.Errorf("address %q: %w", addr, ErrPlainHTTPNonLoopback)
+	}
+	return nil
+}
+
 // isLoopbackHost accepts loopback IP addresses and "localhost"; any other
 // name is refused rather than resolved, since what it resolves to can change.
 func isLoopbackHost(host string) bool {
