@@ -87,13 +87,15 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	if readConnections == 0 {
 		readConnections = 4
 	}
-	if err := checkPath(path); err != nil {
-		return nil, err
-	}
+	// A command that only looks says the database is missing, not that it
+	// cannot create one, whichever part of the path is missing.
 	if opts.MustExist {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("sqlite: database %s does not exist", path)
 		}
+	}
+	if err := checkPath(path); err != nil {
+		return nil, err
 	}
 
 	conn, err := sqlite.OpenConn(path, sqlite.OpenReadWrite|sqlite.OpenCreate)
