@@ -153,6 +153,11 @@ func (s *Store) prepareSchema(conn *sqlite.Conn, synchronous string, noMigrate b
 		if sqlite.ErrCode(err) == sqlite.ResultNotADB {
 			return errors.New("the file is not a SQLite database")
 		}
+		if sqlite.ErrCode(err).ToPrimary() == sqlite.ResultReadOnly {
+			// The driver's error would print the statement's SQL text.
+			return errors.New("the database is read-only for this user: Klaxon needs to write to the file and to its directory " +
+				"(the write-ahead log sits beside it), even to read; run as the database's owner or give this user write access")
+		}
 		return err
 	}
 	if noMigrate && version < SchemaVersion() {
