@@ -163,6 +163,12 @@ func (s *site) eventually(within time.Duration, check func() error) {
 // returns a tab in it.
 func (s *site) browser() context.Context {
 	s.t.Helper()
+	return s.browserWith()
+}
+
+// browserWith is browser with more options, such as flags of Chromium's.
+func (s *site) browserWith(more ...chromedp.ExecAllocatorOption) context.Context {
+	s.t.Helper()
 	options := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
 		chromedp.ExecPath(chromiumPath),
 		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
@@ -173,6 +179,7 @@ func (s *site) browser() context.Context {
 		chromedp.UserDataDir(s.t.TempDir()),
 		chromedp.WindowSize(1400, 1000),
 	)
+	options = append(options, more...)
 	allocator, cancelAllocator := chromedp.NewExecAllocator(context.Background(), options...)
 	tab, cancelTab := chromedp.NewContext(allocator)
 	s.t.Cleanup(func() { cancelTab(); cancelAllocator() })

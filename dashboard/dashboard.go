@@ -13,6 +13,7 @@ package dashboard
 
 import (
 	"embed"
+	"encoding/json"
 	"io/fs"
 	"net/http"
 	"path"
@@ -41,7 +42,7 @@ func Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "the dashboard only answers GET", http.StatusMethodNotAllowed)
+			writeProblem(w, http.StatusMethodNotAllowed, "the dashboard only answers GET: "+r.Method+" "+r.URL.Path+" is no route of this server")
 			return
 		}
 		header := w.Header()
@@ -53,12 +54,28 @@ func Handler() http.Handler {
 		switch {
 		case r.URL.Path == "/" || r.URL.Path == "/index.html":
 			http.ServeFileFS(w, r, assets, "index.html")
-		case strings.HasPrefix(r.URL.Path, AssetsPrefix) && path.Ext(r.URL.Path) != "" && !strings.HasSuffix(r.URL.Path, "/index.html"):
+		case strings.HasPrefix(r.URL.Path, AssetsPrefix) && path.Ext(r.URL.Path) != "" && !strings.HasSuffix(r.URL.Path, "/index.html") &&
+			exists(assets, strings.TrimPrefix(r.URL.Path, AssetsPrefix)):
 			request := r.Clone(r.Context())
 			request.URL.Path = "/" + strings.TrimPrefix(r.URL.Path, AssetsPrefix)
 			files.ServeHTTP(w, request)
 		default:
-			http.Error(w, "no dashboard page "+r.URL.Path+": the dashboard is at /", http.StatusNotFound)
+			writeProblem(w, http.StatusNotFound, "no dashboard page "+r.URL.Path+": the dashboard is at /")
 		}
 	})
+}
+
+// exists reports whether the assets hold a file at name.
+func exists(assets fs.FS, name string) bool {
+	info, err := fs.Stat(assets, path.Clean(name))
+	return err == nil && !info.IsDir()
+}
+
+// writeProblem answers in the application/problem+json shape of every other
+// error of the server, so that a client reads all of them alike.
+func writeProblem(w http.ResponseWriter, status int, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"title": http.StatusText(status), "status": status, "detail": detail})
 }

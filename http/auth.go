@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"unicode"
 )
 
 // Scope is what a token may do. Each scope includes the ones below it: admin
@@ -71,6 +72,19 @@ type Token struct {
 // guessed in the time a server is up.
 const MinSecretLength = 16
 
+// minDistinctRunes is the fewest different characters a secret may have:
+// sixteen identical characters are a placeholder, not a secret.
+const minDistinctRunes = 5
+
+// distinctRunes counts the different characters of s.
+func distinctRunes(s string) int {
+	seen := map[rune]bool{}
+	for _, r := range s {
+		seen[r] = true
+	}
+	return len(seen)
+}
+
 // EnvToken is the environment variable holding a single admin token, named
 // "admin".
 const EnvToken = "KLAXON_TOKEN"
@@ -119,10 +133,27 @@ func LoadTokens(path string, getenv func(string) string) ([]Token, error) {
 	}
 	if getenv != nil {
 		if secret := getenv(EnvToken); secret != "" {
+			if strings.TrimSpace(secret) == "" {
+				return nil, fmt.Errorf("%s holds only spaces: no request could present it", EnvToken)
+			}
 			tokens = append(tokens, Token{Name: "admin", Scope: ScopeAdmin, Secret: secret})
 		}
 	}
 	return tokens, nil
+}
+
+// TokenFileWarning says, when the token file at path can be read by users
+// other than its owner, what to do about it; empty when it cannot, or when
+// path is empty. The secrets are only as safe as the file.
+func TokenFileWarning(path string) string {
+	if path == "" {
+		return ""
+	}
+	info, err := os.Stat(path)
+	if err != nil || info.Mode().Perm()&0o077 == 0 {
+		return ""
+	}
+	return fmt.Sprintf("token file %s can be read by other users (mode %04o): run chmod 600 %s", path, info.Mode().Perm(), path)
 }
 
 // hashedToken is what the server keeps of a token: never the secret.
@@ -152,9 +183,22 @@ func NewTokens(tokens ...Token) (*Tokens, error) {
 			return nil, fmt.Errorf("token %q: %v is not read, operate or admin", token.Name, token.Scope)
 		case len(token.Secret) < MinSecretLength:
 			return nil, fmt.Errorf("token %q: the secret must be at least %d characters", token.Name, MinSecretLength)
+		case strings.ContainsFunc(token.Secret, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+			// A request cannot present it: the Authorization header is
+			// trimmed, and a secret of spaces would lock everyone out.
+			return nil, fmt.Errorf("token %q: the secret holds spaces or control characters, which no request can present", token.Name)
+		case distinctRunes(token.Secret) < minDistinctRunes:
+			return nil, fmt.Errorf("token %q: the secret has fewer than %d different characters: use a random one (openssl rand -hex 24)", token.Name, minDistinctRunes)
+		}
+		hash := sha256.Sum256([]byte(token.Secret))
+		for _, other := range t.tokens {
+			if other.hash == hash {
+				// Otherwise the last one would silently win, with its scope.
+				return nil, fmt.Errorf("tokens %q and %q have the same secret: each token needs its own", other.name, token.Name)
+			}
 		}
 		names[token.Name] = true
-		t.tokens = append(t.tokens, hashedToken{name: token.Name, scope: token.Scope, hash: sha256.Sum256([]byte(token.Secret))})
+		t.tokens = append(t.tokens, hashedToken{name: token.Name, scope: token.Scope, hash: hash})
 	}
 	return t, nil
 }
@@ -196,6 +240,28 @@ func CheckAddr(addr string, hasTokens bool) error {
 	}
 	if !isLoopbackHost(host) {
 		return fmt.Errorf("address %q: %w", addr, ErrNoTokensNonLoopback)
+	}
+	return nil
+}
+
+// ErrPlainHTTPNonLoopback is returned when a server, which speaks plain
+// HTTP, is asked to listen where other machines can reach it without saying
+// that a TLS-terminating proxy stands in front.
+var ErrPlainHTTPNonLoopback = errors.New("the server speaks plain HTTP, so tokens and run data would cross the network in clear text: " +
+	"put a reverse proxy that terminates TLS in front of it (see docs/reverse-proxy.md) and give --insecure-behind-proxy, or listen on loopback")
+
+// CheckPlainHTTP refuses a non-loopback listen address unless behindProxy
+// says a reverse proxy terminates TLS in front of the server.
+func CheckPlainHTTP(addr string, behindProxy bool) error {
+	if behindProxy {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("address %q: %w", addr, err)
+	}
+	if !isLoopbackHost(host) {
+		return fmt.Errorf("address %q: %w", addr, ErrPlainHTTPNonLoopback)
 	}
 	return nil
 }

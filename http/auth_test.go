@@ -2,11 +2,17 @@ package http_test
 
 import (
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/klaxonhq/klaxon"
 	klaxonhttp "github.com/klaxonhq/klaxon/http"
 )
 
@@ -155,6 +161,9 @@ func TestHandlerWithoutTokensRefusesOtherMachines(t *testing.T) {
 	for remote, want := range map[string]int{"192.0.2.7:4000": http.StatusForbidden, "127.0.0.1:4000": http.StatusOK, "[::1]:4000": http.StatusOK} {
 		req := httptest.NewRequest(http.MethodGet, "/api/v1/workflows", nil)
 		req.RemoteAddr = remote
+		// A server without tokens answers only its own names, not
+		// httptest's default example.com.
+		req.Host = "localhost:7070"
 		recorder := httptest.NewRecorder()
 		handler.ServeHTTP(recorder, req)
 		if recorder.Code != want {
@@ -164,4 +173,101 @@ func TestHandlerWithoutTokensRefusesOtherMachines(t *testing.T) {
 			t.Errorf("refusal answered as %q", recorder.Header().Get("Content-Type"))
 		}
 	}
+}
+
+// Token configurations that look fine and are not are refused, each with a
+// message that says what to do: two tokens sharing a secret (the last one
+// silently won, a read token's secret gaining admin), a placeholder of one
+// repeated character, a secret of spaces no request can present (from
+// KLAXON_TOKEN too); a token file other users can read is warned about.
+func TestTokenMistakesAreRefused(t *testing.T) {
+	t.Parallel()
+	for what, bad := range map[string][]klaxonhttp.Token{
+		"the same secret twice": {
+			{Name: "grafana", Scope: klaxonhttp.ScopeRead, Secret: adminSecret},
+			{Name: "root", Scope: klaxonhttp.ScopeAdmin, Secret: adminSecret},
+		},
+		"16 identical characters": {{Name: "lazy", Scope: klaxonhttp.ScopeRead, Secret: strings.Repeat("a", 16)}},
+		"two characters repeated": {{Name: "lazy", Scope: klaxonhttp.ScopeRead, Secret: strings.Repeat("ab", 8)}},
+		"16 spaces":               {{Name: "blank", Scope: klaxonhttp.ScopeAdmin, Secret: strings.Repeat(" ", 16)}},
+		"a space inside":          {{Name: "spaced", Scope: klaxonhttp.ScopeAdmin, Secret: "correct horse battery staple"}},
+	} {
+		if _, err := klaxonhttp.NewTokens(bad...); err == nil {
+			t.Errorf("%s: accepted", what)
+		} else if strings.Contains(err.Error(), adminSecret) {
+			t.Errorf("%s: the error %q repeats the secret", what, err)
+		}
+	}
+	env := map[string]string{"KLAXON_TOKEN": strings.Repeat(" ", 16)}
+	if _, err := klaxonhttp.LoadTokens("", func(key string) string { return env[key] }); err == nil || !strings.Contains(err.Error(), "KLAXON_TOKEN") {
+		t.Errorf("KLAXON_TOKEN of spaces: %v; want a refusal naming it", err)
+	}
+
+	path := filepath.Join(t.TempDir(), "tokens")
+	if err := os.WriteFile(path, []byte("ci operate "+operateSecret+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if warning := klaxonhttp.TokenFileWarning(path); !strings.Contains(warning, "chmod 600") {
+		t.Errorf("a token file of mode 0644: warning %q; want the fix", warning)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if warning := klaxonhttp.TokenFileWarning(path); warning != "" {
+		t.Errorf("a token file of mode 0600: warning %q", warning)
+	}
+}
+
+// A failed authentication is logged with the client's address, never the
+// secret, and a client failing again and again is logged once a minute.
+func TestFailedAuthenticationIsLoggedRateLimited(t *testing.T) {
+	t.Parallel()
+	st := newFixture(t, false).store
+	client, err := klaxon.NewClient(st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := klaxonhttp.NewTokens(klaxonhttp.Token{Name: "root", Scope: klaxonhttp.ScopeAdmin, Secret: adminSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(&lockedWriter{mu: &mu, w: &logged}, nil))
+	server, err := klaxonhttp.NewServer(klaxonhttp.Config{Client: client, Tokens: tokens, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const guess = "guessed-secret-0123456789"
+	for range 10 {
+		req := httptest.NewRequest(http.MethodGet, "/api/v1/workflows", nil)
+		req.RemoteAddr = "192.0.2.7:4000"
+		req.Header.Set("Authorization", "Bearer "+guess)
+		recorder := httptest.NewRecorder()
+		server.Handler().ServeHTTP(recorder, req)
+		if recorder.Code != http.StatusUnauthorized {
+			t.Fatalf("a wrong token: %d", recorder.Code)
+		}
+	}
+	mu.Lock()
+	text := logged.String()
+	mu.Unlock()
+	if n := strings.Count(text, "authentication failed"); n != 1 || !strings.Contains(text, "192.0.2.7") {
+		t.Errorf("10 failures from one address logged %d lines: %s; want one naming the address", n, text)
+	}
+	if strings.Contains(text, guess) {
+		t.Errorf("the log repeats the secret presented: %s", text)
+	}
+}
+
+// lockedWriter serializes writes to a log buffer.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

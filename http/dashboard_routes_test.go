@@ -128,6 +128,9 @@ func TestDashboardMount(t *testing.T) {
 		recorder := httptest.NewRecorder()
 		request := httptest.NewRequest(http.MethodGet, path, nil)
 		request.RemoteAddr = "127.0.0.1:5000"
+		// A server without tokens answers only its own names, not
+		// httptest's default example.com.
+		request.Host = "127.0.0.1:7070"
 		server.Handler().ServeHTTP(recorder, request)
 		if recorder.Code != want {
 			t.Errorf("GET %s = %d %s; want %d", path, recorder.Code, recorder.Body, want)

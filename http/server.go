@@ -60,6 +60,16 @@ type Config struct {
 	// whose pages call the API with the user's token. Without it those
 	// paths are 404 problems.
 	Dashboard http.Handler
+	// Hosts are the names the server is reached by, besides localhost and
+	// IP addresses (a reverse proxy's public name, say). A server without
+	// tokens, or with Hosts, refuses requests whose Host header names none
+	// of them, so that a web page cannot reach it by rebinding a name of its
+	// own to this machine.
+	Hosts []string
+	// MaxConnsPerClient bounds the open connections of one client address
+	// when the server listens itself (ListenAndServe); default
+	// DefaultMaxConnsPerClient.
+	MaxConnsPerClient int
 }
 
 // Server is Klaxon's HTTP API.
@@ -76,6 +86,14 @@ type Server struct {
 	api          huma.API
 	handler      http.Handler
 	routes       []string
+	// hosts are Config.Hosts; checkHost is set when the Host header is
+	// checked against them.
+	hosts     []string
+	checkHost bool
+	// maxConnsPerClient bounds one client address's connections.
+	maxConnsPerClient int
+	// authFailures logs failed authentications.
+	authFailures *authFailureLog
 }
 
 // NewServer builds the API's routes over a client.
@@ -87,6 +105,11 @@ func NewServer(config Config) (*Server, error) {
 	s := &Server{
 		client: config.Client, runs: st, reports: st, alerts: st,
 		tokens: config.Tokens, maxBodyBytes: config.MaxBodyBytes, logger: config.Logger,
+		hosts: config.Hosts, checkHost: config.Tokens.Len() == 0 || len(config.Hosts) > 0,
+		maxConnsPerClient: config.MaxConnsPerClient,
+	}
+	if s.maxConnsPerClient <= 0 {
+		s.maxConnsPerClient = DefaultMaxConnsPerClient
 	}
 	if s.maxBodyBytes <= 0 {
 		s.maxBodyBytes = DefaultMaxBodyBytes
@@ -94,9 +117,10 @@ func NewServer(config Config) (*Server, error) {
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
+	s.authFailures = &authFailureLog{logger: s.logger, now: time.Now}
 	mux := http.NewServeMux()
 	s.api = humago.New(mux, apiConfig())
-	s.api.UseMiddleware(s.authorize)
+	s.api.UseMiddleware(s.refuseUnwantedBody, s.refuseRepeatedQuery, s.authorize)
 	s.registerHealth()
 	s.registerRuns()
 	s.registerDeadLetters()
@@ -119,9 +143,9 @@ func NewServer(config Config) (*Server, error) {
 		}
 		writeProblem(w, http.StatusNotFound, fmt.Sprintf("no route %s %s: the API is described at %s", r.Method, r.URL.Path, OpenAPIPath))
 	})
-	s.handler = mux
+	s.handler = s.guardBrowsers(mux)
 	if s.tokens.Len() == 0 {
-		s.handler = loopbackOnly(mux)
+		s.handler = loopbackOnly(s.handler)
 	}
 	return s, nil
 }
@@ -175,7 +199,9 @@ func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
 
 // ListenAndServe serves on addr until ctx ends, then shuts down gracefully,
 // letting requests under way finish within a few seconds. It calls listening
-// with the server's base URL once the address is bound.
+// with the server's base URL once the address is bound. Every read and write
+// of a connection has a deadline, and one client address holds at most
+// Config.MaxConnsPerClient connections: a further one is closed at once.
 func (s *Server) ListenAndServe(ctx context.Context, addr string, listening func(url string)) error {
 	if err := CheckAddr(addr, s.tokens.Len() > 0); err != nil {
 		return err
@@ -184,10 +210,13 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, listening func
 	if err != nil {
 		return err
 	}
+	listener = limitPerClient(listener, s.maxConnsPerClient)
 	server := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	if listening != nil {
@@ -265,6 +294,7 @@ func (s *Server) authorize(ctx huma.Context, next func(huma.Context)) {
 	name, scope, ok := s.tokens.lookup(secret)
 	if !ok {
 		ctx.SetHeader("WWW-Authenticate", `Bearer realm="klaxon", error="invalid_token"`)
+		s.authFailures.record(ctx.RemoteAddr(), "the token is not one this server knows")
 		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the access token is not one this server knows")
 		return
 	}
@@ -295,6 +325,9 @@ func register[I, O any](s *Server, scope Scope, op huma.Operation, handler func(
 	}
 	s.routes = append(s.routes, op.Method+" "+op.Path)
 	huma.Register(s.api, op, func(ctx context.Context, input *I) (*O, error) {
+		if err := refuseUnstorableText(input); err != nil {
+			return nil, err
+		}
 		output, err := handler(ctx, input)
 		if err != nil {
 			var statusErr huma.StatusError

@@ -11,6 +11,9 @@ import (
 
 // DLQList returns entries matching every filter, newest first.
 func (s *Store) DLQList(ctx context.Context, params *store.DLQListParams) ([]*klaxontype.DeadLetter, error) {
+	if err := params.Validate(); err != nil {
+		return nil, err
+	}
 	query, args := dlqListQuery(params)
 	var entries []*klaxontype.DeadLetter
 	err := s.read(ctx, func(ctx context.Context, q querier) (err error) {

@@ -173,6 +173,9 @@ func (s *Store) RunGet(ctx context.Context, id string) (*klaxontype.Run, error) 
 
 // RunList returns runs matching every filter, newest first.
 func (s *Store) RunList(ctx context.Context, params *store.RunListParams) ([]*klaxontype.Run, error) {
+	if err := params.Validate(); err != nil {
+		return nil, err
+	}
 	statuses := make([]string, len(params.Statuses))
 	for i, status := range params.Statuses {
 		statuses[i] = string(status)

@@ -13,6 +13,9 @@ import (
 
 // DLQList returns entries matching every filter, newest first.
 func (s *Store) DLQList(ctx context.Context, params *store.DLQListParams) ([]*klaxontype.DeadLetter, error) {
+	if err := params.Validate(); err != nil {
+		return nil, err
+	}
 	query, args, err := dlqListQuery(params)
 	if err != nil {
 		return nil, err

@@ -97,6 +97,9 @@ func (s *Store) RunGet(ctx context.Context, id string) (*klaxontype.Run, error) 
 
 // RunList returns runs matching every filter, newest first.
 func (s *Store) RunList(ctx context.Context, params *store.RunListParams) ([]*klaxontype.Run, error) {
+	if err := params.Validate(); err != nil {
+		return nil, err
+	}
 	statuses := params.Statuses
 	if statuses == nil {
 		statuses = []klaxontype.RunStatus{}

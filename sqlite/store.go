@@ -87,13 +87,15 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	if readConnections == 0 {
 		readConnections = 4
 	}
-	if err := checkPath(path); err != nil {
-		return nil, err
-	}
+	// A command that only looks says the database is missing, not that it
+	// cannot create one, whichever part of the path is missing.
 	if opts.MustExist {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("sqlite: database %s does not exist", path)
 		}
+	}
+	if err := checkPath(path); err != nil {
+		return nil, err
 	}
 
 	conn, err := sqlite.OpenConn(path, sqlite.OpenReadWrite|sqlite.OpenCreate)
@@ -150,6 +152,11 @@ func (s *Store) prepareSchema(conn *sqlite.Conn, synchronous string, noMigrate b
 	if err != nil {
 		if sqlite.ErrCode(err) == sqlite.ResultNotADB {
 			return errors.New("the file is not a SQLite database")
+		}
+		if sqlite.ErrCode(err).ToPrimary() == sqlite.ResultReadOnly {
+			// The driver's error would print the statement's SQL text.
+			return errors.New("the database is read-only for this user: Klaxon needs to write to the file and to its directory " +
+				"(the write-ahead log sits beside it), even to read; run as the database's owner or give this user write access")
 		}
 		return err
 	}

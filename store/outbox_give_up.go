@@ -17,7 +17,7 @@ func CheckOutboxGiveUp(params *OutboxGiveUpParams) error {
 	case params.Actor == "":
 		return fmt.Errorf("%w: giving up the notifications of channel %s needs an actor", klaxontype.ErrInvalid, params.Channel)
 	}
-	return nil
+	return checkTexts("the channel", params.Channel, "the reason", params.Reason, "the actor", params.Actor)
 }
 
 // OutboxGiveUpError is the last error a given-up notification keeps: who

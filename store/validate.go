@@ -14,6 +14,12 @@ func (p *RunEnqueueParams) Validate() error {
 	if p.ID == "" || p.Workflow == "" {
 		return errors.New("a run needs an ID and a workflow")
 	}
+	if err := checkTexts("the run ID", p.ID, "the workflow", p.Workflow, "the idempotency key", p.IdempotencyKey, "the actor", p.Actor); err != nil {
+		return err
+	}
+	if err := checkLabels("entity", p.Entities); err != nil {
+		return err
+	}
 	if !json.Valid(p.Input) {
 		return fmt.Errorf("input of run %s is not valid JSON", p.ID)
 	}
@@ -52,7 +58,7 @@ func (p *RunCancelParams) Validate() error {
 	if p.ID == "" || p.Actor == "" {
 		return fmt.Errorf("%w: cancelling a run needs its ID and an actor", klaxontype.ErrInvalid)
 	}
-	return nil
+	return checkTexts("the run ID", p.ID, "the reason", p.Reason, "the actor", p.Actor)
 }
 
 // Validate reports a replay that cannot be carried out whatever the entry:
@@ -68,7 +74,7 @@ func (p *DLQReplayParams) Validate() error {
 	if p.Mode == klaxontype.ReplayRestart && p.NewRunID == "" {
 		return fmt.Errorf("%w: a restart needs the new run's ID", klaxontype.ErrInvalid)
 	}
-	return nil
+	return checkTexts("the entry ID", p.EntryID, "the step", p.Step, "the new run's ID", p.NewRunID, "the actor", p.Actor)
 }
 
 // Validate reports a resolve whose output is not JSON. Its error matches
@@ -77,7 +83,35 @@ func (p *DLQResolveParams) Validate() error {
 	if !json.Valid(p.Output) {
 		return fmt.Errorf("%w: the output is not valid JSON", klaxontype.ErrInvalid)
 	}
-	return nil
+	return checkTexts("the entry ID", p.EntryID, "the step", p.Step, "the idempotency key", p.IdempotencyKey, "the actor", p.Actor)
+}
+
+// Validate reports a discard without a reason, or with text no store can
+// keep. Its error matches klaxontype.ErrInvalid.
+func (p *DLQDiscardParams) Validate() error {
+	if p.Reason == "" {
+		return fmt.Errorf("%w: discarding an entry needs a reason", klaxontype.ErrInvalid)
+	}
+	return checkTexts("the entry ID", p.EntryID, "the reason", p.Reason, "the actor", p.Actor)
+}
+
+// Validate reports a filter no store can match: text with a NUL byte or
+// invalid UTF-8. Its error matches klaxontype.ErrInvalid.
+func (p *RunListParams) Validate() error {
+	if err := checkTexts("the workflow filter", p.Workflow, "the before cursor", p.BeforeID); err != nil {
+		return err
+	}
+	return checkLabels("the entity filter", p.Entities)
+}
+
+// Validate reports a filter no store can match: text with a NUL byte or
+// invalid UTF-8. Its error matches klaxontype.ErrInvalid.
+func (p *DLQListParams) Validate() error {
+	if err := checkTexts("the workflow filter", p.Workflow, "the channel filter", p.Channel,
+		"the run filter", p.RunID, "the before cursor", p.BeforeID); err != nil {
+		return err
+	}
+	return checkLabels("the entity filter", p.Entities)
 }
 
 // Validate reports a tally that names no workflow. Its error matches

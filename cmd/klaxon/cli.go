@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -57,7 +58,7 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(m.Stderr, "klaxon: %v\n", err)
+	fmt.Fprintln(m.Stderr, errorLine(err))
 	var usage *usageError
 	if errors.As(err, &usage) {
 		return exitUsage
@@ -126,4 +127,10 @@ func exactArgs(n int, names string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// errorLine is how a command's error is printed: after "klaxon: ", once,
+// though the library's own errors begin with it too.
+func errorLine(err error) string {
+	return "klaxon: " + strings.TrimPrefix(err.Error(), "klaxon: ")
 }

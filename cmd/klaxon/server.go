@@ -26,6 +26,8 @@ import (
 func (m *Main) serverCommand() *cobra.Command {
 	var addr, tokensFile, alertRules string
 	var alertInterval time.Duration
+	var hosts []string
+	var behindProxy bool
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Serve the HTTP API over a database until interrupted",
@@ -44,13 +46,25 @@ operate or admin; # starts a comment), and from KLAXON_TOKEN, an admin token nam
 recorded under its name. Without any token every request is allowed, so the server
 then listens on a loopback address only.
 
+The server speaks plain HTTP, without TLS. To serve other machines, put a reverse proxy
+that terminates TLS in front of it (docs/reverse-proxy.md) and give --insecure-behind-proxy;
+without that flag a non-loopback --addr is refused, since tokens would cross the network in
+clear text. A proxy on this machine reaches a server without tokens over loopback: give the
+server tokens whenever a proxy serves it to others.
+
+Web pages of other sites cannot drive the server: request bodies must be sent as
+Content-Type: application/json, a state-changing request from a browser must come from the
+server's own origin, and a server without tokens (or one given --host) answers only
+requests addressed to localhost, an IP address or a --host name, so a name rebound to this
+machine reaches nothing. Give --host the name a reverse proxy forwards, e.g. --host klaxon.example.com.
+
 The server evaluates alert rules every --alert-interval: the built-in ones, or those of
 --alert-rules FILE (see docs/alerts.md), and posts their notifications to the file's
 webhooks. It prints the rules in effect when it starts; klaxon alerts lists the alerts.`,
 		Example: `  klaxon server --db klaxon.db
   klaxon server --db klaxon.db --alert-rules /etc/klaxon/alerts.yml --alert-interval 1m
-  KLAXON_TOKEN=$(openssl rand -hex 24) klaxon server --db postgres://klaxon@db/klaxon --addr 0.0.0.0:7070
-  klaxon server --tokens /etc/klaxon/tokens --addr 10.0.0.5:7070`,
+  KLAXON_TOKEN=$(openssl rand -hex 24) klaxon server --db postgres://klaxon@db/klaxon --addr 127.0.0.1:7070 --host klaxon.example.com
+  klaxon server --tokens /etc/klaxon/tokens --addr 10.0.0.5:7070 --insecure-behind-proxy  # TLS ends at the proxy`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -62,9 +76,15 @@ webhooks. It prints the rules in effect when it starts; klaxon alerts lists the 
 			if err != nil {
 				return err
 			}
+			if warning := klaxonhttp.TokenFileWarning(tokensFile); warning != "" {
+				fmt.Fprintln(m.Stderr, "klaxon server: warning:", warning)
+			}
 			// Refuse a bad address or rules file before the database is opened
 			// or created.
 			if err := klaxonhttp.CheckAddr(addr, tokens.Len() > 0); err != nil {
+				return &usageError{err}
+			}
+			if err := klaxonhttp.CheckPlainHTTP(addr, behindProxy); err != nil {
 				return &usageError{err}
 			}
 			if alertInterval < time.Second {
@@ -88,7 +108,7 @@ webhooks. It prints the rules in effect when it starts; klaxon alerts lists the 
 			}
 			server, err := klaxonhttp.NewServer(klaxonhttp.Config{
 				Client: client, Tokens: tokens, Logger: logger, Metrics: serverMetrics(st, logger),
-				Dashboard: dashboard.Handler(),
+				Dashboard: dashboard.Handler(), Hosts: hosts,
 			})
 			if err != nil {
 				return err
@@ -123,6 +143,8 @@ webhooks. It prints the rules in effect when it starts; klaxon alerts lists the 
 	flags.StringVar(&addr, "addr", "127.0.0.1:7070", "address to listen on; a non-loopback one needs access tokens")
 	flags.StringVar(&alertRules, "alert-rules", "", "YAML file of alert rules and their webhook targets (default: the built-in rules, notifying nobody)")
 	flags.DurationVar(&alertInterval, "alert-interval", alert.DefaultInterval, "how often to evaluate the alert rules")
+	flags.BoolVar(&behindProxy, "insecure-behind-proxy", false, "allow a non-loopback --addr for plain HTTP: a reverse proxy in front terminates TLS")
+	flags.StringArrayVar(&hosts, "host", nil, "a name the server is reached by besides localhost and IP addresses (repeatable); requests to other names are refused")
 	flags.StringVar(&tokensFile, "tokens", "", `file of access tokens, one "NAME SCOPE SECRET" a line (also env KLAXON_TOKEN: one admin token)`)
 	return cmd
 }

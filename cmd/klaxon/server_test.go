@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -138,5 +139,28 @@ func TestServerWithTokensNeedsThem(t *testing.T) {
 	}
 	if code := stop(); code != exitOK {
 		t.Fatalf("server exited %d", code)
+	}
+}
+
+// The server speaks plain HTTP: a non-loopback address, tokens or not, is
+// refused unless a TLS-terminating proxy is declared in front. Before, the
+// help showed binding 0.0.0.0 with tokens and never mentioned TLS.
+func TestServerRefusesPlainHTTPToOtherMachines(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "plain.db")
+	env := map[string]string{"KLAXON_TOKEN": "admin-secret-0123456789"}
+	code, _, stderr := run(t, env, "server", "--db", db, "--addr", "0.0.0.0:0")
+	if code != exitUsage || !strings.Contains(stderr, "plain HTTP") || !strings.Contains(stderr, "--insecure-behind-proxy") {
+		t.Fatalf("a non-loopback address without TLS: exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("the refused server created its database")
+	}
+	url, stop := startServer(t, env, "--db", db, "--addr", "0.0.0.0:0", "--insecure-behind-proxy")
+	if !strings.HasPrefix(url, "http://") {
+		t.Errorf("server URL %q", url)
+	}
+	if code := stop(); code != exitOK {
+		t.Fatalf("server exited %d after its interrupt", code)
 	}
 }

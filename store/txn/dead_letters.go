@@ -244,8 +244,8 @@ func resolve(ctx context.Context, tx Tx, params *store.DLQResolveParams, t time.
 
 // DLQDiscard closes an open entry without action; the run stays dead.
 func (r Rules) DLQDiscard(ctx context.Context, params *store.DLQDiscardParams) (*klaxontype.DeadLetter, error) {
-	if params.Reason == "" {
-		return nil, invalid("discarding an entry needs a reason")
+	if err := params.Validate(); err != nil {
+		return nil, err
 	}
 	var discarded *klaxontype.DeadLetter
 	err := r.transact(ctx, func(ctx context.Context, tx Tx) error {
@@ -281,6 +281,9 @@ func (r Rules) DLQDiscard(ctx context.Context, params *store.DLQDiscardParams) (
 func (r Rules) DLQPurge(ctx context.Context, params *store.DLQPurgeParams) (int, error) {
 	if params.Actor == "" {
 		return 0, invalid("a purge needs an actor")
+	}
+	if err := params.Filter.Validate(); err != nil {
+		return 0, err
 	}
 	// Every filter given narrows the purge, the cursor and a limit included:
 	// ignoring one would delete entries the caller did not select. Only a zero

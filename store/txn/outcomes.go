@@ -20,6 +20,10 @@ func (r Rules) RunFail(ctx context.Context, params *store.RunFailParams) error {
 	if err := params.Validate(); err != nil {
 		return err
 	}
+	// A failure's text comes from programs and providers that may say
+	// anything; it is recorded with what no store can keep replaced, never
+	// refused, or the outcome would be lost with the lease.
+	params = params.Storable()
 	// The record is encoded here, on the caller's goroutine, not in the
 	// transaction that other writes wait for.
 	record, err := encodeRecord(params.Record)
@@ -88,6 +92,11 @@ func (r Rules) RunFail(ctx context.Context, params *store.RunFailParams) error {
 // once: a step no longer completed keeps the first outcome, and a second is
 // refused with klaxontype.ErrStepExists.
 func (r Rules) StepCompensate(ctx context.Context, params *store.StepCompensateParams) error {
+	if storable := store.StorableText(params.Error); storable != params.Error {
+		copied := *params
+		copied.Error = storable
+		params = &copied
+	}
 	var refused error
 	err := r.batch(ctx, func(ctx context.Context, tx Tx) error {
 		refused = nil
@@ -148,8 +157,10 @@ func (r Rules) StepFailuresRecord(ctx context.Context, params *store.StepFailure
 		for _, f := range params.Failures {
 			if err := tx.EventInsert(ctx, &klaxontype.Event{
 				RunID: params.RunID, Type: klaxontype.EventStepFailed, Actor: params.Holder, At: t,
-				Step: f.Name, StepSeq: f.Seq,
-				Message: fmt.Sprintf("attempt %d: step failed (%s, by %s), handled by the workflow: %s", params.Attempt, f.Class, f.ClassifiedBy, f.Message),
+				Step: store.StorableText(f.Name), StepSeq: f.Seq,
+				// The message is a provider's or a library's text: stored
+				// whatever its bytes, as a failure reason is.
+				Message: store.StorableText(fmt.Sprintf("attempt %d: step failed (%s, by %s), handled by the workflow: %s", params.Attempt, f.Class, f.ClassifiedBy, f.Message)),
 			}, nil); err != nil {
 				return err
 			}

@@ -47,6 +47,12 @@ func (r Rules) OutboxSettle(ctx context.Context, params *store.OutboxSettleParam
 	default:
 		return invalid("delivery state %q", params.State)
 	}
+	// A delivery error is what a webhook or a chat service answered.
+	if storable := store.StorableText(params.Error); storable != params.Error {
+		copied := *params
+		copied.Error = storable
+		params = &copied
+	}
 	return r.transact(ctx, func(ctx context.Context, tx Tx) error {
 		t := r.now()
 		next := params.NextAttemptAt
