@@ -185,6 +185,9 @@ func TestManyWorkerProcesses(t *testing.T) {
 	}
 	killed, stopped := workers[0], workers[1]
 	awaitCompleted(t, st, runs/4)
+	// Killed while it holds runs, which its survivors must then reclaim: on
+	// a loaded machine the others may have done every claim so far.
+	awaitHolding(t, pool, killed.cmd.Process.Pid)
 	if err := killed.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -308,6 +311,28 @@ func checkEffectsOnce(t *testing.T, st *postgres.Store, pool *pgxpool.Pool, runs
 }
 
 // awaitCompleted waits until at least n sink-pipeline runs are completed.
+// awaitHolding waits until the worker process pid holds a running run (its
+// worker ID is host-pid-suffix).
+func awaitHolding(t *testing.T, pool *pgxpool.Pool, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var held int
+		err := pool.QueryRow(context.Background(),
+			`SELECT count(*) FROM runs WHERE status = 'running' AND lease_holder LIKE $1`, fmt.Sprintf("%%-%d-%%", pid)).Scan(&held)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if held > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("worker process %d held no running run for a minute", pid)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func awaitCompleted(t *testing.T, st *postgres.Store, n int) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
