@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -176,4 +177,27 @@ func CheckRunCountOverdue(params *RunCountOverdueParams) error {
 		}
 	}
 	return nil
+}
+
+// Alerts are the alerts that the alert rules fire and resolve, each with
+// its notifications.
+type Alerts interface {
+	// AlertFire records a new firing alert of a rule and key, with its
+	// firing notification in the outbox, in one transaction. When an alert of
+	// the same rule, workflow and class is already firing it writes nothing
+	// and returns that alert with fired false, so of two evaluators one fires.
+	AlertFire(ctx context.Context, params *AlertFireParams) (alert *klaxontype.Alert, fired bool, err error)
+	// AlertUpdate records a firing alert's latest measurement and, when
+	// Notify is set, a repeat notification in the outbox, only if the alert
+	// has recorded exactly ExpectNotifications notifications; otherwise
+	// (another evaluator got there first, or the alert resolved) it writes
+	// nothing and updated is false.
+	AlertUpdate(ctx context.Context, params *AlertUpdateParams) (alert *klaxontype.Alert, updated bool, err error)
+	// AlertResolve resolves a firing alert with its resolved notification in
+	// the outbox; an alert already resolved is left alone and resolved is
+	// false. An unknown alert gives klaxontype.ErrNotFound.
+	AlertResolve(ctx context.Context, params *AlertResolveParams) (alert *klaxontype.Alert, resolved bool, err error)
+	// AlertList returns alerts, newest first: the firing ones and those
+	// resolved at or after ResolvedSince, as the filter says.
+	AlertList(ctx context.Context, params *AlertListParams) ([]*klaxontype.Alert, error)
 }

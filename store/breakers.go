@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"time"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
@@ -36,4 +37,43 @@ type BreakerTally struct {
 	// Cost sums the spend since SpendSince; Unknown when any of it had no
 	// price, USD then summing the known part.
 	Cost klaxontype.Cost
+}
+
+// Breakers are the per-workflow retry-storm breakers, shared by every worker
+// of the store.
+type Breakers interface {
+	// BreakerTrip opens a workflow's breaker until a time, recording a
+	// breaker.tripped event on the run that tripped it. Tripping an open
+	// breaker extends it; opened reports whether it was closed before.
+	BreakerTrip(ctx context.Context, params *BreakerTripParams) (opened bool, err error)
+	// BreakerReset closes an open breaker; klaxontype.ErrNotFound when it is
+	// not open.
+	BreakerReset(ctx context.Context, params *BreakerResetParams) error
+	// BreakerList returns every breaker that ever tripped, by workflow, with
+	// Open true for those still open.
+	BreakerList(ctx context.Context) ([]*klaxontype.Breaker, error)
+	// BreakerTally counts a workflow's attempts that ended, and sums its
+	// spend, since the times given, across every worker of the store: what
+	// the workflow's breaker judges. Only what happened after the breaker
+	// last opened counts, so that a breaker that was reset is not tripped
+	// again by the history that tripped it.
+	BreakerTally(ctx context.Context, params *BreakerTallyParams) (*BreakerTally, error)
+}
+
+// BreakerTripParams opens a breaker.
+type BreakerTripParams struct {
+	Workflow string
+	Reason   string
+	Until    time.Time
+	Actor    string
+	// RunID is the run whose attempt tripped the breaker.
+	RunID string
+	// Channels are notified, through the outbox, when the breaker opens.
+	Channels []string
+}
+
+// BreakerResetParams closes a breaker.
+type BreakerResetParams struct {
+	Workflow string
+	Actor    string
 }
