@@ -36,6 +36,11 @@ type ReplayOptions struct {
 	Input []byte
 	// Actor is who replays, recorded in the event log.
 	Actor string
+	// Budget, when set, gives the run a new budget: each field given
+	// replaces its cap, a field not given keeps the cap the run has now (its
+	// own, else its workflow's). A run that died budget_exceeded is given
+	// more so; the event log and the audit log record it.
+	Budget *klaxontype.Budget
 }
 
 // ReplayPlan says, before a replay, what it will do: which steps of the log it
@@ -129,7 +134,7 @@ func defaultMode(mode klaxontype.ReplayMode) klaxontype.ReplayMode {
 func (c *Client) Replay(ctx context.Context, entryID string, options ReplayOptions) (*klaxontype.DeadLetter, error) {
 	params := &store.DLQReplayParams{
 		EntryID: entryID, Mode: defaultMode(options.Mode), Step: options.Step, Input: options.Input,
-		Actor: actorOr(options.Actor),
+		Actor: actorOr(options.Actor), Budget: options.Budget,
 	}
 	if params.Mode == klaxontype.ReplayRestart {
 		params.NewRunID = newID()
@@ -137,6 +142,11 @@ func (c *Client) Replay(ctx context.Context, entryID string, options ReplayOptio
 	if err := c.checkReplayInput(ctx, entryID, options.Input); err != nil {
 		return nil, err
 	}
+	budget, err := c.replayBudget(ctx, entryID, options.Budget)
+	if err != nil {
+		return nil, err
+	}
+	params.Budget = budget
 	entry, err := c.store.DLQReplay(ctx, params)
 	if err != nil {
 		return nil, err

@@ -52,6 +52,8 @@ type ReplayRequest struct {
 	Step string `json:"step,omitempty" doc:"For from-step: the first step to run again"`
 	// Input replaces the run's input when present.
 	Input json.RawMessage `json:"input,omitempty" doc:"Replaces the run's input when present"`
+	// Budget replaces the run's budget, each field given.
+	Budget *klaxontype.Budget `json:"budget,omitempty" doc:"A new budget for the run (tokens, cost_usd; each given replaces the run's): a run that died budget_exceeded gets more"`
 	// DryRun only says what the replay would do.
 	DryRun bool `json:"dry_run,omitempty" doc:"Only say what the replay would do; change nothing"`
 }
@@ -96,6 +98,7 @@ type BulkReplayRequest struct {
 	Mode   klaxontype.ReplayMode `json:"mode,omitempty" enum:"resume,from-step,restart" doc:"As for one entry; default resume"`
 	Step   string                `json:"step,omitempty" doc:"For from-step: the first step to run again"`
 	Input  json.RawMessage       `json:"input,omitempty" doc:"Replaces every matched run's input when present"`
+	Budget *klaxontype.Budget    `json:"budget,omitempty" doc:"A new budget for every matched run (tokens, cost_usd)"`
 	DryRun bool                  `json:"dry_run,omitempty" doc:"Only count and list the entries that would be replayed"`
 	// EntryIDs confirms a dry run: only these of the matching entries.
 	EntryIDs []string `json:"entry_ids,omitempty" doc:"The entry_ids of the dry run being confirmed: only those entries are replayed; any closed or no longer matching since is skipped"`
@@ -259,7 +262,7 @@ func (s *Server) replay(ctx context.Context, input *replayInput) (*replayOutput,
 	if input.Body != nil {
 		request = *input.Body
 	}
-	options := klaxon.ReplayOptions{Mode: request.Mode, Step: request.Step, Input: request.Input, Actor: actor(ctx)}
+	options := klaxon.ReplayOptions{Mode: request.Mode, Step: request.Step, Input: request.Input, Budget: request.Budget, Actor: actor(ctx)}
 	plan, err := s.client.PlanReplay(ctx, input.ID, options)
 	if err != nil {
 		return nil, err
@@ -280,7 +283,7 @@ func (s *Server) replayMatching(ctx context.Context, input *bulkReplayInput) (*b
 	if err != nil {
 		return nil, err
 	}
-	options := klaxon.ReplayOptions{Mode: request.Mode, Step: request.Step, Input: request.Input, Actor: actor(ctx)}
+	options := klaxon.ReplayOptions{Mode: request.Mode, Step: request.Step, Input: request.Input, Budget: request.Budget, Actor: actor(ctx)}
 	params.EntryIDs = request.EntryIDs
 	result, err := s.client.ReplayMatching(ctx, params, options, request.DryRun)
 	if err != nil {

@@ -109,18 +109,20 @@ func (t *tx) RunReopen(_ context.Context, p *txn.RunReopenParams) (bool, error) 
 	if p.NewGeneration {
 		generation = 1
 	}
-	if err := execute(t.conn, runReplaySQL, nil, p.ID, p.At, bytesOrNull(p.Input), generation); err != nil {
+	tokens, cost := budgetArgs(p.Budget)
+	if err := execute(t.conn, runReplaySQL, nil, p.ID, p.At, bytesOrNull(p.Input), generation, tokens, cost); err != nil {
 		return false, err
 	}
 	return t.conn.Changes() > 0, nil
 }
 
 func (t *tx) RunRestart(_ context.Context, p *txn.RunRestartParams) (bool, error) {
+	tokens, cost := budgetArgs(p.Budget)
 	created := false
 	err := execute(t.conn, runRestartInsertSQL, func(*sqlite.Stmt) error {
 		created = true
 		return nil
-	}, p.NewID, bytesOrNull(p.Input), p.At, p.FromID)
+	}, p.NewID, bytesOrNull(p.Input), p.At, p.FromID, tokens, cost)
 	if err != nil || !created {
 		return false, err
 	}
@@ -185,6 +187,21 @@ func (t *tx) OutboxGiveUp(_ context.Context, channel, lastError string, at time.
 		return 0, err
 	}
 	return t.conn.Changes(), nil
+}
+
+// budgetArgs binds each field of a new budget, NULL for none: the run keeps
+// what it had.
+func budgetArgs(b *klaxontype.Budget) (tokens, cost any) {
+	if b == nil {
+		return nil, nil
+	}
+	if b.Tokens > 0 {
+		tokens = b.Tokens
+	}
+	if b.CostUSD > 0 {
+		cost = b.CostUSD
+	}
+	return tokens, cost
 }
 
 // bytesOrNull binds a nil byte slice as NULL.

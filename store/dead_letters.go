@@ -60,7 +60,10 @@ type DLQReplayParams struct {
 	Input []byte
 	// NewRunID is the ID of the run a restart creates.
 	NewRunID string
-	Actor    string
+	// Budget, when set, replaces the run's budget: a run that died
+	// budget_exceeded can be given more and resumed.
+	Budget *klaxontype.Budget
+	Actor  string
 }
 
 // DLQResolveParams completes an entry's failed step by hand.

@@ -74,6 +74,9 @@ func (p *DLQReplayParams) Validate() error {
 	if p.Mode == klaxontype.ReplayRestart && p.NewRunID == "" {
 		return fmt.Errorf("%w: a restart needs the new run's ID", klaxontype.ErrInvalid)
 	}
+	if b := p.Budget; b != nil && (b.Tokens < 0 || b.CostUSD < 0 || b.IsZero()) {
+		return fmt.Errorf("%w: a replay's new budget needs a positive token count or cost", klaxontype.ErrInvalid)
+	}
 	return checkTexts("the entry ID", p.EntryID, "the step", p.Step, "the new run's ID", p.NewRunID, "the actor", p.Actor)
 }
 

@@ -136,14 +136,14 @@ func (b *serverBackend) Replay(ctx context.Context, id string, options klaxon.Re
 }
 
 func replayRequest(options klaxon.ReplayOptions, dryRun bool) *klaxonhttp.ReplayRequest {
-	return &klaxonhttp.ReplayRequest{Mode: options.Mode, Step: options.Step, Input: json.RawMessage(options.Input), DryRun: dryRun}
+	return &klaxonhttp.ReplayRequest{Mode: options.Mode, Step: options.Step, Input: json.RawMessage(options.Input), Budget: options.Budget, DryRun: dryRun}
 }
 
 func (b *serverBackend) ReplayMatching(ctx context.Context, params *klaxon.DeadLetterFilter, options klaxon.ReplayOptions, dryRun bool) (*klaxon.BulkReplayResult, error) {
 	filter := deadLetterFilter(params)
 	return b.client.ReplayMatching(ctx, &klaxonhttp.BulkReplayRequest{
 		Filter: filter, All: filterEmpty(filter), Mode: options.Mode, Step: options.Step,
-		Input: json.RawMessage(options.Input), DryRun: dryRun, EntryIDs: params.EntryIDs,
+		Input: json.RawMessage(options.Input), Budget: options.Budget, DryRun: dryRun, EntryIDs: params.EntryIDs,
 	})
 }
 

@@ -38,14 +38,16 @@ func replayModeNames() []string {
 
 func (m *Main) dlqReplayCommand() *cobra.Command {
 	var (
-		filter      dlqFilter
-		allMatching bool
-		mode        string
-		step        string
-		inputPath   string
-		dryRun      bool
-		actor       string
-		asJSON      bool
+		filter       dlqFilter
+		allMatching  bool
+		mode         string
+		step         string
+		inputPath    string
+		budgetTokens int64
+		budgetUSD    float64
+		dryRun       bool
+		actor        string
+		asJSON       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "replay (ID | --all-matching [filters])",
@@ -79,6 +81,12 @@ them up. This command starts no worker.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			options := klaxon.ReplayOptions{Mode: klaxontype.ReplayMode(mode), Step: step}
+			switch {
+			case budgetTokens < 0 || budgetUSD < 0:
+				return &usageError{fmt.Errorf("--budget-tokens and --budget-usd take a positive number")}
+			case budgetTokens > 0 || budgetUSD > 0:
+				options.Budget = &klaxontype.Budget{Tokens: budgetTokens, CostUSD: budgetUSD}
+			}
 			if !options.Mode.Valid() {
 				return &usageError{fmt.Errorf("--mode %q is not a replay mode (%s)", mode, strings.Join(replayModeNames(), ", "))}
 			}
@@ -159,6 +167,8 @@ them up. This command starts no worker.`,
 	flags.StringVar(&mode, "mode", string(klaxontype.ReplayResume), "how to replay: "+strings.Join(replayModeNames(), ", "))
 	flags.StringVar(&step, "step", "", "with --mode from-step: the first step to run again")
 	flags.StringVar(&inputPath, "input", "", "replace the run's input with this JSON file (- for standard input)")
+	flags.Int64Var(&budgetTokens, "budget-tokens", 0, "give the run a new token budget (a run that died budget_exceeded gets more)")
+	flags.Float64Var(&budgetUSD, "budget-usd", 0, "give the run a new cost budget in USD")
 	flags.BoolVar(&dryRun, "dry-run", false, "print what would be replayed and change nothing")
 	flags.StringVar(&actor, "actor", "", "who replays, for the event log (default: your user name); a server records its token's name instead")
 	flags.BoolVar(&asJSON, "json", false, "print as JSON")

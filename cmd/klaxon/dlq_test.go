@@ -768,3 +768,13 @@ func TestDLQBadInputChangesNothing(t *testing.T) {
 		}
 	}
 }
+
+// A replay's new budget is checked before anything is opened.
+func TestReplayBudgetFlagsAreChecked(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "none.db")
+	code, _, stderr := run(t, nil, "dlq", "replay", "01JENTRY", "--db", db, "--budget-tokens", "-5")
+	if code != exitUsage || !strings.Contains(stderr, "--budget-tokens and --budget-usd take a positive number") {
+		t.Fatalf("negative budget: exit %d %q", code, stderr)
+	}
+}

@@ -80,13 +80,17 @@ func replay(ctx context.Context, tx Tx, params *store.DLQReplayParams, t time.Ti
 			}
 		}
 		if err := reopenRun(ctx, tx, &RunReopenParams{
-			ID: entry.RunID, Input: params.Input, NewGeneration: params.Mode == klaxontype.ReplayFromStep, At: t,
+			ID: entry.RunID, Input: params.Input, NewGeneration: params.Mode == klaxontype.ReplayFromStep,
+			Budget: params.Budget, At: t,
 		}); err != nil {
 			return nil, err
 		}
 	}
 	if params.Input != nil {
 		message += ", with edited input"
+	}
+	if b := params.Budget; b != nil {
+		message += ", with a new budget of " + describeBudget(b)
 	}
 	if err := tx.DeadLetterClose(ctx, &DeadLetterCloseParams{
 		ID: entry.ID, State: klaxontype.DeadLetterReplayed, Actor: params.Actor, At: t,
@@ -105,6 +109,7 @@ func replay(ctx context.Context, tx Tx, params *store.DLQReplayParams, t time.Ti
 	}
 	if err := audit(ctx, tx, t, params.Actor, klaxontype.AuditDLQReplay, entry.ID, map[string]any{
 		"mode": params.Mode, "step": params.Step, "edited_input": params.Input != nil, "run": entry.RunID,
+		"budget": params.Budget,
 	}, "replayed: "+message+"; the run is "+replayRunID); err != nil {
 		return nil, err
 	}
@@ -162,7 +167,7 @@ func reopenRun(ctx context.Context, tx Tx, params *RunReopenParams) error {
 }
 
 func restartRun(ctx context.Context, tx Tx, entry *klaxontype.DeadLetter, params *store.DLQReplayParams, t time.Time) error {
-	created, err := tx.RunRestart(ctx, &RunRestartParams{NewID: params.NewRunID, FromID: entry.RunID, Input: params.Input, At: t})
+	created, err := tx.RunRestart(ctx, &RunRestartParams{NewID: params.NewRunID, FromID: entry.RunID, Input: params.Input, Budget: params.Budget, At: t})
 	if err != nil {
 		return err
 	}
@@ -328,3 +333,15 @@ func (r Rules) DLQPurge(ctx context.Context, params *store.DLQPurgeParams) (int,
 
 // isNotFound reports an unknown row.
 func isNotFound(err error) bool { return errors.Is(err, klaxontype.ErrNotFound) }
+
+// describeBudget says a budget in words: its tokens, its cost, or both.
+func describeBudget(b *klaxontype.Budget) string {
+	switch {
+	case b.Tokens > 0 && b.CostUSD > 0:
+		return fmt.Sprintf("%d tokens and $%.4f", b.Tokens, b.CostUSD)
+	case b.Tokens > 0:
+		return fmt.Sprintf("%d tokens", b.Tokens)
+	default:
+		return fmt.Sprintf("$%.4f", b.CostUSD)
+	}
+}

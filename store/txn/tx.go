@@ -173,7 +173,9 @@ type RunReopenParams struct {
 	// NewGeneration starts a new idempotency-key generation for the steps
 	// the run executes again.
 	NewGeneration bool
-	At            time.Time
+	// Budget, when not nil, replaces the run's budget.
+	Budget *klaxontype.Budget
+	At     time.Time
 }
 
 // RunRestartParams creates a run from an earlier one.
@@ -182,7 +184,9 @@ type RunRestartParams struct {
 	FromID string
 	// Input replaces the earlier run's input when not nil.
 	Input []byte
-	At    time.Time
+	// Budget, when not nil, replaces the earlier run's budget.
+	Budget *klaxontype.Budget
+	At     time.Time
 }
 
 // StepResolveParams records a person's output for a step.
