@@ -364,11 +364,17 @@ func (s *site) breaker(workflow string) *klaxontype.Breaker {
 // it must cause.
 func (s *site) resolve(tab context.Context, step, output, refusal string) {
 	s.t.Helper()
-	s.do(tab, "type an output",
-		chromedp.SetValue(chromedp.CSS(`#resolve-form input[name=step]`), step),
-		chromedp.SetValue(chromedp.CSS(`#resolve-form textarea[name=output]`), output),
-		chromedp.Click(chromedp.CSS(`#resolve-form button[type=submit]`)),
-	)
+	// Filled and sent in one evaluation, on the form as it is then: the page
+	// may render the entry again (a refresh) between separate steps, and a
+	// node found by one step is gone for the next (seen once in CI).
+	s.waitFor(tab, "the resolve form, filled and sent", fmt.Sprintf(`(() => {
+		const form = document.querySelector('#resolve-form');
+		if (!form) return false;
+		form.querySelector('input[name=step]').value = %q;
+		form.querySelector('textarea[name=output]').value = %q;
+		form.querySelector('button[type=submit]').click();
+		return true;
+	})()`, step, output))
 	s.waitText(tab, "#resolve-error", refusal)
 }
 
