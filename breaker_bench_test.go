@@ -7,10 +7,11 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/pipelinebench"
 	"github.com/klaxonhq/klaxon/klaxontype"
 )
 
-// guardedPipeline is noopPipeline with a retry-storm breaker and a spend-rate
+// guardedPipeline is the pipeline benchmark's workflow with a retry-storm breaker and a spend-rate
 // limit, neither of which trips: what is measured is what judging them costs,
 // including the reads of the store-wide tally.
 var guardedPipeline = klaxon.NewWorkflow("guarded-pipeline", func(ctx context.Context, n int) (int, error) {
@@ -33,7 +34,7 @@ var guardedPipeline = klaxon.NewWorkflow("guarded-pipeline", func(ctx context.Co
 func BenchmarkPipelineBreaker(b *testing.B) {
 	for _, concurrency := range []int{1, 16, 256} {
 		b.Run(fmt.Sprintf("concurrency=%d", concurrency), func(b *testing.B) {
-			benchmarkWorkflow(b, guardedPipeline, concurrency, nil)
+			pipelinebench.RunWorkflow(b, guardedPipeline, concurrency, nil)
 		})
 	}
 }

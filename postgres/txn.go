@@ -121,7 +121,7 @@ func (t *tx) RunReopen(ctx context.Context, p *txn.RunReopenParams) (bool, error
 	if p.NewGeneration {
 		generation = 1
 	}
-	tokens, cost := budgetArgs(p.Budget)
+	tokens, cost := txn.BudgetArgs(p.Budget)
 	tag, err := t.tx.Exec(ctx, runReplaySQL, p.ID, p.At, bytesOrNull(p.Input), generation, tokens, cost)
 	if err != nil {
 		return false, err
@@ -130,7 +130,7 @@ func (t *tx) RunReopen(ctx context.Context, p *txn.RunReopenParams) (bool, error
 }
 
 func (t *tx) RunRestart(ctx context.Context, p *txn.RunRestartParams) (bool, error) {
-	tokens, cost := budgetArgs(p.Budget)
+	tokens, cost := txn.BudgetArgs(p.Budget)
 	_, err := collectRun(t.tx.Query(ctx, runRestartInsertSQL, p.NewID, bytesOrNull(p.Input), p.At, p.FromID, tokens, cost))
 	if errors.Is(err, klaxontype.ErrNotFound) {
 		return false, nil
@@ -198,21 +198,6 @@ func (t *tx) OutboxGiveUp(ctx context.Context, channel, lastError string, at tim
 		return 0, err
 	}
 	return int(tag.RowsAffected()), nil
-}
-
-// budgetArgs binds each field of a new budget, NULL for none: the run keeps
-// what it had.
-func budgetArgs(b *klaxontype.Budget) (tokens, cost any) {
-	if b == nil {
-		return nil, nil
-	}
-	if b.Tokens > 0 {
-		tokens = b.Tokens
-	}
-	if b.CostUSD > 0 {
-		cost = b.CostUSD
-	}
-	return tokens, cost
 }
 
 // bytesOrNull binds a nil byte slice as NULL.

@@ -109,7 +109,7 @@ func (t *tx) RunReopen(_ context.Context, p *txn.RunReopenParams) (bool, error) 
 	if p.NewGeneration {
 		generation = 1
 	}
-	tokens, cost := budgetArgs(p.Budget)
+	tokens, cost := txn.BudgetArgs(p.Budget)
 	if err := execute(t.conn, runReplaySQL, nil, p.ID, p.At, bytesOrNull(p.Input), generation, tokens, cost); err != nil {
 		return false, err
 	}
@@ -117,7 +117,7 @@ func (t *tx) RunReopen(_ context.Context, p *txn.RunReopenParams) (bool, error) 
 }
 
 func (t *tx) RunRestart(_ context.Context, p *txn.RunRestartParams) (bool, error) {
-	tokens, cost := budgetArgs(p.Budget)
+	tokens, cost := txn.BudgetArgs(p.Budget)
 	created := false
 	err := execute(t.conn, runRestartInsertSQL, func(*sqlite.Stmt) error {
 		created = true
@@ -187,21 +187,6 @@ func (t *tx) OutboxGiveUp(_ context.Context, channel, lastError string, at time.
 		return 0, err
 	}
 	return t.conn.Changes(), nil
-}
-
-// budgetArgs binds each field of a new budget, NULL for none: the run keeps
-// what it had.
-func budgetArgs(b *klaxontype.Budget) (tokens, cost any) {
-	if b == nil {
-		return nil, nil
-	}
-	if b.Tokens > 0 {
-		tokens = b.Tokens
-	}
-	if b.CostUSD > 0 {
-		cost = b.CostUSD
-	}
-	return tokens, cost
 }
 
 // bytesOrNull binds a nil byte slice as NULL.

@@ -60,6 +60,12 @@ func Benchmark(b *testing.B, instrument func(b *testing.B, config *klaxon.Config
 // the runs are enqueued before the timer starts. It reports steps/s and the
 // p50 and p99 latency of a step's checkpoint (queued to durable).
 func Run(b *testing.B, concurrency int, instrument func(b *testing.B, config *klaxon.Config)) {
+	RunWorkflow(b, pipeline, concurrency, instrument)
+}
+
+// RunWorkflow is Run with wf, a five-step workflow that takes and returns an
+// int (the pipeline with policies of its own, say), in place of the pipeline.
+func RunWorkflow(b *testing.B, wf *klaxon.Workflow[int, int], concurrency int, instrument func(b *testing.B, config *klaxon.Config)) {
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "klaxon.db"), nil)
 	if err != nil {
@@ -71,10 +77,10 @@ func Run(b *testing.B, concurrency int, instrument func(b *testing.B, config *kl
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := client.Register(pipeline); err != nil {
+	if err := client.Register(wf); err != nil {
 		b.Fatal(err)
 	}
-	enqueueConcurrently(b, client, runs)
+	enqueueConcurrently(b, client, wf, runs)
 
 	var (
 		mu        sync.Mutex
@@ -106,7 +112,7 @@ func Run(b *testing.B, concurrency int, instrument func(b *testing.B, config *kl
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := worker.Register(pipeline); err != nil {
+	if err := worker.Register(wf); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
@@ -128,14 +134,14 @@ func Run(b *testing.B, concurrency int, instrument func(b *testing.B, config *kl
 
 // enqueueConcurrently enqueues runs from many goroutines, so that the store
 // group-commits them.
-func enqueueConcurrently(b *testing.B, client *klaxon.Client, runs int) {
+func enqueueConcurrently(b *testing.B, client *klaxon.Client, wf *klaxon.Workflow[int, int], runs int) {
 	b.Helper()
 	var wg sync.WaitGroup
 	next := atomic.Int64{}
 	for range 64 {
 		wg.Go(func() {
 			for next.Add(1) <= int64(runs) {
-				if _, err := pipeline.Enqueue(context.Background(), client, 0); err != nil {
+				if _, err := wf.Enqueue(context.Background(), client, 0); err != nil {
 					b.Error(err)
 					return
 				}

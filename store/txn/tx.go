@@ -221,3 +221,19 @@ type WorkflowRow struct {
 	Policies    []byte
 	At          time.Time
 }
+
+// BudgetArgs are the statement arguments of a new budget's caps: each field
+// given, NULL for one not given (or no budget), which the statement's
+// coalesce reads as "keep what the run has".
+func BudgetArgs(b *klaxontype.Budget) (tokens, cost any) {
+	if b == nil {
+		return nil, nil
+	}
+	if b.Tokens > 0 {
+		tokens = b.Tokens
+	}
+	if b.CostUSD > 0 {
+		cost = b.CostUSD
+	}
+	return tokens, cost
+}
