@@ -98,6 +98,8 @@ type Client struct {
 	workflows map[string]Registrable
 	worker    *engine.Worker
 	delivery  *outbox.Dispatcher
+	// remote serves the worker protocol, once asked for.
+	remote *RemoteWorkers
 	stop      context.CancelFunc
 	stopped   chan error
 }
