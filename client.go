@@ -99,9 +99,9 @@ type Client struct {
 	worker    *engine.Worker
 	delivery  *outbox.Dispatcher
 	// remote serves the worker protocol, once asked for.
-	remote *RemoteWorkers
-	stop      context.CancelFunc
-	stopped   chan error
+	remote  *RemoteWorkers
+	stop    context.CancelFunc
+	stopped chan error
 }
 
 // NewClient returns a client on a store. Register workflows, then Start to

@@ -97,7 +97,7 @@ type HostedWorkflow struct {
 	Name              string                     `json:"name" minLength:"1" maxLength:"200"`
 	Version           int                        `json:"version,omitempty" minimum:"0"`
 	ExpectSteps       []string                   `json:"expect_steps,omitempty" doc:"The step manifest: the steps a run must execute to be complete."`
-	Retry             *RetrySettings               `json:"retry,omitempty"`
+	Retry             *RetrySettings             `json:"retry,omitempty"`
 	Budget            *BudgetCaps                `json:"budget,omitempty"`
 	RunTimeoutMS      int64                      `json:"run_timeout_ms,omitempty" minimum:"0"`
 	InputSchema       json.RawMessage            `json:"input_schema,omitempty" doc:"JSON Schema of the input: enqueues that do not fit it are refused."`
@@ -245,18 +245,18 @@ type StepFailureReport struct {
 
 // OutcomeRequest reports how an attempt's body ended.
 type OutcomeRequest struct {
-	WorkerID     string          `json:"worker_id" minLength:"1" maxLength:"200"`
-	Attempt      int             `json:"attempt" minimum:"1"`
-	Epoch        int64           `json:"epoch" minimum:"1"`
-	Mode         string          `json:"mode" enum:"run,replay"`
-	Reclaimed    bool            `json:"reclaimed,omitempty"`
-	Result       string          `json:"result" enum:"completed,failed,replayed,compensated"`
-	Output       json.RawMessage `json:"output,omitempty"`
-	Error        *ReportedError  `json:"error,omitempty"`
-	DurationMS   int64           `json:"duration_ms,omitempty" minimum:"0"`
-	StepsDone    []int           `json:"steps_done,omitempty" maxItems:"100000"`
-	Compensable  []int           `json:"compensable,omitempty" maxItems:"100000"`
-	StepFailures []StepFailureReport    `json:"step_failures,omitempty" maxItems:"10000"`
+	WorkerID     string              `json:"worker_id" minLength:"1" maxLength:"200"`
+	Attempt      int                 `json:"attempt" minimum:"1"`
+	Epoch        int64               `json:"epoch" minimum:"1"`
+	Mode         string              `json:"mode" enum:"run,replay"`
+	Reclaimed    bool                `json:"reclaimed,omitempty"`
+	Result       string              `json:"result" enum:"completed,failed,replayed,compensated"`
+	Output       json.RawMessage     `json:"output,omitempty"`
+	Error        *ReportedError      `json:"error,omitempty"`
+	DurationMS   int64               `json:"duration_ms,omitempty" minimum:"0"`
+	StepsDone    []int               `json:"steps_done,omitempty" maxItems:"100000"`
+	Compensable  []int               `json:"compensable,omitempty" maxItems:"100000"`
+	StepFailures []StepFailureReport `json:"step_failures,omitempty" maxItems:"10000"`
 }
 
 // OutcomeAnswer says what comes next.

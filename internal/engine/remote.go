@@ -166,7 +166,7 @@ func registrationOf(workflow *protocol.HostedWorkflow) (*store.WorkflowRegisterP
 		steps[step] = true
 	}
 	policies := &klaxontype.WorkflowPolicies{
-		RunTimeout: time.Duration(workflow.RunTimeoutMS) * time.Millisecond,
+		RunTimeout:   time.Duration(workflow.RunTimeoutMS) * time.Millisecond,
 		OutputSchema: workflow.OutputSchema, StepOutputSchemas: workflow.StepOutputSchemas,
 	}
 	if retry := workflow.Retry; retry != nil {
@@ -476,4 +476,3 @@ func (b *broadcast) signal() {
 	close(b.ch)
 	b.ch = make(chan struct{})
 }
-

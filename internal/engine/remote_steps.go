@@ -205,10 +205,10 @@ type remoteStepCode struct{ output []byte }
 func (c *remoteStepCode) Execute(context.Context) ([]byte, error) {
 	return nil, errors.New("klaxon: a remote worker's step runs in the worker")
 }
-func (c *remoteStepCode) Decode(output []byte) error      { c.output = output; return nil }
-func (c *remoteStepCode) Validate() error                 { return nil }
+func (c *remoteStepCode) Decode(output []byte) error       { c.output = output; return nil }
+func (c *remoteStepCode) Validate() error                  { return nil }
 func (c *remoteStepCode) Compensate(context.Context) error { return nil }
-func (c *remoteStepCode) OutputSchema() []byte            { return nil }
+func (c *remoteStepCode) OutputSchema() []byte             { return nil }
 
 // outputError is an output that does not fit its registered schema.
 type outputError struct {
@@ -216,6 +216,8 @@ type outputError struct {
 	err  error
 }
 
-func (e *outputError) Error() string        { return fmt.Sprintf("%s does not fit its registered schema: %v", e.what, e.err) }
+func (e *outputError) Error() string {
+	return fmt.Sprintf("%s does not fit its registered schema: %v", e.what, e.err)
+}
 func (e *outputError) Unwrap() error        { return e.err }
 func (e *outputError) Is(target error) bool { return target == klaxontype.ErrInvalidOutput }
