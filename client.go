@@ -227,6 +227,9 @@ func (c *Client) Start(ctx context.Context) error {
 			return fmt.Errorf("klaxon: register workflow %q: %w", name, err)
 		}
 	}
+	if err := c.store.WorkerRegister(ctx, goWorkerRegistration(c.config.WorkerID, definitions)); err != nil {
+		return fmt.Errorf("klaxon: register worker %q: %w", c.config.WorkerID, err)
+	}
 	c.delivery = c.newDispatcher()
 	workerCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	c.worker, c.stop, c.stopped = worker, stop, make(chan error, 1)

@@ -62,7 +62,17 @@ func TestOperatorWorksTheDashboard(t *testing.T) {
 	if got := s.text(tab, "#events-table"); !strings.Contains(got, "run.enqueued") {
 		t.Errorf("the event log says %q; want run.enqueued", got)
 	}
+	// The worker that worked the run, with the language and SDK version it
+	// registered (a Go worker built by go test: devel).
+	s.waitText(tab, "#run-worker", "go devel")
 	s.screenshot(tab, "run")
+	// Key 5 opens the workers registry: the demo's worker and the site's.
+	s.do(tab, "press 5", chromedp.KeyEvent("5"))
+	s.waitElement(tab, "#workers-table tr[data-worker]")
+	if got := s.text(tab, "#workers-table"); !strings.Contains(got, "go") || !strings.Contains(got, "charge") || !strings.Contains(got, "process-document") {
+		t.Errorf("the workers page says %q; want the Go workers and their workflows", got)
+	}
+	s.screenshot(tab, "workers")
 
 	// Bulk replay of a filtered set: 12 dead charges of batch b1; batch b2
 	// must stay untouched.

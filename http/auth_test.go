@@ -31,6 +31,7 @@ func TestScopeMatrix(t *testing.T) {
 		{http.MethodGet, "/api/v1/dlq/" + entry.ID, "", klaxonhttp.ScopeRead},
 		{http.MethodGet, "/api/v1/dlq/groups", "", klaxonhttp.ScopeRead},
 		{http.MethodGet, "/api/v1/whoami", "", klaxonhttp.ScopeRead},
+		{http.MethodGet, "/api/v1/workers", "", klaxonhttp.ScopeRead},
 		{http.MethodPost, "/api/v1/runs", `{"workflow":"greet","input":"x","idempotency_key":"matrix"}`, klaxonhttp.ScopeOperate},
 		{http.MethodPost, "/api/v1/dlq/" + entry.ID + "/replay", `{"dry_run":true}`, klaxonhttp.ScopeOperate},
 		{http.MethodPost, "/api/v1/dlq/replay", `{"all":true,"dry_run":true}`, klaxonhttp.ScopeOperate},

@@ -138,6 +138,7 @@ func NewServer(config Config) (*Server, error) {
 	s.registerOutbox()
 	s.registerDeadLetterGroups()
 	s.registerAudit()
+	s.registerWorkers()
 	s.registerWorkerProtocol()
 	if config.Metrics != nil {
 		s.serveMetrics(mux, config.Metrics)

@@ -187,6 +187,12 @@ var (
 	stepsOfRunsSQL string
 	//go:embed sql/steps_undone_before.sql
 	stepsUndoneBeforeSQL string
+	//go:embed sql/worker_list.sql
+	workerListSQL string
+	//go:embed sql/worker_register.sql
+	workerRegisterSQL string
+	//go:embed sql/worker_seen.sql
+	workerSeenSQL string
 	//go:embed sql/workflow_expected_steps.sql
 	workflowExpectedStepsSQL string
 	//go:embed sql/workflow_list.sql

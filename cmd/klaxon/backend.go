@@ -15,10 +15,11 @@ import (
 	"github.com/klaxonhq/klaxon/store"
 )
 
-// backend is what the runs, dlq, breaker, outbox, alerts, enqueue and stats commands act on: the
-// database itself (--db) or a server over it (--server). Both answer with the
-// same types and the same klaxontype sentinel errors, so each command has one
-// code path and prints the same thing either way.
+// backend is what the runs, dlq, breaker, outbox, alerts, enqueue, stats and
+// workers commands act on: the database itself (--db) or a server over it
+// (--server). Both answer with the same types and the same klaxontype
+// sentinel errors, so each command has one code path and prints the same
+// thing either way.
 type backend interface {
 	// Name is how messages name where the command looked: the database, or
 	// the server's URL.
@@ -66,6 +67,9 @@ type backend interface {
 	Alerts(ctx context.Context, state klaxonhttp.AlertStateFilter) ([]*klaxontype.Alert, error)
 	// Audit lists the audit log, newest first, up to filter.Limit records.
 	Audit(ctx context.Context, filter *klaxon.AuditFilter) ([]*klaxontype.AuditRecord, error)
+	// Workers lists the workers registry, the most recently seen first, up
+	// to limit workers.
+	Workers(ctx context.Context, limit int) ([]*klaxontype.Worker, error)
 	// Stats returns the time series of runs, dead letters, cost, tokens and
 	// retries.
 	Stats(ctx context.Context, query klaxon.StatsQuery) (*klaxontype.Stats, error)

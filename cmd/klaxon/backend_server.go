@@ -230,3 +230,7 @@ func (b *serverBackend) Audit(ctx context.Context, filter *klaxon.AuditFilter) (
 	}
 	return records, nil
 }
+
+func (b *serverBackend) Workers(ctx context.Context, limit int) ([]*klaxontype.Worker, error) {
+	return b.client.Workers(ctx, limit)
+}

@@ -144,3 +144,7 @@ func (b *storeBackend) Stats(ctx context.Context, query klaxon.StatsQuery) (*kla
 func (b *storeBackend) Audit(ctx context.Context, filter *klaxon.AuditFilter) ([]*klaxontype.AuditRecord, error) {
 	return b.client.AuditLog(ctx, filter)
 }
+
+func (b *storeBackend) Workers(ctx context.Context, limit int) ([]*klaxontype.Worker, error) {
+	return b.client.Workers(ctx, limit)
+}

@@ -95,6 +95,7 @@ never re-run, and every failure ends classified in the dead-letter queue.`,
 		m.enqueueCommand(),
 		m.statsCommand(),
 		m.auditCommand(),
+		m.workersCommand(),
 		m.retentionCommand(),
 	)
 	return root

@@ -4,6 +4,7 @@ import {
   api, ask, badge, between, canOperate, entitiesText, entityPairs, flash, fmtCost, fmtCount, fmtMillis, fmtTime, fromLocalInput,
   html, localInput, notify, options, pretty, queryString, raw, runStatuses, show, terminalStatuses, tokensOf,
 } from './core.js';
+import { knownWorkers, workerLabel } from './workers.js';
 
 let workflowNames = null;
 
@@ -73,8 +74,9 @@ export async function renderRun(main, id, view) {
     // A run that went dead has a dead-letter entry per death: link them.
     const died = detail.events.some((e) => e.type === 'run.dead');
     const entries = died ? (await api('/dlq?run=' + encodeURIComponent(id) + '&limit=10')).entries : [];
+    const workers = await knownWorkers();
     if (!view.current) return;
-    if (show(main, runPage(detail, entries))) {
+    if (show(main, runPage(detail, entries, workers))) {
       const cancel = main.querySelector('#cancel-run');
       if (cancel) cancel.addEventListener('click', () => cancelRun(detail.run));
     }
@@ -98,8 +100,22 @@ function completionOf(events) {
   return null;
 }
 
-function runPage(detail, entries) {
+/**
+ * workerOf is the worker that holds the run, or else the one that last
+ * claimed it (the latest claim or reclaim event), or else the one that ran
+ * its latest failed attempt: the worker that works or worked it.
+ */
+function workerOf(run, attempts, events) {
+  if (run.lease_holder) return run.lease_holder;
+  for (let i = events.length - 1; i >= 0; i--) {
+    if ((events[i].type === 'run.claimed' || events[i].type === 'lease.reclaimed') && events[i].actor) return events[i].actor;
+  }
+  return attempts.length ? attempts[attempts.length - 1].worker : '';
+}
+
+function runPage(detail, entries, workers) {
   const { run, manifest, steps, attempts, events } = detail;
+  const worker = workerOf(run, attempts, events);
   const record = completionOf(events);
   const cancellable = ['pending', 'running', 'retrying'].includes(run.status) && canOperate();
   return html`
@@ -116,6 +132,7 @@ function runPage(detail, entries) {
       ${Object.keys(run.entities || {}).length ? html`<dt>entities</dt><dd>${entitiesText(run.entities)}</dd>` : ''}
       ${run.idempotency_key ? html`<dt>idempotency key</dt><dd class="mono">${run.idempotency_key}</dd>` : ''}
       ${run.replay_of ? html`<dt>replay of</dt><dd><a class="mono" href="#/runs/${run.replay_of}">${run.replay_of}</a></dd>` : ''}
+      ${worker ? html`<dt>worker</dt><dd id="run-worker">${workerLabel(worker, workers)}</dd>` : ''}
       ${run.lease_holder ? html`<dt>lease</dt><dd>${run.lease_holder} until ${fmtTime(run.lease_expires_at)}</dd>` : ''}
       ${entries.length ? html`<dt>dead letters</dt><dd id="run-dead-letters">${entries.map((e) => html`<a class="mono" href="#/dlq/${e.id}">${e.id}</a> ${badge(e.state)} `)}</dd>` : ''}
       ${run.failure ? html`<dt>failure</dt><dd class="error">${badge(run.failure.class)} ${run.failure.step ? html`in step ${run.failure.step_seq} ${run.failure.step}: ` : ''}${run.failure.reason}</dd>` : ''}
@@ -128,7 +145,7 @@ function runPage(detail, entries) {
     </div>
     ${attempts.length ? html`<section><h2>Failed attempts (${attempts.length})</h2><table class="grid" id="attempts-table">
       <thead><tr><th class="num">attempt</th><th>time</th><th>worker</th><th>step</th><th>class</th><th>classified by</th><th>message</th></tr></thead>
-      <tbody>${attempts.map((a) => html`<tr><td class="num">${a.attempt}</td><td>${fmtTime(a.at)}</td><td class="small">${a.worker}</td>
+      <tbody>${attempts.map((a) => html`<tr><td class="num">${a.attempt}</td><td>${fmtTime(a.at)}</td><td class="small">${workerLabel(a.worker, workers)}</td>
         <td>${a.step ? a.step_seq + ' ' + a.step : '–'}</td><td>${badge(a.class)}</td><td class="small">${a.classified_by}</td><td class="msg">${a.message}</td></tr>`)}</tbody></table></section>` : ''}
     <section><h2>Event log (${events.length})</h2><table class="grid" id="events-table">
       <thead><tr><th>time</th><th>event</th><th>actor</th><th>step</th><th>message</th></tr></thead>

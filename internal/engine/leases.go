@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -110,9 +111,10 @@ func (w *Worker) StopCancelled(runID string) bool {
 	return true
 }
 
-// heartbeat renews every held lease each interval until ctx ends. A lease the
-// store no longer grants is lost: its execution is cancelled, and any write it
-// still attempts is refused by the store's epoch check.
+// heartbeat renews every held lease each interval until ctx ends, and then
+// tells the workers registry the worker is alive. A lease the store no
+// longer grants is lost: its execution is cancelled, and any write it still
+// attempts is refused by the store's epoch check.
 func (w *Worker) heartbeat(ctx context.Context) {
 	ticker := time.NewTicker(w.config.HeartbeatInterval)
 	defer ticker.Stop()
@@ -122,26 +124,40 @@ func (w *Worker) heartbeat(ctx context.Context) {
 			return
 		case <-ticker.C:
 		}
-		leases := w.leases.snapshot()
-		if len(leases) == 0 || w.config.heartbeatsDisabled {
+		if w.config.heartbeatsDisabled {
 			continue
 		}
-		lost, err := w.config.Store.LeasesExtend(ctx, &store.LeasesExtendParams{
-			Holder: w.config.ID, Leases: leases, Duration: w.config.LeaseDuration,
-		})
-		if err != nil {
-			w.config.Logger.Error("renewing leases failed", "worker", w.config.ID, "leases", len(leases), "error", err)
-			continue
+		w.renewLeases(ctx)
+		// One small write a round, after the leases, which matter more. The
+		// registry is a record for people: a failure is only logged.
+		if err := w.config.Store.WorkerSeen(ctx, &store.WorkerSeenParams{ID: w.config.ID}); err != nil && ctx.Err() == nil && !errors.Is(err, klaxontype.ErrClosed) {
+			w.config.Logger.Warn("recording the worker's heartbeat in the registry failed", "worker", w.config.ID, "error", err)
 		}
-		epochs := make(map[string]int64, len(leases))
-		for _, lease := range leases {
-			epochs[lease.RunID] = lease.Epoch
-		}
-		for _, runID := range lost {
-			// A run that ended while the renewal was on its way is not lost.
-			if w.leases.lose(store.Lease{RunID: runID, Epoch: epochs[runID]}) {
-				w.config.Logger.Warn("lease lost; stopping the run's execution", "worker", w.config.ID, "run", runID)
-			}
+	}
+}
+
+// renewLeases renews every held lease once, and stops the execution of each
+// run whose lease was lost.
+func (w *Worker) renewLeases(ctx context.Context) {
+	leases := w.leases.snapshot()
+	if len(leases) == 0 {
+		return
+	}
+	lost, err := w.config.Store.LeasesExtend(ctx, &store.LeasesExtendParams{
+		Holder: w.config.ID, Leases: leases, Duration: w.config.LeaseDuration,
+	})
+	if err != nil {
+		w.config.Logger.Error("renewing leases failed", "worker", w.config.ID, "leases", len(leases), "error", err)
+		return
+	}
+	epochs := make(map[string]int64, len(leases))
+	for _, lease := range leases {
+		epochs[lease.RunID] = lease.Epoch
+	}
+	for _, runID := range lost {
+		// A run that ended while the renewal was on its way is not lost.
+		if w.leases.lose(store.Lease{RunID: runID, Epoch: epochs[runID]}) {
+			w.config.Logger.Warn("lease lost; stopping the run's execution", "worker", w.config.ID, "run", runID)
 		}
 	}
 }

@@ -97,6 +97,12 @@ func (r *Remote) Register(ctx context.Context, request *protocol.RegisterRequest
 	if request.Worker.ID == "" {
 		return nil, invalidf("worker.id is empty: name the worker (host-pid-random)")
 	}
+	worker := workerRegistration(request)
+	// Checked before any workflow is registered: a refused registration
+	// changes nothing.
+	if err := worker.Validate(); err != nil {
+		return nil, err
+	}
 	answer := &protocol.RegisterAnswer{
 		WorkerID: request.Worker.ID, LeaseMS: protocol.DefaultLease.Milliseconds(),
 		HeartbeatMS: (protocol.DefaultLease / 3).Milliseconds(),
@@ -125,7 +131,23 @@ func (r *Remote) Register(ctx context.Context, request *protocol.RegisterRequest
 		}
 	}
 	r.definitions.forget()
+	if err := r.config.Store.WorkerRegister(ctx, worker); err != nil {
+		return nil, fmt.Errorf("register worker %q: %w", worker.ID, err)
+	}
 	return answer, nil
+}
+
+// workerRegistration is what the workers registry records of a registering
+// worker: what it says of itself, and the workflows it hosts.
+func workerRegistration(request *protocol.RegisterRequest) *store.WorkerRegisterParams {
+	worker := &store.WorkerRegisterParams{
+		ID: request.Worker.ID, Language: request.Worker.Language, SDKVersion: request.Worker.SDKVersion,
+		Runtime: request.Worker.Runtime, Workflows: make([]string, len(request.Workflows)),
+	}
+	for i := range request.Workflows {
+		worker.Workflows[i] = request.Workflows[i].Name
+	}
+	return worker
 }
 
 // CheckManifest refuses a registration whose step manifest differs from the
@@ -315,6 +337,11 @@ func (r *Remote) Heartbeat(ctx context.Context, request *protocol.HeartbeatReque
 	}
 	if !ok {
 		return nil, invalidf("lease_ms %d: give %d to %d", request.LeaseMS, protocol.MinLease.Milliseconds(), protocol.MaxLease.Milliseconds())
+	}
+	// The registry is a record for people: failing to keep it must not cost
+	// a worker its leases.
+	if err := r.config.Store.WorkerSeen(ctx, &store.WorkerSeenParams{ID: request.WorkerID}); err != nil {
+		r.worker.config.Logger.Warn("recording a worker's heartbeat in the registry failed", "worker", request.WorkerID, "error", err)
 	}
 	answer := &protocol.HeartbeatAnswer{Lost: []string{}}
 	if len(request.Leases) == 0 {

@@ -8,13 +8,16 @@ import (
 )
 
 // Storage is what a worker asks of the store: the engine's writes, the
-// attempt history a completion record counts, and the workflow breakers it
-// judges and trips.
+// attempt history a completion record counts, the workflow breakers it
+// judges and trips, and its last-seen time in the workers registry.
 type Storage interface {
 	store.Engine
 	AttemptList(ctx context.Context, runID string) ([]*klaxontype.Attempt, error)
 	BreakerTrip(ctx context.Context, params *store.BreakerTripParams) (opened bool, err error)
 	BreakerTally(ctx context.Context, params *store.BreakerTallyParams) (*store.BreakerTally, error)
+	// WorkerSeen keeps the workers registry's last-seen time of a worker
+	// that heartbeats.
+	WorkerSeen(ctx context.Context, params *store.WorkerSeenParams) error
 }
 
 // RemoteStorage is what a Remote asks of the store besides a worker's: the
@@ -25,6 +28,7 @@ type RemoteStorage interface {
 	WorkflowLister
 	RunGet(ctx context.Context, id string) (*klaxontype.Run, error)
 	StepList(ctx context.Context, runID string) ([]*klaxontype.StepRecord, error)
+	WorkerRegister(ctx context.Context, params *store.WorkerRegisterParams) error
 }
 
 // WorkflowLister reads the registered workflows.
