@@ -116,7 +116,11 @@ func (r *Remote) replayReport(exec *Execution, definition *remoteDefinition, req
 		}
 		if class := classified.Class; class == klaxontype.ClassNondeterminism || class == klaxontype.ClassBudgetExceeded {
 			// What dooms a run ends it, whatever the body did with it.
-			exec.doomLocked(&klaxontype.StepError{Name: failed.Name, Seq: failed.Seq, Err: err})
+			var stepErr *klaxontype.StepError
+			if !errors.As(err, &stepErr) {
+				err = &klaxontype.StepError{Name: failed.Name, Seq: failed.Seq, Err: err}
+			}
+			exec.doomLocked(err)
 		}
 	}
 	return nil

@@ -101,7 +101,7 @@ func (r *Remote) recordedStep(ctx context.Context, runID string, seq int, reques
 		}
 		switch {
 		case step.Name != request.Name:
-			return nil, fmt.Errorf("step %d: the log recorded %q but the workflow called %q: %w", seq, step.Name, request.Name, klaxontype.ErrNondeterminism)
+			return nil, fmt.Errorf("%w (%w)", &klaxontype.NondeterminismError{Seq: seq, Recorded: step.Name, Called: request.Name}, klaxontype.ErrNondeterminism)
 		case step.Epoch == request.Epoch:
 			return &protocol.CheckpointAnswer{
 				Seq: seq, Name: step.Name, IdempotencyKey: step.IdempotencyKey, Spend: protocol.SpendOf(step.Spend), Duplicate: true,
