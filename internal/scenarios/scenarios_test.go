@@ -1,0 +1,366 @@
+package scenarios_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	klaxonhttp "github.com/klaxonhq/klaxon/http"
+	"github.com/klaxonhq/klaxon/internal/scenarios"
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/postgres/pgtest"
+)
+
+const catalogPath = "testdata/scenarios.json"
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		_ = os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// TestScenarios runs every scenario of the catalog against every language's
+// worker, on a fresh SQLite file: TestScenarios/go/semantic_validator,
+// TestScenarios/python/semantic_validator, … The catalog and the assertions
+// are the same for every language, so a behaviour that differs between
+// languages fails.
+func TestScenarios(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the scenarios build and start a server and worker processes; skipped in -short mode")
+	}
+	for _, lang := range languages {
+		t.Run(lang.name, func(t *testing.T) {
+			runScenarios(t, lang, func(t *testing.T) string { return filepath.Join(t.TempDir(), "klaxon.db") })
+		})
+	}
+}
+
+// TestScenariosPostgres runs the same on PostgreSQL, a schema per language,
+// when KLAXON_TEST_POSTGRES_URL names a server.
+func TestScenariosPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the scenarios build and start a server and worker processes; skipped in -short mode")
+	}
+	pgtest.DatabaseURL(t)
+	for _, lang := range languages {
+		t.Run(lang.name, func(t *testing.T) {
+			runScenarios(t, lang, func(t *testing.T) string { return pgtest.SchemaURL(t, "klaxon_scenarios_") })
+		})
+	}
+}
+
+// environment is what one language's run of the catalog shares: the server,
+// its database, the effects server and the catalog.
+type environment struct {
+	bins    binaries
+	catalog *scenarios.Catalog
+	db      string
+	server  string
+	api     *api
+	effects *scenarios.Effects
+	// effectsURL is the effects server's URL, handed to workers.
+	effectsURL string
+	// catalogPath is the catalog's absolute path, handed to workers.
+	catalogPath string
+}
+
+// workerOptions say how to start a worker process.
+type workerOptions struct {
+	// only are the scenarios it hosts; none: every scenario that needs no
+	// worker of its own.
+	only        []string
+	lease       time.Duration
+	concurrency int
+}
+
+// language starts worker processes of one language.
+type language struct {
+	name string
+	// available reports why the language cannot run here, or "".
+	available func(t *testing.T, env *environment) string
+	// startWorker starts a worker and returns once it has registered its
+	// workflows.
+	startWorker func(t *testing.T, env *environment, options workerOptions) *process
+}
+
+var languages = []language{goLanguage, pythonLanguage}
+
+func runScenarios(t *testing.T, lang language, database func(t *testing.T) string) {
+	catalog, err := scenarios.Load(catalogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	absCatalog, err := filepath.Abs(catalogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	effects := scenarios.NewEffects()
+	effectsServer := httptest.NewServer(effects.Handler())
+	t.Cleanup(effectsServer.Close)
+	bins := build(t)
+	env := &environment{
+		bins: bins, catalog: catalog, db: database(t), effects: effects,
+		effectsURL: effectsServer.URL, catalogPath: absCatalog,
+	}
+	env.server = startServer(t, bins, env.db)
+	env.api = &api{base: env.server, client: &http.Client{Timeout: 30 * time.Second}}
+	if reason := lang.available(t, env); reason != "" {
+		t.Skip(reason)
+	}
+	lang.startWorker(t, env, workerOptions{lease: 2 * time.Second, concurrency: 64})
+	for _, scenario := range catalog.Scenarios {
+		t.Run(scenario.Name, func(t *testing.T) {
+			t.Parallel()
+			runScenario(t, lang, env, scenario)
+		})
+	}
+}
+
+// runScenario enqueues one run of the scenario, performs its action, and
+// asserts its outcome.
+func runScenario(t *testing.T, lang language, env *environment, scenario *scenarios.Scenario) {
+	ctx := context.Background()
+	key := lang.name + "/" + scenario.Name + "/" + randomSuffix()
+	var blockedStep string
+	if scenario.Action != nil {
+		blockedStep = scenario.Action.Step
+	}
+	// Whatever happens, no step stays blocked after the test.
+	t.Cleanup(func() { env.effects.Release(key, blockedStep) })
+
+	var first *process
+	dedicated := workerOptions{only: []string{scenario.Name}, lease: time.Second, concurrency: 1}
+	if scenario.Dedicated() {
+		first = lang.startWorker(t, env, dedicated)
+	}
+	runID, err := env.api.enqueue(ctx, scenario.Name, scenarios.Input{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("run %s, effects key %s", runID, key)
+	const runTimeout = 30 * time.Second
+	waitBlocked := func() {
+		t.Helper()
+		blockCtx, cancel := context.WithTimeout(ctx, runTimeout)
+		defer cancel()
+		if err := env.effects.WaitBlocked(blockCtx, key, blockedStep); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var detail *klaxonhttp.RunDetail
+	switch action := scenario.Action; {
+	case action == nil:
+		detail, err = env.api.awaitRun(ctx, runID, 0, runTimeout)
+	case action.Kind == "cancel":
+		waitBlocked()
+		if err := env.api.cancel(ctx, runID); err != nil {
+			t.Fatalf("cancel: %v", err)
+		}
+		detail, err = env.api.awaitRun(ctx, runID, 0, runTimeout)
+		env.effects.Release(key, blockedStep)
+	case action.Kind == "kill":
+		waitBlocked()
+		first.kill()
+		lang.startWorker(t, env, dedicated)
+		detail, err = env.api.awaitRun(ctx, runID, 0, runTimeout)
+	case action.Kind == "stale":
+		waitBlocked()
+		// The first worker freezes inside its step (a long GC pause, a
+		// suspended VM): its lease expires, and the second takes the run
+		// over and completes it. Then the first's step returns, before it
+		// can learn of the takeover, and it checkpoints late.
+		if err := first.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = first.cmd.Process.Signal(syscall.SIGCONT) })
+		lang.startWorker(t, env, dedicated)
+		if detail, err = env.api.awaitRun(ctx, runID, 0, runTimeout); err != nil {
+			break
+		}
+		env.effects.Release(key, blockedStep)
+		time.Sleep(50 * time.Millisecond) // the answer reaches the frozen worker's socket
+		if err := first.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+		// Whether the late checkpoint is sent at all is a race on the
+		// resumed worker: its step's answer against its first heartbeat,
+		// which finds the takeover and stops the run (a Go worker then
+		// abandons the step). Either way nothing it does may change the
+		// run: the outcome below is asserted after it had time to act.
+		time.Sleep(time.Second)
+		if detail, err = env.api.run(ctx, runID); err != nil {
+			break
+		}
+		if suppressedStep(detail, blockedStep) {
+			t.Logf("the stale worker's late checkpoint of %s was refused (duplicate.suppressed)", blockedStep)
+		} else {
+			t.Logf("the stale worker learned of the takeover before its step %s returned, and wrote nothing", blockedStep)
+		}
+	case action.Kind == "resolve" || action.Kind == "replay":
+		if detail, err = env.api.awaitRun(ctx, runID, 0, runTimeout); err != nil {
+			break
+		}
+		entry, lookupErr := env.api.deadLetter(ctx, runID)
+		if lookupErr != nil || entry == nil {
+			t.Fatalf("the run is %s with no dead-letter entry to %s (%v)", detail.Run.Status, action.Kind, lookupErr)
+		}
+		if action.Kind == "resolve" {
+			err = env.api.resolve(ctx, entry.ID, action.Step, action.Output)
+		} else {
+			err = env.api.replayFromStep(ctx, entry.ID, action.Step)
+		}
+		if err != nil {
+			t.Fatalf("%s the dead-letter entry: %v", action.Kind, err)
+		}
+		detail, err = env.api.awaitRun(ctx, runID, detail.Run.Attempt, runTimeout)
+	default:
+		t.Fatalf("unknown action %q", action.Kind)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry, err := env.api.deadLetter(ctx, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertOutcome(t, scenario.Expect, observe(detail, entry, env.effects.Counts(key)))
+}
+
+func randomSuffix() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// suppressedStep reports whether the event log holds a refused write of
+// step.
+func suppressedStep(detail *klaxonhttp.RunDetail, step string) bool {
+	return slices.ContainsFunc(detail.Events, func(e *klaxontype.Event) bool {
+		return e.Type == klaxontype.EventDuplicateSuppressed && e.Step == step
+	})
+}
+
+// outcome is what the harness saw of a run, in the catalog's terms.
+type outcome struct {
+	scenarios.Expected
+	events       []string
+	retryDelayMS int64
+}
+
+func observe(detail *klaxonhttp.RunDetail, entry *klaxontype.DeadLetter, effects map[string]int) outcome {
+	run := detail.Run
+	seen := outcome{Expected: scenarios.Expected{
+		Status: string(run.Status), Attempts: run.Attempt, AttemptClasses: []string{},
+		Steps: []scenarios.StepRecord{}, Effects: effects, Output: run.Output, Tokens: run.Spend.Usage.Total(),
+	}, retryDelayMS: -1}
+	if run.Failure != nil {
+		seen.Class = string(run.Failure.Class)
+		seen.FailedStep = run.Failure.Step
+	}
+	for _, attempt := range detail.Attempts {
+		seen.AttemptClasses = append(seen.AttemptClasses, string(attempt.Class))
+	}
+	for _, step := range detail.Steps {
+		record := scenarios.StepRecord{Name: step.Name, Status: string(step.Status)}
+		var output scenarios.StepOutput
+		if json.Unmarshal(step.Output, &output) == nil {
+			record.Execution = output.Execution
+		}
+		seen.Steps = append(seen.Steps, record)
+		if len(detail.Attempts) > 0 && step.Attempt > detail.Attempts[0].Attempt {
+			delay := step.StartedAt.Sub(detail.Attempts[0].At).Milliseconds()
+			if seen.retryDelayMS < 0 || delay < seen.retryDelayMS {
+				seen.retryDelayMS = delay
+			}
+		}
+	}
+	for _, event := range detail.Events {
+		seen.events = append(seen.events, string(event.Type))
+	}
+	if entry != nil {
+		seen.Channel = entry.Channel
+		seen.DeadLetterState = string(entry.State)
+	}
+	return seen
+}
+
+// assertOutcome compares what the harness saw with what the catalog expects.
+func assertOutcome(t *testing.T, want scenarios.Expected, seen outcome) {
+	t.Helper()
+	check := func(what string, got, expected any) {
+		t.Helper()
+		if !reflect.DeepEqual(got, expected) {
+			t.Errorf("%s: got %v, want %v", what, got, expected)
+		}
+	}
+	check("status", seen.Status, want.Status)
+	check("failure class", seen.Class, want.Class)
+	check("failed step", seen.FailedStep, want.FailedStep)
+	check("attempts", seen.Attempts, want.Attempts)
+	check("classes of the failed attempts", seen.AttemptClasses, orEmpty(want.AttemptClasses))
+	check("dead-letter channel", seen.Channel, want.Channel)
+	check("dead-letter state", seen.DeadLetterState, want.DeadLetterState)
+	check("side effects", seen.Effects, want.Effects)
+	steps := slices.Clone(seen.Steps)
+	for i := range steps {
+		if i < len(want.Steps) && want.Steps[i].Execution == 0 {
+			steps[i].Execution = 0 // not asserted
+		}
+	}
+	check("step log", steps, orEmpty(want.Steps))
+	if want.Output != nil {
+		var got, expected any
+		_ = json.Unmarshal(seen.Output, &got)
+		_ = json.Unmarshal(want.Output, &expected)
+		check("output", got, expected)
+	}
+	if want.Tokens != 0 {
+		check("tokens", seen.Tokens, want.Tokens)
+	}
+	for _, event := range want.Events {
+		if !slices.Contains(seen.events, event) {
+			t.Errorf("the event log holds no %s event: %v", event, seen.events)
+		}
+	}
+	if want.MinRetryDelayMS > 0 && seen.retryDelayMS < want.MinRetryDelayMS {
+		t.Errorf("the step after the failed attempt began %d ms after it; want at least %d ms", seen.retryDelayMS, want.MinRetryDelayMS)
+	}
+	if t.Failed() {
+		observed, _ := json.Marshal(seen.Expected)
+		t.Logf("observed: %s\nevents: %v", observed, seen.events)
+	}
+}
+
+func orEmpty[T any](list []T) []T {
+	if list == nil {
+		return []T{}
+	}
+	return list
+}
+
+// eventLog is a run's event log, for a failure's message.
+func eventLog(detail *klaxonhttp.RunDetail) string {
+	if detail == nil {
+		return "(no run)"
+	}
+	var lines []string
+	for _, event := range detail.Events {
+		lines = append(lines, fmt.Sprintf("%s %s %s step=%s seq=%d: %s", event.At.Format("15:04:05.000"), event.Type, event.Actor, event.Step, event.StepSeq, event.Message))
+	}
+	return strings.Join(lines, "\n")
+}
