@@ -178,6 +178,16 @@ class Client:
     def __init__(self, server: str = "http://127.0.0.1:7070", token: str | None = None, *, timeout: float = 30.0) -> None:
         self._transport = Transport(server, token, timeout=timeout)
 
+    def close(self) -> None:
+        """Close the client's connections."""
+        self._transport.close_all()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def enqueue(
         self,
         workflow: str,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 import threading
 import time
 import urllib.parse
@@ -501,7 +500,6 @@ class Transport:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[http.client.HTTPConnection] = []
-        self._aborted = False
 
     def _connection(self, timeout: float) -> http.client.HTTPConnection:
         conn = cast("http.client.HTTPConnection | None", getattr(self._local, "conn", None))
@@ -527,18 +525,13 @@ class Transport:
                 if conn in self._connections:
                     self._connections.remove(conn)
 
-    def abort(self) -> None:
-        """Break every open connection, waking requests blocked on them (a long poll)."""
+    def close_all(self) -> None:
+        """Close every connection this transport opened, on any thread."""
         with self._lock:
-            self._aborted = True
             conns = list(self._connections)
+            self._connections.clear()
         for conn in conns:
-            sock = conn.sock
-            if sock is not None:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            conn.close()
 
     def close(self) -> None:
         self._drop()
@@ -573,8 +566,6 @@ class Transport:
             except (OSError, http.client.HTTPException) as exc:
                 self._drop()
                 last = exc
-                if self._aborted:
-                    break
                 continue
             if response.getheader("Connection", "").lower() == "close":
                 self._drop()

@@ -197,7 +197,6 @@ class Worker:
     def stop(self, wait: bool = False) -> None:
         """Stop claiming; runs go on for ``grace_period`` seconds, then the rest are released."""
         self._stopping.set()
-        self._claims.transport.abort()
         with self._lock:
             self._lock.notify_all()
         if wait:
@@ -219,13 +218,23 @@ class Worker:
             slot.start()
         heartbeat = threading.Thread(target=self._heartbeat_loop, name="klaxon-heartbeat", daemon=True)
         heartbeat.start()
+        # The long poll in flight is not cut short: a claim the server answers
+        # after we hung up would hold runs nobody works until their lease ends.
+        # Its runs are released as they come, while the grace period runs.
+        claimer = threading.Thread(target=self._claim_loop, name="klaxon-claim", daemon=True)
+        claimer.start()
         try:
-            self._claim_loop()
-        finally:
+            while not self._stopping.wait(1.0):
+                pass
             self._shutdown()
+            claimer.join()
+        finally:
+            self._stopping.set()
             for _ in slots:
                 self._queue.put(None)
             self._stopped.set()
+            self._protocol.transport.close_all()
+            self._claims.transport.close_all()
 
     def _claim_loop(self) -> None:
         names = list(self._workflows)
@@ -263,8 +272,15 @@ class Worker:
             self._release(core)
             return
         with self._lock:
-            self._held[run.run_id] = core
-            self._free -= 1
+            if self._stopping.is_set():
+                accepted = False
+            else:
+                accepted = True
+                self._held[run.run_id] = core
+                self._free -= 1
+        if not accepted:
+            self._release(core)
+            return
         self._queue.put(core)
 
     def _slot(self) -> None:

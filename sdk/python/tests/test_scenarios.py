@@ -53,6 +53,7 @@ class Scenarios:
 
     @classmethod
     def tearDownClass(cls) -> None:
+        cls.client.close()
         cls.server.stop()
 
     # helpers -------------------------------------------------------------
@@ -67,7 +68,7 @@ class Scenarios:
     def worker(self, **options: Any) -> klaxon.Worker:
         options.setdefault("concurrency", 4)
         options.setdefault("lease", 5.0)
-        options.setdefault("claim_wait", 5.0)
+        options.setdefault("claim_wait", 1.0)
         options.setdefault("grace_period", 1.0)
         return klaxon.Worker(self.server.url, **options)
 
@@ -286,6 +287,11 @@ class Scenarios:
         t = self.assertions()
         name = self.name("sigkill")
         state = tempfile.mkdtemp(prefix="klaxon-py-kill-")
+        w = self.worker()
+        import sigkill_worker
+
+        sigkill_worker.define(w, name, state, hang=False)
+        w.register()
         child = subprocess.Popen(
             [sys.executable, str(Path(__file__).with_name("sigkill_worker.py")), self.server.url, name, state],
             env={**os.environ, "PYTHONPATH": str(SDK)},
@@ -300,10 +306,6 @@ class Scenarios:
                 child.kill()
                 child.wait()
 
-        w = self.worker()
-        import sigkill_worker
-
-        sigkill_worker.define(w, name, state, hang=False)
         self.start(w)
         done = self.client.await_run(run.id, timeout=30)
         t.assertEqual(done.status, "completed", done.failure)
