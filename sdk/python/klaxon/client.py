@@ -214,6 +214,12 @@ class Client:
         """A run as it is now."""
         return self.run_detail(run_id).run
 
+    def cancel(self, run_id: str, reason: str = "") -> Run:
+        """Cancel a run for good; a running one loses its lease and its worker stops it."""
+        path = API_PREFIX + "/runs/" + urllib.parse.quote(run_id, safe="") + "/cancel"
+        body = {"reason": reason} if reason else {}
+        return Run.from_wire(_m(self._transport.request("POST", path, body, idempotent=True)))
+
     def await_run(self, run_id: str, timeout: float = 60.0, *, poll: float = 0.1) -> Run:
         """Wait until the run is completed, dead or cancelled; ``TimeoutError`` after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout

@@ -504,6 +504,49 @@ class Scenarios:
         self.start(w2)
         t.assertEqual(self.client.await_run(run.id, timeout=20).output, "quick")
 
+    def test_a_run_past_its_run_timeout_fails_with_class_timeout(self) -> None:
+        t = self.assertions()
+        w = self.worker()
+        name = self.name("runtimeout")
+
+        @w.workflow(name, run_timeout=0.5, retry=fast(1))
+        def wf(ctx: klaxon.Context, _: Any) -> str:  # pyright: ignore[reportUnusedFunction]
+            ctx.step("quick", lambda: "ok")
+            return ctx.step("slow", lambda: time.sleep(3) or "late")
+
+        self.start(w)
+        detail = self.finish(name)
+        t.assertEqual(detail.run.status, "dead")
+        assert detail.run.failure is not None
+        t.assertEqual(detail.run.failure.class_, "timeout")
+        t.assertEqual([s.name for s in detail.steps], ["quick"])
+
+    def test_a_run_cancelled_while_running_begins_no_new_step(self) -> None:
+        t = self.assertions()
+        w = self.worker(lease=1.5)
+        name = self.name("cancel")
+        started = threading.Event()
+        after: list[int] = []
+
+        def long() -> str:
+            started.set()
+            time.sleep(1.5)
+            return "long"
+
+        @w.workflow(name, retry=FAST)
+        def wf(ctx: klaxon.Context, _: Any) -> str:  # pyright: ignore[reportUnusedFunction]
+            ctx.step("long", long)
+            return ctx.step("after", lambda: after.append(1) or "after")
+
+        self.start(w)
+        run = self.client.enqueue(name)
+        t.assertTrue(started.wait(10))
+        self.client.cancel(run.id, "changed my mind")
+        t.assertEqual(self.client.await_run(run.id, timeout=10).status, "cancelled")
+        time.sleep(2.0)
+        t.assertEqual(after, [])
+        t.assertEqual(self.client.run(run.id).status, "cancelled")
+
 
 def _raise(exc: BaseException) -> Any:
     raise exc
