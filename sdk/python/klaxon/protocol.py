@@ -451,6 +451,7 @@ _PROBLEMS: dict[str, type[ProblemError]] = {
 }
 
 _RETRYABLE_STATUS = frozenset({502, 503, 504})
+_STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 
 
 def decode_problem(status: int, reason: str, body: bytes) -> ProblemError:
@@ -554,11 +555,14 @@ class Transport:
         attempts = self._retries + 1 if idempotent else 1
         delay = 0.05
         last: Exception | None = None
-        for attempt in range(attempts):
+        attempt = -1
+        while attempt + 1 < attempts:
+            attempt += 1
             if attempt:
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
             conn = self._connection(timeout if timeout is not None else self._timeout)
+            reused = conn.sock is not None
             try:
                 conn.request(method, url, body=payload, headers=self._headers)
                 response = conn.getresponse()
@@ -566,6 +570,10 @@ class Transport:
             except (OSError, http.client.HTTPException) as exc:
                 self._drop()
                 last = exc
+                if reused and not idempotent and attempts == 1 and isinstance(exc, _STALE):
+                    # A kept-alive connection the server had closed while idle:
+                    # the request never reached it, so sending it again is safe.
+                    attempts = 2
                 continue
             if response.getheader("Connection", "").lower() == "close":
                 self._drop()

@@ -96,6 +96,10 @@ class Worker:
     ) -> None:
         if not 1 <= concurrency <= 256:
             raise ValueError("concurrency is between 1 and 256")
+        if lease is not None and not 1 <= lease <= 600:
+            raise ValueError("lease is between 1 and 600 seconds")
+        if not 0 < claim_wait <= 30:
+            raise ValueError("claim_wait is above 0 and at most 30 seconds")
         self.server = server
         self.concurrency = concurrency
         self.worker_id = worker_id or _default_worker_id()
@@ -374,7 +378,9 @@ class Worker:
             with self._lock:
                 for run_id in lost:
                     core = self._held.get(run_id)
-                    if core is not None:
+                    # A settled run (its outcome sent, compensating) is left
+                    # to the server's refusals of its writes.
+                    if core is not None and not core.settled:
                         core.stop("lease lost")
 
     def _shutdown(self) -> None:

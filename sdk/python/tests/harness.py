@@ -60,8 +60,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def postgres_database() -> str | None:
-    """A URL of a fresh PostgreSQL database, or ``None`` when ``KLAXON_TEST_POSTGRES_URL`` is unset.
+def postgres_database() -> tuple[str, Callable[[], None]] | None:
+    """A URL of a fresh PostgreSQL database and how to drop it, or ``None`` when ``KLAXON_TEST_POSTGRES_URL`` is unset.
 
     Raises SkipTest (a visible skip) when the URL is set but ``psql`` cannot create a database.
     """
@@ -76,13 +76,18 @@ def postgres_database() -> str | None:
     if made.returncode != 0:
         raise unittest.SkipTest(f"psql could not create a database on {POSTGRES_ENV}: {made.stderr.strip()}")
     parts = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
+
+    def drop() -> None:
+        subprocess.run([psql, url, "-c", f"DROP DATABASE IF EXISTS {name}"], capture_output=True)
+
+    return urllib.parse.urlunsplit(parts._replace(path="/" + name)), drop
 
 
 class Server:
     """A ``klaxon server`` process on a free loopback port (no tokens: every request allowed)."""
 
-    def __init__(self, db: str | None = None) -> None:
+    def __init__(self, db: str | None = None, drop: Callable[[], None] | None = None) -> None:
+        self._drop = drop
         self.dir = tempfile.mkdtemp(prefix="klaxon-py-")
         self.db = db or os.path.join(self.dir, "klaxon.db")
         self.port = free_port()
@@ -134,6 +139,8 @@ class Server:
                 self.process.wait()
         self._log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self._drop is not None:
+            self._drop()
 
 
 def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:

@@ -40,12 +40,13 @@ class Scenarios:
 
     @classmethod
     def setUpClass(cls) -> None:
-        db: str | None = None
         if cls.backend == "postgres":
-            db = postgres_database()
-            if db is None:
+            fresh = postgres_database()
+            if fresh is None:
                 raise unittest.SkipTest(f"{POSTGRES_ENV} is not set: the scenarios on PostgreSQL are skipped")
-        cls.server = Server(db)
+            cls.server = Server(*fresh)
+        else:
+            cls.server = Server()
         if not cls.server.has_worker_protocol():
             cls.server.stop()
             raise unittest.SkipTest("this klaxon server has no worker protocol (POST /api/v1/worker/register is 404)")
