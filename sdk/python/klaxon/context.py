@@ -40,7 +40,6 @@ from .protocol import (
     CheckpointRequest,
     ClaimedRun,
     CompensateItem,
-    CompensationError,
     ErrorInfo,
     FailureInfo,
     LoggedStep,
@@ -232,6 +231,7 @@ class RunCore:
                 if logged.name != name:
                     exc = Nondeterminism(f'step {seq}: the log recorded "{logged.name}" but the workflow called "{name}"')
                     self.fatal = (self._tag(exc, name, seq), name, seq)
+                    self.step_failures.append(StepFailure(seq, name, error_info(exc, name, seq)))
                     return _Plan(seq, name, error=exc)
                 if logged.status != "completed":
                     exc = Permanent(
@@ -249,6 +249,7 @@ class RunCore:
                 exc = BudgetExceeded(doom.message) if doom.class_ == "budget_exceeded" else Failure(doom.class_, doom.message)
                 if self.doom_hit is None:
                     self.doom_hit = (exc, name, seq)
+                    self.step_failures.append(StepFailure(seq, name, error_info(exc, name, seq)))
                 return _Plan(seq, name, error=self._tag(exc, name, seq))
             if self.run.mode == "replay":
                 return _Plan(seq, name, error=ReplayFrontier(f"step {seq} {name!r} is the replay frontier"))
@@ -348,6 +349,8 @@ class RunCore:
                 raise RunStopped(self.stopped)
         request = CheckpointRequest(
             worker_id=self.worker_id,
+            workflow=self.run.workflow,
+            attempt=self.run.attempt,
             epoch=self.run.epoch,
             name=ex.name,
             idempotency_key=ex.key,
@@ -450,10 +453,12 @@ class RunCore:
             override = self.fatal or self.doom_hit
         base = OutcomeRequest(
             worker_id=self.worker_id,
+            attempt=run.attempt,
             epoch=run.epoch,
             mode=run.mode,
             reclaimed=run.reclaimed,
             result="failed",
+            duration_ms=_ms(time.monotonic() - self.started),
             steps_done=steps_done,
             compensable=compensable,
             step_failures=failures,
@@ -479,10 +484,12 @@ class RunCore:
         with self.lock:
             return OutcomeRequest(
                 worker_id=self.worker_id,
+                attempt=run.attempt,
                 epoch=run.epoch,
                 mode=run.mode,
                 reclaimed=run.reclaimed,
                 result="compensated",
+                duration_ms=_ms(time.monotonic() - self.started),
                 steps_done=tuple(self.steps_done),
                 compensable=tuple(self.compensable),
                 step_failures=tuple(self.step_failures),
@@ -495,11 +502,9 @@ class RunCore:
                 if self.stopped is not None:
                     raise RunStopped(self.stopped)
                 registered = self.compensations.get(item.seq)
-            error: CompensationError | None = None
+            error: ErrorInfo | None = None
             if registered is None:
-                error = CompensationError(
-                    message=f'step {item.seq} "{item.name}": this worker holds no compensation for it', type="LookupError"
-                )
+                error = error_info(LookupError(f'step {item.seq} "{item.name}": this worker holds no compensation for it'))
             else:
                 undo, output = registered
                 ex = _StepExec(seq=item.seq, name=item.name, key=item.idempotency_key)
@@ -509,11 +514,7 @@ class RunCore:
                     if inspect.isawaitable(result):
                         asyncio.run(_await(result))
                 except Exception as exc:
-                    error = CompensationError(
-                        message=str(exc) or type(exc).__name__,
-                        type=type(exc).__name__,
-                        traceback="".join(traceback.format_exception(exc)),
-                    )
+                    error = error_info(exc)
                 finally:
                     _current.reset(token)
             try:

@@ -49,7 +49,6 @@ __all__ = [
     "OutcomeRequest",
     "CompensateItem",
     "OutcomeAnswer",
-    "CompensationError",
     "Lease",
     "Transport",
     "WorkerProtocol",
@@ -260,6 +259,8 @@ class ModelCall:
 @dataclass(frozen=True)
 class CheckpointRequest:
     worker_id: str
+    workflow: str
+    attempt: int
     epoch: int
     name: str
     idempotency_key: str
@@ -271,6 +272,8 @@ class CheckpointRequest:
     def to_wire(self) -> Wire:
         return {
             "worker_id": self.worker_id,
+            "workflow": self.workflow,
+            "attempt": self.attempt,
             "epoch": self.epoch,
             "name": self.name,
             "idempotency_key": self.idempotency_key,
@@ -355,10 +358,12 @@ class StepFailure:
 @dataclass(frozen=True)
 class OutcomeRequest:
     worker_id: str
+    attempt: int
     epoch: int
     mode: str
     reclaimed: bool
     result: str
+    duration_ms: int = 0
     output: JSON = None
     error: ErrorInfo | None = None
     steps_done: Sequence[int] = ()
@@ -366,18 +371,23 @@ class OutcomeRequest:
     step_failures: Sequence[StepFailure] = ()
 
     def to_wire(self) -> Wire:
-        return {
+        wire: Wire = {
             "worker_id": self.worker_id,
+            "attempt": self.attempt,
             "epoch": self.epoch,
             "mode": self.mode,
             "reclaimed": self.reclaimed,
             "result": self.result,
-            "output": self.output,
-            "error": self.error.to_wire() if self.error is not None else None,
+            "duration_ms": self.duration_ms,
             "steps_done": list(self.steps_done),
             "compensable": list(self.compensable),
             "step_failures": [f.to_wire() for f in self.step_failures],
         }
+        if self.result == "completed":
+            wire["output"] = self.output
+        if self.error is not None:
+            wire["error"] = self.error.to_wire()
+        return wire
 
 
 @dataclass(frozen=True)
@@ -410,16 +420,6 @@ class OutcomeAnswer:
             dead_letter_id=str(wire.get("dead_letter_id") or ""),
             compensate=tuple(CompensateItem.from_wire(_mapping(c)) for c in _list(wire.get("compensate"))),
         )
-
-
-@dataclass(frozen=True)
-class CompensationError:
-    message: str
-    type: str = ""
-    traceback: str = ""
-
-    def to_wire(self) -> Wire:
-        return {"message": self.message, "type": self.type, "traceback": self.traceback}
 
 
 # ---------------------------------------------------------------- heartbeat
@@ -621,9 +621,11 @@ class WorkerProtocol:
         path = f"/runs/{urllib.parse.quote(run_id, safe='')}/outcome"
         return OutcomeAnswer.from_wire(self._post(path, request.to_wire(), idempotent=True))
 
-    def compensation(self, run_id: str, seq: int, worker_id: str, epoch: int, error: CompensationError | None) -> bool:
+    def compensation(self, run_id: str, seq: int, worker_id: str, epoch: int, error: ErrorInfo | None) -> bool:
         path = f"/runs/{urllib.parse.quote(run_id, safe='')}/compensations/{seq}"
-        body: Wire = {"worker_id": worker_id, "epoch": epoch, "error": error.to_wire() if error is not None else None}
+        body: Wire = {"worker_id": worker_id, "epoch": epoch}
+        if error is not None:
+            body["error"] = error.to_wire()
         return bool(self._post(path, body, idempotent=True).get("recorded", False))
 
     def heartbeat(self, worker_id: str, leases: Sequence[Lease], lease_ms: int | None = None) -> list[str]:
