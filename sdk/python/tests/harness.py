@@ -99,7 +99,11 @@ class Server:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        self._wait_healthy()
+        try:
+            self._wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
 
     def _wait_healthy(self) -> None:
         deadline = time.monotonic() + 30
@@ -125,7 +129,8 @@ class Server:
             return err.code not in (404, 405)
 
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         with open(self.log_path, "rb") as f:
             return f.read()[-4000:].decode("utf-8", "replace")
 
