@@ -98,8 +98,10 @@ type Client struct {
 	workflows map[string]Registrable
 	worker    *engine.Worker
 	delivery  *outbox.Dispatcher
-	stop      context.CancelFunc
-	stopped   chan error
+	// remote serves the worker protocol, once asked for.
+	remote  *RemoteWorkers
+	stop    context.CancelFunc
+	stopped chan error
 }
 
 // NewClient returns a client on a store. Register workflows, then Start to

@@ -423,9 +423,12 @@ func actorOr(actor string) string {
 
 func (c *Client) wakeWorker() {
 	c.mu.Lock()
-	worker := c.worker
+	worker, remote := c.worker, c.remote
 	c.mu.Unlock()
 	if worker != nil {
 		worker.Wake()
+	}
+	if remote != nil {
+		remote.Wake()
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -158,13 +159,32 @@ var compiledSchemas sync.Map // string → *sjsonschema.Schema
 // of Klaxon, say) checks nothing: refusing every input of the workflow over
 // it would be worse than letting its workers' decoding judge.
 func validateInput(schema, input []byte) error {
+	if problems := schemaProblems(schema, input); len(problems) > 0 {
+		return &inputMismatch{problems: problems}
+	}
+	return nil
+}
+
+// checkAgainstSchema checks an output a remote worker reports against the
+// JSON Schema its workflow registered; like validateInput, a schema this
+// process cannot compile checks nothing.
+func checkAgainstSchema(schema, document []byte) error {
+	if problems := schemaProblems(schema, document); len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// schemaProblems names every path of a JSON document that fails a JSON
+// Schema; none when it fits, or when the schema does not compile.
+func schemaProblems(schema, document []byte) []string {
 	compiled, err := compileInputSchema(schema)
 	if err != nil {
 		return nil
 	}
-	instance, err := sjsonschema.UnmarshalJSON(bytes.NewReader(input))
+	instance, err := sjsonschema.UnmarshalJSON(bytes.NewReader(document))
 	if err != nil {
-		return &inputMismatch{problems: []string{"not valid JSON: " + err.Error()}}
+		return []string{"not valid JSON: " + err.Error()}
 	}
 	err = compiled.Validate(instance)
 	if err == nil {
@@ -172,9 +192,9 @@ func validateInput(schema, input []byte) error {
 	}
 	validation, ok := err.(*sjsonschema.ValidationError)
 	if !ok {
-		return &inputMismatch{problems: []string{err.Error()}}
+		return []string{err.Error()}
 	}
-	mismatch := &inputMismatch{}
+	var problems []string
 	for _, unit := range validation.BasicOutput().Errors {
 		if unit.Error == nil {
 			continue
@@ -187,12 +207,12 @@ func validateInput(schema, input []byte) error {
 		if where == "" {
 			where = "/"
 		}
-		mismatch.problems = append(mismatch.problems, fmt.Sprintf("at %s: %s", where, message))
+		problems = append(problems, fmt.Sprintf("at %s: %s", where, message))
 	}
-	if len(mismatch.problems) == 0 {
-		mismatch.problems = append(mismatch.problems, validation.Error())
+	if len(problems) == 0 {
+		problems = append(problems, validation.Error())
 	}
-	return mismatch
+	return problems
 }
 
 // inputMismatch is an input that does not fit a recorded input schema. It is

@@ -13,8 +13,10 @@ import (
 	"unicode"
 )
 
-// Scope is what a token may do. Each scope includes the ones below it: admin
-// may operate, and operate may read.
+// Scope is what a token may do. Each of read, operate and admin includes the
+// ones below it: admin may operate, and operate may read. Worker stands
+// apart: it hosts workflows over the worker protocol and may do nothing
+// else, and no other scope may do what it does.
 type Scope int
 
 const (
@@ -27,10 +29,23 @@ const (
 	ScopeOperate
 	// ScopeAdmin administers: purge, breaker reset, tokens, the audit log.
 	ScopeAdmin
+	// ScopeWorker hosts workflows: register, claim, heartbeat, checkpoint
+	// and report, under /api/v1/worker/, and nothing else.
+	ScopeWorker
 )
 
-// Scopes lists the scopes a token can have, from least to most.
-func Scopes() []Scope { return []Scope{ScopeRead, ScopeOperate, ScopeAdmin} }
+// Scopes lists the scopes a token can have: read, operate and admin from
+// least to most, then worker.
+func Scopes() []Scope { return []Scope{ScopeRead, ScopeOperate, ScopeAdmin, ScopeWorker} }
+
+// allows reports whether a token of scope s may call an operation that
+// needs required.
+func (s Scope) allows(required Scope) bool {
+	if s == ScopeWorker || required == ScopeWorker {
+		return s == required
+	}
+	return s >= required
+}
 
 // String is the scope's name in token files and error messages.
 func (s Scope) String() string {
@@ -43,18 +58,20 @@ func (s Scope) String() string {
 		return "operate"
 	case ScopeAdmin:
 		return "admin"
+	case ScopeWorker:
+		return "worker"
 	}
 	return fmt.Sprintf("Scope(%d)", int(s))
 }
 
-// ParseScope reads read, operate or admin.
+// ParseScope reads read, operate, admin or worker.
 func ParseScope(name string) (Scope, error) {
 	for _, scope := range Scopes() {
 		if scope.String() == name {
 			return scope, nil
 		}
 	}
-	return ScopeNone, fmt.Errorf("scope %q is not read, operate or admin", name)
+	return ScopeNone, fmt.Errorf("scope %q is not read, operate, admin or worker", name)
 }
 
 // Token is an access token as configured: the secret is only held until
@@ -90,7 +107,7 @@ func distinctRunes(s string) int {
 const EnvToken = "KLAXON_TOKEN"
 
 // ReadTokens reads a token file: one token a line, "NAME SCOPE SECRET"
-// separated by spaces or tabs, where SCOPE is read, operate or admin. Blank
+// separated by spaces or tabs, where SCOPE is read, operate, admin or worker. Blank
 // lines and lines starting with # are ignored. Names must be unique and
 // secrets at least MinSecretLength characters.
 func ReadTokens(r io.Reader) ([]Token, error) {
@@ -179,8 +196,8 @@ func NewTokens(tokens ...Token) (*Tokens, error) {
 			return nil, fmt.Errorf("token name %q must be one word", token.Name)
 		case names[token.Name]:
 			return nil, fmt.Errorf("token name %q is used twice", token.Name)
-		case token.Scope < ScopeRead || token.Scope > ScopeAdmin:
-			return nil, fmt.Errorf("token %q: %v is not read, operate or admin", token.Name, token.Scope)
+		case token.Scope < ScopeRead || token.Scope > ScopeWorker:
+			return nil, fmt.Errorf("token %q: %v is not read, operate, admin or worker", token.Name, token.Scope)
 		case len(token.Secret) < MinSecretLength:
 			return nil, fmt.Errorf("token %q: the secret must be at least %d characters", token.Name, MinSecretLength)
 		case strings.ContainsFunc(token.Secret, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):

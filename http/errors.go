@@ -27,12 +27,15 @@ var errorStatuses = []struct {
 }{
 	{isA[*klaxon.UnknownWorkflowError], http.StatusNotFound, "unknown-workflow", nil},
 	{isA[*klaxon.InputError], http.StatusUnprocessableEntity, "invalid-input", nil},
+	{is(klaxontype.ErrInvalidOutput), http.StatusUnprocessableEntity, "invalid-output", klaxontype.ErrInvalidOutput},
 	{is(klaxontype.ErrNotFound), http.StatusNotFound, "not-found", klaxontype.ErrNotFound},
 	{is(klaxontype.ErrInvalid), http.StatusUnprocessableEntity, "invalid", klaxontype.ErrInvalid},
 	{is(klaxontype.ErrEntryNotOpen), http.StatusConflict, "entry-not-open", klaxontype.ErrEntryNotOpen},
 	{is(klaxontype.ErrRunNotCancellable), http.StatusConflict, "run-not-cancellable", klaxontype.ErrRunNotCancellable},
 	{is(klaxontype.ErrLeaseLost), http.StatusConflict, "lease-lost", klaxontype.ErrLeaseLost},
 	{is(klaxontype.ErrStepExists), http.StatusConflict, "step-exists", klaxontype.ErrStepExists},
+	{is(klaxontype.ErrNondeterminism), http.StatusConflict, "nondeterminism", klaxontype.ErrNondeterminism},
+	{is(klaxontype.ErrManifestConflict), http.StatusConflict, "manifest-conflict", klaxontype.ErrManifestConflict},
 	{is(klaxontype.ErrClosed), http.StatusServiceUnavailable, "store-closed", klaxontype.ErrClosed},
 }
 

@@ -33,7 +33,7 @@ func (s *Server) serveMetrics(mux *http.ServeMux, metrics http.Handler) {
 				writeProblem(w, http.StatusUnauthorized, "the access token is not one this server knows")
 				return
 			}
-			if scope < ScopeRead {
+			if !scope.allows(ScopeRead) {
 				writeProblem(w, http.StatusForbidden, fmt.Sprintf("token %q has scope %s; metrics need %s", name, scope, ScopeRead))
 				return
 			}

@@ -2,7 +2,7 @@
 // typed Go client of that API which the CLI uses in its --server mode.
 //
 // It is an adapter that nothing imports but commands. It may import only the
-// standard library, the root package, klaxontype, store,
+// standard library, the root package, klaxontype, store, protocol,
 // github.com/danielgtaylor/huma/v2 and github.com/oklog/ulid/v2. The API is declared with huma, so that the
 // OpenAPI document served at /api/v1/openapi.json is generated from the same
 // Go types the handlers decode and encode.
@@ -70,6 +70,10 @@ type Config struct {
 	// when the server listens itself (ListenAndServe); default
 	// DefaultMaxConnsPerClient.
 	MaxConnsPerClient int
+	// Workers, when set, serves the worker protocol under
+	// /api/v1/worker/ (docs/worker-protocol.md), for tokens of scope
+	// worker.
+	Workers *klaxon.RemoteWorkers
 }
 
 // Server is Klaxon's HTTP API.
@@ -80,6 +84,7 @@ type Server struct {
 	runs         store.Runs
 	reports      store.Reports
 	alerts       store.Alerts
+	workers      *klaxon.RemoteWorkers
 	tokens       *Tokens
 	maxBodyBytes int64
 	logger       *slog.Logger
@@ -103,7 +108,7 @@ func NewServer(config Config) (*Server, error) {
 	}
 	st := config.Client.Store()
 	s := &Server{
-		client: config.Client, runs: st, reports: st, alerts: st,
+		client: config.Client, runs: st, reports: st, alerts: st, workers: config.Workers,
 		tokens: config.Tokens, maxBodyBytes: config.MaxBodyBytes, logger: config.Logger,
 		hosts: config.Hosts, checkHost: config.Tokens.Len() == 0 || len(config.Hosts) > 0,
 		maxConnsPerClient: config.MaxConnsPerClient,
@@ -133,6 +138,7 @@ func NewServer(config Config) (*Server, error) {
 	s.registerOutbox()
 	s.registerDeadLetterGroups()
 	s.registerAudit()
+	s.registerWorkerProtocol()
 	if config.Metrics != nil {
 		s.serveMetrics(mux, config.Metrics)
 	}
@@ -298,7 +304,7 @@ func (s *Server) authorize(ctx huma.Context, next func(huma.Context)) {
 		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the access token is not one this server knows")
 		return
 	}
-	if scope < required {
+	if !scope.allows(required) {
 		_ = huma.WriteErr(s.api, ctx, http.StatusForbidden,
 			fmt.Sprintf("token %q has scope %s; %s %s needs %s", name, scope, ctx.Method(), ctx.Operation().Path, required))
 		return

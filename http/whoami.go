@@ -14,8 +14,8 @@ type WhoAmI struct {
 	// Name is the token's name, the actor recorded for its actions;
 	// "anonymous" on a server without tokens.
 	Name string `json:"name" doc:"The token's name, recorded as the actor of its actions; anonymous on a server without tokens"`
-	// Scope is read, operate or admin.
-	Scope string `json:"scope" enum:"read,operate,admin" doc:"What the token may do: read < operate < admin"`
+	// Scope is read, operate, admin or worker.
+	Scope string `json:"scope" enum:"read,operate,admin,worker" doc:"What the token may do: read < operate < admin; worker only hosts workflows"`
 	// TokensRequired is false on a server without tokens, where every
 	// request from this machine may do everything.
 	TokensRequired bool `json:"tokens_required" doc:"False on a server without access tokens (this machine only, every scope)"`

@@ -42,3 +42,15 @@ type SchemaTooNewError struct {
 func (e *SchemaTooNewError) Error() string {
 	return fmt.Sprintf("database schema version %d is newer than this klaxon supports (%d): upgrade klaxon before using this database", e.Database, e.Supported)
 }
+
+// ErrManifestConflict is a workflow registration whose step manifest
+// differs from the one recorded for the same version.
+var ErrManifestConflict = errors.New("manifest conflicts with the registered one")
+
+// ErrNondeterminism is a step reported at a sequence number where the step
+// log holds another step.
+var ErrNondeterminism = errors.New("another step is recorded at this sequence")
+
+// ErrInvalidOutput is an output that does not fit its registered JSON
+// Schema.
+var ErrInvalidOutput = errors.New("output does not fit its schema")

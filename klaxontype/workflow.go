@@ -43,4 +43,11 @@ type WorkflowPolicies struct {
 	// SpendRateLimitUSDPerHour trips the breaker when the workflow's runs
 	// spend more than this many dollars an hour; zero is no limit.
 	SpendRateLimitUSDPerHour float64 `json:"spend_rate_limit_usd_per_hour,omitempty"`
+	// OutputSchema is the JSON Schema of a run's output, when the workflow's
+	// workers declared one: a worker of the protocol cannot complete a run
+	// with an output that does not fit it.
+	OutputSchema json.RawMessage `json:"output_schema,omitempty"`
+	// StepOutputSchemas are the JSON Schemas of step outputs, by step name,
+	// when declared: a checkpoint whose output does not fit is refused.
+	StepOutputSchemas map[string]json.RawMessage `json:"step_output_schemas,omitempty"`
 }

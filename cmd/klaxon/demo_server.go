@@ -58,8 +58,13 @@ func startDemoServer(ctx context.Context, st store.Store, addr string, registry 
 	if err != nil {
 		return nil, err
 	}
+	workers, err := remoteWorkers(client)
+	if err != nil {
+		return nil, err
+	}
 	server, err := klaxonhttp.NewServer(klaxonhttp.Config{
 		Client: client, Logger: logger, Metrics: metricsHandler(registry, st, logger), Dashboard: dashboard.Handler(),
+		Workers: workers,
 	})
 	if err != nil {
 		return nil, err

@@ -106,9 +106,13 @@ webhooks. It prints the rules in effect when it starts; klaxon alerts lists the 
 			if err != nil {
 				return err
 			}
+			workers, err := remoteWorkers(client)
+			if err != nil {
+				return err
+			}
 			server, err := klaxonhttp.NewServer(klaxonhttp.Config{
 				Client: client, Tokens: tokens, Logger: logger, Metrics: serverMetrics(st, logger),
-				Dashboard: dashboard.Handler(), Hosts: hosts,
+				Dashboard: dashboard.Handler(), Hosts: hosts, Workers: workers,
 			})
 			if err != nil {
 				return err

@@ -302,7 +302,7 @@ func (a *attempt) watchBreaker(result klaxontype.AttemptResult) {
 		return
 	}
 	opened, err := a.worker.config.Store.BreakerTrip(context.WithoutCancel(a.ctx), &store.BreakerTripParams{
-		Workflow: a.workflow.Name, Reason: reason, Until: until, Actor: a.worker.config.ID, RunID: a.run.ID,
+		Workflow: a.workflow.Name, Reason: reason, Until: until, Actor: a.holder, RunID: a.run.ID,
 		Channels: []string{a.worker.route(class)},
 	})
 	if err != nil {

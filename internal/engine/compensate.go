@@ -49,22 +49,23 @@ func (a *attempt) compensateAndDeadLetter(failure *klaxontype.RunFailure, record
 	}
 	a.exec.mu.Unlock()
 
+	if a.remote {
+		// The worker holds the compensations' code: it runs them, records
+		// each, and reports when it is done (finishCompensation).
+		a.ended.class, a.ended.reason = failure.Class, failure.Reason
+		for i := len(pending) - 1; i >= 0; i-- {
+			a.ended.compensate = append(a.ended.compensate, pending[i])
+		}
+		if len(pending) == 0 {
+			a.finishCompensation(failure, record)
+		}
+		return
+	}
 	// Compensations run even if the run's own deadline has passed; only a lost
 	// lease or a shutdown stops them.
 	ctx := a.ctx
-	var failed []string
-	// Compensations an earlier attempt recorded as failed count too; the log
-	// is read-only after the claim, so no lock is needed.
-	seqs := make([]int, 0, len(a.exec.log))
-	for seq := range a.exec.log {
-		seqs = append(seqs, seq)
-	}
-	sort.Ints(seqs)
-	for _, seq := range seqs {
-		if record := a.exec.log[seq]; record.Status == klaxontype.StepStatusCompensationFailed {
-			failed = append(failed, fmt.Sprintf("step %d %q: %s", record.Seq, record.Name, record.CompensationError))
-		}
-	}
+	// Compensations an earlier attempt recorded as failed count too.
+	failed := a.exec.failedCompensations()
 	for i := len(pending) - 1; i >= 0; i-- {
 		c := pending[i]
 		if cause := context.Cause(ctx); cause != nil {
@@ -92,7 +93,7 @@ func (a *attempt) compensateAndDeadLetter(failure *klaxontype.RunFailure, record
 			failed = append(failed, fmt.Sprintf("step %d %q: %v", c.seq, c.name, err))
 		}
 		storeErr := a.worker.config.Store.StepCompensate(context.WithoutCancel(ctx), &store.StepCompensateParams{
-			Lease: a.lease(), Holder: a.worker.config.ID, Seq: c.seq, Error: message, At: time.Now(),
+			Lease: a.lease(), Holder: a.holder, Seq: c.seq, Error: message, At: time.Now(),
 		})
 		if errors.Is(storeErr, klaxontype.ErrStepExists) {
 			continue // recorded by an earlier attempt
@@ -101,15 +102,49 @@ func (a *attempt) compensateAndDeadLetter(failure *klaxontype.RunFailure, record
 			return
 		}
 	}
-	if len(failed) > 0 {
-		failure = &klaxontype.RunFailure{
-			Class:   klaxontype.ClassCompensationFailed,
-			Reason:  fmt.Sprintf("%s (after %s: %s)", strings.Join(failed, "; "), failure.Class, failure.Reason),
-			Step:    failure.Step,
-			StepSeq: failure.StepSeq,
+	a.deadLetter(compensationFailure(failure, failed), record)
+}
+
+// finishCompensation dead-letters a run whose compensations a remote worker
+// ran and recorded: the step log says which failed.
+func (a *attempt) finishCompensation(failure *klaxontype.RunFailure, record *klaxontype.Attempt) {
+	if failure == nil {
+		failure = &klaxontype.RunFailure{Class: klaxontype.ClassPermanent, Reason: "the run failed for good (reason not recorded)"}
+	}
+	a.deadLetter(compensationFailure(failure, a.exec.failedCompensations()), record)
+}
+
+// compensationFailure is the run's failure once its compensations ran: the
+// failure that started them, or compensation_failed naming those that
+// failed.
+func compensationFailure(failure *klaxontype.RunFailure, failed []string) *klaxontype.RunFailure {
+	if len(failed) == 0 {
+		return failure
+	}
+	return &klaxontype.RunFailure{
+		Class:   klaxontype.ClassCompensationFailed,
+		Reason:  fmt.Sprintf("%s (after %s: %s)", strings.Join(failed, "; "), failure.Class, failure.Reason),
+		Step:    failure.Step,
+		StepSeq: failure.StepSeq,
+	}
+}
+
+// failedCompensations names the compensations the step log records as
+// failed, by sequence; the log is read-only after the claim, so no lock is
+// needed.
+func (e *Execution) failedCompensations() []string {
+	seqs := make([]int, 0, len(e.log))
+	for seq := range e.log {
+		seqs = append(seqs, seq)
+	}
+	sort.Ints(seqs)
+	var failed []string
+	for _, seq := range seqs {
+		if record := e.log[seq]; record.Status == klaxontype.StepStatusCompensationFailed {
+			failed = append(failed, fmt.Sprintf("step %d %q: %s", record.Seq, record.Name, record.CompensationError))
 		}
 	}
-	a.deadLetter(failure, record)
+	return failed
 }
 
 // runCompensation calls a step's compensation, guarded, with a key of its own

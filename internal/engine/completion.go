@@ -38,31 +38,32 @@ func (a *attempt) completionRecord(status klaxontype.RunStatus, failure *klaxont
 		names[i] = step.name
 	}
 	record.Manifest = klaxontype.NewStepManifest(a.workflow.ExpectedSteps, names)
-	record.Steps = a.stepAttempts(done)
+	record.Steps = a.stepAttempts(done, status == klaxontype.RunStatusDead)
 	return record
 }
 
 // stepAttempts counts the attempts of each step: one for each step done
 // (none for an output a person supplied), one more for each failed attempt
 // charged to it. Nil when the attempt history could not be read.
-func (a *attempt) stepAttempts(done []doneStep) []klaxontype.StepAttempts {
+func (a *attempt) stepAttempts(done []doneStep, dead bool) []klaxontype.StepAttempts {
 	completed := make([]klaxontype.CompletedStep, len(done))
 	for i, step := range done {
 		logged := a.exec.log[step.seq]
 		completed[i] = klaxontype.CompletedStep{Seq: step.seq, Name: step.name, Resolved: logged != nil && logged.ResolvedBy != ""}
 	}
 	var failures []*klaxontype.Attempt
-	if a.run.Attempt > 1 {
+	if a.run.Attempt > 1 || (dead && a.failed == nil) {
 		history, err := a.worker.config.Store.AttemptList(context.WithoutCancel(a.ctx), a.run.ID)
 		if err != nil {
 			a.worker.config.Logger.Warn("reading the attempt history failed; the completion record has no attempts per step",
-				"worker", a.worker.config.ID, "run", a.run.ID, "error", err)
+				"worker", a.holder, "run", a.run.ID, "error", err)
 			return nil
 		}
 		for _, failed := range history {
 			// This attempt's own failure may already be in the history (a
-			// run that compensated before going dead); a.failed has it.
-			if failed.Attempt < a.run.Attempt {
+			// run that compensated before going dead); a.failed has it when
+			// this process recorded it.
+			if failed.Attempt < a.run.Attempt || (dead && a.failed == nil && failed.Attempt == a.run.Attempt) {
 				failures = append(failures, failed)
 			}
 		}

@@ -17,7 +17,10 @@ const abandonGrace = 100 * time.Millisecond
 
 // attempt is one execution of a claimed run by this worker.
 type attempt struct {
-	worker   *Worker
+	worker *Worker
+	// holder is the worker the run's lease is held by: this process's, or
+	// a remote worker's.
+	holder   string
 	claimed  *store.ClaimedRun
 	run      *klaxontype.Run
 	workflow *Definition
@@ -30,6 +33,26 @@ type attempt struct {
 	failed *klaxontype.Attempt
 	// endSpan ends the attempt's span, when the worker has a tracer.
 	endSpan func(*klaxontype.AttemptOutcome)
+	// remote is set when the workflow's code runs in another process, which
+	// runs the compensations itself: the attempt then stops where it would
+	// run them, and ended says which to run.
+	remote bool
+	// ended is how the attempt ended, for a remote worker's answer.
+	ended attemptEnd
+}
+
+// attemptEnd is how an attempt ended: its result and class, and what the
+// engine decided.
+type attemptEnd struct {
+	result       klaxontype.AttemptResult
+	class        klaxontype.FailureClass
+	reason       string
+	retryAt      time.Time
+	deadLetterID string
+	err          error
+	// compensate lists the compensations a remote worker must run, in the
+	// order to run them.
+	compensate []compensation
 }
 
 // work executes one claimed run and records how the attempt ended.
@@ -43,7 +66,7 @@ func (w *Worker) work(runCtx context.Context, claimed *store.ClaimedRun) {
 	run := claimed.Run
 	workflow := w.config.Workflows[run.Workflow]
 	a := &attempt{
-		worker: w, claimed: claimed, run: run, workflow: workflow, ctx: ctx, started: time.Now(),
+		worker: w, holder: w.config.ID, claimed: claimed, run: run, workflow: workflow, ctx: ctx, started: time.Now(),
 		exec: newExecution(run, claimed.Steps, workflow, w.config.ID, w.config.Store, w.config.OnStep, w.config.OnSpend),
 	}
 	a.exec.classifier = w.config.Classifier
@@ -56,13 +79,27 @@ func (w *Worker) work(runCtx context.Context, claimed *store.ClaimedRun) {
 			Err: errors.New("the attempt ended without recording its outcome"),
 		})
 	}
-	lostWorkers := claimed.Reclaimed && run.Attempt-run.AttemptOffset > workflow.Retry.AttemptsFor(klaxontype.ClassTransient)
+	if lost := lostWorkers(claimed.Reclaimed, run, workflow); run.Status == klaxontype.RunStatusCompensating || lost {
+		// Only the compensations are left, or nothing: replay the log to
+		// find them.
+		a.exec.replayOnly = true
+		a.invoke()
+		a.settleReplayed(lost)
+		return
+	}
+	output, err := a.invoke()
+	a.settle(output, err)
+}
+
+// settleReplayed ends an attempt that only replayed the step log: of a run
+// compensating when its worker was lost, or of one whose every attempt lost
+// its worker.
+func (a *attempt) settleReplayed(lostWorkers bool) {
+	run := a.run
 	switch {
 	case run.Status == klaxontype.RunStatusCompensating && lostWorkers:
 		// Compensating keeps killing its worker: stop, and leave the rest of
 		// the undo to a person.
-		a.exec.replayOnly = true
-		a.invoke()
 		reason := fmt.Sprintf("compensating lost its worker on %d attempts; %d compensations not run", run.Attempt-1-run.AttemptOffset, a.exec.pendingCompensations())
 		if run.Failure != nil {
 			reason += fmt.Sprintf(" (after %s: %s)", run.Failure.Class, run.Failure.Reason)
@@ -73,22 +110,14 @@ func (w *Worker) work(runCtx context.Context, claimed *store.ClaimedRun) {
 		}
 		a.deadLetter(failure, nil)
 	case run.Status == klaxontype.RunStatusCompensating:
-		// A worker died while undoing this run: replay the log to find the
-		// compensations, then finish undoing.
-		a.exec.replayOnly = true
-		a.invoke()
+		// A worker died while undoing this run: finish undoing.
 		a.compensateAndDeadLetter(run.Failure, nil)
-	case lostWorkers:
+	default:
 		// Every attempt so far lost its worker; do not start another.
-		a.exec.replayOnly = true
-		a.invoke()
 		a.failForGood(&klaxontype.RunFailure{
 			Class:  klaxontype.ClassTransient,
 			Reason: fmt.Sprintf("the run's worker was lost on %d attempts: each attempt's lease expired", run.Attempt-1-run.AttemptOffset),
 		}, nil)
-	default:
-		output, err := a.invoke()
-		a.settle(output, err)
 	}
 }
 
@@ -161,11 +190,11 @@ func (a *attempt) recordHandledFailures(handled []store.StepFailure) {
 		return
 	}
 	err := a.worker.config.Store.StepFailuresRecord(context.WithoutCancel(a.ctx), &store.StepFailuresRecordParams{
-		Lease: a.lease(), Holder: a.worker.config.ID, Attempt: a.run.Attempt, Failures: handled,
+		Lease: a.lease(), Holder: a.holder, Attempt: a.run.Attempt, Failures: handled,
 	})
 	if err != nil && !errors.Is(err, klaxontype.ErrLeaseLost) {
 		a.worker.config.Logger.Error("recording the step failures the workflow handled failed",
-			"worker", a.worker.config.ID, "run", a.run.ID, "error", err)
+			"worker", a.holder, "run", a.run.ID, "error", err)
 	}
 }
 
@@ -184,7 +213,7 @@ func handledReason(handled []store.StepFailure) string {
 
 func (a *attempt) complete(output []byte) {
 	err := a.worker.config.Store.RunComplete(context.WithoutCancel(a.ctx), &store.RunCompleteParams{
-		Lease: a.lease(), Holder: a.worker.config.ID, Output: output, Spend: a.exec.looseSpend(),
+		Lease: a.lease(), Holder: a.holder, Output: output, Spend: a.exec.looseSpend(),
 		Record: a.completionRecord(klaxontype.RunStatusCompleted, nil),
 	})
 	if a.storeFailed("complete", err) {
@@ -200,7 +229,7 @@ func (a *attempt) fail(err error) {
 	}
 	classified := a.worker.config.Classifier.Classify(err)
 	record := &klaxontype.Attempt{
-		RunID: a.run.ID, Attempt: a.run.Attempt, At: time.Now().UTC(), Worker: a.worker.config.ID,
+		RunID: a.run.ID, Attempt: a.run.Attempt, At: time.Now().UTC(), Worker: a.holder,
 		Class: classified.Class, Message: err.Error(), ClassifiedBy: classified.By,
 		Duration: time.Since(a.started), Spend: a.exec.looseSpend(),
 	}
@@ -209,8 +238,13 @@ func (a *attempt) fail(err error) {
 		record.Step, record.StepSeq = stepErr.Name, stepErr.Seq
 	}
 	var panicked *klaxontype.PanicError
-	if errors.As(err, &panicked) {
+	var traced interface{ Traceback() string }
+	switch {
+	case errors.As(err, &panicked):
 		record.Stack = panicked.Stack
+	case errors.As(err, &traced):
+		// A remote worker's exception, with its traceback.
+		record.Stack = traced.Traceback()
 	}
 	attempts, allowed := a.run.Attempt-a.run.AttemptOffset, a.workflow.Retry.AttemptsFor(classified.Class)
 	if attempts < allowed {
@@ -226,13 +260,14 @@ func (a *attempt) fail(err error) {
 		}
 		retryAt := time.Now().Add(delay)
 		storeErr := a.worker.config.Store.RunFail(context.WithoutCancel(a.ctx), &store.RunFailParams{
-			Lease: a.lease(), Holder: a.worker.config.ID, Attempt: record,
+			Lease: a.lease(), Holder: a.holder, Attempt: record,
 			Next: klaxontype.RunStatusRetrying, RetryAt: retryAt,
 		})
 		if a.storeFailed("schedule a retry", storeErr) {
 			return
 		}
 		a.worker.wakeAt(retryAt)
+		a.ended.retryAt = retryAt
 		a.report(klaxontype.AttemptRetrying, classified.Class, err)
 		return
 	}
@@ -250,7 +285,7 @@ func (a *attempt) fail(err error) {
 func (a *attempt) failForGood(failure *klaxontype.RunFailure, record *klaxontype.Attempt) {
 	if record == nil {
 		record = &klaxontype.Attempt{
-			RunID: a.run.ID, Attempt: a.run.Attempt, At: time.Now().UTC(), Worker: a.worker.config.ID,
+			RunID: a.run.ID, Attempt: a.run.Attempt, At: time.Now().UTC(), Worker: a.holder,
 			Step: failure.Step, StepSeq: failure.StepSeq, Class: failure.Class, Message: failure.Reason,
 			ClassifiedBy: "engine", Duration: time.Since(a.started), Spend: a.exec.looseSpend(),
 		}
@@ -258,7 +293,7 @@ func (a *attempt) failForGood(failure *klaxontype.RunFailure, record *klaxontype
 	a.failed = record
 	if a.exec.pendingCompensations() > 0 {
 		err := a.worker.config.Store.RunFail(context.WithoutCancel(a.ctx), &store.RunFailParams{
-			Lease: a.lease(), Holder: a.worker.config.ID, Attempt: record,
+			Lease: a.lease(), Holder: a.holder, Attempt: record,
 			Next: klaxontype.RunStatusCompensating, Failure: failure,
 		})
 		if a.storeFailed("start compensating", err) {
@@ -276,13 +311,14 @@ func (a *attempt) deadLetter(failure *klaxontype.RunFailure, record *klaxontype.
 		entry.OutputSchema = a.exec.outputSchema(failure.StepSeq)
 	}
 	err := a.worker.config.Store.RunFail(context.WithoutCancel(a.ctx), &store.RunFailParams{
-		Lease: a.lease(), Holder: a.worker.config.ID, Attempt: record,
+		Lease: a.lease(), Holder: a.holder, Attempt: record,
 		Next: klaxontype.RunStatusDead, Failure: failure, DeadLetter: entry,
 		Record: a.completionRecord(klaxontype.RunStatusDead, failure),
 	})
 	if a.storeFailed("dead-letter", err) {
 		return
 	}
+	a.ended.deadLetterID = entry.ID
 	if onDeadLetter := a.worker.config.OnDeadLetter; onDeadLetter != nil {
 		callHook(a.worker.config.Logger, "OnDeadLetter", func() { onDeadLetter(entry.ID, entry.Channel) })
 	}
@@ -292,7 +328,7 @@ func (a *attempt) deadLetter(failure *klaxontype.RunFailure, record *klaxontype.
 // release gives the run back to the queue because the worker is stopping.
 func (a *attempt) release() {
 	err := a.worker.config.Store.RunRelease(context.WithoutCancel(a.ctx), &store.RunReleaseParams{
-		Lease: a.lease(), Holder: a.worker.config.ID,
+		Lease: a.lease(), Holder: a.holder,
 	})
 	if a.storeFailed("release", err) {
 		return
@@ -311,7 +347,7 @@ func (a *attempt) storeFailed(what string, err error) bool {
 		return true
 	}
 	a.worker.config.Logger.Error("recording the attempt's outcome failed; its lease will expire and the run will be retried",
-		"worker", a.worker.config.ID, "run", a.run.ID, "action", what, "error", err)
+		"worker", a.holder, "run", a.run.ID, "action", what, "error", err)
 	a.report(klaxontype.AttemptAbandoned, "", err)
 	return true
 }
@@ -319,6 +355,10 @@ func (a *attempt) storeFailed(what string, err error) bool {
 func (a *attempt) lease() store.Lease { return store.Lease{RunID: a.run.ID, Epoch: a.run.Epoch} }
 
 func (a *attempt) report(result klaxontype.AttemptResult, class klaxontype.FailureClass, err error) {
+	a.ended.result, a.ended.class, a.ended.err = result, class, err
+	if err != nil {
+		a.ended.reason = err.Error()
+	}
 	a.watchBreaker(result)
 	logger := a.worker.config.Logger
 	logger.Debug("attempt ended", "run", a.run.ID, "workflow", a.run.Workflow, "attempt", a.run.Attempt, "result", result, "class", class, "error", err)

@@ -16,3 +16,18 @@ type Storage interface {
 	BreakerTrip(ctx context.Context, params *store.BreakerTripParams) (opened bool, err error)
 	BreakerTally(ctx context.Context, params *store.BreakerTallyParams) (*store.BreakerTally, error)
 }
+
+// RemoteStorage is what a Remote asks of the store besides a worker's: the
+// registered workflows, and a run with its step log, which a remote worker's
+// report is judged against.
+type RemoteStorage interface {
+	Storage
+	WorkflowLister
+	RunGet(ctx context.Context, id string) (*klaxontype.Run, error)
+	StepList(ctx context.Context, runID string) ([]*klaxontype.StepRecord, error)
+}
+
+// WorkflowLister reads the registered workflows.
+type WorkflowLister interface {
+	WorkflowList(ctx context.Context) ([]*klaxontype.WorkflowInfo, error)
+}
