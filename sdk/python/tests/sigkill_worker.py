@@ -1,0 +1,46 @@
+"""A worker process for the SIGKILL scenario: ``python sigkill_worker.py SERVER WORKFLOW STATE_DIR``.
+
+Its step "second" hangs after marking that it started, so the test can kill
+the process mid-step; ``define`` is also used by the test's second worker,
+whose "second" returns at once.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+import klaxon
+
+
+def define(worker: klaxon.Worker, name: str, state: str, *, hang: bool) -> None:
+    def first(doc: str) -> str:
+        with open(os.path.join(state, "first-runs"), "a") as f:
+            f.write(f"{os.getpid()}\n")
+        return f"first({doc})"
+
+    def second() -> str:
+        if hang:
+            with open(os.path.join(state, "second-started"), "w") as f:
+                f.write(str(os.getpid()))
+            time.sleep(600)
+        return "second"
+
+    @worker.workflow(name, retry=klaxon.RetryPolicy(initial_backoff=0.05, max_backoff=0.1))
+    def wf(ctx: klaxon.Context, doc: Any) -> str:  # pyright: ignore[reportUnusedFunction]
+        a = ctx.step("first", lambda: first(str(doc)))
+        b = ctx.step("second", second)
+        return f"{a}+{b}"
+
+
+def main() -> None:
+    server, name, state = sys.argv[1:4]
+    worker = klaxon.Worker(server, concurrency=1, lease=1.0, claim_wait=2.0)
+    define(worker, name, state, hang=True)
+    worker.run()
+
+
+if __name__ == "__main__":
+    main()
