@@ -177,6 +177,15 @@ type Expected struct {
 	Output json.RawMessage `json:"output,omitempty"`
 	// Tokens is the run's total tokens.
 	Tokens int64 `json:"tokens,omitempty"`
+	// CostUSD is the run's total cost, priced by the engine's one price
+	// table whichever language reported the model calls.
+	CostUSD *float64 `json:"cost_usd,omitempty"`
+	// Reason is how the run's failure reason must begin: the text an
+	// operator reads, the same whichever language the run was worked in.
+	Reason string `json:"reason,omitempty"`
+	// AttemptMessages are how the messages of the failed attempts must
+	// begin, oldest first.
+	AttemptMessages []string `json:"attempt_messages,omitempty"`
 	// Events are event types the run's event log must hold.
 	Events []string `json:"events,omitempty"`
 	// MinRetryDelayMS is the least time between the first failed attempt and

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -259,6 +260,7 @@ func suppressedStep(detail *klaxonhttp.RunDetail, step string) bool {
 type outcome struct {
 	scenarios.Expected
 	events       []string
+	messages     []string
 	retryDelayMS int64
 }
 
@@ -271,9 +273,14 @@ func observe(detail *klaxonhttp.RunDetail, entry *klaxontype.DeadLetter, effects
 	if run.Failure != nil {
 		seen.Class = string(run.Failure.Class)
 		seen.FailedStep = run.Failure.Step
+		seen.Reason = run.Failure.Reason
+	}
+	if !run.Spend.Cost.Unknown && run.Spend.Cost.USD != 0 {
+		seen.CostUSD = &run.Spend.Cost.USD
 	}
 	for _, attempt := range detail.Attempts {
 		seen.AttemptClasses = append(seen.AttemptClasses, string(attempt.Class))
+		seen.messages = append(seen.messages, attempt.Message)
 	}
 	for _, step := range detail.Steps {
 		record := scenarios.StepRecord{Name: step.Name, Status: string(step.Status)}
@@ -329,6 +336,25 @@ func assertOutcome(t *testing.T, want scenarios.Expected, seen outcome) {
 		_ = json.Unmarshal(want.Output, &expected)
 		check("output", got, expected)
 	}
+	if !strings.HasPrefix(seen.Reason, want.Reason) {
+		t.Errorf("failure reason: got %q, want it to begin %q", seen.Reason, want.Reason)
+	}
+	if want.AttemptMessages != nil {
+		if len(seen.messages) != len(want.AttemptMessages) {
+			t.Errorf("attempt messages: got %q, want %d beginning %q", seen.messages, len(want.AttemptMessages), want.AttemptMessages)
+		} else {
+			for i, prefix := range want.AttemptMessages {
+				if !strings.HasPrefix(seen.messages[i], prefix) {
+					t.Errorf("attempt %d's message: got %q, want it to begin %q", i+1, seen.messages[i], prefix)
+				}
+			}
+		}
+	}
+	if want.CostUSD != nil {
+		if seen.CostUSD == nil || math.Abs(*seen.CostUSD-*want.CostUSD) > 1e-9 {
+			t.Errorf("cost: got %v, want $%g", costText(seen.CostUSD), *want.CostUSD)
+		}
+	}
 	if want.Tokens != 0 {
 		check("tokens", seen.Tokens, want.Tokens)
 	}
@@ -340,9 +366,9 @@ func assertOutcome(t *testing.T, want scenarios.Expected, seen outcome) {
 	if want.MinRetryDelayMS > 0 && seen.retryDelayMS < want.MinRetryDelayMS {
 		t.Errorf("the step after the failed attempt began %d ms after it; want at least %d ms", seen.retryDelayMS, want.MinRetryDelayMS)
 	}
-	if t.Failed() {
+	if t.Failed() || os.Getenv("KLAXON_SCENARIOS_VERBOSE") != "" {
 		observed, _ := json.Marshal(seen.Expected)
-		t.Logf("observed: %s\nevents: %v", observed, seen.events)
+		t.Logf("observed: %s\nevents: %v\nattempt messages: %q", observed, seen.events, seen.messages)
 	}
 }
 
@@ -363,4 +389,11 @@ func eventLog(detail *klaxonhttp.RunDetail) string {
 		lines = append(lines, fmt.Sprintf("%s %s %s step=%s seq=%d: %s", event.At.Format("15:04:05.000"), event.Type, event.Actor, event.Step, event.StepSeq, event.Message))
 	}
 	return strings.Join(lines, "\n")
+}
+
+func costText(usd *float64) string {
+	if usd == nil {
+		return "unknown or none"
+	}
+	return fmt.Sprintf("$%g", *usd)
 }
