@@ -186,8 +186,10 @@ type Expected struct {
 	// AttemptMessages are how the messages of the failed attempts must
 	// begin, oldest first.
 	AttemptMessages []string `json:"attempt_messages,omitempty"`
-	// Events are event types the run's event log must hold.
-	Events []string `json:"events,omitempty"`
+	// Events are the types of the run's event log, in order, leaving out
+	// duplicate.suppressed: whether a stale worker's late write is sent at
+	// all is a race its worker may win or lose.
+	Events []string `json:"events"`
 	// MinRetryDelayMS is the least time between the first failed attempt and
 	// the step that completed after it (a Retry-After honoured).
 	MinRetryDelayMS int64 `json:"min_retry_delay_ms,omitempty"`
