@@ -1,13 +1,3 @@
-// Package scenarios describes Klaxon's behaviour once, as language-neutral
-// scenarios: each a workflow shape (its steps and what each does) and the
-// outcome every worker, in any language, must reach for it. The catalog is
-// testdata/scenarios.json; one interpreter per language registers every
-// scenario as a workflow, and the package's test runs them all through a real
-// klaxon server and asserts the same outcomes for every language.
-//
-// It may import only the standard library: the interpreters of every language
-// and the test harness read the catalog and speak to the effects server
-// through it, so it must not pull in the engine.
 package scenarios
 
 import (
