@@ -548,6 +548,40 @@ class Scenarios:
         t.assertEqual(after, [])
         t.assertEqual(self.client.run(run.id).status, "cancelled")
 
+    def test_a_step_output_failing_its_schema_is_a_semantic_failure(self) -> None:
+        t = self.assertions()
+        w = self.worker()
+        name = self.name("schema")
+
+        @w.workflow(name, step_output_schemas={"answer": {"type": "string"}}, retry=fast(1))
+        def wf(ctx: klaxon.Context, _: Any) -> Any:  # pyright: ignore[reportUnusedFunction]
+            return ctx.step("answer", lambda: 42)
+
+        self.start(w)
+        detail = self.finish(name)
+        t.assertEqual(detail.run.status, "dead")
+        assert detail.run.failure is not None
+        t.assertEqual(detail.run.failure.class_, "semantic")
+        t.assertEqual(detail.steps, ())
+
+    def test_another_manifest_under_the_same_version_is_refused(self) -> None:
+        t = self.assertions()
+        name = self.name("manifest")
+        workers = [self.worker() for _ in range(3)]
+        for w in workers:
+            t.addCleanup(w.close)
+        workers[0].workflow(name, expect_steps=["a", "b"])(_noop)
+        workers[0].register()
+        workers[1].workflow(name, expect_steps=["a", "c"])(_noop)
+        with t.assertRaises(klaxon.ManifestConflict):
+            workers[1].register()
+        workers[2].workflow(name, version=2, expect_steps=["a", "c"])(_noop)
+        workers[2].register()
+
+
+def _noop(ctx: klaxon.Context, _: Any) -> None:
+    return None
+
 
 def _raise(exc: BaseException) -> Any:
     raise exc
