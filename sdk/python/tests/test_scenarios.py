@@ -314,6 +314,27 @@ class Scenarios:
         with open(os.path.join(state, "first-runs")) as f:
             t.assertEqual(f.read().count("\n"), 1, "the checkpointed step ran again")
 
+    def test_sigterm_lets_the_running_step_finish_within_the_grace_period(self) -> None:
+        t = self.assertions()
+        name = self.name("sigterm")
+        state = tempfile.mkdtemp(prefix="klaxon-py-term-")
+        child = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("sigkill_worker.py")), self.server.url, name, state, "1.0"],
+            env={**os.environ, "PYTHONPATH": str(SDK)},
+        )
+        try:
+            run_id = eventually(lambda: _try_enqueue(self.client, name, "doc-2"), timeout=20)
+            eventually(lambda: os.path.exists(os.path.join(state, "second-started")), timeout=20)
+            child.send_signal(signal.SIGTERM)
+            t.assertEqual(child.wait(15), 0)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        done = self.client.run(run_id)
+        t.assertEqual(done.status, "completed", done.failure)
+        t.assertEqual(done.output, "first(doc-2)+second")
+
     def test_async_workflow_numbers_gathered_steps_in_call_order(self) -> None:
         t = self.assertions()
         w = self.worker()
@@ -577,6 +598,14 @@ class Scenarios:
             workers[1].register()
         workers[2].workflow(name, version=2, expect_steps=["a", "c"])(_noop)
         workers[2].register()
+
+
+def _try_enqueue(client: klaxon.Client, workflow: str, input: Any) -> str | None:
+    """The run's id, or None while no worker has registered the workflow yet."""
+    try:
+        return client.enqueue(workflow, input).id
+    except klaxon.UnknownWorkflow:
+        return None
 
 
 def _noop(ctx: klaxon.Context, _: Any) -> None:
