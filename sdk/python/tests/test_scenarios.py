@@ -314,6 +314,40 @@ class Scenarios:
         with open(os.path.join(state, "first-runs")) as f:
             t.assertEqual(f.read().count("\n"), 1, "the checkpointed step ran again")
 
+    def test_a_run_whose_every_attempt_lost_its_worker_is_replayed_and_compensated(self) -> None:
+        t = self.assertions()
+        name = self.name("replay")
+        state = tempfile.mkdtemp(prefix="klaxon-py-replay-")
+        w = self.worker()
+        import sigkill_worker
+
+        sigkill_worker.define(w, name, state, hang=False, attempts=1)
+        w.register()
+        child = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("sigkill_worker.py")), self.server.url, name, state, "0", "1"],
+            env={**os.environ, "PYTHONPATH": str(SDK)},
+        )
+        try:
+            run = self.client.enqueue(name, "doc-3")
+            eventually(lambda: os.path.exists(os.path.join(state, "second-started")), timeout=20)
+            os.kill(child.pid, signal.SIGKILL)
+            child.wait(10)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        os.remove(os.path.join(state, "second-started"))
+        self.start(w)
+        done = self.client.await_run(run.id, timeout=30)
+        t.assertEqual(done.status, "dead")
+        assert done.failure is not None
+        t.assertIn("worker was lost", done.failure.reason)
+        with open(os.path.join(state, "compensated")) as f:
+            t.assertEqual(f.read(), "first(doc-3)\n")
+        with open(os.path.join(state, "first-runs")) as f:
+            t.assertEqual(f.read().count("\n"), 1, "the checkpointed step ran again")
+        t.assertEqual({s.name: s.status for s in self.client.run_detail(run.id).steps}, {"first": "compensated"})
+
     def test_sigterm_lets_the_running_step_finish_within_the_grace_period(self) -> None:
         t = self.assertions()
         name = self.name("sigterm")
