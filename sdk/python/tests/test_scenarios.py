@@ -455,6 +455,38 @@ class Scenarios:
         t.assertEqual((usage.get("input_tokens"), usage.get("output_tokens"), usage.get("cached_tokens")), (100, 20, 50))
         t.assertEqual(detail.run.spend.get("model_calls"), 1)
 
+    def test_async_model_call_maps_a_provider_429_and_records_anthropic_usage(self) -> None:
+        t = self.assertions()
+        w = self.worker()
+        name = self.name("anthropic")
+        times: list[float] = []
+
+        async def messages_create() -> dict[str, Any]:
+            times.append(time.monotonic())
+            if len(times) == 1:
+                raise _ProviderError("rate limited", 429, {"retry-after": "1"})
+            return {
+                "id": "msg_1",
+                "type": "message",
+                "model": "claude-sonnet-4",
+                "content": [{"type": "text", "text": "bonjour"}],
+                "usage": {"input_tokens": 5, "output_tokens": 9, "cache_read_input_tokens": 100, "cache_creation_input_tokens": 20},
+            }
+
+        @w.workflow(name, retry=fast(3))
+        async def wf(ctx: klaxon.Context, _: Any) -> str:  # pyright: ignore[reportUnusedFunction]
+            message = await ctx.model_call_async("translate", messages_create, provider="anthropic")
+            return str(message["content"][0]["text"])
+
+        self.start(w)
+        detail = self.finish(name)
+        t.assertEqual(detail.run.status, "completed", detail.run.failure)
+        t.assertEqual(detail.run.output, "bonjour")
+        t.assertEqual([a.class_ for a in detail.attempts], ["rate_limited"])
+        t.assertGreaterEqual(times[1] - times[0], 1.0)
+        usage = detail.run.spend.get("usage", {})
+        t.assertEqual((usage.get("input_tokens"), usage.get("output_tokens"), usage.get("cached_tokens")), (125, 9, 100))
+
     def test_a_step_past_its_timeout_fails_with_class_timeout(self) -> None:
         t = self.assertions()
         w = self.worker()
@@ -632,6 +664,21 @@ class Scenarios:
             workers[1].register()
         workers[2].workflow(name, version=2, expect_steps=["a", "c"])(_noop)
         workers[2].register()
+
+
+class _ProviderError(Exception):
+    """Shaped like the APIStatusError of the openai and anthropic packages."""
+
+    def __init__(self, message: str, status: int, headers: dict[str, str]) -> None:
+        super().__init__(message)
+        self.status_code = status
+        self.response = _ProviderResponse(status, headers)
+
+
+class _ProviderResponse:
+    def __init__(self, status: int, headers: dict[str, str]) -> None:
+        self.status_code = status
+        self.headers = headers
 
 
 def _try_enqueue(client: klaxon.Client, workflow: str, input: Any) -> str | None:
