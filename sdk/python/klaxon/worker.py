@@ -300,7 +300,7 @@ class Worker:
                 return
             try:
                 self._work(core)
-            except Exception:
+            except BaseException:
                 log.exception("klaxon worker %s: run %s", self.worker_id, core.run.run_id)
             finally:
                 with self._lock:
@@ -323,7 +323,7 @@ class Worker:
             return
         except ReplayFrontier:
             returned = True
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit or a cancellation from the body is its error too
             value = exc
         if core.deadline is not None and time.monotonic() > core.deadline and core.run.mode == "run":
             returned, value = False, DeadlineExceeded(f"the run ran past its timeout of {core.run.run_timeout_ms / 1000:g}s")
