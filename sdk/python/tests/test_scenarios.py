@@ -348,6 +348,42 @@ class Scenarios:
             t.assertEqual(f.read().count("\n"), 1, "the checkpointed step ran again")
         t.assertEqual({s.name: s.status for s in self.client.run_detail(run.id).steps}, {"first": "compensated"})
 
+    def test_a_stale_workers_late_result_changes_nothing(self) -> None:
+        t = self.assertions()
+        name = self.name("stale")
+        state = tempfile.mkdtemp(prefix="klaxon-py-stale-")
+        w = self.worker()
+        import sigkill_worker
+
+        sigkill_worker.define(w, name, state, hang=False)
+        w.register()
+        # The child's step "second" takes 2s; it is frozen mid-step until its lease ends.
+        child = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("sigkill_worker.py")), self.server.url, name, state, "2"],
+            env={**os.environ, "PYTHONPATH": str(SDK)},
+        )
+        try:
+            run = self.client.enqueue(name, "doc-4")
+            eventually(lambda: os.path.exists(os.path.join(state, "second-started")), timeout=20)
+            os.kill(child.pid, signal.SIGSTOP)
+            self.start(w)
+            done = self.client.await_run(run.id, timeout=30)
+            t.assertEqual(done.status, "completed", done.failure)
+            os.kill(child.pid, signal.SIGCONT)
+            time.sleep(2.5)  # the child's step ends and it tries to report
+            child.send_signal(signal.SIGTERM)
+            t.assertEqual(child.wait(15), 0)
+        finally:
+            if child.poll() is None:
+                os.kill(child.pid, signal.SIGCONT)
+                child.kill()
+                child.wait()
+        detail = self.client.run_detail(run.id)
+        t.assertEqual(detail.run.status, "completed")
+        t.assertEqual(detail.run.output, "first(doc-4)+second")
+        t.assertEqual([(s.seq, s.name) for s in detail.steps], [(1, "first"), (2, "second")])
+        t.assertEqual(sum(e.type == "run.completed" for e in detail.events), 1)
+
     def test_sigterm_lets_the_running_step_finish_within_the_grace_period(self) -> None:
         t = self.assertions()
         name = self.name("sigterm")
