@@ -208,12 +208,22 @@ func (c *Client) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("klaxon: %w", err)
 	}
+	registrations := make([]*store.WorkflowRegisterParams, 0, len(definitions))
 	for name, definition := range definitions {
-		err := c.store.WorkflowRegister(ctx, &store.WorkflowRegisterParams{
+		registration := &store.WorkflowRegisterParams{
 			Name: name, Version: definition.Version, ExpectedSteps: definition.ExpectedSteps,
 			InputSchema: c.workflows[name].inputSchema(), Policies: policies(definition),
-		})
-		if err != nil {
+		}
+		// A worker of another language may have registered this version
+		// with other steps: the same rule as for theirs.
+		if err := engine.CheckManifest(ctx, c.store, registration); err != nil {
+			return fmt.Errorf("klaxon: register workflow %q: %w", name, err)
+		}
+		registrations = append(registrations, registration)
+	}
+	for _, registration := range registrations {
+		name := registration.Name
+		if err := c.store.WorkflowRegister(ctx, registration); err != nil {
 			return fmt.Errorf("klaxon: register workflow %q: %w", name, err)
 		}
 	}

@@ -27,7 +27,7 @@
 //
 // # Imports
 //
-// It may import only the standard library, klaxontype, store, internal/engine,
+// It may import only the standard library, klaxontype, store, protocol, internal/engine,
 // internal/classify, internal/outbox, github.com/oklog/ulid/v2,
 // github.com/invopop/jsonschema and github.com/santhosh-tekuri/jsonschema/v6:
 // stores and adapters import the root package, never the other way round.

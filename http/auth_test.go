@@ -52,6 +52,7 @@ func TestScopeMatrix(t *testing.T) {
 	}
 	secrets := map[klaxonhttp.Scope]string{
 		klaxonhttp.ScopeRead: readSecret, klaxonhttp.ScopeOperate: operateSecret, klaxonhttp.ScopeAdmin: adminSecret,
+		klaxonhttp.ScopeWorker: workerSecret,
 	}
 	runs := f.runCount()
 	for _, op := range operations {
@@ -60,7 +61,8 @@ func TestScopeMatrix(t *testing.T) {
 		f.do(op.method, op.path, "wrong-secret-0123456789", op.body).wantProblem(t, http.StatusUnauthorized, "not one this server knows")
 		for _, scope := range klaxonhttp.Scopes() {
 			r := f.do(op.method, op.path, secrets[scope], op.body)
-			if scope < op.scope {
+			if scope < op.scope || scope == klaxonhttp.ScopeWorker {
+				// A worker token hosts workflows and does nothing else.
 				r.wantProblem(t, http.StatusForbidden, "scope "+scope.String(), "needs "+op.scope.String())
 				continue
 			}

@@ -27,9 +27,9 @@ var errorStatuses = []struct {
 }{
 	{isA[*klaxon.UnknownWorkflowError], http.StatusNotFound, "unknown-workflow", nil},
 	{isA[*klaxon.InputError], http.StatusUnprocessableEntity, "invalid-input", nil},
-	{is(klaxontype.ErrInvalidOutput), http.StatusUnprocessableEntity, "invalid-output", klaxontype.ErrInvalidOutput},
 	{is(klaxontype.ErrNotFound), http.StatusNotFound, "not-found", klaxontype.ErrNotFound},
 	{is(klaxontype.ErrInvalid), http.StatusUnprocessableEntity, "invalid", klaxontype.ErrInvalid},
+	{is(klaxontype.ErrInvalidOutput), http.StatusUnprocessableEntity, "invalid-output", klaxontype.ErrInvalidOutput},
 	{is(klaxontype.ErrEntryNotOpen), http.StatusConflict, "entry-not-open", klaxontype.ErrEntryNotOpen},
 	{is(klaxontype.ErrRunNotCancellable), http.StatusConflict, "run-not-cancellable", klaxontype.ErrRunNotCancellable},
 	{is(klaxontype.ErrLeaseLost), http.StatusConflict, "lease-lost", klaxontype.ErrLeaseLost},

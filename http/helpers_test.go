@@ -90,6 +90,7 @@ func newFixture(t *testing.T, withTokens bool) *fixture {
 			klaxonhttp.Token{Name: "reader", Scope: klaxonhttp.ScopeRead, Secret: readSecret},
 			klaxonhttp.Token{Name: "operator", Scope: klaxonhttp.ScopeOperate, Secret: operateSecret},
 			klaxonhttp.Token{Name: "root", Scope: klaxonhttp.ScopeAdmin, Secret: adminSecret},
+			klaxonhttp.Token{Name: "workers", Scope: klaxonhttp.ScopeWorker, Secret: workerSecret},
 		)
 		if err != nil {
 			t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 // server does not keep.
 type TokenInfo struct {
 	Name  string `json:"name"`
-	Scope string `json:"scope" enum:"read,operate,admin"`
+	Scope string `json:"scope" enum:"read,operate,admin,worker"`
 }
 
 // TokenList is every access token the server accepts.

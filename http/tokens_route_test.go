@@ -21,11 +21,11 @@ func TestTokensListsNamesAndScopesOnly(t *testing.T) {
 	for _, token := range tokens {
 		got = append(got, token.Name+":"+token.Scope)
 	}
-	if strings.Join(got, " ") != "reader:read operator:operate root:admin" {
+	if strings.Join(got, " ") != "reader:read operator:operate root:admin workers:worker" {
 		t.Fatalf("tokens = %v", got)
 	}
 	body := f.do("GET", "/api/v1/tokens", adminSecret, "")
-	for _, secret := range []string{readSecret, operateSecret, adminSecret} {
+	for _, secret := range []string{readSecret, operateSecret, adminSecret, workerSecret} {
 		if strings.Contains(string(body.body), secret) {
 			t.Fatalf("the token list shows a secret: %s", body.body)
 		}

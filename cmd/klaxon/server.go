@@ -30,18 +30,22 @@ func (m *Main) serverCommand() *cobra.Command {
 	var behindProxy bool
 	cmd := &cobra.Command{
 		Use:   "server",
-		Short: "Serve the HTTP API over a database until interrupted",
+		Short: "Serve the HTTP API and the worker protocol over a database until interrupted",
 		Long: `Serve Klaxon's HTTP API under /api/v1, with /healthz, /readyz and the OpenAPI document
-at /api/v1/openapi.json, and the web dashboard at / (it signs in with an access token). The server works no runs itself: workers run in your programs
-against the same database.
+at /api/v1/openapi.json, and the web dashboard at / (it signs in with an access token). The server works no runs itself: Go workers run in your programs
+against the same database, and workers in other languages connect over the worker protocol
+under /api/v1/worker/ with a token of scope worker. Any number of servers may serve one
+PostgreSQL database.
 
 Prometheus metrics read from the database (runs by status, dead-letter entries by class,
 breakers, outbox backlog), right whatever process did the work, are at /metrics; with
-access tokens it needs one of scope read. Step, token and cost metrics come from the
-workers: see package metrics.
+access tokens it needs one of scope read. Step, token and cost metrics of runs worked
+over the worker protocol (/api/v1/worker/, docs/worker-protocol.md: Python and TypeScript
+workers) are counted by the server that handled each request; Go workers count their own
+(see package metrics).
 
 Access tokens come from --tokens FILE, one a line "NAME SCOPE SECRET" (SCOPE is read,
-operate or admin; # starts a comment), and from KLAXON_TOKEN, an admin token named
+operate, admin or worker; # starts a comment), and from KLAXON_TOKEN, an admin token named
 "admin". Requests present one as "Authorization: Bearer SECRET"; what it does is
 recorded under its name. Without any token every request is allowed, so the server
 then listens on a loopback address only.
@@ -102,7 +106,16 @@ webhooks. It prints the rules in effect when it starts; klaxon alerts lists the 
 			}
 			defer st.Close()
 			logger := slog.New(slog.NewTextHandler(m.Stderr, nil))
-			client, err := klaxon.NewClient(st, &klaxon.Config{Logger: logger})
+			// Runs worked over the worker protocol are judged in this
+			// process: their step, attempt and spend metrics are counted
+			// here, each request by the one server that handled it, so that
+			// Prometheus sums several servers without counting twice.
+			registry := prometheus.NewRegistry()
+			config := &klaxon.Config{Logger: logger}
+			if _, err := metrics.Instrument(config, registry); err != nil {
+				return err
+			}
+			client, err := klaxon.NewClient(st, config)
 			if err != nil {
 				return err
 			}
@@ -111,7 +124,7 @@ webhooks. It prints the rules in effect when it starts; klaxon alerts lists the 
 				return err
 			}
 			server, err := klaxonhttp.NewServer(klaxonhttp.Config{
-				Client: client, Tokens: tokens, Logger: logger, Metrics: serverMetrics(st, logger),
+				Client: client, Tokens: tokens, Logger: logger, Metrics: metricsHandler(registry, st, logger),
 				Dashboard: dashboard.Handler(), Hosts: hosts, Workers: workers,
 			})
 			if err != nil {
@@ -157,12 +170,6 @@ webhooks. It prints the rules in effect when it starts; klaxon alerts lists the 
 func alertHolder() string {
 	host, _ := os.Hostname()
 	return fmt.Sprintf("klaxon-server/%s/%d/%s", host, os.Getpid(), ulid.Make())
-}
-
-// serverMetrics is the server's /metrics: the store's counts, and the
-// server process's own Go and process metrics, on a registry of its own.
-func serverMetrics(st metrics.Storage, logger *slog.Logger) http.Handler {
-	return metricsHandler(prometheus.NewRegistry(), st, logger)
 }
 
 // metricsHandler serves a registry, with the store's counts and the

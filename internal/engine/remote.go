@@ -389,18 +389,20 @@ func (c *definitionCache) forget() {
 	c.mu.Unlock()
 }
 
-// get returns a registered workflow, or an UnknownWorkflowError.
+// get returns a registered workflow, or an UnknownWorkflowError. A name the
+// cache does not hold is looked for in the store before it is called
+// unknown: another server may have registered it a moment ago.
 func (c *definitionCache) get(ctx context.Context, name string) (*remoteDefinition, error) {
 	c.mu.Lock()
 	if c.byName != nil && time.Since(c.loaded) < definitionTTL {
 		definition := c.byName[name]
 		c.mu.Unlock()
-		if definition == nil {
-			return nil, &UnknownWorkflowError{Name: name}
+		if definition != nil {
+			return definition, nil
 		}
-		return definition, nil
+	} else {
+		c.mu.Unlock()
 	}
-	c.mu.Unlock()
 	infos, err := c.store.WorkflowList(ctx)
 	if err != nil {
 		return nil, err
