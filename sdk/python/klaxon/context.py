@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Awaitable, Callable, Coroutine, TypeVar, Union, cast, overload
 
 from .errors import (
+    FAILURE_CLASSES,
     BudgetExceeded,
     DeadlineExceeded,
     Failure,
@@ -246,7 +247,10 @@ class RunCore:
                 return _Plan(seq, name, memo=True, output=logged.output)
             if self.doom is not None:
                 doom = self.doom
-                exc = BudgetExceeded(doom.message) if doom.class_ == "budget_exceeded" else Failure(doom.class_, doom.message)
+                if doom.class_ in FAILURE_CLASSES and doom.class_ != "budget_exceeded":
+                    exc: BaseException = Failure(doom.class_, doom.message)
+                else:
+                    exc = BudgetExceeded(doom.message)
                 if self.doom_hit is None:
                     self.doom_hit = (exc, name, seq)
                     self.step_failures.append(StepFailure(seq, name, error_info(exc, name, seq)))

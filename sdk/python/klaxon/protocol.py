@@ -101,6 +101,7 @@ class WorkflowRegistration:
     routes: Mapping[str, str] | None = None
     input_schema: JSON = None
     output_schema: JSON = None
+    step_output_schemas: Mapping[str, JSON] | None = None
 
     def to_wire(self) -> Wire:
         wire: Wire = {"name": self.name, "version": self.version}
@@ -118,6 +119,8 @@ class WorkflowRegistration:
             wire["input_schema"] = self.input_schema
         if self.output_schema is not None:
             wire["output_schema"] = self.output_schema
+        if self.step_output_schemas:
+            wire["step_output_schemas"] = dict(self.step_output_schemas)
         return wire
 
 
@@ -462,9 +465,11 @@ def decode_problem(status: int, reason: str, body: bytes) -> ProblemError:
         type_ = str(wire.get("type") or "")
         title = str(wire.get("title") or reason)
         detail = str(wire.get("detail") or "")
-        errors = _list(wire.get("errors"))
-        if errors and not detail:
-            detail = "; ".join(str(_mapping(e).get("message", e)) for e in errors)
+        errors = [_mapping(e) for e in _list(wire.get("errors"))]
+        if errors:
+            # A request the server's schema refused: name each failing place.
+            named = "; ".join(f"{e.get('location', '')}: {e.get('message', '')}".lstrip(": ") for e in errors)
+            detail = f"{detail}: {named}" if detail else named
     except (ValueError, UnicodeDecodeError):
         detail = body[:500].decode("utf-8", "replace")
     cls = _PROBLEMS.get(type_)

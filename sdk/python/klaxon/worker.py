@@ -132,6 +132,7 @@ class Worker:
         routes: Mapping[str, str] | None = None,
         input_schema: Any = None,
         output_schema: Any = None,
+        step_output_schemas: Mapping[str, Any] | None = None,
     ) -> Callable[[F], F]:
         """Register the decorated function, ``fn(ctx, input)`` (sync or ``async def``), as workflow ``name``."""
 
@@ -148,6 +149,7 @@ class Worker:
                 routes=dict(routes) if routes else None,
                 input_schema=input_schema,
                 output_schema=output_schema,
+                step_output_schemas=dict(step_output_schemas) if step_output_schemas else None,
             )
             self._workflows[name] = _Workflow(fn, registration, _takes_input(fn))
             return fn
@@ -206,6 +208,11 @@ class Worker:
         if wait:
             self._stopped.wait()
 
+    def close(self) -> None:
+        """Close the worker's connections (``run`` and ``stop`` do it when they end)."""
+        self._protocol.transport.close_all()
+        self._claims.transport.close_all()
+
     def join(self, timeout: float | None = None) -> bool:
         """Wait until a stopped worker has finished or released its runs."""
         return self._stopped.wait(timeout)
@@ -237,8 +244,7 @@ class Worker:
             for _ in slots:
                 self._queue.put(None)
             self._stopped.set()
-            self._protocol.transport.close_all()
-            self._claims.transport.close_all()
+            self.close()
 
     def _claim_loop(self) -> None:
         names = list(self._workflows)
@@ -294,7 +300,7 @@ class Worker:
                 return
             try:
                 self._work(core)
-            except Exception:
+            except BaseException:
                 log.exception("klaxon worker %s: run %s", self.worker_id, core.run.run_id)
             finally:
                 with self._lock:
@@ -317,7 +323,7 @@ class Worker:
             return
         except ReplayFrontier:
             returned = True
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit or a cancellation from the body is its error too
             value = exc
         if core.deadline is not None and time.monotonic() > core.deadline and core.run.mode == "run":
             returned, value = False, DeadlineExceeded(f"the run ran past its timeout of {core.run.run_timeout_ms / 1000:g}s")

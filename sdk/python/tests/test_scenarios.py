@@ -314,6 +314,97 @@ class Scenarios:
         with open(os.path.join(state, "first-runs")) as f:
             t.assertEqual(f.read().count("\n"), 1, "the checkpointed step ran again")
 
+    def test_a_run_whose_every_attempt_lost_its_worker_is_replayed_and_compensated(self) -> None:
+        t = self.assertions()
+        name = self.name("replay")
+        state = tempfile.mkdtemp(prefix="klaxon-py-replay-")
+        w = self.worker()
+        import sigkill_worker
+
+        sigkill_worker.define(w, name, state, hang=False, attempts=1)
+        w.register()
+        child = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("sigkill_worker.py")), self.server.url, name, state, "0", "1"],
+            env={**os.environ, "PYTHONPATH": str(SDK)},
+        )
+        try:
+            run = self.client.enqueue(name, "doc-3")
+            eventually(lambda: os.path.exists(os.path.join(state, "second-started")), timeout=20)
+            os.kill(child.pid, signal.SIGKILL)
+            child.wait(10)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        os.remove(os.path.join(state, "second-started"))
+        self.start(w)
+        done = self.client.await_run(run.id, timeout=30)
+        t.assertEqual(done.status, "dead")
+        assert done.failure is not None
+        t.assertIn("worker was lost", done.failure.reason)
+        with open(os.path.join(state, "compensated")) as f:
+            t.assertEqual(f.read(), "first(doc-3)\n")
+        with open(os.path.join(state, "first-runs")) as f:
+            t.assertEqual(f.read().count("\n"), 1, "the checkpointed step ran again")
+        t.assertEqual({s.name: s.status for s in self.client.run_detail(run.id).steps}, {"first": "compensated"})
+
+    def test_a_stale_workers_late_result_changes_nothing(self) -> None:
+        t = self.assertions()
+        name = self.name("stale")
+        state = tempfile.mkdtemp(prefix="klaxon-py-stale-")
+        w = self.worker()
+        import sigkill_worker
+
+        sigkill_worker.define(w, name, state, hang=False)
+        w.register()
+        # The child's step "second" takes 2s; it is frozen mid-step until its lease ends.
+        child = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("sigkill_worker.py")), self.server.url, name, state, "2"],
+            env={**os.environ, "PYTHONPATH": str(SDK)},
+        )
+        try:
+            run = self.client.enqueue(name, "doc-4")
+            eventually(lambda: os.path.exists(os.path.join(state, "second-started")), timeout=20)
+            os.kill(child.pid, signal.SIGSTOP)
+            self.start(w)
+            done = self.client.await_run(run.id, timeout=30)
+            t.assertEqual(done.status, "completed", done.failure)
+            os.kill(child.pid, signal.SIGCONT)
+            time.sleep(2.5)  # the child's step ends and it tries to report
+            child.send_signal(signal.SIGTERM)
+            t.assertEqual(child.wait(15), 0)
+        finally:
+            if child.poll() is None:
+                os.kill(child.pid, signal.SIGCONT)
+                child.kill()
+                child.wait()
+        detail = self.client.run_detail(run.id)
+        t.assertEqual(detail.run.status, "completed")
+        t.assertEqual(detail.run.output, "first(doc-4)+second")
+        t.assertEqual([(s.seq, s.name) for s in detail.steps], [(1, "first"), (2, "second")])
+        t.assertEqual(sum(e.type == "run.completed" for e in detail.events), 1)
+
+    def test_sigterm_lets_the_running_step_finish_within_the_grace_period(self) -> None:
+        t = self.assertions()
+        name = self.name("sigterm")
+        state = tempfile.mkdtemp(prefix="klaxon-py-term-")
+        child = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("sigkill_worker.py")), self.server.url, name, state, "1.0"],
+            env={**os.environ, "PYTHONPATH": str(SDK)},
+        )
+        try:
+            run_id = eventually(lambda: _try_enqueue(self.client, name, "doc-2"), timeout=20)
+            eventually(lambda: os.path.exists(os.path.join(state, "second-started")), timeout=20)
+            child.send_signal(signal.SIGTERM)
+            t.assertEqual(child.wait(15), 0)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        done = self.client.run(run_id)
+        t.assertEqual(done.status, "completed", done.failure)
+        t.assertEqual(done.output, "first(doc-2)+second")
+
     def test_async_workflow_numbers_gathered_steps_in_call_order(self) -> None:
         t = self.assertions()
         w = self.worker()
@@ -399,6 +490,38 @@ class Scenarios:
         usage = detail.run.spend.get("usage", {})
         t.assertEqual((usage.get("input_tokens"), usage.get("output_tokens"), usage.get("cached_tokens")), (100, 20, 50))
         t.assertEqual(detail.run.spend.get("model_calls"), 1)
+
+    def test_async_model_call_maps_a_provider_429_and_records_anthropic_usage(self) -> None:
+        t = self.assertions()
+        w = self.worker()
+        name = self.name("anthropic")
+        times: list[float] = []
+
+        async def messages_create() -> dict[str, Any]:
+            times.append(time.monotonic())
+            if len(times) == 1:
+                raise _ProviderError("rate limited", 429, {"retry-after": "1"})
+            return {
+                "id": "msg_1",
+                "type": "message",
+                "model": "claude-sonnet-4",
+                "content": [{"type": "text", "text": "bonjour"}],
+                "usage": {"input_tokens": 5, "output_tokens": 9, "cache_read_input_tokens": 100, "cache_creation_input_tokens": 20},
+            }
+
+        @w.workflow(name, retry=fast(3))
+        async def wf(ctx: klaxon.Context, _: Any) -> str:  # pyright: ignore[reportUnusedFunction]
+            message = await ctx.model_call_async("translate", messages_create, provider="anthropic")
+            return str(message["content"][0]["text"])
+
+        self.start(w)
+        detail = self.finish(name)
+        t.assertEqual(detail.run.status, "completed", detail.run.failure)
+        t.assertEqual(detail.run.output, "bonjour")
+        t.assertEqual([a.class_ for a in detail.attempts], ["rate_limited"])
+        t.assertGreaterEqual(times[1] - times[0], 1.0)
+        usage = detail.run.spend.get("usage", {})
+        t.assertEqual((usage.get("input_tokens"), usage.get("output_tokens"), usage.get("cached_tokens")), (125, 9, 100))
 
     def test_a_step_past_its_timeout_fails_with_class_timeout(self) -> None:
         t = self.assertions()
@@ -547,6 +670,63 @@ class Scenarios:
         time.sleep(2.0)
         t.assertEqual(after, [])
         t.assertEqual(self.client.run(run.id).status, "cancelled")
+
+    def test_a_step_output_failing_its_schema_is_a_semantic_failure(self) -> None:
+        t = self.assertions()
+        w = self.worker()
+        name = self.name("schema")
+
+        @w.workflow(name, step_output_schemas={"answer": {"type": "string"}}, retry=fast(1))
+        def wf(ctx: klaxon.Context, _: Any) -> Any:  # pyright: ignore[reportUnusedFunction]
+            return ctx.step("answer", lambda: 42)
+
+        self.start(w)
+        detail = self.finish(name)
+        t.assertEqual(detail.run.status, "dead")
+        assert detail.run.failure is not None
+        t.assertEqual(detail.run.failure.class_, "semantic")
+        t.assertEqual(detail.steps, ())
+
+    def test_another_manifest_under_the_same_version_is_refused(self) -> None:
+        t = self.assertions()
+        name = self.name("manifest")
+        workers = [self.worker() for _ in range(3)]
+        for w in workers:
+            t.addCleanup(w.close)
+        workers[0].workflow(name, expect_steps=["a", "b"])(_noop)
+        workers[0].register()
+        workers[1].workflow(name, expect_steps=["a", "c"])(_noop)
+        with t.assertRaises(klaxon.ManifestConflict):
+            workers[1].register()
+        workers[2].workflow(name, version=2, expect_steps=["a", "c"])(_noop)
+        workers[2].register()
+
+
+class _ProviderError(Exception):
+    """Shaped like the APIStatusError of the openai and anthropic packages."""
+
+    def __init__(self, message: str, status: int, headers: dict[str, str]) -> None:
+        super().__init__(message)
+        self.status_code = status
+        self.response = _ProviderResponse(status, headers)
+
+
+class _ProviderResponse:
+    def __init__(self, status: int, headers: dict[str, str]) -> None:
+        self.status_code = status
+        self.headers = headers
+
+
+def _try_enqueue(client: klaxon.Client, workflow: str, input: Any) -> str | None:
+    """The run's id, or None while no worker has registered the workflow yet."""
+    try:
+        return client.enqueue(workflow, input).id
+    except klaxon.UnknownWorkflow:
+        return None
+
+
+def _noop(ctx: klaxon.Context, _: Any) -> None:
+    return None
 
 
 def _raise(exc: BaseException) -> Any:
