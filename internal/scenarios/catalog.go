@@ -132,8 +132,9 @@ type Compensation struct {
 
 // Action is what the harness does to a run: "cancel" once Step blocks;
 // "kill" (SIGKILL the worker once Step blocks, then start another);
-// "stale" (the worker holding Step stops heartbeating, another takes the run
-// over and completes it, then the first is released and checkpoints late);
+// "stale" (the worker holding Step is frozen with SIGSTOP, another takes the
+// run over once the lease expires and completes it, then the first resumes
+// and checkpoints late, which must be refused as duplicate.suppressed);
 // "resolve" the dead-letter entry with Output for Step; "replay" the entry
 // from Step.
 type Action struct {
@@ -177,8 +178,9 @@ type Expected struct {
 	// begin, oldest first.
 	AttemptMessages []string `json:"attempt_messages,omitempty"`
 	// Events are the types of the run's event log, in order, leaving out
-	// duplicate.suppressed: whether a stale worker's late write is sent at
-	// all is a race its worker may win or lose.
+	// duplicate.suppressed: whether a worker that lost a run (cancelled, say)
+	// still sends a write depends on when it hears of it. The stale action
+	// asserts its refused checkpoint on its own.
 	Events []string `json:"events"`
 	// MinRetryDelayMS is the least time between the first failed attempt and
 	// the step that completed after it (a Retry-After honoured).
