@@ -98,7 +98,7 @@ type language struct {
 	startWorker func(t *testing.T, env *environment, options workerOptions) *process
 }
 
-var languages = []language{goLanguage, pythonLanguage}
+var languages = []language{goLanguage, pythonLanguage, pythonAsyncLanguage}
 
 func runScenarios(t *testing.T, lang language, database func(t *testing.T) string) {
 	catalog, err := scenarios.Load(catalogPath)

@@ -1,6 +1,7 @@
 """The Python interpreter of the scenario catalog (internal/scenarios/testdata/scenarios.json).
 
-It registers every scenario as a workflow of the Python SDK (sdk/python, on
+It registers every scenario as a workflow of the Python SDK (``async def``
+workflows with ``--async``) (sdk/python, on
 PYTHONPATH) and works its runs through the worker protocol until SIGTERM or
 SIGINT; it prints "ready" once its workflows are registered. Each step records
 its side effects on the harness's effects server over HTTP, whose counts drive
@@ -12,6 +13,7 @@ behaviour of one that the other lacks is a bug of the harness.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import signal
 import sys
@@ -102,6 +104,37 @@ def step_function(step: dict[str, Any], name: str, key: str, effects: Effects) -
     return run
 
 
+def async_step_function(step: dict[str, Any], name: str, key: str, effects: Effects) -> Callable[[], Any]:
+    """The step of an ``async def`` workflow: the same behaviours, awaited."""
+
+    async def run(ctx: klaxon.Context) -> dict[str, Any]:
+        execution = await asyncio.to_thread(effects.hit, key, name)
+        if applies(step.get("block"), execution):
+            await asyncio.to_thread(effects.block, key, name)
+        sleep = step.get("sleep")
+        if applies(sleep, execution):
+            # On a thread: the step's result comes late whatever its task hears.
+            await asyncio.to_thread(time.sleep, sleep["ms"] / 1000)
+        spend = step.get("spend")
+        if spend:
+            ctx.record_spend(
+                provider=spend["provider"],
+                model=spend["model"],
+                input_tokens=spend.get("input_tokens", 0),
+                output_tokens=spend.get("output_tokens", 0),
+            )
+        fail = step.get("fail")
+        if applies(fail, execution):
+            assert fail is not None
+            if fail.get("kind") == "panic":
+                missing: Any = None
+                missing["boom"] += 1  # a programming error: TypeError
+            raise failure(fail)
+        return {"value": step.get("value", ""), "execution": execution}
+
+    return run
+
+
 def step_options(step: dict[str, Any], name: str, key: str, effects: Effects) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if step.get("timeout_ms"):
@@ -127,7 +160,7 @@ def step_options(step: dict[str, Any], name: str, key: str, effects: Effects) ->
     return options
 
 
-def register(worker: klaxon.Worker, scenario: dict[str, Any], effects: Effects) -> None:
+def register(worker: klaxon.Worker, scenario: dict[str, Any], effects: Effects, use_async: bool) -> None:
     retry = scenario.get("retry")
     policy = None
     if retry:
@@ -164,12 +197,32 @@ def register(worker: klaxon.Worker, scenario: dict[str, Any], effects: Effects) 
                 break
         return {"completed": completed}
 
+    async def async_body(ctx: klaxon.Context, input: dict[str, Any]) -> dict[str, Any]:
+        key = input["key"]
+        executions = await asyncio.to_thread(effects.hit, key, "body")
+        completed: list[str] = []
+        for step in steps:
+            name = step["name"]
+            if step.get("renamed_on_later_attempt") and executions > 1:
+                name = step["renamed_on_later_attempt"]
+            run = async_step_function(step, name, key, effects)
+            try:
+                await ctx.step_async(name, lambda run=run: run(ctx), **step_options(step, name, key, effects))
+            except Exception:
+                if step.get("swallow"):
+                    continue
+                raise
+            completed.append(name)
+            if step.get("return_after"):
+                break
+        return {"completed": completed}
+
     worker.workflow(
         scenario["name"],
         expect_steps=scenario.get("expect_steps"),
         retry=policy,
         budget=klaxon.Budget(tokens=budget.get("tokens"), usd=budget.get("usd")) if budget else None,
-    )(body)
+    )(async_body if use_async else body)
 
 
 def main() -> int:
@@ -180,6 +233,7 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma-separated scenarios to host")
     parser.add_argument("--lease-ms", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--async", dest="use_async", action="store_true", help="register async def workflows")
     args = parser.parse_args()
 
     with open(args.catalog) as f:
@@ -196,7 +250,7 @@ def main() -> int:
     for scenario in catalog["scenarios"]:
         if only and scenario["name"] not in only or not only and scenario.get("worker") == "dedicated":
             continue
-        register(worker, scenario, effects)
+        register(worker, scenario, effects, args.use_async)
 
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
