@@ -131,115 +131,175 @@ func runScenarios(t *testing.T, lang language, database func(t *testing.T) strin
 	}
 }
 
+// scenarioRun is one run of a scenario in one language, while the harness
+// drives it.
+type scenarioRun struct {
+	t        *testing.T
+	ctx      context.Context
+	lang     language
+	env      *environment
+	scenario *scenarios.Scenario
+	// key names the run on the effects server.
+	key   string
+	runID string
+	// first is the scenario's first dedicated worker, if it has any.
+	first *process
+}
+
+// runTimeout bounds each wait for a run to end or for a step to block.
+const runTimeout = 30 * time.Second
+
 // runScenario enqueues one run of the scenario, performs its action, and
 // asserts its outcome.
 func runScenario(t *testing.T, lang language, env *environment, scenario *scenarios.Scenario) {
-	ctx := context.Background()
-	key := lang.name + "/" + scenario.Name + "/" + randomSuffix()
-	var blockedStep string
-	if scenario.Action != nil {
-		blockedStep = scenario.Action.Step
+	r := &scenarioRun{
+		t: t, ctx: context.Background(), lang: lang, env: env, scenario: scenario,
+		key: lang.name + "/" + scenario.Name + "/" + randomSuffix(),
 	}
 	// Whatever happens, no step stays blocked after the test.
-	t.Cleanup(func() { env.effects.Release(key, blockedStep) })
-
-	var first *process
-	dedicated := workerOptions{only: []string{scenario.Name}, lease: time.Second, concurrency: 1}
+	t.Cleanup(func() { env.effects.Release(r.key, r.blockedStep()) })
 	if scenario.Dedicated() {
-		first = lang.startWorker(t, env, dedicated)
+		r.first = r.startDedicatedWorker()
 	}
-	runID, err := env.api.enqueue(ctx, scenario.Name, scenarios.Input{Key: key})
-	if err != nil {
+	var err error
+	if r.runID, err = env.api.enqueue(r.ctx, scenario.Name, scenarios.Input{Key: r.key}); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("run %s, effects key %s", runID, key)
-	const runTimeout = 30 * time.Second
-	waitBlocked := func() {
-		t.Helper()
-		blockCtx, cancel := context.WithTimeout(ctx, runTimeout)
-		defer cancel()
-		if err := env.effects.WaitBlocked(blockCtx, key, blockedStep); err != nil {
-			t.Fatal(err)
-		}
-	}
+	t.Logf("run %s, effects key %s", r.runID, r.key)
 
-	var detail *klaxonhttp.RunDetail
-	switch action := scenario.Action; {
-	case action == nil:
-		detail, err = env.api.awaitRun(ctx, runID, 0, runTimeout)
-	case action.Kind == "cancel":
-		waitBlocked()
-		if err := env.api.cancel(ctx, runID); err != nil {
-			t.Fatalf("cancel: %v", err)
+	act := r.await
+	if action := scenario.Action; action != nil {
+		act = map[string]func() (*klaxonhttp.RunDetail, error){
+			"cancel": r.cancel, "kill": r.kill, "stale": r.stale, "resolve": r.resolveOrReplay, "replay": r.resolveOrReplay,
+		}[action.Kind]
+		if act == nil {
+			t.Fatalf("unknown action %q", action.Kind)
 		}
-		detail, err = env.api.awaitRun(ctx, runID, 0, runTimeout)
-		env.effects.Release(key, blockedStep)
-	case action.Kind == "kill":
-		waitBlocked()
-		first.kill()
-		lang.startWorker(t, env, dedicated)
-		detail, err = env.api.awaitRun(ctx, runID, 0, runTimeout)
-	case action.Kind == "stale":
-		waitBlocked()
-		// The first worker freezes inside its step (a long GC pause, a
-		// suspended VM): its lease expires, and the second takes the run
-		// over and completes it. Then the first's step returns, before it
-		// can learn of the takeover, and it checkpoints late.
-		if err := first.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = first.cmd.Process.Signal(syscall.SIGCONT) })
-		lang.startWorker(t, env, dedicated)
-		if detail, err = env.api.awaitRun(ctx, runID, 0, runTimeout); err != nil {
-			break
-		}
-		// Writes wait while the first worker resumes: its step returns
-		// and sends its checkpoint before its first heartbeat, held up
-		// too, can tell it of the takeover. Then the fence refuses it.
-		release := holdWrites(t, env.db)
-		env.effects.Release(key, blockedStep)
-		time.Sleep(50 * time.Millisecond) // the answer reaches the frozen worker's socket
-		if err := first.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-			release()
-			t.Fatal(err)
-		}
+	}
+	detail, err := act()
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry, err := env.api.deadLetter(r.ctx, r.runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertOutcome(t, scenario.Expect, observe(detail, entry, env.effects.Counts(r.key)))
+}
+
+func (r *scenarioRun) blockedStep() string {
+	if r.scenario.Action == nil {
+		return ""
+	}
+	return r.scenario.Action.Step
+}
+
+// startDedicatedWorker starts a worker that hosts only this scenario, with
+// one slot and a short lease, so that a takeover comes soon and the worker
+// cannot claim the run back itself while its step is stuck.
+func (r *scenarioRun) startDedicatedWorker() *process {
+	return r.lang.startWorker(r.t, r.env, workerOptions{only: []string{r.scenario.Name}, lease: time.Second, concurrency: 1})
+}
+
+// await waits for the run to end.
+func (r *scenarioRun) await() (*klaxonhttp.RunDetail, error) {
+	return r.env.api.awaitRun(r.ctx, r.runID, 0, runTimeout)
+}
+
+// waitBlocked returns once the action's step blocks on the effects server.
+func (r *scenarioRun) waitBlocked() {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(r.ctx, runTimeout)
+	defer cancel()
+	if err := r.env.effects.WaitBlocked(ctx, r.key, r.blockedStep()); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// cancel cancels the run while its step blocks.
+func (r *scenarioRun) cancel() (*klaxonhttp.RunDetail, error) {
+	r.waitBlocked()
+	if err := r.env.api.cancel(r.ctx, r.runID); err != nil {
+		return nil, fmt.Errorf("cancel: %w", err)
+	}
+	detail, err := r.await()
+	r.env.effects.Release(r.key, r.blockedStep())
+	return detail, err
+}
+
+// kill SIGKILLs the worker inside its step and starts another, which takes
+// the run over once the lease expires.
+func (r *scenarioRun) kill() (*klaxonhttp.RunDetail, error) {
+	r.waitBlocked()
+	r.first.kill()
+	r.startDedicatedWorker()
+	return r.await()
+}
+
+// stale freezes the worker inside its step (a long GC pause, a suspended
+// VM): its lease expires, and a second worker takes the run over and
+// completes it. Then the first resumes, its step returns, and it checkpoints
+// late: the fence must refuse that, as a duplicate.suppressed event.
+func (r *scenarioRun) stale() (*klaxonhttp.RunDetail, error) {
+	r.waitBlocked()
+	process := r.first.cmd.Process
+	if err := process.Signal(syscall.SIGSTOP); err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { _ = process.Signal(syscall.SIGCONT) })
+	r.startDedicatedWorker()
+	if _, err := r.await(); err != nil {
+		return nil, err
+	}
+	// Writes wait while the first worker resumes: its step returns and
+	// sends its checkpoint before its first heartbeat, held up too, can
+	// tell it of the takeover (a worker told first would rightly send
+	// nothing, and there would be no late checkpoint to see).
+	release := holdWrites(r.t, r.env.db)
+	r.env.effects.Release(r.key, r.blockedStep())
+	time.Sleep(50 * time.Millisecond) // the answer reaches the frozen worker's socket
+	err := process.Signal(syscall.SIGCONT)
+	if err == nil {
 		time.Sleep(500 * time.Millisecond)
-		release()
-		err = eventually(ctx, 10*time.Second, func() (bool, error) {
-			detail, err = env.api.run(ctx, runID)
-			return err == nil && suppressedStep(detail, blockedStep), err
-		})
-		if err != nil {
-			err = fmt.Errorf("the stale worker's late checkpoint of %s left no duplicate.suppressed event: %w\n%s", blockedStep, err, eventLog(detail))
-		}
-	case action.Kind == "resolve" || action.Kind == "replay":
-		if detail, err = env.api.awaitRun(ctx, runID, 0, runTimeout); err != nil {
-			break
-		}
-		entry, lookupErr := env.api.deadLetter(ctx, runID)
-		if lookupErr != nil || entry == nil {
-			t.Fatalf("the run is %s with no dead-letter entry to %s (%v)", detail.Run.Status, action.Kind, lookupErr)
-		}
-		if action.Kind == "resolve" {
-			err = env.api.resolve(ctx, entry.ID, action.Step, action.Output)
-		} else {
-			err = env.api.replayFromStep(ctx, entry.ID, action.Step)
-		}
-		if err != nil {
-			t.Fatalf("%s the dead-letter entry: %v", action.Kind, err)
-		}
-		detail, err = env.api.awaitRun(ctx, runID, detail.Run.Attempt, runTimeout)
-	default:
-		t.Fatalf("unknown action %q", action.Kind)
+	}
+	release()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var detail *klaxonhttp.RunDetail
+	err = eventually(r.ctx, 10*time.Second, func() (bool, error) {
+		var err error
+		detail, err = r.env.api.run(r.ctx, r.runID)
+		return err == nil && suppressedStep(detail, r.blockedStep()), err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("the stale worker's late checkpoint of %s left no duplicate.suppressed event: %w\n%s", r.blockedStep(), err, eventLog(detail))
+	}
+	return detail, nil
+}
+
+// resolveOrReplay waits for the run to die, then resolves its dead-letter
+// entry with the action's output, or replays it from the action's step, and
+// waits for the run to end again.
+func (r *scenarioRun) resolveOrReplay() (*klaxonhttp.RunDetail, error) {
+	detail, err := r.await()
+	if err != nil {
+		return nil, err
+	}
+	action := r.scenario.Action
+	entry, err := r.env.api.deadLetter(r.ctx, r.runID)
+	if err != nil || entry == nil {
+		return nil, fmt.Errorf("the run is %s with no dead-letter entry to %s (%v)", detail.Run.Status, action.Kind, err)
+	}
+	if action.Kind == "resolve" {
+		err = r.env.api.resolve(r.ctx, entry.ID, action.Step, action.Output)
+	} else {
+		err = r.env.api.replayFromStep(r.ctx, entry.ID, action.Step)
 	}
 	if err != nil {
-		t.Fatal(err)
+		return nil, fmt.Errorf("%s the dead-letter entry: %w", action.Kind, err)
 	}
-	entry, err := env.api.deadLetter(ctx, runID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	assertOutcome(t, scenario.Expect, observe(detail, entry, env.effects.Counts(key)))
+	return r.env.api.awaitRun(r.ctx, r.runID, detail.Run.Attempt, runTimeout)
 }
 
 func randomSuffix() string {
