@@ -13,4 +13,10 @@
 // every scenario of the catalog, prints "ready", and works runs until
 // SIGTERM; see goworker and pyworker) and one entry in the harness's table of
 // languages.
+//
+// Run them with go test -race ./internal/scenarios/... (they start processes,
+// so -short skips them); with KLAXON_TEST_POSTGRES_URL set, TestScenariosPostgres
+// runs them again on a PostgreSQL schema per language. A language whose
+// worker cannot run here (no Python SDK in the tree, no python3) is skipped
+// with a message saying why.
 package scenarios

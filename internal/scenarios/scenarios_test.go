@@ -65,10 +65,9 @@ func TestScenariosPostgres(t *testing.T) {
 }
 
 // environment is what one language's run of the catalog shares: the server,
-// its database, the effects server and the catalog.
+// its database and the effects server.
 type environment struct {
 	bins    binaries
-	catalog *scenarios.Catalog
 	db      string
 	server  string
 	api     *api
@@ -114,7 +113,7 @@ func runScenarios(t *testing.T, lang language, database func(t *testing.T) strin
 	t.Cleanup(effectsServer.Close)
 	bins := build(t)
 	env := &environment{
-		bins: bins, catalog: catalog, db: database(t), effects: effects,
+		bins: bins, db: database(t), effects: effects,
 		effectsURL: effectsServer.URL, catalogPath: absCatalog,
 	}
 	env.server = startServer(t, bins, env.db)
