@@ -6,6 +6,7 @@ The binary is ``$KLAXON_BIN``, or built once from the repository with ``go build
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import socket
@@ -48,7 +49,9 @@ def klaxon_binary() -> str:
         go = shutil.which("go", path=env["PATH"])
         if go is None:
             raise unittest.SkipTest("no klaxon binary: set KLAXON_BIN or install Go to build cmd/klaxon")
-        out = Path(tempfile.mkdtemp(prefix="klaxon-py-bin-")) / "klaxon"
+        built = tempfile.mkdtemp(prefix="klaxon-py-bin-")
+        atexit.register(shutil.rmtree, built, True)
+        out = Path(built) / "klaxon"
         subprocess.run([go, "build", "-o", str(out), "./cmd/klaxon"], cwd=REPO, env=env, check=True)
         _binary = str(out)
         return _binary
