@@ -89,16 +89,22 @@ def postgres_database() -> tuple[str, Callable[[], None]] | None:
 class Server:
     """A ``klaxon server`` process on a free loopback port (no tokens: every request allowed)."""
 
-    def __init__(self, db: str | None = None, drop: Callable[[], None] | None = None) -> None:
+    def __init__(self, db: str | None = None, drop: Callable[[], None] | None = None, tokens: list[str] | None = None) -> None:
         self._drop = drop
         self.dir = tempfile.mkdtemp(prefix="klaxon-py-")
         self.db = db or os.path.join(self.dir, "klaxon.db")
+        extra: list[str] = []
+        if tokens:
+            path = os.path.join(self.dir, "tokens")
+            with open(path, "w") as f:
+                f.write("\n".join(tokens) + "\n")
+            extra = ["--tokens", path]
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = os.path.join(self.dir, "server.log")
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [klaxon_binary(), "server", "--db", self.db, "--addr", f"127.0.0.1:{self.port}"],
+            [klaxon_binary(), "server", "--db", self.db, "--addr", f"127.0.0.1:{self.port}", *extra],
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
