@@ -31,6 +31,7 @@ from .errors import (
     LeaseLost,
     NotFound,
     Semantic,
+    UnknownWorkflow,
 )
 from .policy import Budget, RetryPolicy
 from .protocol import (
@@ -264,6 +265,15 @@ class Worker:
             try:
                 runs = self._claims.claim(request)
                 failures = 0
+            except UnknownWorkflow as exc:
+                # The database no longer knows our workflows (reset, or a new one): register again.
+                log.warning("klaxon worker %s: %s; registering again", self.worker_id, exc)
+                try:
+                    self.register()
+                except KlaxonError as again:
+                    log.warning("klaxon worker %s: registration failed: %s", self.worker_id, again)
+                    self._stopping.wait(1.0)
+                continue
             except KlaxonError as exc:
                 if self._stopping.is_set():
                     return
