@@ -9,6 +9,7 @@ last run completed.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -21,6 +22,16 @@ from harness import Server  # noqa: E402
 import klaxon  # noqa: E402
 
 STEPS = 5
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process, from /proc (0 where there is none)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -41,14 +52,17 @@ def main() -> None:
         with klaxon.Client(server.url) as client:
             ids = [client.enqueue("bench", i).id for i in range(runs)]
             started = time.perf_counter()
+            cpu, server_cpu = time.process_time(), _cpu_seconds(server.process.pid)
             worker.start()
             for run_id in ids:
                 run = client.await_run(run_id, timeout=600, poll=0.05)
                 assert run.status == "completed", run
             elapsed = time.perf_counter() - started
+            cpu, server_cpu = time.process_time() - cpu, _cpu_seconds(server.process.pid) - server_cpu
         worker.stop(wait=True)
         print(f"{runs} runs x {STEPS} steps, concurrency {concurrency}: {elapsed:.2f}s, "
-              f"{runs * STEPS / elapsed:.0f} steps/s, {runs / elapsed:.0f} runs/s")
+              f"{runs * STEPS / elapsed:.0f} steps/s, {runs / elapsed:.0f} runs/s; "
+              f"CPU: Python worker {cpu:.2f}s, server {server_cpu:.2f}s")
     finally:
         server.stop()
 

@@ -98,7 +98,6 @@ class WorkflowRegistration:
     retry: Mapping[str, Any] | None = None
     budget: Budget | None = None
     run_timeout_ms: int | None = None
-    routes: Mapping[str, str] | None = None
     input_schema: JSON = None
     output_schema: JSON = None
     step_output_schemas: Mapping[str, JSON] | None = None
@@ -113,8 +112,6 @@ class WorkflowRegistration:
             wire["budget"] = self.budget.to_wire()
         if self.run_timeout_ms:
             wire["run_timeout_ms"] = self.run_timeout_ms
-        if self.routes:
-            wire["routes"] = dict(self.routes)
         if self.input_schema is not None:
             wire["input_schema"] = self.input_schema
         if self.output_schema is not None:

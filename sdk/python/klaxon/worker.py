@@ -31,6 +31,7 @@ from .errors import (
     LeaseLost,
     NotFound,
     Semantic,
+    UnknownWorkflow,
 )
 from .policy import Budget, RetryPolicy
 from .protocol import (
@@ -129,7 +130,6 @@ class Worker:
         retry: RetryPolicy | None = None,
         budget: Budget | None = None,
         run_timeout: float | None = None,
-        routes: Mapping[str, str] | None = None,
         input_schema: Any = None,
         output_schema: Any = None,
         step_output_schemas: Mapping[str, Any] | None = None,
@@ -146,7 +146,6 @@ class Worker:
                 retry=retry.to_wire() if retry is not None else None,
                 budget=budget,
                 run_timeout_ms=round(run_timeout * 1000) if run_timeout else None,
-                routes=dict(routes) if routes else None,
                 input_schema=input_schema,
                 output_schema=output_schema,
                 step_output_schemas=dict(step_output_schemas) if step_output_schemas else None,
@@ -266,6 +265,15 @@ class Worker:
             try:
                 runs = self._claims.claim(request)
                 failures = 0
+            except UnknownWorkflow as exc:
+                # The database no longer knows our workflows (reset, or a new one): register again.
+                log.warning("klaxon worker %s: %s; registering again", self.worker_id, exc)
+                try:
+                    self.register()
+                except KlaxonError as again:
+                    log.warning("klaxon worker %s: registration failed: %s", self.worker_id, again)
+                    self._stopping.wait(1.0)
+                continue
             except KlaxonError as exc:
                 if self._stopping.is_set():
                     return

@@ -6,6 +6,7 @@ The binary is ``$KLAXON_BIN``, or built once from the repository with ``go build
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import socket
@@ -48,7 +49,9 @@ def klaxon_binary() -> str:
         go = shutil.which("go", path=env["PATH"])
         if go is None:
             raise unittest.SkipTest("no klaxon binary: set KLAXON_BIN or install Go to build cmd/klaxon")
-        out = Path(tempfile.mkdtemp(prefix="klaxon-py-bin-")) / "klaxon"
+        built = tempfile.mkdtemp(prefix="klaxon-py-bin-")
+        atexit.register(shutil.rmtree, built, True)
+        out = Path(built) / "klaxon"
         subprocess.run([go, "build", "-o", str(out), "./cmd/klaxon"], cwd=REPO, env=env, check=True)
         _binary = str(out)
         return _binary
@@ -86,16 +89,22 @@ def postgres_database() -> tuple[str, Callable[[], None]] | None:
 class Server:
     """A ``klaxon server`` process on a free loopback port (no tokens: every request allowed)."""
 
-    def __init__(self, db: str | None = None, drop: Callable[[], None] | None = None) -> None:
+    def __init__(self, db: str | None = None, drop: Callable[[], None] | None = None, tokens: list[str] | None = None) -> None:
         self._drop = drop
         self.dir = tempfile.mkdtemp(prefix="klaxon-py-")
         self.db = db or os.path.join(self.dir, "klaxon.db")
+        extra: list[str] = []
+        if tokens:
+            path = os.path.join(self.dir, "tokens")
+            with open(path, "w") as f:
+                f.write("\n".join(tokens) + "\n")
+            extra = ["--tokens", path]
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = os.path.join(self.dir, "server.log")
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [klaxon_binary(), "server", "--db", self.db, "--addr", f"127.0.0.1:{self.port}"],
+            [klaxon_binary(), "server", "--db", self.db, "--addr", f"127.0.0.1:{self.port}", *extra],
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )

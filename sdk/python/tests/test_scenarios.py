@@ -69,7 +69,7 @@ class Scenarios:
     def worker(self, **options: Any) -> klaxon.Worker:
         options.setdefault("concurrency", 4)
         options.setdefault("lease", 5.0)
-        options.setdefault("claim_wait", 1.0)
+        options.setdefault("claim_wait", 0.5)
         options.setdefault("grace_period", 1.0)
         return klaxon.Worker(self.server.url, **options)
 
