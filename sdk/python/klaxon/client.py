@@ -1,0 +1,257 @@
+"""A client of the server's public API: enqueue runs, read them, wait for them, list dead letters."""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, cast
+
+from .protocol import API_PREFIX, Transport
+
+__all__ = ["Client", "Run", "RunFailure", "StepRecord", "Attempt", "Event", "RunDetail", "DeadLetter", "TERMINAL_STATUSES"]
+
+#: Run statuses that do not change by themselves.
+TERMINAL_STATUSES = frozenset({"completed", "dead", "cancelled"})
+
+
+def _m(value: object) -> Mapping[str, Any]:
+    return cast(Mapping[str, Any], value) if isinstance(value, Mapping) else {}
+
+
+def _l(value: object) -> list[Any]:
+    return cast(list[Any], value) if isinstance(value, list) else []
+
+
+@dataclass(frozen=True)
+class RunFailure:
+    class_: str
+    reason: str
+    step: str = ""
+    step_seq: int = 0
+
+    @classmethod
+    def from_wire(cls, wire: object) -> RunFailure | None:
+        if not isinstance(wire, Mapping):
+            return None
+        m = cast(Mapping[str, Any], wire)
+        return cls(str(m.get("class", "")), str(m.get("reason", "")), str(m.get("step") or ""), int(m.get("step_seq") or 0))
+
+
+@dataclass(frozen=True)
+class Run:
+    id: str
+    workflow: str
+    status: str
+    input: Any
+    output: Any
+    attempt: int
+    failure: RunFailure | None
+    entities: Mapping[str, str]
+    spend: Mapping[str, Any]
+    raw: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_wire(cls, wire: Mapping[str, Any]) -> Run:
+        return cls(
+            id=str(wire.get("id", "")),
+            workflow=str(wire.get("workflow", "")),
+            status=str(wire.get("status", "")),
+            input=wire.get("input"),
+            output=wire.get("output"),
+            attempt=int(wire.get("attempt") or 0),
+            failure=RunFailure.from_wire(wire.get("failure")),
+            entities={str(k): str(v) for k, v in _m(wire.get("entities")).items()},
+            spend=_m(wire.get("spend")),
+            raw=wire,
+        )
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    seq: int
+    name: str
+    status: str
+    attempt: int
+    output: Any
+    idempotency_key: str
+    raw: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_wire(cls, wire: Mapping[str, Any]) -> StepRecord:
+        return cls(
+            seq=int(wire.get("seq") or 0),
+            name=str(wire.get("name", "")),
+            status=str(wire.get("status", "")),
+            attempt=int(wire.get("attempt") or 0),
+            output=wire.get("output"),
+            idempotency_key=str(wire.get("idempotency_key", "")),
+            raw=wire,
+        )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    attempt: int
+    class_: str
+    message: str
+    step: str
+    classified_by: str
+    raw: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_wire(cls, wire: Mapping[str, Any]) -> Attempt:
+        return cls(
+            attempt=int(wire.get("attempt") or 0),
+            class_=str(wire.get("class", "")),
+            message=str(wire.get("message", "")),
+            step=str(wire.get("step") or ""),
+            classified_by=str(wire.get("classified_by") or ""),
+            raw=wire,
+        )
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    at: str
+    step: str
+    message: str
+    raw: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_wire(cls, wire: Mapping[str, Any]) -> Event:
+        return cls(
+            type=str(wire.get("type", "")),
+            at=str(wire.get("at", "")),
+            step=str(wire.get("step") or ""),
+            message=str(wire.get("message") or ""),
+            raw=wire,
+        )
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    run: Run
+    steps: tuple[StepRecord, ...]
+    attempts: tuple[Attempt, ...]
+    events: tuple[Event, ...]
+
+    @classmethod
+    def from_wire(cls, wire: Mapping[str, Any]) -> RunDetail:
+        return cls(
+            run=Run.from_wire(_m(wire.get("run"))),
+            steps=tuple(StepRecord.from_wire(_m(s)) for s in _l(wire.get("steps"))),
+            attempts=tuple(Attempt.from_wire(_m(a)) for a in _l(wire.get("attempts"))),
+            events=tuple(Event.from_wire(_m(e)) for e in _l(wire.get("events"))),
+        )
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: str
+    run_id: str
+    workflow: str
+    class_: str
+    reason: str
+    channel: str
+    state: str
+    raw: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_wire(cls, wire: Mapping[str, Any]) -> DeadLetter:
+        return cls(
+            id=str(wire.get("id", "")),
+            run_id=str(wire.get("run_id", "")),
+            workflow=str(wire.get("workflow", "")),
+            class_=str(wire.get("class", "")),
+            reason=str(wire.get("reason", "")),
+            channel=str(wire.get("channel", "")),
+            state=str(wire.get("state", "")),
+            raw=wire,
+        )
+
+
+class Client:
+    """``Client(server, token)``: the public API of a Klaxon server (scopes read and operate)."""
+
+    def __init__(self, server: str = "http://127.0.0.1:7070", token: str | None = None, *, timeout: float = 30.0) -> None:
+        self._transport = Transport(server, token, timeout=timeout)
+
+    def close(self) -> None:
+        """Close the client's connections."""
+        self._transport.close_all()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def enqueue(
+        self,
+        workflow: str,
+        input: Any = None,
+        *,
+        idempotency_key: str | None = None,
+        entities: Mapping[str, str] | None = None,
+    ) -> Run:
+        """Enqueue a run; with an ``idempotency_key`` a second enqueue returns the first run."""
+        body: dict[str, Any] = {"workflow": workflow, "input": input}
+        if idempotency_key:
+            body["idempotency_key"] = idempotency_key
+        if entities:
+            body["entities"] = dict(entities)
+        answer = _m(self._transport.request("POST", API_PREFIX + "/runs", body, idempotent=bool(idempotency_key)))
+        return Run.from_wire(_m(answer.get("run")))
+
+    def run_detail(self, run_id: str) -> RunDetail:
+        """A run with its step log, attempts and events."""
+        path = API_PREFIX + "/runs/" + urllib.parse.quote(run_id, safe="")
+        return RunDetail.from_wire(_m(self._transport.request("GET", path, idempotent=True)))
+
+    def run(self, run_id: str) -> Run:
+        """A run as it is now."""
+        return self.run_detail(run_id).run
+
+    def cancel(self, run_id: str, reason: str = "") -> Run:
+        """Cancel a run for good; a running one loses its lease and its worker stops it."""
+        path = API_PREFIX + "/runs/" + urllib.parse.quote(run_id, safe="") + "/cancel"
+        body = {"reason": reason} if reason else {}
+        return Run.from_wire(_m(self._transport.request("POST", path, body, idempotent=True)))
+
+    def await_run(self, run_id: str, timeout: float = 60.0, *, poll: float = 0.1) -> Run:
+        """Wait until the run is completed, dead or cancelled; ``TimeoutError`` after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            run = self.run(run_id)
+            if run.status in TERMINAL_STATUSES:
+                return run
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"run {run_id} is still {run.status} after {timeout:g}s")
+            time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
+
+    def dead_letters(
+        self,
+        *,
+        workflow: str | None = None,
+        classes: Iterable[str] | None = None,
+        states: Iterable[str] | None = None,
+        run: str | None = None,
+        entities: Mapping[str, str] | None = None,
+        limit: int = 50,
+    ) -> list[DeadLetter]:
+        """Dead-letter entries, newest first, filtered as the API allows."""
+        query: dict[str, Any] = {"limit": limit}
+        if workflow:
+            query["workflow"] = workflow
+        if classes:
+            query["class"] = ",".join(classes)
+        if states:
+            query["state"] = ",".join(states)
+        if run:
+            query["run"] = run
+        if entities:
+            query["entity"] = [f"{k}={v}" for k, v in entities.items()]
+        answer = _m(self._transport.request("GET", API_PREFIX + "/dlq", query=query, idempotent=True))
+        return [DeadLetter.from_wire(_m(e)) for e in _l(answer.get("entries"))]
