@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Awaitable, Callable, Coroutine, TypeVar, Union, cast, overload
 
 from .errors import (
+    go_duration,
     FAILURE_CLASSES,
     BudgetExceeded,
     DeadlineExceeded,
@@ -230,7 +231,9 @@ class RunCore:
             logged = self.log.get(seq)
             if logged is not None:
                 if logged.name != name:
-                    exc = Nondeterminism(f'step {seq}: the log recorded "{logged.name}" but the workflow called "{name}"')
+                    exc = Nondeterminism(
+                        f'nondeterminism at step {seq}: the step log recorded "{logged.name}" but the workflow called "{name}"'
+                    )
                     self.fatal = (self._tag(exc, name, seq), name, seq)
                     self.step_failures.append(StepFailure(seq, name, error_info(exc, name, seq)))
                     return _Plan(seq, name, error=exc)
@@ -297,7 +300,7 @@ class RunCore:
         if box:
             return box[0]
         # The thread is abandoned: whatever it returns or spends later is ignored.
-        return False, DeadlineExceeded(f'step {ex.seq} "{ex.name}" ran past its timeout of {limit:g}s')
+        return False, DeadlineExceeded(f"step ran past its timeout of {go_duration(limit)}")
 
     async def execute_async(self, ex: _StepExec, fn: Callable[[], Any], timeout: float | None) -> tuple[bool, Any]:
         """Run an async step's function (a coroutine function, or a sync one on a thread)."""
@@ -315,7 +318,7 @@ class RunCore:
                 return True, await call()
             return True, await asyncio.wait_for(call(), limit)
         except asyncio.TimeoutError:
-            return False, DeadlineExceeded(f'step {ex.seq} "{ex.name}" ran past its timeout of {limit:g}s')
+            return False, DeadlineExceeded(f"step ran past its timeout of {go_duration(limit)}")
         except Exception as exc:
             return False, exc
         finally:

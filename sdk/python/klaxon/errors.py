@@ -233,3 +233,17 @@ class UnknownWorkflow(NotFound):
     """The workflow was never registered."""
 
     TYPE = "urn:klaxon:problem:unknown-workflow"
+
+
+def go_duration(seconds: float) -> str:
+    """A duration written as Go writes one (300ms, 1.5s, 2m0s), so that a
+    timeout reads the same in every language's runs."""
+    if seconds < 1:
+        return f"{seconds * 1000:g}ms"
+    if seconds < 60:
+        return f"{seconds:g}s"
+    minutes, rest = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{int(minutes)}m{rest:g}s"
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours}h{minutes}m{rest:g}s"

@@ -24,6 +24,7 @@ from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 from .context import Context, ReplayFrontier, RunCore, RunStopped
 from .errors import (
+    go_duration,
     DeadlineExceeded,
     InvalidOutput,
     InvalidRequest,
@@ -334,7 +335,7 @@ class Worker:
         except BaseException as exc:  # SystemExit or a cancellation from the body is its error too
             value = exc
         if core.deadline is not None and time.monotonic() > core.deadline and core.run.mode == "run":
-            returned, value = False, DeadlineExceeded(f"the run ran past its timeout of {core.run.run_timeout_ms / 1000:g}s")
+            returned, value = False, DeadlineExceeded(f"run ran past its timeout of {go_duration(core.run.run_timeout_ms / 1000)}")
         if not core.try_settle():
             return
         self._finish(core, core.outcome(returned, value))
@@ -376,7 +377,7 @@ class Worker:
                 if core.deadline is not None and now > core.deadline + 1.0 and core.try_settle():
                     # The body is stuck outside any step: report the timeout for it.
                     core.stop("the run ran past its timeout")
-                    failure = DeadlineExceeded(f"the run ran past its timeout of {core.run.run_timeout_ms / 1000:g}s")
+                    failure = DeadlineExceeded(f"run ran past its timeout of {go_duration(core.run.run_timeout_ms / 1000)}")
                     request = core.outcome(False, failure)
                     threading.Thread(target=self._finish, args=(core, request), daemon=True).start()
             leases = [Lease(c.run.run_id, c.run.epoch) for c in held if c.stopped is None]
