@@ -318,7 +318,7 @@ class RunCore:
                 return True, await call()
             return True, await asyncio.wait_for(call(), limit)
         except asyncio.TimeoutError:
-            return False, DeadlineExceeded(f"step ran past its timeout of {go_duration(limit)}")
+            return False, DeadlineExceeded(f"step ran past its timeout of {go_duration(limit or 0.0)}")
         except Exception as exc:
             return False, exc
         finally:
