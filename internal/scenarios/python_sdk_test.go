@@ -1,0 +1,32 @@
+package scenarios_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// TestPythonSDKSuite runs the Python SDK's own tests (python3 -m unittest,
+// standard library only) against the klaxon binary this harness built, so
+// that the README's one test command covers them: on SQLite, and on
+// PostgreSQL when KLAXON_TEST_POSTGRES_URL is set.
+func TestPythonSDKSuite(t *testing.T) {
+	// Beside the scenarios: most of its time is spent waiting on retries.
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("the Python SDK's tests start servers and worker processes; skipped in -short mode")
+	}
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("no python3 on PATH: the Python SDK's tests do not run")
+	}
+	bins := build(t)
+	command := exec.Command("python3", "-m", "unittest", "discover", "-s", "tests")
+	command.Dir = filepath.Join(repoRoot(t), "sdk", "python")
+	command.Env = append(os.Environ(), "KLAXON_BIN="+bins.klaxon, "PYTHONDONTWRITEBYTECODE=1")
+	output, err := command.CombinedOutput()
+	if err != nil {
+		t.Fatalf("python3 -m unittest: %v\n%s", err, output)
+	}
+	t.Logf("%s", output)
+}
