@@ -182,7 +182,7 @@ func (r *Rule) validate() error {
 	if !namePattern.MatchString(r.Name) {
 		return fmt.Errorf("rule %q: name must be letters, digits, '.', '_' or '-'", r.Name)
 	}
-	if !r.Kind.Valid() {
+	if _, ofRules := ruleFields[r.Kind]; !ofRules {
 		return fail("kind", "%q is not one of %s", r.Kind, kindNames())
 	}
 	if !r.Severity.Valid() {
@@ -233,6 +233,9 @@ func (r *Rule) validate() error {
 func kindNames() string {
 	names := make([]string, 0, len(klaxontype.AlertKinds()))
 	for _, k := range klaxontype.AlertKinds() {
+		if _, ofRules := ruleFields[k]; !ofRules {
+			continue // raised by the server itself, not by a rule
+		}
 		names = append(names, string(k))
 	}
 	return strings.Join(names, ", ")

@@ -29,12 +29,17 @@ const (
 	// AlertNoLiveWorker fires while runs of a workflow wait to be claimed and
 	// no worker has claimed, renewed or finished a run of it for a while.
 	AlertNoLiveWorker AlertKind = "no_live_worker"
+	// AlertNotificationFailing fires when a notification target of klaxon
+	// server's channels file keeps refusing or timing out, and resolves when
+	// it takes a notification again. No rule file configures it: the
+	// server's deliverer raises it.
+	AlertNotificationFailing AlertKind = "notification_failing"
 )
 
 // AlertKinds lists every alert kind.
 func AlertKinds() []AlertKind {
 	return []AlertKind{AlertDLQRate, AlertDLQSpike, AlertSpendSpike, AlertCostPerRunSpike,
-		AlertBudgetExceeded, AlertBreakerOpen, AlertStuckRuns, AlertNoLiveWorker}
+		AlertBudgetExceeded, AlertBreakerOpen, AlertStuckRuns, AlertNoLiveWorker, AlertNotificationFailing}
 }
 
 // Valid reports whether k is one of AlertKinds.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
@@ -53,9 +54,16 @@ type Config struct {
 	Channels func() []string
 	Deliver  DeliverFunc
 	// Batch is how many notifications one claim takes; they are delivered
-	// one after another, in the order they were recorded. Default
-	// DefaultBatch.
+	// one after another, in the order they were recorded, unless Concurrent.
+	// Default DefaultBatch.
 	Batch int
+	// Concurrent delivers the notifications of a claim at once rather than
+	// one after another, for a deliverer whose recipients differ by channel:
+	// a recipient that hangs then holds the claim for one Timeout, not one
+	// per notification, and the others' notifications go out meanwhile. The
+	// order of a claim's deliveries is then not kept, and Deliver, OnFailure
+	// and OnError are called from several goroutines at once.
+	Concurrent bool
 	// Timeout bounds one call of Deliver; default DefaultTimeout. A claim
 	// reserves its notifications for Batch calls of Timeout and half a
 	// minute more, after which a dispatcher that died leaves them to another.
@@ -175,8 +183,8 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
 		}
 		return 0, err
 	}
-	var errs []error
-	for _, m := range messages {
+	errs := make([]error, len(messages))
+	one := func(i int, m *store.OutboxMessage) {
 		var err error
 		if ctx.Err() != nil {
 			err = d.giveBack(m)
@@ -187,7 +195,18 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
 			if d.config.OnError != nil {
 				d.config.OnError(m, err)
 			}
-			errs = append(errs, err)
+			errs[i] = err
+		}
+	}
+	if d.config.Concurrent {
+		var wg sync.WaitGroup
+		for i, m := range messages {
+			wg.Go(func() { one(i, m) })
+		}
+		wg.Wait()
+	} else {
+		for i, m := range messages {
+			one(i, m)
 		}
 	}
 	return len(messages), errors.Join(errs...)
