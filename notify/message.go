@@ -122,7 +122,15 @@ func slackBody(n *Notification) ([]byte, error) {
 	if n.URL != "" {
 		text += fmt.Sprintf("\n<%s|Open in the Klaxon dashboard>", n.URL)
 	}
-	return json.Marshal(slackMessage{Text: text})
+	// Unescaped, so that the link reads as Slack's <URL|label> wherever the
+	// body is shown; Slack decodes either form.
+	var body bytes.Buffer
+	encoder := json.NewEncoder(&body)
+	encoder.SetEscapeHTML(false)
+	if err := encoder.Encode(slackMessage{Text: text}); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(body.Bytes(), "\n"), nil
 }
 
 func slackEscape(s string) string {
@@ -246,4 +254,19 @@ func (t *Target) Body(n *Notification) (body []byte, headers map[string]string, 
 		body, err = json.Marshal(n.Alert)
 	}
 	return body, map[string]string{deliveryHeader: n.DeliveryID, eventHeader: n.Event}, err
+}
+
+// Preview is the body a target would receive for the sample dead letter of
+// Samples, routed to its channel: what klaxon channels check shows.
+func (c *Config) Preview(t *Target) ([]byte, error) {
+	sample := Samples()[0]
+	delivery := *sample.Delivery
+	delivery.Channel = t.Channel
+	sample.Delivery = &delivery
+	n, err := notificationOf(sample, c.DashboardURL)
+	if err != nil {
+		return nil, err
+	}
+	body, _, err := t.Body(n)
+	return body, err
 }

@@ -24,7 +24,7 @@ import (
 )
 
 func (m *Main) serverCommand() *cobra.Command {
-	var addr, tokensFile, alertRules string
+	var addr, tokensFile, alertRules, channelsFile string
 	var alertInterval time.Duration
 	var hosts []string
 	var behindProxy bool
@@ -64,9 +64,15 @@ machine reaches nothing. Give --host the name a reverse proxy forwards, e.g. --h
 
 The server evaluates alert rules every --alert-interval: the built-in ones, or those of
 --alert-rules FILE (see docs/alerts.md), and posts their notifications to the file's
-webhooks. It prints the rules in effect when it starts; klaxon alerts lists the alerts.`,
+webhooks. It prints the rules in effect when it starts; klaxon alerts lists the alerts.
+
+With --channels FILE the server delivers the dead-letter, breaker and alert notifications
+of the file's channels to its webhook, Slack and JSON-template targets, retrying each
+target with backoff; several servers on one database deliver each notification once.
+klaxon channels check FILE checks a file; docs/notifications.md describes it.`,
 		Example: `  klaxon server --db klaxon.db
   klaxon server --db klaxon.db --alert-rules /etc/klaxon/alerts.yml --alert-interval 1m
+  klaxon server --db klaxon.db --channels /etc/klaxon/channels.yml
   KLAXON_TOKEN=$(openssl rand -hex 24) klaxon server --db postgres://klaxon@db/klaxon --addr 127.0.0.1:7070 --host klaxon.example.com
   klaxon server --tokens /etc/klaxon/tokens --addr 10.0.0.5:7070 --insecure-behind-proxy  # TLS ends at the proxy`,
 		Args: exactArgs(0, "no arguments"),
@@ -99,6 +105,10 @@ webhooks. It prints the rules in effect when it starts; klaxon alerts lists the 
 				if alerts, err = alert.LoadFile(alertRules, m.Getenv); err != nil {
 					return err
 				}
+			}
+			channels, err := loadChannels(channelsFile, alerts, m.Getenv)
+			if err != nil {
+				return err
 			}
 			st, err := openStore(ctx, m.dbURL, openToWrite)
 			if err != nil {
@@ -153,12 +163,14 @@ webhooks. It prints the rules in effect when it starts; klaxon alerts lists the 
 				notifier := alert.NewNotifier(st, alerts, alert.NotifierOptions{Holder: alertHolder(), Logger: logger})
 				alerting.Go(func() { evaluator.Run(serveCtx, alertInterval) })
 				alerting.Go(func() { notifier.Run(serveCtx) })
+				startChannels(serveCtx, &alerting, st, channels, m.Stdout, logger)
 			})
 		},
 	}
 	flags := cmd.Flags()
 	flags.StringVar(&addr, "addr", "127.0.0.1:7070", "address to listen on; a non-loopback one needs access tokens")
 	flags.StringVar(&alertRules, "alert-rules", "", "YAML file of alert rules and their webhook targets (default: the built-in rules, notifying nobody)")
+	flags.StringVar(&channelsFile, "channels", "", "YAML file mapping notification channels to webhook, Slack and template targets (see klaxon channels check)")
 	flags.DurationVar(&alertInterval, "alert-interval", alert.DefaultInterval, "how often to evaluate the alert rules")
 	flags.BoolVar(&behindProxy, "insecure-behind-proxy", false, "allow a non-loopback --addr for plain HTTP: a reverse proxy in front terminates TLS")
 	flags.StringArrayVar(&hosts, "host", nil, "a name the server is reached by besides localhost and IP addresses (repeatable); requests to other names are refused")
