@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/sqlite"
+	"github.com/klaxonhq/klaxon/store"
 	"github.com/klaxonhq/klaxon/webhook"
 )
 
@@ -139,5 +142,43 @@ channels:
 	code, out, stderr := run(t, nil, "outbox", "list", "--db", db)
 	if code != exitOK || strings.Contains(out, "review") || strings.Contains(out, "security") {
 		t.Errorf("outbox list after delivery: exit %d, %q %q", code, out, stderr)
+	}
+}
+
+// TestDemoDeliversToItsSink: the demo's server delivers the demo's
+// dead-letter notifications to its own sink, so none waits in the outbox
+// "never tried" once the demo ends.
+func TestDemoDeliversToItsSink(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "demo.db")
+	code, _, stderr := run(t, nil, "demo", "--db", db, "--runs", "12", "--seed", "7", "--addr", "127.0.0.1:0", "--exit-when-done",
+		"--error-rate", "0.5")
+	if code != exitOK {
+		t.Fatalf("demo exited %d: %s", code, stderr)
+	}
+	st, err := sqlite.Open(context.Background(), db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	entries, err := st.DLQList(context.Background(), &store.DLQListParams{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) == 0 {
+		t.Fatal("the demo left no dead letters to deliver")
+	}
+	for _, listed := range entries {
+		entry, err := st.DLQGet(context.Background(), listed.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entry.Deliveries) != 1 || entry.Deliveries[0].State != klaxontype.DeliveryDelivered {
+			t.Errorf("entry %s on %s: deliveries %+v; want delivered to the demo's sink", entry.ID, entry.Channel, entry.Deliveries)
+		}
+	}
+	pending, err := st.OutboxSummarize(context.Background())
+	if err != nil || len(pending) != 0 {
+		t.Errorf("outbox after the demo: %+v, %v; want nothing pending", pending, err)
 	}
 }

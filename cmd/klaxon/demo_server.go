@@ -43,7 +43,8 @@ type demoServer struct {
 	cancel context.CancelFunc
 	served chan error
 	// alerting is the evaluator of the built-in alert rules, so the
-	// dashboard's alerts show what the demo's failures raise.
+	// dashboard's alerts show what the demo's failures raise, and the
+	// deliverer of its notifications to its sink.
 	alerting sync.WaitGroup
 }
 
@@ -81,6 +82,16 @@ func startDemoServer(ctx context.Context, st store.Store, addr string, registry 
 		// dashboard and with klaxon alerts.
 		evaluator := alert.NewEvaluator(st, alert.DefaultConfig(), nil, logger)
 		s.alerting.Go(func() { evaluator.Run(ctx, alert.DefaultInterval) })
+		// Its notifications go to a webhook sink of its own, so that the
+		// dashboard shows them delivered.
+		sink, err := startDemoSink(ctx, st, s.URL, logger)
+		if err != nil {
+			cancel()
+			s.alerting.Wait()
+			<-s.served
+			return nil, err
+		}
+		s.alerting.Go(func() { sink.Run(ctx) })
 		return s, nil
 	case err := <-s.served:
 		cancel()
