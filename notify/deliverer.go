@@ -86,10 +86,23 @@ type Deliverer struct {
 	dispatcher *outbox.Dispatcher
 
 	mu sync.Mutex
-	// took are the targets that took each notification under way.
-	took map[int64]map[*Target]bool
+	// took are the targets that took each notification under way, kept
+	// until it is delivered or given up here, or forgotten after
+	// forgetAfter: another server may have finished it.
+	took map[int64]*partialDelivery
 	// health is each target's run of failures.
 	health map[*Target]*targetHealth
+}
+
+// forgetAfter is how long a notification's partial delivery is remembered
+// since it was last tried here: longer than any backoff between its
+// attempts.
+const forgetAfter = time.Hour
+
+// partialDelivery is which targets took a notification that some did not.
+type partialDelivery struct {
+	targets   map[*Target]bool
+	lastTried time.Time
 }
 
 // targetHealth is a target's run of failed attempts.
@@ -120,7 +133,7 @@ func New(st Store, config *Config, options Options) *Deliverer {
 	}
 	d := &Deliverer{
 		config: config, store: st, options: options, logger: logger,
-		took: map[int64]map[*Target]bool{}, health: map[*Target]*targetHealth{},
+		took: map[int64]*partialDelivery{}, health: map[*Target]*targetHealth{},
 	}
 	longest := time.Duration(0)
 	for _, ch := range config.Channels {
@@ -173,11 +186,19 @@ func (d *Deliverer) deliver(ctx context.Context, m *store.OutboxMessage) error {
 		return err
 	}
 	d.mu.Lock()
-	took := d.took[m.Delivery.ID]
-	if took == nil {
-		took = map[*Target]bool{}
-		d.took[m.Delivery.ID] = took
+	now := time.Now()
+	for id, partial := range d.took {
+		if now.Sub(partial.lastTried) > forgetAfter {
+			delete(d.took, id)
+		}
 	}
+	partial := d.took[m.Delivery.ID]
+	if partial == nil {
+		partial = &partialDelivery{targets: map[*Target]bool{}}
+		d.took[m.Delivery.ID] = partial
+	}
+	partial.lastTried = now
+	took := partial.targets
 	var pending []*Target
 	for _, t := range targets {
 		if !took[t] {
@@ -303,7 +324,7 @@ func (d *Deliverer) raiseAlert(ctx context.Context, t *Target, failures int, cau
 	a, fired, err := d.store.AlertFire(ctx, &store.AlertFireParams{
 		ID: ulid.Make().String(), Rule: alertRule(t), Kind: klaxontype.AlertNotificationFailing,
 		Severity: klaxontype.SeverityWarning, Summary: summary, Value: float64(failures),
-		Threshold: float64(d.config.AlertAfter), At: now,
+		Threshold: float64(d.config.AlertAfter), At: now, Channels: d.config.AlertChannels,
 	})
 	if err == nil && !fired {
 		_, _, err = d.store.AlertUpdate(ctx, &store.AlertUpdateParams{
@@ -328,7 +349,8 @@ func (d *Deliverer) raiseAlert(ctx context.Context, t *Target, failures int, cau
 func (d *Deliverer) resolveAlert(ctx context.Context, t *Target, alertID string) {
 	_, _, err := d.store.AlertResolve(context.WithoutCancel(ctx), &store.AlertResolveParams{
 		ID: alertID, At: time.Now().UTC().Truncate(time.Microsecond),
-		Summary: fmt.Sprintf("notification target %s took a notification again", t),
+		Summary:  fmt.Sprintf("notification target %s took a notification again", t),
+		Channels: d.config.AlertChannels,
 	})
 	if err != nil {
 		d.logger.Error("resolving the alert of a notification target", "target", t.String(), "error", err)

@@ -232,11 +232,15 @@ func TestFailingTargetAlertsOnceAndResolves(t *testing.T) {
 		}
 		return http.StatusInternalServerError
 	})
+	told := newReceiver(t, always(http.StatusOK))
 	config, err := notify.Parse([]byte(`
 alert_after: 2
+alert_channels: [ops]
 channels:
   review:
     - {type: slack, url: "`+target.server.URL+`"}
+  ops:
+    - {type: webhook, url: "`+told.server.URL+`", secret: "`+secret+`"}
 `), env(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -261,8 +265,18 @@ channels:
 	if len(alerts) != 1 || alerts[0].State != klaxontype.AlertResolved {
 		t.Fatalf("alerts after delivery = %s; want the one resolved", showAlerts(alerts))
 	}
-	if n, err := st.OutboxCountPending(context.Background()); err != nil || n != 0 {
-		t.Fatalf("%d notifications pending, %v", n, err)
+	deliverUntil(t, d, "the alert channel is told", func() bool {
+		n, err := st.OutboxCountPending(context.Background())
+		return err == nil && n == 0
+	})
+	// The alert channel was told of the alert twice: firing and resolved.
+	_, headers := told.taken()
+	var events []string
+	for _, h := range headers {
+		events = append(events, h.Get(webhook.EventHeader))
+	}
+	if strings.Join(events, ",") != "alert.firing,alert.resolved" {
+		t.Fatalf("the alert channel got %v; want alert.firing, alert.resolved", events)
 	}
 }
 

@@ -93,6 +93,10 @@ type Config struct {
 	// AlertAfter is how many failed attempts in a row of one target raise
 	// an alert.
 	AlertAfter int
+	// AlertChannels are the file's channels told when that alert fires and
+	// resolves; none by default (the alert is seen in klaxon alerts and
+	// the dashboard).
+	AlertChannels []string
 	// Channels are in the order of the file.
 	Channels []*Channel
 }
@@ -144,9 +148,9 @@ func Parse(data []byte, getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	if len(document.Content) != 1 || document.Content[0].Kind != yaml.MappingNode {
-		return nil, errors.New("the file must be a mapping with channels (and dashboard_url, alert_after)")
+		return nil, errors.New("the file must be a mapping with channels (and dashboard_url, alert_after, alert_channels)")
 	}
-	top, err := fields(document.Content[0], "the file", []string{"channels", "dashboard_url", "alert_after"})
+	top, err := fields(document.Content[0], "the file", []string{"channels", "dashboard_url", "alert_after", "alert_channels"})
 	if err != nil {
 		return nil, err
 	}
@@ -185,6 +189,22 @@ func Parse(data []byte, getenv func(string) string) (*Config, error) {
 			return nil, err
 		}
 		config.Channels = append(config.Channels, channel)
+	}
+	if node := top["alert_channels"]; node != nil {
+		if node.Kind != yaml.SequenceNode {
+			return nil, fmt.Errorf("the file: field \"alert_channels\" (line %d): not a list of channels", node.Line)
+		}
+		for _, item := range node.Content {
+			name, err := stringOf(item, "the file", "alert_channels")
+			if err != nil {
+				return nil, err
+			}
+			if config.Targets(name) == nil {
+				return nil, fmt.Errorf("the file: field \"alert_channels\" (line %d): %q is not one of the file's channels (%s)",
+					item.Line, name, strings.Join(config.ChannelNames(), ", "))
+			}
+			config.AlertChannels = append(config.AlertChannels, name)
+		}
 	}
 	return config, nil
 }

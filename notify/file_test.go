@@ -86,6 +86,8 @@ func TestParseRefuses(t *testing.T) {
 			`field "timeout" (line 5): "forever" is not a duration`},
 		{"duplicate names", "channels:\n  ops:\n    - {type: slack, url: https://x.example.com}\n    - {type: slack, url: https://y.example.com}\n",
 			`channel "ops": two targets named "slack" (lines 3 and 4)`},
+		{"unknown alert channel", "alert_channels: [pager]\nchannels:\n  ops:\n    - {type: slack, url: https://x.example.com}\n",
+			`field "alert_channels" (line 1): "pager" is not one of the file's channels (ops)`},
 		{"bad alert_after", "alert_after: 0\nchannels:\n  ops:\n    - {type: slack, url: https://x.example.com}\n", `field "alert_after" (line 1)`},
 		{"template syntax", "channels:\n  ops:\n    - type: template\n      url: https://x.example.com\n      template: '{\"a\": {{json .Text}'\n",
 			`channel "ops", target 1 (line 3): field "template" (line 5): template`},
