@@ -242,12 +242,13 @@ func (d *Deliverer) deliverTo(ctx context.Context, t *Target, n *Notification) e
 	}
 	callCtx, cancel := context.WithTimeout(ctx, t.Timeout)
 	err := d.post(callCtx, t, n)
+	timedOut := errors.Is(callCtx.Err(), context.DeadlineExceeded)
 	cancel()
 	if err != nil && ctx.Err() != nil {
 		return err // stopping, not the target's failure
 	}
-	if err != nil && callCtx.Err() != nil {
-		err = fmt.Errorf("target %s: no answer within %s: %w", t, t.Timeout, err)
+	if err != nil && timedOut {
+		err = fmt.Errorf("target %s: no answer within %s", t, t.Timeout)
 	}
 	d.mu.Lock()
 	if err == nil {
@@ -320,7 +321,8 @@ func alertRule(t *Target) string { return "notification-target:" + t.String() }
 func (d *Deliverer) raiseAlert(ctx context.Context, t *Target, failures int, cause error) {
 	ctx = context.WithoutCancel(ctx)
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	summary := fmt.Sprintf("notification target %s (%s to %s) failed %d attempts in a row: %s", t, t.Type, t.Host(), failures, oneLine(cause.Error()))
+	why := strings.TrimPrefix(cause.Error(), "target "+t.String()+": ")
+	summary := fmt.Sprintf("notification target %s (%s to %s) failed %d attempts in a row: %s", t, t.Type, t.Host(), failures, oneLine(why))
 	a, fired, err := d.store.AlertFire(ctx, &store.AlertFireParams{
 		ID: ulid.Make().String(), Rule: alertRule(t), Kind: klaxontype.AlertNotificationFailing,
 		Severity: klaxontype.SeverityWarning, Summary: summary, Value: float64(failures),

@@ -253,7 +253,8 @@ channels:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(alerts) != 1 || alerts[0].State != klaxontype.AlertFiring || !strings.Contains(alerts[0].Summary, "answered 500 Internal Server Error") {
+	if len(alerts) != 1 || alerts[0].State != klaxontype.AlertFiring || !strings.Contains(alerts[0].Summary, "answered 500 Internal Server Error") ||
+		strings.Contains(alerts[0].Summary, "no answer") {
 		t.Fatalf("alerts after 6 failures = %s; want one firing", showAlerts(alerts))
 	}
 	healthy.Store(true)

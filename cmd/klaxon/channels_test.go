@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -180,5 +181,44 @@ func TestDemoDeliversToItsSink(t *testing.T) {
 	pending, err := st.OutboxSummarize(context.Background())
 	if err != nil || len(pending) != 0 {
 		t.Errorf("outbox after the demo: %+v, %v; want nothing pending", pending, err)
+	}
+}
+
+// TestServerAlertsOnAFailingTarget: a target that answers 500 to every
+// attempt raises one alert, which klaxon alerts lists once however many
+// attempts failed.
+func TestServerAlertsOnAFailingTarget(t *testing.T) {
+	t.Parallel()
+	db := classFixture(t)
+	var calls atomic.Int32
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		http.Error(w, "the receiver is down", http.StatusInternalServerError)
+	}))
+	defer receiver.Close()
+	channels := writeFile(t, t.TempDir(), "channels.yml", `
+alert_after: 2
+channels:
+  review:
+    - {name: hook, type: slack, url: "`+receiver.URL+`"}
+`)
+	_, stop := startServer(t, nil, "--db", db, "--addr", "127.0.0.1:0", "--channels", channels)
+	defer stop()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, out, stderr := run(t, nil, "alerts", "--db", db)
+		if code != exitOK {
+			t.Fatalf("klaxon alerts: exit %d, %s", code, stderr)
+		}
+		if strings.Contains(out, "notification-target:review/hook") && calls.Load() > 4 {
+			if n := strings.Count(out, "notification-target:review/hook"); n != 1 || !strings.Contains(out, "answered 500") {
+				t.Fatalf("klaxon alerts after %d attempts lists the target's alert %d times; want once, with the error:\n%s", calls.Load(), n, out)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %d attempts klaxon alerts shows:\n%s", calls.Load(), out)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
