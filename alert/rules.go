@@ -124,12 +124,35 @@ func (c *Config) Channels() []string {
 	return channels
 }
 
+// ChannelPrefixNotify starts a name in a rule's notify that is an outbox
+// channel rather than a target of the rules file: "channel:ops" sends the
+// rule's notifications to channel ops, whose targets klaxon server's
+// channels file gives (and whose deliverer, not the Notifier, posts them).
+const ChannelPrefixNotify = "channel:"
+
 // channels are the outbox channels of a rule's targets.
 func (c *Config) channels(r *Rule) []string {
 	var channels []string
 	for _, name := range r.Notify {
-		if t := c.Target(name); t != nil {
+		if channel, ok := strings.CutPrefix(name, ChannelPrefixNotify); ok {
+			channels = append(channels, channel)
+		} else if t := c.Target(name); t != nil {
 			channels = append(channels, t.Channel())
+		}
+	}
+	return channels
+}
+
+// NotifiedChannels lists the channels the rules notify by name
+// ("channel:ops"), each once, for the command to check that its channels
+// file delivers them.
+func (c *Config) NotifiedChannels() []string {
+	var channels []string
+	for _, r := range c.Rules {
+		for _, name := range r.Notify {
+			if channel, ok := strings.CutPrefix(name, ChannelPrefixNotify); ok && !slices.Contains(channels, channel) {
+				channels = append(channels, channel)
+			}
 		}
 	}
 	return channels
@@ -166,6 +189,12 @@ func (c *Config) Validate() error {
 		}
 		seen[r.Name] = true
 		for _, name := range r.Notify {
+			if channel, ok := strings.CutPrefix(name, ChannelPrefixNotify); ok {
+				if channel == "" || strings.HasPrefix(channel, ChannelPrefix) {
+					return fmt.Errorf("rule %q: field \"notify\": %q names no channel of a channels file", r.Name, name)
+				}
+				continue
+			}
 			if c.Target(name) == nil {
 				return fmt.Errorf("rule %q: field \"notify\": no target named %q", r.Name, name)
 			}

@@ -90,16 +90,27 @@ func printChannels(w io.Writer, config *notify.Config, preview bool) {
 }
 
 // loadChannels reads --channels before the database is opened, so that a
-// mistake changes nothing; nil without a file. A channel that an alert
+// mistake changes nothing; nil without a file. The alert rules' notify
+// "channel:NAME" must name a channel of the file; a channel that an alert
 // target of --alert-rules delivers already is refused: two deliverers of one
 // channel would each take some of its notifications.
 func loadChannels(path string, alerts *alert.Config, getenv func(string) string) (*notify.Config, error) {
+	notified := alerts.NotifiedChannels()
 	if path == "" {
+		if len(notified) > 0 {
+			return nil, fmt.Errorf("the alert rules notify %s%s, which only a --channels file delivers: give one", alert.ChannelPrefixNotify, notified[0])
+		}
 		return nil, nil
 	}
 	config, err := notify.LoadFile(path, getenv)
 	if err != nil {
 		return nil, err
+	}
+	for _, channel := range notified {
+		if config.Targets(channel) == nil {
+			return nil, fmt.Errorf("the alert rules notify %s%s, which channels file %s does not list (it has %s)",
+				alert.ChannelPrefixNotify, channel, path, strings.Join(config.ChannelNames(), ", "))
+		}
 	}
 	for _, channel := range alerts.Channels() {
 		if config.Targets(channel) != nil {

@@ -222,3 +222,64 @@ channels:
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestServerAlertsToAChannel: an alert rule that notifies channel:ops has
+// its notifications delivered to the targets the channels file gives ops;
+// a rule notifying a channel the file does not list stops the server.
+func TestServerAlertsToAChannel(t *testing.T) {
+	t.Parallel()
+	secret := "ops-secret"
+	var mu sync.Mutex
+	var events []string
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var n klaxontype.AlertNotification
+		if !webhook.Verify([]byte(secret), body, r.Header.Get(webhook.SignatureHeader)) || json.Unmarshal(body, &n) != nil || n.Alert == nil {
+			http.Error(w, "bad notification", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		events = append(events, r.Header.Get(webhook.EventHeader)+" "+n.Alert.Rule+" "+n.Alert.Workflow)
+		mu.Unlock()
+	}))
+	defer receiver.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "alerts.db")
+	st, err := sqlite.Open(context.Background(), db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.BreakerTrip(context.Background(), &store.BreakerTripParams{
+		Workflow: "triage", Reason: "retry storm", Until: time.Now().Add(time.Hour), Actor: "worker-1",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rules := writeFile(t, dir, "rules.yml", "rules:\n  - {name: breaker, kind: breaker_open, notify: [\"channel:ops\"]}\n")
+	channels := writeFile(t, dir, "channels.yml", `
+channels:
+  ops:
+    - {type: webhook, url: "`+receiver.URL+`", secret: "`+secret+`"}
+`)
+	code, _, stderr := run(t, nil, "server", "--db", db, "--alert-rules", rules)
+	if code != exitError || !strings.Contains(stderr, "the alert rules notify channel:ops, which only a --channels file delivers") {
+		t.Errorf("server with rules notifying a channel and no channels file: exit %d, %q", code, stderr)
+	}
+	_, stop := startServer(t, nil, "--db", db, "--addr", "127.0.0.1:0", "--alert-rules", rules, "--alert-interval", "1s", "--channels", channels)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		mu.Lock()
+		got := strings.Join(events, ", ")
+		mu.Unlock()
+		if got == "alert.firing breaker triage" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the ops webhook got %q; want the breaker alert firing", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code := stop(); code != exitOK {
+		t.Fatalf("server exit %d", code)
+	}
+}
