@@ -104,6 +104,7 @@ func TestParseRefusesBadFiles(t *testing.T) {
 		{"unknown rule field", "rules:\n  - name: a\n    kind: dlq_rate\n    threshhold: 3\n", `rule "a": unknown field "threshhold" (line 4)`},
 		{"field of another kind", "rules:\n  - name: a\n    kind: breaker_open\n    window: 1h\n", `rule "a": field "window" (line 4) does not apply to kind breaker_open`},
 		{"bad duration", "rules:\n  - name: a\n    kind: dlq_rate\n    window: 1hour\n", `rule "a": field "window" (line 4): "1hour" is not a positive duration`},
+		{"empty channel", "rules:\n  - name: a\n    kind: breaker_open\n    notify: [\"channel:\"]\n", `rule "a": field "notify": "channel:" names no channel of a channels file`},
 		{"negative duration", "rules:\n  - name: a\n    kind: no_live_worker\n    after: -5m\n", `rule "a": field "after" (line 4): "-5m" is not a positive duration`},
 		{"threshold not a number", "rules:\n  - name: a\n    kind: dlq_rate\n    threshold: many\n", `rule "a": field "threshold" (line 4): "many" is not a number`},
 		{"zero threshold", "rules:\n  - name: a\n    kind: dlq_rate\n    threshold: 0\n", `rule "a": field "threshold" (line 4): 0 is not above zero`},

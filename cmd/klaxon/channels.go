@@ -125,7 +125,7 @@ func loadChannels(path string, alerts *alert.Config, getenv func(string) string)
 // any, until ctx ends; wg waits for it.
 func startChannels(ctx context.Context, wg *sync.WaitGroup, st notify.Store, config *notify.Config, out io.Writer, logger *slog.Logger) {
 	if config == nil {
-		fmt.Fprintln(out, "notifications: no --channels file: dead-letter and breaker notifications wait in the outbox for a process that delivers them")
+		fmt.Fprintln(out, "notifications: no --channels file: this server delivers no dead-letter or breaker notifications (klaxon outbox list shows those waiting)")
 		return
 	}
 	fmt.Fprintf(out, "notifications delivered to the targets of %d channels:\n", len(config.Channels))
