@@ -75,9 +75,11 @@ type Options struct {
 // it; otherwise it is tried again after a backoff, and then only the targets
 // that have not taken it yet are called (as long as the same process tries
 // again: after a restart, or from another server, a target that took it may
-// get it twice and deduplicates by Klaxon-Delivery). A target that failed
-// is not called again before its own backoff has passed, so a target that
-// hangs costs one timeout per backoff, not one per notification.
+// get it twice and deduplicates by Klaxon-Delivery). Notifications are
+// delivered many at once, more claimed as soon as some are done, and a
+// target that failed is not called again before its own backoff has passed,
+// so a target that hangs holds only its own notifications and costs one
+// timeout per backoff, not one per notification.
 type Deliverer struct {
 	config     *Config
 	store      Store

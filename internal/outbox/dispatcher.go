@@ -27,6 +27,10 @@ const (
 	DefaultMaxAttempts = 10
 )
 
+// inFlightBatches is how many claims' worth of notifications a Concurrent
+// dispatcher delivers at once.
+const inFlightBatches = 4
+
 // Store is the part of store.Store a dispatcher uses: claiming due
 // notifications and settling them. Any store.Store is one.
 type Store interface {
@@ -58,11 +62,12 @@ type Config struct {
 	// Default DefaultBatch.
 	Batch int
 	// Concurrent delivers the notifications of a claim at once rather than
-	// one after another, for a deliverer whose recipients differ by channel:
-	// a recipient that hangs then holds the claim for one Timeout, not one
-	// per notification, and the others' notifications go out meanwhile. The
-	// order of a claim's deliveries is then not kept, and Deliver, OnFailure
-	// and OnError are called from several goroutines at once.
+	// one after another, for a deliverer whose recipients differ by channel,
+	// and Run claims more as soon as some are delivered, up to four claims'
+	// worth in flight, rather than after the whole claim: a recipient that
+	// hangs holds only its own notifications, and the others' go out
+	// meanwhile. The order of deliveries is then not kept, and Deliver,
+	// OnFailure and OnError are called from several goroutines at once.
 	Concurrent bool
 	// Timeout bounds one call of Deliver; default DefaultTimeout. A claim
 	// reserves its notifications for Batch calls of Timeout and half a
@@ -148,9 +153,14 @@ func (d *Dispatcher) Wake() {
 // Run delivers until ctx ends, reading the outbox again at once after a
 // full batch, otherwise after Poll or a Wake. It returns at once when the
 // dispatcher has no channels when it starts. What goes wrong is told to OnFailure and
-// OnError.
+// OnError. A Concurrent dispatcher claims again as soon as deliveries end, and
+// waits for those under way before it returns.
 func (d *Dispatcher) Run(ctx context.Context) {
 	if len(d.config.Channels()) == 0 {
+		return
+	}
+	if d.config.Concurrent {
+		d.runConcurrent(ctx)
 		return
 	}
 	for ctx.Err() == nil {
@@ -174,42 +184,94 @@ func (d *Dispatcher) Run(ctx context.Context) {
 // itself are told to OnError and returned, joined; failed deliveries are not
 // errors of DeliverDue: they are told to OnFailure and retried.
 func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
-	messages, err := d.config.Store.OutboxClaim(ctx, &store.OutboxClaimParams{
-		Holder: d.config.Holder, Channels: d.config.Channels(), Limit: d.config.Batch, Lease: d.lease,
-	})
+	messages, err := d.claim(ctx, d.config.Batch)
 	if err != nil {
-		if ctx.Err() == nil && d.config.OnError != nil {
-			d.config.OnError(nil, err)
-		}
 		return 0, err
 	}
 	errs := make([]error, len(messages))
-	one := func(i int, m *store.OutboxMessage) {
-		var err error
-		if ctx.Err() != nil {
-			err = d.giveBack(m)
-		} else {
-			err = d.deliver(ctx, m)
-		}
-		if err != nil {
-			if d.config.OnError != nil {
-				d.config.OnError(m, err)
-			}
-			errs[i] = err
-		}
-	}
 	if d.config.Concurrent {
 		var wg sync.WaitGroup
 		for i, m := range messages {
-			wg.Go(func() { one(i, m) })
+			wg.Go(func() { errs[i] = d.handle(ctx, m) })
 		}
 		wg.Wait()
 	} else {
 		for i, m := range messages {
-			one(i, m)
+			errs[i] = d.handle(ctx, m)
 		}
 	}
 	return len(messages), errors.Join(errs...)
+}
+
+// claim takes up to limit due notifications, telling OnError of a failure.
+func (d *Dispatcher) claim(ctx context.Context, limit int) ([]*store.OutboxMessage, error) {
+	messages, err := d.config.Store.OutboxClaim(ctx, &store.OutboxClaimParams{
+		Holder: d.config.Holder, Channels: d.config.Channels(), Limit: limit, Lease: d.lease,
+	})
+	if err != nil && ctx.Err() == nil && d.config.OnError != nil {
+		d.config.OnError(nil, err)
+	}
+	return messages, err
+}
+
+// handle delivers one claimed notification, or gives it back when ctx
+// ended, telling OnError of a failure to record either.
+func (d *Dispatcher) handle(ctx context.Context, m *store.OutboxMessage) error {
+	var err error
+	if ctx.Err() != nil {
+		err = d.giveBack(m)
+	} else {
+		err = d.deliver(ctx, m)
+	}
+	if err != nil && d.config.OnError != nil {
+		d.config.OnError(m, err)
+	}
+	return err
+}
+
+// runConcurrent is Run for a Concurrent dispatcher: it claims again as soon
+// as deliveries end, without waiting for the rest of their claim, up to
+// inFlightBatches claims' worth at once, so that a recipient that hangs
+// holds only its own notifications.
+func (d *Dispatcher) runConcurrent(ctx context.Context) {
+	slots := make(chan struct{}, inFlightBatches*d.config.Batch)
+	freed := make(chan struct{}, 1)
+	var inFlight sync.WaitGroup
+	defer inFlight.Wait()
+	for ctx.Err() == nil {
+		limit := min(cap(slots)-len(slots), d.config.Batch)
+		if limit > 0 {
+			messages, _ := d.claim(ctx, limit)
+			for _, m := range messages {
+				slots <- struct{}{} // never blocks: only this loop fills the slots
+				inFlight.Go(func() {
+					defer func() {
+						<-slots
+						select {
+						case freed <- struct{}{}:
+						default:
+						}
+					}()
+					_ = d.handle(ctx, m)
+				})
+			}
+			if len(messages) == d.config.Batch {
+				continue
+			}
+		}
+		var slotFreed <-chan struct{}
+		if limit == 0 {
+			slotFreed = freed
+		}
+		timer := time.NewTimer(d.config.Poll)
+		select {
+		case <-ctx.Done():
+		case <-d.wake:
+		case <-slotFreed:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
 }
 
 // deliver makes one attempt and settles it: delivered, pending a retry after

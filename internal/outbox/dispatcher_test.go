@@ -161,3 +161,55 @@ func (s *recordingStore) last() store.OutboxSettleParams {
 	}
 	return s.settled[len(s.settled)-1]
 }
+
+// TestConcurrentDispatcherIsNotHeldByAHungRecipient: while one notification
+// hangs in its delivery, a concurrent dispatcher delivers one written after
+// it, on another channel, at once; stopping gives the hung one back untried.
+func TestConcurrentDispatcherIsNotHeldByAHungRecipient(t *testing.T) {
+	t.Parallel()
+	st := &recordingStore{Store: openStore(t)}
+	tripBreaker(t, st, "slow")
+	hung := make(chan struct{})
+	delivered := make(chan string, 4)
+	d := outbox.New(outbox.Config{
+		Store: st, Holder: "concurrent", Concurrent: true, Batch: 1, Poll: time.Hour,
+		Channels: func() []string { return []string{"slow", "fast"} },
+		Deliver: func(ctx context.Context, m *store.OutboxMessage) error {
+			if m.Delivery.Channel == "slow" {
+				close(hung)
+				<-ctx.Done()
+				return ctx.Err()
+			}
+			delivered <- m.Delivery.Channel
+			return nil
+		},
+		OnFailure: func(_ *store.OutboxMessage, err error) { t.Errorf("a stop counted as a failure: %v", err) },
+	})
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		d.Run(ctx)
+		close(done)
+	}()
+	<-hung
+	// Another workflow's breaker: the first one is open already.
+	if _, err := st.BreakerTrip(context.Background(), &store.BreakerTripParams{
+		Workflow: "refunds", Reason: "retry storm", Until: time.Now().Add(time.Hour), Actor: "test", Channels: []string{"fast"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	d.Wake()
+	select {
+	case channel := <-delivered:
+		if channel != "fast" {
+			t.Fatalf("delivered on %s; want fast", channel)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the notification written after the hung one was not delivered within 5s")
+	}
+	stop()
+	<-done
+	if got := st.last(); got.State != klaxontype.DeliveryPending || !got.NotAttempted {
+		t.Fatalf("the hung notification was settled %+v on a stop; want given back untried", got)
+	}
+}
