@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -87,6 +88,10 @@ OTEL_SERVICE_NAME names the service (default klaxon).`,
   OPENAI_API_KEY=sk-... klaxon demo --llm-base-url https://api.openai.com/v1 --model gpt-4o-mini --runs 5 --exit-when-done`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// The Python worker process writes to stderr too: every writer
+			// of the demo's takes the same lock.
+			var stderrLock sync.Mutex
+			stderr := &syncWriter{w: m.Stderr, mu: &stderrLock}
 			if options.Runs < 0 {
 				return &usageError{fmt.Errorf("--runs must be 0 or more, not %d", options.Runs)}
 			}
@@ -157,10 +162,10 @@ OTEL_SERVICE_NAME names the service (default klaxon).`,
 			if verbose {
 				level = slog.LevelDebug
 			}
-			options.Logger = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
-			options.Progress = m.Stderr
+			options.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+			options.Progress = stderr
 			options.OnAllDone = func(s *demo.Summary) {
-				fmt.Fprintln(m.Stderr, "every demo run has ended; still working new runs: Ctrl-C to stop")
+				fmt.Fprintln(stderr, "every demo run has ended; still working new runs: Ctrl-C to stop")
 			}
 			tracer, shutdownTracing, err := tracing.FromEnvironment(cmd.Context())
 			if err != nil {
@@ -172,7 +177,7 @@ OTEL_SERVICE_NAME names the service (default klaxon).`,
 				ctx, cancel := context.WithTimeout(context.WithoutCancel(cmd.Context()), 5*time.Second)
 				defer cancel()
 				if err := shutdownTracing(ctx); err != nil {
-					fmt.Fprintf(m.Stderr, "klaxon demo: exporting traces failed: %v\n", err)
+					fmt.Fprintf(stderr, "klaxon demo: exporting traces failed: %v\n", err)
 				}
 			}()
 			// Bound before anything is said or enqueued, so that a taken
@@ -192,15 +197,15 @@ OTEL_SERVICE_NAME names the service (default klaxon).`,
 			}
 			switch {
 			case options.NoWork:
-				fmt.Fprintf(m.Stderr, "klaxon demo: database %s, %d new runs, worked by other processes\n", st.Name(), options.Runs)
+				fmt.Fprintf(stderr, "klaxon demo: database %s, %d new runs, worked by other processes\n", st.Name(), options.Runs)
 			default:
-				fmt.Fprintf(m.Stderr, "klaxon demo: database %s, %d new runs, %d at a time\n", st.Name(), options.Runs, options.Concurrency)
+				fmt.Fprintf(stderr, "klaxon demo: database %s, %d new runs, %d at a time\n", st.Name(), options.Runs, options.Concurrency)
 			}
 			if server != nil {
-				server.announce(m.Stderr)
+				server.announce(stderr)
 			}
 			if tracer != nil {
-				fmt.Fprintln(m.Stderr, "traces: exported over OTLP/HTTP as the OTEL_* environment variables say")
+				fmt.Fprintln(stderr, "traces: exported over OTLP/HTTP as the OTEL_* environment variables say")
 			}
 			runCtx, cancelRun := context.WithCancel(cmd.Context())
 			defer cancelRun()
@@ -208,8 +213,8 @@ OTEL_SERVICE_NAME names the service (default klaxon).`,
 			if python != nil {
 				options.Workers = python.describe()
 				options.StartWorkers = func(_ context.Context, model demo.Model) (func() error, error) {
-					fmt.Fprintf(m.Stderr, "klaxon demo: runs worked by %s\n", options.Workers)
-					return python.start(server.URL, model, options, m.Stderr, func(err error) {
+					fmt.Fprintf(stderr, "klaxon demo: runs worked by %s\n", options.Workers)
+					return python.start(server.URL, model, options, m.Stderr, &stderrLock, func(err error) {
 						workersErr.Store(&err)
 						cancelRun()
 					})

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -85,7 +86,7 @@ func (w *pythonWorkers) describe() string {
 // the demo's model; its output goes to stderr. If it exits before it is
 // stopped, exited is called with why. stop sends SIGTERM (the worker
 // finishes or releases its runs) and kills it if it has not ended in 15s.
-func (w *pythonWorkers) start(serverURL string, model demo.Model, options demo.Options, stderr io.Writer, exited func(error)) (stop func() error, err error) {
+func (w *pythonWorkers) start(serverURL string, model demo.Model, options demo.Options, stderr io.Writer, m *sync.Mutex, exited func(error)) (stop func() error, err error) {
 	args := []string{w.script, "--server", serverURL, "--model-url", model.BaseURL, "--model", model.Name,
 		"--step-timeout", strconv.FormatFloat(model.Timeout.Seconds(), 'f', -1, 64),
 		"--panic-rate", strconv.FormatFloat(options.Rates.Panic, 'f', -1, 64),
@@ -96,7 +97,10 @@ func (w *pythonWorkers) start(serverURL string, model demo.Model, options demo.O
 	if options.LLM.BaseURL == "" {
 		cmd.Env = append(cmd.Env, "OPENAI_API_KEY=sk-klaxon-demo") // the fake server only checks there is one
 	}
-	cmd.Stdout, cmd.Stderr = stderr, stderr
+	// The worker's lines reach stderr through a pipe copied on a goroutine
+	// of exec's, while the demo writes its progress there too.
+	shared := &syncWriter{w: stderr, mu: m}
+	cmd.Stdout, cmd.Stderr = shared, shared
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", w.script, err)
 	}
@@ -130,4 +134,16 @@ func (w *pythonWorkers) start(serverURL string, model demo.Model, options demo.O
 			return errors.New("the Python worker process did not stop within 15s of SIGTERM: killed")
 		}
 	}, nil
+}
+
+// syncWriter serializes writes to a writer shared with other goroutines.
+type syncWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *syncWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
