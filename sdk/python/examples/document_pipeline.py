@@ -20,7 +20,7 @@ import random
 import threading
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import Any, Callable, cast
 
 import klaxon
 
@@ -94,10 +94,15 @@ class Model:
             with urllib.request.urlopen(request, timeout=self.timeout + 1) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as exc:
+            error: dict[str, Any] = {}
             try:
-                error = json.loads(exc.read()).get("error") or {}
+                parsed: Any = json.loads(exc.read())
             except ValueError:
-                error = {}
+                parsed = None
+            if isinstance(parsed, dict):
+                inner: Any = cast(dict[str, Any], parsed).get("error")
+                if isinstance(inner, dict):
+                    error = cast(dict[str, Any], inner)
             raise ModelAPIError(exc.code, error, exc.headers) from None
 
 
@@ -110,7 +115,7 @@ def choose(answer: str, choices: list[str]) -> str | None:
     return None
 
 
-def one_of(choices: list[str]):  # type: ignore[no-untyped-def]
+def one_of(choices: list[str]) -> Callable[[str], klaxon.Semantic | None]:
     def validate(answer: str) -> klaxon.Semantic | None:
         if choose(answer, choices) is None:
             return klaxon.Semantic(f"model answered {answer[:40]!r}, which is not one of {', '.join(choices)}")
@@ -119,19 +124,27 @@ def one_of(choices: list[str]):  # type: ignore[no-untyped-def]
     return validate
 
 
+def _message(response: dict[str, Any]) -> dict[str, Any]:
+    choices: list[dict[str, Any]] = response.get("choices") or [{}]
+    message: dict[str, Any] = choices[0].get("message") or {}
+    return message
+
+
 def content_of(response: dict[str, Any]) -> str:
-    return ((response.get("choices") or [{}])[0].get("message") or {}).get("content") or ""
+    content: str = _message(response).get("content") or ""
+    return content
 
 
 def tool_calls_of(response: dict[str, Any]) -> list[dict[str, Any]]:
-    return ((response.get("choices") or [{}])[0].get("message") or {}).get("tool_calls") or []
+    calls: list[dict[str, Any]] = _message(response).get("tool_calls") or []
+    return calls
 
 
 def search_catalogue(arguments: str) -> dict[str, Any]:
     """lookup_catalogue: a page of products, and always a next page."""
-    query = json.loads(arguments or "{}")
+    query: dict[str, Any] = json.loads(arguments or "{}")
     page = max(int(query.get("page") or 1), 1)
-    results = []
+    results: list[dict[str, Any]] = []
     for i in range(16):
         sku = CATALOGUE[i] if page == 1 and i < len(CATALOGUE) else f"SKU-{5000 + page * 100 + i}"
         results.append({"sku": sku, "name": f"Product line {page}, model {i}",
@@ -182,11 +195,15 @@ def build_worker(args: argparse.Namespace) -> klaxon.Worker:
                 return choose(content_of(response), CATALOGUE) or ""
             messages.append({"role": "assistant", "content": content_of(response) or None, "tool_calls": calls})
             for call in calls:
-                function = call.get("function") or {}
-                result = ctx.step("tool:" + str(function.get("name")), lambda: {
-                    "call_id": call.get("id"), "name": function.get("name"), "arguments": function.get("arguments"),
-                    "result": search_catalogue(str(function.get("arguments") or "{}"))})
-                messages.append({"role": "tool", "tool_call_id": call.get("id"), "content": json.dumps(result["result"])})
+                function: dict[str, Any] = call.get("function") or {}
+                call_id, name, arguments = str(call.get("id")), str(function.get("name")), str(function.get("arguments") or "{}")
+
+                def execute_tool() -> dict[str, Any]:
+                    # Recorded as a step: a retry replays the result instead of searching again.
+                    return {"call_id": call_id, "name": name, "arguments": arguments, "result": search_catalogue(arguments)}
+
+                result = ctx.step("tool:" + name, execute_tool)
+                messages.append({"role": "tool", "tool_call_id": call_id, "content": json.dumps(result["result"])})
 
     @worker.workflow(
         WORKFLOW,
@@ -196,30 +213,41 @@ def build_worker(args: argparse.Namespace) -> klaxon.Worker:
         run_timeout=max(30.0, 10 * args.step_timeout),
     )
     def process_document(ctx: klaxon.Context, doc: dict[str, Any]) -> dict[str, Any]:
-        text = ctx.step("extract", lambda: (lambda t: {"words": len(t.split()), "text": t})(
-            " ".join((doc["title"] + " " + doc["text"]).split())))
+        def extract() -> dict[str, Any]:
+            normalized = " ".join((str(doc["title"]) + " " + str(doc["text"])).split())
+            return {"words": len(normalized.split()), "text": normalized}
+
+        text = ctx.step("extract", extract)
+        words: int = text["words"]
+        normalized: str = text["text"]
         category = ask(ctx, "classify",
                        "You classify business documents. Answer with exactly one of: " + ", ".join(CATEGORIES) + ". Nothing else.",
-                       text["text"], CATEGORIES)
-        enrich_prompt = "Category: " + category + "\n\n" + text["text"]
+                       normalized, CATEGORIES)
+        enrich_prompt = "Category: " + category + "\n\n" + normalized
         if doc.get("look_up"):
             product = look_up_product(ctx, enrich_prompt)
         else:
             product = ask(ctx, "enrich",
                           "You match documents to the product catalogue. Answer with exactly one of: " + ", ".join(CATALOGUE) + ". Nothing else.",
                           enrich_prompt, CATALOGUE)
-        record = ctx.step("transform", lambda: {"document_id": doc["id"], "category": category, "product": product,
-                                                "words": text["words"], "stored_as": ""})
-        # A real store step would hand this key to its database or API, so a
-        # write repeated after a crash is recognised as the same write.
-        return ctx.step("store", lambda: {**record, "stored_as": "documents/" + ctx.idempotency_key()})
+        def transform() -> dict[str, Any]:
+            return {"document_id": doc["id"], "category": category, "product": product, "words": words, "stored_as": ""}
+
+        record = ctx.step("transform", transform)
+
+        def store() -> dict[str, Any]:
+            # A real store step would hand this key to its database or API, so
+            # a write repeated after a crash is recognised as the same write.
+            return {**record, "stored_as": "documents/" + ctx.idempotency_key()}
+
+        return ctx.step("store", store)
 
     return worker
 
 
 def main() -> None:
     env = os.environ.get
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--server", default=env("KLAXON_SERVER", "http://127.0.0.1:7070"), help="Klaxon server URL (KLAXON_SERVER)")
     parser.add_argument("--token", default=env("KLAXON_TOKEN"), help="a worker token (KLAXON_TOKEN); the demo's server needs none")
     parser.add_argument("--model-url", default=env("KLAXON_DEMO_MODEL_URL"), required=env("KLAXON_DEMO_MODEL_URL") is None,
