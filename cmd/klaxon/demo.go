@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +26,7 @@ func (m *Main) demoCommand() *cobra.Command {
 		noEnqueue bool
 		addr      string
 		noServer  bool
+		workers   string
 	)
 	options.Rates = demo.DefaultFailureRates
 	cmd := &cobra.Command{
@@ -63,12 +66,20 @@ enqueues. Each process prints what it worked; a worker that is killed leaves its
 the others once its leases expire. Only one process on a machine can have the server on
 an address: give the others --no-server or an --addr of their own.
 
+With --workers python the runs are worked by the same pipeline written in Python,
+sdk/python/examples/document_pipeline.py, which the demo starts with python3 (or
+$KLAXON_PYTHON) and the checkout's sdk/python on PYTHONPATH, so nothing needs installing;
+it works the runs over the demo's HTTP API (the worker protocol) and calls the same fake
+model server. It registers the same workflow (name, version, steps, retries, budget) as the
+Go pipeline, so either language can finish runs the other began.
+
 With OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or
 OTEL_TRACES_EXPORTER=otlp) set, the workers export OpenTelemetry traces over OTLP/HTTP: a
 span per attempt, per step and per model and tool call, flushed before the demo exits.
 OTEL_SERVICE_NAME names the service (default klaxon).`,
 		Example: `  klaxon demo --exit-when-done
   klaxon demo --runs 0 --exit-when-done     # only finish what an earlier demo left
+  go run ./cmd/klaxon demo --workers python --exit-when-done   # the same pipeline in Python
   klaxon demo --runs 500 --json --exit-when-done
   klaxon demo --addr 127.0.0.1:8080      # the HTTP API on another port
   klaxon demo --db postgres://localhost/klaxon --no-enqueue --no-server   # a worker; start several
@@ -77,6 +88,10 @@ OTEL_SERVICE_NAME names the service (default klaxon).`,
   OPENAI_API_KEY=sk-... klaxon demo --llm-base-url https://api.openai.com/v1 --model gpt-4o-mini --runs 5 --exit-when-done`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// The Python worker process writes to stderr too: every writer
+			// of the demo's takes the same lock.
+			var stderrLock sync.Mutex
+			stderr := &syncWriter{w: m.Stderr, mu: &stderrLock}
 			if options.Runs < 0 {
 				return &usageError{fmt.Errorf("--runs must be 0 or more, not %d", options.Runs)}
 			}
@@ -98,6 +113,18 @@ OTEL_SERVICE_NAME names the service (default klaxon).`,
 			if options.Rates.Sum() > 1 {
 				return &usageError{fmt.Errorf("the failure rates add up to more than 1")}
 			}
+			switch workers {
+			case "go":
+			case "python":
+				if noServer {
+					return &usageError{fmt.Errorf("--workers python works the runs over the demo's HTTP API: drop --no-server")}
+				}
+				if options.NoWork {
+					return &usageError{fmt.Errorf("--no-work starts no workers: drop --workers python")}
+				}
+			default:
+				return &usageError{fmt.Errorf("--workers is go or python, not %q", workers)}
+			}
 			if noServer && cmd.Flags().Changed("addr") {
 				return &usageError{fmt.Errorf("--no-server serves nothing: drop --addr %s", addr)}
 			}
@@ -117,6 +144,15 @@ OTEL_SERVICE_NAME names the service (default klaxon).`,
 				}
 				options.LLM.APIKey = m.Getenv("OPENAI_API_KEY")
 			}
+			var python *pythonWorkers
+			if workers == "python" {
+				// Found before the database is opened: a missing python3 or
+				// SDK stops the demo with nothing done.
+				var err error
+				if python, err = findPythonWorkers(cmd.Context(), m.Getenv); err != nil {
+					return err
+				}
+			}
 			st, err := openStore(cmd.Context(), m.dbURL, openToWrite)
 			if err != nil {
 				return err
@@ -126,10 +162,10 @@ OTEL_SERVICE_NAME names the service (default klaxon).`,
 			if verbose {
 				level = slog.LevelDebug
 			}
-			options.Logger = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
-			options.Progress = m.Stderr
+			options.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+			options.Progress = stderr
 			options.OnAllDone = func(s *demo.Summary) {
-				fmt.Fprintln(m.Stderr, "every demo run has ended; still working new runs: Ctrl-C to stop")
+				fmt.Fprintln(stderr, "every demo run has ended; still working new runs: Ctrl-C to stop")
 			}
 			tracer, shutdownTracing, err := tracing.FromEnvironment(cmd.Context())
 			if err != nil {
@@ -141,7 +177,7 @@ OTEL_SERVICE_NAME names the service (default klaxon).`,
 				ctx, cancel := context.WithTimeout(context.WithoutCancel(cmd.Context()), 5*time.Second)
 				defer cancel()
 				if err := shutdownTracing(ctx); err != nil {
-					fmt.Fprintf(m.Stderr, "klaxon demo: exporting traces failed: %v\n", err)
+					fmt.Fprintf(stderr, "klaxon demo: exporting traces failed: %v\n", err)
 				}
 			}()
 			// Bound before anything is said or enqueued, so that a taken
@@ -161,17 +197,33 @@ OTEL_SERVICE_NAME names the service (default klaxon).`,
 			}
 			switch {
 			case options.NoWork:
-				fmt.Fprintf(m.Stderr, "klaxon demo: database %s, %d new runs, worked by other processes\n", st.Name(), options.Runs)
+				fmt.Fprintf(stderr, "klaxon demo: database %s, %d new runs, worked by other processes\n", st.Name(), options.Runs)
 			default:
-				fmt.Fprintf(m.Stderr, "klaxon demo: database %s, %d new runs, %d at a time\n", st.Name(), options.Runs, options.Concurrency)
+				fmt.Fprintf(stderr, "klaxon demo: database %s, %d new runs, %d at a time\n", st.Name(), options.Runs, options.Concurrency)
 			}
 			if server != nil {
-				server.announce(m.Stderr)
+				server.announce(stderr)
 			}
 			if tracer != nil {
-				fmt.Fprintln(m.Stderr, "traces: exported over OTLP/HTTP as the OTEL_* environment variables say")
+				fmt.Fprintln(stderr, "traces: exported over OTLP/HTTP as the OTEL_* environment variables say")
 			}
-			summary, err := demo.Run(cmd.Context(), st, options)
+			runCtx, cancelRun := context.WithCancel(cmd.Context())
+			defer cancelRun()
+			var workersErr atomic.Pointer[error]
+			if python != nil {
+				options.Workers = python.describe()
+				options.StartWorkers = func(_ context.Context, model demo.Model) (func() error, error) {
+					fmt.Fprintf(stderr, "klaxon demo: runs worked by %s\n", options.Workers)
+					return python.start(server.URL, model, options, m.Stderr, &stderrLock, func(err error) {
+						workersErr.Store(&err)
+						cancelRun()
+					})
+				}
+			}
+			summary, err := demo.Run(runCtx, st, options)
+			if stopped := workersErr.Load(); stopped != nil && err == nil {
+				err = *stopped
+			}
 			if server != nil {
 				if stopErr := server.Stop(); stopErr != nil && err == nil {
 					err = fmt.Errorf("the demo's HTTP API: %w", stopErr)
@@ -197,6 +249,7 @@ OTEL_SERVICE_NAME names the service (default klaxon).`,
 	flags.BoolVar(&options.NoWork, "no-work", false, "only enqueue; other processes work the runs (with a shared PostgreSQL database)")
 	flags.StringVar(&addr, "addr", defaultDemoAddr, "address to serve the HTTP API on while the demo runs; this machine only (127.0.0.1:0 picks a free port)")
 	flags.BoolVar(&noServer, "no-server", false, "do not serve the HTTP API")
+	flags.StringVar(&workers, "workers", "go", "who works the runs: go (this process) or python (sdk/python/examples/document_pipeline.py over the HTTP API; needs python3 and a checkout)")
 	flags.BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	flags.BoolVarP(&verbose, "verbose", "v", false, "log every attempt")
 	flags.Uint64Var(&options.Seed, "seed", 0, "seed of the simulated failures (0: random)")

@@ -154,7 +154,7 @@ func connectModel(options Options) (model Model, endpoint string, close func(), 
 			adapterOptions = append(adapterOptions, openai.WithAPIKey(settings.APIKey))
 		}
 		provider := newBuggyClient(openai.New(adapterOptions...), options.Rates.Panic, options.Seed)
-		return Model{Provider: provider, Name: settings.Model, Timeout: settings.Timeout}, settings.BaseURL, func() {}, nil
+		return Model{Provider: provider, Name: settings.Model, Timeout: settings.Timeout, BaseURL: settings.BaseURL}, settings.BaseURL, func() {}, nil
 	}
 	fake, err := StartFakeLLM(options.Rates, options.Seed)
 	if err != nil {
@@ -171,5 +171,5 @@ func connectModel(options Options) (model Model, endpoint string, close func(), 
 		_ = fake.Close()
 		transport.CloseIdleConnections()
 	}
-	return Model{Provider: provider, Name: FakeModelName, Timeout: fakeStepTimeout}, fake.BaseURL() + " (fake)", close, nil
+	return Model{Provider: provider, Name: FakeModelName, Timeout: fakeStepTimeout, BaseURL: fake.BaseURL()}, fake.BaseURL() + " (fake)", close, nil
 }

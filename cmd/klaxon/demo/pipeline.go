@@ -66,6 +66,9 @@ type Model struct {
 	Name string
 	// Timeout bounds each model call.
 	Timeout time.Duration
+	// BaseURL is the model server's OpenAI-compatible URL, with its /v1, for
+	// workers in other processes.
+	BaseURL string
 }
 
 // NewPipeline returns the document-processing workflow, whose classify and

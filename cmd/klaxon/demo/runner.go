@@ -53,6 +53,12 @@ type Options struct {
 	// Instrument, when set, adds hooks to the worker's configuration before
 	// the worker starts: the command installs its Prometheus metrics so.
 	Instrument func(*klaxon.Config) error
+	// StartWorkers, when set, starts the processes that work the runs in
+	// place of this process's workers (Python workers over the worker
+	// protocol, say), once the model server is up. Workers describes them
+	// in the summary; stop is called before the summary is taken.
+	StartWorkers func(ctx context.Context, model Model) (stop func() error, err error)
+	Workers      string
 }
 
 // LLM says which model server the demo calls.
@@ -94,6 +100,9 @@ type Summary struct {
 	// did.
 	RunsCompletedHere int64 `json:"runs_completed_here"`
 	RunsDeadHere      int64 `json:"runs_dead_here"`
+	// Workers says who worked the runs when they were not this process's
+	// workers ("python3 sdk/python/examples/document_pipeline.py").
+	Workers string `json:"workers,omitempty"`
 	// Model and Endpoint say what the model calls went to.
 	Model    string `json:"model"`
 	Endpoint string `json:"endpoint"`
@@ -186,8 +195,15 @@ func Run(ctx context.Context, st store.Store, options Options) (*Summary, error)
 	if err := client.Register(pipeline); err != nil {
 		return nil, err
 	}
-	if !options.NoWork {
+	goWorkers := !options.NoWork && options.StartWorkers == nil
+	if goWorkers {
 		if err := client.Start(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var stopWorkers func() error
+	if options.StartWorkers != nil && !options.NoWork {
+		if stopWorkers, err = options.StartWorkers(ctx, model); err != nil {
 			return nil, err
 		}
 	}
@@ -197,7 +213,12 @@ func Run(ctx context.Context, st store.Store, options Options) (*Summary, error)
 	if !interrupted && (!options.NoWork || options.ExitWhenDone) {
 		interrupted = watch(ctx, st, options)
 	}
-	if !options.NoWork {
+	if stopWorkers != nil {
+		if err := stopWorkers(); err != nil {
+			return nil, fmt.Errorf("stop workers: %w", err)
+		}
+	}
+	if goWorkers {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 		defer cancel()
 		if err := client.Stop(stopCtx); err != nil {
@@ -210,6 +231,9 @@ func Run(ctx context.Context, st store.Store, options Options) (*Summary, error)
 	}
 	summary.Interrupted = interrupted && summary.Unfinished() > 0
 	summary.Model, summary.Endpoint = model.Name, endpoint
+	if options.StartWorkers != nil {
+		summary.Workers = options.Workers
+	}
 	if enqueueErr != nil {
 		return summary, fmt.Errorf("enqueue: %w", enqueueErr)
 	}
@@ -379,11 +403,17 @@ func (s *Summary) WriteText(w io.Writer) {
 		}
 		fmt.Fprintln(w, "    (klaxon dlq list to see them; klaxon dlq replay or resolve to act)")
 	}
-	fmt.Fprintf(w, "  this process (%s) worked %d runs to completion and %d to the dead-letter queue\n",
-		s.WorkerID, s.RunsCompletedHere, s.RunsDeadHere)
-	fmt.Fprintf(w, "  steps executed:  %d (and %d step attempts failed)\n", s.StepsExecuted, s.StepsFailed)
-	fmt.Fprintf(w, "  steps replayed:  %d (skipped on resume: output taken from the step log)\n", s.StepsReplayed)
-	fmt.Fprintf(w, "  retries:         %d\n", s.Retries)
+	if s.Workers != "" {
+		// The step and retry counts come from this process's workers' hooks:
+		// workers in another process have their own.
+		fmt.Fprintf(w, "  worked by:       %s\n", s.Workers)
+	} else {
+		fmt.Fprintf(w, "  this process (%s) worked %d runs to completion and %d to the dead-letter queue\n",
+			s.WorkerID, s.RunsCompletedHere, s.RunsDeadHere)
+		fmt.Fprintf(w, "  steps executed:  %d (and %d step attempts failed)\n", s.StepsExecuted, s.StepsFailed)
+		fmt.Fprintf(w, "  steps replayed:  %d (skipped on resume: output taken from the step log)\n", s.StepsReplayed)
+		fmt.Fprintf(w, "  retries:         %d\n", s.Retries)
+	}
 	s.writeSpend(w)
 	if s.Interrupted {
 		fmt.Fprintf(w, "  interrupted with %d runs unfinished; run the demo again to finish them\n", s.Unfinished())
