@@ -165,6 +165,11 @@ export class Client {
     this.transport = new Transport(server, token, { timeoutMs: options.timeoutMs ?? 30_000 });
   }
 
+  /** Close the client's connections. */
+  close(): void {
+    this.transport.close();
+  }
+
   /** Enqueue a run; with an `idempotencyKey` a second enqueue returns the first run. */
   async enqueue(workflow: string, input: unknown = null, options: EnqueueOptions = {}): Promise<Run> {
     const body: Wire = { workflow, input: input ?? null };

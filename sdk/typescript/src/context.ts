@@ -566,9 +566,12 @@ export class Context {
     } catch (error) {
       return Promise.reject(error);
     }
-    return core.runPlan(plan, fn, options.timeoutMs, options.validate as Validator<unknown> | undefined, compensate) as Promise<
-      Awaited<T>
-    >;
+    const result = core.runPlan(plan, fn, options.timeoutMs, options.validate as Validator<unknown> | undefined, compensate);
+    // A step the body never awaits must not crash the process with an
+    // unhandled rejection (its failure is kept for the outcome all the same);
+    // whoever awaits the promise still gets the rejection.
+    result.catch(() => undefined);
+    return result as Promise<Awaited<T>>;
   }
 
   /** The running step's idempotency key, `RUNID/SEQ/NAME`: pass it to the provider. */

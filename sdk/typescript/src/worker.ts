@@ -199,11 +199,12 @@ export class Worker {
   private async serve(stopRequested: Promise<void>): Promise<void> {
     let heartbeatTimer: NodeJS.Timeout | undefined;
     let heartbeatDone = false;
+    let beating: Promise<void> = Promise.resolve();
     const beat = async (): Promise<void> => {
       await this.heartbeat();
-      if (!heartbeatDone) heartbeatTimer = setTimeout(() => void beat(), this.heartbeatMs);
+      if (!heartbeatDone) heartbeatTimer = setTimeout(() => (beating = beat()), this.heartbeatMs);
     };
-    heartbeatTimer = setTimeout(() => void beat(), this.heartbeatMs);
+    heartbeatTimer = setTimeout(() => (beating = beat()), this.heartbeatMs);
     // The long poll in flight is not cut short: a claim the server answers
     // after we hung up would hold runs nobody works until their lease ends.
     // Its runs are released as they come, while the grace period runs.
@@ -214,6 +215,9 @@ export class Worker {
     await Promise.allSettled([...this.running]);
     heartbeatDone = true;
     clearTimeout(heartbeatTimer);
+    await beating;
+    this.protocol.transport.close();
+    this.claims.transport.close();
   }
 
   private async waitForSlot(): Promise<void> {
