@@ -2,10 +2,11 @@
 // and (when KLAXON_TEST_POSTGRES_URL is set) on PostgreSQL.
 
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 
 import { BudgetExceeded, Client, Permanent, Semantic, Transient, Worker } from "../dist/index.js";
-import { Server, databases, unique } from "./harness.mjs";
+import { Server, databases, eventually, unique } from "./harness.mjs";
 
 const fast = { maxAttempts: 3, initialBackoffMs: 20, maxBackoffMs: 20 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -238,6 +239,66 @@ for (const database of databases()) {
           );
         },
       );
+    });
+
+    test("stop releases an unfinished run at once, and another worker finishes it from the step log", async () => {
+      const name = unique("graceful");
+      const executions = { first: 0, slow: 0 };
+      let started;
+      const slowStarted = new Promise((r) => (started = r));
+      let abortedWith;
+      const define = (blocking) => (w) =>
+        w.workflow(name, async (ctx) => {
+          await ctx.step("first", () => ++executions.first);
+          return ctx.step("slow", (signal) => {
+            executions.slow++;
+            if (!blocking) return "done";
+            started();
+            return new Promise((resolve) => {
+              signal.addEventListener("abort", () => {
+                abortedWith = signal.reason;
+                resolve("too late");
+              });
+            });
+          });
+        });
+      const first = new Worker({ server: server.url, concurrency: 2, claimWaitMs: 1000, gracePeriodMs: 200, log: () => {} });
+      define(true)(first);
+      await first.start();
+      const run = await client.enqueue(name, null);
+      await slowStarted;
+      await first.stop();
+      assert.equal(abortedWith?.name, "RunStopped");
+      const released = await client.run(run.id);
+      assert.notEqual(released.status, "completed");
+      assert.equal(released.status === "dead", false);
+      await withWorker(define(false), async () => {
+        const done = await client.awaitRun(run.id, { timeoutMs: 20_000 });
+        assert.equal(done.status, "completed");
+        assert.equal(done.output, "done");
+        assert.deepEqual(executions, { first: 1, slow: 2 });
+      });
+    });
+
+    test("worker.run() stops gracefully on SIGTERM", async (t) => {
+      const name = unique("sigterm");
+      const child = spawn(process.execPath, [new URL("./sigterm_worker.mjs", import.meta.url).pathname, server.url, name], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      const exited = new Promise((r) => child.once("exit", (code) => r(code)));
+      t.after(() => child.kill("SIGKILL"));
+      // Enqueued once the child has registered the workflow.
+      const run = await eventually(() => client.enqueue(name, null).catch(() => undefined), 20_000, 100);
+      const done = await client.awaitRun(run.id, { timeoutMs: 20_000 });
+      assert.equal(done.status, "completed");
+      for (let i = 0; i < 100 && !out.includes("ready"); i++) await sleep(50);
+      const signalled = performance.now();
+      child.kill("SIGTERM");
+      assert.equal(await exited, 0);
+      assert.ok(out.includes("stopped"), out);
+      assert.ok(performance.now() - signalled < 5000);
     });
 
     test("modelCall records an OpenAI-shaped response's usage and classifies a 429", async () => {
