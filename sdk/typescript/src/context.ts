@@ -269,7 +269,7 @@ export class RunCore {
       return { kind: "error", seq, error: new ReplayFrontier(`step ${seq} "${name}" is the replay frontier`) };
     }
     const controller = new AbortController();
-    const signal = AbortSignal.any([controller.signal, this.controller.signal]);
+    const signal = controller.signal;
     const ex: StepExec = { seq, name, key: this.keyFor(seq, name), started: now(), modelCalls: [], closed: false, signal };
     return { kind: "execute", seq, ex, controller };
   }
@@ -289,12 +289,20 @@ export class RunCore {
     timeoutMs: number | undefined,
   ): Promise<[boolean, unknown]> {
     const limit = this.stepTimeout(timeoutMs);
+    // The step's signal follows the run's (a listener, not AbortSignal.any,
+    // whose dependents of a long-lived signal Node 20 keeps too long).
+    const run = this.controller.signal;
+    const onStop = (): void => controller.abort(run.reason);
+    if (run.aborted) onStop();
+    else run.addEventListener("abort", onStop, { once: true });
     const call = current.run(ex, async () => fn(ex.signal));
     if (limit === undefined) {
       try {
         return [true, await call];
       } catch (error) {
         return [false, error];
+      } finally {
+        run.removeEventListener("abort", onStop);
       }
     }
     let timer: NodeJS.Timeout | undefined;
@@ -316,6 +324,7 @@ export class RunCore {
       ]);
     } finally {
       clearTimeout(timer);
+      run.removeEventListener("abort", onStop);
     }
   }
 
