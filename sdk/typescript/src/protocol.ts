@@ -410,7 +410,11 @@ export class Transport {
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.retries = options.retries ?? 5;
     const https_ = url.protocol === "https:";
-    this.agent = https_ ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+    // Idle connections are closed after 30 s, well before the server's own
+    // idle timeout (2 minutes), so that a request rarely meets a connection
+    // the server is closing; when it does, isStale lets it be sent again.
+    const agentOptions = { keepAlive: true, timeout: 30_000 };
+    this.agent = https_ ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
     this.send = https_ ? https.request : http.request;
   }
 
