@@ -241,6 +241,34 @@ for (const database of databases()) {
       );
     });
 
+    test("a step log that disagrees with the code is nondeterminism, in the Go engine's words", async () => {
+      const name = unique("nondeterminism");
+      let attempt = 0;
+      await withWorker(
+        (w) =>
+          w.workflow(name, { retry: fast }, async (ctx) => {
+            attempt++;
+            await ctx.step(attempt === 1 ? "plan" : "act", () => "x");
+            // The body catching the failure does not change the outcome.
+            await ctx.step("next", () => {
+              if (attempt === 1) throw new Transient("again");
+            }).catch(() => undefined);
+            if (attempt === 1) throw new Transient("again");
+            return "returned anyway";
+          }),
+        async () => {
+          const run = await client.enqueue(name, null);
+          const done = await client.awaitRun(run.id, { timeoutMs: 20_000 });
+          assert.equal(done.status, "dead");
+          assert.equal(done.failure?.class, "nondeterminism");
+          assert.ok(
+            done.failure?.reason.includes('nondeterminism at step 1: the step log recorded "plan" but the workflow called "act"'),
+            done.failure?.reason,
+          );
+        },
+      );
+    });
+
     test("stop releases an unfinished run at once, and another worker finishes it from the step log", async () => {
       const name = unique("graceful");
       const executions = { first: 0, slow: 0 };
