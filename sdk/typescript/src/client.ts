@@ -1,0 +1,239 @@
+/**
+ * A client of the server's public API: enqueue runs, read them, wait for
+ * them, list dead letters (mirrors sdk/python/klaxon/client.py).
+ */
+
+import { API_PREFIX, type JSONValue, Transport } from "./protocol.js";
+
+/** Run statuses that do not change by themselves. */
+export const TERMINAL_STATUSES: readonly string[] = ["completed", "dead", "cancelled"];
+
+type Wire = Record<string, unknown>;
+const m = (value: unknown): Wire =>
+  value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Wire) : {};
+const l = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+const s = (value: unknown): string => (typeof value === "string" ? value : "");
+const n = (value: unknown): number => (typeof value === "number" ? value : 0);
+
+export interface RunFailure {
+  class: string;
+  reason: string;
+  step: string;
+  stepSeq: number;
+}
+
+export interface Run {
+  id: string;
+  workflow: string;
+  status: string;
+  input: JSONValue;
+  output: JSONValue;
+  attempt: number;
+  failure: RunFailure | undefined;
+  entities: Record<string, string>;
+  spend: Wire;
+  /** The run as the server sent it. */
+  raw: Wire;
+}
+
+export interface StepRecord {
+  seq: number;
+  name: string;
+  status: string;
+  attempt: number;
+  output: JSONValue;
+  idempotencyKey: string;
+  raw: Wire;
+}
+
+export interface Attempt {
+  attempt: number;
+  class: string;
+  message: string;
+  step: string;
+  classifiedBy: string;
+  raw: Wire;
+}
+
+export interface Event {
+  type: string;
+  at: string;
+  step: string;
+  message: string;
+  raw: Wire;
+}
+
+export interface RunDetail {
+  run: Run;
+  steps: StepRecord[];
+  attempts: Attempt[];
+  events: Event[];
+}
+
+export interface DeadLetter {
+  id: string;
+  runId: string;
+  workflow: string;
+  class: string;
+  reason: string;
+  channel: string;
+  state: string;
+  raw: Wire;
+}
+
+function runFromWire(w: Wire): Run {
+  const failure = w["failure"];
+  const f = m(failure);
+  const entities: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m(w["entities"]))) entities[k] = String(v);
+  return {
+    id: s(w["id"]),
+    workflow: s(w["workflow"]),
+    status: s(w["status"]),
+    input: (w["input"] ?? null) as JSONValue,
+    output: (w["output"] ?? null) as JSONValue,
+    attempt: n(w["attempt"]),
+    failure:
+      failure !== null && typeof failure === "object"
+        ? { class: s(f["class"]), reason: s(f["reason"]), step: s(f["step"]), stepSeq: n(f["step_seq"]) }
+        : undefined,
+    entities,
+    spend: m(w["spend"]),
+    raw: w,
+  };
+}
+
+function detailFromWire(w: Wire): RunDetail {
+  return {
+    run: runFromWire(m(w["run"])),
+    steps: l(w["steps"]).map((x) => {
+      const r = m(x);
+      return {
+        seq: n(r["seq"]),
+        name: s(r["name"]),
+        status: s(r["status"]),
+        attempt: n(r["attempt"]),
+        output: (r["output"] ?? null) as JSONValue,
+        idempotencyKey: s(r["idempotency_key"]),
+        raw: r,
+      };
+    }),
+    attempts: l(w["attempts"]).map((x) => {
+      const r = m(x);
+      return {
+        attempt: n(r["attempt"]),
+        class: s(r["class"]),
+        message: s(r["message"]),
+        step: s(r["step"]),
+        classifiedBy: s(r["classified_by"]),
+        raw: r,
+      };
+    }),
+    events: l(w["events"]).map((x) => {
+      const r = m(x);
+      return { type: s(r["type"]), at: s(r["at"]), step: s(r["step"]), message: s(r["message"]), raw: r };
+    }),
+  };
+}
+
+export interface EnqueueOptions {
+  /** A second enqueue with the same key returns the first run. */
+  idempotencyKey?: string;
+  entities?: Record<string, string>;
+}
+
+export interface DeadLetterQuery {
+  workflow?: string;
+  classes?: readonly string[];
+  states?: readonly string[];
+  run?: string;
+  entities?: Record<string, string>;
+  limit?: number;
+}
+
+export interface ClientOptions {
+  timeoutMs?: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `new Client(server, token)`: the public API of a Klaxon server (scopes read and operate). */
+export class Client {
+  private readonly transport: Transport;
+
+  constructor(server = "http://127.0.0.1:7070", token?: string, options: ClientOptions = {}) {
+    this.transport = new Transport(server, token, { timeoutMs: options.timeoutMs ?? 30_000 });
+  }
+
+  /** Close the client's connections. */
+  close(): void {
+    this.transport.close();
+  }
+
+  /** Enqueue a run; with an `idempotencyKey` a second enqueue returns the first run. */
+  async enqueue(workflow: string, input: unknown = null, options: EnqueueOptions = {}): Promise<Run> {
+    const body: Wire = { workflow, input: input ?? null };
+    if (options.idempotencyKey) body["idempotency_key"] = options.idempotencyKey;
+    if (options.entities && Object.keys(options.entities).length > 0) body["entities"] = { ...options.entities };
+    const answer = m(
+      await this.transport.request("POST", API_PREFIX + "/runs", body, { idempotent: Boolean(options.idempotencyKey) }),
+    );
+    return runFromWire(m(answer["run"]));
+  }
+
+  /** A run with its step log, attempts and events. */
+  async runDetail(runId: string): Promise<RunDetail> {
+    const path = `${API_PREFIX}/runs/${encodeURIComponent(runId)}`;
+    return detailFromWire(m(await this.transport.request("GET", path, undefined, { idempotent: true })));
+  }
+
+  /** A run as it is now. */
+  async run(runId: string): Promise<Run> {
+    return (await this.runDetail(runId)).run;
+  }
+
+  /** Cancel a run for good; a running one loses its lease and its worker stops it. */
+  async cancel(runId: string, reason = ""): Promise<Run> {
+    const path = `${API_PREFIX}/runs/${encodeURIComponent(runId)}/cancel`;
+    return runFromWire(m(await this.transport.request("POST", path, reason ? { reason } : {}, { idempotent: true })));
+  }
+
+  /** Wait until the run is completed, dead or cancelled; rejects after `timeoutMs` (default 60000). */
+  async awaitRun(runId: string, options: { timeoutMs?: number; pollMs?: number; signal?: AbortSignal } = {}): Promise<Run> {
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const run = await this.run(runId);
+      if (TERMINAL_STATUSES.includes(run.status)) return run;
+      if (performance.now() >= deadline) {
+        throw new Error(`run ${runId} is still ${run.status} after ${timeoutMs}ms`);
+      }
+      await sleep(Math.min(options.pollMs ?? 100, Math.max(0, deadline - performance.now())));
+    }
+  }
+
+  /** Dead-letter entries, newest first, filtered as the API allows. */
+  async deadLetters(query: DeadLetterQuery = {}): Promise<DeadLetter[]> {
+    const q: Record<string, string | number | readonly string[] | undefined> = { limit: query.limit ?? 50 };
+    if (query.workflow) q["workflow"] = query.workflow;
+    if (query.classes && query.classes.length > 0) q["class"] = query.classes.join(",");
+    if (query.states && query.states.length > 0) q["state"] = query.states.join(",");
+    if (query.run) q["run"] = query.run;
+    if (query.entities) q["entity"] = Object.entries(query.entities).map(([k, v]) => `${k}=${v}`);
+    const answer = m(await this.transport.request("GET", API_PREFIX + "/dlq", undefined, { query: q, idempotent: true }));
+    return l(answer["entries"]).map((x) => {
+      const r = m(x);
+      return {
+        id: s(r["id"]),
+        runId: s(r["run_id"]),
+        workflow: s(r["workflow"]),
+        class: s(r["class"]),
+        reason: s(r["reason"]),
+        channel: s(r["channel"]),
+        state: s(r["state"]),
+        raw: r,
+      };
+    });
+  }
+}
