@@ -121,7 +121,10 @@ func runScenarios(t *testing.T, lang language, database func(t *testing.T) strin
 	if reason := lang.available(t, env); reason != "" {
 		t.Skip(reason)
 	}
-	lang.startWorker(t, env, workerOptions{lease: 2 * time.Second, concurrency: 64})
+	// Long enough that a loaded CI machine's stalled heartbeat does not
+	// lose a run; the takeover scenarios start workers of their own with
+	// short leases.
+	lang.startWorker(t, env, workerOptions{lease: 6 * time.Second, concurrency: 64})
 	for _, scenario := range catalog.Scenarios {
 		t.Run(scenario.Name, func(t *testing.T) {
 			t.Parallel()
