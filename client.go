@@ -214,12 +214,12 @@ func (c *Client) Start(ctx context.Context) error {
 			Name: name, Version: definition.Version, ExpectedSteps: definition.ExpectedSteps,
 			InputSchema: c.workflows[name].inputSchema(), Policies: policies(definition),
 		}
-		// A worker of another language may have registered this version
-		// with other steps: the same rule as for theirs.
-		if err := engine.CheckManifest(ctx, c.store, registration); err != nil {
-			return fmt.Errorf("klaxon: register workflow %q: %w", name, err)
-		}
 		registrations = append(registrations, registration)
+	}
+	// A worker of another language may have registered these versions with
+	// other steps: the same rule as for theirs.
+	if err := engine.CheckManifest(ctx, c.store, registrations...); err != nil {
+		return fmt.Errorf("klaxon: register workflows: %w", err)
 	}
 	for _, registration := range registrations {
 		name := registration.Name

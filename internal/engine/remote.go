@@ -119,11 +119,11 @@ func (r *Remote) Register(ctx context.Context, request *protocol.RegisterRequest
 		if err != nil {
 			return nil, err
 		}
-		if err := CheckManifest(ctx, r.config.Store, registration); err != nil {
-			return nil, err
-		}
 		params = append(params, registration)
 		answer.Workflows = append(answer.Workflows, protocol.RegisteredWorkflow{Name: workflow.Name, Version: workflow.Version})
+	}
+	if err := CheckManifest(ctx, r.config.Store, params...); err != nil {
+		return nil, err
 	}
 	for _, registration := range params {
 		if err := r.config.Store.WorkflowRegister(ctx, registration); err != nil {
@@ -153,19 +153,22 @@ func workerRegistration(request *protocol.RegisterRequest) *store.WorkerRegister
 // CheckManifest refuses a registration whose step manifest differs from the
 // one recorded for the same workflow and version: runs enqueued under that
 // version would be judged by whichever registration came last. A new
-// manifest needs a new version.
-func CheckManifest(ctx context.Context, st WorkflowLister, registration *store.WorkflowRegisterParams) error {
+// manifest needs a new version. The registered workflows are read once for
+// all the registrations.
+func CheckManifest(ctx context.Context, st WorkflowLister, registrations ...*store.WorkflowRegisterParams) error {
 	recorded, err := st.WorkflowList(ctx)
 	if err != nil {
 		return err
 	}
-	for _, info := range recorded {
-		if info.Name != registration.Name || info.Version != registration.Version {
-			continue
-		}
-		if !slices.Equal(info.ExpectedSteps, registration.ExpectedSteps) && !(len(info.ExpectedSteps) == 0 && len(registration.ExpectedSteps) == 0) {
-			return fmt.Errorf("workflow %q version %d is registered with the steps %q, and this registration declares %q: give the new manifest a new version: %w",
-				registration.Name, registration.Version, info.ExpectedSteps, registration.ExpectedSteps, klaxontype.ErrManifestConflict)
+	for _, registration := range registrations {
+		for _, info := range recorded {
+			if info.Name != registration.Name || info.Version != registration.Version {
+				continue
+			}
+			if !slices.Equal(info.ExpectedSteps, registration.ExpectedSteps) && !(len(info.ExpectedSteps) == 0 && len(registration.ExpectedSteps) == 0) {
+				return fmt.Errorf("workflow %q version %d is registered with the steps %q, and this registration declares %q: give the new manifest a new version: %w",
+					registration.Name, registration.Version, info.ExpectedSteps, registration.ExpectedSteps, klaxontype.ErrManifestConflict)
+			}
 		}
 	}
 	return nil

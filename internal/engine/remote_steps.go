@@ -198,14 +198,15 @@ func checkModelCalls(calls []protocol.ModelUsage) error {
 	return nil
 }
 
-// remoteStepCode is the code of a step a remote worker ran: it holds the
-// output the worker sent. Its checks are made before it is finished.
-type remoteStepCode struct{ output []byte }
+// remoteStepCode is the code of a step a remote worker ran: the output is
+// the worker's, checked before the step is finished, so there is nothing to
+// decode or validate here.
+type remoteStepCode struct{}
 
 func (c *remoteStepCode) Execute(context.Context) ([]byte, error) {
 	return nil, errors.New("klaxon: a remote worker's step runs in the worker")
 }
-func (c *remoteStepCode) Decode(output []byte) error       { c.output = output; return nil }
+func (c *remoteStepCode) Decode([]byte) error              { return nil }
 func (c *remoteStepCode) Validate() error                  { return nil }
 func (c *remoteStepCode) Compensate(context.Context) error { return nil }
 func (c *remoteStepCode) OutputSchema() []byte             { return nil }
