@@ -33,12 +33,19 @@ const (
 	// AuditRetentionDelete is a batch of old ended runs deleted by retention;
 	// its target is the workflow, its parameters the rule and the runs.
 	AuditRetentionDelete AuditAction = "retention.delete"
+	// AuditApprovalDecide is a run's approval request approved or rejected
+	// by a person; its target is the run, its parameters the request's name
+	// and the decision.
+	AuditApprovalDecide AuditAction = "approval.decide"
+	// AuditSignalSend is a signal sent to a run; its target is the run.
+	AuditSignalSend AuditAction = "signal.send"
 )
 
 // AuditActions lists every audited action.
 func AuditActions() []AuditAction {
 	return []AuditAction{AuditDLQReplay, AuditDLQResolve, AuditDLQDiscard, AuditDLQPurge,
-		AuditRunCancel, AuditBreakerReset, AuditOutboxGiveUp, AuditRetentionDelete}
+		AuditRunCancel, AuditBreakerReset, AuditOutboxGiveUp, AuditRetentionDelete,
+		AuditApprovalDecide, AuditSignalSend}
 }
 
 // Valid reports whether a is one of AuditActions.

@@ -53,7 +53,7 @@ func (t *tx) RunHistoryDelete(_ context.Context, ids []string) error {
 		return err
 	}
 	for _, statement := range []string{stepsDeleteRunsSQL, stepsArchiveDeleteRunsSQL, eventsDeleteRunsSQL,
-		attemptsDeleteRunsSQL, outboxDeleteRunsSQL, dlqDeleteRunsSQL} {
+		attemptsDeleteRunsSQL, outboxDeleteRunsSQL, dlqDeleteRunsSQL, waitsDeleteRunsSQL, signalsDeleteRunsSQL} {
 		if err := execute(t.conn, statement, nil, string(list)); err != nil {
 			return err
 		}
