@@ -2,7 +2,7 @@
 // runs waiting in AwaitApproval for a person's decision, oldest first, with
 // their runs' context; approve and reject buttons, which ask for a comment,
 // for operate and admin tokens only.
-import { api, ask, canOperate, entitiesText, fmtAgo, fmtTime, html, notify, pretty, show } from './core.js';
+import { api, ask, canOperate, entitiesText, flash, fmtAgo, fmtTime, html, notify, pretty, show } from './core.js';
 
 /** renderApprovals lists the pending requests, refreshed every 5 seconds. */
 export async function renderApprovals(main, query, view) {
@@ -14,8 +14,9 @@ export async function renderApprovals(main, query, view) {
   list.addEventListener('click', async (event) => {
     const button = event.target.closest('button[data-decision]');
     if (!button) return;
-    await decide(button.dataset.run, button.dataset.name, button.dataset.decision, button.dataset.title);
-    location.hash = '#/approvals?t=' + Date.now();
+    if (await decide(button.dataset.run, button.dataset.name, button.dataset.decision, button.dataset.title)) {
+      location.hash = '#/approvals?t=' + Date.now();
+    }
   });
   await view.every(5000, async () => {
     const answer = await api('/approvals?limit=200');
@@ -50,16 +51,17 @@ function approvalsTable(approvals) {
     })}</tbody></table>`;
 }
 
-/** decide asks for a comment and records the decision under the session's token. */
+/** decide asks for a comment and records the decision under the session's token; true once recorded. */
 async function decide(runID, name, decision, title) {
   const verb = decision === 'approve' ? 'Approve' : 'Reject';
   const values = await ask(`${verb} “${title}”?`, html`<p>Run <span class="mono">${runID}</span> goes on at once with your decision, recorded with your token's name.</p>
     <label class="block">comment <textarea name="comment" rows="3" required placeholder="why"></textarea></label>`, verb);
-  if (!values) return;
+  if (!values) return false;
   try {
     await api('/runs/' + encodeURIComponent(runID) + '/approvals/' + encodeURIComponent(name), {
       method: 'POST', body: { decision, comment: values.comment.trim() },
     });
-    notify(`${verb}d “${title}”: the run goes on.`, 'ok');
-  } catch (error) { notify(error.message); }
+  } catch (error) { notify(error.message); return false; }
+  flash(`${verb}d “${title}”: the run goes on.`);
+  return true;
 }
