@@ -215,6 +215,9 @@ func TestWorkerWaitRefusesAStaleEpochAndBadInputChangingNothing(t *testing.T) {
 		"until":      func(r *protocol.WaitRequest) { r.Until = time.Now().Add(time.Hour) },
 		"request":    func(r *protocol.WaitRequest) { r.Request = &klaxontype.ApprovalRequest{Title: "?"} },
 		"name":       func(r *protocol.WaitRequest) { r.Name = "" },
+		"doom": func(r *protocol.WaitRequest) {
+			r.StepFailures = []protocol.StepFailureReport{{Seq: 1, Name: "x", Error: protocol.ReportedError{Kind: protocol.KindFailure, Class: klaxontype.ClassNondeterminism, Message: "changed", Step: "x", Seq: 1}}}
+		},
 		"step_failed": func(r *protocol.WaitRequest) {
 			r.StepFailures = []protocol.StepFailureReport{{Seq: 1, Name: "x", Error: protocol.ReportedError{Kind: "oops"}}}
 		},

@@ -49,6 +49,10 @@ func (r *Remote) Wait(ctx context.Context, runID string, seq int, request *proto
 	if err := r.reportFailures(exec, definition, request.StepFailures); err != nil {
 		return nil, err
 	}
+	if doomed := exec.doomedBy(); doomed != nil {
+		// A worker begins no step, nor wait, once its run is doomed.
+		return nil, invalidf("step_failures doom the run (%v): report its outcome instead of waiting", doomed)
+	}
 	exec.lastSeq = seq - 1
 	output, err := Wait(withExecution(ctx, exec), *call)
 	answer := &protocol.WaitAnswer{Seq: seq, Name: request.Name}
