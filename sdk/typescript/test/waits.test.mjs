@@ -164,7 +164,7 @@ describe("durable waits on sqlite", () => {
         await isReady;
         let status;
         try {
-          status = await post(`/api/v1/runs/${encodeURIComponent(run.id)}/signals/paid`, { payload: { amount: 12 } });
+          status = await post(`/api/v1/runs/${encodeURIComponent(run.id)}/signals/paid`, { amount: 12 });
         } finally {
           goOn();
         }
@@ -193,7 +193,7 @@ describe("durable waits on sqlite", () => {
       async () => {
         const run = await client.enqueue(name, null);
         await eventually(async () => (await client.run(run.id)).status === "waiting", 10_000);
-        const status = await post(`/api/v1/runs/${encodeURIComponent(run.id)}/approvals/refund`, { approved: true, comment: "fine" });
+        const status = await post(`/api/v1/runs/${encodeURIComponent(run.id)}/approvals/refund`, { decision: "approve", comment: "fine" });
         if (status === 404 || status === 405) {
           t.skip("this server has no POST /api/v1/runs/{id}/approvals/{name} route yet");
           return;
