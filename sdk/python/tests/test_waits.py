@@ -8,6 +8,7 @@ review), a kept signal, an approval's decision, and bad input refused.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import unittest
@@ -112,6 +113,21 @@ class Waits(unittest.TestCase):
 
     def test_an_async_sleep_resumes_the_same_attempt_without_running_earlier_steps(self) -> None:
         self.sleeper(use_async=True)
+
+    def test_gathered_sleeps_are_each_slept_once_and_the_run_completes(self) -> None:
+        w = self.worker()
+        name = self.name("gathered")
+
+        @w.workflow(name, retry=FAST)
+        async def wf(ctx: klaxon.Context, _: Any) -> str:  # pyright: ignore[reportUnusedFunction]
+            await asyncio.gather(ctx.sleep_async("a", 0.2), ctx.sleep_async("b", 0.2))
+            return await ctx.step_async("after", lambda: "done")
+
+        self.start(w)
+        detail = self.finish(name)
+        self.assertEqual(detail.run.status, "completed", detail.run.failure)
+        self.assertEqual(detail.run.attempt, 1)
+        self.assertEqual([s.name for s in detail.steps], ["a", "b", "after"])
 
     def test_sleep_until_a_time_goes_on_after_it(self) -> None:
         w = self.worker()
