@@ -67,6 +67,15 @@ func Wait(ctx context.Context, call WaitCall) ([]byte, error) {
 	if err != nil {
 		return nil, p.fail(fmt.Errorf("read the wait: %w", err), 0)
 	}
+	if wait != nil && (wait.Name != call.Name || wait.Kind != call.Kind) {
+		// The run began another wait here: the workflow changed under it.
+		err := &klaxontype.StepError{Name: call.Name, Seq: p.seq,
+			Err: &klaxontype.NondeterminismError{Seq: p.seq, Recorded: fmt.Sprintf("%s (a wait for a %s)", wait.Name, wait.Kind), Called: call.Name}}
+		e.mu.Lock()
+		e.doomLocked(err)
+		e.mu.Unlock()
+		return nil, err
+	}
 	now := time.Now()
 	switch {
 	case wait == nil:
