@@ -126,7 +126,17 @@ func statsAt(ctx context.Context, st store.Reports, query StatsQuery, now time.T
 	if err != nil {
 		return nil, err
 	}
-	return &klaxontype.Stats{From: from, To: now, StepSeconds: stepSeconds, Workflow: query.Workflow, Buckets: buckets}, nil
+	counts, err := st.RunCountByStatus(ctx, &store.RunCountByStatusParams{Workflow: query.Workflow})
+	if err != nil {
+		return nil, err
+	}
+	open := make(map[klaxontype.RunStatus]int)
+	for _, status := range klaxontype.RunStatuses() {
+		if !status.Terminal() {
+			open[status] = counts[status]
+		}
+	}
+	return &klaxontype.Stats{From: from, To: now, StepSeconds: stepSeconds, Workflow: query.Workflow, Buckets: buckets, Now: open}, nil
 }
 
 // bucketCount is how many buckets of step it takes to cover window.

@@ -35,8 +35,12 @@ func TestStats(t *testing.T) {
 	}
 	var document map[string]json.RawMessage
 	r.decode(t, &document)
-	if keys := slices.Sorted(maps.Keys(document)); !slices.Equal(keys, []string{"buckets", "from", "step_seconds", "to", "workflow"}) {
+	if keys := slices.Sorted(maps.Keys(document)); !slices.Equal(keys, []string{"buckets", "from", "now", "step_seconds", "to", "workflow"}) {
 		t.Fatalf("stats fields %v", keys)
+	}
+	var now map[string]int
+	if err := json.Unmarshal(document["now"], &now); err != nil || len(now) != 5 || now["waiting"] != 0 || now["pending"] != 0 {
+		t.Fatalf("now = %v, %v; want every unfinished status, none of them with a run", now, err)
 	}
 	var buckets []map[string]json.RawMessage
 	if err := json.Unmarshal(document["buckets"], &buckets); err != nil || len(buckets) != 24 {

@@ -18,6 +18,10 @@ type Stats struct {
 	Workflow string `json:"workflow" doc:"The workflow counted; empty for all workflows"`
 	// Buckets are ascending; empty buckets are present with zeros.
 	Buckets []*StatsBucket `json:"buckets" doc:"Ascending; every bucket present, zeros included"`
+	// Now counts the runs that have not ended, by status, as of To: how
+	// many wait to be claimed, run, back off, wait durably (on a timer, a
+	// signal or an approval) or compensate.
+	Now map[RunStatus]int `json:"now" doc:"Runs not ended, by status, when the series was read: pending, running, retrying, waiting, compensating; every one present"`
 }
 
 // StatsBucket is what happened in one time bucket. Runs are counted where

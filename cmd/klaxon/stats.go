@@ -97,7 +97,19 @@ func printStats(w io.Writer, stats *klaxontype.Stats) error {
 	}
 	total.SetRates()
 	printStatsRow(table, "total", total)
-	return table.Flush()
+	if err := table.Flush(); err != nil {
+		return err
+	}
+	if len(stats.Now) > 0 {
+		var now []string
+		for _, status := range klaxontype.RunStatuses() {
+			if n, ok := stats.Now[status]; ok {
+				now = append(now, fmt.Sprintf("%d %s", n, status))
+			}
+		}
+		fmt.Fprintf(w, "now: %s\n", strings.Join(now, ", "))
+	}
+	return nil
 }
 
 func printStatsRow(table io.Writer, label string, b *klaxontype.StatsBucket) {
