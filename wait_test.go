@@ -321,3 +321,24 @@ func contains[T comparable](list []T, want T) bool {
 	}
 	return false
 }
+
+func TestResolvingATimedOutWaitSuppliesItsPayload(t *testing.T) {
+	t.Parallel()
+	client := startClient(t, openStore(t), nil, signalWorkflow(100*time.Millisecond))
+	id := enqueue(t, client, "refund", "1")
+	if run := awaitRun(t, client, id); run.Status != klaxontype.RunStatusDead {
+		t.Fatalf("run ended %s", run.Status)
+	}
+	entries, err := client.DeadLetters(context.Background(), &klaxon.DeadLetterFilter{})
+	if err != nil || len(entries) != 1 || entries[0].Step == nil || entries[0].Step.Name != "payment" {
+		t.Fatalf("entries = %+v, %v; want the wait as the failed step", entries, err)
+	}
+	// The person supplies what the signal would have carried.
+	if _, err := client.Resolve(context.Background(), entries[0].ID, "payment", []byte(`{"order_id": "9", "amount": 3}`), "ops"); err != nil {
+		t.Fatal(err)
+	}
+	run := awaitRun(t, client, id)
+	if run.Status != klaxontype.RunStatusCompleted || !strings.Contains(string(run.Output), `"9"`) {
+		t.Fatalf("the resolved run ended %s with %s", run.Status, run.Output)
+	}
+}
