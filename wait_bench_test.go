@@ -134,28 +134,31 @@ func BenchmarkTimersComeDue(b *testing.B) {
 				time.Sleep(100 * time.Millisecond)
 			}
 			b.Logf("%d timers waiting %s before the first is due", timers, time.Until(start).Round(time.Second))
-			// A closed loop of other runs: enough pending that workers never idle.
+			// A closed loop of other runs, enqueued by 16 feeders (one alone
+			// waits for each enqueue's commit): enough pending that the
+			// workers never idle.
 			stop := make(chan struct{})
 			var feeder sync.WaitGroup
-			feeder.Add(1)
-			go func() {
-				defer feeder.Done()
-				for i := 0; ; i++ {
-					select {
-					case <-stop:
-						return
-					default:
+			var enqueued atomic.Int64
+			for range 16 {
+				feeder.Go(func() {
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						if enqueued.Load()-others.Load() > 512 {
+							time.Sleep(2 * time.Millisecond)
+							continue
+						}
+						if _, err := other.Enqueue(ctx, client, int(enqueued.Add(1))); err != nil {
+							b.Error(err)
+							return
+						}
 					}
-					if int64(i)-others.Load() > 512 {
-						time.Sleep(2 * time.Millisecond)
-						continue
-					}
-					if _, err := other.Enqueue(ctx, client, i); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			}()
+				})
+			}
 			measure := func(d time.Duration) float64 {
 				before := others.Load()
 				time.Sleep(d)
