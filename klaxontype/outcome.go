@@ -24,6 +24,12 @@ type StepOutcome struct {
 	CheckpointLatency time.Duration
 	// Spend is what the step's model calls cost.
 	Spend Spend
+	// Wait is the kind of the durable wait the step is (a sleep, a signal,
+	// an approval); empty for a step that runs a function.
+	Wait WaitKind
+	// Waiting is true when the wait gave the run up: it is neither due nor
+	// answered yet. Only a tracer is told of such a step call.
+	Waiting bool
 }
 
 // AttemptResult is how one attempt of a run ended, from the worker's view.

@@ -40,8 +40,12 @@ const (
 	// AttrStepReplayed is true on the span of a step answered from the step
 	// log: its function did not run, and the span has no children.
 	AttrStepReplayed = attribute.Key("klaxon.step.replayed")
-	// AttrStepOutcome is how a step call ended: completed, replayed or failed.
-	AttrStepOutcome           = attribute.Key("klaxon.step.outcome")
+	// AttrStepOutcome is how a step call ended: completed, replayed, failed,
+	// or waiting (a durable wait gave the run up).
+	AttrStepOutcome = attribute.Key("klaxon.step.outcome")
+	// AttrWaitKind is the kind of a durable wait's span: sleep, signal or
+	// approval.
+	AttrWaitKind              = attribute.Key("klaxon.wait.kind")
 	AttrCheckpointLatencyMS   = attribute.Key("klaxon.step.checkpoint_latency_ms")
 	AttrFailureClass          = attribute.Key("klaxon.failure_class")
 	AttrCostUSD               = attribute.Key("klaxon.cost_usd")
@@ -120,7 +124,20 @@ func (t *Tracer) StartStep(ctx context.Context, run *klaxontype.Run, seq int, na
 		AttrWorkflow.String(run.Workflow), AttrRunID.String(run.ID), AttrAttempt.Int(run.Attempt),
 		AttrStepName.String(name), AttrStepSeq.Int(seq)))
 	return ctx, func(o *klaxontype.StepOutcome) {
+		if o.Wait != "" {
+			// A durable wait: its span says where the run gave up its worker
+			// ("(waiting)"), and, in the attempt that resumed it, that it was
+			// answered or came due ("(replayed)").
+			span.SetName("wait " + name)
+			span.SetAttributes(AttrWaitKind.String(string(o.Wait)))
+		}
 		switch {
+		case o.Waiting:
+			span.SetName("wait " + name + " (waiting)")
+			span.SetAttributes(AttrStepReplayed.Bool(false), AttrStepOutcome.String("waiting"))
+		case o.Replayed && o.Wait != "":
+			span.SetName("wait " + name + " (replayed)")
+			span.SetAttributes(AttrStepReplayed.Bool(true), AttrStepOutcome.String("replayed"))
 		case o.Replayed:
 			span.SetName("step " + name + " (replayed)")
 			span.SetAttributes(AttrStepReplayed.Bool(true), AttrStepOutcome.String("replayed"))

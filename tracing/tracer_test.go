@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -336,5 +337,46 @@ func TestTraceOfFailedModelCall(t *testing.T) {
 	wantAttrs(t, attempt, map[string]any{"klaxon.attempt.result": "dead"})
 	if _, ok := attrs(chat)["gen_ai.usage.input_tokens"]; ok {
 		t.Errorf("a refused call without a response has token usage: %v", chat.Attributes)
+	}
+}
+
+// TestTraceOfASleep: a run that sleeps shows the wait as a span in each of
+// its attempts' traces: "wait nap (waiting)" where it gave up its worker,
+// and "wait nap (replayed)" in the attempt that resumed it, both in the
+// run's trace, with the wait's kind.
+func TestTraceOfASleep(t *testing.T) {
+	t.Parallel()
+	wf := klaxon.NewWorkflow("napper", func(ctx context.Context, _ int) (int, error) {
+		if err := klaxon.Sleep(ctx, "nap", 50*time.Millisecond); err != nil {
+			return 0, err
+		}
+		return klaxon.Step(ctx, "after", func(context.Context) (int, error) { return 1, nil })
+	})
+	run, spans := runTraced(t, wf, 1)
+	if run.Status != klaxontype.RunStatusCompleted {
+		t.Fatalf("run %s", run.Status)
+	}
+	var names []string
+	traceID, _ := tracing.TraceID(run.ID)
+	for _, span := range spans {
+		names = append(names, span.Name)
+		if span.SpanContext.TraceID() != traceID {
+			t.Errorf("span %q in trace %s; want the run's", span.Name, span.SpanContext.TraceID())
+		}
+		switch span.Name {
+		case "wait nap (waiting)":
+			wantAttrs(t, span, map[string]any{"klaxon.wait.kind": "sleep", "klaxon.step.outcome": "waiting"})
+		case "wait nap (replayed)":
+			wantAttrs(t, span, map[string]any{"klaxon.wait.kind": "sleep", "klaxon.step.outcome": "replayed"})
+		case "run napper":
+			if result := attrs(span)[attribute.Key("klaxon.attempt.result")].AsString(); result != "waiting" && result != "completed" {
+				t.Errorf("attempt ended %q; want waiting, then completed", result)
+			}
+		}
+	}
+	slices.Sort(names)
+	want := []string{"run napper", "run napper", "step after", "wait nap (replayed)", "wait nap (waiting)"}
+	if !slices.Equal(names, want) {
+		t.Errorf("spans %v; want %v", names, want)
 	}
 }

@@ -57,6 +57,9 @@ type PendingStep struct {
 	record *klaxontype.StepRecord
 	// endSpan ends the step's span, when the worker has a tracer.
 	endSpan func(*klaxontype.StepOutcome)
+	// wait is the kind of durable wait the step call is; empty for a step
+	// that runs a function.
+	wait klaxontype.WaitKind
 }
 
 // StepResult is what an execution of a step produced outside this process:
@@ -242,7 +245,7 @@ func (p *PendingStep) replay(ctx context.Context) ([]byte, error) {
 	}
 	p.exec.stepDone(p)
 	if p.exec.onStep != nil || p.endSpan != nil {
-		p.ended(&klaxontype.StepOutcome{RunID: p.exec.run.ID, Workflow: p.exec.run.Workflow, Seq: p.seq, Name: p.call.Name, Replayed: true})
+		p.ended(&klaxontype.StepOutcome{RunID: p.exec.run.ID, Workflow: p.exec.run.Workflow, Seq: p.seq, Name: p.call.Name, Replayed: true, Wait: p.wait})
 	}
 	return output, nil
 }

@@ -59,6 +59,7 @@ func Wait(ctx context.Context, call WaitCall) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.wait = call.Kind
 	if p.Recorded() {
 		return p.replay(ctx)
 	}
@@ -83,7 +84,7 @@ func Wait(ctx context.Context, call WaitCall) ([]byte, error) {
 		if call.Kind == klaxontype.WaitSleep && !deadline.After(now) {
 			return p.finish(ctx, StepResult{Output: []byte("null"), Started: now, Finished: now}, true)
 		}
-		return nil, p.suspend(&call, now, deadline)
+		return nil, p.suspend(ctx, &call, now, deadline)
 	case wait.State == klaxontype.WaitTimedOut:
 		return nil, p.fail(&klaxontype.WaitTimeoutError{Kind: wait.Kind, Name: wait.Name, After: wait.Timeout()}, 0)
 	case wait.State == klaxontype.WaitSatisfied:
@@ -91,7 +92,7 @@ func Wait(ctx context.Context, call WaitCall) ([]byte, error) {
 	case wait.Deadline.After(now):
 		// Woken before its time (a signal of another wait, a replay): the
 		// deadline stands as first set.
-		return nil, p.suspend(&call, wait.StartedAt, wait.Deadline)
+		return nil, p.suspend(ctx, &call, wait.StartedAt, wait.Deadline)
 	}
 	return p.endWait(ctx, wait, now)
 }
@@ -127,7 +128,7 @@ func (p *PendingStep) endWait(ctx context.Context, wait *klaxontype.Wait, now ti
 
 // suspend notes the wait the attempt reached and dooms the attempt with it:
 // the run goes waiting when the body returns.
-func (p *PendingStep) suspend(call *WaitCall, started, deadline time.Time) error {
+func (p *PendingStep) suspend(ctx context.Context, call *WaitCall, started, deadline time.Time) error {
 	e := p.exec
 	wait := store.WaitParams{
 		Seq: p.seq, Name: call.Name, Kind: call.Kind, IdempotencyKey: p.key, StartedAt: started, Deadline: deadline, Request: call.Request,
@@ -137,9 +138,18 @@ func (p *PendingStep) suspend(call *WaitCall, started, deadline time.Time) error
 	}
 	err := &klaxontype.StepError{Name: call.Name, Seq: p.seq, Err: errWaiting}
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.waits = append(e.waits, wait)
 	e.doomLocked(err)
+	e.mu.Unlock()
+	if e.tracer != nil {
+		// Only the trace is told: the wait neither ran nor failed.
+		p.trace(ctx)
+		if end := p.endSpan; end != nil {
+			callHook(e.logger, "Tracer", func() {
+				end(&klaxontype.StepOutcome{RunID: e.run.ID, Workflow: e.run.Workflow, Seq: p.seq, Name: call.Name, Wait: call.Kind, Waiting: true})
+			})
+		}
+	}
 	return err
 }
 
