@@ -200,6 +200,29 @@ func (s *Store) RunList(ctx context.Context, params *store.RunListParams) ([]*kl
 	return runs, err
 }
 
+// RunCountByWorkflowAndStatus counts every run by workflow and status.
+func (s *Store) RunCountByWorkflowAndStatus(ctx context.Context) (map[string]map[klaxontype.RunStatus]int, error) {
+	var counts map[string]map[klaxontype.RunStatus]int
+	err := s.read(ctx, func(ctx context.Context, q querier) error {
+		counts = make(map[string]map[klaxontype.RunStatus]int)
+		rows, err := q.Query(ctx, runCountByWorkflowStatusSQL)
+		if err != nil {
+			return err
+		}
+		var workflow, status string
+		var count int
+		_, err = pgx.ForEachRow(rows, []any{&workflow, &status, &count}, func() error {
+			if counts[workflow] == nil {
+				counts[workflow] = make(map[klaxontype.RunStatus]int)
+			}
+			counts[workflow][klaxontype.RunStatus(status)] = count
+			return nil
+		})
+		return err
+	})
+	return counts, err
+}
+
 // RunCountByStatus counts runs by status, optionally of one workflow.
 func (s *Store) RunCountByStatus(ctx context.Context, params *store.RunCountByStatusParams) (map[klaxontype.RunStatus]int, error) {
 	var counts map[klaxontype.RunStatus]int

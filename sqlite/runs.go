@@ -135,6 +135,23 @@ func (s *Store) RunList(ctx context.Context, params *store.RunListParams) ([]*kl
 	return runs, err
 }
 
+// RunCountByWorkflowAndStatus counts every run by workflow and status.
+func (s *Store) RunCountByWorkflowAndStatus(ctx context.Context) (map[string]map[klaxontype.RunStatus]int, error) {
+	counts := make(map[string]map[klaxontype.RunStatus]int)
+	err := s.read(ctx, func(conn *sqlite.Conn) error {
+		clear(counts)
+		return execute(conn, runCountByWorkflowStatusSQL, func(stmt *sqlite.Stmt) error {
+			workflow := stmt.ColumnText(0)
+			if counts[workflow] == nil {
+				counts[workflow] = make(map[klaxontype.RunStatus]int)
+			}
+			counts[workflow][klaxontype.RunStatus(stmt.ColumnText(1))] = stmt.ColumnInt(2)
+			return nil
+		})
+	})
+	return counts, err
+}
+
 // RunCountByStatus counts runs by status, optionally of one workflow.
 func (s *Store) RunCountByStatus(ctx context.Context, params *store.RunCountByStatusParams) (map[klaxontype.RunStatus]int, error) {
 	counts := make(map[klaxontype.RunStatus]int)
