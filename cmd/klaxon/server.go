@@ -38,11 +38,13 @@ under /api/v1/worker/ with a token of scope worker. Any number of servers may se
 PostgreSQL database.
 
 Prometheus metrics read from the database (runs by status, dead-letter entries by class,
-breakers, outbox backlog), right whatever process did the work, are at /metrics; with
-access tokens it needs one of scope read. Step, token and cost metrics of runs worked
-over the worker protocol (/api/v1/worker/, docs/worker-protocol.md: Python and TypeScript
-workers) are counted by the server that handled each request; Go workers count their own
-(see package metrics).
+breakers, outbox backlog; runs, attempts, retries, tokens and dollars by workflow), right
+whatever process did the work and the same on every server (aggregate them with max), are
+at /metrics; with access tokens it needs one of scope read. Per-process step, token and
+cost metrics of runs worked over the worker protocol (/api/v1/worker/,
+docs/worker-protocol.md: Python and TypeScript workers) are counted by the server that
+handled each request (sum them); Go workers count their own (see package metrics).
+docs/metrics.md lists them.
 
 Access tokens come from --tokens FILE, one a line "NAME SCOPE SECRET" (SCOPE is read,
 operate, admin or worker; # starts a comment), and from KLAXON_TOKEN, an admin token named
