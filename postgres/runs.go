@@ -33,7 +33,7 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 	}
 	if params.IdempotencyKey == "" {
 		// Without a key an enqueue cannot meet another: it is group-committed
-		// with the other writes.
+		// with the other writes, its audit record too.
 		req := &writeRequest{enqueue: params}
 		if err := s.writers.write(ctx, req); err != nil {
 			return nil, false, err
@@ -63,12 +63,20 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 			// The key is taken: return the run that has it.
 			created = false
 			run, err = collectRun(tx.Query(ctx, runGetByIdempotencyKeySQL, params.Workflow, params.IdempotencyKey))
-			return err
+			if err != nil || !params.Audit {
+				return err
+			}
+			return insertAudit(ctx, tx, params.AuditRecord(t, run.ID, false))
 		}
 		if err != nil {
 			return err
 		}
 		created = true
+		if params.Audit {
+			if err := insertAudit(ctx, tx, params.AuditRecord(t, params.ID, true)); err != nil {
+				return err
+			}
+		}
 		return insertEvent(ctx, tx, &klaxontype.Event{
 			RunID: params.ID, Type: klaxontype.EventRunEnqueued, Actor: params.Actor, At: t,
 		})
@@ -146,6 +154,12 @@ func queueEnqueues(b *pgx.Batch, batch []*writeRequest) error {
 			}
 			return err
 		})
+	for _, i := range idx {
+		if p := batch[i].enqueue; p.Audit {
+			r := p.AuditRecord(t, p.ID, true)
+			b.Queue(auditInsertSQL, r.At, r.Actor, string(r.Action), r.Target, string(r.Params), r.Result)
+		}
+	}
 	return nil
 }
 

@@ -35,8 +35,14 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 				run, err = scanRun(stmt)
 				return err
 			}, params.Workflow, params.IdempotencyKey)
-			if err != nil || run != nil {
+			if err != nil {
 				return err
+			}
+			if run != nil {
+				if params.Audit {
+					return insertAudit(conn, params.AuditRecord(now(), run.ID, false))
+				}
+				return nil
 			}
 		}
 		t := now()
@@ -67,6 +73,11 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 			}
 		}
 		created = true
+		if params.Audit {
+			if err := insertAudit(conn, params.AuditRecord(t, params.ID, true)); err != nil {
+				return err
+			}
+		}
 		return insertEvent(conn, &klaxontype.Event{
 			RunID: params.ID, Type: klaxontype.EventRunEnqueued, Actor: params.Actor, At: t,
 		})

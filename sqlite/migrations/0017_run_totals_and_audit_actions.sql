@@ -30,3 +30,23 @@ CREATE TABLE dlq_counts_deleted (
     entries  INTEGER NOT NULL,
     PRIMARY KEY (workflow, class)
 ) STRICT, WITHOUT ROWID;
+
+-- The audit log records enqueues through the API and requests to admin
+-- endpoints too. Its action column is checked for the shape of an action
+-- (lower-case words around a dot), not against a list: klaxontype.AuditAction
+-- is the list, checked before every write, so that adding an action needs no
+-- rebuild of a table that only grows.
+CREATE TABLE audit_log_next (
+    id     INTEGER PRIMARY KEY,
+    at     INTEGER NOT NULL,
+    actor  TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action GLOB '[a-z]*.[a-z]*' AND action NOT GLOB '*[^a-z_.]*'),
+    target TEXT NOT NULL,
+    params TEXT NOT NULL,
+    result TEXT NOT NULL
+) STRICT;
+INSERT INTO audit_log_next (id, at, actor, action, target, params, result)
+    SELECT id, at, actor, action, target, params, result FROM audit_log;
+DROP TABLE audit_log;
+ALTER TABLE audit_log_next RENAME TO audit_log;
+CREATE INDEX audit_log_at ON audit_log (at);
