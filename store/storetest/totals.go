@@ -1,8 +1,10 @@
 package storetest
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -100,6 +102,60 @@ func testTotals(t *testing.T, h *harness) {
 		if _, err := f.store.RunTotalsFold(f.ctx, store.MaxTotalsFoldBatch+1); !errors.Is(err, klaxontype.ErrInvalid) {
 			t.Errorf("a fold over the batch bound: %v; want ErrInvalid", err)
 		}
+	})
+
+	t.Run("ConcurrentRetentionCountsEachRunOnce", func(t *testing.T) {
+		t.Parallel()
+		f := h.fixture(t)
+		// Two servers applying one rule pick the same batch at once: each run
+		// is deleted, audited and added to the totals by one of them.
+		const runs = 40
+		ids := make([]string, runs)
+		spend := klaxontype.Spend{Usage: klaxontype.TokenUsage{InputTokens: 10}, Cost: klaxontype.KnownCost(0.5), ModelCalls: 1}
+		for i := range ids {
+			run := f.enqueue(&store.RunEnqueueParams{Workflow: "raced"})
+			f.completeWith(run, 0, spend)
+			ids[i] = run.ID
+		}
+		f.fold(runs / 2) // half folded, half not: both paths of a delete
+		want := []*store.RunTotals{{Workflow: "raced", Runs: runs, Attempts: runs,
+			Usage: klaxontype.TokenUsage{InputTokens: 10 * runs}, CostUSD: 0.5 * runs, ModelCalls: runs}}
+		f.checkRunTotals(want)
+		var wg sync.WaitGroup
+		deleted := make([][]string, 4)
+		for i := range deleted {
+			wg.Go(func() {
+				var err error
+				deleted[i], err = f.store.RunsDelete(f.ctx, &store.RunsDeleteParams{IDs: ids, Actor: "retention", Rule: "raced"})
+				if err != nil {
+					t.Errorf("RunsDelete %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		seen := map[string]int{}
+		for _, list := range deleted {
+			for _, id := range list {
+				seen[id]++
+			}
+		}
+		for _, id := range ids {
+			if seen[id] != 1 {
+				t.Errorf("run %s deleted %d times; want once", id, seen[id])
+			}
+		}
+		audited := 0
+		for _, r := range f.audit(&store.AuditListParams{Action: klaxontype.AuditRetentionDelete}) {
+			var params struct{ Runs []string }
+			if err := json.Unmarshal(r.Params, &params); err != nil {
+				t.Fatal(err)
+			}
+			audited += len(params.Runs)
+		}
+		if audited != runs {
+			t.Errorf("the audit log records %d deleted runs; want %d", audited, runs)
+		}
+		f.checkRunTotals(want)
 	})
 
 	t.Run("DLQCountDeletedKeepsPurgedAndRetainedEntries", func(t *testing.T) {
