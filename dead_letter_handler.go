@@ -22,6 +22,13 @@ type BreakerHandler interface {
 	HandleBreaker(ctx context.Context, breaker *klaxontype.Breaker) error
 }
 
+// ApprovalHandler is a DeadLetterHandler that is also told when a run asks
+// a person for a decision (AwaitApproval): register it on the channel
+// "approvals". A channel's handler that does not implement it is not told.
+type ApprovalHandler interface {
+	HandleApproval(ctx context.Context, request *klaxontype.ApprovalNotification) error
+}
+
 // DeadLetterHandlerFunc is a Go callback as a DeadLetterHandler.
 type DeadLetterHandlerFunc func(ctx context.Context, entry *klaxontype.DeadLetter) error
 

@@ -78,6 +78,15 @@ func deliver(ctx context.Context, handler DeadLetterHandler, m *store.OutboxMess
 			return breakers.HandleBreaker(ctx, breaker)
 		}
 		return nil // this channel's handler does not take breaker news
+	case klaxontype.NotificationApproval:
+		request, ok := m.Payload.(*klaxontype.ApprovalNotification)
+		if !ok {
+			break
+		}
+		if approvals, ok := handler.(ApprovalHandler); ok {
+			return approvals.HandleApproval(ctx, request)
+		}
+		return nil // this channel's handler does not take approval requests
 	default:
 		return fmt.Errorf("notification %d on channel %s is of kind %s, which a client's channel handlers do not take: another process delivers this channel", m.Delivery.ID, m.Delivery.Channel, m.Kind)
 	}

@@ -88,6 +88,13 @@ func (r *RemoteWorkers) Outcome(ctx context.Context, runID string, request *prot
 	return answer, remoteErr(err)
 }
 
+// Wait runs a durable wait a worker's workflow reached: its result, its
+// timeout, or the run given up to it, waiting.
+func (r *RemoteWorkers) Wait(ctx context.Context, runID string, seq int, request *protocol.WaitRequest) (*protocol.WaitAnswer, error) {
+	answer, err := r.remote.Wait(ctx, runID, seq, request)
+	return answer, remoteErr(err)
+}
+
 // Compensation records a compensation a worker ran.
 func (r *RemoteWorkers) Compensation(ctx context.Context, runID string, seq int, request *protocol.CompensationRequest) (bool, error) {
 	recorded, err := r.remote.Compensation(ctx, runID, seq, request)

@@ -26,7 +26,9 @@ const DefaultRepeat = time.Hour
 //     of the last day, and at least 15 minutes;
 //   - no-live-worker: runs of a workflow wait to be claimed for 5 minutes and
 //     no worker claimed, renewed or finished one of its runs in that time
-//     (critical).
+//     (critical);
+//   - approval-overdue: approval requests of a workflow have waited 80% of
+//     their timeout without a decision.
 //
 // They notify nobody: their alerts are listed by klaxon alerts and the API.
 func Defaults() []*Rule {
@@ -38,6 +40,7 @@ func Defaults() []*Rule {
 		defaultsOf(&Rule{Name: "cost-per-run-spike", Kind: klaxontype.AlertCostPerRunSpike}),
 		defaultsOf(&Rule{Name: "stuck-runs", Kind: klaxontype.AlertStuckRuns}),
 		defaultsOf(&Rule{Name: "no-live-worker", Kind: klaxontype.AlertNoLiveWorker}),
+		defaultsOf(&Rule{Name: "approval-overdue", Kind: klaxontype.AlertApprovalOverdue}),
 	}
 }
 
@@ -98,6 +101,8 @@ func defaultsOf(r *Rule) *Rule {
 		orInt(&r.Percentile, 95)
 	case klaxontype.AlertNoLiveWorker:
 		orDuration(&r.After, 5*time.Minute)
+	case klaxontype.AlertApprovalOverdue:
+		orFloat(&r.Threshold, 0.8)
 	}
 	return r
 }

@@ -415,3 +415,33 @@ func builtin(t *testing.T, name string) *alert.Rule {
 	t.Fatalf("no built-in rule %s", name)
 	return nil
 }
+
+// TestApprovalOverdue: an approval request undecided after 80% of its
+// timeout fires, before the timeout dead-letters its run, and resolves when
+// a person decides.
+func TestApprovalOverdue(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, builtin(t, "approval-overdue"))
+	h.register("refunds")
+	h.enqueue("refunds")
+	held := h.claim("refunds")
+	base := time.Now()
+	if _, err := h.store.RunWait(h.ctx, &store.RunWaitParams{
+		Lease: store.Lease{RunID: held.ID, Epoch: held.Epoch}, Holder: "worker", Workflow: "refunds",
+		Waits: []store.WaitParams{{Seq: 1, Name: "refund", Kind: klaxontype.WaitApproval, IdempotencyKey: "k",
+			StartedAt: base, Deadline: base.Add(10 * time.Hour), Request: &klaxontype.ApprovalRequest{Title: "Refund?"}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.expect(h.at(base.Add(7*time.Hour)), "approval-overdue", 1)
+	fired := h.expect(h.at(base.Add(8*time.Hour+time.Minute)), "approval-overdue", 1, firing)[0]
+	if fired.Workflow != "refunds" || !slices.Equal(fired.RunIDs, []string{held.ID}) ||
+		!strings.Contains(fired.Summary, `1 approval request undecided after 80% of their timeout; oldest: "refund"`) ||
+		!strings.Contains(fired.Summary, "of 10h") {
+		t.Errorf("fired %+v; want the refund request of 10h", fired)
+	}
+	if _, err := h.store.ApprovalDecide(h.ctx, &store.ApprovalDecideParams{RunID: held.ID, Name: "refund", Approved: true, Actor: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	h.expect(h.at(base.Add(8*time.Hour+2*time.Minute)), "approval-overdue", 2, resolved)
+}

@@ -26,6 +26,7 @@ var ruleFields = map[klaxontype.AlertKind][]string{
 	klaxontype.AlertBreakerOpen:     {},
 	klaxontype.AlertStuckRuns:       {"baseline", "factor", "min_age", "percentile"},
 	klaxontype.AlertNoLiveWorker:    {"after"},
+	klaxontype.AlertApprovalOverdue: {"threshold"},
 }
 
 // commonFields are the fields of every rule.

@@ -118,6 +118,8 @@ func (p *pass) measure(ctx context.Context, r *Rule) ([]*condition, error) {
 		return p.stuckRuns(ctx, r)
 	case klaxontype.AlertNoLiveWorker:
 		return p.noLiveWorker(ctx, r)
+	case klaxontype.AlertApprovalOverdue:
+		return p.approvalOverdue(ctx, r)
 	}
 	return nil, fmt.Errorf("rule %q: kind %q has no measure", r.Name, r.Kind)
 }
@@ -348,8 +350,10 @@ func (p *pass) breakerOpen(ctx context.Context, r *Rule) ([]*condition, error) {
 }
 
 // unfinished are the statuses of runs that have not ended.
+// A waiting run counts once its wait is due (AvailableBefore): waiting on
+// purpose is not being stuck.
 var unfinished = []klaxontype.RunStatus{klaxontype.RunStatusPending, klaxontype.RunStatusRunning,
-	klaxontype.RunStatusRetrying, klaxontype.RunStatusCompensating}
+	klaxontype.RunStatusRetrying, klaxontype.RunStatusWaiting, klaxontype.RunStatusCompensating}
 
 func (p *pass) stuckRuns(ctx context.Context, r *Rule) ([]*condition, error) {
 	workflows, err := p.workflowsOf(ctx, r)
@@ -413,7 +417,7 @@ func (p *pass) noLiveWorker(ctx context.Context, r *Rule) ([]*condition, error) 
 			continue // its runs wait on purpose: breaker_open says so
 		}
 		waiting, err := p.store.RunCountOverdue(ctx, &store.RunCountOverdueParams{
-			Workflow: workflow, Statuses: []klaxontype.RunStatus{klaxontype.RunStatusPending, klaxontype.RunStatusRetrying},
+			Workflow: workflow, Statuses: []klaxontype.RunStatus{klaxontype.RunStatusPending, klaxontype.RunStatusRetrying, klaxontype.RunStatusWaiting},
 			AvailableBefore: cutoff,
 		})
 		if err != nil {

@@ -240,6 +240,10 @@ func (r *Rule) validate() error {
 		if r.Factor <= 1 {
 			return fail("factor", "%v is not above 1", r.Factor)
 		}
+	case klaxontype.AlertApprovalOverdue:
+		if r.Threshold <= 0 || r.Threshold >= 1 {
+			return fail("threshold", "%v is not a fraction of the timeout between 0 and 1", r.Threshold)
+		}
 	case klaxontype.AlertStuckRuns:
 		if r.Factor < 1 {
 			return fail("factor", "%v is below 1", r.Factor)
@@ -290,6 +294,8 @@ func (r *Rule) String() string {
 		fmt.Fprintf(&b, ", unfinished for %vx the p%d duration of the last %s, at least %s", r.Factor, r.Percentile, duration(r.Baseline), duration(r.MinAge))
 	case klaxontype.AlertNoLiveWorker:
 		fmt.Fprintf(&b, ", runs waiting and no worker seen for %s", duration(r.After))
+	case klaxontype.AlertApprovalOverdue:
+		fmt.Fprintf(&b, ", approval requests undecided after %.0f%% of their timeout", r.Threshold*100)
 	}
 	fmt.Fprintf(&b, "; %s, repeat every %s", r.Severity, duration(r.Repeat))
 	if len(r.Notify) > 0 {

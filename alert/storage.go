@@ -15,4 +15,5 @@ type Storage interface {
 	WorkflowList(ctx context.Context) ([]*klaxontype.WorkflowInfo, error)
 	BreakerList(ctx context.Context) ([]*klaxontype.Breaker, error)
 	DLQList(ctx context.Context, params *store.DLQListParams) ([]*klaxontype.DeadLetter, error)
+	WaitList(ctx context.Context, params *store.WaitListParams) ([]*klaxontype.Wait, error)
 }

@@ -50,6 +50,13 @@ func TestScopeMatrix(t *testing.T) {
 		{http.MethodGet, "/api/v1/tokens", "", klaxonhttp.ScopeAdmin},
 		{http.MethodGet, "/api/v1/outbox", "", klaxonhttp.ScopeRead},
 		{http.MethodPost, "/api/v1/outbox/give-up", `{"channel":"nowhere","reason":"matrix"}`, klaxonhttp.ScopeAdmin},
+		{http.MethodGet, "/api/v1/approvals", "", klaxonhttp.ScopeRead},
+		// 409 for an operator: the run is dead.
+		{http.MethodPost, "/api/v1/runs/" + entry.RunID + "/signals/payment", `{"paid":true}`, klaxonhttp.ScopeOperate},
+		// 404 for an operator: no open run has the entity.
+		{http.MethodPost, "/api/v1/signals/payment?entity=order_id=none", `{"paid":true}`, klaxonhttp.ScopeOperate},
+		// 404 for an operator: the run asks for no approval.
+		{http.MethodPost, "/api/v1/runs/" + entry.RunID + "/approvals/refund", `{"decision":"approve"}`, klaxonhttp.ScopeOperate},
 	}
 	secrets := map[klaxonhttp.Scope]string{
 		klaxonhttp.ScopeRead: readSecret, klaxonhttp.ScopeOperate: operateSecret, klaxonhttp.ScopeAdmin: adminSecret,

@@ -295,6 +295,11 @@ func (c *Client) PurgeDeadLetters(ctx context.Context, request *PurgeRequest) (i
 // do sends one request and decodes a 2xx answer into response, or a problem
 // into an *Error.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, request, response any) error {
+	return c.doWithHeader(ctx, method, path, query, nil, request, response)
+}
+
+// doWithHeader is do with request headers of its own.
+func (c *Client) doWithHeader(ctx context.Context, method, path string, query url.Values, header http.Header, request, response any) error {
 	target := c.baseURL + path
 	if len(query) > 0 {
 		target += "?" + query.Encode()
@@ -310,6 +315,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
 		return err
+	}
+	for name, values := range header {
+		req.Header[name] = values
 	}
 	req.Header.Set("Accept", "application/json")
 	if request != nil {

@@ -36,6 +36,8 @@ var errorStatuses = []struct {
 	{is(klaxontype.ErrStepExists), http.StatusConflict, "step-exists", klaxontype.ErrStepExists},
 	{is(klaxontype.ErrNondeterminism), http.StatusConflict, "nondeterminism", klaxontype.ErrNondeterminism},
 	{is(klaxontype.ErrManifestConflict), http.StatusConflict, "manifest-conflict", klaxontype.ErrManifestConflict},
+	{is(klaxontype.ErrSignalRefused), http.StatusConflict, "signal-refused", klaxontype.ErrSignalRefused},
+	{is(klaxontype.ErrNotApprover), http.StatusForbidden, "not-approver", klaxontype.ErrNotApprover},
 	{is(klaxontype.ErrClosed), http.StatusServiceUnavailable, "store-closed", klaxontype.ErrClosed},
 }
 

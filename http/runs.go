@@ -52,7 +52,7 @@ type RunPage struct {
 }
 
 type listRunsInput struct {
-	Status   []string  `query:"status" enum:"pending,running,retrying,completed,compensating,dead,cancelled" doc:"Only runs in these statuses, comma-separated"`
+	Status   []string  `query:"status" enum:"pending,running,retrying,waiting,completed,compensating,dead,cancelled" doc:"Only runs in these statuses, comma-separated"`
 	Workflow string    `query:"workflow" maxLength:"200" doc:"Only runs of this workflow"`
 	Entity   []string  `query:"entity,explode" doc:"Only runs labelled key=value; repeatable, all must match"`
 	Since    time.Time `query:"since" doc:"Only runs enqueued at or after this time (RFC 3339)"`
@@ -75,6 +75,11 @@ type RunDetail struct {
 	Steps    []*klaxontype.StepRecord `json:"steps"`
 	Attempts []*klaxontype.Attempt    `json:"attempts"`
 	Events   []*klaxontype.Event      `json:"events"`
+	// Waits are the run's durable waits: what it waits (or waited) for,
+	// until when, and how each ended.
+	Waits []*klaxontype.Wait `json:"waits"`
+	// Signals are the signals sent to the run, kept or consumed.
+	Signals []*klaxontype.Signal `json:"signals"`
 }
 
 // Manifest compares a run's executed steps with its workflow's expected ones.
@@ -222,6 +227,12 @@ func (s *Server) getRun(ctx context.Context, input *runIDInput) (*runDetailOutpu
 		return nil, err
 	}
 	if detail.Events, err = st.EventList(ctx, run.ID); err != nil {
+		return nil, err
+	}
+	if detail.Waits, err = s.client.Waits(ctx, run.ID); err != nil {
+		return nil, err
+	}
+	if detail.Signals, err = s.client.Signals(ctx, run.ID); err != nil {
 		return nil, err
 	}
 	workflows, err := st.WorkflowList(ctx)

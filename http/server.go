@@ -141,6 +141,7 @@ func NewServer(config Config) (*Server, error) {
 	s.registerAudit()
 	s.registerWorkers()
 	s.registerWorkerProtocol()
+	s.registerWaits()
 	if config.Metrics != nil {
 		s.serveMetrics(mux, config.Metrics)
 	}

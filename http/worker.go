@@ -166,4 +166,5 @@ func (s *Server) registerWorkerProtocol() {
 		output.Body.Released = true
 		return output, nil
 	})
+	s.registerWorkerWaits()
 }

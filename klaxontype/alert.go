@@ -34,12 +34,17 @@ const (
 	// it takes a notification again. No rule file configures it: the
 	// server's deliverer raises it.
 	AlertNotificationFailing AlertKind = "notification_failing"
+	// AlertApprovalOverdue fires while approval requests of a workflow have
+	// waited for a decision most of their timeout (80% unless the rule says
+	// otherwise), before the timeout dead-letters their runs.
+	AlertApprovalOverdue AlertKind = "approval_overdue"
 )
 
 // AlertKinds lists every alert kind.
 func AlertKinds() []AlertKind {
 	return []AlertKind{AlertDLQRate, AlertDLQSpike, AlertSpendSpike, AlertCostPerRunSpike,
-		AlertBudgetExceeded, AlertBreakerOpen, AlertStuckRuns, AlertNoLiveWorker, AlertNotificationFailing}
+		AlertBudgetExceeded, AlertBreakerOpen, AlertStuckRuns, AlertNoLiveWorker, AlertNotificationFailing,
+		AlertApprovalOverdue}
 }
 
 // Valid reports whether k is one of AlertKinds.

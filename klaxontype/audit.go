@@ -43,12 +43,19 @@ const (
 	// path, its result the HTTP status. What the request did, if anything,
 	// has a record of its own (dlq.purge, breaker.reset, …).
 	AuditAdminRequest AuditAction = "admin.request"
+	// AuditApprovalDecide is a run's approval request approved or rejected
+	// by a person; its target is the run, its parameters the request's name
+	// and the decision.
+	AuditApprovalDecide AuditAction = "approval.decide"
+	// AuditSignalSend is a signal sent to a run; its target is the run.
+	AuditSignalSend AuditAction = "signal.send"
 )
 
 // AuditActions lists every audited action.
 func AuditActions() []AuditAction {
 	return []AuditAction{AuditDLQReplay, AuditDLQResolve, AuditDLQDiscard, AuditDLQPurge,
-		AuditRunCancel, AuditBreakerReset, AuditOutboxGiveUp, AuditRetentionDelete, AuditRunEnqueue, AuditAdminRequest}
+		AuditRunCancel, AuditBreakerReset, AuditOutboxGiveUp, AuditRetentionDelete,
+		AuditApprovalDecide, AuditSignalSend, AuditRunEnqueue, AuditAdminRequest}
 }
 
 // Valid reports whether a is one of AuditActions.

@@ -48,6 +48,20 @@ const (
 	// stopped waiting for it (its timeout, or the run's); the spend is
 	// counted on the run and the attempt all the same.
 	EventSpendLate EventType = "spend.late"
+	// EventRunWaiting: the run's worker reached a wait (a timer, a signal,
+	// an approval) and gave the run up until it is due or answered.
+	EventRunWaiting EventType = "run.waiting"
+	// EventSignalReceived: a signal was sent to the run, and either
+	// satisfied its open wait of that name or is kept for its next one.
+	EventSignalReceived EventType = "signal.received"
+	// EventApprovalRequested: the run asked a person for a decision; the
+	// request is in the approvals inbox and notified on its channel.
+	EventApprovalRequested EventType = "approval.requested"
+	// EventApprovalDecided: a person approved or rejected the run's request.
+	EventApprovalDecided EventType = "approval.decided"
+	// EventWaitTimedOut: a wait for a signal or an approval passed its
+	// deadline unanswered.
+	EventWaitTimedOut EventType = "wait.timed_out"
 	// EventDuplicateSuppressed: a write from a holder whose lease was taken over,
 	// or of a step already in the log, was rejected.
 	EventDuplicateSuppressed EventType = "duplicate.suppressed"
@@ -60,7 +74,8 @@ func EventTypes() []EventType {
 		EventStepCompleted, EventStepFailed, EventRetryScheduled, EventRunCompensating,
 		EventCompensationCompleted, EventCompensationFailed, EventRunCompleted, EventRunDead,
 		EventRunCancelled, EventDLQReplayed, EventDLQResolved, EventDLQDiscarded,
-		EventBreakerTripped, EventSpendLate, EventDuplicateSuppressed,
+		EventBreakerTripped, EventSpendLate, EventRunWaiting, EventSignalReceived,
+		EventApprovalRequested, EventApprovalDecided, EventWaitTimedOut, EventDuplicateSuppressed,
 	}
 }
 

@@ -17,11 +17,15 @@ const (
 	// NotificationAlert tells of an alert that fired, repeats or resolved; it
 	// is written in the transaction that records the alert's change.
 	NotificationAlert NotificationKind = "alert"
+	// NotificationApproval asks a person for a run's decision; it is
+	// written in the transaction that makes the run wait for it, to the
+	// channel "approvals".
+	NotificationApproval NotificationKind = "approval"
 )
 
 // NotificationKinds lists every notification kind.
 func NotificationKinds() []NotificationKind {
-	return []NotificationKind{NotificationDeadLetter, NotificationBreaker, NotificationAlert}
+	return []NotificationKind{NotificationDeadLetter, NotificationBreaker, NotificationAlert, NotificationApproval}
 }
 
 // Valid reports whether k is one of NotificationKinds.

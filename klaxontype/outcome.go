@@ -38,6 +38,10 @@ const (
 	AttemptDead AttemptResult = "dead"
 	// AttemptReleased: the worker stopped and gave the run back.
 	AttemptReleased AttemptResult = "released"
+	// AttemptWaiting: the workflow reached a durable wait and the worker gave
+	// the run up until the wait is due or answered; the attempt goes on when
+	// the run is claimed again.
+	AttemptWaiting AttemptResult = "waiting"
 	// AttemptLeaseLost: another worker took the run over, or a person
 	// cancelled it; this attempt's writes were refused.
 	AttemptLeaseLost AttemptResult = "lease_lost"

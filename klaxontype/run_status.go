@@ -17,6 +17,14 @@ const (
 	// RunStatusRetrying is a run whose attempt failed with a retryable class and
 	// that waits for its backoff to pass; it is claimed again once it has.
 	RunStatusRetrying RunStatus = "retrying"
+	// RunStatusWaiting is a run whose workflow waits durably: on a timer
+	// (Sleep), a signal (WaitForSignal) or a person's decision
+	// (AwaitApproval). It holds no worker and no lease. It enters it when its
+	// worker, reaching the wait, gives it up, and is claimed again, without
+	// counting an attempt, once its available time has passed: the earliest
+	// deadline of its open waits, or the moment a signal or a decision
+	// satisfied one. A person may cancel it.
+	RunStatusWaiting RunStatus = "waiting"
 	// RunStatusCompleted is a run whose workflow returned without error after
 	// executing every step of its manifest. Terminal.
 	RunStatusCompleted RunStatus = "completed"
@@ -28,7 +36,7 @@ const (
 	// queue with its failure class, reason and attempt history. Terminal.
 	RunStatusDead RunStatus = "dead"
 	// RunStatusCancelled is a run a person cancelled while it was pending,
-	// retrying or running. It is never claimed again; the holder of a running
+	// retrying, waiting or running. It is never claimed again; the holder of a running
 	// run lost its lease with the cancel, so none of its writes are recorded.
 	// Its failure has class cancelled and says who cancelled it and why.
 	// Terminal.
@@ -38,7 +46,7 @@ const (
 // RunStatuses lists every run status in the order of a run's life.
 func RunStatuses() []RunStatus {
 	return []RunStatus{
-		RunStatusPending, RunStatusRunning, RunStatusRetrying, RunStatusCompleted,
+		RunStatusPending, RunStatusRunning, RunStatusRetrying, RunStatusWaiting, RunStatusCompleted,
 		RunStatusCompensating, RunStatusDead, RunStatusCancelled,
 	}
 }

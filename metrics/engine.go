@@ -51,7 +51,7 @@ func NewEngine(reg prometheus.Registerer) (*Engine, error) {
 		stepDuration: histogram("step_duration_seconds",
 			"How long executed step functions ran, by workflow.", prometheus.ExponentialBuckets(0.001, 4, 10)),
 		attempts: counter("run_attempts_total",
-			"Run attempts that ended in this process, by workflow and result (completed, retrying, dead, released, lease_lost, abandoned). "+
+			"Run attempts that ended in this process, by workflow and result (completed, retrying, waiting, dead, released, lease_lost, abandoned). "+
 				"lease_lost attempts are those whose writes were refused and recorded as suppressed duplicates.", "workflow", "result"),
 		attemptFailures: counter("run_attempt_failures_total",
 			"Failed run attempts, retried or dead, by workflow and failure class.", "workflow", "class"),

@@ -21,12 +21,13 @@ import (
 // Write values into JSON with the json function, which quotes and escapes:
 // {"text": {{json .Text}}}.
 type Notification struct {
-	// Kind is dead_letter, breaker or alert.
+	// Kind is dead_letter, breaker, alert or approval.
 	Kind klaxontype.NotificationKind
 	// Channel is the outbox channel it was routed to.
 	Channel string
 	// Event is the Klaxon-Event a webhook gets: dead_letter,
-	// breaker.tripped, alert.firing, alert.repeat or alert.resolved.
+	// breaker.tripped, alert.firing, alert.repeat, alert.resolved or
+	// approval.requested.
 	Event string
 	// DeliveryID is the Klaxon-Delivery a webhook gets, the same on every
 	// retry: a receiver deduplicates by it.
@@ -48,6 +49,7 @@ type Notification struct {
 	DeadLetter *klaxontype.DeadLetter
 	Breaker    *klaxontype.Breaker
 	Alert      *klaxontype.AlertNotification
+	Approval   *klaxontype.ApprovalNotification
 }
 
 // notificationOf reads a claimed message for its targets.
@@ -95,6 +97,22 @@ func notificationOf(m *store.OutboxMessage, dashboardURL string) (*Notification,
 		}
 		n.Text = fmt.Sprintf("Alert %s %s%s (%s, %s): %s", a.Rule, payload.Event, subject, a.Kind, a.Severity, oneLine(a.Summary))
 		link("alerts")
+	case *klaxontype.ApprovalNotification:
+		n.Approval = payload
+		n.Event = "approval.requested"
+		n.DeliveryID = fmt.Sprintf("approval:%s:%d", payload.RunID, payload.Seq)
+		n.Workflow = payload.Workflow
+		title := payload.Name
+		if payload.Request != nil && payload.Request.Title != "" {
+			title = payload.Request.Title
+		}
+		n.Title = "Approval requested: " + oneLine(title)
+		n.Text = fmt.Sprintf("Run %s of workflow %s waits for a decision on %q: %s. Decide by %s in the dashboard's approvals inbox or with klaxon approvals approve|reject %s %s.",
+			payload.RunID, payload.Workflow, payload.Name, oneLine(title), payload.Deadline.UTC().Format(time.RFC3339), payload.RunID, payload.Name)
+		if payload.Request != nil && payload.Request.Body != "" {
+			n.Reason = oneLine(payload.Request.Body)
+		}
+		link("approvals")
 	default:
 		return nil, fmt.Errorf("%s notification %d carries %T", m.Kind, m.Delivery.ID, m.Payload)
 	}
@@ -114,6 +132,7 @@ func slackBody(n *Notification) ([]byte, error) {
 		klaxontype.NotificationDeadLetter: ":rotating_light:",
 		klaxontype.NotificationBreaker:    ":octagonal_sign:",
 		klaxontype.NotificationAlert:      ":warning:",
+		klaxontype.NotificationApproval:   ":raising_hand:",
 	}[n.Kind]
 	if n.Alert != nil && n.Alert.Event == klaxontype.AlertEventResolved {
 		icon = ":white_check_mark:"
@@ -230,6 +249,11 @@ func Samples() []*store.OutboxMessage {
 		{Delivery: delivery(1, "review"), Kind: klaxontype.NotificationDeadLetter, Payload: entry},
 		{Delivery: delivery(2, "ops"), Kind: klaxontype.NotificationBreaker, Payload: breaker},
 		{Delivery: delivery(3, "ops"), Kind: klaxontype.NotificationAlert, Payload: firing},
+		{Delivery: delivery(4, "approvals"), Kind: klaxontype.NotificationApproval, Payload: &klaxontype.ApprovalNotification{
+			RunID: "01JSAMPLERUN00000000000000", Workflow: "summarize-document", Name: "publish", Seq: 3,
+			Request:     &klaxontype.ApprovalRequest{Title: "Publish the summary of document 42?", Body: "The summary cites a confidential source."},
+			RequestedAt: at, Deadline: at.Add(48 * time.Hour),
+		}},
 	}
 }
 
@@ -250,6 +274,8 @@ func (t *Target) Body(n *Notification) (body []byte, headers map[string]string, 
 		body, err = json.Marshal(n.DeadLetter)
 	case n.Breaker != nil:
 		body, err = json.Marshal(n.Breaker)
+	case n.Approval != nil:
+		body, err = json.Marshal(n.Approval)
 	default:
 		body, err = json.Marshal(n.Alert)
 	}

@@ -46,6 +46,12 @@ func (s *Store) OutboxClaim(ctx context.Context, params *store.OutboxClaimParams
 					return fmt.Errorf("alert notification %d: %w", message.Delivery.ID, err)
 				}
 				message.Payload = alert
+			case klaxontype.NotificationApproval:
+				approval := &klaxontype.ApprovalNotification{}
+				if err := json.Unmarshal([]byte(str(r.Payload)), approval); err != nil {
+					return fmt.Errorf("approval notification %d: %w", message.Delivery.ID, err)
+				}
+				message.Payload = approval
 			default:
 				if message.Payload, err = getDeadLetter(ctx, tx, r.EntryID, true); err != nil {
 					return err

@@ -105,6 +105,8 @@ var (
 	outboxInsertAlertSQL string
 	//go:embed sql/outbox_insert_breaker.sql
 	outboxInsertBreakerSQL string
+	//go:embed sql/outbox_insert_kind.sql
+	outboxInsertKindSQL string
 	//go:embed sql/outbox_of_entry.sql
 	outboxOfEntrySQL string
 	//go:embed sql/outbox_pending.sql
@@ -153,12 +155,16 @@ var (
 	runRetrySQL string
 	//go:embed sql/run_sum_by_workflow.sql
 	runSumByWorkflowSQL string
+	//go:embed sql/run_suspend.sql
+	runSuspendSQL string
 	//go:embed sql/run_totals_fold.sql
 	runTotalsFoldSQL string
 	//go:embed sql/run_totals_folded_add_spend.sql
 	runTotalsFoldedAddSpendSQL string
 	//go:embed sql/run_totals_unfold.sql
 	runTotalsUnfoldSQL string
+	//go:embed sql/run_wake.sql
+	runWakeSQL string
 	//go:embed sql/runs_claim_available.sql
 	runsClaimAvailableSQL string
 	//go:embed sql/runs_complete.sql
@@ -175,12 +181,26 @@ var (
 	runsLeaseExtendSQL string
 	//go:embed sql/runs_notify.sql
 	runsNotifySQL string
+	//go:embed sql/runs_open_of_entity.sql
+	runsOpenOfEntitySQL string
 	//go:embed sql/runs_reclaim_expired.sql
 	runsReclaimExpiredSQL string
 	//go:embed sql/schema_tables.sql
 	schemaTablesSQL string
 	//go:embed sql/schema_version.sql
 	schemaVersionSQL string
+	//go:embed sql/signal_by_key.sql
+	signalByKeySQL string
+	//go:embed sql/signal_consume.sql
+	signalConsumeSQL string
+	//go:embed sql/signal_insert.sql
+	signalInsertSQL string
+	//go:embed sql/signal_kept.sql
+	signalKeptSQL string
+	//go:embed sql/signal_list.sql
+	signalListSQL string
+	//go:embed sql/signals_delete_runs.sql
+	signalsDeleteRunsSQL string
 	//go:embed sql/spend_series.sql
 	spendSeriesSQL string
 	//go:embed sql/stats_series.sql
@@ -205,6 +225,20 @@ var (
 	stepsOfClaimedSQL string
 	//go:embed sql/steps_undone_before.sql
 	stepsUndoneBeforeSQL string
+	//go:embed sql/wait_close.sql
+	waitCloseSQL string
+	//go:embed sql/wait_get.sql
+	waitGetSQL string
+	//go:embed sql/wait_insert.sql
+	waitInsertSQL string
+	//go:embed sql/wait_list.sql
+	waitListSQL string
+	//go:embed sql/wait_open.sql
+	waitOpenSQL string
+	//go:embed sql/waits_delete_runs.sql
+	waitsDeleteRunsSQL string
+	//go:embed sql/waits_reopen.sql
+	waitsReopenSQL string
 	//go:embed sql/worker_list.sql
 	workerListSQL string
 	//go:embed sql/worker_register.sql

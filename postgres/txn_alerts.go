@@ -74,9 +74,12 @@ func (t *tx) BreakerClose(ctx context.Context, p *store.BreakerResetParams, at t
 
 func (t *tx) OutboxInsert(ctx context.Context, p *txn.OutboxInsertParams) error {
 	var err error
-	if p.AlertID != "" {
+	switch {
+	case p.AlertID != "":
 		_, err = t.tx.Exec(ctx, outboxInsertAlertSQL, p.AlertID, p.Channel, p.At, string(p.Payload))
-	} else {
+	case p.Kind != "":
+		_, err = t.tx.Exec(ctx, outboxInsertKindSQL, p.EntryID, p.Channel, p.At, string(p.Kind), string(p.Payload))
+	default:
 		_, err = t.tx.Exec(ctx, outboxInsertBreakerSQL, p.Channel, p.At, string(p.Payload))
 	}
 	return err

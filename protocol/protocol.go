@@ -320,3 +320,61 @@ func LeaseOf(ms int64) (time.Duration, bool) {
 	d := time.Duration(ms) * time.Millisecond
 	return d, d >= MinLease && d <= MaxLease
 }
+
+// States of a wait a worker reached, in a WaitAnswer: the wait's
+// klaxontype.WaitState names.
+const (
+	// WaitSatisfied: the wait's result is recorded in the step log (a due
+	// sleep, a kept signal taken at once, or a wait recorded before); the
+	// workflow goes on with Output.
+	WaitSatisfied = string(klaxontype.WaitSatisfied)
+	// WaitTimedOut: a wait for a signal or an approval passed its deadline
+	// unanswered; the workflow's wait raises a timeout failure, which it may
+	// catch.
+	WaitTimedOut = string(klaxontype.WaitTimedOut)
+	// WaitWaiting: the run now waits, with no lease: the worker stops the
+	// workflow at once and sends nothing more for the run, not even an
+	// outcome. A later claim goes on from the step log.
+	WaitWaiting = string(klaxontype.WaitOpen)
+)
+
+// WaitRequest is a durable wait the workflow reached at a step's sequence
+// number: a sleep, a wait for a signal, or a request for a person's approval.
+type WaitRequest struct {
+	WorkerID string              `json:"worker_id" minLength:"1" maxLength:"200"`
+	Workflow string              `json:"workflow" minLength:"1" maxLength:"200"`
+	Attempt  int                 `json:"attempt" minimum:"1"`
+	Epoch    int64               `json:"epoch" minimum:"1"`
+	Name     string              `json:"name" minLength:"1" maxLength:"200"`
+	Kind     klaxontype.WaitKind `json:"kind" enum:"sleep,signal,approval"`
+	// TimeoutMS is a sleep's duration, or how long a wait for a signal or a
+	// decision lasts (0: the server's default, 48h), counted by the server
+	// from when the run first reaches the wait.
+	TimeoutMS int64 `json:"timeout_ms,omitempty" minimum:"0" doc:"A sleep's duration, or how long a signal or an approval is waited for (0: 48 hours); the server counts it from when the run first reaches the wait."`
+	// Until is a sleep's due time (sleep_until); it excludes TimeoutMS.
+	Until time.Time `json:"until,omitzero" doc:"A sleep's due time, for a sleep until a date the workflow chose; not with timeout_ms."`
+	// Request is what an approval asks a person.
+	Request *klaxontype.ApprovalRequest `json:"request,omitempty" doc:"What an approval asks: title, body, data, approvers. Only for kind approval."`
+	// StepFailures are the failed step executions of the attempt so far,
+	// recorded with the wait when the run goes waiting, since no outcome
+	// follows then.
+	StepFailures []StepFailureReport `json:"step_failures,omitempty" maxItems:"10000" doc:"The attempt's failed step executions so far: recorded when the run goes waiting, as no outcome follows."`
+}
+
+// WaitAnswer says what became of a wait.
+type WaitAnswer struct {
+	State string `json:"state" enum:"satisfied,timed_out,waiting"`
+	Seq   int    `json:"seq"`
+	Name  string `json:"name"`
+	// Output is the wait's result when satisfied: null for a sleep, the
+	// signal's payload, or the approval decision.
+	Output json.RawMessage `json:"output,omitempty" doc:"The result when satisfied: null for a sleep, the signal's payload, or the decision {approved, by, at, comment, data}."`
+	// Class and Message are the failure of a wait that timed out.
+	Class   klaxontype.FailureClass `json:"class,omitempty"`
+	Message string                  `json:"message,omitempty"`
+	// Deadline is when the wait is due or times out, fixed when the run first
+	// reached it.
+	Deadline time.Time `json:"deadline,omitzero"`
+	// Until is when a waiting run is claimable again.
+	Until time.Time `json:"until,omitzero"`
+}

@@ -42,6 +42,12 @@ func (s *Store) OutboxClaim(ctx context.Context, params *store.OutboxClaimParams
 					return fmt.Errorf("alert notification %d: %w", message.Delivery.ID, err)
 				}
 				message.Payload = alert
+			case klaxontype.NotificationApproval:
+				approval := &klaxontype.ApprovalNotification{}
+				if err := json.Unmarshal([]byte(stmt.GetText("payload")), approval); err != nil {
+					return fmt.Errorf("approval notification %d: %w", message.Delivery.ID, err)
+				}
+				message.Payload = approval
 			}
 			messages = append(messages, message)
 			return nil

@@ -78,6 +78,9 @@ func (t *tx) OutboxInsert(_ context.Context, p *txn.OutboxInsertParams) error {
 	if p.AlertID != "" {
 		return execute(t.conn, outboxInsertAlertSQL, nil, p.AlertID, p.Channel, p.At, string(p.Payload))
 	}
+	if p.Kind != "" {
+		return execute(t.conn, outboxInsertKindSQL, nil, p.EntryID, p.Channel, p.At, string(p.Kind), string(p.Payload))
+	}
 	return execute(t.conn, outboxInsertBreakerSQL, nil, p.Channel, p.At, string(p.Payload))
 }
 

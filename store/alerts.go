@@ -41,13 +41,13 @@ type RunDurationPercentile struct {
 type RunCountOverdueParams struct {
 	Workflow string
 	// Statuses are the unfinished statuses to count: pending, running,
-	// retrying, compensating.
+	// retrying, waiting, compensating.
 	Statuses []klaxontype.RunStatus
 	// CreatedBefore keeps runs enqueued before it.
 	CreatedBefore time.Time
-	// AvailableBefore keeps pending and retrying runs that became
-	// available before it: a run delayed or backing off is not overdue
-	// until it could have been claimed.
+	// AvailableBefore keeps pending, retrying and waiting runs that became
+	// available before it: a run delayed, backing off or waiting on purpose
+	// is not overdue until it could have been claimed.
 	AvailableBefore time.Time
 	// Limit caps the IDs returned, oldest first; zero means
 	// MaxAlertRunIDs.
@@ -171,7 +171,8 @@ func CheckRunCountOverdue(params *RunCountOverdueParams) error {
 	}
 	for _, status := range params.Statuses {
 		switch status {
-		case klaxontype.RunStatusPending, klaxontype.RunStatusRunning, klaxontype.RunStatusRetrying, klaxontype.RunStatusCompensating:
+		case klaxontype.RunStatusPending, klaxontype.RunStatusRunning, klaxontype.RunStatusRetrying, klaxontype.RunStatusWaiting,
+			klaxontype.RunStatusCompensating:
 		default:
 			return fmt.Errorf("%w: run status %q is not an unfinished one", klaxontype.ErrInvalid, status)
 		}

@@ -60,6 +60,22 @@ type Engine interface {
 	// breaker's tally counts it). It is real money, so it is recorded
 	// whoever holds the run now.
 	SpendRecordLate(ctx context.Context, params *SpendRecordLateParams) error
+	// RunWait gives a held running run up to the waits its attempt reached:
+	// it records each new wait (a wait recorded already keeps its deadline),
+	// asks for a person's decision on a new approval request (an
+	// approval.requested event and a notification to the channel
+	// "approvals"), lets a signal kept for the run satisfy a wait of its
+	// name, and makes the run waiting, with no lease, claimable again at the
+	// earliest deadline or at once when a kept signal satisfied a wait. A
+	// stale epoch gives klaxontype.ErrLeaseLost and writes nothing else.
+	RunWait(ctx context.Context, params *RunWaitParams) (*RunWaiting, error)
+	// WaitGet reads a run's wait at a sequence number; nil when the run
+	// began none there.
+	WaitGet(ctx context.Context, runID string, seq int) (*klaxontype.Wait, error)
+	// WaitEnd ends an open wait of a held run: a sleep that is due, whose
+	// step it records, or a wait that timed out, with a wait.timed_out
+	// event. A stale epoch gives klaxontype.ErrLeaseLost.
+	WaitEnd(ctx context.Context, params *WaitEndParams) error
 }
 
 // RunNotifier is implemented by stores that can tell workers of every process

@@ -16,8 +16,9 @@ type OutboxMessage struct {
 	Kind     klaxontype.NotificationKind
 	// Payload is what the notification tells, as its Kind says: a
 	// *klaxontype.DeadLetter (the entry with its attempts, as of the claim),
-	// a *klaxontype.Breaker or a *klaxontype.AlertNotification (each as it
-	// was when the notification was written).
+	// a *klaxontype.Breaker, a *klaxontype.AlertNotification or a
+	// *klaxontype.ApprovalNotification (each as it was when the
+	// notification was written).
 	Payload any
 }
 

@@ -16,7 +16,7 @@ type Runs interface {
 	RunGet(ctx context.Context, id string) (*klaxontype.Run, error)
 	// RunList returns runs matching every filter, newest first.
 	RunList(ctx context.Context, params *RunListParams) ([]*klaxontype.Run, error)
-	// RunCancel stops a pending, retrying or running run for good: it becomes
+	// RunCancel stops a pending, retrying, waiting or running run for good: it becomes
 	// cancelled at once (terminal, finished, its failure of class cancelled
 	// carrying the reason) with a run.cancelled event naming the actor and
 	// carrying the run's completion record, built in the same transaction by

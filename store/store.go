@@ -1,7 +1,8 @@
 // Package store defines Store, the only road from Klaxon to storage, made of
 // one role interface per job, each in a file of its own with the parameters
 // of its methods (engine.go, runs.go, dead_letters.go, outbox.go,
-// breakers.go, alerts.go, reports.go, totals.go, audit.go, retention.go, workers.go).
+// breakers.go, alerts.go, reports.go, totals.go, audit.go, retention.go, workers.go,
+// waits.go).
 // The SQLite and PostgreSQL stores implement it, and the conformance suite in
 // store/storetest runs unchanged against each.
 //
@@ -28,6 +29,7 @@ type Store interface {
 	Audit
 	Retention
 	Workers
+	Waits
 
 	// Close releases the store's resources after pending writes are durable.
 	Close() error

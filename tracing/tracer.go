@@ -101,8 +101,8 @@ func (t *Tracer) StartAttempt(ctx context.Context, run *klaxontype.Run) (context
 		switch o.Result {
 		case klaxontype.AttemptCompleted:
 			span.SetStatus(codes.Ok, "")
-		case klaxontype.AttemptReleased:
-			// The worker stopped: not a failure of the run.
+		case klaxontype.AttemptReleased, klaxontype.AttemptWaiting:
+			// The worker stopped, or the run waits: not a failure of the run.
 		default:
 			// A lost lease or an abandoned attempt has no class: its result
 			// is the kind of error.

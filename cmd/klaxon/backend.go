@@ -34,6 +34,15 @@ type backend interface {
 	// Enqueue creates a run, or returns the run its idempotency key already
 	// created.
 	Enqueue(ctx context.Context, request *enqueueRequest, actor string) (*klaxon.EnqueueResult, error)
+	// Signal sends a signal to a run; key, when set, is its idempotency key.
+	Signal(ctx context.Context, runID, name string, payload []byte, key, actor string) (*klaxon.SignalResult, error)
+	// SignalEntity sends a signal to the runs labelled with an entity.
+	SignalEntity(ctx context.Context, entityKey, entityValue, name string, payload []byte, key, actor string) ([]*klaxon.SignalResult, error)
+	// Approvals lists the approval requests waiting for a decision, oldest
+	// first.
+	Approvals(ctx context.Context, limit int) ([]*klaxontype.Wait, error)
+	// DecideApproval approves or rejects a run's approval request.
+	DecideApproval(ctx context.Context, runID, name string, decision klaxon.Decision, actor string) (*klaxontype.ApprovalDecision, error)
 	// Workflows names the workflows registered in the store.
 	Workflows(ctx context.Context) ([]string, error)
 

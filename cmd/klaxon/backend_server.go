@@ -62,11 +62,29 @@ func (b *serverBackend) Run(ctx context.Context, id string) (*runDetail, error) 
 	if err != nil {
 		return nil, err
 	}
-	result := &runDetail{Run: detail.Run, Steps: detail.Steps, Attempts: detail.Attempts, Events: detail.Events}
+	result := &runDetail{Run: detail.Run, Steps: detail.Steps, Attempts: detail.Attempts, Events: detail.Events,
+		Waits: detail.Waits, Signals: detail.Signals}
 	if m := detail.Manifest; m != nil {
 		result.Manifest = &manifest{Expected: m.Expected, Executed: m.Executed, Missing: m.Missing}
 	}
 	return result, nil
+}
+
+// The server records its token's name as the actor of signals and decisions.
+func (b *serverBackend) Signal(ctx context.Context, runID, name string, payload []byte, key, _ string) (*klaxon.SignalResult, error) {
+	return b.client.Signal(ctx, runID, name, payload, key)
+}
+
+func (b *serverBackend) SignalEntity(ctx context.Context, entityKey, entityValue, name string, payload []byte, key, _ string) ([]*klaxon.SignalResult, error) {
+	return b.client.SignalEntity(ctx, entityKey, entityValue, name, payload, key)
+}
+
+func (b *serverBackend) Approvals(ctx context.Context, limit int) ([]*klaxontype.Wait, error) {
+	return b.client.Approvals(ctx, limit)
+}
+
+func (b *serverBackend) DecideApproval(ctx context.Context, runID, name string, decision klaxon.Decision, _ string) (*klaxontype.ApprovalDecision, error) {
+	return b.client.DecideApproval(ctx, runID, name, decision)
 }
 
 func (b *serverBackend) Cancel(ctx context.Context, id, reason, _ string) (*klaxontype.Run, error) {

@@ -42,7 +42,29 @@ func (b *storeBackend) Run(ctx context.Context, id string) (*runDetail, error) {
 		return nil, err
 	}
 	detail.Manifest = runManifest(run, workflows, detail.Steps)
+	if detail.Waits, err = b.client.Waits(ctx, run.ID); err != nil {
+		return nil, err
+	}
+	if detail.Signals, err = b.client.Signals(ctx, run.ID); err != nil {
+		return nil, err
+	}
 	return detail, nil
+}
+
+func (b *storeBackend) Signal(ctx context.Context, runID, name string, payload []byte, key, actor string) (*klaxon.SignalResult, error) {
+	return b.client.Signal(ctx, runID, name, payload, actor, klaxon.SignalKey(key))
+}
+
+func (b *storeBackend) SignalEntity(ctx context.Context, entityKey, entityValue, name string, payload []byte, key, actor string) ([]*klaxon.SignalResult, error) {
+	return b.client.SignalEntity(ctx, entityKey, entityValue, name, payload, actor, klaxon.SignalKey(key))
+}
+
+func (b *storeBackend) Approvals(ctx context.Context, limit int) ([]*klaxontype.Wait, error) {
+	return b.client.Approvals(ctx, limit)
+}
+
+func (b *storeBackend) DecideApproval(ctx context.Context, runID, name string, decision klaxon.Decision, actor string) (*klaxontype.ApprovalDecision, error) {
+	return b.client.DecideApproval(ctx, runID, name, decision, actor)
 }
 
 func (b *storeBackend) Cancel(ctx context.Context, id, reason, actor string) (*klaxontype.Run, error) {

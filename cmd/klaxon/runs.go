@@ -17,14 +17,14 @@ import (
 func (m *Main) runsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "runs",
-		Short: "List, inspect and cancel runs",
-		Long: `List, inspect and cancel runs, in the database (--db) or, with --server URL (or
+		Short: "List, inspect, cancel and signal runs",
+		Long: `List, inspect, cancel and signal runs, in the database (--db) or, with --server URL (or
 KLAXON_SERVER), through a Klaxon server, presenting --token (or KLAXON_TOKEN). They print
 the same either way.`,
-		Args: subcommandsOnly("list, show, cancel"),
+		Args: subcommandsOnly("list, show, cancel, signal"),
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(m.runsListCommand(), m.runsShowCommand(), m.runsCancelCommand())
+	cmd.AddCommand(m.runsListCommand(), m.runsShowCommand(), m.runsCancelCommand(), m.runsSignalCommand())
 	m.addServerFlags(cmd)
 	return cmd
 }
@@ -136,6 +136,9 @@ type runDetail struct {
 	Steps    []*klaxontype.StepRecord `json:"steps"`
 	Attempts []*klaxontype.Attempt    `json:"attempts"`
 	Events   []*klaxontype.Event      `json:"events"`
+	// Waits are the run's durable waits; Signals the signals sent to it.
+	Waits   []*klaxontype.Wait   `json:"waits"`
+	Signals []*klaxontype.Signal `json:"signals"`
 	// Completion is the record of the run's terminal event, when it has one.
 	Completion *klaxontype.CompletionRecord `json:"completion,omitempty"`
 }

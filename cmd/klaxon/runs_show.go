@@ -42,6 +42,11 @@ func writeRunDetail(w io.Writer, d *runDetail) error {
 	if run.LeaseHolder != "" {
 		fmt.Fprintf(table, "  lease\t%s until %s\n", run.LeaseHolder, formatTime(run.LeaseExpiresAt))
 	}
+	for _, wait := range d.Waits {
+		if wait.State == klaxontype.WaitOpen && run.Status == klaxontype.RunStatusWaiting {
+			fmt.Fprintf(table, "  waits on\t%s\n", describeOpenWait(wait, time.Now()))
+		}
+	}
 	if f := run.Failure; f != nil {
 		fmt.Fprintf(table, "  failure\t%s\n", formatFailure(f))
 		fmt.Fprintf(table, "  reason\t%s\n", f.Reason)
@@ -73,6 +78,34 @@ func writeRunDetail(w io.Writer, d *runDetail) error {
 	}
 	if err := table.Flush(); err != nil {
 		return err
+	}
+
+	if len(d.Waits) > 0 {
+		fmt.Fprintf(w, "\nWaits (%d)\n", len(d.Waits))
+		table = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(table, "  SEQ\tNAME\tKIND\tSTATE\tBEGAN\tDEADLINE\tENDED BY")
+		for _, wait := range d.Waits {
+			fmt.Fprintf(table, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\n", wait.Seq, wait.Name, wait.Kind, wait.State,
+				formatTime(wait.StartedAt), formatTime(wait.Deadline), orDash(wait.EndedBy))
+		}
+		if err := table.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(d.Signals) > 0 {
+		fmt.Fprintf(w, "\nSignals (%d)\n", len(d.Signals))
+		table = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(table, "  SENT\tNAME\tFROM\tTAKEN BY STEP\tPAYLOAD")
+		for _, signal := range d.Signals {
+			taken := "kept"
+			if signal.ConsumedSeq > 0 {
+				taken = fmt.Sprint(signal.ConsumedSeq)
+			}
+			fmt.Fprintf(table, "  %s\t%s\t%s\t%s\t%s\n", formatTime(signal.SentAt), signal.Name, signal.Actor, taken, oneLine(signal.Payload, 60))
+		}
+		if err := table.Flush(); err != nil {
+			return err
+		}
 	}
 
 	if len(d.Attempts) > 0 {
@@ -225,4 +258,20 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return strconv.Itoa(n) + " " + many
+}
+
+// describeOpenWait says what a waiting run waits for and until when.
+func describeOpenWait(wait *klaxontype.Wait, now time.Time) string {
+	what := fmt.Sprintf("%s %q (step %d)", wait.Kind, wait.Name, wait.Seq)
+	if wait.Kind == klaxontype.WaitApproval && wait.Request != nil && wait.Request.Title != "" {
+		what += ": " + wait.Request.Title
+	}
+	verb := "times out"
+	if wait.Kind == klaxontype.WaitSleep {
+		verb = "due"
+	}
+	if !wait.Deadline.After(now) {
+		return fmt.Sprintf("%s; %s since %s, resumes when a worker claims it", what, verb, formatTime(wait.Deadline))
+	}
+	return fmt.Sprintf("%s; %s at %s (in %s)", what, verb, formatTime(wait.Deadline), klaxontype.ShortDuration(wait.Deadline.Sub(now)))
 }

@@ -6,11 +6,12 @@ import { renderRuns, renderRun } from './runs.js';
 import { renderDeadLetters, renderEntry } from './dlq.js';
 import { renderAlerts } from './alerts.js';
 import { renderWorkers } from './workers.js';
+import { renderApprovals } from './approvals.js';
 import { renderAudit } from './audit.js';
 
 const main = document.getElementById('main');
 
-/** route renders the page the hash names: #/, #/runs, #/runs/ID, #/dlq, #/dlq/ID, #/alerts, #/workers, #/audit. */
+/** route renders the page the hash names: #/, #/runs, #/runs/ID, #/dlq, #/dlq/ID, #/alerts, #/workers, #/approvals, #/audit. */
 async function route() {
   if (!session.who) return;
   const hash = location.hash.replace(/^#\/?/, '');
@@ -33,6 +34,7 @@ async function route() {
     else if (page === 'dlq') await renderDeadLetters(main, query, view);
     else if (page === 'alerts') await renderAlerts(main, query, view);
     else if (page === 'workers') await renderWorkers(main, query, view);
+    else if (page === 'approvals') await renderApprovals(main, query, view);
     else if (page === 'audit') await renderAudit(main, query, view);
     else main.innerHTML = String(html`<h1>Not found</h1><p>No page ${location.hash}. <a href="#/">Overview</a></p>`);
   } catch (error) {
@@ -105,12 +107,12 @@ function showLogin(message) {
   });
 }
 
-// Keys: 1-6 open the pages (6, the audit log, for admins), / focuses the page's first filter field.
+// Keys: 1-7 open the pages (7, the audit log, for admins), / focuses the page's first filter field.
 document.addEventListener('keydown', (event) => {
   const target = event.target;
   if (event.ctrlKey || event.metaKey || event.altKey || !session.who) return;
   if (target.closest && target.closest('input, textarea, select, dialog, [contenteditable]')) return;
-  const pages = { 1: '#/', 2: '#/runs', 3: '#/dlq', 4: '#/alerts', 5: '#/workers', 6: '#/audit' };
+  const pages = { 1: '#/', 2: '#/runs', 3: '#/dlq', 4: '#/alerts', 5: '#/workers', 6: '#/approvals', 7: '#/audit' };
   if (pages[event.key]) { location.hash = pages[event.key]; event.preventDefault(); }
   if (event.key === '/') {
     const field = main.querySelector('form.filters input, form.filters select');

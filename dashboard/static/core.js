@@ -174,7 +174,7 @@ export function entitiesText(entities) {
   return Object.entries(entities || {}).map(([k, v]) => k + '=' + v).join(' ');
 }
 
-export const runStatuses = ['pending', 'running', 'retrying', 'completed', 'compensating', 'dead', 'cancelled'];
+export const runStatuses = ['pending', 'running', 'retrying', 'waiting', 'completed', 'compensating', 'dead', 'cancelled'];
 export const terminalStatuses = ['completed', 'dead', 'cancelled'];
 export const failureClasses = ['transient', 'rate_limited', 'timeout', 'permanent', 'policy_violation', 'context_overflow',
   'semantic', 'budget_exceeded', 'partial_completion', 'nondeterminism', 'compensation_failed', 'cancelled'];

@@ -1,7 +1,7 @@
 // runs.js: the runs list with its filters, and a run's page: its step
 // timeline, manifest, input and output, failed attempts and event log.
 import {
-  api, ask, badge, between, canOperate, entitiesText, entityPairs, flash, fmtCost, fmtCount, fmtMillis, fmtTime, fromLocalInput,
+  api, ask, badge, between, canOperate, entitiesText, entityPairs, flash, fmtAgo, fmtCost, fmtCount, fmtMillis, fmtTime, fromLocalInput,
   html, localInput, notify, options, pretty, queryString, raw, runStatuses, show, terminalStatuses, tokensOf,
 } from './core.js';
 import { knownWorkers, workerLabel } from './workers.js';
@@ -115,9 +115,12 @@ function workerOf(run, attempts, events) {
 
 function runPage(detail, entries, workers) {
   const { run, manifest, steps, attempts, events } = detail;
+  const waits = detail.waits || [];
+  const signals = detail.signals || [];
+  const open = run.status === 'waiting' ? waits.filter((w) => w.state === 'waiting') : [];
   const worker = workerOf(run, attempts, events);
   const record = completionOf(events);
-  const cancellable = ['pending', 'running', 'retrying'].includes(run.status) && canOperate();
+  const cancellable = ['pending', 'running', 'retrying', 'waiting'].includes(run.status) && canOperate();
   return html`
     <p class="crumbs"><a href="#/runs">Runs</a> › <a href="#/runs?workflow=${encodeURIComponent(run.workflow)}">${run.workflow}</a></p>
     <h1>Run <span class="mono">${run.id}</span> ${badge(run.status)}
@@ -135,6 +138,9 @@ function runPage(detail, entries, workers) {
       ${worker ? html`<dt>worker</dt><dd id="run-worker">${workerLabel(worker, workers)}</dd>` : ''}
       ${run.lease_holder ? html`<dt>lease</dt><dd>${run.lease_holder} until ${fmtTime(run.lease_expires_at)}</dd>` : ''}
       ${entries.length ? html`<dt>dead letters</dt><dd id="run-dead-letters">${entries.map((e) => html`<a class="mono" href="#/dlq/${e.id}">${e.id}</a> ${badge(e.state)} `)}</dd>` : ''}
+      ${open.map((w) => html`<dt>waits on</dt><dd id="run-waits-on">${w.kind} <strong>${w.name}</strong> (step ${w.seq})${w.request && w.request.title ? ': ' + w.request.title : ''};
+        ${w.kind === 'sleep' ? 'due' : 'times out'} ${fmtTime(w.deadline)} <span class="muted">${fmtAgo(w.deadline)}</span>
+        ${w.kind === 'approval' ? html` — <a href="#/approvals">approvals inbox</a>` : ''}</dd>`)}
       ${run.failure ? html`<dt>failure</dt><dd class="error">${badge(run.failure.class)} ${run.failure.step ? html`in step ${run.failure.step_seq} ${run.failure.step}: ` : ''}${run.failure.reason}</dd>` : ''}
     </dl>
     ${manifestView(manifest)}
@@ -143,6 +149,14 @@ function runPage(detail, entries, workers) {
       <section><h2>Input</h2><pre class="json" id="run-input">${pretty(run.input)}</pre></section>
       <section><h2>Output</h2>${run.output !== undefined ? html`<pre class="json" id="run-output">${pretty(run.output)}</pre>` : html`<p class="muted">No output${terminalStatuses.includes(run.status) ? '' : ' yet'}.</p>`}</section>
     </div>
+    ${waits.length ? html`<section><h2>Waits (${waits.length})</h2><table class="grid" id="waits-table">
+      <thead><tr><th class="num">#</th><th>name</th><th>kind</th><th>state</th><th>began</th><th>deadline</th><th>ended by</th></tr></thead>
+      <tbody>${waits.map((w) => html`<tr data-wait="${w.name}"><td class="num">${w.seq}</td><td>${w.name}</td><td>${w.kind}</td><td>${badge(w.state)}</td>
+        <td>${fmtTime(w.started_at)}</td><td>${fmtTime(w.deadline)}</td><td>${w.ended_by || '–'}</td></tr>`)}</tbody></table></section>` : ''}
+    ${signals.length ? html`<section><h2>Signals (${signals.length})</h2><table class="grid" id="signals-table">
+      <thead><tr><th>sent</th><th>name</th><th>from</th><th>taken by step</th><th>payload</th></tr></thead>
+      <tbody>${signals.map((s) => html`<tr><td>${fmtTime(s.sent_at)}</td><td>${s.name}</td><td>${s.actor}</td><td>${s.consumed_seq || 'kept'}</td>
+        <td><pre class="json small">${pretty(s.payload)}</pre></td></tr>`)}</tbody></table></section>` : ''}
     ${attempts.length ? html`<section><h2>Failed attempts (${attempts.length})</h2><table class="grid" id="attempts-table">
       <thead><tr><th class="num">attempt</th><th>time</th><th>worker</th><th>step</th><th>class</th><th>classified by</th><th>message</th></tr></thead>
       <tbody>${attempts.map((a) => html`<tr><td class="num">${a.attempt}</td><td>${fmtTime(a.at)}</td><td class="small">${workerLabel(a.worker, workers)}</td>

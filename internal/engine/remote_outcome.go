@@ -68,7 +68,15 @@ func (r *Remote) Outcome(ctx context.Context, runID string, request *protocol.Ou
 	case request.Result == protocol.ResultCompleted:
 		a.settle(request.Output, nil)
 	case request.Result == protocol.ResultFailed:
-		a.settle(nil, reportedError(request.Error))
+		err := reportedError(request.Error)
+		timedOut, readErr := r.timedOutWait(ctx, runID, request.Error)
+		if readErr != nil {
+			return nil, readErr
+		}
+		if timedOut != nil {
+			err = timedOut
+		}
+		a.settle(nil, err)
 	default:
 		return nil, invalidf("result %q in mode %q: a body run in mode run ends completed or failed", request.Result, request.Mode)
 	}
@@ -99,8 +107,15 @@ func (r *Remote) replayReport(exec *Execution, definition *remoteDefinition, req
 		record := exec.log[seq]
 		exec.compensations = append(exec.compensations, compensation{seq: seq, name: record.Name, key: record.IdempotencyKey})
 	}
-	exec.outputSchemas = make(map[int]func() []byte, len(request.StepFailures))
-	for _, failed := range request.StepFailures {
+	return r.reportFailures(exec, definition, request.StepFailures)
+}
+
+// reportFailures puts into the execution the failed step executions a worker
+// reports, with what they spent: with an outcome, or with a wait that gives
+// the run up.
+func (r *Remote) reportFailures(exec *Execution, definition *remoteDefinition, failures []protocol.StepFailureReport) error {
+	exec.outputSchemas = make(map[int]func() []byte, len(failures))
+	for _, failed := range failures {
 		if err := checkError(&failed.Error); err != nil {
 			return err
 		}

@@ -33,6 +33,9 @@ type attempt struct {
 	failed *klaxontype.Attempt
 	// endSpan ends the attempt's span, when the worker has a tracer.
 	endSpan func(*klaxontype.AttemptOutcome)
+	// channel, when set, is the dead-letter channel of the run's failure,
+	// instead of its class's route.
+	channel string
 	// remote is set when the workflow's code runs in another process, which
 	// runs the compensations itself: the attempt then stops where it would
 	// run them, and ended says which to run.
@@ -49,7 +52,9 @@ type attemptEnd struct {
 	reason       string
 	retryAt      time.Time
 	deadLetterID string
-	err          error
+	// waitUntil is when a run that went waiting is claimable again.
+	waitUntil time.Time
+	err       error
 	// compensate lists the compensations a remote worker must run, in the
 	// order to run them.
 	compensate []compensation
@@ -160,6 +165,13 @@ func (a *attempt) settle(output []byte, err error) {
 		a.release()
 		return
 	}
+	if waits := a.exec.waiting(); waits != nil {
+		// The workflow reached a durable wait: give the run up until it is
+		// due or answered, with the step failures it handled before.
+		a.recordHandledFailures(a.exec.handledFailures(nil))
+		a.wait(waits)
+		return
+	}
 	if doomed := a.exec.doomedBy(); doomed != nil {
 		// The body swallowed what doomed the run; the run ends with it.
 		err = doomed
@@ -247,6 +259,10 @@ func (a *attempt) fail(err error) {
 		record.Stack = traced.Traceback()
 	}
 	attempts, allowed := a.run.Attempt-a.run.AttemptOffset, a.workflow.Retry.AttemptsFor(classified.Class)
+	if errors.Is(err, klaxontype.ErrWaitTimedOut) {
+		// Waiting again would not make anyone answer: a person decides.
+		allowed, a.channel = 1, ChannelReview
+	}
 	if attempts < allowed {
 		delay := a.workflow.Retry.Backoff(attempts)
 		var retryAfter klaxontype.RetryAfterError
@@ -307,6 +323,9 @@ func (a *attempt) failForGood(failure *klaxontype.RunFailure, record *klaxontype
 
 func (a *attempt) deadLetter(failure *klaxontype.RunFailure, record *klaxontype.Attempt) {
 	entry := &store.DeadLetterParams{ID: a.worker.config.NewID(), Channel: a.worker.route(failure.Class)}
+	if a.channel != "" {
+		entry.Channel = a.channel
+	}
 	if failure.Step != "" {
 		entry.OutputSchema = a.exec.outputSchema(failure.StepSeq)
 	}

@@ -80,6 +80,18 @@ type Step struct {
 	// ReturnAfter makes the body return right after this step, leaving later
 	// steps uncalled.
 	ReturnAfter bool `json:"return_after,omitempty"`
+	// Wait makes the step a durable wait named Name instead of a function:
+	// it records no effect, and the harness's action answers it.
+	Wait *Wait `json:"wait,omitempty"`
+}
+
+// Wait is a durable wait of the body: Kind "sleep" for MS, "signal" (its
+// payload is the wait's result) or "approval" with Title, waited for MS
+// (0: the engine's default).
+type Wait struct {
+	Kind  string `json:"kind"`
+	MS    int64  `json:"ms,omitempty"`
+	Title string `json:"title,omitempty"`
 }
 
 // Times limits a behaviour to the first N executions of a step; 0 is every
@@ -136,11 +148,14 @@ type Compensation struct {
 // run over once the lease expires and completes it, then the first resumes
 // and checkpoints late, which must be refused as duplicate.suppressed);
 // "resolve" the dead-letter entry with Output for Step; "replay" the entry
-// from Step.
+// from Step; "signal" (send the signal Signal with Output as its payload
+// once Step blocks, before the run reaches the wait, then release Step);
+// "approve" the approval Step once the run waits on it.
 type Action struct {
 	Kind   string          `json:"kind"`
 	Step   string          `json:"step"`
 	Output json.RawMessage `json:"output,omitempty"`
+	Signal string          `json:"signal,omitempty"`
 }
 
 // Expected is the outcome every language must reach.

@@ -38,12 +38,17 @@ func TestCatalogCoversTheIssue(t *testing.T) {
 		"a stale worker's late checkpoint":        "stale_late_checkpoint",
 		"resolve":                                 "resolve",
 		"replay from a step":                      "replay_from_step",
+		// issue 17: durable waits, in every language
+		"a sleep resumed without re-running steps": "sleep_resumes",
+		"a signal kept before the wait":            "signal_kept_before_wait",
+		"a signal wait that times out":             "signal_times_out",
+		"an approval approved":                     "approval_approved",
 	} {
 		if catalog.Get(name) == nil {
 			t.Errorf("no scenario %s for the issue's example %q", name, example)
 		}
 	}
-	actions := []string{"cancel", "kill", "stale", "resolve", "replay"}
+	actions := []string{"cancel", "kill", "stale", "resolve", "replay", "signal", "approve"}
 	for _, scenario := range catalog.Scenarios {
 		want := scenario.Expect
 		if !slices.Contains(klaxontype.RunStatuses(), klaxontype.RunStatus(want.Status)) {

@@ -28,6 +28,7 @@ const catalogPath = "testdata/scenarios.json"
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	closePeople()
 	if buildDir != "" {
 		_ = os.RemoveAll(buildDir)
 	}
@@ -173,6 +174,7 @@ func runScenario(t *testing.T, lang language, env *environment, scenario *scenar
 	if action := scenario.Action; action != nil {
 		act = map[string]func() (*klaxonhttp.RunDetail, error){
 			"cancel": r.cancel, "kill": r.kill, "stale": r.stale, "resolve": r.resolveOrReplay, "replay": r.resolveOrReplay,
+			"signal": r.signalEarly, "approve": r.approve,
 		}[action.Kind]
 		if act == nil {
 			t.Fatalf("unknown action %q", action.Kind)

@@ -1,4 +1,4 @@
--- Claims pending and retrying runs in the order they became available,
+-- Claims pending, retrying and due waiting runs in the order they became available,
 -- skipping rows other workers are claiming and workflows whose breaker is open,
 -- up to the limit less the runs this claim reclaimed (its lease expiry $2 is
 -- its own), and records their run.claimed events.
@@ -16,7 +16,8 @@ claimed AS (
         lease_holder = $1,
         lease_expires_at = $2,
         epoch = epoch + 1,
-        attempt = attempt + 1,
+        -- A waiting run resumes the attempt that reached its wait.
+        attempt = attempt + (CASE WHEN status = 'waiting' THEN 0 ELSE 1 END),
         started_at = coalesce(started_at, $3),
         updated_at = $3
     WHERE id = ANY(ARRAY(
@@ -25,7 +26,7 @@ claimed AS (
         CROSS JOIN LATERAL (
             SELECT id, available_at FROM runs
             WHERE workflow = w.name
-              AND status IN ('pending', 'retrying')
+              AND status IN ('pending', 'retrying', 'waiting')
               AND available_at <= $3
             ORDER BY available_at
             LIMIT (SELECT n FROM quota)

@@ -10,5 +10,5 @@ UPDATE runs SET
     lease_expires_at = NULL,
     finished_at = ?3,
     updated_at = ?3
-WHERE id = ?1 AND status IN ('pending', 'retrying', 'running')
+WHERE id = ?1 AND status IN ('pending', 'retrying', 'waiting', 'running')
 RETURNING *;

@@ -8,7 +8,7 @@ import (
 	"github.com/klaxonhq/klaxon/store"
 )
 
-// RunCancel ends a pending, retrying or running run as cancelled, and writes
+// RunCancel ends a pending, retrying, waiting or running run as cancelled, and writes
 // its completion record on the run.cancelled event. It locks the run first,
 // the way every writer of it does: a checkpoint, completion or failure of the
 // holder that is in flight commits first and the cancel reads its outcome, or
@@ -79,7 +79,7 @@ func completionRecord(ctx context.Context, tx Tx, run *klaxontype.Run) (*klaxont
 
 func cancellable(status klaxontype.RunStatus) bool {
 	return status == klaxontype.RunStatusPending || status == klaxontype.RunStatusRetrying ||
-		status == klaxontype.RunStatusRunning
+		status == klaxontype.RunStatusWaiting || status == klaxontype.RunStatusRunning
 }
 
 // notCancellable names why a run cannot be cancelled.

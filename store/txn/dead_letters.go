@@ -79,6 +79,11 @@ func replay(ctx context.Context, tx Tx, params *store.DLQReplayParams, t time.Ti
 				return nil, err
 			}
 		}
+		// A wait that timed out, or one the replay runs again, begins
+		// afresh, with a new deadline.
+		if err := tx.WaitsReopen(ctx, entry.RunID, keepBefore); err != nil {
+			return nil, err
+		}
 		if err := reopenRun(ctx, tx, &RunReopenParams{
 			ID: entry.RunID, Input: params.Input, NewGeneration: params.Mode == klaxontype.ReplayFromStep,
 			Budget: params.Budget, At: t,

@@ -139,6 +139,38 @@ type Tx interface {
 	// AuditInsert appends an operator action to the audit log.
 	AuditInsert(ctx context.Context, record *klaxontype.AuditRecord) error
 
+	// WaitInsert records a wait a run began, open.
+	WaitInsert(ctx context.Context, runID string, wait *store.WaitParams) error
+	// WaitGet reads a run's wait at a sequence number; nil when none.
+	WaitGet(ctx context.Context, runID string, seq int) (*klaxontype.Wait, error)
+	// WaitOpen reads a run's open wait of a name; nil when none.
+	WaitOpen(ctx context.Context, runID, name string) (*klaxontype.Wait, error)
+	// WaitClose ends an open wait as satisfied or timed out, by whom.
+	WaitClose(ctx context.Context, runID string, seq int, state klaxontype.WaitState, by string, at time.Time) error
+	// WaitsReopen forgets a replayed run's waits that must begin afresh:
+	// those that timed out, and every one from sequence number from on.
+	WaitsReopen(ctx context.Context, runID string, from int) error
+	// SignalInsert records a signal, kept or consumed as it says, and
+	// returns its ID.
+	SignalInsert(ctx context.Context, signal *klaxontype.Signal) (int64, error)
+	// SignalByKey reads a run's signal sent with an idempotency key; nil
+	// when none.
+	SignalByKey(ctx context.Context, runID, key string) (*klaxontype.Signal, error)
+	// SignalKept reads a run's signal of a name not yet consumed; nil when
+	// none.
+	SignalKept(ctx context.Context, runID, name string) (*klaxontype.Signal, error)
+	// SignalConsume marks a kept signal consumed by the wait at seq.
+	SignalConsume(ctx context.Context, id int64, seq int, at time.Time) error
+	// RunSuspend makes a run its holder holds running waiting, without a
+	// lease, claimable at until; held is false when the holder no longer
+	// holds it. workflow is the run's.
+	RunSuspend(ctx context.Context, lease store.Lease, holder string, until, at time.Time) (workflow string, held bool, err error)
+	// RunWake makes a waiting run claimable at once.
+	RunWake(ctx context.Context, runID string, at time.Time) error
+	// RunsOpenOfEntity lists the IDs of the runs labelled with an entity
+	// that have not ended, oldest first.
+	RunsOpenOfEntity(ctx context.Context, key, value string) ([]string, error)
+
 	// OutboxGiveUp gives up the pending notifications of a channel that no
 	// deliverer holds, keeping lastError, and counts them.
 	OutboxGiveUp(ctx context.Context, channel, lastError string, at time.Time) (int, error)
@@ -200,11 +232,16 @@ type StepResolveParams struct {
 	At             time.Time
 }
 
-// OutboxInsertParams queues a notification of an alert or a breaker.
+// OutboxInsertParams queues a notification of an alert, a breaker or an
+// approval request.
 type OutboxInsertParams struct {
 	Channel string
 	// AlertID is set for an alert's notification.
 	AlertID string
+	// Kind and EntryID are set for an approval request's notification: its
+	// kind, and the run it is of.
+	Kind    klaxontype.NotificationKind
+	EntryID string
 	// Payload is the notification as JSON.
 	Payload []byte
 	At      time.Time

@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -127,7 +128,12 @@ func workflow(scenario *scenarios.Scenario, effects *scenarios.EffectsClient) *k
 			if step.RenamedOnLaterAttempt != "" && executions > 1 {
 				name = step.RenamedOnLaterAttempt
 			}
-			_, err := klaxon.Step(ctx, name, stepFunction(step, name, input.Key, effects), stepOptions(step, name, input.Key, effects)...)
+			var err error
+			if step.Wait != nil {
+				err = wait(ctx, name, step.Wait)
+			} else {
+				_, err = klaxon.Step(ctx, name, stepFunction(step, name, input.Key, effects), stepOptions(step, name, input.Key, effects)...)
+			}
 			if err != nil {
 				if step.Swallow {
 					continue
@@ -141,6 +147,22 @@ func workflow(scenario *scenarios.Scenario, effects *scenarios.EffectsClient) *k
 		}
 		return output, nil
 	}, options...)
+}
+
+// wait is a durable wait of the body; its result is not used.
+func wait(ctx context.Context, name string, w *scenarios.Wait) error {
+	timeout := scenarios.Millis(w.MS)
+	switch w.Kind {
+	case "sleep":
+		return klaxon.Sleep(ctx, name, timeout)
+	case "signal":
+		_, err := klaxon.WaitForSignal[json.RawMessage](ctx, name, klaxon.SignalTimeout(timeout))
+		return err
+	case "approval":
+		_, err := klaxon.AwaitApproval(ctx, name, klaxon.ApprovalRequest{Title: w.Title, Timeout: timeout})
+		return err
+	}
+	return fmt.Errorf("wait %s: unknown kind %q", name, w.Kind)
 }
 
 // stepFunction is what the step does on each execution.

@@ -160,6 +160,34 @@ def step_options(step: dict[str, Any], name: str, key: str, effects: Effects) ->
     return options
 
 
+def wait(ctx: klaxon.Context, name: str, spec: dict[str, Any]) -> None:
+    """A durable wait of the body; its result is not used."""
+    seconds = spec.get("ms", 0) / 1000
+    kind = spec["kind"]
+    if kind == "sleep":
+        ctx.sleep(name, seconds)
+    elif kind == "signal":
+        ctx.wait_for_signal(name, timeout=seconds or None)
+    elif kind == "approval":
+        ctx.await_approval(name, title=spec.get("title", ""), timeout=seconds or None)
+    else:
+        raise ValueError(f"wait {name}: unknown kind {kind!r}")
+
+
+async def wait_async(ctx: klaxon.Context, name: str, spec: dict[str, Any]) -> None:
+    """:func:`wait` in an ``async def`` workflow."""
+    seconds = spec.get("ms", 0) / 1000
+    kind = spec["kind"]
+    if kind == "sleep":
+        await ctx.sleep_async(name, seconds)
+    elif kind == "signal":
+        await ctx.wait_for_signal_async(name, timeout=seconds or None)
+    elif kind == "approval":
+        await ctx.await_approval_async(name, title=spec.get("title", ""), timeout=seconds or None)
+    else:
+        raise ValueError(f"wait {name}: unknown kind {kind!r}")
+
+
 def register(worker: klaxon.Worker, scenario: dict[str, Any], effects: Effects, use_async: bool) -> None:
     retry = scenario.get("retry")
     policy = None
@@ -187,7 +215,10 @@ def register(worker: klaxon.Worker, scenario: dict[str, Any], effects: Effects, 
                 name = step["renamed_on_later_attempt"]
             run = step_function(step, name, key, effects)
             try:
-                ctx.step(name, lambda run=run: run(ctx), **step_options(step, name, key, effects))
+                if step.get("wait"):
+                    wait(ctx, name, step["wait"])
+                else:
+                    ctx.step(name, lambda run=run: run(ctx), **step_options(step, name, key, effects))
             except Exception:
                 if step.get("swallow"):
                     continue
@@ -207,7 +238,10 @@ def register(worker: klaxon.Worker, scenario: dict[str, Any], effects: Effects, 
                 name = step["renamed_on_later_attempt"]
             run = async_step_function(step, name, key, effects)
             try:
-                await ctx.step_async(name, lambda run=run: run(ctx), **step_options(step, name, key, effects))
+                if step.get("wait"):
+                    await wait_async(ctx, name, step["wait"])
+                else:
+                    await ctx.step_async(name, lambda run=run: run(ctx), **step_options(step, name, key, effects))
             except Exception:
                 if step.get("swallow"):
                     continue

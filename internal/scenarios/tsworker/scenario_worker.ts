@@ -59,6 +59,32 @@ interface Step {
   swallow?: boolean;
   return_after?: boolean;
   renamed_on_later_attempt?: string;
+  wait?: Wait;
+}
+
+/** A durable wait of the body, instead of a function. */
+interface Wait {
+  kind: "sleep" | "signal" | "approval";
+  ms?: number;
+  title?: string;
+}
+
+/** A durable wait of the body; its result is not used. */
+async function wait(ctx: Context, name: string, spec: Wait): Promise<void> {
+  const ms = spec.ms ?? 0;
+  const timeout = ms > 0 ? { timeoutMs: ms } : {};
+  switch (spec.kind) {
+    case "sleep":
+      await ctx.sleep(name, ms);
+      return;
+    case "signal":
+      await ctx.waitForSignal(name, timeout);
+      return;
+    case "approval":
+      await ctx.awaitApproval(name, { title: spec.title ?? "", ...timeout });
+      return;
+  }
+  throw new Error(`wait ${name}: unknown kind ${String(spec.kind)}`);
 }
 
 interface Scenario {
@@ -208,7 +234,8 @@ function register(worker: Worker, scenario: Scenario, effects: Effects): void {
       let name = step.name;
       if (step.renamed_on_later_attempt && executions > 1) name = step.renamed_on_later_attempt;
       try {
-        await ctx.step(name, stepFunction(ctx, step, name, key, effects), stepOptions(step, name, key, effects));
+        if (step.wait) await wait(ctx, name, step.wait);
+        else await ctx.step(name, stepFunction(ctx, step, name, key, effects), stepOptions(step, name, key, effects));
       } catch (error) {
         if (step.swallow) continue;
         throw error;

@@ -40,10 +40,12 @@ from .errors import (
     Transient,
     TransportError,
     UnknownWorkflow,
+    WaitTimedOut,
 )
 from .model_calls import classify_model_error, jsonable_response, read_usage
 from .policy import Budget, RetryPolicy
 from .protocol import ModelCall
+from .waits import ApprovalDecision
 from .worker import SDK_VERSION, Worker
 
 __version__ = SDK_VERSION
@@ -55,6 +57,7 @@ __all__ = [
     "Budget",
     "RetryPolicy",
     "ModelCall",
+    "ApprovalDecision",
     "Run",
     "RunDetail",
     "RunFailure",
@@ -69,6 +72,7 @@ __all__ = [
     "RateLimited",
     "Timeout",
     "DeadlineExceeded",
+    "WaitTimedOut",
     "Permanent",
     "PolicyViolation",
     "ContextOverflow",

@@ -18,7 +18,8 @@ import traceback
 from concurrent.futures import Future
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from typing import Any, Awaitable, Callable, Coroutine, TypeVar, Union, cast, overload
+from datetime import datetime
+from typing import Any, Awaitable, Callable, Coroutine, Mapping, Sequence, TypeVar, Union, cast, overload
 
 from .errors import (
     go_duration,
@@ -36,6 +37,7 @@ from .errors import (
     RateLimited,
     Semantic,
     TransportError,
+    WaitTimedOut,
 )
 from .model_calls import classify_model_error, jsonable_response, read_usage
 from .protocol import (
@@ -48,8 +50,10 @@ from .protocol import (
     ModelCall,
     OutcomeRequest,
     StepFailure,
+    WaitRequest,
     WorkerProtocol,
 )
+from .waits import ApprovalDecision, format_time
 
 __all__ = ["Context", "RunCore", "RunStopped", "ReplayFrontier", "error_info", "PANIC_TYPES"]
 
@@ -112,6 +116,26 @@ class _Plan:
 
 def _ms(seconds: float) -> int:
     return max(0, round(seconds * 1000))
+
+
+def _ms_signed(seconds: float) -> int:
+    """Seconds as milliseconds, sign kept: the server names a negative duration, the SDK does not judge it."""
+    return round(seconds * 1000)
+
+
+def _ms_or_none(seconds: float | None) -> int | None:
+    return None if seconds is None else _ms_signed(seconds)
+
+
+def _approval_request(title: str, body: str, data: Any, approvers: Sequence[str]) -> dict[str, Any]:
+    request: dict[str, Any] = {"title": title}
+    if body:
+        request["body"] = body
+    if data is not None:
+        request["data"] = _roundtrip(data)
+    if approvers:
+        request["approvers"] = list(approvers)
+    return request
 
 
 def _roundtrip(value: Any) -> Any:
@@ -438,6 +462,75 @@ class RunCore:
         ok, value = await self.execute_async(plan.execute, fn, timeout)
         return await asyncio.to_thread(self.finish, plan.execute, ok, value, validate, compensate)
 
+    # ------------------------------------------------------------ waits
+
+    def wait(
+        self,
+        plan: _Plan,
+        kind: str,
+        *,
+        timeout_ms: int | None = None,
+        until: str = "",
+        request: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Reach the durable wait ``plan`` began: return its result, raise its timeout, or stop the run, waiting.
+
+        The server keeps every rule (the deadline fixed when the run first
+        reaches the wait, kept signals, timeouts); the SDK only memoizes a
+        satisfied wait from the step log, as a step.
+        """
+        if plan.error is not None:
+            raise plan.error
+        if plan.memo or plan.execute is None:
+            return plan.output
+        ex = plan.execute
+        with self.lock:
+            ex.closed = True
+            failures = tuple(self.step_failures)
+            if self.stopped is not None:
+                raise RunStopped(self.stopped)
+        wire = WaitRequest(
+            worker_id=self.worker_id,
+            workflow=self.run.workflow,
+            attempt=self.run.attempt,
+            epoch=self.run.epoch,
+            name=ex.name,
+            kind=kind,
+            timeout_ms=timeout_ms,
+            until=until,
+            request=request,
+            step_failures=failures,
+        )
+        try:
+            answer = self.protocol.wait(self.run.run_id, ex.seq, wire)
+        except (LeaseLost, NotFound) as problem:
+            self.stop(f"wait refused: {problem}")
+            raise RunStopped(str(problem)) from problem
+        except NondeterminismProblem as problem:
+            exc = Nondeterminism(problem.detail or str(problem))
+            with self.lock:
+                self.fatal = (exc, ex.name, ex.seq)
+            raise self._fail(ex, exc, time.monotonic() - ex.started) from problem
+        except InvalidRequest as problem:
+            exc = Permanent(f'wait {ex.seq} "{ex.name}": the server refused it: {problem.detail or problem}')
+            with self.lock:
+                self.fatal = (exc, ex.name, ex.seq)
+            raise self._fail(ex, exc, time.monotonic() - ex.started) from problem
+        except TransportError as problem:
+            self.stop(f"the server could not be reached: {problem}")
+            raise RunStopped(str(problem)) from problem
+        if answer.state == "satisfied":
+            with self.lock:
+                self.steps_done.append(ex.seq)
+            return answer.output
+        if answer.state == "timed_out":
+            timed_out = WaitTimedOut(answer.message or f"{kind} {ex.name!r} timed out")
+            raise self._fail(ex, timed_out, time.monotonic() - ex.started)
+        # "waiting": the server gave the run up to the wait; it holds no
+        # lease now, and a later claim goes on from the step log.
+        self.stop(f"the run waits on {kind} {ex.name!r} until {answer.until or 'it is answered'}")
+        raise RunStopped(self.stopped or "waiting")
+
     # ------------------------------------------------------------ spend
 
     def record_spend(self, call: ModelCall) -> None:
@@ -645,6 +738,106 @@ class Context:
     def parallel(self, *futures: Future[Any]) -> list[Any]:
         """Wait for steps started with :meth:`go`; their outputs in order (the first failure raises)."""
         return [f.result() for f in futures]
+
+    # ------------------------------------------------------------ waits
+
+    def _begin_wait(self, name: str) -> _Plan:
+        return self._core.begin(name, None)
+
+    def sleep(self, name: str, seconds: float) -> None:
+        """Wait durably for ``seconds``, a step named ``name`` (as Go's ``klaxon.Sleep``).
+
+        The run gives up its worker and is ``waiting`` until ``seconds`` have
+        passed since it first reached the sleep; then any worker goes on from
+        here. A replay never sleeps it again. When the run must wait, this
+        raises an exception that ends the body (a ``BaseException``, which
+        ``except Exception`` does not catch): nothing after it runs now.
+        """
+        self._core.wait(self._begin_wait(name), "sleep", timeout_ms=_ms_signed(seconds))
+
+    def sleep_until(self, name: str, when: datetime) -> None:
+        """:meth:`sleep` until ``when``, an aware datetime."""
+        until = format_time(when)
+        self._core.wait(self._begin_wait(name), "sleep", until=until)
+
+    def wait_for_signal(self, name: str, *, timeout: float | None = None) -> Any:
+        """Wait durably for a signal named ``name`` and return its payload (a JSON value).
+
+        A signal sent before the wait begins is kept and taken by it; each
+        signal is taken once. ``timeout`` (seconds, counted from when the run
+        first reaches the wait; default 48 hours) passed unanswered raises
+        :class:`~klaxon.WaitTimedOut`, which the workflow may catch.
+        """
+        return self._core.wait(self._begin_wait(name), "signal", timeout_ms=_ms_or_none(timeout))
+
+    def await_approval(
+        self,
+        name: str,
+        *,
+        title: str,
+        body: str = "",
+        data: Any = None,
+        timeout: float | None = None,
+        approvers: Sequence[str] = (),
+    ) -> ApprovalDecision:
+        """Ask a person to approve or reject, and wait durably for the decision.
+
+        The request goes to the approvals inbox and the ``approvals``
+        channel; ``approvers`` (token names) may decide it, or any operate or
+        admin token when empty. A rejection is a decision (check
+        ``approved``); no decision within ``timeout`` seconds (default 48
+        hours) raises :class:`~klaxon.WaitTimedOut`.
+        """
+        request = _approval_request(title, body, data, approvers)
+        plan = self._begin_wait(name)
+        return ApprovalDecision.from_wire(self._core.wait(plan, "approval", timeout_ms=_ms_or_none(timeout), request=request))
+
+    async def _wait_async(self, plan: _Plan, kind: str, **options: Any) -> Any:
+        return await asyncio.to_thread(self._core.wait, plan, kind, **options)
+
+    def sleep_async(self, name: str, seconds: float) -> Coroutine[Any, Any, None]:
+        """:meth:`sleep` for ``async`` workflows; the sequence number is taken at the call."""
+        plan = self._begin_wait(name)
+
+        async def wait() -> None:
+            await self._wait_async(plan, "sleep", timeout_ms=_ms_signed(seconds))
+
+        return wait()
+
+    def sleep_until_async(self, name: str, when: datetime) -> Coroutine[Any, Any, None]:
+        """:meth:`sleep_until` for ``async`` workflows."""
+        until = format_time(when)
+        plan = self._begin_wait(name)
+
+        async def wait() -> None:
+            await self._wait_async(plan, "sleep", until=until)
+
+        return wait()
+
+    def wait_for_signal_async(self, name: str, *, timeout: float | None = None) -> Coroutine[Any, Any, Any]:
+        """:meth:`wait_for_signal` for ``async`` workflows."""
+        plan = self._begin_wait(name)
+        return self._wait_async(plan, "signal", timeout_ms=_ms_or_none(timeout))
+
+    def await_approval_async(
+        self,
+        name: str,
+        *,
+        title: str,
+        body: str = "",
+        data: Any = None,
+        timeout: float | None = None,
+        approvers: Sequence[str] = (),
+    ) -> Coroutine[Any, Any, ApprovalDecision]:
+        """:meth:`await_approval` for ``async`` workflows."""
+        request = _approval_request(title, body, data, approvers)
+        plan = self._begin_wait(name)
+
+        async def wait() -> ApprovalDecision:
+            output = await self._wait_async(plan, "approval", timeout_ms=_ms_or_none(timeout), request=request)
+            return ApprovalDecision.from_wire(output)
+
+        return wait()
 
     def idempotency_key(self) -> str:
         """The running step's idempotency key, ``RUNID/SEQ/NAME``: pass it to the provider."""

@@ -17,6 +17,7 @@ __all__ = [
     "RateLimited",
     "Timeout",
     "DeadlineExceeded",
+    "WaitTimedOut",
     "Permanent",
     "PolicyViolation",
     "ContextOverflow",
@@ -110,6 +111,16 @@ class Timeout(_Classed):
 
 class DeadlineExceeded(Timeout):
     """Raised by the SDK when a step or the run passed its timeout (reported as kind ``timeout``)."""
+
+
+class WaitTimedOut(Timeout):
+    """A wait for a signal or an approval passed its deadline unanswered (Go's ``klaxon.ErrWaitTimedOut``).
+
+    Raised by ``ctx.wait_for_signal`` and ``ctx.await_approval``, the same
+    on every replay. A workflow may catch it and take another branch;
+    otherwise the run dead-letters, class ``timeout``, to the review channel,
+    without retries: waiting again would not make anyone answer.
+    """
 
 
 class Permanent(_Classed):

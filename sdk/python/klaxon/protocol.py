@@ -49,6 +49,8 @@ __all__ = [
     "OutcomeRequest",
     "CompensateItem",
     "OutcomeAnswer",
+    "WaitRequest",
+    "WaitAnswer",
     "Lease",
     "Transport",
     "WorkerProtocol",
@@ -422,6 +424,75 @@ class OutcomeAnswer:
         )
 
 
+# ---------------------------------------------------------------- waits
+
+
+@dataclass(frozen=True)
+class WaitRequest:
+    """A durable wait the workflow reached: ``kind`` is sleep, signal or approval.
+
+    ``timeout_ms`` is a sleep's duration or how long a signal or decision is
+    waited for (``None``: the server's default); ``until`` (RFC 3339) a
+    sleep's due time; ``request`` what an approval asks.
+    """
+
+    worker_id: str
+    workflow: str
+    attempt: int
+    epoch: int
+    name: str
+    kind: str
+    timeout_ms: int | None = None
+    until: str = ""
+    request: Mapping[str, Any] | None = None
+    step_failures: Sequence[StepFailure] = ()
+
+    def to_wire(self) -> Wire:
+        wire: Wire = {
+            "worker_id": self.worker_id,
+            "workflow": self.workflow,
+            "attempt": self.attempt,
+            "epoch": self.epoch,
+            "name": self.name,
+            "kind": self.kind,
+            "step_failures": [f.to_wire() for f in self.step_failures],
+        }
+        if self.timeout_ms is not None:
+            wire["timeout_ms"] = self.timeout_ms
+        if self.until:
+            wire["until"] = self.until
+        if self.request is not None:
+            wire["request"] = dict(self.request)
+        return wire
+
+
+@dataclass(frozen=True)
+class WaitAnswer:
+    """What became of a wait: ``state`` is satisfied (``output``), timed_out (``message``) or waiting."""
+
+    state: str
+    seq: int
+    name: str
+    output: JSON = None
+    class_: str = ""
+    message: str = ""
+    deadline: str = ""
+    until: str = ""
+
+    @classmethod
+    def from_wire(cls, wire: Mapping[str, Any]) -> WaitAnswer:
+        return cls(
+            state=str(wire.get("state", "")),
+            seq=int(wire.get("seq") or 0),
+            name=str(wire.get("name", "")),
+            output=wire.get("output"),
+            class_=str(wire.get("class") or ""),
+            message=str(wire.get("message") or ""),
+            deadline=str(wire.get("deadline") or ""),
+            until=str(wire.get("until") or ""),
+        )
+
+
 # ---------------------------------------------------------------- heartbeat
 
 
@@ -622,6 +693,12 @@ class WorkerProtocol:
     def outcome(self, run_id: str, request: OutcomeRequest) -> OutcomeAnswer:
         path = f"/runs/{urllib.parse.quote(run_id, safe='')}/outcome"
         return OutcomeAnswer.from_wire(self._post(path, request.to_wire(), idempotent=True))
+
+    def wait(self, run_id: str, seq: int, request: WaitRequest) -> WaitAnswer:
+        # Retried after a network error: a wait that made the run wait is
+        # then answered 409 lease-lost, which stops the run as well.
+        path = f"/runs/{urllib.parse.quote(run_id, safe='')}/waits/{seq}"
+        return WaitAnswer.from_wire(self._post(path, request.to_wire(), idempotent=True))
 
     def compensation(self, run_id: str, seq: int, worker_id: str, epoch: int, error: ErrorInfo | None) -> bool:
         path = f"/runs/{urllib.parse.quote(run_id, safe='')}/compensations/{seq}"

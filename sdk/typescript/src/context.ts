@@ -25,6 +25,7 @@ import {
   RateLimited,
   Semantic,
   TransportError,
+  WaitTimedOut,
   goDuration,
   isFailureClass,
 } from "./errors.js";
@@ -39,8 +40,10 @@ import type {
   ModelCall,
   OutcomeRequest,
   StepFailure,
+  WaitRequest,
   WorkerProtocol,
 } from "./protocol.js";
+import { type ApprovalDecision, approvalDecisionFromWire, formatTime } from "./waits.js";
 
 /** Error names reported as kind `panic`: programming errors, permanent as a Go panic is. */
 export const PANIC_TYPES: readonly string[] = [
@@ -72,6 +75,32 @@ export interface ModelCallOptions {
   model?: string;
   timeoutMs?: number;
   validate?: Validator<{ [key: string]: JSONValue }>;
+}
+
+/** How long a signal is waited for. */
+export interface SignalOptions {
+  /** Counted from when the run first reaches the wait; default 48 hours. */
+  timeoutMs?: number;
+}
+
+/** What `ctx.awaitApproval` asks a person. */
+export interface ApprovalRequest {
+  /** The one-line question, shown in the approvals inbox and the notification. */
+  title: string;
+  body?: string;
+  /** What the decision is about; the approver may send it back edited. */
+  data?: unknown;
+  /** How long a decision is waited for; default 48 hours. */
+  timeoutMs?: number;
+  /** The token names allowed to decide; empty allows any operate or admin token. */
+  approvers?: readonly string[];
+}
+
+/** Options of a wait as the core sends it. */
+interface WaitOptions {
+  timeoutMs?: number;
+  until?: string;
+  request?: { [key: string]: JSONValue };
 }
 
 export interface SpendRecord {
@@ -442,6 +471,67 @@ export class RunCore {
     return this.finish(plan.ex, ok, value, validate, compensate);
   }
 
+  // ------------------------------------------------------------ waits
+
+  /**
+   * Reach the durable wait `plan` began: its result, its timeout thrown, or
+   * the run stopped, waiting. The server keeps every rule (the deadline fixed
+   * when the run first reaches the wait, kept signals, timeouts); the SDK
+   * only memoizes a satisfied wait from the step log, as a step.
+   */
+  async wait(plan: Plan, kind: WaitRequest["kind"], options: WaitOptions): Promise<JSONValue> {
+    if (plan.kind === "error") throw plan.error;
+    if (plan.kind === "memo") return plan.output;
+    const ex = plan.ex;
+    ex.closed = true;
+    if (this.stopped !== undefined) throw new RunStopped(this.stopped);
+    const request: WaitRequest = {
+      workerId: this.workerId,
+      workflow: this.run.workflow,
+      attempt: this.run.attempt,
+      epoch: this.run.epoch,
+      name: ex.name,
+      kind,
+      stepFailures: [...this.stepFailures],
+      ...options,
+    };
+    let answer;
+    try {
+      answer = await this.protocol.wait(this.run.runId, ex.seq, request);
+    } catch (problem) {
+      if (problem instanceof LeaseLost || problem instanceof NotFound) {
+        this.stop(`wait refused: ${problem.message}`);
+        throw new RunStopped(problem.message, { cause: problem });
+      }
+      if (problem instanceof NondeterminismProblem) {
+        const error = new Nondeterminism(problem.detail || problem.message, { cause: problem });
+        this.fatal = { error, step: ex.name, seq: ex.seq };
+        throw this.fail(ex, error, now() - ex.started);
+      }
+      if (problem instanceof InvalidRequest) {
+        const error = new Permanent(`wait ${ex.seq} "${ex.name}": the server refused it: ${problem.detail || problem.message}`, {
+          cause: problem,
+        });
+        this.fatal = { error, step: ex.name, seq: ex.seq };
+        throw this.fail(ex, error, now() - ex.started);
+      }
+      const why = problem instanceof TransportError ? problem.message : errorMessage(problem);
+      this.stop(`the server could not be reached: ${why}`);
+      throw new RunStopped(why, { cause: problem });
+    }
+    if (answer.state === "satisfied") {
+      this.stepsDone.push(ex.seq);
+      return answer.output;
+    }
+    if (answer.state === "timed_out") {
+      throw this.fail(ex, new WaitTimedOut(answer.message || `${kind} "${ex.name}" timed out`), now() - ex.started);
+    }
+    // "waiting": the server gave the run up to the wait; it holds no lease
+    // now, and a later claim goes on from the step log.
+    this.stop(`the run waits on ${kind} "${ex.name}" until ${answer.until || "it is answered"}`);
+    throw new RunStopped(this.stopped ?? "waiting");
+  }
+
   // ------------------------------------------------------------ spend
 
   recordSpend(call: ModelCall): void {
@@ -529,6 +619,12 @@ export class RunCore {
   }
 }
 
+/** A promise whose rejection, if nobody awaits it, does not crash the process; whoever awaits it still gets it. */
+function quiet<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -581,6 +677,77 @@ export class Context {
     // whoever awaits the promise still gets the rejection.
     result.catch(() => undefined);
     return result as Promise<Awaited<T>>;
+  }
+
+  /** Begin a wait: its sequence number is taken now, in program order, as a step's. */
+  #wait(name: string, kind: WaitRequest["kind"], options: WaitOptions): Promise<JSONValue> {
+    const core = this.#core;
+    let plan: Plan;
+    try {
+      plan = core.begin(name, undefined);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const result = core.wait(plan, kind, options);
+    result.catch(() => undefined); // as a step's: kept for the outcome, thrown to whoever awaits
+    return result;
+  }
+
+  /**
+   * Wait durably for `durationMs`, a step named `name` (as Go's `klaxon.Sleep`).
+   *
+   * The run gives up its worker and is `waiting` until the time has passed
+   * since it first reached the sleep; then any worker goes on from here. A
+   * replay never sleeps it again. When the run must wait, the promise rejects
+   * with {@link RunStopped}: let it end the body (do not catch it).
+   */
+  sleep(name: string, durationMs: number): Promise<void> {
+    return quiet(this.#wait(name, "sleep", { timeoutMs: Math.round(durationMs) }).then(() => undefined));
+  }
+
+  /** {@link sleep} until `when`. */
+  sleepUntil(name: string, when: Date): Promise<void> {
+    let until: string;
+    try {
+      until = formatTime(when);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return quiet(this.#wait(name, "sleep", { until }).then(() => undefined));
+  }
+
+  /**
+   * Wait durably for a signal named `name` and return its payload (a JSON value).
+   *
+   * A signal sent before the wait begins is kept and taken by it; each signal
+   * is taken once. Past `timeoutMs` (default 48 hours) unanswered the promise
+   * rejects with {@link WaitTimedOut}, which the workflow may catch.
+   */
+  waitForSignal<T extends JSONValue = JSONValue>(name: string, options: SignalOptions = {}): Promise<T> {
+    const waitOptions: WaitOptions = {};
+    if (options.timeoutMs !== undefined) waitOptions.timeoutMs = Math.round(options.timeoutMs);
+    return this.#wait(name, "signal", waitOptions) as Promise<T>;
+  }
+
+  /**
+   * Ask a person to approve or reject, and wait durably for the decision.
+   *
+   * The request goes to the approvals inbox and the `approvals` channel. A
+   * rejection is a decision (check `approved`); no decision within
+   * `timeoutMs` (default 48 hours) rejects with {@link WaitTimedOut}.
+   */
+  awaitApproval(name: string, request: ApprovalRequest): Promise<ApprovalDecision> {
+    const asked: { [key: string]: JSONValue } = { title: request.title };
+    try {
+      if (request.body) asked["body"] = request.body;
+      if (request.data !== undefined) asked["data"] = roundtrip(request.data);
+      if (request.approvers !== undefined && request.approvers.length > 0) asked["approvers"] = [...request.approvers];
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const waitOptions: WaitOptions = { request: asked };
+    if (request.timeoutMs !== undefined) waitOptions.timeoutMs = Math.round(request.timeoutMs);
+    return quiet(this.#wait(name, "approval", waitOptions).then(approvalDecisionFromWire));
   }
 
   /** The running step's idempotency key, `RUNID/SEQ/NAME`: pass it to the provider. */

@@ -69,6 +69,15 @@ export class Timeout extends Failure {
 /** Thrown by the SDK when a step or the run passed its timeout (reported as kind `timeout`). */
 export class DeadlineExceeded extends Timeout {}
 
+/**
+ * A wait for a signal or an approval passed its deadline unanswered (Go's
+ * `klaxon.ErrWaitTimedOut`), thrown by `ctx.waitForSignal` and
+ * `ctx.awaitApproval` the same on every replay. A workflow may catch it and
+ * take another branch; otherwise the run dead-letters, class `timeout`, to
+ * the review channel, without retries.
+ */
+export class WaitTimedOut extends Timeout {}
+
 /** A retry cannot fix it: bad input, wrong credentials, a bug. */
 export class Permanent extends Failure {
   constructor(message = "", options?: ErrorOptions) {

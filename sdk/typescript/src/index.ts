@@ -14,6 +14,7 @@ export {
   RateLimited,
   Timeout,
   DeadlineExceeded,
+  WaitTimedOut,
   Permanent,
   PolicyViolation,
   ContextOverflow,
@@ -48,6 +49,8 @@ export {
   type StepOptions,
   type ModelCallOptions,
   type SpendRecord,
+  type SignalOptions,
+  type ApprovalRequest,
   type Validator,
   type Verdict,
   type Compensation,
@@ -67,4 +70,5 @@ export {
   type DeadLetterQuery,
   type ClientOptions,
 } from "./client.js";
+export { type ApprovalDecision, parseTime, formatTime } from "./waits.js";
 export { readUsage, jsonableResponse, classifyModelError, retryAfterMs } from "./model_calls.js";

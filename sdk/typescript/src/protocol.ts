@@ -273,13 +273,7 @@ export function outcomeToWire(o: OutcomeRequest): Wire {
     duration_ms: o.durationMs,
     steps_done: [...o.stepsDone],
     compensable: [...o.compensable],
-    step_failures: o.stepFailures.map((f) => ({
-      seq: f.seq,
-      name: f.name,
-      error: errorInfoToWire(f.error),
-      model_calls: f.modelCalls.map(modelCallToWire),
-      duration_ms: f.durationMs,
-    })),
+    step_failures: o.stepFailures.map(stepFailureToWire),
   };
   if (o.result === "completed") wire["output"] = o.output ?? null;
   if (o.error !== undefined) wire["error"] = errorInfoToWire(o.error);
@@ -299,6 +293,63 @@ export interface OutcomeAnswer {
   retryAt: string;
   deadLetterId: string;
   compensate: CompensateItem[];
+}
+
+// ---------------------------------------------------------------- waits
+
+/** A durable wait the workflow reached: a sleep, a wait for a signal, or an approval request. */
+export interface WaitRequest {
+  workerId: string;
+  workflow: string;
+  attempt: number;
+  epoch: number;
+  name: string;
+  kind: "sleep" | "signal" | "approval";
+  /** A sleep's duration, or how long a signal or decision is waited for (unset: the server's default). */
+  timeoutMs?: number;
+  /** A sleep's due time, RFC 3339. */
+  until?: string;
+  /** What an approval asks: title, body, data, approvers. */
+  request?: { [key: string]: JSONValue };
+  stepFailures: readonly StepFailure[];
+}
+
+/** What became of a wait: `state` is satisfied (`output`), timed_out (`message`) or waiting. */
+export interface WaitAnswer {
+  state: string;
+  seq: number;
+  name: string;
+  output: JSONValue;
+  class: string;
+  message: string;
+  deadline: string;
+  until: string;
+}
+
+function stepFailureToWire(f: StepFailure): Wire {
+  return {
+    seq: f.seq,
+    name: f.name,
+    error: errorInfoToWire(f.error),
+    model_calls: f.modelCalls.map(modelCallToWire),
+    duration_ms: f.durationMs,
+  };
+}
+
+export function waitToWire(w: WaitRequest): Wire {
+  const wire: Wire = {
+    worker_id: w.workerId,
+    workflow: w.workflow,
+    attempt: w.attempt,
+    epoch: w.epoch,
+    name: w.name,
+    kind: w.kind,
+    step_failures: w.stepFailures.map(stepFailureToWire),
+  };
+  if (w.timeoutMs !== undefined) wire["timeout_ms"] = w.timeoutMs;
+  if (w.until) wire["until"] = w.until;
+  if (w.request !== undefined) wire["request"] = w.request;
+  return wire;
 }
 
 // ---------------------------------------------------------------- heartbeat
@@ -589,6 +640,22 @@ export class WorkerProtocol {
         const m = mapping(c);
         return { seq: int(m["seq"]), name: str(m["name"]), idempotencyKey: str(m["idempotency_key"]) };
       }),
+    };
+  }
+
+  async wait(runId: string, seq: number, request: WaitRequest): Promise<WaitAnswer> {
+    // Retried after a network error: a wait that made the run wait is then
+    // answered 409 lease-lost, which stops the run as well.
+    const wire = await this.post(`/runs/${encodeURIComponent(runId)}/waits/${seq}`, waitToWire(request), true);
+    return {
+      state: str(wire["state"]),
+      seq: int(wire["seq"]),
+      name: str(wire["name"]),
+      output: (wire["output"] ?? null) as JSONValue,
+      class: str(wire["class"]),
+      message: str(wire["message"]),
+      deadline: str(wire["deadline"]),
+      until: str(wire["until"]),
     };
   }
 

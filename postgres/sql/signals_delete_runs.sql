@@ -1,0 +1,1 @@
+DELETE FROM signals WHERE run_id = ANY($1::text[]);

@@ -1,0 +1,1 @@
+DELETE FROM waits WHERE run_id = ANY($1::text[]);

@@ -1,0 +1,1 @@
+SELECT * FROM signals WHERE run_id = ?1 ORDER BY id;
