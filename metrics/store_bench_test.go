@@ -129,7 +129,11 @@ var foldOnce sync.Once
 //   - scrape: scrapes as Prometheus makes them, every op after the TTL, each
 //     waiting at most DefaultStoreScrapeWait for the read it starts.
 func BenchmarkStoreScrape(b *testing.B) {
-	st := seededStore(b)
+	benchScrapes(b, seededStore(b))
+}
+
+// benchScrapes measures a seeded store's reads and scrapes.
+func benchScrapes(b *testing.B, st metrics.Storage) {
 	b.Run("read", func(b *testing.B) {
 		registry := prometheus.NewRegistry()
 		registry.MustRegister(metrics.NewStoreCollector(st, time.Nanosecond, metrics.StoreScrapeWait(time.Hour)))
