@@ -14,7 +14,9 @@ const MaxTotalsFoldBatch = 10000
 // bookkeeping off the step path, safe to run from several processes at once.
 type Totals interface {
 	// RunTotalsFold folds up to limit (1 to MaxTotalsFoldBatch) ended runs
-	// not folded yet, in one transaction, and returns how many it folded: fewer
-	// than limit when none are left.
+	// not folded yet, in one transaction, and returns how many the batch
+	// took up: fewer than limit when no more were waiting. (A run that
+	// changed meanwhile, replayed or deleted, is left alone, and may be
+	// counted in the number.)
 	RunTotalsFold(ctx context.Context, limit int) (folded int, err error)
 }
