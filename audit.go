@@ -22,9 +22,10 @@ type AuditFilter struct {
 }
 
 // AuditLog lists the operator actions recorded in the audit log, newest
-// first: every replay, resolve, discard, purge, cancel, breaker reset and
-// outbox give-up, with who, when, on what, with which parameters and to what
-// effect. An action is recorded in the transaction that carries it out, so a
+// first: every replay, resolve, discard, purge, cancel, breaker reset, outbox
+// give-up, retention batch and Audited enqueue, and every request to an admin
+// endpoint of the HTTP API, with who, when, on what, with which parameters and
+// to what effect. An action is recorded in the transaction that carries it out, so a
 // refused one leaves no record, and nothing deletes records.
 func (c *Client) AuditLog(ctx context.Context, filter *AuditFilter) ([]*klaxontype.AuditRecord, error) {
 	if filter == nil {

@@ -14,6 +14,7 @@ type enqueueOptions struct {
 	entities       map[string]string
 	delay          time.Duration
 	budget         *klaxontype.Budget
+	audited        bool
 }
 
 // WithIdempotencyKey deduplicates enqueues: a second enqueue of the same
@@ -42,6 +43,13 @@ func WithDelay(delay time.Duration) EnqueueOption {
 // workflow's budget.
 func WithRunBudget(budget klaxontype.Budget) EnqueueOption {
 	return func(o *enqueueOptions) { o.budget = &budget }
+}
+
+// Audited records the enqueue in the audit log (action run.enqueue, with
+// EnqueueAs's actor), in the enqueue's transaction: for an operator's enqueue
+// (the HTTP API and the klaxon command use it), not a program's own.
+func Audited() EnqueueOption {
+	return func(o *enqueueOptions) { o.audited = true }
 }
 
 // EnqueueResult is the run an enqueue created, or found.

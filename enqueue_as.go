@@ -30,7 +30,7 @@ func (c *Client) EnqueueAs(ctx context.Context, actor, workflow string, input []
 	params := &store.RunEnqueueParams{
 		ID: newID(), Workflow: workflow, WorkflowVersion: version, Input: input,
 		IdempotencyKey: options.idempotencyKey, Entities: options.entities, Actor: actorOr(actor),
-		Budget: options.budget,
+		Budget: options.budget, Audit: options.audited,
 	}
 	if options.delay > 0 {
 		params.AvailableAt = time.Now().Add(options.delay)

@@ -309,3 +309,97 @@ func newLoopbackServer(t *testing.T, api *klaxonhttp.Server) *httptest.Server {
 	t.Cleanup(server.Close)
 	return server
 }
+
+// TestAdminReadsTheAuditLog: an operator replays dead letters with a raised
+// budget (a bad one is refused, changing nothing) and sees no audit log; an
+// admin finds the replay in the audit log, newest first, filters it by
+// action and actor, and pages back through older records.
+func TestAdminReadsTheAuditLog(t *testing.T) {
+	needChromium(t)
+	s := newSite(t, nil)
+	entries := s.deadCharges(2, "audit")
+	// Enough older records for a second page.
+	for i := range 60 {
+		if err := s.store.AuditAppend(s.ctx, &store.AuditAppendParams{Actor: "ci-bot", Action: klaxontype.AuditAdminRequest,
+			Target: fmt.Sprintf("GET /api/v1/tokens?n=%d", i), Result: "200 OK"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tab := s.browser()
+	s.signIn(tab, operateSecret)
+	if visible := run(s, tab, "look for the audit link", chromedp.Evaluate[bool](`!document.querySelector('#nav a[data-page="audit"]').hidden`)); visible {
+		t.Error("an operate token sees the Audit link")
+	}
+	s.open(tab, "#/audit")
+	s.waitText(tab, "#audit-needs-admin", "needs an admin token")
+
+	// A bad budget in the bulk form is refused before anything is sent.
+	s.open(tab, "#/dlq?state=open")
+	s.waitElement(tab, fmt.Sprintf(`input[name=entry][value=%q]`, entries[1].ID))
+	s.do(tab, "replay with a negative budget",
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`input[name=entry][value=%q]`, entries[1].ID))),
+		chromedp.SendKeys(chromedp.CSS(`#dlq-actions input[name=budget_usd]`), "-1"),
+		chromedp.Click(chromedp.CSS(`button[data-action="replay-selected"]`)))
+	s.waitText(tab, "#notice", "budget $ -1: give an amount of US dollars above 0")
+	if e := s.entryState(entries[1].ID); e != klaxontype.DeadLetterOpen {
+		t.Fatalf("after a refused budget the entry is %s; want open", e)
+	}
+
+	// The entry's page replays with a raised budget.
+	s.open(tab, "#/dlq/"+entries[0].ID)
+	s.waitElement(tab, "#replay-form input[name=budget_tokens]")
+	s.do(tab, "replay with a budget",
+		chromedp.SendKeys(chromedp.CSS(`#replay-form input[name=budget_tokens]`), "5000"),
+		chromedp.SendKeys(chromedp.CSS(`#replay-form input[name=budget_usd]`), "2.5"),
+		chromedp.Click(chromedp.CSS(`#replay-form button[type=submit]`)))
+	s.waitText(tab, "#dry-run-budget", "each replayed run: 5,000 tokens and $2.5000")
+	s.screenshot(tab, "replay-with-budget")
+	s.do(tab, "confirm the replay", chromedp.Click(chromedp.CSS("#dialog-ok")))
+	s.waitText(tab, "#notice", "replayed")
+	replayed, err := s.store.RunGet(s.ctx, entries[0].RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := replayed.Budget; b == nil || b.Tokens != 5000 || b.CostUSD != 2.5 {
+		t.Errorf("the replayed run's budget is %+v; want 5000 tokens and $2.50", b)
+	}
+
+	s.do(tab, "sign out", chromedp.Click(chromedp.CSS("#sign-out")), chromedp.WaitVisible(chromedp.CSS("#login-token")))
+	s.signIn(tab, adminSecret)
+	s.do(tab, "open the audit log with its key", chromedp.KeyEvent("7"))
+	s.waitElement(tab, "#audit-table")
+	s.screenshot(tab, "audit-log")
+	// Newest first: the operator's replay (this page's own read is recorded
+	// once answered, for the next refresh).
+	actions := run(s, tab, "read the actions", chromedp.Evaluate[[]string](`[...document.querySelectorAll('#audit-table tbody tr')].map((r) => r.dataset.action)`))
+	if len(actions) != 50 || actions[0] != "dlq.replay" {
+		t.Fatalf("the first page has %d records beginning %v; want 50, the replay first", len(actions), actions[:min(3, len(actions))])
+	}
+	s.do(tab, "filter by action",
+		chromedp.SetValue(chromedp.CSS(`#audit-filter select[name=action]`), "dlq.replay"),
+		chromedp.Click(chromedp.CSS(`#audit-filter button[type=submit]`)))
+	s.waitFor(tab, "only replays", `(() => { const rows = [...document.querySelectorAll('#audit-table tbody tr')];
+		return rows.length === 1 && rows[0].dataset.action === 'dlq.replay'; })()`)
+	s.waitText(tab, "#audit-table", entries[0].ID)
+	s.waitText(tab, "#audit-table", "operator")
+	s.waitText(tab, "#audit-table", `"tokens":5000`)
+	s.open(tab, "#/audit?actor=ci-bot")
+	s.waitElement(tab, "#audit-older")
+	s.do(tab, "page back", chromedp.Click(chromedp.CSS("#audit-older")))
+	s.waitFor(tab, "the older page", `(() => { const rows = [...document.querySelectorAll('#audit-table tbody tr')];
+		return rows.length === 10 && rows.every((r) => r.textContent.includes('ci-bot')); })()`)
+	s.waitText(tab, ".pager", "Newest")
+	if text := s.text(tab, "#audit-table tbody tr:last-child"); !strings.Contains(text, "n=0") {
+		t.Errorf("the last record of the older page reads %q; want the oldest (n=0)", text)
+	}
+}
+
+// entryState is the state of a dead-letter entry in the store.
+func (s *site) entryState(id string) klaxontype.DeadLetterState {
+	s.t.Helper()
+	entry, err := s.store.DLQGet(s.ctx, id)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return entry.State
+}

@@ -32,7 +32,7 @@ type AuditQuery struct {
 type listAuditInput struct {
 	Since  time.Time `query:"since" doc:"Only actions at or after this time (RFC 3339)"`
 	Actor  string    `query:"actor" maxLength:"200" doc:"Only actions of this actor (a token's name, or a user)"`
-	Action string    `query:"action" enum:"dlq.replay,dlq.resolve,dlq.discard,dlq.purge,run.cancel,breaker.reset,outbox.give_up,retention.delete" doc:"Only actions of this kind"`
+	Action string    `query:"action" enum:"dlq.replay,dlq.resolve,dlq.discard,dlq.purge,run.cancel,breaker.reset,outbox.give_up,retention.delete,run.enqueue,admin.request" doc:"Only actions of this kind"`
 	Limit  int       `query:"limit" minimum:"0" maximum:"1000" doc:"Records per page (default 100)"`
 	Cursor string    `query:"cursor" pattern:"^[0-9]*$" doc:"next_cursor of the previous page"`
 }
@@ -45,8 +45,9 @@ func (s *Server) registerAudit() {
 	register(s, ScopeAdmin, huma.Operation{
 		OperationID: "list-audit", Method: http.MethodGet, Path: APIPrefix + "/audit",
 		Summary: "The audit log: every operator action, newest first", Tags: []string{"audit"},
-		Description: "Every replay, resolve, discard, purge, cancel, breaker reset and outbox give-up, " +
-			"recorded in the transaction that carried it out, with its actor, time, target, parameters and result.",
+		Description: "Every replay, resolve, discard, purge, cancel, breaker reset, outbox give-up, retention batch and enqueue " +
+			"through the API, recorded in the transaction that carried it out, and every request to an admin endpoint " +
+			"(admin.request, with its status, this one included), with its actor, time, target, parameters and result.",
 		Errors: []int{http.StatusUnprocessableEntity},
 	}, func(ctx context.Context, input *listAuditInput) (*listAuditOutput, error) {
 		filter := &klaxon.AuditFilter{Since: input.Since, Actor: input.Actor, Action: klaxontype.AuditAction(input.Action), Limit: input.Limit}

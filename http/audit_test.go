@@ -2,7 +2,9 @@ package http_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	klaxonhttp "github.com/klaxonhq/klaxon/http"
@@ -49,4 +51,60 @@ func TestAuditLogOverTheAPI(t *testing.T) {
 	}
 	f.do(http.MethodGet, "/api/v1/audit?action=dlq.purged", adminSecret, "").wantProblem(t, http.StatusUnprocessableEntity, "action")
 	f.do(http.MethodGet, "/api/v1/audit?cursor=abc", adminSecret, "").wantProblem(t, http.StatusUnprocessableEntity, "cursor")
+}
+
+// An enqueue through the API is audited under the token's name, and so is
+// every request to an admin endpoint, whatever its answer; an admin request
+// refused for its scope or its token is not an admin token's use.
+func TestAuditRecordsEnqueuesAndAdminRequests(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	ctx := context.Background()
+	admin, operator := f.client(adminSecret), f.client(operateSecret)
+	enqueued, err := operator.Enqueue(ctx, &klaxonhttp.EnqueueRequest{Workflow: "greet", Input: json.RawMessage(`"Ada"`),
+		IdempotencyKey: "greet-ada", Entities: map[string]string{"person": "ada"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Tokens(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.ResetBreaker(ctx, "greet"); err == nil {
+		t.Fatal("reset a breaker that never tripped")
+	}
+	f.do(http.MethodGet, "/api/v1/tokens", operateSecret, "").wantProblem(t, http.StatusForbidden, "admin")
+	f.do(http.MethodGet, "/api/v1/tokens", "not-a-token-0123456789", "").wantProblem(t, http.StatusUnauthorized, "token")
+
+	page, err := admin.Audit(ctx, &klaxonhttp.AuditQuery{Action: klaxontype.AuditRunEnqueue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Records) != 1 || page.Records[0].Actor != "operator" || page.Records[0].Target != enqueued.Run.ID {
+		t.Fatalf("run.enqueue records: %+v; want the operator's enqueue of run %s", page.Records, enqueued.Run.ID)
+	}
+	if params := string(page.Records[0].Params); strings.Contains(params, "Ada") || !strings.Contains(params, "greet-ada") {
+		t.Errorf("enqueue params %s; want the key and entities, never the input", params)
+	}
+
+	page, err = admin.Audit(ctx, &klaxonhttp.AuditQuery{Action: klaxontype.AuditAdminRequest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range page.Records {
+		got = append(got, r.Actor+" "+r.Target+" "+r.Result)
+	}
+	// Newest first: the audit read before this one, the refused reset, the
+	// token list; not the operator's 403 nor the unknown token's 401.
+	want := []string{
+		"root GET /api/v1/audit 200 OK",
+		"root POST /api/v1/breakers/greet/reset 404 Not Found",
+		"root GET /api/v1/tokens 200 OK",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("admin.request records:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if r := f.do(http.MethodGet, "/api/v1/audit?action=admin.request&actor=root", adminSecret, ""); r.status != http.StatusOK {
+		t.Errorf("filtering by admin.request: %d %s", r.status, r.body)
+	}
 }

@@ -156,7 +156,8 @@ func (s *Server) registerRuns() {
 
 func (s *Server) enqueue(ctx context.Context, input *enqueueInput) (*enqueueOutput, error) {
 	request := input.Body
-	var opts []klaxon.EnqueueOption
+	// An enqueue through the API is an operator's act: audited.
+	opts := []klaxon.EnqueueOption{klaxon.Audited()}
 	if request.IdempotencyKey != "" {
 		opts = append(opts, klaxon.WithIdempotencyKey(request.IdempotencyKey))
 	}

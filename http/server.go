@@ -84,6 +84,7 @@ type Server struct {
 	runs         store.Runs
 	reports      store.Reports
 	alerts       store.Alerts
+	audit        store.Audit
 	workers      *klaxon.RemoteWorkers
 	tokens       *Tokens
 	maxBodyBytes int64
@@ -108,7 +109,7 @@ func NewServer(config Config) (*Server, error) {
 	}
 	st := config.Client.Store()
 	s := &Server{
-		client: config.Client, runs: st, reports: st, alerts: st, workers: config.Workers,
+		client: config.Client, runs: st, reports: st, alerts: st, audit: st, workers: config.Workers,
 		tokens: config.Tokens, maxBodyBytes: config.MaxBodyBytes, logger: config.Logger,
 		hosts: config.Hosts, checkHost: config.Tokens.Len() == 0 || len(config.Hosts) > 0,
 		maxConnsPerClient: config.MaxConnsPerClient,
@@ -288,6 +289,14 @@ const scopeKey = "klaxon-scope"
 // operation needs, recording the token's name as the actor.
 func (s *Server) authorize(ctx huma.Context, next func(huma.Context)) {
 	required, _ := ctx.Operation().Metadata[scopeKey].(Scope)
+	if required == ScopeAdmin {
+		// Every use of an admin endpoint is audited, whatever came of it.
+		inner := next
+		next = func(ctx huma.Context) {
+			inner(ctx)
+			s.auditAdminRequest(ctx)
+		}
+	}
 	if required == ScopeNone || s.tokens.Len() == 0 {
 		next(ctx)
 		return

@@ -33,6 +33,16 @@ const (
 	// AuditRetentionDelete is a batch of old ended runs deleted by retention;
 	// its target is the workflow, its parameters the rule and the runs.
 	AuditRetentionDelete AuditAction = "retention.delete"
+	// AuditRunEnqueue is a run enqueued through the HTTP API or the klaxon
+	// command (not by a program's own Enqueue); its target is the run, its
+	// parameters the workflow, idempotency key and entities (never the
+	// input), its result whether the key found an existing run.
+	AuditRunEnqueue AuditAction = "run.enqueue"
+	// AuditAdminRequest is a request to an endpoint of scope admin, whatever
+	// came of it; its actor is the token's name, its target the method and
+	// path, its result the HTTP status. What the request did, if anything,
+	// has a record of its own (dlq.purge, breaker.reset, …).
+	AuditAdminRequest AuditAction = "admin.request"
 	// AuditApprovalDecide is a run's approval request approved or rejected
 	// by a person; its target is the run, its parameters the request's name
 	// and the decision.
@@ -45,7 +55,7 @@ const (
 func AuditActions() []AuditAction {
 	return []AuditAction{AuditDLQReplay, AuditDLQResolve, AuditDLQDiscard, AuditDLQPurge,
 		AuditRunCancel, AuditBreakerReset, AuditOutboxGiveUp, AuditRetentionDelete,
-		AuditApprovalDecide, AuditSignalSend}
+		AuditApprovalDecide, AuditSignalSend, AuditRunEnqueue, AuditAdminRequest}
 }
 
 // Valid reports whether a is one of AuditActions.

@@ -12,9 +12,11 @@
 //     however many worker processes share the store: runs by workflow and
 //     status, dead-letter entries by workflow and class (open, and created
 //     ever), suppressed duplicates by workflow, breakers and the outbox
-//     backlog. Scrape it from one process (the
-//     klaxon server does), not from every worker, or the same numbers appear
-//     once per process.
+//     backlog, and the workflow totals (klaxon_workflow_*: runs, attempts,
+//     retries, tokens, dollars, runs of unknown price, incomplete manifests)
+//     that deleting old runs never lowers. Every process that serves it
+//     reports the same figures: aggregate them with max. Register it in one
+//     process of a program (the klaxon server does), not in every worker.
 //
 // It is an adapter: nothing in Klaxon's core imports it. It may import only
 // the standard library, the root package, klaxontype, store and

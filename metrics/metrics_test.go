@@ -300,6 +300,25 @@ func TestScrapeAfterScriptedRun(t *testing.T) {
 	s.check(2, "klaxon_outbox_pending")
 	s.check(1, "klaxon_store_up")
 
+	// The store's workflow totals say what the engine's hooks said, from
+	// the database: what any worker did, instrumented or not.
+	for _, name := range []string{"summarize", "doomed", "partial"} {
+		s.check(1, "klaxon_workflow_runs_total", "workflow="+name)
+	}
+	s.check(2, "klaxon_workflow_run_attempts_total", "workflow=summarize")
+	s.check(1, "klaxon_workflow_run_retries_total", "workflow=summarize")
+	s.check(0, "klaxon_workflow_run_retries_total", "workflow=doomed")
+	s.check(3, "klaxon_workflow_model_calls_total", "workflow=summarize")
+	s.check(2010, "klaxon_workflow_model_tokens_total", "workflow=summarize", "kind=input")
+	s.check(405, "klaxon_workflow_model_tokens_total", "workflow=summarize", "kind=output")
+	s.check(100, "klaxon_workflow_model_tokens_total", "workflow=summarize", "kind=cached")
+	s.check(0.02, "klaxon_workflow_model_cost_usd_total", "workflow=summarize")
+	s.check(1, "klaxon_workflow_runs_unknown_cost_total", "workflow=summarize")
+	s.check(0.5, "klaxon_workflow_model_cost_usd_total", "workflow=doomed")
+	s.check(0, "klaxon_workflow_runs_unknown_cost_total", "workflow=doomed")
+	s.check(1, "klaxon_workflow_runs_manifest_incomplete_total", "workflow=partial")
+	s.check(0, "klaxon_workflow_runs_manifest_incomplete_total", "workflow=doomed")
+
 	if ownHook.Load() != 4 {
 		t.Errorf("the program's own OnAttempt hook saw %d attempts; want 4: Instrument must chain it", ownHook.Load())
 	}

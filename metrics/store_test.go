@@ -49,7 +49,7 @@ func TestStoreCollectorCachesReads(t *testing.T) {
 
 	fresh := &countingStore{Store: st.Store}
 	registry = prometheus.NewRegistry()
-	registry.MustRegister(metrics.NewStoreCollector(fresh, time.Millisecond))
+	registry.MustRegister(metrics.NewStoreCollector(fresh, time.Millisecond, metrics.StoreScrapeWait(time.Minute)))
 	for range 3 {
 		if _, err := registry.Gather(); err != nil {
 			t.Fatal(err)
@@ -67,7 +67,7 @@ func TestStoreCollectorReportsStoreDown(t *testing.T) {
 	t.Parallel()
 	st := openStore(t, filepath.Join(t.TempDir(), "klaxon.db"))
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(metrics.NewStoreCollector(st, time.Nanosecond))
+	registry.MustRegister(metrics.NewStoreCollector(st, time.Nanosecond, metrics.StoreScrapeWait(time.Minute)))
 	up := func() (float64, int) {
 		t.Helper()
 		families, err := registry.Gather()
@@ -98,7 +98,7 @@ func TestStoreCollectorReportsFiringAlerts(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	st := openStore(t, filepath.Join(t.TempDir(), "klaxon.db"))
-	collector := metrics.NewStoreCollector(st, time.Nanosecond)
+	collector := metrics.NewStoreCollector(st, time.Nanosecond, metrics.StoreScrapeWait(time.Minute))
 	firing := func() []string {
 		t.Helper()
 		registry := prometheus.NewRegistry()
@@ -143,5 +143,65 @@ func TestStoreCollectorReportsFiringAlerts(t *testing.T) {
 	}
 	if got := firing(); len(got) != 0 {
 		t.Fatalf("after resolving: %v; want no series", got)
+	}
+}
+
+// slowStore holds its reads of the run totals until released.
+type slowStore struct {
+	store.Store
+	hold    atomic.Bool
+	release chan struct{}
+}
+
+func (s *slowStore) RunSumByWorkflow(ctx context.Context) ([]*store.RunTotals, error) {
+	if s.hold.Load() {
+		<-s.release
+	}
+	return s.Store.RunSumByWorkflow(ctx)
+}
+
+// A read slower than the scrape wait does not hold the scrape: it serves the
+// previous read's figures, and the next scrape the new ones.
+func TestStoreCollectorServesPreviousReadWhileReading(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := &slowStore{Store: openStore(t, filepath.Join(t.TempDir(), "klaxon.db")), release: make(chan struct{})}
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(metrics.NewStoreCollector(st, time.Nanosecond, metrics.StoreScrapeWait(20*time.Millisecond)))
+	runs := func() float64 {
+		t.Helper()
+		families, err := registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, family := range families {
+			if family.GetName() == "klaxon_workflow_runs_total" {
+				return family.Metric[0].GetCounter().GetValue()
+			}
+		}
+		return -1
+	}
+	if got := runs(); got != -1 {
+		t.Fatalf("an empty store: klaxon_workflow_runs_total %v; want no series", got)
+	}
+	if _, _, err := st.RunEnqueue(ctx, &store.RunEnqueueParams{ID: "01JRUN0000000000000000000A", Workflow: "slow", WorkflowVersion: 1, Input: []byte(`{}`), Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	st.hold.Store(true)
+	started := time.Now()
+	if got := runs(); got != -1 {
+		t.Errorf("while the store is read: %v; want the previous read's (no series)", got)
+	}
+	if waited := time.Since(started); waited > time.Second {
+		t.Errorf("the scrape waited %s for a slow read", waited)
+	}
+	st.hold.Store(false)
+	close(st.release)
+	deadline := time.Now().Add(5 * time.Second)
+	for runs() != 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := runs(); got != 1 {
+		t.Errorf("after the read: klaxon_workflow_runs_total %v; want 1", got)
 	}
 }

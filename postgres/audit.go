@@ -11,7 +11,12 @@ import (
 )
 
 func (t *tx) AuditInsert(ctx context.Context, r *klaxontype.AuditRecord) error {
-	_, err := t.tx.Exec(ctx, auditInsertSQL, r.At, r.Actor, string(r.Action), r.Target, string(r.Params), r.Result)
+	return insertAudit(ctx, t.tx, r)
+}
+
+// insertAudit appends a record to the audit log in a transaction.
+func insertAudit(ctx context.Context, q querier, r *klaxontype.AuditRecord) error {
+	_, err := q.Exec(ctx, auditInsertSQL, r.At, r.Actor, string(r.Action), r.Target, string(r.Params), r.Result)
 	return err
 }
 

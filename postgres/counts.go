@@ -84,3 +84,45 @@ func (s *Store) DLQCountByClassAndChannel(ctx context.Context, params *store.DLQ
 	})
 	return groups, err
 }
+
+// DLQCountDeleted counts the dead-letter entries retention and purges
+// deleted, by workflow and class.
+func (s *Store) DLQCountDeleted(ctx context.Context) ([]*store.DLQCount, error) {
+	var counts []*store.DLQCount
+	err := s.read(ctx, func(ctx context.Context, q querier) error {
+		counts = []*store.DLQCount{}
+		rows, err := q.Query(ctx, dlqCountDeletedSQL)
+		if err != nil {
+			return err
+		}
+		var workflow, class string
+		var count int
+		_, err = pgx.ForEachRow(rows, []any{&workflow, &class, &count}, func() error {
+			counts = append(counts, &store.DLQCount{Workflow: workflow, Class: klaxontype.FailureClass(class), Count: count})
+			return nil
+		})
+		return err
+	})
+	return counts, err
+}
+
+// RunSumByWorkflow sums the runs of each workflow, deleted ones included.
+func (s *Store) RunSumByWorkflow(ctx context.Context) ([]*store.RunTotals, error) {
+	var totals []*store.RunTotals
+	err := s.read(ctx, func(ctx context.Context, q querier) error {
+		totals = []*store.RunTotals{}
+		rows, err := q.Query(ctx, runSumByWorkflowSQL)
+		if err != nil {
+			return err
+		}
+		var t store.RunTotals
+		_, err = pgx.ForEachRow(rows, []any{&t.Workflow, &t.Runs, &t.Attempts, &t.Retries,
+			&t.Usage.InputTokens, &t.Usage.OutputTokens, &t.Usage.CachedTokens, &t.CostUSD, &t.ModelCalls, &t.RunsUnknownCost}, func() error {
+			copied := t
+			totals = append(totals, &copied)
+			return nil
+		})
+		return err
+	})
+	return totals, err
+}

@@ -51,6 +51,8 @@ var (
 	dlqCountByClassChannelSQL string
 	//go:embed sql/dlq_count_created.sql
 	dlqCountCreatedSQL string
+	//go:embed sql/dlq_count_deleted.sql
+	dlqCountDeletedSQL string
 	//go:embed sql/dlq_delete.sql
 	dlqDeleteSQL string
 	//go:embed sql/dlq_delete_runs.sql
@@ -121,6 +123,8 @@ var (
 	runCompensatingSQL string
 	//go:embed sql/run_count_by_status.sql
 	runCountByStatusSQL string
+	//go:embed sql/run_count_by_workflow_status.sql
+	runCountByWorkflowStatusSQL string
 	//go:embed sql/run_count_overdue.sql
 	runCountOverdueSQL string
 	//go:embed sql/run_dead.sql
@@ -149,8 +153,16 @@ var (
 	runRestartInsertSQL string
 	//go:embed sql/run_retry.sql
 	runRetrySQL string
+	//go:embed sql/run_sum_by_workflow.sql
+	runSumByWorkflowSQL string
 	//go:embed sql/run_suspend.sql
 	runSuspendSQL string
+	//go:embed sql/run_totals_fold.sql
+	runTotalsFoldSQL string
+	//go:embed sql/run_totals_folded_add_spend.sql
+	runTotalsFoldedAddSpendSQL string
+	//go:embed sql/run_totals_unfold.sql
+	runTotalsUnfoldSQL string
 	//go:embed sql/run_wake.sql
 	runWakeSQL string
 	//go:embed sql/runs_claim_available.sql

@@ -33,7 +33,7 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 	}
 	if params.IdempotencyKey == "" {
 		// Without a key an enqueue cannot meet another: it is group-committed
-		// with the other writes.
+		// with the other writes, its audit record too.
 		req := &writeRequest{enqueue: params}
 		if err := s.writers.write(ctx, req); err != nil {
 			return nil, false, err
@@ -63,12 +63,20 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 			// The key is taken: return the run that has it.
 			created = false
 			run, err = collectRun(tx.Query(ctx, runGetByIdempotencyKeySQL, params.Workflow, params.IdempotencyKey))
-			return err
+			if err != nil || !params.Audit {
+				return err
+			}
+			return insertAudit(ctx, tx, params.AuditRecord(t, run.ID, false))
 		}
 		if err != nil {
 			return err
 		}
 		created = true
+		if params.Audit {
+			if err := insertAudit(ctx, tx, params.AuditRecord(t, params.ID, true)); err != nil {
+				return err
+			}
+		}
 		return insertEvent(ctx, tx, &klaxontype.Event{
 			RunID: params.ID, Type: klaxontype.EventRunEnqueued, Actor: params.Actor, At: t,
 		})
@@ -146,6 +154,12 @@ func queueEnqueues(b *pgx.Batch, batch []*writeRequest) error {
 			}
 			return err
 		})
+	for _, i := range idx {
+		if p := batch[i].enqueue; p.Audit {
+			r := p.AuditRecord(t, p.ID, true)
+			b.Queue(auditInsertSQL, r.At, r.Actor, string(r.Action), r.Target, string(r.Params), r.Result)
+		}
+	}
 	return nil
 }
 
@@ -198,6 +212,29 @@ func (s *Store) RunList(ctx context.Context, params *store.RunListParams) ([]*kl
 		return err
 	})
 	return runs, err
+}
+
+// RunCountByWorkflowAndStatus counts every run by workflow and status.
+func (s *Store) RunCountByWorkflowAndStatus(ctx context.Context) (map[string]map[klaxontype.RunStatus]int, error) {
+	var counts map[string]map[klaxontype.RunStatus]int
+	err := s.read(ctx, func(ctx context.Context, q querier) error {
+		counts = make(map[string]map[klaxontype.RunStatus]int)
+		rows, err := q.Query(ctx, runCountByWorkflowStatusSQL)
+		if err != nil {
+			return err
+		}
+		var workflow, status string
+		var count int
+		_, err = pgx.ForEachRow(rows, []any{&workflow, &status, &count}, func() error {
+			if counts[workflow] == nil {
+				counts[workflow] = make(map[klaxontype.RunStatus]int)
+			}
+			counts[workflow][klaxontype.RunStatus(status)] = count
+			return nil
+		})
+		return err
+	})
+	return counts, err
 }
 
 // RunCountByStatus counts runs by status, optionally of one workflow.

@@ -68,6 +68,9 @@ type runRow struct {
 	UpdatedAt     time.Time  `db:"updated_at"`
 	StartedAt     *time.Time `db:"started_at"`
 	FinishedAt    *time.Time `db:"finished_at"`
+	// TotalsFolded is the metrics' bookkeeping (store.Totals), not part of
+	// a run; scanned only because the queries read every column.
+	TotalsFolded bool `db:"totals_folded"`
 }
 
 func (r *runRow) run() *klaxontype.Run {

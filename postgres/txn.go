@@ -122,6 +122,10 @@ func (t *tx) RunReopen(ctx context.Context, p *txn.RunReopenParams) (bool, error
 		generation = 1
 	}
 	tokens, cost := txn.BudgetArgs(p.Budget)
+	// A folded run's totals change again from now: out of the folded sums.
+	if _, err := t.tx.Exec(ctx, runTotalsUnfoldSQL, p.ID); err != nil {
+		return false, err
+	}
 	tag, err := t.tx.Exec(ctx, runReplaySQL, p.ID, p.At, bytesOrNull(p.Input), generation, tokens, cost)
 	if err != nil {
 		return false, err

@@ -63,7 +63,15 @@ func (t *tx) StepCompensate(ctx context.Context, p *store.StepCompensateParams, 
 	return name, err
 }
 
+// RunAddSpend adds late spend to a run, and to the folded sums when they
+// hold the run already.
 func (t *tx) RunAddSpend(ctx context.Context, runID string, spend klaxontype.Spend) error {
+	if spend.IsZero() {
+		return nil
+	}
+	if _, err := t.tx.Exec(ctx, runTotalsFoldedAddSpendSQL, append([]any{runID}, spendArgs(spend)...)...); err != nil {
+		return err
+	}
 	return addSpend(ctx, t.tx, runID, spend)
 }
 

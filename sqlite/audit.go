@@ -10,7 +10,13 @@ import (
 )
 
 func (t *tx) AuditInsert(_ context.Context, r *klaxontype.AuditRecord) error {
-	return execute(t.conn, auditInsertSQL, nil, r.At, r.Actor, string(r.Action), r.Target, string(r.Params), r.Result)
+	return insertAudit(t.conn, r)
+}
+
+// insertAudit appends a record to the audit log inside the writer's
+// transaction.
+func insertAudit(conn *sqlite.Conn, r *klaxontype.AuditRecord) error {
+	return execute(conn, auditInsertSQL, nil, r.At, r.Actor, string(r.Action), r.Target, string(r.Params), r.Result)
 }
 
 // AuditList returns audit records newest first.

@@ -74,3 +74,45 @@ func (s *Store) DLQCountByClassAndChannel(ctx context.Context, params *store.DLQ
 	})
 	return groups, err
 }
+
+// DLQCountDeleted counts the dead-letter entries retention and purges
+// deleted, by workflow and class.
+func (s *Store) DLQCountDeleted(ctx context.Context) ([]*store.DLQCount, error) {
+	counts := []*store.DLQCount{}
+	err := s.read(ctx, func(conn *sqlite.Conn) error {
+		counts = counts[:0]
+		return execute(conn, dlqCountDeletedSQL, func(stmt *sqlite.Stmt) error {
+			counts = append(counts, &store.DLQCount{
+				Workflow: stmt.ColumnText(0),
+				Class:    klaxontype.FailureClass(stmt.ColumnText(1)),
+				Count:    stmt.ColumnInt(2),
+			})
+			return nil
+		})
+	})
+	return counts, err
+}
+
+// RunSumByWorkflow sums the runs of each workflow, deleted ones included.
+func (s *Store) RunSumByWorkflow(ctx context.Context) ([]*store.RunTotals, error) {
+	totals := []*store.RunTotals{}
+	err := s.read(ctx, func(conn *sqlite.Conn) error {
+		totals = totals[:0]
+		return execute(conn, runSumByWorkflowSQL, func(stmt *sqlite.Stmt) error {
+			totals = append(totals, &store.RunTotals{
+				Workflow: stmt.ColumnText(0),
+				Runs:     stmt.ColumnInt64(1),
+				Attempts: stmt.ColumnInt64(2),
+				Retries:  stmt.ColumnInt64(3),
+				Usage: klaxontype.TokenUsage{
+					InputTokens: stmt.ColumnInt64(4), OutputTokens: stmt.ColumnInt64(5), CachedTokens: stmt.ColumnInt64(6),
+				},
+				CostUSD:         stmt.ColumnFloat(7),
+				ModelCalls:      stmt.ColumnInt64(8),
+				RunsUnknownCost: stmt.ColumnInt64(9),
+			})
+			return nil
+		})
+	})
+	return totals, err
+}

@@ -49,10 +49,16 @@ var (
 	dlqCountByClassChannelSQL string
 	//go:embed sql/dlq_count_created.sql
 	dlqCountCreatedSQL string
+	//go:embed sql/dlq_count_deleted.sql
+	dlqCountDeletedSQL string
 	//go:embed sql/dlq_delete.sql
 	dlqDeleteSQL string
 	//go:embed sql/dlq_delete_runs.sql
 	dlqDeleteRunsSQL string
+	//go:embed sql/dlq_deleted_add_entries.sql
+	dlqDeletedAddEntriesSQL string
+	//go:embed sql/dlq_deleted_add_runs.sql
+	dlqDeletedAddRunsSQL string
 	//go:embed sql/dlq_entry_close.sql
 	dlqEntryCloseSQL string
 	//go:embed sql/dlq_entry_insert.sql
@@ -117,6 +123,8 @@ var (
 	runCompleteSQL string
 	//go:embed sql/run_count_by_status.sql
 	runCountByStatusSQL string
+	//go:embed sql/run_count_by_workflow_status.sql
+	runCountByWorkflowStatusSQL string
 	//go:embed sql/run_count_overdue.sql
 	runCountOverdueSQL string
 	//go:embed sql/run_dead.sql
@@ -153,8 +161,18 @@ var (
 	runRetrySQL string
 	//go:embed sql/run_set_budget.sql
 	runSetBudgetSQL string
+	//go:embed sql/run_sum_by_workflow.sql
+	runSumByWorkflowSQL string
 	//go:embed sql/run_suspend.sql
 	runSuspendSQL string
+	//go:embed sql/run_totals_fold.sql
+	runTotalsFoldSQL string
+	//go:embed sql/run_totals_fold_deleted.sql
+	runTotalsFoldDeletedSQL string
+	//go:embed sql/run_totals_folded_add_spend.sql
+	runTotalsFoldedAddSpendSQL string
+	//go:embed sql/run_totals_unfold.sql
+	runTotalsUnfoldSQL string
 	//go:embed sql/run_wake.sql
 	runWakeSQL string
 	//go:embed sql/runs_claim_available.sql
@@ -163,10 +181,14 @@ var (
 	runsDeleteEndedSQL string
 	//go:embed sql/runs_expired.sql
 	runsExpiredSQL string
+	//go:embed sql/runs_mark_folded.sql
+	runsMarkFoldedSQL string
 	//go:embed sql/runs_open_of_entity.sql
 	runsOpenOfEntitySQL string
 	//go:embed sql/runs_select_expired.sql
 	runsSelectExpiredSQL string
+	//go:embed sql/runs_unfolded_ended.sql
+	runsUnfoldedEndedSQL string
 	//go:embed sql/schema_tables.sql
 	schemaTablesSQL string
 	//go:embed sql/schema_version.sql

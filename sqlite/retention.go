@@ -39,6 +39,10 @@ func (t *tx) RunsDelete(_ context.Context, ids []string) ([]string, error) {
 	if err := execute(t.conn, runEntitiesDeleteEndedSQL, nil, string(list)); err != nil {
 		return nil, err
 	}
+	// What the runs counted stays in the totals /metrics reads.
+	if err := execute(t.conn, runTotalsFoldDeletedSQL, nil, string(list)); err != nil {
+		return nil, err
+	}
 	deleted := []string{}
 	err = execute(t.conn, runsDeleteEndedSQL, func(stmt *sqlite.Stmt) error {
 		deleted = append(deleted, stmt.ColumnText(0))
@@ -53,7 +57,7 @@ func (t *tx) RunHistoryDelete(_ context.Context, ids []string) error {
 		return err
 	}
 	for _, statement := range []string{stepsDeleteRunsSQL, stepsArchiveDeleteRunsSQL, eventsDeleteRunsSQL,
-		attemptsDeleteRunsSQL, outboxDeleteRunsSQL, dlqDeleteRunsSQL, waitsDeleteRunsSQL, signalsDeleteRunsSQL} {
+		attemptsDeleteRunsSQL, outboxDeleteRunsSQL, dlqDeletedAddRunsSQL, dlqDeleteRunsSQL, waitsDeleteRunsSQL, signalsDeleteRunsSQL} {
 		if err := execute(t.conn, statement, nil, string(list)); err != nil {
 			return err
 		}

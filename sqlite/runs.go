@@ -35,8 +35,14 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 				run, err = scanRun(stmt)
 				return err
 			}, params.Workflow, params.IdempotencyKey)
-			if err != nil || run != nil {
+			if err != nil {
 				return err
+			}
+			if run != nil {
+				if params.Audit {
+					return insertAudit(conn, params.AuditRecord(now(), run.ID, false))
+				}
+				return nil
 			}
 		}
 		t := now()
@@ -67,6 +73,11 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 			}
 		}
 		created = true
+		if params.Audit {
+			if err := insertAudit(conn, params.AuditRecord(t, params.ID, true)); err != nil {
+				return err
+			}
+		}
 		return insertEvent(conn, &klaxontype.Event{
 			RunID: params.ID, Type: klaxontype.EventRunEnqueued, Actor: params.Actor, At: t,
 		})
@@ -133,6 +144,23 @@ func (s *Store) RunList(ctx context.Context, params *store.RunListParams) ([]*kl
 			micros(params.CreatedAfter), micros(params.CreatedBefore))
 	})
 	return runs, err
+}
+
+// RunCountByWorkflowAndStatus counts every run by workflow and status.
+func (s *Store) RunCountByWorkflowAndStatus(ctx context.Context) (map[string]map[klaxontype.RunStatus]int, error) {
+	counts := make(map[string]map[klaxontype.RunStatus]int)
+	err := s.read(ctx, func(conn *sqlite.Conn) error {
+		clear(counts)
+		return execute(conn, runCountByWorkflowStatusSQL, func(stmt *sqlite.Stmt) error {
+			workflow := stmt.ColumnText(0)
+			if counts[workflow] == nil {
+				counts[workflow] = make(map[klaxontype.RunStatus]int)
+			}
+			counts[workflow][klaxontype.RunStatus(stmt.ColumnText(1))] = stmt.ColumnInt(2)
+			return nil
+		})
+	})
+	return counts, err
 }
 
 // RunCountByStatus counts runs by status, optionally of one workflow.

@@ -69,6 +69,10 @@ func (t *tx) DeadLettersDelete(_ context.Context, ids []string) error {
 	if err := execute(t.conn, outboxDeleteEntriesSQL, nil, string(idsJSON)); err != nil {
 		return err
 	}
+	// A purged entry stays counted among the entries ever created.
+	if err := execute(t.conn, dlqDeletedAddEntriesSQL, nil, string(idsJSON)); err != nil {
+		return err
+	}
 	return execute(t.conn, dlqDeleteSQL, nil, string(idsJSON))
 }
 
@@ -110,6 +114,10 @@ func (t *tx) RunReopen(_ context.Context, p *txn.RunReopenParams) (bool, error) 
 		generation = 1
 	}
 	tokens, cost := txn.BudgetArgs(p.Budget)
+	// A folded run's totals change again from now: out of the folded sums.
+	if err := execute(t.conn, runTotalsUnfoldSQL, nil, p.ID); err != nil {
+		return false, err
+	}
 	if err := execute(t.conn, runReplaySQL, nil, p.ID, p.At, bytesOrNull(p.Input), generation, tokens, cost); err != nil {
 		return false, err
 	}

@@ -58,7 +58,15 @@ func (t *tx) StepCompensate(_ context.Context, p *store.StepCompensateParams, st
 	return name, err
 }
 
+// RunAddSpend adds late spend to a run, and to the folded sums when they
+// hold the run already.
 func (t *tx) RunAddSpend(_ context.Context, runID string, spend klaxontype.Spend) error {
+	if spend.IsZero() {
+		return nil
+	}
+	if err := execute(t.conn, runTotalsFoldedAddSpendSQL, nil, append([]any{runID}, spendArgs(spend)...)...); err != nil {
+		return err
+	}
 	return addSpend(t.conn, runID, spend)
 }
 

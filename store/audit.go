@@ -12,6 +12,32 @@ import (
 type Audit interface {
 	// AuditList returns audit records matching every filter, newest first.
 	AuditList(ctx context.Context, params *AuditListParams) ([]*klaxontype.AuditRecord, error)
+	// AuditAppend records an action that has no write of its own to be
+	// recorded with, such as a request to an admin endpoint, in a
+	// transaction of its own.
+	AuditAppend(ctx context.Context, params *AuditAppendParams) error
+}
+
+// AuditAppendParams is one record for AuditAppend; the store sets its time.
+type AuditAppendParams struct {
+	Actor  string
+	Action klaxontype.AuditAction
+	Target string
+	// Params are the action's parameters, encoded as a JSON object.
+	Params map[string]any
+	Result string
+}
+
+// Validate refuses a record without an actor, a known action or a target.
+// Its error matches klaxontype.ErrInvalid.
+func (p *AuditAppendParams) Validate() error {
+	if p.Actor == "" || p.Target == "" {
+		return invalidf("an audit record needs an actor and a target")
+	}
+	if !p.Action.Valid() {
+		return invalidf("%q is not an audited action", p.Action)
+	}
+	return nil
 }
 
 // AuditListParams filters AuditList. Zero fields do not filter.

@@ -116,6 +116,29 @@ type RunEnqueueParams struct {
 	Budget *klaxontype.Budget
 	// Actor is recorded on the run.enqueued event.
 	Actor string
+	// Audit records the enqueue in the audit log (run.enqueue, by Actor) in
+	// the enqueue's transaction: set for an operator's enqueue (the HTTP API,
+	// the klaxon command), not for a program's own.
+	Audit bool
+}
+
+// AuditRecord is the audit record of an audited enqueue at a time: of the
+// run it created, or of the run its idempotency key found (created false).
+// The input is never recorded: it may hold a customer's data.
+func (p *RunEnqueueParams) AuditRecord(at time.Time, runID string, created bool) *klaxontype.AuditRecord {
+	params := map[string]any{"workflow": p.Workflow}
+	if p.IdempotencyKey != "" {
+		params["idempotency_key"] = p.IdempotencyKey
+	}
+	if len(p.Entities) > 0 {
+		params["entities"] = p.Entities
+	}
+	encoded, _ := json.Marshal(params)
+	result := "created the run"
+	if !created {
+		result = "deduplicated: the idempotency key found this run, nothing was created"
+	}
+	return &klaxontype.AuditRecord{At: at, Actor: p.Actor, Action: klaxontype.AuditRunEnqueue, Target: runID, Params: encoded, Result: result}
 }
 
 // RunsClaimParams asks for runs to work.

@@ -12,6 +12,9 @@ import (
 type Reports interface {
 	// RunCountByStatus counts runs by status, optionally of one workflow.
 	RunCountByStatus(ctx context.Context, params *RunCountByStatusParams) (map[klaxontype.RunStatus]int, error)
+	// RunCountByWorkflowAndStatus counts every run by workflow and status in
+	// one read: what RunCountByStatus of each workflow would say.
+	RunCountByWorkflowAndStatus(ctx context.Context) (map[string]map[klaxontype.RunStatus]int, error)
 	// EventCountSuppressed counts the duplicate.suppressed events by workflow:
 	// writes of stale lease holders that the store refused, from every
 	// process.
@@ -20,6 +23,15 @@ type Reports interface {
 	// that order: how many ever went dead of each class (every state summed,
 	// until a purge deletes some), and how many still wait for a person.
 	DLQCount(ctx context.Context) ([]*DLQCount, error)
+	// DLQCountDeleted counts the dead-letter entries that retention or a
+	// purge deleted, by workflow and class (State is empty): added to
+	// DLQCount's, the entries ever created, a total that deletes do not lower.
+	DLQCountDeleted(ctx context.Context) ([]*DLQCount, error)
+	// RunSumByWorkflow sums, by workflow, the runs ever enqueued, their
+	// attempts, retries and spend, those retention deleted included: totals
+	// that only grow, for counters. It reads every run, so call it seldom
+	// (the metrics collector caches it).
+	RunSumByWorkflow(ctx context.Context) ([]*RunTotals, error)
 	// DLQCountByClassAndChannel counts the entries matching the filters of
 	// DLQList (its cursor and limit aside) by failure class and channel, in
 	// that order: how the queue a person filters is made up.
@@ -60,6 +72,27 @@ type DLQCount struct {
 	Class    klaxontype.FailureClass
 	State    klaxontype.DeadLetterState
 	Count    int
+}
+
+// RunTotals are the sums over every run of one workflow, deleted runs
+// included.
+type RunTotals struct {
+	Workflow string
+	// Runs counts the runs enqueued (a restart is a new run; a replay is not).
+	Runs int64
+	// Attempts counts the runs' attempts: claims by any worker.
+	Attempts int64
+	// Retries counts the retries scheduled after failed attempts.
+	Retries int64
+	// Usage sums the tokens of the runs' model calls.
+	Usage klaxontype.TokenUsage
+	// CostUSD sums the dollars of the model calls whose price was known.
+	CostUSD float64
+	// ModelCalls counts the model calls reported.
+	ModelCalls int64
+	// RunsUnknownCost counts the runs with at least one model call of unknown
+	// price, whose cost is missing from CostUSD.
+	RunsUnknownCost int64
 }
 
 // DLQGroup is the number of dead-letter entries of one failure class routed

@@ -1,7 +1,7 @@
 // Package store defines Store, the only road from Klaxon to storage, made of
 // one role interface per job, each in a file of its own with the parameters
 // of its methods (engine.go, runs.go, dead_letters.go, outbox.go,
-// breakers.go, alerts.go, reports.go, audit.go, retention.go, workers.go,
+// breakers.go, alerts.go, reports.go, totals.go, audit.go, retention.go, workers.go,
 // waits.go).
 // The SQLite and PostgreSQL stores implement it, and the conformance suite in
 // store/storetest runs unchanged against each.
@@ -25,6 +25,7 @@ type Store interface {
 	Breakers
 	Alerts
 	Reports
+	Totals
 	Audit
 	Retention
 	Workers

@@ -19,13 +19,17 @@ func (m *Main) auditCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "List the operator actions in the audit log, newest first",
-		Long: `List the audit log: every replay, resolve, discard, purge, cancel, breaker reset and
-outbox give-up, with who did it, when, on what, with which parameters and to what effect.
-Each action is recorded in the transaction that carried it out, so a refused action leaves
-no record; nothing in Klaxon deletes records. Through a server it needs an admin token.`,
+		Long: `List the audit log: every replay, resolve, discard, purge, cancel, breaker reset,
+outbox give-up, retention batch and enqueue through the API or this command (run.enqueue),
+with who did it, when, on what, with which parameters and to what effect. Each action is
+recorded in the transaction that carried it out, so a refused action leaves no record.
+Every request to an admin endpoint of a server is recorded too (admin.request: the token's
+name, the method and path, the HTTP status), whatever came of it. Nothing in Klaxon deletes
+records. Through a server it needs an admin token.`,
 		Example: `  klaxon audit
   klaxon audit --since 24h --actor alice
-  klaxon audit --action dlq.purge --json`,
+  klaxon audit --action dlq.purge --json
+  klaxon audit --action admin.request --actor ci-bot`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			filter := &klaxon.AuditFilter{Actor: actor, Action: klaxontype.AuditAction(action), Limit: limit}

@@ -64,3 +64,39 @@ func TestAuditListsOperatorActions(t *testing.T) {
 		t.Fatalf("unknown action: exit %d %q", code, stderr)
 	}
 }
+
+// klaxon enqueue is an operator's act, audited under its actor on the
+// database and through a server alike; the server also records the admin
+// token's use of the audit log, which --action admin.request lists.
+func TestAuditRecordsEnqueuesAndAdminRequests(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "audit.db")
+	st, err := sqlite.Open(context.Background(), db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.WorkflowRegister(context.Background(), &store.WorkflowRegisterParams{Name: "summarize", Version: 1})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := run(t, nil, "enqueue", "summarize", "--db", db, "--input", `{"doc": 1}`, "--actor", testActor); code != exitOK {
+		t.Fatalf("enqueue on the database: exit %d %q", code, stderr)
+	}
+	env := serverEnv(serveDatabase(t, db))
+	if code, _, stderr := run(t, env, "enqueue", "summarize", "--input", `{"doc": 2}`); code != exitOK {
+		t.Fatalf("enqueue through the server: exit %d %q", code, stderr)
+	}
+	code, stdout, stderr := run(t, env, "audit", "--action", "run.enqueue", "--json")
+	var records []*klaxontype.AuditRecord
+	if code != exitOK || json.Unmarshal([]byte(stdout), &records) != nil {
+		t.Fatalf("audit --action run.enqueue: exit %d %q %q", code, stdout, stderr)
+	}
+	if len(records) != 2 || records[0].Actor != testActor || records[1].Actor != testActor || records[0].Target == records[1].Target {
+		t.Fatalf("run.enqueue records %+v; want the two enqueues by %s (the --actor, then the token's name)", records, testActor)
+	}
+	code, stdout, stderr = run(t, nil, "audit", "--db", db, "--action", "admin.request")
+	if code != exitOK || !strings.Contains(stdout, "GET /api/v1/audit") || !strings.Contains(stdout, "200 OK") {
+		t.Fatalf("audit --action admin.request: exit %d %q %q; want the server's audit read", code, stdout, stderr)
+	}
+}

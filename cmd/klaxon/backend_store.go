@@ -72,7 +72,8 @@ func (b *storeBackend) Cancel(ctx context.Context, id, reason, actor string) (*k
 }
 
 func (b *storeBackend) Enqueue(ctx context.Context, request *enqueueRequest, actor string) (*klaxon.EnqueueResult, error) {
-	var opts []klaxon.EnqueueOption
+	// A person's enqueue, as through the API: audited.
+	opts := []klaxon.EnqueueOption{klaxon.Audited()}
 	if request.IdempotencyKey != "" {
 		opts = append(opts, klaxon.WithIdempotencyKey(request.IdempotencyKey))
 	}

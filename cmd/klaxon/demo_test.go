@@ -137,7 +137,8 @@ func TestDemoServesTheAPIWhileItRuns(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	// Its /metrics has the demo's workers' own series beside the store's
-	// counts: the model calls and their tokens, by workflow.
+	// counts and totals: the model calls and their tokens, by workflow, as
+	// the workers counted them and as the database does.
 	for {
 		resp, err := http.Get(url + "/metrics")
 		if err != nil {
@@ -145,11 +146,12 @@ func TestDemoServesTheAPIWhileItRuns(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if strings.Contains(string(body), `klaxon_model_tokens_total{`) && strings.Contains(string(body), `klaxon_runs{`) {
+		if strings.Contains(string(body), `klaxon_model_tokens_total{`) && strings.Contains(string(body), `klaxon_runs{`) &&
+			strings.Contains(string(body), `klaxon_workflow_model_tokens_total{`) {
 			break
 		}
 		if time.Now().After(deadline.Add(20 * time.Second)) {
-			t.Fatalf("/metrics has no klaxon_model_tokens_total beside klaxon_runs after 30s:\n%.2000s", body)
+			t.Fatalf("/metrics has no klaxon_model_tokens_total beside klaxon_runs and klaxon_workflow_model_tokens_total after 30s:\n%.2000s", body)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

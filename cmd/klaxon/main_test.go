@@ -187,7 +187,10 @@ func TestVersionAndMigrate(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "m.db")
 	code, stdout, _ = run(t, nil, "migrate", "--db", db, "--json")
 	var result migrateResult
-	if code != exitOK || json.Unmarshal([]byte(stdout), &result) != nil || len(result.Applied) != info.SchemaVersion {
+	// Every migration is applied, the newest last. (Numbers can have gaps
+	// while branches that reserved some are unmerged.)
+	if code != exitOK || json.Unmarshal([]byte(stdout), &result) != nil || len(result.Applied) < 1 ||
+		result.Applied[0] != 1 || result.Applied[len(result.Applied)-1] != info.SchemaVersion {
 		t.Fatalf("first migrate: exit %d %q", code, stdout)
 	}
 	code, stdout, _ = run(t, nil, "migrate", "--db", db)

@@ -18,10 +18,36 @@ func (m *Main) retentionCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "retention",
 		Short: "Delete old ended runs, in bounded batches, recorded in the audit log",
-		Args:  subcommandsOnly("apply"),
+		Args:  subcommandsOnly("apply, check"),
 	}
-	cmd.AddCommand(m.retentionApplyCommand())
+	cmd.AddCommand(m.retentionApplyCommand(), m.retentionCheckCommand())
 	return cmd
+}
+
+func (m *Main) retentionCheckCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "check FILE",
+		Short: "Validate a retention file (klaxon server --retention) and print its rules",
+		Long: `Parse and check a retention file as klaxon server --retention does: unknown fields, a
+missing or malformed older_than, a status that is not completed, dead or cancelled, a batch
+out of bounds, an interval under a second, an export file in a folder that does not exist.
+A mistake is printed with its rule, line and field, and the exit code is 1; otherwise each
+rule is printed as the server would apply it. docs/retention.md describes the format.`,
+		Example: `  klaxon retention check /etc/klaxon/retention.yml`,
+		Args:    exactArgs(1, "one retention file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			file, err := loadRetentionFile(args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(m.Stdout, "%s: %d rules, applied every %s by klaxon server --retention, recorded as actor %q:\n",
+				args[0], len(file.Rules), formatAge(file.Interval), retentionActor)
+			for i, rule := range file.Rules {
+				fmt.Fprintf(m.Stdout, "  rule %d: %s\n", i+1, rule)
+			}
+			return nil
+		},
+	}
 }
 
 func (m *Main) retentionApplyCommand() *cobra.Command {

@@ -24,7 +24,7 @@ import (
 )
 
 func (m *Main) serverCommand() *cobra.Command {
-	var addr, tokensFile, alertRules, channelsFile string
+	var addr, tokensFile, alertRules, channelsFile, retentionPath string
 	var alertInterval time.Duration
 	var hosts []string
 	var behindProxy bool
@@ -38,11 +38,13 @@ under /api/v1/worker/ with a token of scope worker. Any number of servers may se
 PostgreSQL database.
 
 Prometheus metrics read from the database (runs by status, dead-letter entries by class,
-breakers, outbox backlog), right whatever process did the work, are at /metrics; with
-access tokens it needs one of scope read. Step, token and cost metrics of runs worked
-over the worker protocol (/api/v1/worker/, docs/worker-protocol.md: Python and TypeScript
-workers) are counted by the server that handled each request; Go workers count their own
-(see package metrics).
+breakers, outbox backlog; runs, attempts, retries, tokens and dollars by workflow), right
+whatever process did the work and the same on every server (aggregate them with max), are
+at /metrics; with access tokens it needs one of scope read. Per-process step, token and
+cost metrics of runs worked over the worker protocol (/api/v1/worker/,
+docs/worker-protocol.md: Python and TypeScript workers) are counted by the server that
+handled each request (sum them); Go workers count their own (see package metrics).
+docs/metrics.md lists them.
 
 Access tokens come from --tokens FILE, one a line "NAME SCOPE SECRET" (SCOPE is read,
 operate, admin or worker; # starts a comment), and from KLAXON_TOKEN, an admin token named
@@ -69,10 +71,20 @@ webhooks. It prints the rules in effect when it starts; klaxon alerts lists the 
 With --channels FILE the server delivers the dead-letter, breaker and alert notifications
 of the file's channels to its webhook, Slack and JSON-template targets, retrying each
 target with backoff; several servers on one database deliver each notification once.
-klaxon channels check FILE checks a file; docs/notifications.md describes it.`,
+klaxon channels check FILE checks a file; docs/notifications.md describes it.
+
+With --retention FILE the server applies retention rules every interval of the file (1h by
+default): each deletes the runs that ended more than its older_than ago, of its statuses and
+workflows, in bounded batches recorded in the audit log by actor "retention", exactly as
+klaxon retention apply would, and never a run with an open dead-letter entry or not ended.
+A bad file is refused at start, naming the rule and the field, before the database is
+opened. Several servers on one database may apply the same file: a batch deletes only the
+runs still there, so each run is deleted and recorded once. klaxon retention check FILE
+checks a file; docs/retention.md describes it.`,
 		Example: `  klaxon server --db klaxon.db
   klaxon server --db klaxon.db --alert-rules /etc/klaxon/alerts.yml --alert-interval 1m
   klaxon server --db klaxon.db --channels /etc/klaxon/channels.yml
+  klaxon server --db klaxon.db --retention /etc/klaxon/retention.yml
   KLAXON_TOKEN=$(openssl rand -hex 24) klaxon server --db postgres://klaxon@db/klaxon --addr 127.0.0.1:7070 --host klaxon.example.com
   klaxon server --tokens /etc/klaxon/tokens --addr 10.0.0.5:7070 --insecure-behind-proxy  # TLS ends at the proxy`,
 		Args: exactArgs(0, "no arguments"),
@@ -109,6 +121,12 @@ klaxon channels check FILE checks a file; docs/notifications.md describes it.`,
 			channels, err := loadChannels(channelsFile, alerts, m.Getenv)
 			if err != nil {
 				return err
+			}
+			var retention *retentionFile
+			if retentionPath != "" {
+				if retention, err = loadRetentionFile(retentionPath); err != nil {
+					return err
+				}
 			}
 			st, err := openStore(ctx, m.dbURL, openToWrite)
 			if err != nil {
@@ -164,6 +182,7 @@ klaxon channels check FILE checks a file; docs/notifications.md describes it.`,
 				alerting.Go(func() { evaluator.Run(serveCtx, alertInterval) })
 				alerting.Go(func() { notifier.Run(serveCtx) })
 				startChannels(serveCtx, &alerting, st, channels, m.Stdout, logger)
+				startRetention(serveCtx, &alerting, client, retention, m.Stdout, m.Stderr, logger)
 			})
 		},
 	}
@@ -171,6 +190,7 @@ klaxon channels check FILE checks a file; docs/notifications.md describes it.`,
 	flags.StringVar(&addr, "addr", "127.0.0.1:7070", "address to listen on; a non-loopback one needs access tokens")
 	flags.StringVar(&alertRules, "alert-rules", "", "YAML file of alert rules and their webhook targets (default: the built-in rules, notifying nobody)")
 	flags.StringVar(&channelsFile, "channels", "", "YAML file mapping notification channels to webhook, Slack and template targets (see klaxon channels check)")
+	flags.StringVar(&retentionPath, "retention", "", "YAML file of retention rules applied periodically, as klaxon retention apply would (see klaxon retention check)")
 	flags.DurationVar(&alertInterval, "alert-interval", alert.DefaultInterval, "how often to evaluate the alert rules")
 	flags.BoolVar(&behindProxy, "insecure-behind-proxy", false, "allow a non-loopback --addr for plain HTTP: a reverse proxy in front terminates TLS")
 	flags.StringArrayVar(&hosts, "host", nil, "a name the server is reached by besides localhost and IP addresses (repeatable); requests to other names are refused")

@@ -7,10 +7,11 @@ import { renderDeadLetters, renderEntry } from './dlq.js';
 import { renderAlerts } from './alerts.js';
 import { renderWorkers } from './workers.js';
 import { renderApprovals } from './approvals.js';
+import { renderAudit } from './audit.js';
 
 const main = document.getElementById('main');
 
-/** route renders the page the hash names: #/, #/runs, #/runs/ID, #/dlq, #/dlq/ID, #/alerts, #/workers, #/approvals. */
+/** route renders the page the hash names: #/, #/runs, #/runs/ID, #/dlq, #/dlq/ID, #/alerts, #/workers, #/approvals, #/audit. */
 async function route() {
   if (!session.who) return;
   const hash = location.hash.replace(/^#\/?/, '');
@@ -34,6 +35,7 @@ async function route() {
     else if (page === 'alerts') await renderAlerts(main, query, view);
     else if (page === 'workers') await renderWorkers(main, query, view);
     else if (page === 'approvals') await renderApprovals(main, query, view);
+    else if (page === 'audit') await renderAudit(main, query, view);
     else main.innerHTML = String(html`<h1>Not found</h1><p>No page ${location.hash}. <a href="#/">Overview</a></p>`);
   } catch (error) {
     if (error instanceof APIError && error.status === 401) { signOut(); return; }
@@ -57,6 +59,8 @@ function signedIn() {
   const who = session.who;
   document.getElementById('nav').hidden = false;
   document.body.dataset.scope = who.scope;
+  // The audit log is for admin tokens: its link shows for them only.
+  for (const link of document.querySelectorAll('#nav a[data-scope="admin"]')) link.hidden = who.scope !== 'admin';
   const whoElement = document.getElementById('who');
   whoElement.innerHTML = String(who.tokens_required
     ? html`signed in as <strong>${who.name}</strong> (${who.scope}) <button type="button" id="sign-out" class="link">Sign out</button>`
@@ -103,12 +107,12 @@ function showLogin(message) {
   });
 }
 
-// Keys: 1-6 open the pages, / focuses the page's first filter field.
+// Keys: 1-7 open the pages (7, the audit log, for admins), / focuses the page's first filter field.
 document.addEventListener('keydown', (event) => {
   const target = event.target;
   if (event.ctrlKey || event.metaKey || event.altKey || !session.who) return;
   if (target.closest && target.closest('input, textarea, select, dialog, [contenteditable]')) return;
-  const pages = { 1: '#/', 2: '#/runs', 3: '#/dlq', 4: '#/alerts', 5: '#/workers', 6: '#/approvals' };
+  const pages = { 1: '#/', 2: '#/runs', 3: '#/dlq', 4: '#/alerts', 5: '#/workers', 6: '#/approvals', 7: '#/audit' };
   if (pages[event.key]) { location.hash = pages[event.key]; event.preventDefault(); }
   if (event.key === '/') {
     const field = main.querySelector('form.filters input, form.filters select');

@@ -1,9 +1,10 @@
 // dlq.js: the dead-letter queue: counts by class and channel, a filtered
-// list, replay (one, the selected page rows, or everything matching the
-// filter, each after a dry run), discard, and an entry's page where a person
-// can edit the input before a replay or resolve the entry with an output.
+// list, replay (one, the selected page rows, or everything matching the filter,
+// each after a dry run, optionally with a raised budget), discard, and an
+// entry's page where a person can edit the input before a replay or resolve
+// the entry with an output.
 import {
-  api, ask, badge, canOperate, entitiesText, entityPairs, entryStates, failureClasses, fmtAgo, fmtCount, fmtTime,
+  api, ask, badge, canOperate, entitiesText, entityPairs, entryStates, failureClasses, fmtAgo, fmtCost, fmtCount, fmtTime,
   flash, fromLocalInput, html, localInput, notify, options, pretty, queryString, raw, show,
 } from './core.js';
 import { validate } from './schema.js';
@@ -57,6 +58,7 @@ export async function renderDeadLetters(main, query, view) {
     ${operate ? html`<form class="actions" id="dlq-actions" aria-label="Act on entries">
       <label>mode <select name="mode">${options(modes, 'resume')}</select></label>
       <label>from step <input name="step" size="12" placeholder="for from-step"></label>
+      ${budgetFields()}
       <button type="button" data-action="replay-selected" disabled>Replay selected</button>
       <button type="button" data-action="replay-matching" id="replay-matching">Replay all matching…</button>
       <button type="button" data-action="discard-selected" class="danger" disabled>Discard selected</button>
@@ -103,6 +105,11 @@ export async function renderDeadLetters(main, query, view) {
       const form = new FormData(actions);
       const replay = { mode: form.get('mode'), step: form.get('step').trim() };
       const ids = [...list.querySelectorAll('input[name=entry]:checked')].map((c) => c.value);
+      if (button.dataset.action.startsWith('replay-')) {
+        const budget = budgetOf(form);
+        if (budget.error) { notify(budget.error); return; }
+        replay.budget = budget.budget;
+      }
       if (button.dataset.action === 'replay-selected') await replaySelected(ids, replay);
       if (button.dataset.action === 'replay-matching') await replayMatching(filter, replay);
       if (button.dataset.action === 'discard-selected') await discardSelected(ids);
@@ -149,7 +156,47 @@ function entriesTable(page, filter, operate, total) {
 function replayBody(replay, extra = {}) {
   const body = { mode: replay.mode, ...extra };
   if (replay.mode === 'from-step') body.step = replay.step;
+  if (replay.budget) body.budget = replay.budget;
   return body;
+}
+
+/**
+ * budgetFields are the inputs that raise a replayed run's budget: a run that
+ * died budget_exceeded is resumed with more. A cap left empty keeps the
+ * run's own.
+ */
+function budgetFields() {
+  return html`<label title="A new token budget for the replayed run; empty keeps its own">budget tokens
+      <input name="budget_tokens" type="number" min="1" step="1" size="9" placeholder="keep"></label>
+    <label title="A new cost budget in US dollars for the replayed run; empty keeps its own">budget $
+      <input name="budget_usd" type="number" min="0" step="any" size="7" placeholder="keep"></label>`;
+}
+
+/** budgetOf reads the budget fields: {budget} (undefined when both are empty), or {error} naming the bad one. */
+function budgetOf(form) {
+  const tokensText = String(form.get('budget_tokens') || '').trim();
+  const usdText = String(form.get('budget_usd') || '').trim();
+  const budget = {};
+  if (tokensText) {
+    const tokens = Number(tokensText);
+    if (!Number.isInteger(tokens) || tokens < 1) return { error: `budget tokens ${tokensText}: give a whole number of tokens, 1 or more` };
+    budget.tokens = tokens;
+  }
+  if (usdText) {
+    const usd = Number(usdText);
+    if (!Number.isFinite(usd) || usd <= 0) return { error: `budget $ ${usdText}: give an amount of US dollars above 0` };
+    budget.cost_usd = usd;
+  }
+  return { budget: Object.keys(budget).length ? budget : undefined };
+}
+
+/** budgetText says what a replay does to the budget, for its confirmation. */
+function budgetText(budget) {
+  if (!budget) return '';
+  const caps = [];
+  if (budget.tokens) caps.push(fmtCount(budget.tokens) + ' tokens');
+  if (budget.cost_usd) caps.push(fmtCost(budget.cost_usd));
+  return html`<p id="dry-run-budget">New budget of each replayed run: ${caps.join(' and ')}.</p>`;
 }
 
 /** inBatches runs fn over items a few at a time, collecting [item, result or error]. */
@@ -171,6 +218,7 @@ async function replaySelected(ids, replay) {
   const rerun = new Set(plans.filter(([, s]) => s.status === 'fulfilled').flatMap(([, s]) => s.value.plan.rerun_steps));
   const values = await ask(`Replay ${ok.length} of ${ids.length} selected entries (${replay.mode})?`, html`
     <p id="dry-run-count">Dry run: <strong>${ok.length}</strong> can be replayed${refused.length ? html`, <strong>${refused.length}</strong> refused` : ''}.</p>
+    ${budgetText(replay.budget)}
     ${rerun.size ? html`<p>Steps that run again: ${[...rerun].join(', ')}${replay.mode !== 'resume' ? ' (with new idempotency keys)' : ''}.</p>` : ''}
     ${refused.length ? html`<ul class="small">${refused.slice(0, 10).map(([id, s]) => html`<li>${id}: ${s.reason.message}</li>`)}</ul>` : ''}`,
   ok.length ? 'Replay ' + ok.length : 'Close');
@@ -190,7 +238,8 @@ async function replayMatching(filter, replay) {
   } catch (error) { notify(error.message); return; }
   const values = await ask(`Replay every open entry matching the filter (${replay.mode})?`, html`
     <p>Filter: ${describe(filter)}.</p>
-    <p id="dry-run-count">Dry run: <strong>${fmtCount(dry.matched)}</strong> open entries match.</p>`,
+    <p id="dry-run-count">Dry run: <strong>${fmtCount(dry.matched)}</strong> open entries match.</p>
+    ${budgetText(replay.budget)}`,
   dry.matched ? 'Replay ' + fmtCount(dry.matched) : 'Close');
   if (!values || !dry.matched) return;
   try {
@@ -262,6 +311,7 @@ export async function renderEntry(main, id, view) {
       <form class="card" id="replay-form" aria-labelledby="replay-title"><h2 id="replay-title">Replay</h2>
         <label>mode <select name="mode">${options(modes, 'resume')}</select></label>
         <label>from step <input name="step" value="${entry.step ? entry.step.name : ''}" size="14"></label>
+        ${budgetFields()}
         <label class="block">input (edit to replay with another)<textarea name="input" rows="6" spellcheck="false">${input}</textarea></label>
         <p class="error small" id="replay-error" role="alert"></p>
         <button type="submit" class="primary" data-action="replay">Dry run, then replay…</button>
@@ -298,7 +348,9 @@ function bindEntryActions(main, entry, originalInput) {
     const form = new FormData(event.target);
     const error = main.querySelector('#replay-error');
     error.textContent = '';
-    const body = replayBody({ mode: form.get('mode'), step: form.get('step').trim() });
+    const budget = budgetOf(form);
+    if (budget.error) { error.textContent = budget.error; return; }
+    const body = replayBody({ mode: form.get('mode'), step: form.get('step').trim(), budget: budget.budget });
     let rawInput = '';
     if (form.get('input').trim() !== originalInput.trim()) {
       try { JSON.parse(form.get('input')); } catch (e) { error.textContent = 'The input is not JSON: ' + e.message; return; }
@@ -313,6 +365,7 @@ function bindEntryActions(main, entry, originalInput) {
     const plan = dry.plan;
     const values = await ask('Replay entry ' + entry.id + ' (' + plan.mode + ')?', html`
       <p id="dry-run-count">Dry run: 1 entry can be replayed${rawInput ? ', with the edited input' : ''}.</p>
+      ${budgetText(body.budget)}
       <p>Kept from the step log: ${plan.kept_steps.join(', ') || 'none'}.</p>
       <p>Run again: ${plan.rerun_steps.join(', ') || 'the rest of the workflow'}${plan.new_idempotency_keys ? ' (with new idempotency keys: external APIs see new calls)' : ''}.</p>`, 'Replay');
     if (!values) return;

@@ -14,5 +14,6 @@ UPDATE runs SET
     failed_step = NULL,
     failed_step_seq = NULL,
     finished_at = NULL,
+    totals_folded = false,
     updated_at = $2
 WHERE id = $1 AND status = 'dead';

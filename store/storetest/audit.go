@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -106,6 +107,71 @@ func testAudit(t *testing.T, h *harness) {
 		}
 		_, err = f.store.AuditList(f.ctx, &store.AuditListParams{Action: "dlq.replya"})
 		checkErrorIs(t, "AuditList of an unknown action", err, klaxontype.ErrInvalid)
+	})
+}
+
+// testAuditEnqueuesAndRequests checks the records that have no rule of their
+// own: an operator's enqueue, written with the run, and an appended record.
+func testAuditEnqueuesAndRequests(t *testing.T, h *harness) {
+	t.Run("AuditedEnqueues", func(t *testing.T) {
+		t.Parallel()
+		f := h.fixture(t)
+		// A program's own enqueue is no operator action.
+		f.enqueue(&store.RunEnqueueParams{Workflow: "quiet"})
+		// With a key and without one (the two write paths of a store).
+		plain := f.enqueue(&store.RunEnqueueParams{Workflow: "billing", Actor: "ci-bot", Audit: true})
+		keyed := f.enqueue(&store.RunEnqueueParams{Workflow: "billing", Actor: "ci-bot", Audit: true,
+			IdempotencyKey: "invoice-7", Entities: map[string]string{"invoice_id": "7"}, Input: []byte(`{"card": "4242"}`)})
+		again, created, err := f.store.RunEnqueue(f.ctx, &store.RunEnqueueParams{ID: newRunID(), Workflow: "billing", WorkflowVersion: 1,
+			Input: []byte(`{}`), IdempotencyKey: "invoice-7", Actor: "alice", Audit: true})
+		if err != nil || created || again.ID != keyed.ID {
+			t.Fatalf("a second enqueue of the key: %v, created %v; want the first run", err, created)
+		}
+		records := f.audit(&store.AuditListParams{Action: klaxontype.AuditRunEnqueue})
+		if len(records) != 3 {
+			t.Fatalf("%d run.enqueue records: %+v; want the three audited enqueues", len(records), records)
+		}
+		for i, want := range []struct{ actor, target, params string }{
+			{"alice", keyed.ID, `{"idempotency_key":"invoice-7","workflow":"billing"}`},
+			{"ci-bot", keyed.ID, `{"entities":{"invoice_id":"7"},"idempotency_key":"invoice-7","workflow":"billing"}`},
+			{"ci-bot", plain.ID, `{"workflow":"billing"}`},
+		} {
+			r := records[i]
+			var got, wantParams any
+			_ = json.Unmarshal(r.Params, &got)
+			_ = json.Unmarshal([]byte(want.params), &wantParams)
+			if r.Actor != want.actor || r.Target != want.target || !reflect.DeepEqual(got, wantParams) || r.Result == "" {
+				t.Errorf("record %d: %s on %s, params %s, result %q; want %s on %s, params %s", i, r.Actor, r.Target, r.Params, r.Result,
+					want.actor, want.target, want.params)
+			}
+		}
+		if records[0].Result == records[1].Result {
+			t.Errorf("a deduplicated enqueue reads like a created one: %q", records[0].Result)
+		}
+	})
+
+	t.Run("AuditAppend", func(t *testing.T) {
+		t.Parallel()
+		f := h.fixture(t)
+		err := f.store.AuditAppend(f.ctx, &store.AuditAppendParams{Actor: "ops", Action: klaxontype.AuditAdminRequest,
+			Target: "POST /api/v1/dlq/purge", Params: map[string]any{"operation": "purge-dead-letters"}, Result: "200 OK"})
+		if err != nil {
+			t.Fatalf("AuditAppend: %v", err)
+		}
+		records := f.audit(&store.AuditListParams{Action: klaxontype.AuditAdminRequest, Actor: "ops"})
+		if len(records) != 1 || records[0].Target != "POST /api/v1/dlq/purge" || string(records[0].Params) == "" || records[0].Result != "200 OK" {
+			t.Fatalf("admin requests: %+v; want the one appended", records)
+		}
+		for _, bad := range []*store.AuditAppendParams{
+			{Actor: "ops", Action: "admin.requested", Target: "GET /"},
+			{Action: klaxontype.AuditAdminRequest, Target: "GET /"},
+			{Actor: "ops", Action: klaxontype.AuditAdminRequest},
+		} {
+			checkErrorIs(t, "AuditAppend of a bad record", f.store.AuditAppend(f.ctx, bad), klaxontype.ErrInvalid)
+		}
+		if got := f.audit(&store.AuditListParams{}); len(got) != 1 {
+			t.Errorf("after refused records: %d in the log; want 1", len(got))
+		}
 	})
 }
 

@@ -54,6 +54,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, rows Rows) {
 	t.Run("Refusals", func(t *testing.T) { testRefusals(t, h) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, h) })
 	t.Run("Retention", func(t *testing.T) { testRetention(t, h) })
+	t.Run("Totals", func(t *testing.T) { testTotals(t, h) })
+	t.Run("AuditEnqueuesAndRequests", func(t *testing.T) { testAuditEnqueuesAndRequests(t, h) })
 	t.Run("Workers", func(t *testing.T) { testWorkers(t, h) })
 	t.Run("Waits", func(t *testing.T) { testWaits(t, h) })
 	t.Run("HostileText", func(t *testing.T) { testHostileText(t, h) })
