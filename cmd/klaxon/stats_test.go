@@ -28,8 +28,8 @@ func TestStatsBothWays(t *testing.T) {
 	clearOfBoundary(time.Hour)
 	table := bothWays(t, db, url, "stats")
 	lines := strings.Split(strings.TrimSpace(table), "\n")
-	if len(lines) != 27 || !strings.HasPrefix(lines[0], "stats of every workflow: 24 buckets of 1h from ") ||
-		!strings.HasPrefix(lines[1], "TIME (UTC)") {
+	if len(lines) != 28 || !strings.HasPrefix(lines[0], "stats of every workflow: 24 buckets of 1h from ") ||
+		!strings.HasPrefix(lines[1], "TIME (UTC)") || lines[27] != "now: 0 pending, 0 running, 0 retrying, 0 waiting, 0 compensating" {
 		t.Fatalf("klaxon stats printed %d lines:\n%s", len(lines), table)
 	}
 	total := strings.Fields(lines[26])
