@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"math"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -26,7 +28,20 @@ import (
 
 const catalogPath = "testdata/scenarios.json"
 
+// defaultParallel is how many of this package's parallel tests run at once
+// unless -parallel says otherwise. Go's default, GOMAXPROCS, suits tests that
+// compute; these wait on servers and worker processes (leases expiring,
+// backoffs ending), so on a 2-core machine two at a time left the
+// scenarios running one language after another for minutes of idle CPU.
+const defaultParallel = 12
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		_ = flag.Set("test.parallel", strconv.Itoa(defaultParallel))
+	}
 	code := m.Run()
 	if buildDir != "" {
 		_ = os.RemoveAll(buildDir)
@@ -39,12 +54,20 @@ func TestMain(m *testing.M) {
 // TestScenarios/python/semantic_validator, … The catalog and the assertions
 // are the same for every language, so a behaviour that differs between
 // languages fails.
+//
+// Each language's run has a server, a database and workers of its own, so
+// the languages, and the two stores, run side by side: most of a scenario's
+// time is spent waiting (for a lease to expire, a backoff to end), not
+// computing, and one after the other they made this package the slowest of
+// CI.
 func TestScenarios(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("the scenarios build and start a server and worker processes; skipped in -short mode")
 	}
 	for _, lang := range languages {
 		t.Run(lang.name, func(t *testing.T) {
+			t.Parallel()
 			runScenarios(t, lang, func(t *testing.T) string { return filepath.Join(t.TempDir(), "klaxon.db") })
 		})
 	}
@@ -53,12 +76,14 @@ func TestScenarios(t *testing.T) {
 // TestScenariosPostgres runs the same on PostgreSQL, a schema per language,
 // when KLAXON_TEST_POSTGRES_URL names a server.
 func TestScenariosPostgres(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("the scenarios build and start a server and worker processes; skipped in -short mode")
 	}
 	pgtest.DatabaseURL(t)
 	for _, lang := range languages {
 		t.Run(lang.name, func(t *testing.T) {
+			t.Parallel()
 			runScenarios(t, lang, func(t *testing.T) string { return pgtest.SchemaURL(t, "klaxon_scenarios_") })
 		})
 	}
