@@ -1,7 +1,7 @@
 // Package store defines Store, the only road from Klaxon to storage, made of
 // one role interface per job, each in a file of its own with the parameters
 // of its methods (engine.go, runs.go, dead_letters.go, outbox.go,
-// breakers.go, alerts.go, reports.go, audit.go, retention.go, workers.go).
+// breakers.go, alerts.go, reports.go, audit.go, retention.go, workers.go, schedules.go).
 // The SQLite and PostgreSQL stores implement it, and the conformance suite in
 // store/storetest runs unchanged against each.
 //
@@ -27,6 +27,7 @@ type Store interface {
 	Audit
 	Retention
 	Workers
+	Schedules
 
 	// Close releases the store's resources after pending writes are durable.
 	Close() error

@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, rows Rows) {
 	t.Run("Audit", func(t *testing.T) { testAudit(t, h) })
 	t.Run("Retention", func(t *testing.T) { testRetention(t, h) })
 	t.Run("Workers", func(t *testing.T) { testWorkers(t, h) })
+	t.Run("Schedules", func(t *testing.T) { testSchedules(t, h) })
 	t.Run("HostileText", func(t *testing.T) { testHostileText(t, h) })
 	t.Run("Close", func(t *testing.T) { testClose(t, h) })
 }

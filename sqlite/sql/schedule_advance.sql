@@ -1,0 +1,4 @@
+-- Compare and set: only the process that read the current next tick moves
+-- it, so a tick is decided once however many processes fire it.
+UPDATE schedules SET next_tick = ?3, last_tick = ?4
+WHERE name = ?1 AND next_tick = ?2 AND paused = 0;
