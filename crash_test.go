@@ -73,6 +73,8 @@ func runChild(role string) int {
 		return runDeadLetterWorker()
 	case guardWorkerRole:
 		return runGuardWorker()
+	case scheduleFirerRole:
+		return runScheduleFirer()
 	default:
 		fmt.Fprintf(os.Stderr, "unknown child role %q\n", role)
 		return 2
