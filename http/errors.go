@@ -36,6 +36,7 @@ var errorStatuses = []struct {
 	{is(klaxontype.ErrStepExists), http.StatusConflict, "step-exists", klaxontype.ErrStepExists},
 	{is(klaxontype.ErrNondeterminism), http.StatusConflict, "nondeterminism", klaxontype.ErrNondeterminism},
 	{is(klaxontype.ErrManifestConflict), http.StatusConflict, "manifest-conflict", klaxontype.ErrManifestConflict},
+	{is(klaxontype.ErrScheduleExists), http.StatusConflict, "schedule-exists", klaxontype.ErrScheduleExists},
 	{is(klaxontype.ErrClosed), http.StatusServiceUnavailable, "store-closed", klaxontype.ErrClosed},
 }
 

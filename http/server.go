@@ -139,6 +139,7 @@ func NewServer(config Config) (*Server, error) {
 	s.registerDeadLetterGroups()
 	s.registerAudit()
 	s.registerWorkers()
+	s.registerSchedules()
 	s.registerWorkerProtocol()
 	if config.Metrics != nil {
 		s.serveMetrics(mux, config.Metrics)

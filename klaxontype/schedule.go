@@ -88,7 +88,7 @@ type Schedule struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	// Outcomes are the schedule's latest decisions, newest first, when asked
 	// for (a schedule's page, klaxon schedules show).
-	Outcomes []*ScheduleOutcome `json:"outcomes,omitempty"`
+	Outcomes []*ScheduleOutcome `json:"outcomes,omitzero"`
 }
 
 // ScheduleDecision is what a schedule did at a tick.

@@ -69,7 +69,10 @@ webhooks. It prints the rules in effect when it starts; klaxon alerts lists the 
 With --channels FILE the server delivers the dead-letter, breaker and alert notifications
 of the file's channels to its webhook, Slack and JSON-template targets, retrying each
 target with backoff; several servers on one database deliver each notification once.
-klaxon channels check FILE checks a file; docs/notifications.md describes it.`,
+klaxon channels check FILE checks a file; docs/notifications.md describes it.
+
+The server fires the database's schedules (klaxon schedules, docs/schedules.md), as every
+started Go worker does: each tick enqueues one run whichever of them fires it first.`,
 		Example: `  klaxon server --db klaxon.db
   klaxon server --db klaxon.db --alert-rules /etc/klaxon/alerts.yml --alert-interval 1m
   klaxon server --db klaxon.db --channels /etc/klaxon/channels.yml
@@ -164,6 +167,9 @@ klaxon channels check FILE checks a file; docs/notifications.md describes it.`,
 				alerting.Go(func() { evaluator.Run(serveCtx, alertInterval) })
 				alerting.Go(func() { notifier.Run(serveCtx) })
 				startChannels(serveCtx, &alerting, st, channels, m.Stdout, logger)
+				// Schedules fire here too, so that a deployment whose workers
+				// are all Python or TypeScript has its schedules fired.
+				alerting.Go(func() { _ = client.RunSchedules(serveCtx) })
 			})
 		},
 	}
