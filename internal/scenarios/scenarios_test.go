@@ -147,9 +147,12 @@ func runScenarios(t *testing.T, lang language, database func(t *testing.T) strin
 		t.Skip(reason)
 	}
 	// Long enough that a loaded CI machine's stalled heartbeat does not
-	// lose a run; the takeover scenarios start workers of their own with
-	// short leases.
-	lang.startWorker(t, env, workerOptions{lease: 6 * time.Second, concurrency: 64})
+	// lose a run: with every language and store side by side on two
+	// cores, a worker process may not get the CPU for seconds, and 6 s
+	// leases were seen expiring under live workers. No scenario of the
+	// shared worker expects a takeover; the takeover scenarios start
+	// workers of their own with short leases.
+	lang.startWorker(t, env, workerOptions{lease: 20 * time.Second, concurrency: 64})
 	for _, scenario := range catalog.Scenarios {
 		t.Run(scenario.Name, func(t *testing.T) {
 			t.Parallel()
