@@ -43,8 +43,10 @@ type Schedules interface {
 	SchedulesDue(ctx context.Context, params *SchedulesDueParams) ([]*klaxontype.Schedule, error)
 	// ScheduleAdvance records the decisions of a schedule's ticks from From
 	// and moves its next tick to NextTick, only if its next tick is still
-	// From and it is not paused; otherwise (another process advanced it, it
-	// was paused or deleted) it changes nothing and reports false.
+	// From; otherwise (another process advanced it, it was resumed or
+	// deleted) it changes nothing and reports false. A schedule paused
+	// since the caller read it is advanced: the runs the caller enqueued
+	// exist, and their ticks are recorded.
 	ScheduleAdvance(ctx context.Context, params *ScheduleAdvanceParams) (advanced bool, err error)
 }
 

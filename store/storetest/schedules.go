@@ -100,8 +100,14 @@ func testSchedules(t *testing.T, h *harness) {
 		if due := f.due(tick.Add(time.Hour)); len(due) != 0 {
 			t.Errorf("a paused schedule is due: %+v", due)
 		}
-		if advanced := f.advance(&store.ScheduleAdvanceParams{Name: "nightly", From: tick, NextTick: tick.Add(time.Hour)}); advanced {
-			t.Error("a paused schedule advanced")
+		// A process that read the schedule before the pause records the
+		// tick it fired.
+		if advanced := f.advance(&store.ScheduleAdvanceParams{Name: "nightly", From: tick, NextTick: tick.Add(time.Hour),
+			Outcomes: []*klaxontype.ScheduleOutcome{{Tick: tick, Decision: klaxontype.ScheduleFailed, Reason: "in flight"}}}); !advanced {
+			t.Error("a tick fired as the schedule was paused was not recorded")
+		}
+		if got := f.schedule("nightly", 10); !got.Paused || len(got.Outcomes) != 1 {
+			t.Errorf("after the in-flight tick: %+v; want it paused, the tick recorded", got)
 		}
 		resumeAt := tick.Add(48 * time.Hour)
 		resumed, err := f.store.SchedulePause(f.ctx, &store.SchedulePauseParams{Name: "nightly", NextTick: resumeAt})
