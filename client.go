@@ -86,6 +86,10 @@ type Config struct {
 	// MaxDeliveryAttempts is how many times a notification is tried before it
 	// is given up (its state stays visible on the entry); default 10.
 	MaxDeliveryAttempts int
+	// ScheduleInterval is how often a started client looks for due
+	// schedules of the store and fires them (see RunSchedules); default 1s.
+	// A negative interval fires none in this client.
+	ScheduleInterval time.Duration
 }
 
 // Client enqueues runs and, once started, works the runs of its registered
@@ -208,6 +212,10 @@ func (c *Client) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("klaxon: %w", err)
 	}
+	schedules, err := c.declaredSchedules()
+	if err != nil {
+		return fmt.Errorf("klaxon: %w", err)
+	}
 	registrations := make([]*store.WorkflowRegisterParams, 0, len(definitions))
 	for name, definition := range definitions {
 		registration := &store.WorkflowRegisterParams{
@@ -230,6 +238,9 @@ func (c *Client) Start(ctx context.Context) error {
 	if err := c.store.WorkerRegister(ctx, goWorkerRegistration(c.config.WorkerID, definitions)); err != nil {
 		return fmt.Errorf("klaxon: register worker %q: %w", c.config.WorkerID, err)
 	}
+	if err := c.saveDeclaredSchedules(ctx, schedules); err != nil {
+		return fmt.Errorf("klaxon: %w", err)
+	}
 	c.delivery = c.newDispatcher()
 	workerCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	c.worker, c.stop, c.stopped = worker, stop, make(chan error, 1)
@@ -240,9 +251,17 @@ func (c *Client) Start(ctx context.Context) error {
 			c.delivery.Run(workerCtx)
 		}
 	}()
+	schedulesDone := make(chan struct{})
+	go func() {
+		defer close(schedulesDone)
+		if c.config.ScheduleInterval >= 0 {
+			_ = c.RunSchedules(workerCtx)
+		}
+	}()
 	go func() {
 		err := worker.Run(workerCtx)
 		<-deliveryDone
+		<-schedulesDone
 		c.stopped <- err
 	}()
 	return nil

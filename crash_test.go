@@ -75,6 +75,8 @@ func runChild(role string) int {
 		return runGuardWorker()
 	case waitWorkerRole:
 		return runWaitWorker()
+	case scheduleFirerRole:
+		return runScheduleFirer()
 	default:
 		fmt.Fprintf(os.Stderr, "unknown child role %q\n", role)
 		return 2

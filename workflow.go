@@ -28,6 +28,7 @@ type workflowOptions struct {
 	budget        klaxontype.Budget
 	breaker       klaxontype.BreakerPolicy
 	spendRate     float64
+	schedules     []*scheduleDeclaration
 }
 
 // WorkflowOption sets a policy of a workflow.
@@ -97,6 +98,7 @@ type Registrable interface {
 	definition() *engine.Definition
 	checkInput(input []byte) error
 	inputSchema() []byte
+	scheduleDeclarations() []*scheduleDeclaration
 }
 
 func (w *Workflow[In, Out]) definition() *engine.Definition {
@@ -112,6 +114,9 @@ func (w *Workflow[In, Out]) definition() *engine.Definition {
 		Execute:        w.execute,
 	}
 }
+
+// scheduleDeclarations are the schedules declared with Schedule.
+func (w *Workflow[In, Out]) scheduleDeclarations() []*scheduleDeclaration { return w.options.schedules }
 
 // inputSchema is the JSON Schema of the input type, recorded at Start.
 func (w *Workflow[In, Out]) inputSchema() []byte { return inputSchema[In]() }

@@ -32,6 +32,9 @@ func TestScopeMatrix(t *testing.T) {
 		{http.MethodGet, "/api/v1/dlq/groups", "", klaxonhttp.ScopeRead},
 		{http.MethodGet, "/api/v1/whoami", "", klaxonhttp.ScopeRead},
 		{http.MethodGet, "/api/v1/workers", "", klaxonhttp.ScopeRead},
+		{http.MethodGet, "/api/v1/schedules", "", klaxonhttp.ScopeRead},
+		// 404 for an operator: no such schedule.
+		{http.MethodPost, "/api/v1/schedules/nope/pause", "", klaxonhttp.ScopeOperate},
 		{http.MethodPost, "/api/v1/runs", `{"workflow":"greet","input":"x","idempotency_key":"matrix"}`, klaxonhttp.ScopeOperate},
 		{http.MethodPost, "/api/v1/dlq/" + entry.ID + "/replay", `{"dry_run":true}`, klaxonhttp.ScopeOperate},
 		{http.MethodPost, "/api/v1/dlq/replay", `{"all":true,"dry_run":true}`, klaxonhttp.ScopeOperate},

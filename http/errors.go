@@ -38,6 +38,7 @@ var errorStatuses = []struct {
 	{is(klaxontype.ErrManifestConflict), http.StatusConflict, "manifest-conflict", klaxontype.ErrManifestConflict},
 	{is(klaxontype.ErrSignalRefused), http.StatusConflict, "signal-refused", klaxontype.ErrSignalRefused},
 	{is(klaxontype.ErrNotApprover), http.StatusForbidden, "not-approver", klaxontype.ErrNotApprover},
+	{is(klaxontype.ErrScheduleExists), http.StatusConflict, "schedule-exists", klaxontype.ErrScheduleExists},
 	{is(klaxontype.ErrClosed), http.StatusServiceUnavailable, "store-closed", klaxontype.ErrClosed},
 }
 

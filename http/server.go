@@ -140,6 +140,7 @@ func NewServer(config Config) (*Server, error) {
 	s.registerDeadLetterGroups()
 	s.registerAudit()
 	s.registerWorkers()
+	s.registerSchedules()
 	s.registerWorkerProtocol()
 	s.registerWaits()
 	if config.Metrics != nil {

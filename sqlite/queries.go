@@ -189,6 +189,30 @@ var (
 	runsSelectExpiredSQL string
 	//go:embed sql/runs_unfolded_ended.sql
 	runsUnfoldedEndedSQL string
+	//go:embed sql/schedule_advance.sql
+	scheduleAdvanceSQL string
+	//go:embed sql/schedule_delete.sql
+	scheduleDeleteSQL string
+	//go:embed sql/schedule_get.sql
+	scheduleGetSQL string
+	//go:embed sql/schedule_insert.sql
+	scheduleInsertSQL string
+	//go:embed sql/schedule_list.sql
+	scheduleListSQL string
+	//go:embed sql/schedule_outcome_insert.sql
+	scheduleOutcomeInsertSQL string
+	//go:embed sql/schedule_outcomes_delete.sql
+	scheduleOutcomesDeleteSQL string
+	//go:embed sql/schedule_outcomes_list.sql
+	scheduleOutcomesListSQL string
+	//go:embed sql/schedule_outcomes_trim.sql
+	scheduleOutcomesTrimSQL string
+	//go:embed sql/schedule_pause.sql
+	schedulePauseSQL string
+	//go:embed sql/schedule_replace.sql
+	scheduleReplaceSQL string
+	//go:embed sql/schedules_due.sql
+	schedulesDueSQL string
 	//go:embed sql/schema_tables.sql
 	schemaTablesSQL string
 	//go:embed sql/schema_version.sql

@@ -2,7 +2,7 @@
 // one role interface per job, each in a file of its own with the parameters
 // of its methods (engine.go, runs.go, dead_letters.go, outbox.go,
 // breakers.go, alerts.go, reports.go, totals.go, audit.go, retention.go, workers.go,
-// waits.go).
+// waits.go, schedules.go).
 // The SQLite and PostgreSQL stores implement it, and the conformance suite in
 // store/storetest runs unchanged against each.
 //
@@ -30,6 +30,7 @@ type Store interface {
 	Retention
 	Workers
 	Waits
+	Schedules
 
 	// Close releases the store's resources after pending writes are durable.
 	Close() error

@@ -98,6 +98,7 @@ never re-run, and every failure ends classified in the dead-letter queue.`,
 		m.statsCommand(),
 		m.auditCommand(),
 		m.workersCommand(),
+		m.schedulesCommand(),
 		m.retentionCommand(),
 	)
 	return root

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -187,10 +188,11 @@ func TestVersionAndMigrate(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "m.db")
 	code, stdout, _ = run(t, nil, "migrate", "--db", db, "--json")
 	var result migrateResult
-	// Every migration is applied, the newest last. (Numbers can have gaps
-	// while branches that reserved some are unmerged.)
-	if code != exitOK || json.Unmarshal([]byte(stdout), &result) != nil || len(result.Applied) < 1 ||
-		result.Applied[0] != 1 || result.Applied[len(result.Applied)-1] != info.SchemaVersion {
+	// Every migration is applied, in order, the newest last: the schema
+	// version. (Numbers may leave a gap while a branch that reserved one is
+	// unmerged.)
+	if code != exitOK || json.Unmarshal([]byte(stdout), &result) != nil || len(result.Applied) == 0 ||
+		result.Applied[0] != 1 || result.Applied[len(result.Applied)-1] != info.SchemaVersion || !slices.IsSorted(result.Applied) {
 		t.Fatalf("first migrate: exit %d %q", code, stdout)
 	}
 	code, stdout, _ = run(t, nil, "migrate", "--db", db)

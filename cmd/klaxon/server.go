@@ -80,7 +80,10 @@ klaxon retention apply would, and never a run with an open dead-letter entry or 
 A bad file is refused at start, naming the rule and the field, before the database is
 opened. Several servers on one database may apply the same file: a batch deletes only the
 runs still there, so each run is deleted and recorded once. klaxon retention check FILE
-checks a file; docs/retention.md describes it.`,
+checks a file; docs/retention.md describes it.
+
+The server fires the database's schedules (klaxon schedules, docs/schedules.md), as every
+started Go worker does: each tick enqueues one run whichever of them fires it first.`,
 		Example: `  klaxon server --db klaxon.db
   klaxon server --db klaxon.db --alert-rules /etc/klaxon/alerts.yml --alert-interval 1m
   klaxon server --db klaxon.db --channels /etc/klaxon/channels.yml
@@ -183,6 +186,9 @@ checks a file; docs/retention.md describes it.`,
 				alerting.Go(func() { notifier.Run(serveCtx) })
 				startChannels(serveCtx, &alerting, st, channels, m.Stdout, logger)
 				startRetention(serveCtx, &alerting, client, retention, m.Stdout, m.Stderr, logger)
+				// Schedules fire here too, so that a deployment whose workers
+				// are all Python or TypeScript has its schedules fired.
+				alerting.Go(func() { _ = client.RunSchedules(serveCtx) })
 			})
 		},
 	}

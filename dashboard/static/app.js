@@ -8,10 +8,11 @@ import { renderAlerts } from './alerts.js';
 import { renderWorkers } from './workers.js';
 import { renderApprovals } from './approvals.js';
 import { renderAudit } from './audit.js';
+import { renderSchedule, renderSchedules } from './schedules.js';
 
 const main = document.getElementById('main');
 
-/** route renders the page the hash names: #/, #/runs, #/runs/ID, #/dlq, #/dlq/ID, #/alerts, #/workers, #/approvals, #/audit. */
+/** route renders the page the hash names: #/, #/runs, #/runs/ID, #/dlq, #/dlq/ID, #/alerts, #/workers, #/approvals, #/audit, #/schedules, #/schedules/NAME. */
 async function route() {
   if (!session.who) return;
   const hash = location.hash.replace(/^#\/?/, '');
@@ -36,6 +37,8 @@ async function route() {
     else if (page === 'workers') await renderWorkers(main, query, view);
     else if (page === 'approvals') await renderApprovals(main, query, view);
     else if (page === 'audit') await renderAudit(main, query, view);
+    else if (page === 'schedules' && parts[1]) await renderSchedule(main, parts[1], view);
+    else if (page === 'schedules') await renderSchedules(main, query, view);
     else main.innerHTML = String(html`<h1>Not found</h1><p>No page ${location.hash}. <a href="#/">Overview</a></p>`);
   } catch (error) {
     if (error instanceof APIError && error.status === 401) { signOut(); return; }
@@ -107,12 +110,12 @@ function showLogin(message) {
   });
 }
 
-// Keys: 1-7 open the pages (7, the audit log, for admins), / focuses the page's first filter field.
+// Keys: 1-8 open the pages (7, the audit log, for admins), / focuses the page's first filter field.
 document.addEventListener('keydown', (event) => {
   const target = event.target;
   if (event.ctrlKey || event.metaKey || event.altKey || !session.who) return;
   if (target.closest && target.closest('input, textarea, select, dialog, [contenteditable]')) return;
-  const pages = { 1: '#/', 2: '#/runs', 3: '#/dlq', 4: '#/alerts', 5: '#/workers', 6: '#/approvals', 7: '#/audit' };
+  const pages = { 1: '#/', 2: '#/runs', 3: '#/dlq', 4: '#/alerts', 5: '#/workers', 6: '#/approvals', 7: '#/audit', 8: '#/schedules' };
   if (pages[event.key]) { location.hash = pages[event.key]; event.preventDefault(); }
   if (event.key === '/') {
     const field = main.querySelector('form.filters input, form.filters select');

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"math"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -26,7 +28,22 @@ import (
 
 const catalogPath = "testdata/scenarios.json"
 
+// defaultParallel is how many of this package's parallel tests run at once
+// unless -parallel says otherwise. Go's default, GOMAXPROCS, suits tests that
+// compute; these wait on servers and worker processes (leases expiring,
+// backoffs ending), so on a 2-core machine two at a time left the
+// scenarios running one language after another for minutes of idle CPU.
+// Twelve was slower than eight on the shared 2-core machine (contention),
+// and saw more leases lost under load.
+const defaultParallel = 8
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		_ = flag.Set("test.parallel", strconv.Itoa(defaultParallel))
+	}
 	code := m.Run()
 	closePeople()
 	if buildDir != "" {
@@ -40,12 +57,20 @@ func TestMain(m *testing.M) {
 // TestScenarios/python/semantic_validator, … The catalog and the assertions
 // are the same for every language, so a behaviour that differs between
 // languages fails.
+//
+// Each language's run has a server, a database and workers of its own, so
+// the languages, and the two stores, run side by side: most of a scenario's
+// time is spent waiting (for a lease to expire, a backoff to end), not
+// computing, and one after the other they made this package the slowest of
+// CI.
 func TestScenarios(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("the scenarios build and start a server and worker processes; skipped in -short mode")
 	}
 	for _, lang := range languages {
 		t.Run(lang.name, func(t *testing.T) {
+			t.Parallel()
 			runScenarios(t, lang, func(t *testing.T) string { return filepath.Join(t.TempDir(), "klaxon.db") })
 		})
 	}
@@ -54,12 +79,14 @@ func TestScenarios(t *testing.T) {
 // TestScenariosPostgres runs the same on PostgreSQL, a schema per language,
 // when KLAXON_TEST_POSTGRES_URL names a server.
 func TestScenariosPostgres(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("the scenarios build and start a server and worker processes; skipped in -short mode")
 	}
 	pgtest.DatabaseURL(t)
 	for _, lang := range languages {
 		t.Run(lang.name, func(t *testing.T) {
+			t.Parallel()
 			runScenarios(t, lang, func(t *testing.T) string { return pgtest.SchemaURL(t, "klaxon_scenarios_") })
 		})
 	}
@@ -123,9 +150,12 @@ func runScenarios(t *testing.T, lang language, database func(t *testing.T) strin
 		t.Skip(reason)
 	}
 	// Long enough that a loaded CI machine's stalled heartbeat does not
-	// lose a run; the takeover scenarios start workers of their own with
-	// short leases.
-	lang.startWorker(t, env, workerOptions{lease: 6 * time.Second, concurrency: 64})
+	// lose a run: with every language and store side by side on two
+	// cores, a worker process may not get the CPU for seconds, and 6 s
+	// leases were seen expiring under live workers. No scenario of the
+	// shared worker expects a takeover; the takeover scenarios start
+	// workers of their own with short leases.
+	lang.startWorker(t, env, workerOptions{lease: 20 * time.Second, concurrency: 64})
 	for _, scenario := range catalog.Scenarios {
 		t.Run(scenario.Name, func(t *testing.T) {
 			t.Parallel()

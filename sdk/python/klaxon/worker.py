@@ -313,7 +313,10 @@ class Worker:
                 log.exception("klaxon worker %s: run %s", self.worker_id, core.run.run_id)
             finally:
                 with self._lock:
-                    self._held.pop(core.run.run_id, None)
+                    # The run's next attempt may already be held here under
+                    # a new claim: forgetting it would stop its heartbeats.
+                    if self._held.get(core.run.run_id) is core:
+                        del self._held[core.run.run_id]
                     self._free += 1
                     self._lock.notify_all()
 

@@ -278,7 +278,10 @@ export class Worker {
     const work = this.work(core)
       .catch((error: unknown) => this.warn(`klaxon worker ${this.workerId}: run ${run.runId}: ${String(error)}`))
       .finally(() => {
-        this.held.delete(run.runId);
+        // The run's next attempt may already be held here under a new
+        // claim: forgetting it would stop its heartbeats, and its lease
+        // would expire under a live worker.
+        if (this.held.get(run.runId) === core) this.held.delete(run.runId);
         this.free++;
         this.running.delete(work);
         this.wake?.();

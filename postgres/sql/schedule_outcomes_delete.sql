@@ -1,0 +1,1 @@
+DELETE FROM schedule_outcomes WHERE schedule = $1;
