@@ -126,11 +126,13 @@ func (d *ScheduleDefinition) check() (cronSchedule, error) {
 // client or by some worker of the store) and that its input fits the
 // workflow. Its first tick is the first after now. A name taken gives
 // klaxontype.ErrScheduleExists; nothing is saved on any error.
-func (c *Client) CreateSchedule(ctx context.Context, definition ScheduleDefinition) (*klaxontype.Schedule, error) {
-	return c.saveSchedule(ctx, definition, "api", false)
+// The audit log records the creation, by actor ("client" when empty).
+func (c *Client) CreateSchedule(ctx context.Context, definition ScheduleDefinition, actor string) (*klaxontype.Schedule, error) {
+	return c.saveSchedule(ctx, definition, "api", false, actorOr(actor))
 }
 
-func (c *Client) saveSchedule(ctx context.Context, definition ScheduleDefinition, source string, replace bool) (*klaxontype.Schedule, error) {
+// saveSchedule saves a definition; actor is empty for a declaration in code.
+func (c *Client) saveSchedule(ctx context.Context, definition ScheduleDefinition, source string, replace bool, actor string) (*klaxontype.Schedule, error) {
 	parsed, err := definition.check()
 	if err != nil {
 		return nil, err
@@ -148,7 +150,7 @@ func (c *Client) saveSchedule(ctx context.Context, definition ScheduleDefinition
 	return c.store.ScheduleSave(ctx, &store.ScheduleSaveParams{
 		Name: definition.Name, Workflow: definition.Workflow, Cron: definition.Cron, TimeZone: definition.TimeZone,
 		Input: definition.Input, CatchUp: definition.CatchUp, Source: source, Replace: replace,
-		NextTick: parsed.next(time.Now()),
+		NextTick: parsed.next(time.Now()), Actor: actor,
 	})
 }
 
@@ -164,14 +166,16 @@ func (c *Client) ListSchedules(ctx context.Context, limit int) ([]*klaxontype.Sc
 	return c.store.ScheduleList(ctx, &store.ScheduleListParams{Limit: limit, Outcomes: 1})
 }
 
-// PauseSchedule stops a schedule firing until ResumeSchedule.
-func (c *Client) PauseSchedule(ctx context.Context, name string) (*klaxontype.Schedule, error) {
-	return c.store.SchedulePause(ctx, &store.SchedulePauseParams{Name: name, Paused: true})
+// PauseSchedule stops a schedule firing until ResumeSchedule; the audit log
+// records it, by actor ("client" when empty).
+func (c *Client) PauseSchedule(ctx context.Context, name, actor string) (*klaxontype.Schedule, error) {
+	return c.store.SchedulePause(ctx, &store.SchedulePauseParams{Name: name, Paused: true, Actor: actorOr(actor)})
 }
 
 // ResumeSchedule makes a paused schedule fire again from its first tick
-// after now: the ticks while it was paused are not caught up.
-func (c *Client) ResumeSchedule(ctx context.Context, name string) (*klaxontype.Schedule, error) {
+// after now: the ticks while it was paused are not caught up. The audit log
+// records it, by actor ("client" when empty).
+func (c *Client) ResumeSchedule(ctx context.Context, name, actor string) (*klaxontype.Schedule, error) {
 	current, err := c.GetSchedule(ctx, name, 0)
 	if err != nil {
 		return nil, err
@@ -180,14 +184,15 @@ func (c *Client) ResumeSchedule(ctx context.Context, name string) (*klaxontype.S
 	if err != nil {
 		return nil, err
 	}
-	return c.store.SchedulePause(ctx, &store.SchedulePauseParams{Name: name, NextTick: parsed.next(time.Now())})
+	return c.store.SchedulePause(ctx, &store.SchedulePauseParams{Name: name, NextTick: parsed.next(time.Now()), Actor: actorOr(actor)})
 }
 
 // DeleteSchedule deletes a schedule and its recorded decisions; the runs it
 // started stay. A schedule declared in code with Schedule is saved again
-// when a worker declaring it starts.
-func (c *Client) DeleteSchedule(ctx context.Context, name string) error {
-	return c.store.ScheduleDelete(ctx, &store.ScheduleDeleteParams{Name: name})
+// when a worker declaring it starts. The audit log records it, by actor
+// ("client" when empty).
+func (c *Client) DeleteSchedule(ctx context.Context, name, actor string) error {
+	return c.store.ScheduleDelete(ctx, &store.ScheduleDeleteParams{Name: name, Actor: actorOr(actor)})
 }
 
 // scheduleDeclaration is a schedule declared with a workflow in code.
@@ -277,7 +282,7 @@ func (c *Client) declaredSchedules() ([]ScheduleDefinition, error) {
 // next tick and the pause of those saved before.
 func (c *Client) saveDeclaredSchedules(ctx context.Context, declared []ScheduleDefinition) error {
 	for _, definition := range declared {
-		if _, err := c.saveSchedule(ctx, definition, "code", true); err != nil {
+		if _, err := c.saveSchedule(ctx, definition, "code", true, ""); err != nil {
 			return fmt.Errorf("save schedule %q: %w", definition.Name, err)
 		}
 	}

@@ -74,7 +74,7 @@ func TestScheduleTickSurvivesSIGKILL(t *testing.T) {
 	survivor := startClient(t, st, &klaxon.Config{ScheduleInterval: -1}, tickWork())
 	if _, err := survivor.CreateSchedule(t.Context(), klaxon.ScheduleDefinition{
 		Name: "crash", Workflow: "tick-work", Cron: "* * * * * *", CatchUp: klaxontype.CatchUpAll,
-	}); err != nil {
+	}, "carol"); err != nil {
 		t.Fatal(err)
 	}
 

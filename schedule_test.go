@@ -44,7 +44,7 @@ func TestScheduleDeclaredInCode(t *testing.T) {
 			t.Errorf("run %s: output %s, entities %v; want the schedule's input and its name", run.ID, run.Output, run.Entities)
 		}
 	}
-	if _, err := client.PauseSchedule(t.Context(), "every-second"); err != nil {
+	if _, err := client.PauseSchedule(t.Context(), "every-second", "carol"); err != nil {
 		t.Fatal(err)
 	}
 	restarted, err := klaxon.NewClient(st, &klaxon.Config{ScheduleInterval: -1})
@@ -91,7 +91,7 @@ func TestScheduleBadInput(t *testing.T) {
 	} {
 		definition := good
 		c.edit(&definition)
-		_, err := client.CreateSchedule(t.Context(), definition)
+		_, err := client.CreateSchedule(t.Context(), definition, "carol")
 		var unknown *klaxon.UnknownWorkflowError
 		var input *klaxon.InputError
 		switch {
@@ -110,14 +110,35 @@ func TestScheduleBadInput(t *testing.T) {
 	if list, err := client.ListSchedules(t.Context(), 0); err != nil || len(list) != 0 {
 		t.Errorf("refused schedules left %d saved (%v)", len(list), err)
 	}
-	if _, err := client.CreateSchedule(t.Context(), good); err != nil {
+	if _, err := client.CreateSchedule(t.Context(), good, "carol"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.CreateSchedule(t.Context(), good); !errors.Is(err, klaxontype.ErrScheduleExists) {
+	if _, err := client.CreateSchedule(t.Context(), good, "carol"); !errors.Is(err, klaxontype.ErrScheduleExists) {
 		t.Errorf("a second schedule named s: %v; want ErrScheduleExists", err)
 	}
-	if err := client.DeleteSchedule(t.Context(), "nope"); !errors.Is(err, klaxontype.ErrNotFound) {
+	if err := client.DeleteSchedule(t.Context(), "nope", "carol"); !errors.Is(err, klaxontype.ErrNotFound) {
 		t.Errorf("deleting an unknown schedule: %v; want ErrNotFound", err)
+	}
+	if _, err := client.PauseSchedule(t.Context(), good.Name, "dave"); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.DeleteSchedule(t.Context(), good.Name, "erin"); err != nil {
+		t.Fatal(err)
+	}
+	// The people's changes are in the audit log, the refused ones not.
+	records, err := client.AuditLog(t.Context(), &klaxon.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range records {
+		if strings.HasPrefix(string(r.Action), "schedule.") {
+			got = append(got, r.Actor+" "+string(r.Action)+" "+r.Target)
+		}
+	}
+	want := []string{"erin schedule.delete " + good.Name, "dave schedule.pause " + good.Name, "carol schedule.create " + good.Name}
+	if strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Errorf("audit log %q; want %q", got, want)
 	}
 }
 
@@ -129,7 +150,7 @@ func TestScheduleOnceAcrossClients(t *testing.T) {
 	first := startClient(t, st, &klaxon.Config{ScheduleInterval: -1}, tickWork())
 	if _, err := first.CreateSchedule(t.Context(), klaxon.ScheduleDefinition{
 		Name: "busy", Workflow: "tick-work", Cron: "* * * * * *", CatchUp: klaxontype.CatchUpAll,
-	}); err != nil {
+	}, "carol"); err != nil {
 		t.Fatal(err)
 	}
 	ctx, stop := context.WithTimeout(t.Context(), 3500*time.Millisecond)

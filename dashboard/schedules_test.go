@@ -19,7 +19,7 @@ func TestSchedulesPage(t *testing.T) {
 	s := newSite(t, nil)
 	if _, err := s.worker.CreateSchedule(s.ctx, klaxon.ScheduleDefinition{
 		Name: "every-second-charge", Workflow: "charge", Cron: "* * * * * *", Input: []byte("100"),
-	}); err != nil {
+	}, "carol"); err != nil {
 		t.Fatal(err)
 	}
 	s.eventually(15*time.Second, func() error {

@@ -91,7 +91,7 @@ func (s *Server) registerSchedules() {
 		if input.Body == nil {
 			return nil, invalid("a schedule needs a body: name, workflow, cron")
 		}
-		schedule, err := s.client.CreateSchedule(ctx, *input.Body)
+		schedule, err := s.client.CreateSchedule(ctx, *input.Body, actor(ctx))
 		if err != nil {
 			return nil, err
 		}
@@ -103,7 +103,7 @@ func (s *Server) registerSchedules() {
 		Description: "A paused schedule fires nothing until resumed. Pausing a paused schedule changes nothing.",
 		Errors:      []int{http.StatusNotFound},
 	}, func(ctx context.Context, input *scheduleNameInput) (*scheduleOutput, error) {
-		schedule, err := s.client.PauseSchedule(ctx, input.Name)
+		schedule, err := s.client.PauseSchedule(ctx, input.Name, actor(ctx))
 		if err != nil {
 			return nil, err
 		}
@@ -116,7 +116,7 @@ func (s *Server) registerSchedules() {
 			"caught up. Resuming a running schedule changes nothing.",
 		Errors: []int{http.StatusNotFound},
 	}, func(ctx context.Context, input *scheduleNameInput) (*scheduleOutput, error) {
-		schedule, err := s.client.ResumeSchedule(ctx, input.Name)
+		schedule, err := s.client.ResumeSchedule(ctx, input.Name, actor(ctx))
 		if err != nil {
 			return nil, err
 		}
@@ -129,7 +129,7 @@ func (s *Server) registerSchedules() {
 			"declared in Go code with klaxon.Schedule is saved again when a worker declaring it starts.",
 		Errors: []int{http.StatusNotFound},
 	}, func(ctx context.Context, input *scheduleNameInput) (*deleteScheduleOutput, error) {
-		if err := s.client.DeleteSchedule(ctx, input.Name); err != nil {
+		if err := s.client.DeleteSchedule(ctx, input.Name, actor(ctx)); err != nil {
 			return nil, err
 		}
 		return &deleteScheduleOutput{}, nil

@@ -49,13 +49,24 @@ const (
 	AuditApprovalDecide AuditAction = "approval.decide"
 	// AuditSignalSend is a signal sent to a run; its target is the run.
 	AuditSignalSend AuditAction = "signal.send"
+	// AuditScheduleCreate is a schedule created through the API or the
+	// CLI; its target is the schedule, its parameters its definition.
+	AuditScheduleCreate AuditAction = "schedule.create"
+	// AuditSchedulePause and AuditScheduleResume stop and restart a
+	// schedule's ticks; their target is the schedule.
+	AuditSchedulePause  AuditAction = "schedule.pause"
+	AuditScheduleResume AuditAction = "schedule.resume"
+	// AuditScheduleDelete is a schedule deleted with its decisions; its
+	// target is the schedule.
+	AuditScheduleDelete AuditAction = "schedule.delete"
 )
 
 // AuditActions lists every audited action.
 func AuditActions() []AuditAction {
 	return []AuditAction{AuditDLQReplay, AuditDLQResolve, AuditDLQDiscard, AuditDLQPurge,
 		AuditRunCancel, AuditBreakerReset, AuditOutboxGiveUp, AuditRetentionDelete,
-		AuditApprovalDecide, AuditSignalSend, AuditRunEnqueue, AuditAdminRequest}
+		AuditApprovalDecide, AuditSignalSend, AuditScheduleCreate, AuditSchedulePause, AuditScheduleResume,
+		AuditScheduleDelete, AuditRunEnqueue, AuditAdminRequest}
 }
 
 // Valid reports whether a is one of AuditActions.

@@ -27,7 +27,7 @@ func (s *Store) ScheduleSave(ctx context.Context, params *store.ScheduleSavePara
 		if tag.RowsAffected() == 0 {
 			return reject(store.ScheduleExists(params.Name))
 		}
-		return nil
+		return auditSchedule(ctx, tx, params.AuditRecord(now()))
 	})
 	if err != nil {
 		return nil, err
@@ -89,7 +89,7 @@ func (s *Store) SchedulePause(ctx context.Context, params *store.SchedulePausePa
 		if tag.RowsAffected() == 0 {
 			return reject(store.ScheduleNotFound(params.Name))
 		}
-		return nil
+		return auditSchedule(ctx, tx, params.AuditRecord(now()))
 	})
 	if err != nil {
 		return nil, err
@@ -113,8 +113,17 @@ func (s *Store) ScheduleDelete(ctx context.Context, params *store.ScheduleDelete
 		if tag.RowsAffected() == 0 {
 			return reject(store.ScheduleNotFound(params.Name))
 		}
-		return nil
+		return auditSchedule(ctx, tx, params.AuditRecord(now()))
 	})
+}
+
+// auditSchedule records a person's change of a schedule in the audit log,
+// in the change's transaction; a change without an actor records nothing.
+func auditSchedule(ctx context.Context, pgtx pgx.Tx, record *klaxontype.AuditRecord) error {
+	if record == nil {
+		return nil
+	}
+	return (&tx{tx: pgtx}).AuditInsert(ctx, record)
 }
 
 // SchedulesDue returns the schedules to fire, the most overdue first.

@@ -25,7 +25,7 @@ func (s *Store) ScheduleSave(ctx context.Context, params *store.ScheduleSavePara
 		if conn.Changes() == 0 {
 			return reject(store.ScheduleExists(params.Name))
 		}
-		return nil
+		return auditSchedule(ctx, conn, params.AuditRecord(now()))
 	})
 	if err != nil {
 		return nil, err
@@ -91,7 +91,7 @@ func (s *Store) SchedulePause(ctx context.Context, params *store.SchedulePausePa
 		if conn.Changes() == 0 {
 			return reject(store.ScheduleNotFound(params.Name))
 		}
-		return nil
+		return auditSchedule(ctx, conn, params.AuditRecord(now()))
 	})
 	if err != nil {
 		return nil, err
@@ -111,8 +111,20 @@ func (s *Store) ScheduleDelete(ctx context.Context, params *store.ScheduleDelete
 		if conn.Changes() == 0 {
 			return reject(store.ScheduleNotFound(params.Name))
 		}
-		return execute(conn, scheduleOutcomesDeleteSQL, nil, params.Name)
+		if err := execute(conn, scheduleOutcomesDeleteSQL, nil, params.Name); err != nil {
+			return err
+		}
+		return auditSchedule(ctx, conn, params.AuditRecord(now()))
 	})
+}
+
+// auditSchedule records a person's change of a schedule in the audit log,
+// in the change's transaction; a change without an actor records nothing.
+func auditSchedule(ctx context.Context, conn *sqlite.Conn, record *klaxontype.AuditRecord) error {
+	if record == nil {
+		return nil
+	}
+	return (&tx{conn: conn}).AuditInsert(ctx, record)
 }
 
 // SchedulesDue returns the schedules to fire, the most overdue first.

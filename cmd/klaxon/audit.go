@@ -20,7 +20,8 @@ func (m *Main) auditCommand() *cobra.Command {
 		Use:   "audit",
 		Short: "List the operator actions in the audit log, newest first",
 		Long: `List the audit log: every replay, resolve, discard, purge, cancel, breaker reset,
-outbox give-up, retention batch and enqueue through the API or this command (run.enqueue),
+outbox give-up, retention batch, signal sent, approval decided, schedule created, paused,
+resumed or deleted, and enqueue through the API or this command (run.enqueue),
 with who did it, when, on what, with which parameters and to what effect. Each action is
 recorded in the transaction that carried it out, so a refused action leaves no record.
 Every request to an admin endpoint of a server is recorded too (admin.request: the token's

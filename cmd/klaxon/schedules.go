@@ -21,10 +21,12 @@ import (
 type scheduleBackend interface {
 	Schedules(ctx context.Context, limit int) ([]*klaxontype.Schedule, error)
 	Schedule(ctx context.Context, name string, outcomes int) (*klaxontype.Schedule, error)
-	CreateSchedule(ctx context.Context, definition klaxon.ScheduleDefinition) (*klaxontype.Schedule, error)
-	PauseSchedule(ctx context.Context, name string) (*klaxontype.Schedule, error)
-	ResumeSchedule(ctx context.Context, name string) (*klaxontype.Schedule, error)
-	DeleteSchedule(ctx context.Context, name string) error
+	// The changes take the actor the audit log records; a server records
+	// its token's name instead.
+	CreateSchedule(ctx context.Context, definition klaxon.ScheduleDefinition, actor string) (*klaxontype.Schedule, error)
+	PauseSchedule(ctx context.Context, name, actor string) (*klaxontype.Schedule, error)
+	ResumeSchedule(ctx context.Context, name, actor string) (*klaxontype.Schedule, error)
+	DeleteSchedule(ctx context.Context, name, actor string) error
 }
 
 func (b *storeBackend) Schedules(ctx context.Context, limit int) ([]*klaxontype.Schedule, error) {
@@ -35,20 +37,20 @@ func (b *storeBackend) Schedule(ctx context.Context, name string, outcomes int) 
 	return b.client.GetSchedule(ctx, name, outcomes)
 }
 
-func (b *storeBackend) CreateSchedule(ctx context.Context, definition klaxon.ScheduleDefinition) (*klaxontype.Schedule, error) {
-	return b.client.CreateSchedule(ctx, definition)
+func (b *storeBackend) CreateSchedule(ctx context.Context, definition klaxon.ScheduleDefinition, actor string) (*klaxontype.Schedule, error) {
+	return b.client.CreateSchedule(ctx, definition, actor)
 }
 
-func (b *storeBackend) PauseSchedule(ctx context.Context, name string) (*klaxontype.Schedule, error) {
-	return b.client.PauseSchedule(ctx, name)
+func (b *storeBackend) PauseSchedule(ctx context.Context, name, actor string) (*klaxontype.Schedule, error) {
+	return b.client.PauseSchedule(ctx, name, actor)
 }
 
-func (b *storeBackend) ResumeSchedule(ctx context.Context, name string) (*klaxontype.Schedule, error) {
-	return b.client.ResumeSchedule(ctx, name)
+func (b *storeBackend) ResumeSchedule(ctx context.Context, name, actor string) (*klaxontype.Schedule, error) {
+	return b.client.ResumeSchedule(ctx, name, actor)
 }
 
-func (b *storeBackend) DeleteSchedule(ctx context.Context, name string) error {
-	return b.client.DeleteSchedule(ctx, name)
+func (b *storeBackend) DeleteSchedule(ctx context.Context, name, actor string) error {
+	return b.client.DeleteSchedule(ctx, name, actor)
 }
 
 func (b *serverBackend) Schedules(ctx context.Context, limit int) ([]*klaxontype.Schedule, error) {
@@ -59,19 +61,19 @@ func (b *serverBackend) Schedule(ctx context.Context, name string, outcomes int)
 	return b.client.Schedule(ctx, name, outcomes)
 }
 
-func (b *serverBackend) CreateSchedule(ctx context.Context, definition klaxon.ScheduleDefinition) (*klaxontype.Schedule, error) {
+func (b *serverBackend) CreateSchedule(ctx context.Context, definition klaxon.ScheduleDefinition, _ string) (*klaxontype.Schedule, error) {
 	return b.client.CreateSchedule(ctx, definition)
 }
 
-func (b *serverBackend) PauseSchedule(ctx context.Context, name string) (*klaxontype.Schedule, error) {
+func (b *serverBackend) PauseSchedule(ctx context.Context, name, _ string) (*klaxontype.Schedule, error) {
 	return b.client.PauseSchedule(ctx, name)
 }
 
-func (b *serverBackend) ResumeSchedule(ctx context.Context, name string) (*klaxontype.Schedule, error) {
+func (b *serverBackend) ResumeSchedule(ctx context.Context, name, _ string) (*klaxontype.Schedule, error) {
 	return b.client.ResumeSchedule(ctx, name)
 }
 
-func (b *serverBackend) DeleteSchedule(ctx context.Context, name string) error {
+func (b *serverBackend) DeleteSchedule(ctx context.Context, name, _ string) error {
 	return b.client.DeleteSchedule(ctx, name)
 }
 
@@ -213,7 +215,11 @@ six with a leading seconds field, or is a descriptor such as @hourly, @daily or 
 				return err
 			}
 			defer closer.Close()
-			schedule, err := b.CreateSchedule(cmd.Context(), definition)
+			actorName, err := m.actor(cmd, "")
+			if err != nil {
+				return err
+			}
+			schedule, err := b.CreateSchedule(cmd.Context(), definition, actorName)
 			if err != nil {
 				return err
 			}
@@ -249,7 +255,11 @@ func (m *Main) schedulesStateCommand(action, short string) *cobra.Command {
 			if action == "resume" {
 				change = b.ResumeSchedule
 			}
-			schedule, err := change(cmd.Context(), args[0])
+			actorName, err := m.actor(cmd, "")
+			if err != nil {
+				return err
+			}
+			schedule, err := change(cmd.Context(), args[0], actorName)
 			if err != nil {
 				return err
 			}
@@ -272,7 +282,11 @@ func (m *Main) schedulesDeleteCommand() *cobra.Command {
 				return err
 			}
 			defer closer.Close()
-			if err := b.DeleteSchedule(cmd.Context(), args[0]); err != nil {
+			actorName, err := m.actor(cmd, "")
+			if err != nil {
+				return err
+			}
+			if err := b.DeleteSchedule(cmd.Context(), args[0], actorName); err != nil {
 				return err
 			}
 			if asJSON {
