@@ -28,6 +28,7 @@ from .errors import (
     LeaseLost,
     ManifestConflict,
     Nondeterminism,
+    NotApprover,
     NotFound,
     PartialCompletion,
     Permanent,
@@ -35,6 +36,7 @@ from .errors import (
     ProblemError,
     RateLimited,
     Semantic,
+    SignalRefused,
     StepExists,
     Timeout,
     Transient,
@@ -45,7 +47,7 @@ from .errors import (
 from .model_calls import classify_model_error, jsonable_response, read_usage
 from .policy import Budget, RetryPolicy
 from .protocol import ModelCall
-from .waits import ApprovalDecision
+from .waits import ApprovalDecision, ApprovalRequest, Signal, SignalResult, Wait
 from .worker import SDK_VERSION, Worker
 
 __version__ = SDK_VERSION
@@ -58,6 +60,10 @@ __all__ = [
     "RetryPolicy",
     "ModelCall",
     "ApprovalDecision",
+    "ApprovalRequest",
+    "Wait",
+    "Signal",
+    "SignalResult",
     "Run",
     "RunDetail",
     "RunFailure",
@@ -92,6 +98,8 @@ __all__ = [
     "InvalidOutput",
     "NotFound",
     "UnknownWorkflow",
+    "SignalRefused",
+    "NotApprover",
     "read_usage",
     "jsonable_response",
     "classify_model_error",

@@ -1,13 +1,16 @@
-"""A client of the server's public API: enqueue runs, read them, wait for them, list dead letters."""
+"""A client of the server's public API: enqueue runs, read them, wait for them, list dead
+letters, send signals and decide approvals."""
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, cast
 
 from .protocol import API_PREFIX, Transport
+from .waits import ApprovalDecision, Signal, SignalResult, Wait
 
 __all__ = ["Client", "Run", "RunFailure", "StepRecord", "Attempt", "Event", "RunDetail", "DeadLetter", "TERMINAL_STATUSES"]
 
@@ -136,6 +139,10 @@ class RunDetail:
     steps: tuple[StepRecord, ...]
     attempts: tuple[Attempt, ...]
     events: tuple[Event, ...]
+    #: The run's durable waits: what it waits (or waited) for, until when, how each ended.
+    waits: tuple[Wait, ...] = ()
+    #: The signals sent to the run, kept or consumed.
+    signals: tuple[Signal, ...] = ()
 
     @classmethod
     def from_wire(cls, wire: Mapping[str, Any]) -> RunDetail:
@@ -144,6 +151,8 @@ class RunDetail:
             steps=tuple(StepRecord.from_wire(_m(s)) for s in _l(wire.get("steps"))),
             attempts=tuple(Attempt.from_wire(_m(a)) for a in _l(wire.get("attempts"))),
             events=tuple(Event.from_wire(_m(e)) for e in _l(wire.get("events"))),
+            waits=tuple(Wait.from_wire(w) for w in _l(wire.get("waits"))),
+            signals=tuple(Signal.from_wire(x) for x in _l(wire.get("signals"))),
         )
 
 
@@ -255,3 +264,81 @@ class Client:
             query["entity"] = [f"{k}={v}" for k, v in entities.items()]
         answer = _m(self._transport.request("GET", API_PREFIX + "/dlq", query=query, idempotent=True))
         return [DeadLetter.from_wire(_m(e)) for e in _l(answer.get("entries"))]
+
+    def signal(self, run_id: str, name: str, payload: Any = None, *, idempotency_key: str | None = None) -> SignalResult:
+        """Send a signal named ``name`` with a JSON ``payload`` to a run.
+
+        A run waiting on the name (``ctx.wait_for_signal``) takes it at once
+        (``consumed``); otherwise the run keeps it for its next wait of that
+        name. With an ``idempotency_key`` a repeated send answers with the
+        first signal, ``duplicate`` true. Raises :class:`~klaxon.NotFound`
+        for an unknown run, :class:`~klaxon.SignalRefused` when the run will
+        not take it (it ended, waits on that name for a timer or an approval,
+        keeps one of that name already), :class:`~klaxon.InvalidRequest` for
+        a payload that does not fit the waiting type; ``TypeError`` or
+        ``ValueError`` (before sending) for a payload that is not JSON.
+        """
+        path = API_PREFIX + "/runs/" + urllib.parse.quote(run_id, safe="") + "/signals/" + urllib.parse.quote(name, safe="")
+        answer = self._transport.request(
+            "POST", path, _json(payload), idempotent=bool(idempotency_key), headers=_idempotency_header(idempotency_key)
+        )
+        return SignalResult.from_wire(answer)
+
+    def signal_entity(
+        self, key: str, value: str, name: str, payload: Any = None, *, idempotency_key: str | None = None
+    ) -> list[SignalResult]:
+        """Send a signal to the runs labelled with the entity ``key=value``, one result a run.
+
+        Every such run waiting on the name takes it; if none waits, the
+        entity's one open run keeps it. Raises :class:`~klaxon.NotFound`
+        when the entity has no open run, :class:`~klaxon.SignalRefused` when
+        it has several and none waits.
+        """
+        path = API_PREFIX + "/signals/" + urllib.parse.quote(name, safe="")
+        answer = _m(
+            self._transport.request(
+                "POST",
+                path,
+                _json(payload),
+                query={"entity": f"{key}={value}"},
+                idempotent=bool(idempotency_key),
+                headers=_idempotency_header(idempotency_key),
+            )
+        )
+        return [SignalResult.from_wire(r) for r in _l(answer.get("results"))]
+
+    def approvals(self, limit: int | None = None) -> list[Wait]:
+        """The approval requests waiting for a decision, oldest first; ``None`` is the server's default limit."""
+        query = {"limit": limit} if limit is not None else None
+        answer = _m(self._transport.request("GET", API_PREFIX + "/approvals", query=query, idempotent=True))
+        return [Wait.from_wire(w) for w in _l(answer.get("approvals"))]
+
+    def decide_approval(
+        self, run_id: str, name: str, approved: bool, comment: str = "", data: Any = None
+    ) -> ApprovalDecision:
+        """Approve or reject a run's approval request, as this client's token.
+
+        ``data`` is the request's data as edited by the approver (``None``
+        keeps it as asked). Raises :class:`~klaxon.NotFound` when the run has
+        no open request of that name, :class:`~klaxon.NotApprover` when the
+        request does not name this client's token among its approvers.
+        """
+        path = API_PREFIX + "/runs/" + urllib.parse.quote(run_id, safe="") + "/approvals/" + urllib.parse.quote(name, safe="")
+        body: dict[str, Any] = {"decision": "approve" if approved else "reject"}
+        if comment:
+            body["comment"] = comment
+        if data is not None:
+            body["data"] = data
+        # Not retried: a decision whose answer was lost is recorded, and a
+        # second one would be refused as no longer open.
+        return ApprovalDecision.from_wire(self._transport.request("POST", path, body, idempotent=False))
+
+
+def _json(payload: Any) -> bytes:
+    """A signal's payload as the request's body: JSON, ``null`` for ``None``;
+    NaN and infinities are refused here, since the server would refuse them."""
+    return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def _idempotency_header(key: str | None) -> dict[str, str] | None:
+    return {"Idempotency-Key": key} if key else None

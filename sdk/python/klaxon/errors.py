@@ -38,6 +38,8 @@ __all__ = [
     "InvalidOutput",
     "NotFound",
     "UnknownWorkflow",
+    "SignalRefused",
+    "NotApprover",
 ]
 
 FAILURE_CLASSES: Final = frozenset(
@@ -244,6 +246,20 @@ class UnknownWorkflow(NotFound):
     """The workflow was never registered."""
 
     TYPE = "urn:klaxon:problem:unknown-workflow"
+
+
+class SignalRefused(ProblemError):
+    """A signal the run would not take, nothing recorded: the run ended, waits on
+    that name for a timer or an approval, keeps a signal of that name already,
+    or its workflow's manifest has no step of that name."""
+
+    TYPE = "urn:klaxon:problem:signal-refused"
+
+
+class NotApprover(ProblemError):
+    """The approval request does not name this client's token among its approvers."""
+
+    TYPE = "urn:klaxon:problem:not-approver"
 
 
 def go_duration(seconds: float) -> str:

@@ -23,8 +23,10 @@ from .errors import (
     LeaseLost,
     ManifestConflict,
     NondeterminismProblem,
+    NotApprover,
     NotFound,
     ProblemError,
+    SignalRefused,
     StepExists,
     TransportError,
     UnknownWorkflow,
@@ -518,6 +520,8 @@ _PROBLEMS: dict[str, type[ProblemError]] = {
         InvalidOutput,
         NotFound,
         UnknownWorkflow,
+        SignalRefused,
+        NotApprover,
     )
 }
 
@@ -619,12 +623,22 @@ class Transport:
         query: Mapping[str, Any] | None = None,
         idempotent: bool,
         timeout: float | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
-        """Send one request and return its decoded JSON answer (``None`` when empty)."""
+        """Send one request and return its decoded JSON answer (``None`` when empty).
+
+        ``body`` is encoded as JSON, or sent as it is when ``bytes`` (JSON
+        encoded by the caller, a ``null`` included); ``headers`` are sent
+        beside the transport's own (an ``Idempotency-Key``).
+        """
         url = self._base + path
         if query:
             url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None}, doseq=True)
-        payload = json.dumps(body, separators=(",", ":")).encode("utf-8") if body is not None else None
+        if isinstance(body, bytes):
+            payload: bytes | None = body
+        else:
+            payload = json.dumps(body, separators=(",", ":")).encode("utf-8") if body is not None else None
+        sent_headers = {**self._headers, **headers} if headers else self._headers
         attempts = self._retries + 1 if idempotent else 1
         delay = 0.05
         last: Exception | None = None
@@ -637,7 +651,7 @@ class Transport:
             conn = self._connection(timeout if timeout is not None else self._timeout)
             reused = conn.sock is not None
             try:
-                conn.request(method, url, body=payload, headers=self._headers)
+                conn.request(method, url, body=payload, headers=sent_headers)
                 response = conn.getresponse()
                 data = response.read()
             except (OSError, http.client.HTTPException) as exc:

@@ -1,9 +1,20 @@
 /**
  * A client of the server's public API: enqueue runs, read them, wait for
- * them, list dead letters (mirrors sdk/python/klaxon/client.py).
+ * them, list dead letters, send signals and decide approvals (mirrors
+ * sdk/python/klaxon/client.py).
  */
 
 import { API_PREFIX, type JSONValue, Transport } from "./protocol.js";
+import {
+  type ApprovalDecision,
+  type Signal,
+  type SignalResult,
+  type Wait,
+  approvalDecisionFromWire,
+  signalFromWire,
+  signalResultFromWire,
+  waitFromWire,
+} from "./waits.js";
 
 /** Run statuses that do not change by themselves. */
 export const TERMINAL_STATUSES: readonly string[] = ["completed", "dead", "cancelled"];
@@ -68,6 +79,10 @@ export interface RunDetail {
   steps: StepRecord[];
   attempts: Attempt[];
   events: Event[];
+  /** The run's durable waits: what it waits (or waited) for, until when, how each ended. */
+  waits: Wait[];
+  /** The signals sent to the run, kept or consumed. */
+  signals: Signal[];
 }
 
 export interface DeadLetter {
@@ -133,6 +148,8 @@ function detailFromWire(w: Wire): RunDetail {
       const r = m(x);
       return { type: s(r["type"]), at: s(r["at"]), step: s(r["step"]), message: s(r["message"]), raw: r };
     }),
+    waits: l(w["waits"]).map(waitFromWire),
+    signals: l(w["signals"]).map(signalFromWire),
   };
 }
 
@@ -150,6 +167,21 @@ export interface DeadLetterQuery {
   entities?: Record<string, string>;
   limit?: number;
 }
+
+export interface SignalSendOptions {
+  /** A repeated send with the same key answers with the first signal, `duplicate` true. */
+  idempotencyKey?: string;
+}
+
+export interface DecisionOptions {
+  /** Why; recorded with the decision. */
+  comment?: string;
+  /** The request's data as edited by the approver; undefined keeps it as asked. */
+  data?: unknown;
+}
+
+const idempotencyHeader = (key: string | undefined): Record<string, string> | undefined =>
+  key ? { "Idempotency-Key": key } : undefined;
 
 export interface ClientOptions {
   timeoutMs?: number;
@@ -211,6 +243,72 @@ export class Client {
       }
       await sleep(Math.min(options.pollMs ?? 100, Math.max(0, deadline - performance.now())));
     }
+  }
+
+  /**
+   * Send a signal named `name` with a JSON `payload` to a run. A run waiting
+   * on the name (`ctx.waitForSignal`) takes it at once (`consumed`); otherwise
+   * the run keeps it for its next wait of that name. Rejects with `NotFound`
+   * for an unknown run, `SignalRefused` when the run will not take it (it
+   * ended, waits on that name for a timer or an approval, keeps one of that
+   * name already), `InvalidRequest` for a payload that does not fit the
+   * waiting type.
+   */
+  async signal(runId: string, name: string, payload: unknown = null, options: SignalSendOptions = {}): Promise<SignalResult> {
+    const path = `${API_PREFIX}/runs/${encodeURIComponent(runId)}/signals/${encodeURIComponent(name)}`;
+    const answer = await this.transport.request("POST", path, payload ?? null, {
+      idempotent: Boolean(options.idempotencyKey),
+      headers: idempotencyHeader(options.idempotencyKey),
+    });
+    return signalResultFromWire(answer);
+  }
+
+  /**
+   * Send a signal to the runs labelled with the entity `key=value`, one result
+   * a run: every such run waiting on the name takes it; if none waits, the
+   * entity's one open run keeps it. Rejects with `NotFound` when the entity
+   * has no open run, `SignalRefused` when it has several and none waits.
+   */
+  async signalEntity(
+    key: string,
+    value: string,
+    name: string,
+    payload: unknown = null,
+    options: SignalSendOptions = {},
+  ): Promise<SignalResult[]> {
+    const path = `${API_PREFIX}/signals/${encodeURIComponent(name)}`;
+    const answer = m(
+      await this.transport.request("POST", path, payload ?? null, {
+        query: { entity: `${key}=${value}` },
+        idempotent: Boolean(options.idempotencyKey),
+        headers: idempotencyHeader(options.idempotencyKey),
+      }),
+    );
+    return l(answer["results"]).map(signalResultFromWire);
+  }
+
+  /** The approval requests waiting for a decision, oldest first; no `limit` is the server's default. */
+  async approvals(limit?: number): Promise<Wait[]> {
+    const answer = m(
+      await this.transport.request("GET", API_PREFIX + "/approvals", undefined, { query: { limit }, idempotent: true }),
+    );
+    return l(answer["approvals"]).map(waitFromWire);
+  }
+
+  /**
+   * Approve or reject a run's approval request, as this client's token.
+   * Rejects with `NotFound` when the run has no open request of that name,
+   * `NotApprover` when the request does not name this client's token among
+   * its approvers.
+   */
+  async decideApproval(runId: string, name: string, approved: boolean, options: DecisionOptions = {}): Promise<ApprovalDecision> {
+    const path = `${API_PREFIX}/runs/${encodeURIComponent(runId)}/approvals/${encodeURIComponent(name)}`;
+    const body: Wire = { decision: approved ? "approve" : "reject" };
+    if (options.comment) body["comment"] = options.comment;
+    if (options.data !== undefined && options.data !== null) body["data"] = options.data;
+    // Not retried: a decision whose answer was lost is recorded, and a second
+    // one would be refused as no longer open.
+    return approvalDecisionFromWire(await this.transport.request("POST", path, body, { idempotent: false }));
   }
 
   /** Dead-letter entries, newest first, filtered as the API allows. */

@@ -209,6 +209,20 @@ export class UnknownWorkflow extends NotFound {
   static override readonly TYPE: string = "urn:klaxon:problem:unknown-workflow";
 }
 
+/**
+ * A signal the run would not take, nothing recorded: the run ended, waits on
+ * that name for a timer or an approval, keeps a signal of that name already,
+ * or its workflow's manifest has no step of that name.
+ */
+export class SignalRefused extends ProblemError {
+  static override readonly TYPE: string = "urn:klaxon:problem:signal-refused";
+}
+
+/** The approval request does not name this client's token among its approvers. */
+export class NotApprover extends ProblemError {
+  static override readonly TYPE: string = "urn:klaxon:problem:not-approver";
+}
+
 /** `g`-style number formatting, as Python's `{:g}` and Go's strconv 'g' -1 write it. */
 function shortNumber(value: number): string {
   return String(Number(value.toPrecision(15)));

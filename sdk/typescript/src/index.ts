@@ -35,6 +35,8 @@ export {
   InvalidOutput,
   NotFound,
   UnknownWorkflow,
+  SignalRefused,
+  NotApprover,
   goDuration,
 } from "./errors.js";
 export type { Budget, RetryPolicy } from "./policy.js";
@@ -69,6 +71,15 @@ export {
   type EnqueueOptions,
   type DeadLetterQuery,
   type ClientOptions,
+  type SignalSendOptions,
+  type DecisionOptions,
 } from "./client.js";
-export { type ApprovalDecision, parseTime, formatTime } from "./waits.js";
+export {
+  type ApprovalDecision,
+  type Wait,
+  type Signal,
+  type SignalResult,
+  parseTime,
+  formatTime,
+} from "./waits.js";
 export { readUsage, jsonableResponse, classifyModelError, retryAfterMs } from "./model_calls.js";

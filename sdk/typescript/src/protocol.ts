@@ -18,8 +18,10 @@ import {
   LeaseLost,
   ManifestConflict,
   NondeterminismProblem,
+  NotApprover,
   NotFound,
   ProblemError,
+  SignalRefused,
   StepExists,
   TransportError,
   UnknownWorkflow,
@@ -370,6 +372,8 @@ const PROBLEMS: Record<string, new (status: number, type: string, title: string,
   [InvalidOutput.TYPE]: InvalidOutput,
   [NotFound.TYPE]: NotFound,
   [UnknownWorkflow.TYPE]: UnknownWorkflow,
+  [SignalRefused.TYPE]: SignalRefused,
+  [NotApprover.TYPE]: NotApprover,
 };
 
 const RETRYABLE_STATUS = new Set([502, 503, 504]);
@@ -417,6 +421,8 @@ export interface RequestOptions {
   query?: Record<string, string | number | readonly string[] | undefined>;
   idempotent: boolean;
   timeoutMs?: number;
+  /** Sent beside the transport's own headers (an `Idempotency-Key`). */
+  headers?: Record<string, string>;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -474,9 +480,15 @@ export class Transport {
     this.agent.destroy();
   }
 
-  private once(method: string, path: string, payload: string | undefined, timeoutMs: number): Promise<Answer> {
+  private once(
+    method: string,
+    path: string,
+    payload: string | undefined,
+    timeoutMs: number,
+    extraHeaders: Record<string, string> | undefined,
+  ): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      const headers: Record<string, string | number> = { ...this.headers };
+      const headers: Record<string, string | number> = { ...this.headers, ...extraHeaders };
       if (payload !== undefined) headers["Content-Length"] = Buffer.byteLength(payload);
       const request = this.send(
         {
@@ -534,7 +546,7 @@ export class Transport {
       }
       let answer: Answer;
       try {
-        answer = await this.once(method, path, payload, options.timeoutMs ?? this.timeoutMs);
+        answer = await this.once(method, path, payload, options.timeoutMs ?? this.timeoutMs, options.headers);
       } catch (error) {
         last = error;
         if (!options.idempotent && attempts === 1 && isStale(error, (error as { reusedSocket?: boolean }).reusedSocket === true)) {

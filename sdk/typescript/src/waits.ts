@@ -5,10 +5,21 @@
  * A wait (`ctx.sleep`, `ctx.waitForSignal`, `ctx.awaitApproval`) is a step:
  * the server keeps its rules (deadlines, kept signals, timeouts), and the run
  * waits holding no worker. {@link ApprovalDecision} is a person's answer to an
- * approval request, as Go's `klaxon.ApprovalDecision`.
+ * approval request, as Go's `klaxon.ApprovalDecision`. {@link Wait},
+ * {@link Signal} and {@link SignalResult} are what the public API answers about
+ * waits (`Client.approvals`, `Client.signal`, a run's detail), as Go's
+ * `klaxontype.Wait`, `klaxontype.Signal` and `klaxon.SignalResult`.
  */
 
+import type { ApprovalRequest } from "./context.js";
 import type { JSONValue } from "./protocol.js";
+
+type Wire = Record<string, unknown>;
+const m = (value: unknown): Wire =>
+  value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Wire) : {};
+const s = (value: unknown): string => (typeof value === "string" ? value : "");
+const n = (value: unknown): number => (typeof value === "number" ? value : 0);
+const json = (value: unknown): JSONValue | undefined => (value === undefined || value === null ? undefined : (value as JSONValue));
 
 /** A person's answer to `ctx.awaitApproval`: a rejection is a decision, not an error. */
 export interface ApprovalDecision {
@@ -38,12 +49,117 @@ export function formatTime(when: Date): string {
 }
 
 export function approvalDecisionFromWire(wire: unknown): ApprovalDecision {
-  const m = wire !== null && typeof wire === "object" && !Array.isArray(wire) ? (wire as Record<string, unknown>) : {};
+  const w = m(wire);
   return {
-    approved: m["approved"] === true,
-    by: typeof m["by"] === "string" ? m["by"] : "",
-    at: parseTime(typeof m["at"] === "string" ? m["at"] : ""),
-    comment: typeof m["comment"] === "string" ? m["comment"] : "",
-    data: m["data"] === undefined || m["data"] === null ? undefined : (m["data"] as JSONValue),
+    approved: w["approved"] === true,
+    by: s(w["by"]),
+    at: parseTime(s(w["at"])),
+    comment: s(w["comment"]),
+    data: json(w["data"]),
   };
+}
+
+/**
+ * One durable wait a run began, at a step's sequence number. `kind` is
+ * `sleep`, `signal` or `approval`; `state` is `waiting`, `satisfied` or
+ * `timed_out`. `deadline` is absolute: when a sleep is due, or when a wait for
+ * a signal or a decision times out. `request` is what an approval asks (its
+ * `timeoutMs` unset: `deadline` says it); `endedBy` who answered (the signal's
+ * sender, the approver, `timer`, `deadline`).
+ */
+export interface Wait {
+  runId: string;
+  workflow: string;
+  seq: number;
+  name: string;
+  kind: string;
+  state: string;
+  startedAt: Date | undefined;
+  deadline: Date | undefined;
+  request: ApprovalRequest | undefined;
+  entities: Record<string, string>;
+  stepKey: string;
+  endedAt: Date | undefined;
+  endedBy: string;
+  /** The wait as the server sent it. */
+  raw: Wire;
+}
+
+/**
+ * A named message sent to a run: taken by the run's wait of that name
+ * (`consumedSeq` is its sequence number), or kept until its next one begins
+ * (`consumedSeq` 0).
+ */
+export interface Signal {
+  id: number;
+  runId: string;
+  name: string;
+  payload: JSONValue;
+  actor: string;
+  sentAt: Date | undefined;
+  idempotencyKey: string;
+  consumedSeq: number;
+  consumedAt: Date | undefined;
+  raw: Wire;
+}
+
+/**
+ * What became of a signal sent: `consumed` when a wait of its name took it at
+ * once (false: the run keeps it for its next one), `duplicate` when its
+ * idempotency key named one sent before (nothing new recorded).
+ */
+export interface SignalResult {
+  signal: Signal;
+  consumed: boolean;
+  duplicate: boolean;
+}
+
+function approvalRequestFromWire(wire: unknown): ApprovalRequest | undefined {
+  if (wire === null || typeof wire !== "object" || Array.isArray(wire)) return undefined;
+  const w = m(wire);
+  const approvers = Array.isArray(w["approvers"]) ? w["approvers"].map(String) : [];
+  return { title: s(w["title"]), body: s(w["body"]), data: json(w["data"]), approvers };
+}
+
+export function waitFromWire(wire: unknown): Wait {
+  const w = m(wire);
+  const entities: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m(w["entities"]))) entities[k] = String(v);
+  return {
+    runId: s(w["run_id"]),
+    workflow: s(w["workflow"]),
+    seq: n(w["seq"]),
+    name: s(w["name"]),
+    kind: s(w["kind"]),
+    state: s(w["state"]),
+    startedAt: parseTime(s(w["started_at"])),
+    deadline: parseTime(s(w["deadline"])),
+    request: approvalRequestFromWire(w["request"]),
+    entities,
+    stepKey: s(w["step_key"]),
+    endedAt: parseTime(s(w["ended_at"])),
+    endedBy: s(w["ended_by"]),
+    raw: w,
+  };
+}
+
+export function signalFromWire(wire: unknown): Signal {
+  const w = m(wire);
+  return {
+    id: n(w["id"]),
+    runId: s(w["run_id"]),
+    name: s(w["name"]),
+    payload: (w["payload"] ?? null) as JSONValue,
+    actor: s(w["actor"]),
+    sentAt: parseTime(s(w["sent_at"])),
+    idempotencyKey: s(w["idempotency_key"]),
+    consumedSeq: n(w["consumed_seq"]),
+    consumedAt: parseTime(s(w["consumed_at"])),
+    raw: w,
+  };
+}
+
+export function signalResultFromWire(wire: unknown): SignalResult {
+  const w = m(wire);
+  return { signal: signalFromWire(w["signal"]), consumed: w["consumed"] === true, duplicate: w["duplicate"] === true };
 }

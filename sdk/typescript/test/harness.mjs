@@ -6,7 +6,7 @@
 
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
@@ -70,9 +70,12 @@ function postgresDatabase() {
   return { url: parsed.toString(), drop: () => spawnSync("psql", [url, "-c", `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]) };
 }
 
-/** A `klaxon server` on a free loopback port (no tokens: every request allowed). */
+/**
+ * A `klaxon server` on a free loopback port: with no `tokens` every request is
+ * allowed; `tokens` are lines of its --tokens file ("NAME SCOPE SECRET").
+ */
 export class Server {
-  static async start(database = "sqlite") {
+  static async start(database = "sqlite", { tokens } = {}) {
     const server = new Server();
     server.dir = mkdtempSync(join(tmpdir(), "klaxon-ts-"));
     if (database === "postgres") {
@@ -86,7 +89,13 @@ export class Server {
     server.url = `http://127.0.0.1:${server.port}`;
     server.logPath = join(server.dir, "server.log");
     const log = openSync(server.logPath, "w");
-    server.process = spawn(klaxonBinary(), ["server", "--db", server.db, "--addr", `127.0.0.1:${server.port}`], {
+    const extra = [];
+    if (tokens && tokens.length > 0) {
+      const path = join(server.dir, "tokens");
+      writeFileSync(path, tokens.join("\n") + "\n");
+      extra.push("--tokens", path);
+    }
+    server.process = spawn(klaxonBinary(), ["server", "--db", server.db, "--addr", `127.0.0.1:${server.port}`, ...extra], {
       stdio: ["ignore", log, log],
     });
     server.exited = new Promise((r) => server.process.once("exit", r));
