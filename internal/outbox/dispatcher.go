@@ -274,11 +274,31 @@ func (d *Dispatcher) runConcurrent(ctx context.Context) {
 	}
 }
 
+// stopGrace is how long a delivery in flight may go on once the dispatcher
+// is stopping.
+const stopGrace = 2 * time.Second
+
 // deliver makes one attempt and settles it: delivered, pending a retry after
 // the backoff, or given up after the last attempt.
 func (d *Dispatcher) deliver(ctx context.Context, m *store.OutboxMessage) error {
-	callCtx, cancel := context.WithTimeout(ctx, d.config.Timeout)
+	// A call in flight when the dispatcher stops gets a short grace to
+	// finish: cut at once, a notification the recipient took would be given
+	// back and sent again.
+	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.config.Timeout)
+	var grace *time.Timer
+	var graceMu sync.Mutex
+	unwatch := context.AfterFunc(ctx, func() {
+		graceMu.Lock()
+		grace = time.AfterFunc(stopGrace, cancel)
+		graceMu.Unlock()
+	})
 	err := d.call(callCtx, m)
+	unwatch()
+	graceMu.Lock()
+	if grace != nil {
+		grace.Stop()
+	}
+	graceMu.Unlock()
 	cancel()
 	if err != nil && ctx.Err() != nil {
 		// Stopping cut the attempt short: not the recipient's failure.
