@@ -376,15 +376,28 @@ func (s *site) resolve(tab context.Context, step, output, refusal string) {
 	s.t.Helper()
 	// Filled and sent in one evaluation, on the form as it is then: the page
 	// may render the entry again (a refresh) between separate steps, and a
-	// node found by one step is gone for the next (seen once in CI).
-	s.waitFor(tab, "the resolve form, filled and sent", fmt.Sprintf(`(() => {
+	// node found by one step is gone for the next (seen once in CI). A
+	// render that lands after the click wipes the refusal it showed (seen
+	// in CI too): the form is then filled and sent again, up to three times.
+	send := fmt.Sprintf(`(() => {
 		const form = document.querySelector('#resolve-form');
 		if (!form) return false;
 		form.querySelector('input[name=step]').value = %q;
 		form.querySelector('textarea[name=output]').value = %q;
 		form.querySelector('button[type=submit]').click();
 		return true;
-	})()`, step, output))
+	})()`, step, output)
+	shown := fmt.Sprintf(`(() => { const e = document.querySelector('#resolve-error'); return !!e && e.textContent.includes(%q); })()`, refusal)
+	for try := 1; try < 3; try++ {
+		s.waitFor(tab, "the resolve form, filled and sent", send)
+		ctx, cancel := context.WithTimeout(tab, 6*time.Second)
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](shown, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(5*time.Second)))
+		cancel()
+		if err == nil {
+			return
+		}
+	}
+	s.waitFor(tab, "the resolve form, filled and sent", send)
 	s.waitText(tab, "#resolve-error", refusal)
 }
 
