@@ -9,32 +9,6 @@ import (
 	"github.com/klaxonhq/klaxon/store"
 )
 
-// ScheduleSave creates a schedule, or replaces its definition.
-func (s *Store) ScheduleSave(ctx context.Context, params *store.ScheduleSaveParams) (*klaxontype.Schedule, error) {
-	if err := params.Validate(); err != nil {
-		return nil, err
-	}
-	query := scheduleInsertSQL
-	if params.Replace {
-		query = scheduleReplaceSQL
-	}
-	err := s.transact(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, query, params.Name, params.Workflow, params.Cron, params.TimeZone,
-			params.StoredInput(), string(params.CatchUp), params.Source, params.NextTick.UTC(), now())
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return reject(store.ScheduleExists(params.Name))
-		}
-		return auditSchedule(ctx, tx, params.AuditRecord(now()))
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.ScheduleGet(ctx, &store.ScheduleGetParams{Name: params.Name})
-}
-
 // ScheduleGet returns a schedule with its latest decisions.
 func (s *Store) ScheduleGet(ctx context.Context, params *store.ScheduleGetParams) (*klaxontype.Schedule, error) {
 	if err := params.Validate(); err != nil {
@@ -76,56 +50,6 @@ func (s *Store) ScheduleList(ctx context.Context, params *store.ScheduleListPara
 	return schedules, err
 }
 
-// SchedulePause pauses or resumes a schedule.
-func (s *Store) SchedulePause(ctx context.Context, params *store.SchedulePauseParams) (*klaxontype.Schedule, error) {
-	if err := params.Validate(); err != nil {
-		return nil, err
-	}
-	err := s.transact(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, schedulePauseSQL, params.Name, params.Paused, params.NextTick.UTC(), now())
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return reject(store.ScheduleNotFound(params.Name))
-		}
-		return auditSchedule(ctx, tx, params.AuditRecord(now()))
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.ScheduleGet(ctx, &store.ScheduleGetParams{Name: params.Name})
-}
-
-// ScheduleDelete deletes a schedule and its decisions.
-func (s *Store) ScheduleDelete(ctx context.Context, params *store.ScheduleDeleteParams) error {
-	if err := params.Validate(); err != nil {
-		return err
-	}
-	return s.transact(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, scheduleOutcomesDeleteSQL, params.Name); err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, scheduleDeleteSQL, params.Name)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return reject(store.ScheduleNotFound(params.Name))
-		}
-		return auditSchedule(ctx, tx, params.AuditRecord(now()))
-	})
-}
-
-// auditSchedule records a person's change of a schedule in the audit log,
-// in the change's transaction; a change without an actor records nothing.
-func auditSchedule(ctx context.Context, pgtx pgx.Tx, record *klaxontype.AuditRecord) error {
-	if record == nil {
-		return nil
-	}
-	return (&tx{tx: pgtx}).AuditInsert(ctx, record)
-}
-
 // SchedulesDue returns the schedules to fire, the most overdue first.
 func (s *Store) SchedulesDue(ctx context.Context, params *store.SchedulesDueParams) ([]*klaxontype.Schedule, error) {
 	if err := params.Validate(); err != nil {
@@ -140,37 +64,60 @@ func (s *Store) SchedulesDue(ctx context.Context, params *store.SchedulesDuePara
 	return schedules, err
 }
 
-// ScheduleAdvance records decisions and moves the next tick, if no other
-// process moved it first.
-func (s *Store) ScheduleAdvance(ctx context.Context, params *store.ScheduleAdvanceParams) (bool, error) {
-	if err := params.Validate(); err != nil {
+// The schedule primitives the rules of txn are written over.
+
+func (t *tx) ScheduleWrite(ctx context.Context, params *store.ScheduleSaveParams, at time.Time) (bool, error) {
+	query := scheduleInsertSQL
+	if params.Replace {
+		query = scheduleReplaceSQL
+	}
+	tag, err := t.tx.Exec(ctx, query, params.Name, params.Workflow, params.Cron, params.TimeZone,
+		params.StoredInput(), string(params.CatchUp), params.Source, params.NextTick.UTC(), at)
+	return err == nil && tag.RowsAffected() > 0, err
+}
+
+func (t *tx) SchedulePause(ctx context.Context, params *store.SchedulePauseParams, at time.Time) (bool, error) {
+	tag, err := t.tx.Exec(ctx, schedulePauseSQL, params.Name, params.Paused, params.NextTick.UTC(), at)
+	return err == nil && tag.RowsAffected() > 0, err
+}
+
+func (t *tx) ScheduleDelete(ctx context.Context, name string) (bool, error) {
+	if _, err := t.tx.Exec(ctx, scheduleOutcomesDeleteSQL, name); err != nil {
 		return false, err
 	}
-	advanced := false
-	err := s.transact(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		advanced = false
-		tag, err := tx.Exec(ctx, scheduleAdvanceSQL, params.Name, params.From.UTC(), params.NextTick.UTC(), params.LastTick().UTC())
-		if err != nil || tag.RowsAffected() == 0 {
-			return err
-		}
-		decidedAt := now()
-		for _, outcome := range params.Outcomes {
-			var runID *string
-			if outcome.RunID != "" {
-				runID = &outcome.RunID
-			}
-			if _, err := tx.Exec(ctx, scheduleOutcomeInsertSQL, params.Name, outcome.Tick.UTC(), string(outcome.Decision),
-				runID, store.StorableText(outcome.Reason), decidedAt); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.Exec(ctx, scheduleOutcomesTrimSQL, params.Name, store.ScheduleOutcomesKept); err != nil {
-			return err
-		}
-		advanced = true
-		return nil
-	})
-	return advanced, err
+	tag, err := t.tx.Exec(ctx, scheduleDeleteSQL, name)
+	return err == nil && tag.RowsAffected() > 0, err
+}
+
+func (t *tx) ScheduleGet(ctx context.Context, name string) (*klaxontype.Schedule, error) {
+	schedules, err := querySchedules(ctx, t.tx, scheduleGetSQL, name)
+	if err != nil {
+		return nil, err
+	}
+	if len(schedules) == 0 {
+		return nil, store.ScheduleNotFound(name)
+	}
+	return schedules[0], nil
+}
+
+func (t *tx) ScheduleMoveTick(ctx context.Context, params *store.ScheduleAdvanceParams) (bool, error) {
+	tag, err := t.tx.Exec(ctx, scheduleAdvanceSQL, params.Name, params.From.UTC(), params.NextTick.UTC(), params.LastTick().UTC())
+	return err == nil && tag.RowsAffected() > 0, err
+}
+
+func (t *tx) ScheduleOutcomeInsert(ctx context.Context, name string, outcome *klaxontype.ScheduleOutcome, at time.Time) error {
+	var runID *string
+	if outcome.RunID != "" {
+		runID = &outcome.RunID
+	}
+	_, err := t.tx.Exec(ctx, scheduleOutcomeInsertSQL, name, outcome.Tick.UTC(), string(outcome.Decision),
+		runID, store.StorableText(outcome.Reason), at)
+	return err
+}
+
+func (t *tx) ScheduleOutcomesTrim(ctx context.Context, name string, kept int) error {
+	_, err := t.tx.Exec(ctx, scheduleOutcomesTrimSQL, name, kept)
+	return err
 }
 
 // scheduleRow is a row of the schedules table.

@@ -2,36 +2,12 @@ package sqlite
 
 import (
 	"context"
+	"time"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
 	"zombiezen.com/go/sqlite"
 )
-
-// ScheduleSave creates a schedule, or replaces its definition.
-func (s *Store) ScheduleSave(ctx context.Context, params *store.ScheduleSaveParams) (*klaxontype.Schedule, error) {
-	if err := params.Validate(); err != nil {
-		return nil, err
-	}
-	query := scheduleInsertSQL
-	if params.Replace {
-		query = scheduleReplaceSQL
-	}
-	err := s.writer.write(func(conn *sqlite.Conn) error {
-		if err := execute(conn, query, nil, params.Name, params.Workflow, params.Cron, params.TimeZone,
-			params.StoredInput(), string(params.CatchUp), params.Source, params.NextTick, now()); err != nil {
-			return err
-		}
-		if conn.Changes() == 0 {
-			return reject(store.ScheduleExists(params.Name))
-		}
-		return auditSchedule(ctx, conn, params.AuditRecord(now()))
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.ScheduleGet(ctx, &store.ScheduleGetParams{Name: params.Name})
-}
 
 // ScheduleGet returns a schedule with its latest decisions.
 func (s *Store) ScheduleGet(ctx context.Context, params *store.ScheduleGetParams) (*klaxontype.Schedule, error) {
@@ -79,54 +55,6 @@ func (s *Store) ScheduleList(ctx context.Context, params *store.ScheduleListPara
 	return schedules, err
 }
 
-// SchedulePause pauses or resumes a schedule.
-func (s *Store) SchedulePause(ctx context.Context, params *store.SchedulePauseParams) (*klaxontype.Schedule, error) {
-	if err := params.Validate(); err != nil {
-		return nil, err
-	}
-	err := s.writer.write(func(conn *sqlite.Conn) error {
-		if err := execute(conn, schedulePauseSQL, nil, params.Name, params.Paused, params.NextTick, now()); err != nil {
-			return err
-		}
-		if conn.Changes() == 0 {
-			return reject(store.ScheduleNotFound(params.Name))
-		}
-		return auditSchedule(ctx, conn, params.AuditRecord(now()))
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.ScheduleGet(ctx, &store.ScheduleGetParams{Name: params.Name})
-}
-
-// ScheduleDelete deletes a schedule and its decisions.
-func (s *Store) ScheduleDelete(ctx context.Context, params *store.ScheduleDeleteParams) error {
-	if err := params.Validate(); err != nil {
-		return err
-	}
-	return s.writer.write(func(conn *sqlite.Conn) error {
-		if err := execute(conn, scheduleDeleteSQL, nil, params.Name); err != nil {
-			return err
-		}
-		if conn.Changes() == 0 {
-			return reject(store.ScheduleNotFound(params.Name))
-		}
-		if err := execute(conn, scheduleOutcomesDeleteSQL, nil, params.Name); err != nil {
-			return err
-		}
-		return auditSchedule(ctx, conn, params.AuditRecord(now()))
-	})
-}
-
-// auditSchedule records a person's change of a schedule in the audit log,
-// in the change's transaction; a change without an actor records nothing.
-func auditSchedule(ctx context.Context, conn *sqlite.Conn, record *klaxontype.AuditRecord) error {
-	if record == nil {
-		return nil
-	}
-	return (&tx{conn: conn}).AuditInsert(ctx, record)
-}
-
 // SchedulesDue returns the schedules to fire, the most overdue first.
 func (s *Store) SchedulesDue(ctx context.Context, params *store.SchedulesDueParams) ([]*klaxontype.Schedule, error) {
 	if err := params.Validate(); err != nil {
@@ -143,36 +71,67 @@ func (s *Store) SchedulesDue(ctx context.Context, params *store.SchedulesDuePara
 	return schedules, err
 }
 
-// ScheduleAdvance records decisions and moves the next tick, if no other
-// process moved it first.
-func (s *Store) ScheduleAdvance(ctx context.Context, params *store.ScheduleAdvanceParams) (bool, error) {
-	if err := params.Validate(); err != nil {
+// The schedule primitives the rules of txn are written over.
+
+func (t *tx) ScheduleWrite(_ context.Context, params *store.ScheduleSaveParams, at time.Time) (bool, error) {
+	query := scheduleInsertSQL
+	if params.Replace {
+		query = scheduleReplaceSQL
+	}
+	if err := execute(t.conn, query, nil, params.Name, params.Workflow, params.Cron, params.TimeZone,
+		params.StoredInput(), string(params.CatchUp), params.Source, params.NextTick, at); err != nil {
 		return false, err
 	}
-	advanced := false
-	err := s.writer.write(func(conn *sqlite.Conn) error {
-		advanced = false
-		if err := execute(conn, scheduleAdvanceSQL, nil, params.Name, params.From, params.NextTick, params.LastTick()); err != nil {
-			return err
-		}
-		if conn.Changes() == 0 {
-			return nil
-		}
-		advanced = true
-		decidedAt := now()
-		for _, outcome := range params.Outcomes {
-			var runID any
-			if outcome.RunID != "" {
-				runID = outcome.RunID
-			}
-			if err := execute(conn, scheduleOutcomeInsertSQL, nil, params.Name, outcome.Tick, string(outcome.Decision),
-				runID, store.StorableText(outcome.Reason), decidedAt); err != nil {
-				return err
-			}
-		}
-		return execute(conn, scheduleOutcomesTrimSQL, nil, params.Name, store.ScheduleOutcomesKept)
-	})
-	return advanced, err
+	return t.conn.Changes() > 0, nil
+}
+
+func (t *tx) SchedulePause(_ context.Context, params *store.SchedulePauseParams, at time.Time) (bool, error) {
+	if err := execute(t.conn, schedulePauseSQL, nil, params.Name, params.Paused, params.NextTick, at); err != nil {
+		return false, err
+	}
+	return t.conn.Changes() > 0, nil
+}
+
+func (t *tx) ScheduleDelete(_ context.Context, name string) (bool, error) {
+	if err := execute(t.conn, scheduleDeleteSQL, nil, name); err != nil {
+		return false, err
+	}
+	if t.conn.Changes() == 0 {
+		return false, nil
+	}
+	return true, execute(t.conn, scheduleOutcomesDeleteSQL, nil, name)
+}
+
+func (t *tx) ScheduleGet(_ context.Context, name string) (*klaxontype.Schedule, error) {
+	var schedule *klaxontype.Schedule
+	err := execute(t.conn, scheduleGetSQL, func(stmt *sqlite.Stmt) error {
+		schedule = scanSchedule(stmt)
+		return nil
+	}, name)
+	if err == nil && schedule == nil {
+		err = store.ScheduleNotFound(name)
+	}
+	return schedule, err
+}
+
+func (t *tx) ScheduleMoveTick(_ context.Context, params *store.ScheduleAdvanceParams) (bool, error) {
+	if err := execute(t.conn, scheduleAdvanceSQL, nil, params.Name, params.From, params.NextTick, params.LastTick()); err != nil {
+		return false, err
+	}
+	return t.conn.Changes() > 0, nil
+}
+
+func (t *tx) ScheduleOutcomeInsert(_ context.Context, name string, outcome *klaxontype.ScheduleOutcome, at time.Time) error {
+	var runID any
+	if outcome.RunID != "" {
+		runID = outcome.RunID
+	}
+	return execute(t.conn, scheduleOutcomeInsertSQL, nil, name, outcome.Tick, string(outcome.Decision),
+		runID, store.StorableText(outcome.Reason), at)
+}
+
+func (t *tx) ScheduleOutcomesTrim(_ context.Context, name string, kept int) error {
+	return execute(t.conn, scheduleOutcomesTrimSQL, nil, name, kept)
 }
 
 func scanSchedule(stmt *sqlite.Stmt) *klaxontype.Schedule {

@@ -123,6 +123,27 @@ type Tx interface {
 	// updating its entry.
 	WorkflowUpsert(ctx context.Context, workflow *WorkflowRow) error
 
+	// ScheduleWrite inserts a schedule, or with params.Replace updates an
+	// existing one's definition; written is false when the name is taken
+	// (without Replace).
+	ScheduleWrite(ctx context.Context, params *store.ScheduleSaveParams, at time.Time) (written bool, err error)
+	// SchedulePause pauses or resumes a schedule; found is false when there
+	// is none of that name.
+	SchedulePause(ctx context.Context, params *store.SchedulePauseParams, at time.Time) (found bool, err error)
+	// ScheduleDelete deletes a schedule and its decisions; found is false
+	// when there is none of that name.
+	ScheduleDelete(ctx context.Context, name string) (found bool, err error)
+	// ScheduleGet reads a schedule without its decisions.
+	ScheduleGet(ctx context.Context, name string) (*klaxontype.Schedule, error)
+	// ScheduleMoveTick moves a schedule's next tick from params.From to
+	// params.NextTick, recording its last tick; moved is false when its
+	// next tick is no longer params.From.
+	ScheduleMoveTick(ctx context.Context, params *store.ScheduleAdvanceParams) (moved bool, err error)
+	// ScheduleOutcomeInsert records the decision of a schedule's tick.
+	ScheduleOutcomeInsert(ctx context.Context, name string, outcome *klaxontype.ScheduleOutcome, at time.Time) error
+	// ScheduleOutcomesTrim deletes a schedule's decisions but its latest kept.
+	ScheduleOutcomesTrim(ctx context.Context, name string, kept int) error
+
 	// OutboxSettle records a delivery attempt's outcome on a notification
 	// its holder holds, clearing its last error when clearError is set;
 	// held is false when it does not.
