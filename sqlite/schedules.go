@@ -19,7 +19,7 @@ func (s *Store) ScheduleSave(ctx context.Context, params *store.ScheduleSavePara
 	}
 	err := s.writer.write(func(conn *sqlite.Conn) error {
 		if err := execute(conn, query, nil, params.Name, params.Workflow, params.Cron, params.TimeZone,
-			params.StoredInput(), string(params.CatchUp), params.Source, params.NextTick, now()); err != nil {
+			s.keys.Seal(params.StoredInput()), string(params.CatchUp), params.Source, params.NextTick, now()); err != nil {
 			return err
 		}
 		if conn.Changes() == 0 {
@@ -41,9 +41,9 @@ func (s *Store) ScheduleGet(ctx context.Context, params *store.ScheduleGetParams
 	var schedule *klaxontype.Schedule
 	err := s.read(ctx, func(conn *sqlite.Conn) error {
 		schedule = nil
-		if err := execute(conn, scheduleGetSQL, func(stmt *sqlite.Stmt) error {
-			schedule = scanSchedule(stmt)
-			return nil
+		if err := execute(conn, scheduleGetSQL, func(stmt *sqlite.Stmt) (err error) {
+			schedule, err = scanSchedule(stmt, s.keys)
+			return err
 		}, params.Name); err != nil {
 			return err
 		}
@@ -64,8 +64,9 @@ func (s *Store) ScheduleList(ctx context.Context, params *store.ScheduleListPara
 	err := s.read(ctx, func(conn *sqlite.Conn) error {
 		schedules = []*klaxontype.Schedule{}
 		if err := execute(conn, scheduleListSQL, func(stmt *sqlite.Stmt) error {
-			schedules = append(schedules, scanSchedule(stmt))
-			return nil
+			schedule, err := scanSchedule(stmt, s.keys)
+			schedules = append(schedules, schedule)
+			return err
 		}, params.PageLimit()); err != nil {
 			return err
 		}
@@ -136,8 +137,9 @@ func (s *Store) SchedulesDue(ctx context.Context, params *store.SchedulesDuePara
 	err := s.read(ctx, func(conn *sqlite.Conn) error {
 		schedules = []*klaxontype.Schedule{}
 		return execute(conn, schedulesDueSQL, func(stmt *sqlite.Stmt) error {
-			schedules = append(schedules, scanSchedule(stmt))
-			return nil
+			schedule, err := scanSchedule(stmt, s.keys)
+			schedules = append(schedules, schedule)
+			return err
 		}, params.Now, params.PageLimit())
 	})
 	return schedules, err
@@ -175,14 +177,18 @@ func (s *Store) ScheduleAdvance(ctx context.Context, params *store.ScheduleAdvan
 	return advanced, err
 }
 
-func scanSchedule(stmt *sqlite.Stmt) *klaxontype.Schedule {
+func scanSchedule(stmt *sqlite.Stmt, keys *store.Keyring) (*klaxontype.Schedule, error) {
+	input, err := openColumn(stmt, "input", keys)
+	if err != nil {
+		return nil, err
+	}
 	return &klaxontype.Schedule{
 		Name: stmt.GetText("name"), Workflow: stmt.GetText("workflow"), Cron: stmt.GetText("cron"),
-		TimeZone: stmt.GetText("time_zone"), Input: columnBytes(stmt, "input"),
+		TimeZone: stmt.GetText("time_zone"), Input: input,
 		CatchUp: klaxontype.CatchUp(stmt.GetText("catch_up")), Paused: stmt.GetInt64("paused") != 0,
 		NextTick: columnTime(stmt, "next_tick"), LastTick: columnTime(stmt, "last_tick"),
 		Source: stmt.GetText("source"), CreatedAt: columnTime(stmt, "created_at"), UpdatedAt: columnTime(stmt, "updated_at"),
-	}
+	}, nil
 }
 
 // readOutcomes sets a schedule's latest limit decisions, none for zero.
