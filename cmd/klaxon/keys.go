@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -95,10 +95,10 @@ values; every key of the ring decrypts. See docs/encryption.md.`,
 
 func (m *Main) keysGenerateCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "generate ID",
-		Short: "Print a new random key as ID:BASE64, to add to the ring as its newest key",
+		Use:     "generate ID",
+		Short:   "Print a new random key as ID:BASE64, to add to the ring as its newest key",
 		Example: `  klaxon keys generate 2026-12 >> /etc/klaxon/keys && chmod 600 /etc/klaxon/keys`,
-		Args: exactArgs(1, "a key ID"),
+		Args:    exactArgs(1, "a key ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			secret, err := store.GenerateKeySecret()
 			if err != nil {
