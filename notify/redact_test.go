@@ -62,9 +62,9 @@ func TestRedactRefusesBadPaths(t *testing.T) {
 	t.Parallel()
 	for file, want := range map[string]string{
 		"channels:\n  ops:\n    - type: webhook\n      url: https://x.example.com\n      secret: s\n      redact: [customer.email]\n": `field "redact" (line 6): "customer.email" is not a JSON path`,
-		"channels:\n  ops:\n    - type: webhook\n      url: https://x.example.com\n      secret: s\n      redact: $.a\n":             `field "redact" (line 6): give a list of JSON paths`,
-		"channels:\n  ops:\n    - type: webhook\n      url: https://x.example.com\n      secret: s\n      omit_payload: yes\n":       `field "omit_payload" (line 6): "yes" is not true or false`,
-		"channels:\n  ops:\n    - type: slack\n      url: https://x.example.com\n      redact: [$.a]\n":                         `field "redact" (line 5) does not apply to a slack target`,
+		"channels:\n  ops:\n    - type: webhook\n      url: https://x.example.com\n      secret: s\n      redact: $.a\n":              `field "redact" (line 6): give a list of JSON paths`,
+		"channels:\n  ops:\n    - type: webhook\n      url: https://x.example.com\n      secret: s\n      omit_payload: yes\n":        `field "omit_payload" (line 6): "yes" is not true or false`,
+		"channels:\n  ops:\n    - type: slack\n      url: https://x.example.com\n      redact: [$.a]\n":                               `field "redact" (line 5) does not apply to a slack target`,
 	} {
 		if _, err := notify.Parse([]byte(file), env(nil)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Parse = %v; want an error with %q", err, want)
