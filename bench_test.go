@@ -7,6 +7,8 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/internal/pipelinebench"
+	"github.com/klaxonhq/klaxon/sqlite"
+	"github.com/klaxonhq/klaxon/store"
 )
 
 // BenchmarkPipeline measures 5-step no-op workflows on SQLite with
@@ -53,4 +55,19 @@ func BenchmarkStepOverhead(b *testing.B) {
 	b.StopTimer()
 	close(release)
 	_ = client.Stop(ctx)
+}
+
+// BenchmarkPipelineEncryption measures the pipeline on SQLite at 256
+// concurrent runs without keys and with a key ring (every input and output
+// sealed with AES-256-GCM), side by side; run it with -count to alternate
+// them.
+func BenchmarkPipelineEncryption(b *testing.B) {
+	ring, err := store.ParseKeyring("bench:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("keys=none", func(b *testing.B) { pipelinebench.RunOnStore(b, 256, nil) })
+	b.Run("keys=aes256gcm", func(b *testing.B) {
+		pipelinebench.RunOnStore(b, 256, &sqlite.Options{Keys: ring})
+	})
 }

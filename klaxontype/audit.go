@@ -59,6 +59,10 @@ const (
 	// AuditScheduleDelete is a schedule deleted with its decisions; its
 	// target is the schedule.
 	AuditScheduleDelete AuditAction = "schedule.delete"
+	// AuditKeysRotate is a finished rotation of the encryption keys: every
+	// stored value re-sealed under the newest key; its target is that key,
+	// its parameters the keys retired and the counts.
+	AuditKeysRotate AuditAction = "keys.rotate"
 )
 
 // AuditActions lists every audited action.
@@ -66,7 +70,7 @@ func AuditActions() []AuditAction {
 	return []AuditAction{AuditDLQReplay, AuditDLQResolve, AuditDLQDiscard, AuditDLQPurge,
 		AuditRunCancel, AuditBreakerReset, AuditOutboxGiveUp, AuditRetentionDelete,
 		AuditApprovalDecide, AuditSignalSend, AuditScheduleCreate, AuditSchedulePause, AuditScheduleResume,
-		AuditScheduleDelete, AuditRunEnqueue, AuditAdminRequest}
+		AuditScheduleDelete, AuditRunEnqueue, AuditAdminRequest, AuditKeysRotate}
 }
 
 // Valid reports whether a is one of AuditActions.

@@ -63,6 +63,12 @@ type Target struct {
 	Template *template.Template
 	// Line is where the target starts in the file.
 	Line int
+	// OmitPayload withholds the run's input of a dead-letter entry from
+	// the target (it gets null); Redact replaces the values its JSON paths
+	// name with "[redacted]". Either keeps customers' data from a target
+	// that needs only to know that something died.
+	OmitPayload bool
+	Redact      []jsonPath
 }
 
 // String names the target as errors and alerts do: channel/name.
@@ -232,15 +238,15 @@ func channelOf(name string, node *yaml.Node, getenv func(string) string) (*Chann
 
 // targetFields are the fields a target of each type may have.
 var targetFields = map[TargetType][]string{
-	TargetWebhook:  {"name", "type", "url", "url_env", "timeout", "secret", "secret_env"},
+	TargetWebhook:  {"name", "type", "url", "url_env", "timeout", "secret", "secret_env", "omit_payload", "redact"},
 	TargetSlack:    {"name", "type", "url", "url_env", "timeout"},
-	TargetTemplate: {"name", "type", "url", "url_env", "timeout", "template"},
+	TargetTemplate: {"name", "type", "url", "url_env", "timeout", "template", "omit_payload", "redact"},
 }
 
 // targetOf reads and checks one target.
 func targetOf(channel string, index int, node *yaml.Node, getenv func(string) string) (*Target, error) {
 	what := fmt.Sprintf("channel %q, target %d (line %d)", channel, index+1, node.Line)
-	f, err := fields(node, what, []string{"name", "type", "url", "url_env", "timeout", "secret", "secret_env", "template"})
+	f, err := fields(node, what, []string{"name", "type", "url", "url_env", "timeout", "secret", "secret_env", "template", "omit_payload", "redact"})
 	if err != nil {
 		return nil, err
 	}
@@ -288,6 +294,27 @@ func targetOf(channel string, index int, node *yaml.Node, getenv func(string) st
 			return nil, fmt.Errorf("%s: field \"timeout\" (line %d): %q is not a duration from 1ms to %s, such as 10s", what, node.Line, node.Value, maxTimeout)
 		}
 		target.Timeout = d
+	}
+	if node := f["omit_payload"]; node != nil {
+		if node.Kind != yaml.ScalarNode || (node.Value != "true" && node.Value != "false") {
+			return nil, fmt.Errorf("%s: field \"omit_payload\" (line %d): %q is not true or false", what, node.Line, node.Value)
+		}
+		target.OmitPayload = node.Value == "true"
+	}
+	if node := f["redact"]; node != nil {
+		if node.Kind != yaml.SequenceNode {
+			return nil, fmt.Errorf("%s: field \"redact\" (line %d): give a list of JSON paths, such as [$.customer.email]", what, node.Line)
+		}
+		for _, item := range node.Content {
+			path, err := parseJSONPath(item.Value)
+			if item.Kind != yaml.ScalarNode || err != nil {
+				if err == nil {
+					err = fmt.Errorf("not a JSON path")
+				}
+				return nil, fmt.Errorf("%s: field \"redact\" (line %d): %w", what, item.Line, err)
+			}
+			target.Redact = append(target.Redact, path)
+		}
 	}
 	switch target.Type {
 	case TargetWebhook:

@@ -261,6 +261,7 @@ func Samples() []*store.OutboxMessage {
 // headers besides Content-Type and User-Agent. klaxon channels check shows
 // it; a Deliverer posts it.
 func (t *Target) Body(n *Notification) (body []byte, headers map[string]string, err error) {
+	n = t.withheld(n)
 	switch t.Type {
 	case TargetSlack:
 		body, err = slackBody(n)
@@ -295,4 +296,22 @@ func (c *Config) Preview(t *Target) ([]byte, error) {
 	}
 	body, _, err := t.Body(n)
 	return body, err
+}
+
+// withheld is the notification as the target may see it: a dead-letter
+// entry's input omitted or redacted as the target says, on a copy, so that
+// the channel's other targets get theirs.
+func (t *Target) withheld(n *Notification) *Notification {
+	if n.DeadLetter == nil || (!t.OmitPayload && len(t.Redact) == 0) {
+		return n
+	}
+	copied := *n
+	entry := *n.DeadLetter
+	if t.OmitPayload {
+		entry.Input = nil
+	} else {
+		entry.Input = redactJSON(entry.Input, t.Redact)
+	}
+	copied.DeadLetter = &entry
+	return &copied
 }

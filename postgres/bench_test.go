@@ -58,7 +58,23 @@ func BenchmarkPipeline(b *testing.B) {
 }
 
 func benchmarkPipeline(b *testing.B, concurrency int) {
-	st := openTestStore(b, &postgres.Options{MaxConns: 32})
+	benchmarkPipelineOn(b, concurrency, &postgres.Options{MaxConns: 32})
+}
+
+// BenchmarkPipelineEncryption measures the pipeline at 256 concurrent runs
+// without keys and with a key ring (every input and output sealed with
+// AES-256-GCM), side by side; run it with -count to alternate them.
+func BenchmarkPipelineEncryption(b *testing.B) {
+	ring, err := store.ParseKeyring("bench:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("keys=none", func(b *testing.B) { benchmarkPipelineOn(b, 256, &postgres.Options{MaxConns: 32}) })
+	b.Run("keys=aes256gcm", func(b *testing.B) { benchmarkPipelineOn(b, 256, &postgres.Options{MaxConns: 32, Keys: ring}) })
+}
+
+func benchmarkPipelineOn(b *testing.B, concurrency int, opts *postgres.Options) {
+	st := openTestStore(b, opts)
 	defer st.Close()
 	ctx := context.Background()
 	runs := max(b.N/5, 1)

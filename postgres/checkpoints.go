@@ -15,7 +15,11 @@ import (
 // queued for a writer, which writes every checkpoint of its batch with one
 // statement.
 func (s *Store) StepCheckpoint(ctx context.Context, params *store.StepCheckpointParams) error {
-	return s.writers.write(ctx, &writeRequest{checkpoint: params})
+	output := params.Output
+	if output == nil {
+		output = []byte("null")
+	}
+	return s.writers.write(ctx, &writeRequest{checkpoint: params, payload: s.keys.Seal(output)})
 }
 
 // checkpointColumns are the checkpoints of a batch as the arrays the
@@ -30,11 +34,7 @@ type checkpointColumns struct {
 	costUnknown                                    []bool
 }
 
-func (c *checkpointColumns) add(idx int, p *store.StepCheckpointParams) {
-	output := p.Output
-	if output == nil {
-		output = []byte("null")
-	}
+func (c *checkpointColumns) add(idx int, p *store.StepCheckpointParams, output []byte) {
 	c.idx = append(c.idx, int32(idx))
 	c.runID = append(c.runID, p.RunID)
 	c.seq = append(c.seq, int32(p.Seq))
@@ -62,7 +62,7 @@ func queueCheckpoints(b *pgx.Batch, batch []*writeRequest, results []error, ambi
 	var c checkpointColumns
 	for i, req := range batch {
 		if req.checkpoint != nil {
-			c.add(i, req.checkpoint)
+			c.add(i, req.checkpoint, req.payload)
 		}
 	}
 	if len(c.idx) == 0 {

@@ -42,20 +42,27 @@ func (s *Store) RunsClaim(ctx context.Context, params *store.RunsClaimParams) ([
 		b := &pgx.Batch{}
 		b.Queue(runsReclaimExpiredSQL, params.Holder, expires, t, workflows, params.Limit).Query(func(rows pgx.Rows) error {
 			taken, err := pgx.CollectRows(rows, pgx.RowToAddrOfStructByName[reclaimedRow])
-			for _, row := range taken {
-				claimed = append(claimed, &store.ClaimedRun{Run: row.run(), Reclaimed: row.OldHolder != nil})
+			if err != nil {
+				return err
 			}
-			return err
+			for _, row := range taken {
+				run, err := row.run(s.keys)
+				if err != nil {
+					return err
+				}
+				claimed = append(claimed, &store.ClaimedRun{Run: run, Reclaimed: row.OldHolder != nil})
+			}
+			return nil
 		})
 		b.Queue(runsClaimAvailableSQL, params.Holder, expires, t, workflows, params.Limit).Query(func(rows pgx.Rows) error {
-			runs, err := collectRuns(rows, nil)
+			runs, err := opener{s.keys}.collectRuns(rows, nil)
 			for _, run := range runs {
 				claimed = append(claimed, &store.ClaimedRun{Run: run})
 			}
 			return err
 		})
 		b.Queue(stepsOfClaimedSQL, params.Holder, expires).Query(func(rows pgx.Rows) error {
-			steps, err := collectSteps(rows, nil)
+			steps, err := opener{s.keys}.collectSteps(rows, nil)
 			if err != nil {
 				return err
 			}

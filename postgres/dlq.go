@@ -17,7 +17,7 @@ func (s *Store) DLQList(ctx context.Context, params *store.DLQListParams) ([]*kl
 	query, args := dlqListQuery(params)
 	var entries []*klaxontype.DeadLetter
 	err := s.read(ctx, func(ctx context.Context, q querier) (err error) {
-		entries, err = collectDeadLetters(q.Query(ctx, query, args...))
+		entries, err = opener{s.keys}.collectDeadLetters(q.Query(ctx, query, args...))
 		return err
 	})
 	return entries, err
@@ -63,20 +63,20 @@ var dlqListQueries = map[store.DLQListIndex]string{
 func (s *Store) DLQGet(ctx context.Context, id string) (*klaxontype.DeadLetter, error) {
 	var entry *klaxontype.DeadLetter
 	err := s.read(ctx, func(ctx context.Context, q querier) (err error) {
-		entry, err = getDeadLetter(ctx, q, id, true)
+		entry, err = getDeadLetter(ctx, q, s.keys, id, true)
 		return err
 	})
 	return entry, err
 }
 
 // getDeadLetter reads an entry; with details, also its attempts and deliveries.
-func getDeadLetter(ctx context.Context, q querier, id string, details bool) (*klaxontype.DeadLetter, error) {
-	return readDeadLetter(ctx, q, dlqGetSQL, id, details)
+func getDeadLetter(ctx context.Context, q querier, keys *store.Keyring, id string, details bool) (*klaxontype.DeadLetter, error) {
+	return readDeadLetter(ctx, q, keys, dlqGetSQL, id, details)
 }
 
 // readDeadLetter reads the entry a statement selects by ID.
-func readDeadLetter(ctx context.Context, q querier, query, id string, details bool) (*klaxontype.DeadLetter, error) {
-	entries, err := collectDeadLetters(q.Query(ctx, query, id))
+func readDeadLetter(ctx context.Context, q querier, keys *store.Keyring, query, id string, details bool) (*klaxontype.DeadLetter, error) {
+	entries, err := opener{keys}.collectDeadLetters(q.Query(ctx, query, id))
 	if err != nil {
 		return nil, err
 	}

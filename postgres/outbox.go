@@ -53,7 +53,7 @@ func (s *Store) OutboxClaim(ctx context.Context, params *store.OutboxClaimParams
 				}
 				message.Payload = approval
 			default:
-				if message.Payload, err = getDeadLetter(ctx, tx, r.EntryID, true); err != nil {
+				if message.Payload, err = getDeadLetter(ctx, tx, s.keys, r.EntryID, true); err != nil {
 					return err
 				}
 			}

@@ -18,7 +18,7 @@ func (s *Store) RunComplete(ctx context.Context, params *store.RunCompleteParams
 	if err != nil {
 		return err
 	}
-	return s.writers.write(ctx, &writeRequest{complete: params, completeRecord: record})
+	return s.writers.write(ctx, &writeRequest{complete: params, completeRecord: record, payload: s.keys.Seal(params.Output)})
 }
 
 // queueCompletions queues the completions of the batch's runs on b, and sets
@@ -42,7 +42,7 @@ func queueCompletions(b *pgx.Batch, batch []*writeRequest, results []error, ambi
 		runID = append(runID, p.RunID)
 		epoch = append(epoch, p.Epoch)
 		holder = append(holder, p.Holder)
-		output = append(output, p.Output)
+		output = append(output, req.payload)
 		inputTokens = append(inputTokens, p.Spend.Usage.InputTokens)
 		outputTokens = append(outputTokens, p.Spend.Usage.OutputTokens)
 		cachedTokens = append(cachedTokens, p.Spend.Usage.CachedTokens)

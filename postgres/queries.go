@@ -75,6 +75,12 @@ var (
 	dlqLockSQL string
 	//go:embed sql/dlq_purge_record.sql
 	dlqPurgeRecordSQL string
+	//go:embed sql/encryption_key_record.sql
+	encryptionKeyRecordSQL string
+	//go:embed sql/encryption_keys_list.sql
+	encryptionKeysListSQL string
+	//go:embed sql/encryption_keys_retire.sql
+	encryptionKeysRetireSQL string
 	//go:embed sql/event_count_suppressed.sql
 	eventCountSuppressedSQL string
 	//go:embed sql/event_insert.sql
@@ -85,6 +91,32 @@ var (
 	eventsDeleteRunsSQL string
 	//go:embed sql/events_suppressed.sql
 	eventsSuppressedSQL string
+	//go:embed sql/keys_reseal_dlq_entry.sql
+	keysResealDlqEntrySQL string
+	//go:embed sql/keys_reseal_run_input.sql
+	keysResealRunInputSQL string
+	//go:embed sql/keys_reseal_run_output.sql
+	keysResealRunOutputSQL string
+	//go:embed sql/keys_reseal_schedule.sql
+	keysResealScheduleSQL string
+	//go:embed sql/keys_reseal_signal.sql
+	keysResealSignalSQL string
+	//go:embed sql/keys_reseal_step.sql
+	keysResealStepSQL string
+	//go:embed sql/keys_reseal_step_archived.sql
+	keysResealStepArchivedSQL string
+	//go:embed sql/keys_rotate_dlq_entries.sql
+	keysRotateDlqEntriesSQL string
+	//go:embed sql/keys_rotate_runs.sql
+	keysRotateRunsSQL string
+	//go:embed sql/keys_rotate_schedules.sql
+	keysRotateSchedulesSQL string
+	//go:embed sql/keys_rotate_signals.sql
+	keysRotateSignalsSQL string
+	//go:embed sql/keys_rotate_steps.sql
+	keysRotateStepsSQL string
+	//go:embed sql/keys_rotate_steps_archive.sql
+	keysRotateStepsArchiveSQL string
 	//go:embed sql/migration_record.sql
 	migrationRecordSQL string
 	//go:embed sql/migrations_table_create.sql

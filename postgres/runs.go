@@ -34,7 +34,7 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 	if params.IdempotencyKey == "" {
 		// Without a key an enqueue cannot meet another: it is group-committed
 		// with the other writes, its audit record too.
-		req := &writeRequest{enqueue: params}
+		req := &writeRequest{enqueue: params, payload: s.keys.Seal(params.Input)}
 		if err := s.writers.write(ctx, req); err != nil {
 			return nil, false, err
 		}
@@ -57,12 +57,12 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 			availableAt = t
 		}
 		var err error
-		run, err = collectRun(tx.Query(ctx, runInsertSQL, params.ID, params.Workflow, params.WorkflowVersion,
-			params.Input, orNull(params.IdempotencyKey), entities, availableAt, t, budgetTokens, budgetCost))
+		run, err = opener{s.keys}.collectRun(tx.Query(ctx, runInsertSQL, params.ID, params.Workflow, params.WorkflowVersion,
+			s.keys.Seal(params.Input), orNull(params.IdempotencyKey), entities, availableAt, t, budgetTokens, budgetCost))
 		if errors.Is(err, klaxontype.ErrNotFound) {
 			// The key is taken: return the run that has it.
 			created = false
-			run, err = collectRun(tx.Query(ctx, runGetByIdempotencyKeySQL, params.Workflow, params.IdempotencyKey))
+			run, err = opener{s.keys}.collectRun(tx.Query(ctx, runGetByIdempotencyKeySQL, params.Workflow, params.IdempotencyKey))
 			if err != nil || !params.Audit {
 				return err
 			}
@@ -90,9 +90,9 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 	return run, created, nil
 }
 
-// queueEnqueues queues the batch's enqueues on b, and sets each request's
+// queueEnqueues queues the batch's enqueues on b (their inputs sealed already), and sets each request's
 // run when b's results are read.
-func queueEnqueues(b *pgx.Batch, batch []*writeRequest) error {
+func queueEnqueues(b *pgx.Batch, keys *store.Keyring, batch []*writeRequest) error {
 	var (
 		idx, version                  []int32
 		id, workflow, entities, actor []string
@@ -133,7 +133,7 @@ func queueEnqueues(b *pgx.Batch, batch []*writeRequest) error {
 		id = append(id, p.ID)
 		workflow = append(workflow, p.Workflow)
 		version = append(version, int32(p.WorkflowVersion))
-		input = append(input, p.Input)
+		input = append(input, req.payload)
 		entities = append(entities, string(encoded))
 		availableAt = append(availableAt, at)
 		budgetTokens = append(budgetTokens, tokens)
@@ -146,7 +146,7 @@ func queueEnqueues(b *pgx.Batch, batch []*writeRequest) error {
 	}
 	b.Queue(runsEnqueueSQL, idx, id, workflow, version, input, entities, availableAt, budgetTokens, budgetCost, actor, t).
 		Query(func(rows pgx.Rows) error {
-			runs, err := collectRuns(rows, nil)
+			runs, err := opener{keys}.collectRuns(rows, nil)
 			for _, run := range runs {
 				if req := byID[run.ID]; req != nil {
 					req.enqueued = run
@@ -176,7 +176,7 @@ func notifyRuns(ctx context.Context, q querier, workflow string) error {
 func (s *Store) RunGet(ctx context.Context, id string) (*klaxontype.Run, error) {
 	var run *klaxontype.Run
 	err := s.read(ctx, func(ctx context.Context, q querier) (err error) {
-		run, err = collectRun(q.Query(ctx, runGetSQL, id))
+		run, err = opener{s.keys}.collectRun(q.Query(ctx, runGetSQL, id))
 		return err
 	})
 	if errors.Is(err, klaxontype.ErrNotFound) {
@@ -206,7 +206,7 @@ func (s *Store) RunList(ctx context.Context, params *store.RunListParams) ([]*kl
 	err := s.read(ctx, func(ctx context.Context, q querier) (err error) {
 		// Planned for its arguments each time (see DLQList): a generic plan
 		// cannot tell an absent filter from a present one.
-		runs, err = collectRuns(q.Query(ctx, runListSQL, pgx.QueryExecModeCacheDescribe,
+		runs, err = opener{s.keys}.collectRuns(q.Query(ctx, runListSQL, pgx.QueryExecModeCacheDescribe,
 			params.Workflow, statuses, params.BeforeID, entities, limit,
 			orNull(params.CreatedAfter), orNull(params.CreatedBefore)))
 		return err

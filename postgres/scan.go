@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
 )
 
 // The row types mirror the tables column for column, so that SELECT * and
@@ -73,14 +74,22 @@ type runRow struct {
 	TotalsFolded bool `db:"totals_folded"`
 }
 
-func (r *runRow) run() *klaxontype.Run {
+func (r *runRow) run(keys *store.Keyring) (*klaxontype.Run, error) {
+	input, err := openColumn(keys, "input", r.Input)
+	if err != nil {
+		return nil, err
+	}
+	output, err := openColumn(keys, "output", r.Output)
+	if err != nil {
+		return nil, err
+	}
 	run := &klaxontype.Run{
 		ID:              r.ID,
 		Workflow:        r.Workflow,
 		WorkflowVersion: r.WorkflowVersion,
 		Status:          klaxontype.RunStatus(r.Status),
-		Input:           r.Input,
-		Output:          r.Output,
+		Input:           input,
+		Output:          output,
 		IdempotencyKey:  str(r.IdempotencyKey),
 		Attempt:         r.Attempt,
 		Retries:         r.Retries,
@@ -119,11 +128,11 @@ func (r *runRow) run() *klaxontype.Run {
 			run.Failure.StepSeq = *r.FailedStepSeq
 		}
 	}
-	return run
+	return run, nil
 }
 
 // collectRuns scans every row of a query that returns runs.
-func collectRuns(rows pgx.Rows, err error) ([]*klaxontype.Run, error) {
+func (o opener) collectRuns(rows pgx.Rows, err error) ([]*klaxontype.Run, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -133,14 +142,16 @@ func collectRuns(rows pgx.Rows, err error) ([]*klaxontype.Run, error) {
 	}
 	runs := make([]*klaxontype.Run, len(rowsOf))
 	for i, r := range rowsOf {
-		runs[i] = r.run()
+		if runs[i], err = r.run(o.keys); err != nil {
+			return nil, err
+		}
 	}
 	return runs, nil
 }
 
 // collectRun scans the one run a query returns, or klaxontype.ErrNotFound.
-func collectRun(rows pgx.Rows, err error) (*klaxontype.Run, error) {
-	runs, err := collectRuns(rows, err)
+func (o opener) collectRun(rows pgx.Rows, err error) (*klaxontype.Run, error) {
+	runs, err := o.collectRuns(rows, err)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +178,7 @@ type stepRow struct {
 	spendColumns
 }
 
-func collectSteps(rows pgx.Rows, err error) ([]*klaxontype.StepRecord, error) {
+func (o opener) collectSteps(rows pgx.Rows, err error) ([]*klaxontype.StepRecord, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -177,6 +188,10 @@ func collectSteps(rows pgx.Rows, err error) ([]*klaxontype.StepRecord, error) {
 	}
 	steps := make([]*klaxontype.StepRecord, len(rowsOf))
 	for i, r := range rowsOf {
+		output, err := openColumn(o.keys, "output", r.Output)
+		if err != nil {
+			return nil, err
+		}
 		steps[i] = &klaxontype.StepRecord{
 			RunID:             r.RunID,
 			Seq:               r.Seq,
@@ -185,7 +200,7 @@ func collectSteps(rows pgx.Rows, err error) ([]*klaxontype.StepRecord, error) {
 			Attempt:           r.Attempt,
 			Epoch:             r.Epoch,
 			IdempotencyKey:    r.IdempotencyKey,
-			Output:            r.Output,
+			Output:            output,
 			StartedAt:         r.StartedAt.UTC(),
 			FinishedAt:        r.FinishedAt.UTC(),
 			CompensatedAt:     utc(r.CompensatedAt),
@@ -292,7 +307,11 @@ type deadLetterRow struct {
 	ReplayRunID     *string           `db:"replay_run_id"`
 }
 
-func (r *deadLetterRow) deadLetter() *klaxontype.DeadLetter {
+func (r *deadLetterRow) deadLetter(keys *store.Keyring) (*klaxontype.DeadLetter, error) {
+	input, err := openColumn(keys, "input", r.Input)
+	if err != nil {
+		return nil, err
+	}
 	entry := &klaxontype.DeadLetter{
 		ID:              r.ID,
 		RunID:           r.RunID,
@@ -300,7 +319,7 @@ func (r *deadLetterRow) deadLetter() *klaxontype.DeadLetter {
 		WorkflowVersion: r.WorkflowVersion,
 		Class:           klaxontype.FailureClass(r.Class),
 		Reason:          r.Reason,
-		Input:           r.Input,
+		Input:           input,
 		Channel:         r.Channel,
 		State:           klaxontype.DeadLetterState(r.State),
 		CreatedAt:       r.CreatedAt.UTC(),
@@ -322,10 +341,10 @@ func (r *deadLetterRow) deadLetter() *klaxontype.DeadLetter {
 	if r.OutputSchema != nil && *r.OutputSchema != "" {
 		entry.OutputSchema = json.RawMessage(*r.OutputSchema)
 	}
-	return entry
+	return entry, nil
 }
 
-func collectDeadLetters(rows pgx.Rows, err error) ([]*klaxontype.DeadLetter, error) {
+func (o opener) collectDeadLetters(rows pgx.Rows, err error) ([]*klaxontype.DeadLetter, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -335,7 +354,9 @@ func collectDeadLetters(rows pgx.Rows, err error) ([]*klaxontype.DeadLetter, err
 	}
 	entries := make([]*klaxontype.DeadLetter, len(rowsOf))
 	for i, r := range rowsOf {
-		entries[i] = r.deadLetter()
+		if entries[i], err = r.deadLetter(o.keys); err != nil {
+			return nil, err
+		}
 	}
 	return entries, nil
 }
@@ -412,4 +433,17 @@ func orNull[T comparable](v T) any {
 		return nil
 	}
 	return v
+}
+
+// opener collects rows that hold payload columns, opening them with the
+// store's keys.
+type opener struct{ keys *store.Keyring }
+
+// openColumn opens a payload column the store may have sealed.
+func openColumn(keys *store.Keyring, column string, value []byte) ([]byte, error) {
+	opened, err := keys.Open(value)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %s: %w", column, err)
+	}
+	return opened, nil
 }

@@ -16,7 +16,7 @@ func (s *Store) ScheduleGet(ctx context.Context, params *store.ScheduleGetParams
 	}
 	var schedule *klaxontype.Schedule
 	err := s.read(ctx, func(ctx context.Context, q querier) error {
-		schedules, err := querySchedules(ctx, q, scheduleGetSQL, params.Name)
+		schedules, err := querySchedules(ctx, q, s.keys, scheduleGetSQL, params.Name)
 		if err != nil {
 			return err
 		}
@@ -37,7 +37,7 @@ func (s *Store) ScheduleList(ctx context.Context, params *store.ScheduleListPara
 	var schedules []*klaxontype.Schedule
 	err := s.read(ctx, func(ctx context.Context, q querier) error {
 		var err error
-		if schedules, err = querySchedules(ctx, q, scheduleListSQL, params.PageLimit()); err != nil {
+		if schedules, err = querySchedules(ctx, q, s.keys, scheduleListSQL, params.PageLimit()); err != nil {
 			return err
 		}
 		for _, schedule := range schedules {
@@ -58,7 +58,7 @@ func (s *Store) SchedulesDue(ctx context.Context, params *store.SchedulesDuePara
 	var schedules []*klaxontype.Schedule
 	err := s.read(ctx, func(ctx context.Context, q querier) error {
 		var err error
-		schedules, err = querySchedules(ctx, q, schedulesDueSQL, params.Now.UTC(), params.PageLimit())
+		schedules, err = querySchedules(ctx, q, s.keys, schedulesDueSQL, params.Now.UTC(), params.PageLimit())
 		return err
 	})
 	return schedules, err
@@ -72,7 +72,7 @@ func (t *tx) ScheduleWrite(ctx context.Context, params *store.ScheduleSaveParams
 		query = scheduleReplaceSQL
 	}
 	tag, err := t.tx.Exec(ctx, query, params.Name, params.Workflow, params.Cron, params.TimeZone,
-		params.StoredInput(), string(params.CatchUp), params.Source, params.NextTick.UTC(), at)
+		t.keys.Seal(params.StoredInput()), string(params.CatchUp), params.Source, params.NextTick.UTC(), at)
 	return err == nil && tag.RowsAffected() > 0, err
 }
 
@@ -90,7 +90,7 @@ func (t *tx) ScheduleDelete(ctx context.Context, name string) (bool, error) {
 }
 
 func (t *tx) ScheduleGet(ctx context.Context, name string) (*klaxontype.Schedule, error) {
-	schedules, err := querySchedules(ctx, t.tx, scheduleGetSQL, name)
+	schedules, err := querySchedules(ctx, t.tx, t.keys, scheduleGetSQL, name)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ type scheduleRow struct {
 	UpdatedAt time.Time  `db:"updated_at"`
 }
 
-func querySchedules(ctx context.Context, q querier, query string, args ...any) ([]*klaxontype.Schedule, error) {
+func querySchedules(ctx context.Context, q querier, keys *store.Keyring, query string, args ...any) ([]*klaxontype.Schedule, error) {
 	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -147,8 +147,12 @@ func querySchedules(ctx context.Context, q querier, query string, args ...any) (
 	}
 	schedules := make([]*klaxontype.Schedule, len(found))
 	for i, r := range found {
+		input, err := openColumn(keys, "input", r.Input)
+		if err != nil {
+			return nil, err
+		}
 		schedules[i] = &klaxontype.Schedule{
-			Name: r.Name, Workflow: r.Workflow, Cron: r.Cron, TimeZone: r.TimeZone, Input: r.Input,
+			Name: r.Name, Workflow: r.Workflow, Cron: r.Cron, TimeZone: r.TimeZone, Input: input,
 			CatchUp: klaxontype.CatchUp(r.CatchUp), Paused: r.Paused, NextTick: r.NextTick.UTC(),
 			Source: r.Source, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 		}

@@ -14,7 +14,7 @@ import (
 func (s *Store) StepList(ctx context.Context, runID string) ([]*klaxontype.StepRecord, error) {
 	var steps []*klaxontype.StepRecord
 	err := s.read(ctx, func(ctx context.Context, q querier) (err error) {
-		steps, err = collectSteps(q.Query(ctx, stepListSQL, runID))
+		steps, err = opener{s.keys}.collectSteps(q.Query(ctx, stepListSQL, runID))
 		return err
 	})
 	return steps, err

@@ -43,6 +43,11 @@ type Options struct {
 	// RetryFor bounds how long a write waits for an unreachable database
 	// before it fails; zero means until the caller's context ends.
 	RetryFor time.Duration
+	// Keys, when set, encrypt run inputs and outputs, step outputs,
+	// dead-letter inputs, signal payloads and schedule inputs at rest. A
+	// database written with keys refuses to open without them, and with a
+	// key whose secret differs from the one it was written with.
+	Keys *store.Keyring
 }
 
 // Store is a store.Store on one PostgreSQL schema.
@@ -58,6 +63,8 @@ type Store struct {
 	applied  []int
 	retryFor time.Duration
 	closed   chan struct{}
+	// keys seal the payloads written and open those read; nil for none.
+	keys *store.Keyring
 
 	closeOnce sync.Once
 }
@@ -91,8 +98,12 @@ func Open(ctx context.Context, databaseURL string, opts *Options) (*Store, error
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %s: %w", Redact(databaseURL), err)
 	}
-	s := &Store{pool: pool, schema: schema, retryFor: opts.RetryFor, closed: make(chan struct{})}
+	s := &Store{pool: pool, schema: schema, retryFor: opts.RetryFor, closed: make(chan struct{}), keys: opts.Keys}
 	if err := s.prepareSchema(ctx, opts.NoMigrate); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %s: %w", Redact(databaseURL), err)
+	}
+	if err := s.checkKeys(ctx, !opts.NoMigrate); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %s: %w", Redact(databaseURL), err)
 	}

@@ -19,7 +19,7 @@ import (
 func (s *Store) transactRule(ctx context.Context, fn func(ctx context.Context, tx txn.Tx) error) error {
 	var t tx
 	err := s.transact(ctx, func(ctx context.Context, pgTx pgx.Tx) error {
-		t = tx{tx: pgTx}
+		t = tx{tx: pgTx, keys: s.keys}
 		return fn(ctx, &t)
 	})
 	s.announce(&t, err)
@@ -32,7 +32,7 @@ func (s *Store) transactRule(ctx context.Context, fn func(ctx context.Context, t
 func (s *Store) batchRule(ctx context.Context, fn func(ctx context.Context, tx txn.Tx) error) error {
 	var t tx
 	err := s.writers.writeFunc(ctx, func(ctx context.Context, pgTx pgx.Tx) error {
-		t = tx{tx: pgTx}
+		t = tx{tx: pgTx, keys: s.keys}
 		return fn(ctx, &t)
 	})
 	s.announce(&t, err)
@@ -53,6 +53,8 @@ func (s *Store) announce(t *tx, err error) {
 // tx is a transaction, as the rules of txn see it.
 type tx struct {
 	tx pgx.Tx
+	// keys seal and open the payloads the rules write and read.
+	keys *store.Keyring
 	// available are the workflows to announce once the transaction commits.
 	available []string
 }
@@ -62,11 +64,11 @@ var _ txn.Tx = (*tx)(nil)
 // DeadLetterLock locks the entry's row: of concurrent actions on one entry,
 // the first acts and the others wait, then find it closed.
 func (t *tx) DeadLetterLock(ctx context.Context, id string) (*klaxontype.DeadLetter, error) {
-	return readDeadLetter(ctx, t.tx, dlqLockSQL, id, false)
+	return readDeadLetter(ctx, t.tx, t.keys, dlqLockSQL, id, false)
 }
 
 func (t *tx) DeadLetterGet(ctx context.Context, id string) (*klaxontype.DeadLetter, error) {
-	return getDeadLetter(ctx, t.tx, id, false)
+	return getDeadLetter(ctx, t.tx, t.keys, id, false)
 }
 
 func (t *tx) DeadLetterClose(ctx context.Context, p *txn.DeadLetterCloseParams) error {
@@ -77,7 +79,7 @@ func (t *tx) DeadLetterClose(ctx context.Context, p *txn.DeadLetterCloseParams) 
 
 func (t *tx) DeadLetterList(ctx context.Context, filter *store.DLQListParams) ([]*klaxontype.DeadLetter, error) {
 	query, args := dlqListQuery(filter)
-	return collectDeadLetters(t.tx.Query(ctx, query, args...))
+	return opener{t.keys}.collectDeadLetters(t.tx.Query(ctx, query, args...))
 }
 
 func (t *tx) DeadLettersDelete(ctx context.Context, ids []string) error {
@@ -105,7 +107,7 @@ func (t *tx) RunLock(ctx context.Context, id string) (*klaxontype.Run, error) {
 	if _, err := t.tx.Exec(ctx, runFenceExclusiveSQL, id); err != nil {
 		return nil, err
 	}
-	run, err := collectRun(t.tx.Query(ctx, runLockSQL, id))
+	run, err := opener{t.keys}.collectRun(t.tx.Query(ctx, runLockSQL, id))
 	if errors.Is(err, klaxontype.ErrNotFound) {
 		return nil, fmt.Errorf("run %s: %w", id, klaxontype.ErrNotFound)
 	}
@@ -113,7 +115,7 @@ func (t *tx) RunLock(ctx context.Context, id string) (*klaxontype.Run, error) {
 }
 
 func (t *tx) RunCancel(ctx context.Context, id, reason string, at time.Time) (*klaxontype.Run, error) {
-	return collectRun(t.tx.Query(ctx, runCancelSQL, id, reason, at))
+	return opener{t.keys}.collectRun(t.tx.Query(ctx, runCancelSQL, id, reason, at))
 }
 
 func (t *tx) RunReopen(ctx context.Context, p *txn.RunReopenParams) (bool, error) {
@@ -126,7 +128,7 @@ func (t *tx) RunReopen(ctx context.Context, p *txn.RunReopenParams) (bool, error
 	if _, err := t.tx.Exec(ctx, runTotalsUnfoldSQL, p.ID); err != nil {
 		return false, err
 	}
-	tag, err := t.tx.Exec(ctx, runReplaySQL, p.ID, p.At, bytesOrNull(p.Input), generation, tokens, cost)
+	tag, err := t.tx.Exec(ctx, runReplaySQL, p.ID, p.At, bytesOrNull(t.keys.Seal(p.Input)), generation, tokens, cost)
 	if err != nil {
 		return false, err
 	}
@@ -135,7 +137,7 @@ func (t *tx) RunReopen(ctx context.Context, p *txn.RunReopenParams) (bool, error
 
 func (t *tx) RunRestart(ctx context.Context, p *txn.RunRestartParams) (bool, error) {
 	tokens, cost := txn.BudgetArgs(p.Budget)
-	_, err := collectRun(t.tx.Query(ctx, runRestartInsertSQL, p.NewID, bytesOrNull(p.Input), p.At, p.FromID, tokens, cost))
+	_, err := opener{t.keys}.collectRun(t.tx.Query(ctx, runRestartInsertSQL, p.NewID, bytesOrNull(t.keys.Seal(p.Input)), p.At, p.FromID, tokens, cost))
 	if errors.Is(err, klaxontype.ErrNotFound) {
 		return false, nil
 	}
@@ -150,7 +152,7 @@ func (t *tx) RunsAvailable(_ context.Context, workflow string) error {
 }
 
 func (t *tx) StepList(ctx context.Context, runID string) ([]*klaxontype.StepRecord, error) {
-	return collectSteps(t.tx.Query(ctx, stepListSQL, runID))
+	return opener{t.keys}.collectSteps(t.tx.Query(ctx, stepListSQL, runID))
 }
 
 func (t *tx) StepCountCompensated(ctx context.Context, runID string, before int) (int, error) {
@@ -168,7 +170,7 @@ func (t *tx) StepsArchive(ctx context.Context, runID string, from int, actor str
 }
 
 func (t *tx) StepResolve(ctx context.Context, p *txn.StepResolveParams) (bool, error) {
-	tag, err := t.tx.Exec(ctx, stepResolveInsertSQL, p.RunID, p.Seq, p.Name, p.IdempotencyKey, p.Output, p.At, p.Actor)
+	tag, err := t.tx.Exec(ctx, stepResolveInsertSQL, p.RunID, p.Seq, p.Name, p.IdempotencyKey, t.keys.Seal(p.Output), p.At, p.Actor)
 	if err != nil {
 		return false, err
 	}

@@ -42,7 +42,7 @@ func (s *Store) WaitList(ctx context.Context, params *store.WaitListParams) ([]*
 func (s *Store) SignalList(ctx context.Context, runID string) ([]*klaxontype.Signal, error) {
 	var signals []*klaxontype.Signal
 	err := s.read(ctx, func(ctx context.Context, q querier) (err error) {
-		signals, err = collectSignals(q.Query(ctx, signalListSQL, runID))
+		signals, err = opener{s.keys}.collectSignals(q.Query(ctx, signalListSQL, runID))
 		return err
 	})
 	if signals == nil {
@@ -124,7 +124,7 @@ type signalRow struct {
 	ConsumedAt     *time.Time `db:"consumed_at"`
 }
 
-func collectSignals(rows pgx.Rows, err error) ([]*klaxontype.Signal, error) {
+func (o opener) collectSignals(rows pgx.Rows, err error) ([]*klaxontype.Signal, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -134,8 +134,12 @@ func collectSignals(rows pgx.Rows, err error) ([]*klaxontype.Signal, error) {
 	}
 	signals := make([]*klaxontype.Signal, len(collected))
 	for i, r := range collected {
+		payload, err := openColumn(o.keys, "payload", r.Payload)
+		if err != nil {
+			return nil, err
+		}
 		signal := &klaxontype.Signal{
-			ID: r.ID, RunID: r.RunID, Name: r.Name, Payload: r.Payload, Actor: r.Actor, SentAt: r.SentAt.UTC(),
+			ID: r.ID, RunID: r.RunID, Name: r.Name, Payload: payload, Actor: r.Actor, SentAt: r.SentAt.UTC(),
 		}
 		if r.IdempotencyKey != nil {
 			signal.IdempotencyKey = *r.IdempotencyKey
@@ -151,8 +155,8 @@ func collectSignals(rows pgx.Rows, err error) ([]*klaxontype.Signal, error) {
 	return signals, nil
 }
 
-func collectSignal(rows pgx.Rows, err error) (*klaxontype.Signal, error) {
-	signals, err := collectSignals(rows, err)
+func (o opener) collectSignal(rows pgx.Rows, err error) (*klaxontype.Signal, error) {
+	signals, err := o.collectSignals(rows, err)
 	if err != nil || len(signals) == 0 {
 		return nil, err
 	}
@@ -193,16 +197,16 @@ func (t *tx) WaitsReopen(ctx context.Context, runID string, from int) error {
 
 func (t *tx) SignalInsert(ctx context.Context, s *klaxontype.Signal) (int64, error) {
 	var id int64
-	err := t.tx.QueryRow(ctx, signalInsertSQL, s.RunID, s.Name, []byte(s.Payload), s.Actor, orNull(s.IdempotencyKey), s.SentAt).Scan(&id)
+	err := t.tx.QueryRow(ctx, signalInsertSQL, s.RunID, s.Name, t.keys.Seal([]byte(s.Payload)), s.Actor, orNull(s.IdempotencyKey), s.SentAt).Scan(&id)
 	return id, err
 }
 
 func (t *tx) SignalByKey(ctx context.Context, runID, key string) (*klaxontype.Signal, error) {
-	return collectSignal(t.tx.Query(ctx, signalByKeySQL, runID, key))
+	return opener{t.keys}.collectSignal(t.tx.Query(ctx, signalByKeySQL, runID, key))
 }
 
 func (t *tx) SignalKept(ctx context.Context, runID, name string) (*klaxontype.Signal, error) {
-	return collectSignal(t.tx.Query(ctx, signalKeptSQL, runID, name))
+	return opener{t.keys}.collectSignal(t.tx.Query(ctx, signalKeptSQL, runID, name))
 }
 
 func (t *tx) SignalConsume(ctx context.Context, id int64, seq int, at time.Time) error {

@@ -28,7 +28,12 @@ type writeRequest struct {
 	// completeRecord is the completion's record as JSON, encoded before
 	// the request was queued; nil for none.
 	completeRecord *string
-	enqueue        *store.RunEnqueueParams
+	// payload is the checkpoint's or completion's output, or the
+	// enqueue's input, sealed with the store's keys (as it is without
+	// keys) before the request was queued, so that the writers do not
+	// encrypt a whole batch on their goroutines.
+	payload []byte
+	enqueue *store.RunEnqueueParams
 	// enqueued is the run an enqueue created, once committed.
 	enqueued *klaxontype.Run
 	apply    writeFunc
@@ -136,7 +141,7 @@ func (w *writers) applyBatch(ctx context.Context, batch []*writeRequest, results
 	// A retry must not keep what a failed try was refused with.
 	clear(results)
 	b := &pgx.Batch{}
-	if err := queueEnqueues(b, batch); err != nil {
+	if err := queueEnqueues(b, w.store.keys, batch); err != nil {
 		return err
 	}
 	queueCheckpoints(b, batch, results, ambiguous)

@@ -22,16 +22,16 @@ func (s *Store) DLQList(ctx context.Context, params *store.DLQListParams) ([]*kl
 	}
 	var entries []*klaxontype.DeadLetter
 	err = s.read(ctx, func(conn *sqlite.Conn) error {
-		entries, err = listDeadLetters(conn, query, args)
+		entries, err = listDeadLetters(conn, s.keys, query, args)
 		return err
 	})
 	return entries, err
 }
 
-func listDeadLetters(conn *sqlite.Conn, query string, args []any) ([]*klaxontype.DeadLetter, error) {
+func listDeadLetters(conn *sqlite.Conn, keys *store.Keyring, query string, args []any) ([]*klaxontype.DeadLetter, error) {
 	var entries []*klaxontype.DeadLetter
 	err := execute(conn, query, func(stmt *sqlite.Stmt) error {
-		entry, err := scanDeadLetter(stmt)
+		entry, err := scanDeadLetter(stmt, keys)
 		if err != nil {
 			return err
 		}
@@ -97,17 +97,17 @@ func micros(t time.Time) int64 {
 func (s *Store) DLQGet(ctx context.Context, id string) (*klaxontype.DeadLetter, error) {
 	var entry *klaxontype.DeadLetter
 	err := s.read(ctx, func(conn *sqlite.Conn) (err error) {
-		entry, err = getDeadLetter(conn, id, true)
+		entry, err = getDeadLetter(conn, s.keys, id, true)
 		return err
 	})
 	return entry, err
 }
 
 // getDeadLetter reads an entry; with details, also its attempts and deliveries.
-func getDeadLetter(conn *sqlite.Conn, id string, details bool) (*klaxontype.DeadLetter, error) {
+func getDeadLetter(conn *sqlite.Conn, keys *store.Keyring, id string, details bool) (*klaxontype.DeadLetter, error) {
 	var entry *klaxontype.DeadLetter
 	err := execute(conn, dlqGetSQL, func(stmt *sqlite.Stmt) (err error) {
-		entry, err = scanDeadLetter(stmt)
+		entry, err = scanDeadLetter(stmt, keys)
 		return err
 	}, id)
 	if err != nil {

@@ -35,14 +35,14 @@ func (s *Store) RunsClaim(ctx context.Context, params *store.RunsClaimParams) ([
 		claimed = claimed[:0]
 		t := now()
 		expires := t.Add(params.LeaseDuration)
-		reclaimed, err := reclaimExpired(conn, params, string(workflows), t, expires)
+		reclaimed, err := reclaimExpired(conn, s.keys, params, string(workflows), t, expires)
 		if err != nil {
 			return err
 		}
 		claimed = append(claimed, reclaimed...)
 		if remaining := params.Limit - len(claimed); remaining > 0 {
 			err := execute(conn, runsClaimAvailableSQL, func(stmt *sqlite.Stmt) error {
-				run, err := scanRun(stmt)
+				run, err := scanRun(stmt, s.keys)
 				if err != nil {
 					return err
 				}
@@ -93,7 +93,10 @@ func (s *Store) attachStepLogs(ctx context.Context, claimed []*store.ClaimedRun)
 	}
 	return s.read(ctx, func(conn *sqlite.Conn) error {
 		return execute(conn, stepsOfRunsSQL, func(stmt *sqlite.Stmt) error {
-			step := scanStep(stmt)
+			step, err := scanStep(stmt, s.keys)
+			if err != nil {
+				return err
+			}
 			c := byID[step.RunID]
 			c.Steps = append(c.Steps, step)
 			return nil
@@ -104,7 +107,7 @@ func (s *Store) attachStepLogs(ctx context.Context, claimed []*store.ClaimedRun)
 // reclaimExpired takes over runs whose lease expired. A run whose holder
 // vanished gets the lost attempt in its history and a lease.reclaimed event; a
 // compensating run released on shutdown (no holder) is simply claimed.
-func reclaimExpired(conn *sqlite.Conn, params *store.RunsClaimParams, workflows string, t, expires time.Time) ([]*store.ClaimedRun, error) {
+func reclaimExpired(conn *sqlite.Conn, keys *store.Keyring, params *store.RunsClaimParams, workflows string, t, expires time.Time) ([]*store.ClaimedRun, error) {
 	var expired []expiredLease
 	err := execute(conn, runsSelectExpiredSQL, func(stmt *sqlite.Stmt) error {
 		expired = append(expired, expiredLease{
@@ -122,7 +125,7 @@ func reclaimExpired(conn *sqlite.Conn, params *store.RunsClaimParams, workflows 
 	for _, lease := range expired {
 		var run *klaxontype.Run
 		err := execute(conn, runReclaimSQL, func(stmt *sqlite.Stmt) (err error) {
-			run, err = scanRun(stmt)
+			run, err = scanRun(stmt, keys)
 			return err
 		}, lease.runID, params.Holder, expires, t)
 		if err != nil {

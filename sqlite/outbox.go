@@ -59,7 +59,7 @@ func (s *Store) OutboxClaim(ctx context.Context, params *store.OutboxClaimParams
 			if m.Kind != klaxontype.NotificationDeadLetter {
 				continue
 			}
-			if m.Payload, err = getDeadLetter(conn, m.Delivery.EntryID, true); err != nil {
+			if m.Payload, err = getDeadLetter(conn, s.keys, m.Delivery.EntryID, true); err != nil {
 				return err
 			}
 		}

@@ -16,7 +16,7 @@ func (s *Store) RunComplete(ctx context.Context, params *store.RunCompleteParams
 	}
 	return s.writer.write(func(conn *sqlite.Conn) error {
 		t := now()
-		if err := execute(conn, runCompleteSQL, nil, params.RunID, params.Epoch, params.Holder, params.Output, t); err != nil {
+		if err := execute(conn, runCompleteSQL, nil, params.RunID, params.Epoch, params.Holder, s.keys.Seal(params.Output), t); err != nil {
 			return err
 		}
 		if conn.Changes() == 0 {

@@ -32,7 +32,7 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 		run, created = nil, false
 		if params.IdempotencyKey != "" {
 			err := execute(conn, runGetByIdempotencyKeySQL, func(stmt *sqlite.Stmt) (err error) {
-				run, err = scanRun(stmt)
+				run, err = scanRun(stmt, s.keys)
 				return err
 			}, params.Workflow, params.IdempotencyKey)
 			if err != nil {
@@ -60,9 +60,9 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 			}
 		}
 		err := execute(conn, runInsertSQL, func(stmt *sqlite.Stmt) (err error) {
-			run, err = scanRun(stmt)
+			run, err = scanRun(stmt, s.keys)
 			return err
-		}, params.ID, params.Workflow, params.WorkflowVersion, params.Input,
+		}, params.ID, params.Workflow, params.WorkflowVersion, s.keys.Seal(params.Input),
 			nullIfEmpty(params.IdempotencyKey), entities, availableAt, t, budgetTokens, budgetCost)
 		if err != nil {
 			return err
@@ -93,7 +93,7 @@ func (s *Store) RunGet(ctx context.Context, id string) (*klaxontype.Run, error) 
 	var run *klaxontype.Run
 	err := s.read(ctx, func(conn *sqlite.Conn) error {
 		return execute(conn, runGetSQL, func(stmt *sqlite.Stmt) (err error) {
-			run, err = scanRun(stmt)
+			run, err = scanRun(stmt, s.keys)
 			return err
 		}, id)
 	})
@@ -134,7 +134,7 @@ func (s *Store) RunList(ctx context.Context, params *store.RunListParams) ([]*kl
 	var runs []*klaxontype.Run
 	err = s.read(ctx, func(conn *sqlite.Conn) error {
 		return execute(conn, runListSQL, func(stmt *sqlite.Stmt) error {
-			run, err := scanRun(stmt)
+			run, err := scanRun(stmt, s.keys)
 			if err != nil {
 				return err
 			}

@@ -6,17 +6,26 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
 	"zombiezen.com/go/sqlite"
 )
 
-func scanRun(stmt *sqlite.Stmt) (*klaxontype.Run, error) {
+func scanRun(stmt *sqlite.Stmt, keys *store.Keyring) (*klaxontype.Run, error) {
+	input, err := openColumn(stmt, "input", keys)
+	if err != nil {
+		return nil, err
+	}
+	output, err := openColumn(stmt, "output", keys)
+	if err != nil {
+		return nil, err
+	}
 	run := &klaxontype.Run{
 		ID:              stmt.GetText("id"),
 		Workflow:        stmt.GetText("workflow"),
 		WorkflowVersion: int(stmt.GetInt64("workflow_version")),
 		Status:          klaxontype.RunStatus(stmt.GetText("status")),
-		Input:           columnBytes(stmt, "input"),
-		Output:          columnBytes(stmt, "output"),
+		Input:           input,
+		Output:          output,
 		IdempotencyKey:  stmt.GetText("idempotency_key"),
 		Attempt:         int(stmt.GetInt64("attempt")),
 		Retries:         int(stmt.GetInt64("retries")),
@@ -52,7 +61,11 @@ func scanRun(stmt *sqlite.Stmt) (*klaxontype.Run, error) {
 	return run, nil
 }
 
-func scanStep(stmt *sqlite.Stmt) *klaxontype.StepRecord {
+func scanStep(stmt *sqlite.Stmt, keys *store.Keyring) (*klaxontype.StepRecord, error) {
+	output, err := openColumn(stmt, "output", keys)
+	if err != nil {
+		return nil, err
+	}
 	return &klaxontype.StepRecord{
 		RunID:             stmt.GetText("run_id"),
 		Seq:               int(stmt.GetInt64("seq")),
@@ -61,14 +74,14 @@ func scanStep(stmt *sqlite.Stmt) *klaxontype.StepRecord {
 		Attempt:           int(stmt.GetInt64("attempt")),
 		Epoch:             stmt.GetInt64("epoch"),
 		IdempotencyKey:    stmt.GetText("idempotency_key"),
-		Output:            columnBytes(stmt, "output"),
+		Output:            output,
 		StartedAt:         columnTime(stmt, "started_at"),
 		FinishedAt:        columnTime(stmt, "finished_at"),
 		CompensatedAt:     columnTime(stmt, "compensated_at"),
 		CompensationError: stmt.GetText("compensation_error"),
 		ResolvedBy:        stmt.GetText("resolved_by"),
 		Spend:             scanSpend(stmt),
-	}
+	}, nil
 }
 
 func scanEvent(stmt *sqlite.Stmt) (*klaxontype.Event, error) {
@@ -138,7 +151,11 @@ func addSpend(conn *sqlite.Conn, runID string, s klaxontype.Spend) error {
 	return execute(conn, runAddSpendSQL, nil, append([]any{runID}, spendArgs(s)...)...)
 }
 
-func scanDeadLetter(stmt *sqlite.Stmt) (*klaxontype.DeadLetter, error) {
+func scanDeadLetter(stmt *sqlite.Stmt, keys *store.Keyring) (*klaxontype.DeadLetter, error) {
+	input, err := openColumn(stmt, "input", keys)
+	if err != nil {
+		return nil, err
+	}
 	entry := &klaxontype.DeadLetter{
 		ID:              stmt.GetText("id"),
 		RunID:           stmt.GetText("run_id"),
@@ -146,7 +163,7 @@ func scanDeadLetter(stmt *sqlite.Stmt) (*klaxontype.DeadLetter, error) {
 		WorkflowVersion: int(stmt.GetInt64("workflow_version")),
 		Class:           klaxontype.FailureClass(stmt.GetText("class")),
 		Reason:          stmt.GetText("reason"),
-		Input:           columnBytes(stmt, "input"),
+		Input:           input,
 		Channel:         stmt.GetText("channel"),
 		State:           klaxontype.DeadLetterState(stmt.GetText("state")),
 		CreatedAt:       columnTime(stmt, "created_at"),

@@ -17,9 +17,9 @@ func (s *Store) ScheduleGet(ctx context.Context, params *store.ScheduleGetParams
 	var schedule *klaxontype.Schedule
 	err := s.read(ctx, func(conn *sqlite.Conn) error {
 		schedule = nil
-		if err := execute(conn, scheduleGetSQL, func(stmt *sqlite.Stmt) error {
-			schedule = scanSchedule(stmt)
-			return nil
+		if err := execute(conn, scheduleGetSQL, func(stmt *sqlite.Stmt) (err error) {
+			schedule, err = scanSchedule(stmt, s.keys)
+			return err
 		}, params.Name); err != nil {
 			return err
 		}
@@ -40,8 +40,9 @@ func (s *Store) ScheduleList(ctx context.Context, params *store.ScheduleListPara
 	err := s.read(ctx, func(conn *sqlite.Conn) error {
 		schedules = []*klaxontype.Schedule{}
 		if err := execute(conn, scheduleListSQL, func(stmt *sqlite.Stmt) error {
-			schedules = append(schedules, scanSchedule(stmt))
-			return nil
+			schedule, err := scanSchedule(stmt, s.keys)
+			schedules = append(schedules, schedule)
+			return err
 		}, params.PageLimit()); err != nil {
 			return err
 		}
@@ -64,8 +65,9 @@ func (s *Store) SchedulesDue(ctx context.Context, params *store.SchedulesDuePara
 	err := s.read(ctx, func(conn *sqlite.Conn) error {
 		schedules = []*klaxontype.Schedule{}
 		return execute(conn, schedulesDueSQL, func(stmt *sqlite.Stmt) error {
-			schedules = append(schedules, scanSchedule(stmt))
-			return nil
+			schedule, err := scanSchedule(stmt, s.keys)
+			schedules = append(schedules, schedule)
+			return err
 		}, params.Now, params.PageLimit())
 	})
 	return schedules, err
@@ -79,7 +81,7 @@ func (t *tx) ScheduleWrite(_ context.Context, params *store.ScheduleSaveParams, 
 		query = scheduleReplaceSQL
 	}
 	if err := execute(t.conn, query, nil, params.Name, params.Workflow, params.Cron, params.TimeZone,
-		params.StoredInput(), string(params.CatchUp), params.Source, params.NextTick, at); err != nil {
+		t.keys.Seal(params.StoredInput()), string(params.CatchUp), params.Source, params.NextTick, at); err != nil {
 		return false, err
 	}
 	return t.conn.Changes() > 0, nil
@@ -105,8 +107,9 @@ func (t *tx) ScheduleDelete(_ context.Context, name string) (bool, error) {
 func (t *tx) ScheduleGet(_ context.Context, name string) (*klaxontype.Schedule, error) {
 	var schedule *klaxontype.Schedule
 	err := execute(t.conn, scheduleGetSQL, func(stmt *sqlite.Stmt) error {
-		schedule = scanSchedule(stmt)
-		return nil
+		var err error
+		schedule, err = scanSchedule(stmt, t.keys)
+		return err
 	}, name)
 	if err == nil && schedule == nil {
 		err = store.ScheduleNotFound(name)
@@ -134,14 +137,18 @@ func (t *tx) ScheduleOutcomesTrim(_ context.Context, name string, kept int) erro
 	return execute(t.conn, scheduleOutcomesTrimSQL, nil, name, kept)
 }
 
-func scanSchedule(stmt *sqlite.Stmt) *klaxontype.Schedule {
+func scanSchedule(stmt *sqlite.Stmt, keys *store.Keyring) (*klaxontype.Schedule, error) {
+	input, err := openColumn(stmt, "input", keys)
+	if err != nil {
+		return nil, err
+	}
 	return &klaxontype.Schedule{
 		Name: stmt.GetText("name"), Workflow: stmt.GetText("workflow"), Cron: stmt.GetText("cron"),
-		TimeZone: stmt.GetText("time_zone"), Input: columnBytes(stmt, "input"),
+		TimeZone: stmt.GetText("time_zone"), Input: input,
 		CatchUp: klaxontype.CatchUp(stmt.GetText("catch_up")), Paused: stmt.GetInt64("paused") != 0,
 		NextTick: columnTime(stmt, "next_tick"), LastTick: columnTime(stmt, "last_tick"),
 		Source: stmt.GetText("source"), CreatedAt: columnTime(stmt, "created_at"), UpdatedAt: columnTime(stmt, "updated_at"),
-	}
+	}, nil
 }
 
 // readOutcomes sets a schedule's latest limit decisions, none for zero.

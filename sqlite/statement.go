@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/klaxonhq/klaxon/store"
 	"zombiezen.com/go/sqlite"
 )
 
@@ -100,6 +101,16 @@ func columnTime(stmt *sqlite.Stmt, col string) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMicro(stmt.GetInt64(col)).UTC()
+}
+
+// openColumn reads a payload column the store may have sealed, and opens
+// it with the store's keys.
+func openColumn(stmt *sqlite.Stmt, col string, keys *store.Keyring) ([]byte, error) {
+	value, err := keys.Open(columnBytes(stmt, col))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", col, err)
+	}
+	return value, nil
 }
 
 func columnBytes(stmt *sqlite.Stmt, col string) []byte {

@@ -14,6 +14,7 @@ func (s *Store) StepCheckpoint(ctx context.Context, params *store.StepCheckpoint
 	if output == nil {
 		output = []byte("null")
 	}
+	output = s.keys.Seal(output)
 	return s.writer.write(func(conn *sqlite.Conn) error {
 		args := []any{params.RunID, params.Seq, params.Name, params.Attempt,
 			params.Epoch, params.IdempotencyKey, output, params.StartedAt, params.FinishedAt, params.Holder}
@@ -48,16 +49,20 @@ func (s *Store) StepCheckpoint(ctx context.Context, params *store.StepCheckpoint
 func (s *Store) StepList(ctx context.Context, runID string) ([]*klaxontype.StepRecord, error) {
 	var steps []*klaxontype.StepRecord
 	err := s.read(ctx, func(conn *sqlite.Conn) (err error) {
-		steps, err = listSteps(conn, runID)
+		steps, err = listSteps(conn, s.keys, runID)
 		return err
 	})
 	return steps, err
 }
 
-func listSteps(conn *sqlite.Conn, runID string) ([]*klaxontype.StepRecord, error) {
+func listSteps(conn *sqlite.Conn, keys *store.Keyring, runID string) ([]*klaxontype.StepRecord, error) {
 	var steps []*klaxontype.StepRecord
 	err := execute(conn, stepListSQL, func(stmt *sqlite.Stmt) error {
-		steps = append(steps, scanStep(stmt))
+		step, err := scanStep(stmt, keys)
+		if err != nil {
+			return err
+		}
+		steps = append(steps, step)
 		return nil
 	}, runID)
 	return steps, err

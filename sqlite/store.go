@@ -45,6 +45,11 @@ type Options struct {
 	// NoMigrate refuses a database whose schema is older than this binary's
 	// instead of upgrading it, for commands that must not change anything.
 	NoMigrate bool
+	// Keys, when set, encrypt run inputs and outputs, step outputs,
+	// dead-letter inputs, signal payloads and schedule inputs at rest. A
+	// database written with keys refuses to open without them, and with a
+	// key whose secret differs from the one it was written with.
+	Keys *store.Keyring
 }
 
 // Store is a store.Store on one SQLite file.
@@ -57,6 +62,8 @@ type Store struct {
 	readers *sqlitex.Pool
 	version int
 	applied []int
+	// keys seal the payloads written and open those read; nil for none.
+	keys *store.Keyring
 
 	closeOnce sync.Once
 	closeErr  error
@@ -103,8 +110,12 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	conn.SetBusyTimeout(busyTimeout)
-	s := &Store{path: path}
+	s := &Store{path: path, keys: opts.Keys}
 	if err := s.prepareSchema(conn, synchronous, opts.NoMigrate); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	if err := checkKeys(conn, opts.Keys, !opts.NoMigrate); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}

@@ -22,7 +22,7 @@ func (s *Store) transact(ctx context.Context, fn func(ctx context.Context, tx tx
 		if err := execute(conn, "SAVEPOINT rule", nil); err != nil {
 			return err
 		}
-		if err := fn(ctx, &tx{conn: conn}); err != nil {
+		if err := fn(ctx, &tx{conn: conn, keys: s.keys}); err != nil {
 			if rollbackErr := execute(conn, "ROLLBACK TO rule", nil); rollbackErr != nil {
 				return rollbackErr
 			}
@@ -36,16 +36,20 @@ func (s *Store) transact(ctx context.Context, fn func(ctx context.Context, tx tx
 }
 
 // tx is the writer's open transaction, as the rules of txn see it.
-type tx struct{ conn *sqlite.Conn }
+type tx struct {
+	conn *sqlite.Conn
+	// keys seal and open the payloads the rules write and read.
+	keys *store.Keyring
+}
 
 var _ txn.Tx = (*tx)(nil)
 
 func (t *tx) DeadLetterLock(_ context.Context, id string) (*klaxontype.DeadLetter, error) {
-	return getDeadLetter(t.conn, id, false)
+	return getDeadLetter(t.conn, t.keys, id, false)
 }
 
 func (t *tx) DeadLetterGet(_ context.Context, id string) (*klaxontype.DeadLetter, error) {
-	return getDeadLetter(t.conn, id, false)
+	return getDeadLetter(t.conn, t.keys, id, false)
 }
 
 func (t *tx) DeadLetterClose(_ context.Context, p *txn.DeadLetterCloseParams) error {
@@ -58,7 +62,7 @@ func (t *tx) DeadLetterList(_ context.Context, filter *store.DLQListParams) ([]*
 	if err != nil {
 		return nil, err
 	}
-	return listDeadLetters(t.conn, query, args)
+	return listDeadLetters(t.conn, t.keys, query, args)
 }
 
 func (t *tx) DeadLettersDelete(_ context.Context, ids []string) error {
@@ -87,7 +91,7 @@ func (t *tx) PurgeRecord(_ context.Context, p *txn.PurgeRecordParams) error {
 func (t *tx) RunLock(_ context.Context, id string) (*klaxontype.Run, error) {
 	var run *klaxontype.Run
 	err := execute(t.conn, runGetSQL, func(stmt *sqlite.Stmt) (err error) {
-		run, err = scanRun(stmt)
+		run, err = scanRun(stmt, t.keys)
 		return err
 	}, id)
 	if err != nil {
@@ -102,7 +106,7 @@ func (t *tx) RunLock(_ context.Context, id string) (*klaxontype.Run, error) {
 func (t *tx) RunCancel(_ context.Context, id, reason string, at time.Time) (*klaxontype.Run, error) {
 	var cancelled *klaxontype.Run
 	err := execute(t.conn, runCancelSQL, func(stmt *sqlite.Stmt) (err error) {
-		cancelled, err = scanRun(stmt)
+		cancelled, err = scanRun(stmt, t.keys)
 		return err
 	}, id, reason, at)
 	return cancelled, err
@@ -118,7 +122,7 @@ func (t *tx) RunReopen(_ context.Context, p *txn.RunReopenParams) (bool, error) 
 	if err := execute(t.conn, runTotalsUnfoldSQL, nil, p.ID); err != nil {
 		return false, err
 	}
-	if err := execute(t.conn, runReplaySQL, nil, p.ID, p.At, bytesOrNull(p.Input), generation, tokens, cost); err != nil {
+	if err := execute(t.conn, runReplaySQL, nil, p.ID, p.At, bytesOrNull(t.keys.Seal(p.Input)), generation, tokens, cost); err != nil {
 		return false, err
 	}
 	return t.conn.Changes() > 0, nil
@@ -130,7 +134,7 @@ func (t *tx) RunRestart(_ context.Context, p *txn.RunRestartParams) (bool, error
 	err := execute(t.conn, runRestartInsertSQL, func(*sqlite.Stmt) error {
 		created = true
 		return nil
-	}, p.NewID, bytesOrNull(p.Input), p.At, p.FromID, tokens, cost)
+	}, p.NewID, bytesOrNull(t.keys.Seal(p.Input)), p.At, p.FromID, tokens, cost)
 	if err != nil || !created {
 		return false, err
 	}
@@ -142,7 +146,7 @@ func (t *tx) RunRestart(_ context.Context, p *txn.RunRestartParams) (bool, error
 func (t *tx) RunsAvailable(context.Context, string) error { return nil }
 
 func (t *tx) StepList(_ context.Context, runID string) ([]*klaxontype.StepRecord, error) {
-	return listSteps(t.conn, runID)
+	return listSteps(t.conn, t.keys, runID)
 }
 
 func (t *tx) StepCountCompensated(_ context.Context, runID string, before int) (int, error) {
@@ -162,7 +166,7 @@ func (t *tx) StepsArchive(_ context.Context, runID string, from int, actor strin
 }
 
 func (t *tx) StepResolve(_ context.Context, p *txn.StepResolveParams) (bool, error) {
-	err := execute(t.conn, stepResolveInsertSQL, nil, p.RunID, p.Seq, p.Name, p.IdempotencyKey, p.Output, p.At, p.Actor)
+	err := execute(t.conn, stepResolveInsertSQL, nil, p.RunID, p.Seq, p.Name, p.IdempotencyKey, t.keys.Seal(p.Output), p.At, p.Actor)
 	if err != nil {
 		return false, err
 	}

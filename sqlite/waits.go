@@ -48,8 +48,9 @@ func (s *Store) SignalList(ctx context.Context, runID string) ([]*klaxontype.Sig
 	err := s.read(ctx, func(conn *sqlite.Conn) error {
 		signals = signals[:0]
 		return execute(conn, signalListSQL, func(stmt *sqlite.Stmt) error {
-			signals = append(signals, scanSignal(stmt))
-			return nil
+			signal, err := scanSignal(stmt, s.keys)
+			signals = append(signals, signal)
+			return err
 		}, runID)
 	})
 	return signals, err
@@ -85,20 +86,24 @@ func scanWait(stmt *sqlite.Stmt) (*klaxontype.Wait, error) {
 	return wait, nil
 }
 
-func scanSignal(stmt *sqlite.Stmt) *klaxontype.Signal {
+func scanSignal(stmt *sqlite.Stmt, keys *store.Keyring) (*klaxontype.Signal, error) {
+	payload, err := openColumn(stmt, "payload", keys)
+	if err != nil {
+		return nil, err
+	}
 	return &klaxontype.Signal{
 		ID: stmt.GetInt64("id"), RunID: stmt.GetText("run_id"), Name: stmt.GetText("name"),
-		Payload: columnBytes(stmt, "payload"), Actor: stmt.GetText("actor"),
+		Payload: payload, Actor: stmt.GetText("actor"),
 		IdempotencyKey: stmt.GetText("idempotency_key"), SentAt: columnTime(stmt, "sent_at"),
 		ConsumedSeq: int(stmt.GetInt64("consumed_seq")), ConsumedAt: columnTime(stmt, "consumed_at"),
-	}
+	}, nil
 }
 
-func getSignal(conn *sqlite.Conn, query string, args ...any) (*klaxontype.Signal, error) {
+func getSignal(conn *sqlite.Conn, keys *store.Keyring, query string, args ...any) (*klaxontype.Signal, error) {
 	var signal *klaxontype.Signal
-	err := execute(conn, query, func(stmt *sqlite.Stmt) error {
-		signal = scanSignal(stmt)
-		return nil
+	err := execute(conn, query, func(stmt *sqlite.Stmt) (err error) {
+		signal, err = scanSignal(stmt, keys)
+		return err
 	}, args...)
 	return signal, err
 }
@@ -145,16 +150,16 @@ func (t *tx) SignalInsert(_ context.Context, s *klaxontype.Signal) (int64, error
 	err := execute(t.conn, signalInsertSQL, func(stmt *sqlite.Stmt) error {
 		id = stmt.GetInt64("id")
 		return nil
-	}, s.RunID, s.Name, []byte(s.Payload), s.Actor, nullIfEmpty(s.IdempotencyKey), s.SentAt)
+	}, s.RunID, s.Name, t.keys.Seal([]byte(s.Payload)), s.Actor, nullIfEmpty(s.IdempotencyKey), s.SentAt)
 	return id, err
 }
 
 func (t *tx) SignalByKey(_ context.Context, runID, key string) (*klaxontype.Signal, error) {
-	return getSignal(t.conn, signalByKeySQL, runID, key)
+	return getSignal(t.conn, t.keys, signalByKeySQL, runID, key)
 }
 
 func (t *tx) SignalKept(_ context.Context, runID, name string) (*klaxontype.Signal, error) {
-	return getSignal(t.conn, signalKeptSQL, runID, name)
+	return getSignal(t.conn, t.keys, signalKeptSQL, runID, name)
 }
 
 func (t *tx) SignalConsume(_ context.Context, id int64, seq int, at time.Time) error {

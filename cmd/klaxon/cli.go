@@ -33,6 +33,8 @@ type Main struct {
 	// can act through a server instead of the database.
 	serverURL string
 	token     string
+	// keysFile is --encryption-keys, the key ring's file.
+	keysFile string
 }
 
 // NewMain returns a Main on the process's streams and environment.
@@ -82,6 +84,9 @@ never re-run, and every failure ends classified in the dead-letter queue.`,
 	root.PersistentFlags().StringVar(&m.dbURL, "db", defaultDB,
 		"database: sqlite:///path/to/file.db or a path (env KLAXON_DB)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.PersistentFlags().StringVar(&m.keysFile, "encryption-keys", "",
+		"file of the encryption key ring, ID:BASE64 a line, newest last (env KLAXON_ENCRYPTION_KEY_FILE, or the ring itself in KLAXON_ENCRYPTION_KEYS)")
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { m.withKeyring(cmd) }
 	root.AddCommand(
 		m.versionCommand(),
 		m.migrateCommand(),
@@ -100,6 +105,7 @@ never re-run, and every failure ends classified in the dead-letter queue.`,
 		m.workersCommand(),
 		m.schedulesCommand(),
 		m.retentionCommand(),
+		m.keysCommand(),
 	)
 	return root
 }

@@ -42,10 +42,14 @@ func (d *database) Name() string { return d.name }
 // openStore opens the store a --db URL names: postgres:// and postgresql://
 // URLs open PostgreSQL, anything else a SQLite file.
 func openStore(ctx context.Context, url string, mode openMode) (*database, error) {
+	keys, err := keyringOf(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
 		// A database that is down is an error at once, not a wait: the
 		// command's user is there to see it.
-		st, err := postgres.Open(ctx, url, &postgres.Options{NoMigrate: mode == openToRead, RetryFor: 10 * time.Second})
+		st, err := postgres.Open(ctx, url, &postgres.Options{NoMigrate: mode == openToRead, RetryFor: 10 * time.Second, Keys: keys})
 		if err != nil {
 			return nil, err
 		}
@@ -55,7 +59,7 @@ func openStore(ctx context.Context, url string, mode openMode) (*database, error
 	if err != nil {
 		return nil, err
 	}
-	st, err := sqlite.Open(ctx, path, &sqlite.Options{MustExist: mode == openToRead, NoMigrate: mode == openToRead})
+	st, err := sqlite.Open(ctx, path, &sqlite.Options{MustExist: mode == openToRead, NoMigrate: mode == openToRead, Keys: keys})
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,7 @@ import { api, APIError, canAdmin, fromLocalInput, fmtAgo, fmtTime, html, localIn
 
 /** The audited actions, as klaxontype.AuditActions lists them. */
 export const auditActions = ['dlq.replay', 'dlq.resolve', 'dlq.discard', 'dlq.purge', 'run.cancel', 'breaker.reset',
-  'outbox.give_up', 'retention.delete', 'run.enqueue', 'admin.request'];
+  'outbox.give_up', 'retention.delete', 'run.enqueue', 'admin.request', 'keys.rotate'];
 
 /** renderAudit lists the records matching the hash's filters; the first page follows new records. */
 export async function renderAudit(main, query, view) {

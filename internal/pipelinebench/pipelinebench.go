@@ -66,8 +66,18 @@ func Run(b *testing.B, concurrency int, instrument func(b *testing.B, config *kl
 // RunWorkflow is Run with wf, a five-step workflow that takes and returns an
 // int (the pipeline with policies of its own, say), in place of the pipeline.
 func RunWorkflow(b *testing.B, wf *klaxon.Workflow[int, int], concurrency int, instrument func(b *testing.B, config *klaxon.Config)) {
+	runWorkflow(b, wf, concurrency, instrument, nil)
+}
+
+// RunOnStore is Run without hooks on a SQLite store opened with opts (a
+// key ring, to measure encryption at rest).
+func RunOnStore(b *testing.B, concurrency int, opts *sqlite.Options) {
+	runWorkflow(b, pipeline, concurrency, nil, opts)
+}
+
+func runWorkflow(b *testing.B, wf *klaxon.Workflow[int, int], concurrency int, instrument func(b *testing.B, config *klaxon.Config), opts *sqlite.Options) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "klaxon.db"), nil)
+	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "klaxon.db"), opts)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -159,6 +159,9 @@ type Tx interface {
 
 	// AuditInsert appends an operator action to the audit log.
 	AuditInsert(ctx context.Context, record *klaxontype.AuditRecord) error
+	// KeysRetire marks every encryption key but newest retired and returns
+	// the keys it marked.
+	KeysRetire(ctx context.Context, newest string, at time.Time) ([]string, error)
 
 	// WaitInsert records a wait a run began, open.
 	WaitInsert(ctx context.Context, runID string, wait *store.WaitParams) error

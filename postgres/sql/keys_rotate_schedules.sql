@@ -1,0 +1,1 @@
+SELECT name, input FROM schedules WHERE substring(input from 1 for $2) <> $1;

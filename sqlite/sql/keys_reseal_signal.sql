@@ -1,0 +1,1 @@
+UPDATE signals SET payload = ?2 WHERE id = ?1 AND payload = ?3;

@@ -1,0 +1,1 @@
+SELECT name, input FROM schedules WHERE substr(input, 1, ?2) <> ?1;
