@@ -5,7 +5,8 @@ import { api, APIError, canAdmin, fromLocalInput, fmtAgo, fmtTime, html, localIn
 
 /** The audited actions, as klaxontype.AuditActions lists them. */
 export const auditActions = ['dlq.replay', 'dlq.resolve', 'dlq.discard', 'dlq.purge', 'run.cancel', 'breaker.reset',
-  'outbox.give_up', 'retention.delete', 'run.enqueue', 'admin.request', 'keys.rotate'];
+  'outbox.give_up', 'retention.delete', 'approval.decide', 'signal.send', 'schedule.create', 'schedule.pause',
+  'schedule.resume', 'schedule.delete', 'run.enqueue', 'admin.request', 'keys.rotate'];
 
 /** renderAudit lists the records matching the hash's filters; the first page follows new records. */
 export async function renderAudit(main, query, view) {
