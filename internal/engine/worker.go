@@ -52,6 +52,9 @@ type Config struct {
 	// and channel, so a dispatcher in the same process can deliver at once.
 	OnDeadLetter func(entryID, channel string)
 	Logger       *slog.Logger
+	// Children starts and reads the child runs of workflows (klaxon.Child);
+	// nil refuses them.
+	Children Children
 	OnStep       func(*klaxontype.StepOutcome)
 	OnAttempt    func(*klaxontype.AttemptOutcome)
 	OnSpend      func(*klaxontype.SpendOutcome)
