@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon"
-	"github.com/klaxonhq/klaxon/postgres/pgtest"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/postgres"
+	"github.com/klaxonhq/klaxon/postgres/pgtest"
 	"github.com/klaxonhq/klaxon/sqlite"
 	"github.com/klaxonhq/klaxon/store"
 )

@@ -183,4 +183,3 @@ func (p *PendingStep) endChildWait(ctx context.Context, wait *klaxontype.Wait, o
 	}
 	return p.replay(ctx)
 }
-

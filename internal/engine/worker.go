@@ -54,10 +54,10 @@ type Config struct {
 	Logger       *slog.Logger
 	// Children starts and reads the child runs of workflows (klaxon.Child);
 	// nil refuses them.
-	Children Children
-	OnStep       func(*klaxontype.StepOutcome)
-	OnAttempt    func(*klaxontype.AttemptOutcome)
-	OnSpend      func(*klaxontype.SpendOutcome)
+	Children  Children
+	OnStep    func(*klaxontype.StepOutcome)
+	OnAttempt func(*klaxontype.AttemptOutcome)
+	OnSpend   func(*klaxontype.SpendOutcome)
 	// Tracer, when set, receives a span per attempt and per step; nil costs
 	// nothing.
 	Tracer klaxontype.Tracer
