@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
@@ -106,15 +107,25 @@ func AwaitChildren(ctx context.Context, awaits []ChildAwait) ([][]byte, error) {
 			return nil, p.fail(failure, 0)
 		}
 	}
-	var waiting error
+	// The awaits are ended side by side, so the checkpoints of children
+	// that completed before the parent went waiting are group-committed
+	// together rather than one commit each.
+	errs := make([]error, len(steps))
+	var wg sync.WaitGroup
 	for i, p := range steps {
-		var err error
-		switch {
-		case p.Recorded():
-			outputs[i], err = p.replay(ctx)
-		default:
-			outputs[i], err = p.awaitChild(ctx, &awaits[i], children[i])
+		if p.Recorded() {
+			outputs[i], errs[i] = p.replay(ctx)
+			continue
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outputs[i], errs[i] = p.awaitChild(ctx, &awaits[i], children[i])
+		}()
+	}
+	wg.Wait()
+	var waiting error
+	for _, err := range errs {
 		if err != nil && !errors.Is(err, errWaiting) {
 			return nil, err
 		}
