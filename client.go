@@ -201,6 +201,7 @@ func (c *Client) Start(ctx context.Context) error {
 		OnBreaker:         c.config.OnBreaker,
 		Classifier:        classifier(c.config.ClassifyRules),
 		NewID:             newID,
+		Children:          childStarter{c},
 		OnDeadLetter: func(string, string) {
 			if c.delivery != nil {
 				c.delivery.Wake()

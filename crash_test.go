@@ -75,6 +75,8 @@ func runChild(role string) int {
 		return runGuardWorker()
 	case waitWorkerRole:
 		return runWaitWorker()
+	case childRunsWorkerRole:
+		return runChildRunsWorker()
 	case scheduleFirerRole:
 		return runScheduleFirer()
 	default:

@@ -80,6 +80,9 @@ type RunDetail struct {
 	Waits []*klaxontype.Wait `json:"waits"`
 	// Signals are the signals sent to the run, kept or consumed.
 	Signals []*klaxontype.Signal `json:"signals"`
+	// Family is the run's parent, when it is a child run, and the child
+	// runs its steps started, with their statuses.
+	Family *klaxontype.RunFamily `json:"family"`
 }
 
 // Manifest compares a run's executed steps with its workflow's expected ones.
@@ -233,6 +236,9 @@ func (s *Server) getRun(ctx context.Context, input *runIDInput) (*runDetailOutpu
 		return nil, err
 	}
 	if detail.Signals, err = s.client.Signals(ctx, run.ID); err != nil {
+		return nil, err
+	}
+	if detail.Family, err = s.client.RunFamily(ctx, run.ID); err != nil {
 		return nil, err
 	}
 	workflows, err := st.WorkflowList(ctx)

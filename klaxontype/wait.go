@@ -20,10 +20,14 @@ const (
 	// WaitApproval waits for a person to approve or reject a request
 	// (klaxon.AwaitApproval).
 	WaitApproval WaitKind = "approval"
+	// WaitChild waits for a child run to end (klaxon.Child,
+	// klaxon.ChildRun.Await): its output satisfies the wait; a child that
+	// ends dead or cancelled fails the wait's step with its class.
+	WaitChild WaitKind = "child"
 )
 
 // WaitKinds lists every wait kind.
-func WaitKinds() []WaitKind { return []WaitKind{WaitSleep, WaitSignal, WaitApproval} }
+func WaitKinds() []WaitKind { return []WaitKind{WaitSleep, WaitSignal, WaitApproval, WaitChild} }
 
 // Valid reports whether k is one of WaitKinds.
 func (k WaitKind) Valid() bool {
@@ -71,6 +75,8 @@ type Wait struct {
 	Schema json.RawMessage `json:"schema,omitempty"`
 	// Request is what an approval asks a person.
 	Request *ApprovalRequest `json:"request,omitempty"`
+	// ChildRunID is the run a wait for a child awaits.
+	ChildRunID string `json:"child_run_id,omitempty"`
 	// EndedAt and EndedBy say when the wait ended and who answered it (the
 	// signal's sender, the approver, "timer" for a sleep, "deadline" for a
 	// timeout).
@@ -171,6 +177,9 @@ type WaitTimeoutError struct {
 func (e *WaitTimeoutError) Error() string {
 	if e.Kind == WaitApproval {
 		return fmt.Sprintf("approval %q not answered in %s", e.Name, ShortDuration(e.After))
+	}
+	if e.Kind == WaitChild {
+		return fmt.Sprintf("child run %q did not end in %s", e.Name, ShortDuration(e.After))
 	}
 	return fmt.Sprintf("signal %q not received in %s", e.Name, ShortDuration(e.After))
 }

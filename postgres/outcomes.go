@@ -12,6 +12,9 @@ import (
 // RunComplete marks a held run completed with its output. It is queued for
 // a writer, which completes every run of its batch with one statement.
 func (s *Store) RunComplete(ctx context.Context, params *store.RunCompleteParams) error {
+	if params.Child {
+		return s.RunCompleteChild(ctx, params)
+	}
 	// The record is encoded here, on the caller's goroutine, not by the
 	// writer that batches every completion.
 	record, err := encodeRecord(params.Record)

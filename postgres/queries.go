@@ -45,6 +45,16 @@ var (
 	breakerTallyAttemptsSQL string
 	//go:embed sql/breaker_tally_spend.sql
 	breakerTallySpendSQL string
+	//go:embed sql/child_link_insert.sql
+	childLinkInsertSQL string
+	//go:embed sql/child_links_delete_runs.sql
+	childLinksDeleteRunsSQL string
+	//go:embed sql/child_parent_get.sql
+	childParentGetSQL string
+	//go:embed sql/children_list.sql
+	childrenListSQL string
+	//go:embed sql/children_open.sql
+	childrenOpenSQL string
 	//go:embed sql/dlq_count.sql
 	dlqCountSQL string
 	//go:embed sql/dlq_count_by_class_channel.sql
@@ -153,6 +163,8 @@ var (
 	runCancelSQL string
 	//go:embed sql/run_compensating.sql
 	runCompensatingSQL string
+	//go:embed sql/run_complete.sql
+	runCompleteSQL string
 	//go:embed sql/run_count_by_status.sql
 	runCountByStatusSQL string
 	//go:embed sql/run_count_by_workflow_status.sql
@@ -289,10 +301,14 @@ var (
 	waitInsertSQL string
 	//go:embed sql/wait_list.sql
 	waitListSQL string
+	//go:embed sql/wait_of_child.sql
+	waitOfChildSQL string
 	//go:embed sql/wait_open.sql
 	waitOpenSQL string
 	//go:embed sql/waits_delete_runs.sql
 	waitsDeleteRunsSQL string
+	//go:embed sql/waits_open_count.sql
+	waitsOpenCountSQL string
 	//go:embed sql/waits_reopen.sql
 	waitsReopenSQL string
 	//go:embed sql/worker_list.sql

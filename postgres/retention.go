@@ -38,7 +38,7 @@ func (t *tx) RunsDelete(ctx context.Context, ids []string) ([]string, error) {
 
 func (t *tx) RunHistoryDelete(ctx context.Context, ids []string) error {
 	for _, statement := range []string{stepsDeleteRunsSQL, stepsArchiveDeleteRunsSQL, eventsDeleteRunsSQL,
-		attemptsDeleteRunsSQL, outboxDeleteRunsSQL, dlqDeleteRunsSQL, waitsDeleteRunsSQL, signalsDeleteRunsSQL} {
+		attemptsDeleteRunsSQL, outboxDeleteRunsSQL, dlqDeleteRunsSQL, waitsDeleteRunsSQL, signalsDeleteRunsSQL, childLinksDeleteRunsSQL} {
 		if _, err := t.tx.Exec(ctx, statement, ids); err != nil {
 			return err
 		}

@@ -72,6 +72,9 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 			return err
 		}
 		created = true
+		if err := insertChildLink(ctx, tx, params, t); err != nil {
+			return err
+		}
 		if params.Audit {
 			if err := insertAudit(ctx, tx, params.AuditRecord(t, params.ID, true)); err != nil {
 				return err

@@ -66,6 +66,7 @@ type waitRow struct {
 	EndedBy   *string    `db:"ended_by"`
 	Workflow  string     `db:"workflow"`
 	Entities  []byte     `db:"entities"`
+	ChildRun  *string    `db:"child_run_id"`
 }
 
 func collectWaits(rows pgx.Rows, err error) ([]*klaxontype.Wait, error) {
@@ -88,6 +89,9 @@ func collectWaits(rows pgx.Rows, err error) ([]*klaxontype.Wait, error) {
 		}
 		if r.EndedBy != nil {
 			wait.EndedBy = *r.EndedBy
+		}
+		if r.ChildRun != nil {
+			wait.ChildRunID = *r.ChildRun
 		}
 		if r.Request != nil {
 			if err := json.Unmarshal([]byte(*r.Request), &wait.Request); err != nil {
@@ -173,7 +177,7 @@ func (t *tx) WaitInsert(ctx context.Context, runID string, w *store.WaitParams) 
 		request = string(encoded)
 	}
 	_, err := t.tx.Exec(ctx, waitInsertSQL, runID, w.Seq, w.Name, w.IdempotencyKey, string(w.Kind), w.StartedAt, w.Deadline,
-		bytesOrNull(w.Schema), request)
+		bytesOrNull(w.Schema), request, orNull(w.ChildRunID))
 	return err
 }
 

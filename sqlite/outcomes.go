@@ -10,6 +10,9 @@ import (
 
 // RunComplete marks a held run completed with its output.
 func (s *Store) RunComplete(ctx context.Context, params *store.RunCompleteParams) error {
+	if params.Child {
+		return s.RunCompleteChild(ctx, params)
+	}
 	record, err := encodeRecord(params.Record)
 	if err != nil {
 		return err

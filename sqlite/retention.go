@@ -57,7 +57,7 @@ func (t *tx) RunHistoryDelete(_ context.Context, ids []string) error {
 		return err
 	}
 	for _, statement := range []string{stepsDeleteRunsSQL, stepsArchiveDeleteRunsSQL, eventsDeleteRunsSQL,
-		attemptsDeleteRunsSQL, outboxDeleteRunsSQL, dlqDeletedAddRunsSQL, dlqDeleteRunsSQL, waitsDeleteRunsSQL, signalsDeleteRunsSQL} {
+		attemptsDeleteRunsSQL, outboxDeleteRunsSQL, dlqDeletedAddRunsSQL, dlqDeleteRunsSQL, waitsDeleteRunsSQL, signalsDeleteRunsSQL, childLinksDeleteRunsSQL} {
 		if err := execute(t.conn, statement, nil, string(list)); err != nil {
 			return err
 		}

@@ -73,6 +73,9 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 			}
 		}
 		created = true
+		if err := insertChildLink(conn, params, t); err != nil {
+			return err
+		}
 		if params.Audit {
 			if err := insertAudit(conn, params.AuditRecord(t, params.ID, true)); err != nil {
 				return err

@@ -72,6 +72,7 @@ func scanWait(stmt *sqlite.Stmt) (*klaxontype.Wait, error) {
 		State: klaxontype.WaitState(stmt.GetText("state")), StartedAt: columnTime(stmt, "started_at"),
 		Deadline: columnTime(stmt, "deadline"), Schema: columnBytes(stmt, "schema"),
 		EndedAt: columnTime(stmt, "ended_at"), EndedBy: stmt.GetText("ended_by"),
+		ChildRunID: stmt.GetText("child_run_id"),
 	}
 	if request := stmt.GetText("request"); request != "" {
 		if err := json.Unmarshal([]byte(request), &wait.Request); err != nil {
@@ -114,7 +115,7 @@ func (t *tx) WaitInsert(_ context.Context, runID string, w *store.WaitParams) er
 		return err
 	}
 	return execute(t.conn, waitInsertSQL, nil, runID, w.Seq, w.Name, w.IdempotencyKey, string(w.Kind), w.StartedAt, w.Deadline,
-		bytesOrNull(w.Schema), request)
+		bytesOrNull(w.Schema), request, nullIfEmpty(w.ChildRunID))
 }
 
 // encodeRequest encodes an approval request, or gives NULL for none.

@@ -120,7 +120,19 @@ type RunEnqueueParams struct {
 	// the enqueue's transaction: set for an operator's enqueue (the HTTP API,
 	// the klaxon command), not for a program's own.
 	Audit bool
+	// ParentID, when set, makes the run a child of that run, started by
+	// its step at ParentSeq: the link is recorded in the enqueue's
+	// transaction. A child's enqueue carries an idempotency key derived from
+	// the parent's step (ChildKeyPrefix), so a retried step finds its child.
+	ParentID  string
+	ParentSeq int
 }
+
+// ChildKeyPrefix begins the enqueue idempotency key of every child run (the
+// rest is the idempotency key of the parent's step that started it): the
+// engine knows by it that a run it completes is a child, whose end its
+// parent may await.
+const ChildKeyPrefix = "klaxon-child:"
 
 // AuditRecord is the audit record of an audited enqueue at a time: of the
 // run it created, or of the run its idempotency key found (created false).
@@ -191,6 +203,10 @@ type RunCompleteParams struct {
 	Spend klaxontype.Spend
 	// Record, when set, is stored on the run.completed event.
 	Record *klaxontype.CompletionRecord
+	// Child is set for a child run (its idempotency key begins with
+	// ChildKeyPrefix): its completion satisfies its parent's wait for it,
+	// in the same transaction.
+	Child bool
 }
 
 // RunFailParams records a failed attempt and what comes next.

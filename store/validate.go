@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
 )
@@ -22,6 +23,10 @@ func (p *RunEnqueueParams) Validate() error {
 	}
 	if !json.Valid(p.Input) {
 		return fmt.Errorf("input of run %s is not valid JSON", p.ID)
+	}
+	if p.ParentID != "" && !strings.HasPrefix(p.IdempotencyKey, ChildKeyPrefix) {
+		return fmt.Errorf("child run %s of run %s needs an idempotency key beginning %q, so a retried parent finds it: %w",
+			p.ID, p.ParentID, ChildKeyPrefix, klaxontype.ErrInvalid)
 	}
 	return nil
 }

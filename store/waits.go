@@ -121,6 +121,8 @@ type WaitParams struct {
 	Deadline  time.Time
 	Schema    []byte
 	Request   *klaxontype.ApprovalRequest
+	// ChildRunID is the run a wait for a child awaits.
+	ChildRunID string
 }
 
 // RunWaiting is how a run went waiting.
@@ -195,6 +197,9 @@ func (p *RunWaitParams) Validate() error {
 	for _, w := range p.Waits {
 		if !w.Kind.Valid() || w.Name == "" || w.Deadline.IsZero() {
 			return fmt.Errorf("wait %d of run %s needs a name, a kind and a deadline", w.Seq, p.RunID)
+		}
+		if (w.Kind == klaxontype.WaitChild) != (w.ChildRunID != "") {
+			return fmt.Errorf("wait %d of run %s: a wait for a child, and only it, names the child run", w.Seq, p.RunID)
 		}
 	}
 	return nil

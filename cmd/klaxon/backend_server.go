@@ -63,7 +63,7 @@ func (b *serverBackend) Run(ctx context.Context, id string) (*runDetail, error) 
 		return nil, err
 	}
 	result := &runDetail{Run: detail.Run, Steps: detail.Steps, Attempts: detail.Attempts, Events: detail.Events,
-		Waits: detail.Waits, Signals: detail.Signals}
+		Waits: detail.Waits, Signals: detail.Signals, Family: detail.Family}
 	if m := detail.Manifest; m != nil {
 		result.Manifest = &manifest{Expected: m.Expected, Executed: m.Executed, Missing: m.Missing}
 	}

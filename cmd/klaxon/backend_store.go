@@ -48,6 +48,9 @@ func (b *storeBackend) Run(ctx context.Context, id string) (*runDetail, error) {
 	if detail.Signals, err = b.client.Signals(ctx, run.ID); err != nil {
 		return nil, err
 	}
+	if detail.Family, err = b.client.RunFamily(ctx, run.ID); err != nil {
+		return nil, err
+	}
 	return detail, nil
 }
 

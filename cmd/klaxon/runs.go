@@ -139,6 +139,8 @@ type runDetail struct {
 	// Waits are the run's durable waits; Signals the signals sent to it.
 	Waits   []*klaxontype.Wait   `json:"waits"`
 	Signals []*klaxontype.Signal `json:"signals"`
+	// Family is the run's parent and children.
+	Family *klaxontype.RunFamily `json:"family,omitempty"`
 	// Completion is the record of the run's terminal event, when it has one.
 	Completion *klaxontype.CompletionRecord `json:"completion,omitempty"`
 }

@@ -92,6 +92,9 @@ func writeRunDetail(w io.Writer, d *runDetail) error {
 			return err
 		}
 	}
+	if err := printFamily(w, d.Family); err != nil {
+		return err
+	}
 	if len(d.Signals) > 0 {
 		fmt.Fprintf(w, "\nSignals (%d)\n", len(d.Signals))
 		table = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -274,4 +277,24 @@ func describeOpenWait(wait *klaxontype.Wait, now time.Time) string {
 		return fmt.Sprintf("%s; %s since %s, resumes when a worker claims it", what, verb, formatTime(wait.Deadline))
 	}
 	return fmt.Sprintf("%s; %s at %s (in %s)", what, verb, formatTime(wait.Deadline), klaxontype.ShortDuration(wait.Deadline.Sub(now)))
+}
+
+// printFamily prints a run's parent and its child runs, with their statuses.
+func printFamily(w io.Writer, family *klaxontype.RunFamily) error {
+	if family == nil || (family.Parent == nil && len(family.Children) == 0) {
+		return nil
+	}
+	if p := family.Parent; p != nil {
+		fmt.Fprintf(w, "\nParent: %s (%s, %s), started by its step %d\n", p.ParentID, p.Workflow, p.Status, p.ParentSeq)
+	}
+	if len(family.Children) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\nChildren (%d)\n", len(family.Children))
+	table := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(table, "  STEP\tRUN\tWORKFLOW\tSTATUS\tSTARTED")
+	for _, c := range family.Children {
+		fmt.Fprintf(table, "  %d\t%s\t%s\t%s\t%s\n", c.ParentSeq, c.ChildID, c.Workflow, c.Status, formatTime(c.CreatedAt))
+	}
+	return table.Flush()
 }

@@ -59,6 +59,8 @@ type Execution struct {
 	// failed: those the body handled are recorded with the attempt's
 	// outcome, and named by a partial_completion reason.
 	failures []store.StepFailure
+	// children starts and reads child runs; nil refuses them.
+	children Children
 	// waits are the durable waits the attempt reached, when one doomed it.
 	waits []store.WaitParams
 	// outcomeTaken is set once the attempt's outcome took its loose spend:

@@ -121,7 +121,8 @@ func remoteWaitCall(seq int, request *protocol.WaitRequest) (*WaitCall, error) {
 		return nil, invalidf("name is empty: name the wait")
 	case request.Epoch < 1 || request.Attempt < 1:
 		return nil, invalidf("epoch %d, attempt %d: send the claim's epoch and attempt", request.Epoch, request.Attempt)
-	case !request.Kind.Valid():
+	case !request.Kind.Valid() || request.Kind == klaxontype.WaitChild:
+		// Child runs are not in the worker protocol yet.
 		return nil, invalidf("kind %q: give sleep, signal or approval", request.Kind)
 	case request.TimeoutMS < 0:
 		return nil, invalidf("timeout_ms %d is negative", request.TimeoutMS)

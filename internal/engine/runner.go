@@ -72,7 +72,7 @@ func (w *Worker) work(runCtx context.Context, claimed *store.ClaimedRun) {
 	workflow := w.config.Workflows[run.Workflow]
 	a := &attempt{
 		worker: w, holder: w.config.ID, claimed: claimed, run: run, workflow: workflow, ctx: ctx, started: time.Now(),
-		exec: newExecution(run, claimed.Steps, workflow, w.config.ID, w.config.Store, w.config.OnStep, w.config.OnSpend),
+		exec: newExecution(run, claimed.Steps, workflow, w.config.ID, w.config.Store, w.config.OnStep, w.config.OnSpend).withChildren(w.config.Children),
 	}
 	a.exec.classifier = w.config.Classifier
 	a.exec.logger = w.config.Logger
@@ -227,6 +227,7 @@ func (a *attempt) complete(output []byte) {
 	err := a.worker.config.Store.RunComplete(context.WithoutCancel(a.ctx), &store.RunCompleteParams{
 		Lease: a.lease(), Holder: a.holder, Output: output, Spend: a.exec.looseSpend(),
 		Record: a.completionRecord(klaxontype.RunStatusCompleted, nil),
+		Child:  strings.HasPrefix(a.run.IdempotencyKey, store.ChildKeyPrefix),
 	})
 	if a.storeFailed("complete", err) {
 		return

@@ -29,6 +29,8 @@ type WaitCall struct {
 	Until time.Time
 	// Request is what an approval asks.
 	Request *klaxontype.ApprovalRequest
+	// ChildRunID is the child run a wait for a child awaits.
+	ChildRunID string
 	// Code decodes the wait's result (null for a sleep, the signal's
 	// payload, the decision) and gives its schema.
 	Code StepCode
@@ -132,6 +134,7 @@ func (p *PendingStep) suspend(ctx context.Context, call *WaitCall, started, dead
 	e := p.exec
 	wait := store.WaitParams{
 		Seq: p.seq, Name: call.Name, Kind: call.Kind, IdempotencyKey: p.key, StartedAt: started, Deadline: deadline, Request: call.Request,
+		ChildRunID: call.ChildRunID,
 	}
 	if call.Kind == klaxontype.WaitSignal {
 		wait.Schema = p.call.Code.OutputSchema()

@@ -52,9 +52,12 @@ type Config struct {
 	// and channel, so a dispatcher in the same process can deliver at once.
 	OnDeadLetter func(entryID, channel string)
 	Logger       *slog.Logger
-	OnStep       func(*klaxontype.StepOutcome)
-	OnAttempt    func(*klaxontype.AttemptOutcome)
-	OnSpend      func(*klaxontype.SpendOutcome)
+	// Children starts and reads the child runs of workflows (klaxon.Child);
+	// nil refuses them.
+	Children  Children
+	OnStep    func(*klaxontype.StepOutcome)
+	OnAttempt func(*klaxontype.AttemptOutcome)
+	OnSpend   func(*klaxontype.SpendOutcome)
 	// Tracer, when set, receives a span per attempt and per step; nil costs
 	// nothing.
 	Tracer klaxontype.Tracer

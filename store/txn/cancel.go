@@ -3,6 +3,7 @@ package txn
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
@@ -32,31 +33,46 @@ func (r Rules) RunCancel(ctx context.Context, params *store.RunCancelParams) (*k
 			return notCancellable(run)
 		}
 		t := r.now()
-		if cancelled, err = tx.RunCancel(ctx, run.ID, cancelReason(params), t); err != nil {
-			return err
-		}
-		record, err := completionRecord(ctx, tx, cancelled)
-		if err != nil {
-			return err
-		}
-		encoded, err := encodeRecord(record)
-		if err != nil {
-			return err
-		}
-		if err := tx.EventInsert(ctx, &klaxontype.Event{
-			RunID: run.ID, Type: klaxontype.EventRunCancelled, Actor: params.Actor, At: t,
-			Message: cancelMessage(run, params.Reason),
-		}, encoded); err != nil {
-			return err
-		}
-		return audit(ctx, tx, t, params.Actor, klaxontype.AuditRunCancel, run.ID, map[string]any{
-			"reason": params.Reason, "workflow": run.Workflow,
-		}, cancelMessage(run, ""))
+		cancelled, err = cancelRun(ctx, tx, run, params.Actor, cancelReason(params), params.Reason, t)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return cancelled, nil
+}
+
+// cancelRun ends a run the transaction locked as cancelled: its completion
+// record on the run.cancelled event, the audit record, the parent that
+// awaits it told, and its open children cancelled with it.
+func cancelRun(ctx context.Context, tx Tx, run *klaxontype.Run, actor, reason, why string, t time.Time) (*klaxontype.Run, error) {
+	cancelled, err := tx.RunCancel(ctx, run.ID, reason, t)
+	if err != nil {
+		return nil, err
+	}
+	record, err := completionRecord(ctx, tx, cancelled)
+	if err != nil {
+		return nil, err
+	}
+	encoded, err := encodeRecord(record)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.EventInsert(ctx, &klaxontype.Event{
+		RunID: run.ID, Type: klaxontype.EventRunCancelled, Actor: actor, At: t,
+		Message: cancelMessage(run, why),
+	}, encoded); err != nil {
+		return nil, err
+	}
+	if err := audit(ctx, tx, t, actor, klaxontype.AuditRunCancel, run.ID, map[string]any{
+		"reason": why, "workflow": run.Workflow,
+	}, cancelMessage(run, "")); err != nil {
+		return nil, err
+	}
+	if err := childEnded(ctx, tx, run.ID, klaxontype.RunStatusCancelled, nil, t); err != nil {
+		return nil, err
+	}
+	return cancelled, cancelChildren(ctx, tx, cancelled, actor, t)
 }
 
 // completionRecord builds the record of a run that ends in the transaction,

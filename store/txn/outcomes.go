@@ -46,6 +46,9 @@ func (r Rules) RunFail(ctx context.Context, params *store.RunFailParams) error {
 			if err := tx.DeadLetterInsert(ctx, params.RunID, params.DeadLetter, t); err != nil {
 				return err
 			}
+			if err := childEnded(ctx, tx, params.RunID, klaxontype.RunStatusDead, nil, t); err != nil {
+				return err
+			}
 		}
 		if a := params.Attempt; a != nil {
 			if err := tx.AttemptInsert(ctx, a); err != nil {

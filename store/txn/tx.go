@@ -191,6 +191,17 @@ type Tx interface {
 	RunSuspend(ctx context.Context, lease store.Lease, holder string, until, at time.Time) (workflow string, held bool, err error)
 	// RunWake makes a waiting run claimable at once.
 	RunWake(ctx context.Context, runID string, at time.Time) error
+	// RunCompleteHeld marks a run its holder holds running completed with
+	// its output; held is false when the holder no longer holds it.
+	RunCompleteHeld(ctx context.Context, params *store.RunCompleteParams, at time.Time) (held bool, err error)
+	// WaitOfChild reads the open wait for a child run; nil when no run
+	// awaits it.
+	WaitOfChild(ctx context.Context, childID string) (*klaxontype.Wait, error)
+	// WaitsOpenCount counts a run's open waits of a kind.
+	WaitsOpenCount(ctx context.Context, runID string, kind klaxontype.WaitKind) (int, error)
+	// ChildrenOpen lists the IDs of a run's children that have not ended,
+	// in the order they were started.
+	ChildrenOpen(ctx context.Context, parentID string) ([]string, error)
 	// RunsOpenOfEntity lists the IDs of the runs labelled with an entity
 	// that have not ended, oldest first.
 	RunsOpenOfEntity(ctx context.Context, key, value string) ([]string, error)

@@ -104,6 +104,18 @@ func (r Rules) beginWait(ctx context.Context, tx Tx, params *store.RunWaitParams
 			return t, nil
 		}
 	}
+	if w.Kind == klaxontype.WaitChild {
+		// A child that ended before its parent went waiting told nobody:
+		// the parent is claimable at once, and reads the child's end.
+		child, err := tx.RunLock(ctx, w.ChildRunID)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("the child run %s awaited at step %d: %w", w.ChildRunID, w.Seq, err)
+		}
+		if child.Status.Terminal() {
+			return t, nil
+		}
+		return w.Deadline, nil
+	}
 	if w.Kind != klaxontype.WaitSignal {
 		return w.Deadline, nil
 	}
@@ -342,6 +354,8 @@ func sendSignal(ctx context.Context, tx Tx, run *klaxontype.Run, params *store.S
 	switch {
 	case wait != nil && wait.Kind == klaxontype.WaitApproval:
 		return nil, refuse("run %s waits on %q for a person's approval: approve or reject it instead", run.ID, params.Name)
+	case wait != nil && wait.Kind == klaxontype.WaitChild:
+		return nil, refuse("run %s awaits child run %s at %q: the child's end, not a signal, ends it", run.ID, wait.ChildRunID, params.Name)
 	case wait != nil && wait.Kind == klaxontype.WaitSleep:
 		return nil, refuse("run %s sleeps at %q: a timer, not a signal, ends it", run.ID, params.Name)
 	case wait == nil:

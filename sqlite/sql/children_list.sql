@@ -1,0 +1,5 @@
+-- A run's children, in the order its steps started them.
+SELECT c.child_id, c.parent_id, c.parent_seq, c.created_at, r.workflow, r.status
+FROM run_children c JOIN runs r ON r.id = c.child_id
+WHERE c.parent_id = ?1
+ORDER BY c.parent_seq, c.child_id;
