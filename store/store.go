@@ -2,7 +2,7 @@
 // one role interface per job, each in a file of its own with the parameters
 // of its methods (engine.go, runs.go, dead_letters.go, outbox.go,
 // breakers.go, alerts.go, reports.go, totals.go, audit.go, retention.go, workers.go,
-// waits.go, schedules.go).
+// waits.go, schedules.go, rate_limits.go).
 // The SQLite and PostgreSQL stores implement it, and the conformance suite in
 // store/storetest runs unchanged against each.
 //
@@ -31,6 +31,7 @@ type Store interface {
 	Workers
 	Waits
 	Schedules
+	RateLimits
 
 	// Close releases the store's resources after pending writes are durable.
 	Close() error
