@@ -9,8 +9,8 @@ import "time"
 // with a 429.
 //
 // The limit is a generic cell rate (GCRA): Requests may be spent at once,
-// and then one more every Per/Requests; in no window of length Per are
-// more than Requests granted. Tokens, when not zero, is a second budget of
+// as a burst, and then one more every Per/Requests; over any span T at most
+// Requests + T*Requests/Per are granted. Tokens, when not zero, is a second budget of
 // the same shape, charged with the tokens a step actually used.
 type RateLimit struct {
 	// Key names the limit; llm.Call draws on "provider/model".

@@ -164,6 +164,7 @@ type stepRow struct {
 	CompensatedAt     *time.Time `db:"compensated_at"`
 	CompensationError *string    `db:"compensation_error"`
 	ResolvedBy        *string    `db:"resolved_by"`
+	RateLimitWait     int64      `db:"rate_limit_wait_ns"`
 	spendColumns
 }
 
@@ -192,6 +193,7 @@ func collectSteps(rows pgx.Rows, err error) ([]*klaxontype.StepRecord, error) {
 			CompensationError: str(r.CompensationError),
 			ResolvedBy:        str(r.ResolvedBy),
 			Spend:             r.spend(),
+			RateLimitWait:     time.Duration(r.RateLimitWait),
 		}
 	}
 	return steps, nil

@@ -68,6 +68,7 @@ func scanStep(stmt *sqlite.Stmt) *klaxontype.StepRecord {
 		CompensationError: stmt.GetText("compensation_error"),
 		ResolvedBy:        stmt.GetText("resolved_by"),
 		Spend:             scanSpend(stmt),
+		RateLimitWait:     time.Duration(stmt.GetInt64("rate_limit_wait_ns")),
 	}
 }
 

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"time"
 	"context"
 	"errors"
 	"fmt"
@@ -61,6 +62,9 @@ type Execution struct {
 	failures []store.StepFailure
 	// waits are the durable waits the attempt reached, when one doomed it.
 	waits []store.WaitParams
+	// capacityDue is when the rate-limit capacity of a step that doomed the
+	// attempt is due: the run waits until then, holding no worker.
+	capacityDue time.Time
 	// outcomeTaken is set once the attempt's outcome took its loose spend:
 	// late spend then goes to the store on its own.
 	outcomeTaken bool
