@@ -1,12 +1,12 @@
 package engine
 
 import (
-	"time"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/klaxonhq/klaxon/internal/classify"
 	"github.com/klaxonhq/klaxon/klaxontype"
