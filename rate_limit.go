@@ -76,3 +76,21 @@ func DrawOnIfDeclared(key string, estimatedTokens int64) StepOption {
 		o.rateLimits = append(o.rateLimits, engine.RateLimitDraw{Key: key, Tokens: estimatedTokens, IfDeclared: true})
 	}
 }
+
+// AcquireRateLimit reserves one execution's capacity of a rate limit for
+// work outside a Go step (a worker of another language): granted, the
+// caller may go once the grant's Wait has passed; not granted, the capacity
+// is due only at RetryAt, more than RateLimitMaxWait away, and nothing is
+// reserved. Settle the tokens used with SettleRateLimit.
+func (c *Client) AcquireRateLimit(ctx context.Context, key string, estimatedTokens int64) (*klaxontype.RateLimitGrant, error) {
+	return c.store.RateLimitAcquire(ctx, &store.RateLimitAcquireParams{Key: key, Tokens: estimatedTokens, MaxWait: RateLimitMaxWait})
+}
+
+// SettleRateLimit charges a rate limit the tokens used against those an
+// acquisition reserved.
+func (c *Client) SettleRateLimit(ctx context.Context, key string, reserved, used int64) error {
+	if used == reserved {
+		return nil
+	}
+	return c.store.RateLimitSettle(ctx, &store.RateLimitSettleParams{Key: key, Tokens: used - reserved})
+}

@@ -19,7 +19,9 @@ import (
 // rateLimitWorkerRole is a process working the runs of "limited-call" on the
 // PostgreSQL database at KLAXON_TEST_DB until killed: each run is one step
 // drawing on the limit "bench/100rps", which prints "call UNIXNANO" as it
-// runs.
+// runs. It works 100 runs at once: a step holds its slot while it waits
+// for its reservation (up to about 3 s with 300 in flight), so fewer slots
+// would cap the rate below the limit, measuring the workers, not the limit.
 const rateLimitWorkerRole = "rate-limit-worker"
 
 func rateLimitedWorkflow(out func(time.Time)) *klaxon.Workflow[int, int] {
@@ -45,7 +47,7 @@ func runRateLimitWorker() int {
 		fmt.Printf("call %d\n", at.UnixNano())
 		mu.Unlock()
 	})
-	client, err := klaxon.NewClient(st, &klaxon.Config{Concurrency: 32, PollInterval: 50 * time.Millisecond, ScheduleInterval: -1})
+	client, err := klaxon.NewClient(st, &klaxon.Config{Concurrency: 100, PollInterval: 50 * time.Millisecond, ScheduleInterval: -1})
 	if err == nil {
 		err = client.Register(wf)
 	}

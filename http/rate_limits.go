@@ -1,0 +1,77 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/protocol"
+)
+
+// RateLimitList is the declared rate limits by key, each with its state.
+type RateLimitList struct {
+	RateLimits []*klaxontype.RateLimit `json:"rate_limits"`
+}
+
+type listRateLimitsOutput struct {
+	Body RateLimitList
+}
+
+type rateLimitAcquireInput struct {
+	Body *protocol.RateLimitAcquireRequest
+}
+
+type rateLimitAcquireOutput struct {
+	Body *protocol.RateLimitAcquireAnswer
+}
+
+type rateLimitSettleInput struct {
+	Body *protocol.RateLimitSettleRequest
+}
+
+type rateLimitSettleOutput struct{}
+
+// registerRateLimits serves the rate limits: read to list them with their
+// state, and to workers of other languages the acquisition and settlement
+// a Go step does in process.
+func (s *Server) registerRateLimits() {
+	register(s, ScopeRead, huma.Operation{
+		OperationID: "list-rate-limits", Method: http.MethodGet, Path: APIPrefix + "/ratelimits",
+		Summary: "Rate limits, by key, with their state now", Tags: []string{"rate limits"},
+		Description: "Each limit's requests and tokens per period, and how many of each could be granted at once now " +
+			"(tokens negative when steps used more than they reserved).",
+	}, func(ctx context.Context, _ *struct{}) (*listRateLimitsOutput, error) {
+		limits, err := s.client.RateLimits(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &listRateLimitsOutput{Body: RateLimitList{RateLimits: orEmpty(limits)}}, nil
+	})
+	tags := []string{"worker protocol"}
+	register(s, ScopeWorker, huma.Operation{
+		OperationID: "worker-rate-limit-acquire", Method: http.MethodPost, Path: APIPrefix + "/worker/ratelimits/acquire",
+		Summary: "Reserve a step's capacity of a rate limit, or learn when it is due", Tags: tags,
+		Description: "Granted: the step runs after wait_ms, its request and estimated tokens reserved. Not granted: the capacity is due " +
+			"at retry_at, further than the server lets a reservation wait (5 s); nothing is reserved and the worker asks again then. " +
+			"An undeclared key is 404.",
+		Errors: []int{http.StatusNotFound, http.StatusUnprocessableEntity},
+	}, func(ctx context.Context, input *rateLimitAcquireInput) (*rateLimitAcquireOutput, error) {
+		grant, err := s.client.AcquireRateLimit(ctx, input.Body.Key, input.Body.Tokens)
+		if err != nil {
+			return nil, err
+		}
+		return &rateLimitAcquireOutput{Body: &protocol.RateLimitAcquireAnswer{
+			Granted: grant.Granted, WaitMS: (grant.Wait + time.Millisecond - 1).Milliseconds(), RetryAt: grant.RetryAt, Tokens: grant.Tokens,
+		}}, nil
+	})
+	register(s, ScopeWorker, huma.Operation{
+		OperationID: "worker-rate-limit-settle", Method: http.MethodPost, Path: APIPrefix + "/worker/ratelimits/settle",
+		Summary: "Charge a rate limit the tokens a step used against those it reserved", Tags: tags,
+		Errors: []int{http.StatusNotFound, http.StatusUnprocessableEntity},
+	}, func(ctx context.Context, input *rateLimitSettleInput) (*rateLimitSettleOutput, error) {
+		return &rateLimitSettleOutput{}, s.client.SettleRateLimit(ctx, input.Body.Key, input.Body.Reserved, input.Body.Used)
+	})
+}
