@@ -20,6 +20,15 @@ type listRateLimitsOutput struct {
 	Body RateLimitList
 }
 
+type declareRateLimitInput struct {
+	Body *struct {
+		Key      string `json:"key" minLength:"1" maxLength:"200" doc:"The limit's key, as \"openai/gpt-4o-mini\""`
+		Requests int64  `json:"requests" doc:"Requests granted per period, at least 1"`
+		Tokens   int64  `json:"tokens,omitempty" doc:"Model tokens granted per period; 0 for no token limit"`
+		PerMS    int64  `json:"per_ms" doc:"The period in milliseconds, at least 1"`
+	}
+}
+
 type rateLimitAcquireInput struct {
 	Body *protocol.RateLimitAcquireRequest
 }
@@ -44,6 +53,23 @@ func (s *Server) registerRateLimits() {
 		Description: "Each limit's requests and tokens per period, and how many of each could be granted at once now " +
 			"(tokens negative when steps used more than they reserved).",
 	}, func(ctx context.Context, _ *struct{}) (*listRateLimitsOutput, error) {
+		limits, err := s.client.RateLimits(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &listRateLimitsOutput{Body: RateLimitList{RateLimits: orEmpty(limits)}}, nil
+	})
+	register(s, ScopeOperate, huma.Operation{
+		OperationID: "declare-rate-limit", Method: http.MethodPost, Path: APIPrefix + "/ratelimits",
+		Summary: "Declare a rate limit, or change one keeping what is spent of it", Tags: []string{"rate limits"},
+		Description: "For workers of any language. Fewer than one request, negative tokens or a period under 1 ms is 422, and nothing is saved.",
+		Errors:      []int{http.StatusUnprocessableEntity},
+	}, func(ctx context.Context, input *declareRateLimitInput) (*listRateLimitsOutput, error) {
+		b := input.Body
+		limit := klaxontype.RateLimit{Key: b.Key, Requests: b.Requests, Tokens: b.Tokens, Per: time.Duration(b.PerMS) * time.Millisecond}
+		if err := s.client.DeclareRateLimits(ctx, limit); err != nil {
+			return nil, err
+		}
 		limits, err := s.client.RateLimits(ctx)
 		if err != nil {
 			return nil, err

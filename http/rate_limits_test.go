@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/klaxonhq/klaxon"
 	klaxonhttp "github.com/klaxonhq/klaxon/http"
 	"github.com/klaxonhq/klaxon/protocol"
 )
@@ -18,9 +17,21 @@ import (
 func TestRateLimitsAPI(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, true)
-	if err := f.worker.DeclareRateLimits(t.Context(),
-		klaxon.RateLimit{Key: "openai/gpt-4o-mini", Requests: 2, Tokens: 1000, Per: time.Hour}); err != nil {
-		t.Fatal(err)
+	for _, bad := range []string{`{"key":"k","requests":0,"per_ms":1000}`, `{"key":"k","requests":5,"per_ms":0}`,
+		`{"key":"","requests":5,"per_ms":1000}`, `{"key":"k","requests":5,"tokens":-1,"per_ms":1000}`} {
+		if resp := f.do(http.MethodPost, "/api/v1/ratelimits", operateSecret, bad); resp.status != http.StatusUnprocessableEntity {
+			t.Errorf("declaring %s: %d %s; want 422", bad, resp.status, resp.body)
+		}
+	}
+	if limits, err := f.worker.RateLimits(t.Context()); err != nil || len(limits) != 0 {
+		t.Fatalf("after refused declarations: %+v (%v)", limits, err)
+	}
+	if resp := f.do(http.MethodPost, "/api/v1/ratelimits", readSecret, `{"key":"k","requests":5,"per_ms":1000}`); resp.status != http.StatusForbidden {
+		t.Errorf("a reader declaring: %d; want 403", resp.status)
+	}
+	if resp := f.do(http.MethodPost, "/api/v1/ratelimits", operateSecret,
+		`{"key":"openai/gpt-4o-mini","requests":2,"tokens":1000,"per_ms":3600000}`); resp.status != http.StatusOK {
+		t.Fatalf("declare: %d %s", resp.status, resp.body)
 	}
 	acquire := func(body string) (int, protocol.RateLimitAcquireAnswer) {
 		t.Helper()
