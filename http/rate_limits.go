@@ -101,3 +101,23 @@ func (s *Server) registerRateLimits() {
 		return &rateLimitSettleOutput{}, s.client.SettleRateLimit(ctx, input.Body.Key, input.Body.Reserved, input.Body.Used)
 	})
 }
+
+// RateLimits lists the declared rate limits with their state.
+func (c *Client) RateLimits(ctx context.Context) ([]*klaxontype.RateLimit, error) {
+	var list RateLimitList
+	if err := c.do(ctx, http.MethodGet, APIPrefix+"/ratelimits", nil, nil, &list); err != nil {
+		return nil, err
+	}
+	return list.RateLimits, nil
+}
+
+// DeclareRateLimits declares rate limits, one request each.
+func (c *Client) DeclareRateLimits(ctx context.Context, limits ...klaxontype.RateLimit) error {
+	for _, limit := range limits {
+		body := map[string]any{"key": limit.Key, "requests": limit.Requests, "tokens": limit.Tokens, "per_ms": limit.Per.Milliseconds()}
+		if err := c.do(ctx, http.MethodPost, APIPrefix+"/ratelimits", nil, body, &RateLimitList{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

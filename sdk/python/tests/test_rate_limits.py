@@ -79,14 +79,17 @@ class RateLimits(unittest.TestCase):
         self.addCleanup(w.stop, True)
         run = self.client.enqueue(name, None)
         self.client.await_run(run.id, timeout=30)
-        self.assertEqual(self.client.run_detail(run.id).run.status, "completed")
+        detail = self.client.run_detail(run.id)
+        self.assertEqual(detail.run.status, "completed", f"{detail.run.failure} {detail.attempts}")
         # A burst of two, then one every half second.
         self.assertGreaterEqual(ran[3] - ran[0], 0.95, f"steps ran at {ran}")
         status, listed = self.request("GET", "/api/v1/ratelimits")
         self.assertEqual(status, 200)
         by_key = {limit["key"]: limit for limit in listed["rate_limits"]}
         available = by_key[tokens_key]["state"]["tokens_available"]
-        self.assertTrue(100000 - 165 <= available <= 100000 - 155, f"tokens available {available}; want about {100000 - 160}")
+        # 4 calls reserved 100 and used 40 each: 160 charged, not 400, less
+        # what the budget refilled meanwhile (28 tokens a second).
+        self.assertTrue(100000 - 165 <= available <= 100000 - 60, f"tokens available {available}; want about {100000 - 160}")
 
 
 if __name__ == "__main__":
