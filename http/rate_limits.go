@@ -21,7 +21,7 @@ type listRateLimitsOutput struct {
 }
 
 type declareRateLimitInput struct {
-	Body *struct {
+	Body struct {
 		Key      string `json:"key" minLength:"1" maxLength:"200" doc:"The limit's key, as \"openai/gpt-4o-mini\""`
 		Requests int64  `json:"requests" doc:"Requests granted per period, at least 1"`
 		Tokens   int64  `json:"tokens,omitempty" doc:"Model tokens granted per period; 0 for no token limit"`
@@ -30,7 +30,7 @@ type declareRateLimitInput struct {
 }
 
 type rateLimitAcquireInput struct {
-	Body *protocol.RateLimitAcquireRequest
+	Body protocol.RateLimitAcquireRequest
 }
 
 type rateLimitAcquireOutput struct {
@@ -38,7 +38,7 @@ type rateLimitAcquireOutput struct {
 }
 
 type rateLimitSettleInput struct {
-	Body *protocol.RateLimitSettleRequest
+	Body protocol.RateLimitSettleRequest
 }
 
 type rateLimitSettleOutput struct{}
@@ -65,7 +65,7 @@ func (s *Server) registerRateLimits() {
 		Description: "For workers of any language. Fewer than one request, negative tokens or a period under 1 ms is 422, and nothing is saved.",
 		Errors:      []int{http.StatusUnprocessableEntity},
 	}, func(ctx context.Context, input *declareRateLimitInput) (*listRateLimitsOutput, error) {
-		b := input.Body
+		b := &input.Body
 		limit := klaxontype.RateLimit{Key: b.Key, Requests: b.Requests, Tokens: b.Tokens, Per: time.Duration(b.PerMS) * time.Millisecond}
 		if err := s.client.DeclareRateLimits(ctx, limit); err != nil {
 			return nil, err
