@@ -80,7 +80,7 @@ func NewEngine(reg prometheus.Registerer) (*Engine, error) {
 			"Model calls whose price is unknown, by workflow: their cost is not in model_cost_usd_total, never counted as zero.", "workflow"),
 		rateLimitWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "rate_limit_wait_seconds",
-			Help: "How long executed steps waited for the capacity of a rate limit before they ran, by limit key; a step whose run released its worker to wait is observed with its wait in process when it runs.",
+			Help:    "How long executed steps waited for the capacity of a rate limit before they ran, by limit key; a step whose run released its worker to wait is observed with its wait in process when it runs.",
 			Buckets: []float64{0, 0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300},
 		}, []string{"key"}),
 	}
