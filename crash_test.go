@@ -79,6 +79,8 @@ func runChild(role string) int {
 		return runChildRunsWorker()
 	case scheduleFirerRole:
 		return runScheduleFirer()
+	case rateLimitWorkerRole:
+		return runRateLimitWorker()
 	default:
 		fmt.Fprintf(os.Stderr, "unknown child role %q\n", role)
 		return 2

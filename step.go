@@ -16,6 +16,7 @@ type stepOptions struct {
 	timeout    time.Duration
 	compensate func(ctx context.Context, output any) error
 	validators []func(output any) error
+	rateLimits []engine.RateLimitDraw
 }
 
 // StepTimeout bounds the step's function. When it runs past the timeout the
@@ -95,7 +96,8 @@ func newStepCode[T any](fn func(ctx context.Context) (T, error), opts []StepOpti
 
 // call is the engine's step call for the code.
 func (c *stepCode[T]) call(name string) engine.StepCall {
-	return engine.StepCall{Name: name, Timeout: c.options.timeout, Compensates: c.options.compensate != nil, Code: c}
+	return engine.StepCall{Name: name, Timeout: c.options.timeout, Compensates: c.options.compensate != nil, Code: c,
+		RateLimits: c.options.rateLimits}
 }
 
 // Execute runs the step's function and encodes its output.

@@ -33,6 +33,7 @@ func TestScopeMatrix(t *testing.T) {
 		{http.MethodGet, "/api/v1/whoami", "", klaxonhttp.ScopeRead},
 		{http.MethodGet, "/api/v1/workers", "", klaxonhttp.ScopeRead},
 		{http.MethodGet, "/api/v1/schedules", "", klaxonhttp.ScopeRead},
+		{http.MethodGet, "/api/v1/ratelimits", "", klaxonhttp.ScopeRead},
 		// 404 for an operator: no such schedule.
 		{http.MethodPost, "/api/v1/schedules/nope/pause", "", klaxonhttp.ScopeOperate},
 		{http.MethodPost, "/api/v1/runs", `{"workflow":"greet","input":"x","idempotency_key":"matrix"}`, klaxonhttp.ScopeOperate},

@@ -141,6 +141,7 @@ func NewServer(config Config) (*Server, error) {
 	s.registerAudit()
 	s.registerWorkers()
 	s.registerSchedules()
+	s.registerRateLimits()
 	s.registerWorkerProtocol()
 	s.registerWaits()
 	if config.Metrics != nil {

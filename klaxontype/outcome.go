@@ -30,6 +30,12 @@ type StepOutcome struct {
 	// Waiting is true when the wait gave the run up: it is neither due nor
 	// answered yet. Only a tracer is told of such a step call.
 	Waiting bool
+	// RateLimits are the keys of the rate limits the step drew on, and
+	// RateLimitWait how long it waited for their capacity before it ran
+	// (or, for a step whose run gave up its worker, how long until the
+	// capacity is due).
+	RateLimits    []string
+	RateLimitWait time.Duration
 }
 
 // AttemptResult is how one attempt of a run ended, from the worker's view.

@@ -56,6 +56,9 @@ type StepRecord struct {
 	// ResolvedBy is the person who supplied the step's output by hand when
 	// resolving a dead-letter entry; empty for a step that ran.
 	ResolvedBy string `json:"resolved_by,omitempty"`
+	// RateLimitWait is how long the step waited for rate-limit capacity
+	// before its function ran, in the attempt that executed it.
+	RateLimitWait time.Duration `json:"rate_limit_wait,omitempty"`
 }
 
 // Duration is how long the step's function ran.

@@ -52,7 +52,10 @@ func (e *PromptChangedError) FailureClass() klaxontype.FailureClass {
 	return klaxontype.ClassNondeterminism
 }
 
-// Call asks the provider as a checkpointed step named name. The first time
+// Call asks the provider as a checkpointed step named name. When a rate
+// limit of key "provider/model" is declared (klaxon.Client.DeclareRateLimits),
+// the call draws on it: it waits for capacity rather than be refused, and
+// reserves EstimateTokens, settled with the tokens used. The first time
 // the run reaches it, the run's budget is checked, the provider is called, the
 // response is priced and stored with its token usage in the step log; every
 // later attempt, or a resume from the dead-letter queue, gets the stored
@@ -65,7 +68,9 @@ func Call(ctx context.Context, provider Provider, name string, request *Request,
 		option(&o)
 	}
 	hash := request.Hash()
-	stepOptions := o.step
+	stepOptions := append([]klaxon.StepOption{
+		klaxon.DrawOnIfDeclared(RateLimitKey(provider, request), EstimateTokens(request)),
+	}, o.step...)
 	if o.timeout > 0 {
 		stepOptions = append(stepOptions, klaxon.StepTimeout(o.timeout))
 	}
@@ -90,6 +95,31 @@ func Call(ctx context.Context, provider Provider, name string, request *Request,
 		return nil, &PromptChangedError{Step: name, Recorded: response.RequestHash, Now: hash}
 	}
 	return response, nil
+}
+
+// RateLimitKey is the rate limit a call draws on when one is declared:
+// "provider/model", as in "openai/gpt-4o-mini".
+func RateLimitKey(provider Provider, request *Request) string {
+	return provider.Name() + "/" + request.Model
+}
+
+// EstimateTokens is the tokens a call reserves from its rate limit before it
+// is made: about a token per four bytes of what is sent, plus MaxTokens for
+// the answer. The tokens the call used are charged once it answers, so a
+// wrong estimate moves only when the next calls wait, not how many tokens
+// the limit grants over time.
+func EstimateTokens(request *Request) int64 {
+	size := len(request.System)
+	for _, m := range request.Messages {
+		size += len(m.Content)
+		for _, call := range m.ToolCalls {
+			size += len(call.Name) + len(call.Arguments)
+		}
+	}
+	for _, tool := range request.Tools {
+		size += len(tool.Name) + len(tool.Description) + len(tool.Parameters)
+	}
+	return int64(size/4 + request.MaxTokens)
 }
 
 // endModelCall ends a model call's span with what the provider answered.

@@ -30,6 +30,7 @@ type Engine struct {
 	modelTokens      *prometheus.CounterVec
 	modelCost        *prometheus.CounterVec
 	modelUnknownCost *prometheus.CounterVec
+	rateLimitWait    *prometheus.HistogramVec
 }
 
 // NewEngine makes the engine's metrics and registers them on reg.
@@ -77,11 +78,16 @@ func NewEngine(reg prometheus.Registerer) (*Engine, error) {
 			"Dollars of model calls whose price is known, by workflow.", "workflow"),
 		modelUnknownCost: counter("model_calls_unknown_cost_total",
 			"Model calls whose price is unknown, by workflow: their cost is not in model_cost_usd_total, never counted as zero.", "workflow"),
+		rateLimitWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "rate_limit_wait_seconds",
+			Help:    "How long executed steps waited for the capacity of a rate limit before they ran, by limit key; a step whose run released its worker to wait is observed with its wait in process when it runs.",
+			Buckets: []float64{0, 0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300},
+		}, []string{"key"}),
 	}
 	for _, c := range []prometheus.Collector{
 		e.stepAttempts, e.stepReplays, e.stepDuration, e.attempts, e.attemptFailures, e.runsFinished,
 		e.manifestMissing, e.runRetries, e.runTokens, e.runCost, e.runsUnknownCost,
-		e.modelCalls, e.modelTokens, e.modelCost, e.modelUnknownCost,
+		e.modelCalls, e.modelTokens, e.modelCost, e.modelUnknownCost, e.rateLimitWait,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -102,6 +108,9 @@ func (e *Engine) OnStep(o *klaxontype.StepOutcome) {
 	}
 	e.stepAttempts.WithLabelValues(o.Workflow, outcome).Inc()
 	e.stepDuration.WithLabelValues(o.Workflow).Observe(o.Duration.Seconds())
+	for _, key := range o.RateLimits {
+		e.rateLimitWait.WithLabelValues(key).Observe(o.RateLimitWait.Seconds())
+	}
 }
 
 // OnSpend counts a model call's tokens and cost; it is a

@@ -28,6 +28,7 @@ type checkpointColumns struct {
 	idx, seq, attempt, modelCalls                  []int32
 	runID, name, key, holder                       []string
 	epoch, inputTokens, outputTokens, cachedTokens []int64
+	rateLimitWait                                  []int64
 	output                                         [][]byte
 	startedAt, finishedAt                          []time.Time
 	costUSD                                        []float64
@@ -52,6 +53,7 @@ func (c *checkpointColumns) add(idx int, p *store.StepCheckpointParams, output [
 	c.costUSD = append(c.costUSD, p.Spend.Cost.USD)
 	c.costUnknown = append(c.costUnknown, p.Spend.Cost.Unknown)
 	c.modelCalls = append(c.modelCalls, int32(p.Spend.ModelCalls))
+	c.rateLimitWait = append(c.rateLimitWait, int64(p.RateLimitWait))
 }
 
 // queueCheckpoints queues the batch's checkpoints on b, preceded by their
@@ -75,7 +77,7 @@ func queueCheckpoints(b *pgx.Batch, batch []*writeRequest, results []error, ambi
 	b.Queue(stepsCheckpointSQL, c.idx, c.runID, c.seq, c.name, c.attempt, c.epoch, c.key,
 		c.output, c.startedAt, c.finishedAt, c.holder, c.inputTokens, c.outputTokens, c.cachedTokens,
 		c.costUSD, c.costUnknown, c.modelCalls, now(), ambiguous,
-		klaxontype.ErrLeaseLost.Error(), klaxontype.ErrStepExists.Error()).
+		klaxontype.ErrLeaseLost.Error(), klaxontype.ErrStepExists.Error(), c.rateLimitWait).
 		Query(func(rows pgx.Rows) error {
 			var idx int32
 			var held, accepted bool

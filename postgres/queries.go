@@ -155,6 +155,14 @@ var (
 	outboxPendingSQL string
 	//go:embed sql/outbox_settle.sql
 	outboxSettleSQL string
+	//go:embed sql/rate_limit_advance.sql
+	rateLimitAdvanceSQL string
+	//go:embed sql/rate_limit_list.sql
+	rateLimitListSQL string
+	//go:embed sql/rate_limit_lock.sql
+	rateLimitLockSQL string
+	//go:embed sql/rate_limit_upsert.sql
+	rateLimitUpsertSQL string
 	//go:embed sql/run_activity.sql
 	runActivitySQL string
 	//go:embed sql/run_add_spend.sql

@@ -175,6 +175,7 @@ type stepRow struct {
 	CompensatedAt     *time.Time `db:"compensated_at"`
 	CompensationError *string    `db:"compensation_error"`
 	ResolvedBy        *string    `db:"resolved_by"`
+	RateLimitWait     int64      `db:"rate_limit_wait_ns"`
 	spendColumns
 }
 
@@ -207,6 +208,7 @@ func (o opener) collectSteps(rows pgx.Rows, err error) ([]*klaxontype.StepRecord
 			CompensationError: str(r.CompensationError),
 			ResolvedBy:        str(r.ResolvedBy),
 			Spend:             r.spend(),
+			RateLimitWait:     time.Duration(r.RateLimitWait),
 		}
 	}
 	return steps, nil

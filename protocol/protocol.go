@@ -378,3 +378,36 @@ type WaitAnswer struct {
 	// Until is when a waiting run is claimable again.
 	Until time.Time `json:"until,omitzero"`
 }
+
+// RateLimitAcquireRequest asks for one step execution's capacity of a rate
+// limit (POST /api/v1/worker/ratelimits/acquire).
+type RateLimitAcquireRequest struct {
+	WorkerID string `json:"worker_id" minLength:"1" maxLength:"200"`
+	// RunID is the run whose step asks, for the server's logs.
+	RunID string `json:"run_id,omitempty" maxLength:"64"`
+	Key   string `json:"key" minLength:"1" maxLength:"200"`
+	// Tokens is the estimate of the tokens the step will use, reserved now
+	// and settled with RateLimitSettleRequest.
+	Tokens int64 `json:"tokens,omitempty" minimum:"0"`
+}
+
+// RateLimitAcquireAnswer says when the step may run. Granted: after WaitMS
+// milliseconds, its capacity reserved. Not granted: the capacity is due only
+// at RetryAt, further off than the server lets a step wait reserved; the
+// worker asks again then.
+type RateLimitAcquireAnswer struct {
+	Granted bool      `json:"granted"`
+	WaitMS  int64     `json:"wait_ms"`
+	RetryAt time.Time `json:"retry_at,omitzero"`
+	// Tokens is what was reserved, to settle against the tokens used.
+	Tokens int64 `json:"tokens"`
+}
+
+// RateLimitSettleRequest charges a limit the tokens a step used against
+// those it reserved (POST /api/v1/worker/ratelimits/settle).
+type RateLimitSettleRequest struct {
+	WorkerID string `json:"worker_id" minLength:"1" maxLength:"200"`
+	Key      string `json:"key" minLength:"1" maxLength:"200"`
+	Reserved int64  `json:"reserved" minimum:"0"`
+	Used     int64  `json:"used" minimum:"0"`
+}

@@ -81,6 +81,7 @@ func scanStep(stmt *sqlite.Stmt, keys *store.Keyring) (*klaxontype.StepRecord, e
 		CompensationError: stmt.GetText("compensation_error"),
 		ResolvedBy:        stmt.GetText("resolved_by"),
 		Spend:             scanSpend(stmt),
+		RateLimitWait:     time.Duration(stmt.GetInt64("rate_limit_wait_ns")),
 	}, nil
 }
 

@@ -18,7 +18,7 @@ func (s *Store) StepCheckpoint(ctx context.Context, params *store.StepCheckpoint
 	return s.writer.write(func(conn *sqlite.Conn) error {
 		args := []any{params.RunID, params.Seq, params.Name, params.Attempt,
 			params.Epoch, params.IdempotencyKey, output, params.StartedAt, params.FinishedAt, params.Holder}
-		if err := execute(conn, stepInsertSQL, nil, append(args, spendArgs(params.Spend)...)...); err != nil {
+		if err := execute(conn, stepInsertSQL, nil, append(append(args, spendArgs(params.Spend)...), int64(params.RateLimitWait))...); err != nil {
 			return err
 		}
 		t := now()

@@ -284,6 +284,9 @@ type StepCheckpointParams struct {
 	// Spend is what the step's model calls cost; added to the run's totals in
 	// the same transaction, so it is counted exactly once.
 	Spend klaxontype.Spend
+	// RateLimitWait is how long the step waited for rate-limit capacity
+	// before it ran, kept in its record.
+	RateLimitWait time.Duration
 }
 
 // StepCompensateParams records a compensation's outcome.

@@ -2,8 +2,8 @@
 // one role interface per job, each in a file of its own with the parameters
 // of its methods (engine.go, runs.go, dead_letters.go, outbox.go,
 // breakers.go, alerts.go, reports.go, totals.go, audit.go, retention.go, workers.go,
-// waits.go, schedules.go, keys.go, children.go); keyring.go seals the
-// payloads they keep.
+// waits.go, schedules.go, keys.go, children.go, rate_limits.go); keyring.go
+// seals the payloads they keep.
 // The SQLite and PostgreSQL stores implement it, and the conformance suite in
 // store/storetest runs unchanged against each.
 //
@@ -34,6 +34,7 @@ type Store interface {
 	Schedules
 	Keys
 	Children
+	RateLimits
 
 	// Close releases the store's resources after pending writes are durable.
 	Close() error

@@ -107,6 +107,9 @@ type RunWaitParams struct {
 	Waits []WaitParams
 	// Spend is what the attempt's failed steps spent, added to the run.
 	Spend klaxontype.Spend
+	// Until, when set, is when a step's rate-limit capacity is due: the run
+	// is claimable again by then at the latest, with or without Waits.
+	Until time.Time
 }
 
 // WaitParams is one wait an attempt reached.
@@ -191,8 +194,8 @@ func (p *ApprovalDecideParams) Validate() error {
 
 // Validate reports waits that cannot be recorded.
 func (p *RunWaitParams) Validate() error {
-	if len(p.Waits) == 0 {
-		return errors.New("a run goes waiting on at least one wait")
+	if len(p.Waits) == 0 && p.Until.IsZero() {
+		return errors.New("a run goes waiting on at least one wait, or until a time")
 	}
 	for _, w := range p.Waits {
 		if !w.Kind.Valid() || w.Name == "" || w.Deadline.IsZero() {

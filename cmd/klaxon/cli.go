@@ -104,6 +104,7 @@ never re-run, and every failure ends classified in the dead-letter queue.`,
 		m.auditCommand(),
 		m.workersCommand(),
 		m.schedulesCommand(),
+		m.rateLimitsCommand(),
 		m.retentionCommand(),
 		m.keysCommand(),
 	)

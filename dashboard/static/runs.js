@@ -208,6 +208,8 @@ function timelineRow(run, r, start, span) {
   else if (s) {
     const later = run.attempt - s.attempt;
     execution = html`executed in attempt ${s.attempt}${later > 0 ? html`; <span class="memo">memoized in ${later} later attempt${later > 1 ? 's' : ''}</span>` : ''}`;
+    // rate_limit_wait is a Go duration, in nanoseconds.
+    if (s.rate_limit_wait > 0) execution = html`${execution}; <span class="rate-limit-wait">waited ${fmtMillis(s.rate_limit_wait / 1e6)} for its rate limit</span>`;
   }
   let compensation = '–';
   if (s && s.status === 'compensated') compensation = html`${badge('compensated')} ${fmtTime(s.compensated_at)}`;

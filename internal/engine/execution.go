@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/klaxonhq/klaxon/internal/classify"
 	"github.com/klaxonhq/klaxon/klaxontype"
@@ -63,6 +64,9 @@ type Execution struct {
 	children Children
 	// waits are the durable waits the attempt reached, when one doomed it.
 	waits []store.WaitParams
+	// capacityDue is when the rate-limit capacity of a step that doomed the
+	// attempt is due: the run waits until then, holding no worker.
+	capacityDue time.Time
 	// outcomeTaken is set once the attempt's outcome took its loose spend:
 	// late spend then goes to the store on its own.
 	outcomeTaken bool

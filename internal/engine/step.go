@@ -44,6 +44,8 @@ type StepCall struct {
 	// Compensates registers Code.Compensate as the step's undo.
 	Compensates bool
 	Code        StepCode
+	// RateLimits are the limits the step draws on before it executes.
+	RateLimits []RateLimitDraw
 }
 
 // PendingStep is a step call that has taken its sequence number: it is either
@@ -60,6 +62,9 @@ type PendingStep struct {
 	// wait is the kind of durable wait the step call is; empty for a step
 	// that runs a function.
 	wait klaxontype.WaitKind
+	// rateLimitWait is how long a failed step waited for rate-limit
+	// capacity, for its outcome.
+	rateLimitWait time.Duration
 }
 
 // StepResult is what an execution of a step produced outside this process:
@@ -69,6 +74,9 @@ type StepResult struct {
 	Err               error
 	Started, Finished time.Time
 	Spend             klaxontype.Spend
+	// RateLimitWait is how long the step waited for rate-limit capacity
+	// before it ran.
+	RateLimitWait time.Duration
 }
 
 // Step runs a step call of the run ctx belongs to, and returns the step's
@@ -215,13 +223,22 @@ func (p *PendingStep) run(ctx context.Context) ([]byte, error) {
 	if err := context.Cause(ctx); err != nil {
 		return nil, p.fail(err, 0)
 	}
+	reserved, waited, due, err := p.acquireRateLimits(ctx)
+	switch {
+	case err != nil:
+		return nil, p.fail(err, 0)
+	case !due.IsZero():
+		return nil, p.waitForCapacity(ctx, due)
+	}
 	active := &activeStep{exec: e, seq: p.seq, name: p.call.Name, key: p.key}
 	stepCtx, cancel := withTimeout(context.WithValue(ctx, activeStepKey{}, active), p.call.Timeout, "step")
 	started := time.Now()
 	output, err := bounded(stepCtx, 0, p.call.Code)
 	finished := time.Now()
 	cancel()
-	return p.finish(ctx, StepResult{Output: output, Err: err, Started: started, Finished: finished, Spend: active.end()}, false)
+	spend := active.end()
+	p.settleRateLimits(ctx, reserved, spend)
+	return p.finish(ctx, StepResult{Output: output, Err: err, Started: started, Finished: finished, Spend: spend, RateLimitWait: waited}, false)
 }
 
 // Finish completes a step executed outside this process, by a remote worker:
@@ -265,6 +282,7 @@ func (p *PendingStep) finish(ctx context.Context, result StepResult, decode bool
 	duration := result.Finished.Sub(result.Started)
 	if err != nil {
 		p.exec.addLooseSpend(result.Spend)
+		p.rateLimitWait = result.RateLimitWait
 		return nil, p.fail(err, duration)
 	}
 	if err := p.checkpoint(ctx, result); err != nil {
@@ -335,6 +353,7 @@ func (p *PendingStep) fail(err error, duration time.Duration) error {
 		p.ended(&klaxontype.StepOutcome{
 			RunID: e.run.ID, Workflow: e.run.Workflow, Seq: p.seq, Name: p.call.Name,
 			Err: err, Class: class, Duration: duration,
+			RateLimits: p.drawnKeys(), RateLimitWait: p.rateLimitWait,
 		})
 	}
 	return stepErr
@@ -351,6 +370,7 @@ func (p *PendingStep) checkpoint(ctx context.Context, result StepResult) error {
 		Lease: store.Lease{RunID: e.run.ID, Epoch: e.run.Epoch}, Holder: e.holder,
 		Seq: p.seq, Name: p.call.Name, Attempt: e.run.Attempt, IdempotencyKey: p.key,
 		Output: result.Output, StartedAt: result.Started, FinishedAt: result.Finished, Spend: result.Spend,
+		RateLimitWait: result.RateLimitWait,
 	})
 	latency := time.Since(begin)
 	if err != nil {
@@ -377,6 +397,7 @@ func (p *PendingStep) checkpoint(ctx context.Context, result StepResult) error {
 		p.ended(&klaxontype.StepOutcome{
 			RunID: e.run.ID, Workflow: e.run.Workflow, Seq: p.seq, Name: p.call.Name,
 			Duration: result.Finished.Sub(result.Started), CheckpointLatency: latency, Spend: result.Spend,
+			RateLimits: p.drawnKeys(), RateLimitWait: result.RateLimitWait,
 		})
 	}
 	return nil

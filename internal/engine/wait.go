@@ -164,6 +164,9 @@ func (e *Execution) waiting() []store.WaitParams {
 	if !errors.Is(e.doomed, errWaiting) {
 		return nil
 	}
+	if e.waits == nil && !e.capacityDue.IsZero() {
+		return []store.WaitParams{} // waiting for rate-limit capacity only
+	}
 	return e.waits
 }
 
@@ -171,6 +174,7 @@ func (e *Execution) waiting() []store.WaitParams {
 func (a *attempt) wait(waits []store.WaitParams) {
 	waiting, err := a.worker.config.Store.RunWait(context.WithoutCancel(a.ctx), &store.RunWaitParams{
 		Lease: a.lease(), Holder: a.holder, Workflow: a.run.Workflow, Waits: waits, Spend: a.exec.looseSpend(),
+		Until: a.exec.capacityUntil(),
 	})
 	if a.storeFailed("wait", err) {
 		return

@@ -8,9 +8,11 @@
 WITH input AS (
     SELECT * FROM unnest($1::int[], $2::text[], $3::int[], $4::text[], $5::int[], $6::bigint[],
                          $7::text[], $8::bytea[], $9::timestamptz[], $10::timestamptz[], $11::text[],
-                         $12::bigint[], $13::bigint[], $14::bigint[], $15::float8[], $16::bool[], $17::int[])
+                         $12::bigint[], $13::bigint[], $14::bigint[], $15::float8[], $16::bool[], $17::int[],
+                         $22::bigint[])
         AS i(idx, run_id, seq, name, attempt, epoch, idempotency_key, output, started_at, finished_at,
-             holder, input_tokens, output_tokens, cached_tokens, cost_usd, cost_unknown, model_calls)
+             holder, input_tokens, output_tokens, cached_tokens, cost_usd, cost_unknown, model_calls,
+             rate_limit_wait_ns)
 ),
 -- Each run is looked up on its primary key (LATERAL): a join of the input
 -- with the runs leaves the planner free to compare every pair.
@@ -22,10 +24,10 @@ held AS (
 inserted AS (
     INSERT INTO steps (run_id, seq, name, status, attempt, epoch, idempotency_key, output,
                        started_at, finished_at, input_tokens, output_tokens, cached_tokens,
-                       cost_usd, cost_unknown, model_calls)
+                       cost_usd, cost_unknown, model_calls, rate_limit_wait_ns)
     SELECT i.run_id, i.seq, i.name, 'completed', i.attempt, i.epoch, i.idempotency_key, i.output,
            i.started_at, i.finished_at, i.input_tokens, i.output_tokens, i.cached_tokens,
-           i.cost_usd, i.cost_unknown, i.model_calls
+           i.cost_usd, i.cost_unknown, i.model_calls, i.rate_limit_wait_ns
     FROM input i JOIN held h ON h.idx = i.idx
     ORDER BY i.idx
     ON CONFLICT (run_id, seq) DO NOTHING

@@ -60,6 +60,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, rows Rows) {
 	t.Run("Waits", func(t *testing.T) { testWaits(t, h) })
 	t.Run("Schedules", func(t *testing.T) { testSchedules(t, h) })
 	t.Run("Children", func(t *testing.T) { testChildren(t, h) })
+	t.Run("RateLimits", func(t *testing.T) { testRateLimits(t, h) })
 	t.Run("HostileText", func(t *testing.T) { testHostileText(t, h) })
 	t.Run("Close", func(t *testing.T) { testClose(t, h) })
 }

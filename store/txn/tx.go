@@ -206,6 +206,18 @@ type Tx interface {
 	// that have not ended, oldest first.
 	RunsOpenOfEntity(ctx context.Context, key, value string) ([]string, error)
 
+	// RateLimitLock reads a rate limit's row and keeps every other
+	// acquisition of it waiting until this transaction ends; nil when the
+	// limit is not declared.
+	RateLimitLock(ctx context.Context, key string) (*RateLimitRow, error)
+	// RateLimitRows reads every rate limit's row, by key.
+	RateLimitRows(ctx context.Context) ([]*RateLimitRow, error)
+	// RateLimitUpsert declares a limit, or changes an existing one's
+	// definition keeping its arrival times.
+	RateLimitUpsert(ctx context.Context, limit *klaxontype.RateLimit) error
+	// RateLimitAdvance records a limit's arrival times.
+	RateLimitAdvance(ctx context.Context, key string, requestTAT, tokenTAT int64) error
+
 	// OutboxGiveUp gives up the pending notifications of a channel that no
 	// deliverer holds, keeping lastError, and counts them.
 	OutboxGiveUp(ctx context.Context, channel, lastError string, at time.Time) (int, error)

@@ -32,11 +32,15 @@ func (r Rules) RunWait(ctx context.Context, params *store.RunWaitParams) (*store
 		if err != nil {
 			return err
 		}
+		first := store.WaitParams{Name: "rate limit"}
+		if len(params.Waits) > 0 {
+			first = params.Waits[0]
+		}
 		if !held {
-			refused, err = suppress(ctx, tx, params.Lease, params.Holder, t, "wait", params.Waits[0].Name, params.Waits[0].Seq, klaxontype.ErrLeaseLost)
+			refused, err = suppress(ctx, tx, params.Lease, params.Holder, t, "wait", first.Name, first.Seq, klaxontype.ErrLeaseLost)
 			return err
 		}
-		until := time.Time{}
+		until := params.Until
 		for i := range params.Waits {
 			w := &params.Waits[i]
 			deadline, err := r.beginWait(ctx, tx, params, w, t)
@@ -67,7 +71,7 @@ func (r Rules) RunWait(ctx context.Context, params *store.RunWaitParams) (*store
 		waiting = &store.RunWaiting{Until: until}
 		return tx.EventInsert(ctx, &klaxontype.Event{
 			RunID: params.RunID, Type: klaxontype.EventRunWaiting, Actor: params.Holder, At: t,
-			Step: params.Waits[0].Name, StepSeq: params.Waits[0].Seq,
+			Step: first.Name, StepSeq: first.Seq,
 			Message: waitingMessage(params.Waits, until, t),
 		}, nil)
 	})
@@ -184,6 +188,9 @@ func satisfy(ctx context.Context, tx Tx, runID string, seq int, name, key string
 }
 
 func waitingMessage(waits []store.WaitParams, until, t time.Time) string {
+	if len(waits) == 0 {
+		return fmt.Sprintf("waits for rate-limit capacity, due at %s", until.UTC().Format(time.RFC3339Nano))
+	}
 	w := waits[0]
 	what := fmt.Sprintf("%s %q", w.Kind, w.Name)
 	if len(waits) > 1 {

@@ -47,6 +47,7 @@ from .errors import (
 from .model_calls import classify_model_error, jsonable_response, read_usage
 from .policy import Budget, RetryPolicy
 from .protocol import ModelCall
+from .rate_limits import RateLimitGrant
 from .waits import ApprovalDecision, ApprovalRequest, Signal, SignalResult, Wait
 from .worker import SDK_VERSION, Worker
 
@@ -59,6 +60,7 @@ __all__ = [
     "Budget",
     "RetryPolicy",
     "ModelCall",
+    "RateLimitGrant",
     "ApprovalDecision",
     "ApprovalRequest",
     "Wait",

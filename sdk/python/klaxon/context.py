@@ -53,6 +53,8 @@ from .protocol import (
     WaitRequest,
     WorkerProtocol,
 )
+from .rate_limits import RateLimitGrant
+from .rate_limits import acquire as _acquire_rate_limit
 from .waits import ApprovalDecision, format_time
 
 __all__ = ["Context", "RunCore", "RunStopped", "ReplayFrontier", "error_info", "PANIC_TYPES"]
@@ -738,6 +740,25 @@ class Context:
     def parallel(self, *futures: Future[Any]) -> list[Any]:
         """Wait for steps started with :meth:`go`; their outputs in order (the first failure raises)."""
         return [f.result() for f in futures]
+
+    def rate_limit(self, key: str, *, tokens: int = 0) -> RateLimitGrant:
+        """Wait for the capacity of the rate limit ``key`` (declared in Go or ``klaxon ratelimits``), shared by every worker.
+
+        Call it inside a step's function, right before the call the limit
+        guards; ``tokens`` is the estimate reserved. Use the grant as a
+        context manager and report the tokens used, so the limit is charged
+        what the call really used::
+
+            def call() -> str:
+                with ctx.rate_limit("openai/gpt-4o-mini", tokens=800) as limit:
+                    response = openai_call()
+                    limit.used(response.usage.total_tokens)
+                return response.text
+
+        The wait holds the worker (its lease is kept by heartbeats). An
+        undeclared key raises the server's 404 problem.
+        """
+        return _acquire_rate_limit(self._core, key, tokens)
 
     # ------------------------------------------------------------ waits
 

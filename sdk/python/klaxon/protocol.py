@@ -495,6 +495,25 @@ class WaitAnswer:
         )
 
 
+@dataclass(frozen=True)
+class RateLimitAnswer:
+    """An acquisition of a rate limit: ``granted`` after ``wait_ms``, or due only at ``retry_at``."""
+
+    granted: bool
+    wait_ms: int = 0
+    retry_at: str = ""
+    tokens: int = 0
+
+    @classmethod
+    def from_wire(cls, wire: Mapping[str, Any]) -> RateLimitAnswer:
+        return cls(
+            granted=bool(wire.get("granted", False)),
+            wait_ms=int(wire.get("wait_ms") or 0),
+            retry_at=str(wire.get("retry_at") or ""),
+            tokens=int(wire.get("tokens") or 0),
+        )
+
+
 # ---------------------------------------------------------------- heartbeat
 
 
@@ -726,6 +745,15 @@ class WorkerProtocol:
         if lease_ms is not None:
             body["lease_ms"] = lease_ms
         return [str(r) for r in _list(self._post("/heartbeat", body, idempotent=True).get("lost"))]
+
+    def rate_limit_acquire(self, worker_id: str, run_id: str, key: str, tokens: int) -> RateLimitAnswer:
+        # Not retried: a repeated acquisition would reserve twice.
+        body: Wire = {"worker_id": worker_id, "run_id": run_id, "key": key, "tokens": tokens}
+        return RateLimitAnswer.from_wire(self._post("/ratelimits/acquire", body, idempotent=False))
+
+    def rate_limit_settle(self, worker_id: str, key: str, reserved: int, used: int) -> None:
+        body: Wire = {"worker_id": worker_id, "key": key, "reserved": reserved, "used": used}
+        self._post("/ratelimits/settle", body, idempotent=False)
 
     def release(self, run_id: str, worker_id: str, epoch: int) -> None:
         path = f"/runs/{urllib.parse.quote(run_id, safe='')}/release"

@@ -1,0 +1,2 @@
+-- Of concurrent acquisitions of one limit, one at a time reads and moves it.
+SELECT key, requests, tokens, per_ns, request_tat, token_tat, updated_at FROM rate_limits WHERE key = $1 FOR UPDATE;

@@ -1,0 +1,182 @@
+package storetest
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// testRateLimits checks the rate limits: a declaration is refused whole
+// when invalid, a limit grants its requests at once and then spaces them,
+// a wait longer than the caller accepts reserves nothing, tokens are
+// reserved by estimate and settled by use, and concurrent acquisitions
+// together never exceed the limit.
+func testRateLimits(t *testing.T, h *harness) {
+	hourly := func(requests, tokens int64) *store.RateLimitSaveParams {
+		return &store.RateLimitSaveParams{Key: "openai/gpt-4o-mini", Requests: requests, Tokens: tokens, Per: time.Hour}
+	}
+	near := func(t *testing.T, what string, got, want time.Duration) {
+		t.Helper()
+		if got < want-5*time.Second || got > want+time.Second {
+			t.Errorf("%s is %s; want about %s", what, got, want)
+		}
+	}
+
+	t.Run("BadInputChangesNothing", func(t *testing.T) {
+		t.Parallel()
+		f := h.fixture(t)
+		for _, bad := range []*store.RateLimitSaveParams{
+			{Key: "", Requests: 1, Per: time.Second},
+			{Key: "k", Requests: 0, Per: time.Second},
+			{Key: "k", Requests: -5, Per: time.Second},
+			{Key: "k", Requests: 1, Tokens: -1, Per: time.Second},
+			{Key: "k", Requests: 1, Per: 0},
+			{Key: "k", Requests: 1, Per: -time.Second},
+			{Key: "k\x00", Requests: 1, Per: time.Second},
+		} {
+			if _, err := f.store.RateLimitSave(f.ctx, bad); !errors.Is(err, klaxontype.ErrInvalid) {
+				t.Errorf("saving %+v: %v; want ErrInvalid", bad, err)
+			}
+		}
+		list, err := f.store.RateLimitList(f.ctx)
+		if err != nil || len(list) != 0 {
+			t.Fatalf("after refused declarations the store lists %+v (%v); want none", list, err)
+		}
+		if _, err := f.store.RateLimitAcquire(f.ctx, &store.RateLimitAcquireParams{Key: "nobody"}); !errors.Is(err, klaxontype.ErrNotFound) {
+			t.Errorf("acquiring an undeclared limit: %v; want ErrNotFound", err)
+		}
+		if err := f.store.RateLimitSettle(f.ctx, &store.RateLimitSettleParams{Key: "nobody", Tokens: 5}); !errors.Is(err, klaxontype.ErrNotFound) {
+			t.Errorf("settling an undeclared limit: %v; want ErrNotFound", err)
+		}
+	})
+
+	t.Run("RequestsAreSpaced", func(t *testing.T) {
+		t.Parallel()
+		f := h.fixture(t)
+		saved, err := f.store.RateLimitSave(f.ctx, hourly(5, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if saved.Key != "openai/gpt-4o-mini" || saved.Requests != 5 || saved.Per != time.Hour || saved.State == nil ||
+			saved.State.RequestsAvailable != 5 {
+			t.Fatalf("saved %+v (state %+v)", saved, saved.State)
+		}
+		acquire := func(maxWait time.Duration) *klaxontype.RateLimitGrant {
+			t.Helper()
+			grant, err := f.store.RateLimitAcquire(f.ctx, &store.RateLimitAcquireParams{Key: "openai/gpt-4o-mini", MaxWait: maxWait})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return grant
+		}
+		for i := range 5 {
+			if grant := acquire(0); !grant.Granted || grant.Wait != 0 {
+				t.Fatalf("acquisition %d of a fresh limit of 5: %+v; want granted at once", i+1, grant)
+			}
+		}
+		refused := acquire(time.Minute)
+		if refused.Granted || refused.RetryAt.IsZero() {
+			t.Fatalf("the 6th acquisition with a minute to wait: %+v; want refused with a time to come back", refused)
+		}
+		near(t, "the refused wait", refused.Wait, 12*time.Minute)
+		// Nothing was reserved by the refusal: the next caller waits as long.
+		reserved := acquire(time.Hour)
+		if !reserved.Granted {
+			t.Fatalf("an acquisition accepting an hour's wait: %+v; want granted", reserved)
+		}
+		near(t, "the reserved wait", reserved.Wait, 12*time.Minute)
+		// The reservation is spent: the one after waits a share more.
+		near(t, "the wait after a reservation", acquire(0).Wait, 24*time.Minute)
+		list, err := f.store.RateLimitList(f.ctx)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("listed %+v (%v)", list, err)
+		}
+		if s := list[0].State; s.RequestsAvailable != 0 || !s.RequestsNext.After(time.Now().Add(time.Hour)) {
+			t.Errorf("state after 6 of 5 requests: %+v; want none available, full again in over an hour", s)
+		}
+		// A new definition keeps what is spent.
+		if _, err := f.store.RateLimitSave(f.ctx, hourly(50, 0)); err != nil {
+			t.Fatal(err)
+		}
+		if grant := acquire(0); grant.Granted {
+			t.Errorf("after raising the limit the budget spent still stands; got %+v", grant)
+		}
+	})
+
+	t.Run("TokensReservedThenSettled", func(t *testing.T) {
+		t.Parallel()
+		f := h.fixture(t)
+		if _, err := f.store.RateLimitSave(f.ctx, hourly(100, 1000)); err != nil {
+			t.Fatal(err)
+		}
+		acquire := func(tokens int64) *klaxontype.RateLimitGrant {
+			t.Helper()
+			grant, err := f.store.RateLimitAcquire(f.ctx, &store.RateLimitAcquireParams{Key: "openai/gpt-4o-mini", Tokens: tokens})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return grant
+		}
+		settle := func(tokens int64) {
+			t.Helper()
+			if err := f.store.RateLimitSettle(f.ctx, &store.RateLimitSettleParams{Key: "openai/gpt-4o-mini", Tokens: tokens}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if grant := acquire(600); !grant.Granted || grant.Tokens != 600 {
+			t.Fatalf("600 of 1000 tokens: %+v; want granted", grant)
+		}
+		if grant := acquire(600); grant.Granted {
+			t.Fatalf("600 more tokens with 400 left: %+v; want refused", grant)
+		}
+		settle(-300) // the first call used 300 of its 600
+		if grant := acquire(600); !grant.Granted {
+			t.Fatalf("600 tokens with 700 left after the settlement: %+v; want granted", grant)
+		}
+		settle(500) // the second used 1100: a debt
+		list, err := f.store.RateLimitList(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := list[0].State; s.TokensAvailable > -390 || s.TokensAvailable < -400 {
+			t.Errorf("tokens available after using 1400 of 1000: %d; want about -400", s.TokensAvailable)
+		}
+		// An estimate above the limit is capped at it, so it can be granted.
+		grant, err := f.store.RateLimitAcquire(f.ctx, &store.RateLimitAcquireParams{Key: "openai/gpt-4o-mini", Tokens: 5000, MaxWait: 3 * time.Hour})
+		if err != nil || !grant.Granted || grant.Tokens != 1000 {
+			t.Fatalf("an estimate of 5000 of 1000: %+v (%v); want granted for 1000", grant, err)
+		}
+		near(t, "the wait for a full budget after a debt of 400", grant.Wait, 84*time.Minute)
+	})
+
+	t.Run("ConcurrentAcquisitionsShareOneLimit", func(t *testing.T) {
+		t.Parallel()
+		f := h.fixture(t)
+		if _, err := f.store.RateLimitSave(f.ctx, hourly(10, 0)); err != nil {
+			t.Fatal(err)
+		}
+		var granted atomic.Int32
+		var wg sync.WaitGroup
+		for range 40 {
+			wg.Go(func() {
+				grant, err := f.store.RateLimitAcquire(f.ctx, &store.RateLimitAcquireParams{Key: "openai/gpt-4o-mini"})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if grant.Granted {
+					granted.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if n := granted.Load(); n != 10 {
+			t.Errorf("40 concurrent acquisitions of a limit of 10: %d granted", n)
+		}
+	})
+}
