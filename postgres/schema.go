@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"hash/fnv"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/klaxonhq/klaxon/internal/migrationfile"
@@ -26,19 +27,24 @@ func (s *Store) prepareSchema(ctx context.Context, noMigrate bool) error {
 			return err
 		}
 		defer conn.Release()
-		version, err := inspectSchema(ctx, conn.Conn(), s.schema)
+		recorded, err := inspectSchema(ctx, conn.Conn(), s.schema)
 		if err != nil {
 			return err
 		}
-		if version == SchemaVersion() {
-			s.version = version
+		missing, err := missingMigrations(recorded)
+		if err != nil {
+			return err
+		}
+		if len(missing) == 0 {
+			s.version = SchemaVersion()
 			return nil
 		}
 		if noMigrate {
-			if version == 0 {
+			if len(recorded) == 0 {
 				return fmt.Errorf("schema %q holds no Klaxon tables: run klaxon migrate first", s.schema)
 			}
-			return fmt.Errorf("the database schema is at version %d, older than this klaxon's %d: run klaxon migrate first", version, SchemaVersion())
+			return fmt.Errorf("the database schema is at version %d and lacks migrations %v of this klaxon's %d: run klaxon migrate first",
+				slices.Max(recorded), migrationfile.Versions(missing), SchemaVersion())
 		}
 		lock := lockKey(s.schema)
 		if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lock); err != nil {
@@ -46,10 +52,10 @@ func (s *Store) prepareSchema(ctx context.Context, noMigrate bool) error {
 		}
 		defer func() { _, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lock) }()
 		// Another process may have migrated while this one waited.
-		if version, err = inspectSchema(ctx, conn.Conn(), s.schema); err != nil {
+		if recorded, err = inspectSchema(ctx, conn.Conn(), s.schema); err != nil {
 			return err
 		}
-		applied, err := migrate(ctx, conn.Conn(), s.schema, version)
+		applied, err := migrate(ctx, conn.Conn(), s.schema, recorded)
 		if err != nil {
 			return err
 		}
@@ -66,33 +72,50 @@ func lockKey(schema string) int64 {
 	return int64(h.Sum64())
 }
 
-// inspectSchema reads the schema's version, refusing another program's tables
-// and a schema newer than this binary. It writes nothing.
-func inspectSchema(ctx context.Context, conn *pgx.Conn, schema string) (int, error) {
+// inspectSchema reads the migration versions the schema has recorded,
+// refusing another program's tables and a schema newer than this binary. It
+// writes nothing.
+func inspectSchema(ctx context.Context, conn *pgx.Conn, schema string) ([]int, error) {
 	var tables, klaxonTables int
 	if err := conn.QueryRow(ctx, schemaTablesSQL, schema).Scan(&tables, &klaxonTables); err != nil {
-		return 0, err
+		return nil, err
 	}
 	if klaxonTables == 0 {
 		if tables > 0 {
-			return 0, fmt.Errorf("schema %q holds %d tables but no Klaxon schema: it belongs to another program", schema, tables)
+			return nil, fmt.Errorf("schema %q holds %d tables but no Klaxon schema: it belongs to another program", schema, tables)
 		}
-		return 0, nil
+		return nil, nil
 	}
-	var version int
-	if err := conn.QueryRow(ctx, schemaVersionSQL).Scan(&version); err != nil {
-		return 0, err
+	rows, err := conn.Query(ctx, migrationsRecordedSQL)
+	if err != nil {
+		return nil, err
 	}
-	if supported := SchemaVersion(); version > supported {
-		return version, &klaxontype.SchemaTooNewError{Database: version, Supported: supported}
+	recorded, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return nil, err
 	}
-	return version, nil
+	if len(recorded) > 0 {
+		if version, supported := slices.Max(recorded), SchemaVersion(); version > supported {
+			return recorded, &klaxontype.SchemaTooNewError{Database: version, Supported: supported}
+		}
+	}
+	return recorded, nil
 }
 
-// migrate creates the schema if needed and applies every migration newer than
-// from, each in its own transaction.
-func migrate(ctx context.Context, conn *pgx.Conn, schema string, from int) (applied []int, err error) {
+// missingMigrations lists the embedded migrations the schema has not
+// recorded, oldest first.
+func missingMigrations(recorded []int) ([]migrationfile.Migration, error) {
 	list, err := migrationfile.List(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	return migrationfile.Missing(list, recorded), nil
+}
+
+// migrate creates the schema if needed and applies every migration it has
+// not recorded, each in its own transaction.
+func migrate(ctx context.Context, conn *pgx.Conn, schema string, recorded []int) (applied []int, err error) {
+	list, err := missingMigrations(recorded)
 	if err != nil {
 		return nil, err
 	}
@@ -103,9 +126,6 @@ func migrate(ctx context.Context, conn *pgx.Conn, schema string, from int) (appl
 		return nil, err
 	}
 	for _, m := range list {
-		if m.Version <= from {
-			continue
-		}
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return err

@@ -73,3 +73,39 @@ func TestOpenRefusesWhatItCannotUse(t *testing.T) {
 		t.Errorf("opening a missing schema to read: %v; want a hint to run klaxon migrate", err)
 	}
 }
+
+// A schema that has a newer migration but never got an older one (a
+// migration merged after its successor was deployed) gets the older one at
+// the next Open, and a read-only Open names what is missing.
+func TestOpenAppliesAMigrationBelowTheNewestRecorded(t *testing.T) {
+	ctx := context.Background()
+	url := schemaURL(t)
+	st, err := postgres.Open(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP TABLE encryption_keys; DELETE FROM klaxon_migrations WHERE version = 12"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := postgres.Open(ctx, url, &postgres.Options{NoMigrate: true}); err == nil || !strings.Contains(err.Error(), "lacks migrations [12]") {
+		t.Errorf("a read-only open of a schema without migration 12: %v", err)
+	}
+	st, err = postgres.Open(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if applied := st.AppliedMigrations(); len(applied) != 1 || applied[0] != 12 {
+		t.Errorf("applied %v, want [12]", applied)
+	}
+	var tables int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'encryption_keys' AND table_schema = current_schema()").Scan(&tables); err != nil || tables != 1 {
+		t.Errorf("encryption_keys tables after the open: %d, %v", tables, err)
+	}
+}

@@ -127,6 +127,8 @@ var (
 	keysRotateStepsArchiveSQL string
 	//go:embed sql/migration_record.sql
 	migrationRecordSQL string
+	//go:embed sql/migrations_recorded.sql
+	migrationsRecordedSQL string
 	//go:embed sql/migrations_table_create.sql
 	migrationsTableCreateSQL string
 	//go:embed sql/outbox_claim.sql
@@ -265,8 +267,6 @@ var (
 	schedulesDueSQL string
 	//go:embed sql/schema_tables.sql
 	schemaTablesSQL string
-	//go:embed sql/schema_version.sql
-	schemaVersionSQL string
 	//go:embed sql/signal_by_key.sql
 	signalByKeySQL string
 	//go:embed sql/signal_consume.sql

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klaxonhq/klaxon/internal/migrationfile"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
 	"github.com/klaxonhq/klaxon/store/txn"
@@ -159,7 +160,7 @@ func checkPath(path string) error {
 // prepareSchema checks the file before it writes anything, then switches to
 // WAL and applies missing migrations.
 func (s *Store) prepareSchema(conn *sqlite.Conn, synchronous string, noMigrate bool) error {
-	version, err := inspectSchema(conn)
+	recorded, err := inspectSchema(conn)
 	if err != nil {
 		if sqlite.ErrCode(err) == sqlite.ResultNotADB {
 			return errors.New("the file is not a SQLite database")
@@ -171,8 +172,13 @@ func (s *Store) prepareSchema(conn *sqlite.Conn, synchronous string, noMigrate b
 		}
 		return err
 	}
-	if noMigrate && version < SchemaVersion() {
-		return fmt.Errorf("the database schema is at version %d, older than this klaxon's %d: run klaxon migrate first", version, SchemaVersion())
+	if noMigrate {
+		if missing, err := missingMigrations(recorded); err != nil {
+			return err
+		} else if len(missing) > 0 {
+			return fmt.Errorf("the database schema is at version %d and lacks migrations %v of this klaxon's %d: run klaxon migrate first",
+				newestOf(recorded), migrationfile.Versions(missing), SchemaVersion())
+		}
 	}
 	for _, pragma := range []string{
 		"PRAGMA journal_mode = WAL",
@@ -183,7 +189,7 @@ func (s *Store) prepareSchema(conn *sqlite.Conn, synchronous string, noMigrate b
 			return fmt.Errorf("%s: %w", pragma, err)
 		}
 	}
-	applied, err := migrate(conn, version)
+	applied, err := migrate(conn, recorded)
 	if err != nil {
 		return err
 	}

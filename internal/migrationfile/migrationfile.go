@@ -60,3 +60,26 @@ func Newest(fsys fs.FS, dir string) int {
 	}
 	return list[len(list)-1].Version
 }
+
+// Missing returns the migrations of list whose versions are not in recorded,
+// oldest first. It looks at every version, not only those above the newest
+// recorded, so that a migration merged after a newer one was applied is
+// still applied rather than silently skipped.
+func Missing(list []Migration, recorded []int) []Migration {
+	var missing []Migration
+	for _, m := range list {
+		if !slices.Contains(recorded, m.Version) {
+			missing = append(missing, m)
+		}
+	}
+	return missing
+}
+
+// Versions lists the versions of migrations, in their order.
+func Versions(migrations []Migration) []int {
+	versions := make([]int, len(migrations))
+	for i, m := range migrations {
+		versions[i] = m.Version
+	}
+	return versions
+}

@@ -48,3 +48,15 @@ func TestListRefusesAMisnamedFile(t *testing.T) {
 		t.Errorf("Newest of no migrations is %d, want 0", newest)
 	}
 }
+
+func TestMissingIncludesAVersionBelowTheNewestRecorded(t *testing.T) {
+	t.Parallel()
+	list := []Migration{{Version: 1}, {Version: 2}, {Version: 3}, {Version: 4}}
+	missing := Versions(Missing(list, []int{1, 3}))
+	if len(missing) != 2 || missing[0] != 2 || missing[1] != 4 {
+		t.Errorf("missing %v, want [2 4]: migration 2 was merged after 3 was applied", missing)
+	}
+	if missing := Missing(list, []int{1, 2, 3, 4}); len(missing) != 0 {
+		t.Errorf("missing %v of a database that has them all", Versions(missing))
+	}
+}
