@@ -2,7 +2,7 @@
 // typed Go client of that API which the CLI uses in its --server mode.
 //
 // It is an adapter that nothing imports but commands. It may import only the
-// standard library, the root package, klaxontype, store, protocol,
+// standard library, the root package, klaxontype, store, protocol, redact,
 // github.com/danielgtaylor/huma/v2 and github.com/oklog/ulid/v2. The API is declared with huma, so that the
 // OpenAPI document served at /api/v1/openapi.json is generated from the same
 // Go types the handlers decode and encode.
