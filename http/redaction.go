@@ -3,7 +3,6 @@ package http
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/klaxontype"
@@ -41,29 +40,13 @@ func (s *Server) maskFor(ctx context.Context) (*payloadMask, error) {
 }
 
 // redactionRules are the recorded rules of the workflows that have one, by
-// workflow name. A recorded rule that no longer compiles is an error rather
-// than no rule: the values it was meant to hide must not show.
+// workflow name.
 func (s *Server) redactionRules(ctx context.Context) (map[string]*redact.Rule, error) {
 	workflows, err := s.runs.WorkflowList(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var rules map[string]*redact.Rule
-	for _, workflow := range workflows {
-		policies := workflow.Policies
-		if policies == nil || len(policies.Redact)+len(policies.RedactPatterns) == 0 {
-			continue
-		}
-		rule, err := redact.NewRule(policies.Redact, policies.RedactPatterns)
-		if err != nil {
-			return nil, fmt.Errorf("the recorded redaction rule of workflow %q: %w", workflow.Name, err)
-		}
-		if rules == nil {
-			rules = make(map[string]*redact.Rule)
-		}
-		rules[workflow.Name] = rule
-	}
-	return rules, nil
+	return redact.Rules(workflows)
 }
 
 // refuseMarker refuses a payload an operator supplies for a run of workflow
@@ -146,17 +129,9 @@ func (m *payloadMask) deadLetters(entries []*klaxontype.DeadLetter) {
 }
 
 func (m *payloadMask) deadLetter(entry *klaxontype.DeadLetter) {
-	if entry == nil {
-		return
+	if entry != nil {
+		*entry = *m.rule(entry.Workflow).DeadLetter(entry)
 	}
-	rule := m.rule(entry.Workflow)
-	if rule.Empty() {
-		return
-	}
-	entry.Input = rule.JSON(entry.Input)
-	entry.Reason = rule.Text(entry.Reason)
-	entry.CloseReason = rule.Text(entry.CloseReason)
-	maskAttempts(rule, entry.Attempts)
 }
 
 func (m *payloadMask) waits(waits []*klaxontype.Wait) {

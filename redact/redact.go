@@ -6,7 +6,7 @@
 // workflow's redaction rule (klaxon.Redact, klaxon.RedactPattern), so that
 // a path means the same thing everywhere.
 //
-// It may import only the standard library.
+// It may import only the standard library and klaxontype.
 package redact
 
 import (
