@@ -15,6 +15,7 @@ import (
 	"github.com/klaxonhq/klaxon"
 	klaxonhttp "github.com/klaxonhq/klaxon/http"
 	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/protocol"
 	"github.com/klaxonhq/klaxon/sqlite"
 )
 
@@ -238,5 +239,40 @@ func awaitRun(t *testing.T, st *sqlite.Store, id string, status klaxontype.RunSt
 			t.Fatalf("run %s is %s, not %s, after 10s", id, run.Status, status)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestRedactFromWorkerProtocol: a worker of another language registers a
+// rule with its workflow; a bad path is refused with 422 naming it and
+// registers nothing; a good rule masks the runs for an operate token.
+func TestRedactFromWorkerProtocol(t *testing.T) {
+	t.Parallel()
+	f := newWorkerFixture(t)
+	r := f.post("/register", protocol.RegisterRequest{
+		Worker:    protocol.WorkerInfo{ID: "py-1", Language: "python"},
+		Workflows: []protocol.HostedWorkflow{{Name: "py-onboard", Redact: []string{"$.ok", "customer.email"}}},
+	}, http.StatusUnprocessableEntity, nil)
+	r.wantProblem(t, http.StatusUnprocessableEntity, "customer.email", "is not a JSON path")
+	if workflows, err := f.store.WorkflowList(context.Background()); err != nil || len(workflows) != 0 {
+		t.Fatalf("a refused registration recorded %d workflows (%v)", len(workflows), err)
+	}
+	f.post("/register", protocol.RegisterRequest{
+		Worker: protocol.WorkerInfo{ID: "py-1", Language: "python"},
+		Workflows: []protocol.HostedWorkflow{{Name: "py-onboard", Redact: []string{"$.customer.email"},
+			RedactPatterns: []string{`sk-[A-Za-z0-9]{20,}`}}},
+	}, http.StatusOK, nil)
+	runID := f.enqueue("py-onboard", `{"customer":{"email":"`+customerEmail+`"},"note":"`+customerKey+`"}`)
+	operator := f.do(http.MethodGet, "/api/v1/runs/"+runID, operateSecret, "")
+	if strings.Contains(string(operator.body), customerEmail) || strings.Contains(string(operator.body), customerKey) {
+		t.Errorf("an operate token sees the secrets: %s", operator.body)
+	}
+	admin := f.do(http.MethodGet, "/api/v1/runs/"+runID, adminSecret, "")
+	if !strings.Contains(string(admin.body), customerEmail) || !strings.Contains(string(admin.body), customerKey) {
+		t.Errorf("an admin token does not see the values: %s", admin.body)
+	}
+	// The worker itself gets the real input to work on.
+	runs := f.claim("py-onboard", time.Second)
+	if len(runs) != 1 || !strings.Contains(string(runs[0].Input), customerEmail) {
+		t.Errorf("the worker's claim did not carry the real input: %+v", runs)
 	}
 }
