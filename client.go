@@ -205,7 +205,7 @@ func (c *Client) Start(ctx context.Context) error {
 		OnStep:            c.config.OnStep,
 		OnAttempt:         c.config.OnAttempt,
 		OnSpend:           c.config.OnSpend,
-		Tracer:            c.config.Tracer,
+		Tracer:            c.tracer(),
 		Routes:            c.config.Routes,
 		OnBreaker:         c.config.OnBreaker,
 		Classifier:        classifier(c.config.ClassifyRules),
