@@ -168,7 +168,8 @@ func NewServer(config Config) (*Server, error) {
 func apiConfig() huma.Config {
 	config := huma.DefaultConfig("Klaxon", "v1")
 	config.Info.Description = "Durable execution for AI-agent jobs: enqueue runs, inspect them, and act on the dead-letter queue. " +
-		"Every error is application/problem+json."
+		"Every error is application/problem+json. A workflow's redaction rule masks its runs' payloads as \"[redacted]\" " +
+		"for tokens below admin (docs/redaction.md); an edited payload still holding the marker is refused with 422."
 	config.CreateHooks = nil
 	config.DocsPath = ""
 	config.SchemasPath = ""
