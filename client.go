@@ -148,13 +148,22 @@ func (c *Client) Register(workflows ...Registrable) error {
 	if c.worker != nil {
 		return errors.New("klaxon: register workflows before Start")
 	}
+	// Everything is checked before any workflow is added: a refused
+	// Register changes nothing.
+	seen := make(map[string]bool, len(workflows))
 	for _, w := range workflows {
 		if w.Name() == "" {
 			return errors.New("klaxon: a workflow needs a name")
 		}
-		if _, dup := c.workflows[w.Name()]; dup {
+		if _, dup := c.workflows[w.Name()]; dup || seen[w.Name()] {
 			return fmt.Errorf("klaxon: workflow %q is registered twice", w.Name())
 		}
+		seen[w.Name()] = true
+		if err := w.checkRedaction(); err != nil {
+			return err
+		}
+	}
+	for _, w := range workflows {
 		c.workflows[w.Name()] = w
 	}
 	return nil
@@ -196,7 +205,7 @@ func (c *Client) Start(ctx context.Context) error {
 		OnStep:            c.config.OnStep,
 		OnAttempt:         c.config.OnAttempt,
 		OnSpend:           c.config.OnSpend,
-		Tracer:            c.config.Tracer,
+		Tracer:            c.tracer(),
 		Routes:            c.config.Routes,
 		OnBreaker:         c.config.OnBreaker,
 		Classifier:        classifier(c.config.ClassifyRules),
@@ -223,6 +232,7 @@ func (c *Client) Start(ctx context.Context) error {
 			Name: name, Version: definition.Version, ExpectedSteps: definition.ExpectedSteps,
 			InputSchema: c.workflows[name].inputSchema(), Policies: policies(definition),
 		}
+		registration.Policies.Redact, registration.Policies.RedactPatterns = c.workflows[name].redaction()
 		registrations = append(registrations, registration)
 	}
 	// A worker of another language may have registered these versions with

@@ -7,6 +7,7 @@ import (
 
 	"github.com/klaxonhq/klaxon/internal/outbox"
 	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/redact"
 	"github.com/klaxonhq/klaxon/store"
 )
 
@@ -32,7 +33,11 @@ func (c *Client) newDispatcher() *outbox.Dispatcher {
 		Store:  c.store,
 		Holder: c.config.WorkerID,
 		Deliver: func(ctx context.Context, m *store.OutboxMessage) error {
-			return deliver(ctx, handlers[m.Delivery.Channel], m)
+			masked, err := c.maskedNotification(ctx, m)
+			if err != nil {
+				return err
+			}
+			return deliver(ctx, handlers[m.Delivery.Channel], masked)
 		},
 		Batch:       deliveryBatch,
 		Timeout:     deliveryTimeout,
@@ -91,4 +96,33 @@ func deliver(ctx context.Context, handler DeadLetterHandler, m *store.OutboxMess
 		return fmt.Errorf("notification %d on channel %s is of kind %s, which a client's channel handlers do not take: another process delivers this channel", m.Delivery.ID, m.Delivery.Channel, m.Kind)
 	}
 	return fmt.Errorf("%s notification %d carries %T", m.Kind, m.Delivery.ID, m.Payload)
+}
+
+// maskedNotification is m with its dead-letter entry masked by the
+// workflow's redaction rule (Redact, RedactPattern): a channel's handler (a
+// webhook, say) carries the entry out of the process, so it gets what a read
+// token would see. The store keeps the real values; a handler that needs
+// them reads the entry with Client.DeadLetter.
+func (c *Client) maskedNotification(ctx context.Context, m *store.OutboxMessage) (*store.OutboxMessage, error) {
+	entry, ok := m.Payload.(*klaxontype.DeadLetter)
+	if !ok || entry == nil {
+		return m, nil
+	}
+	workflows, err := c.store.WorkflowList(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the workflows' redaction rules: %w", err)
+	}
+	for _, info := range workflows {
+		if info.Name != entry.Workflow {
+			continue
+		}
+		rule, err := redact.RuleOf(info)
+		if err != nil || rule.Empty() {
+			return m, err
+		}
+		masked := *m
+		masked.Payload = rule.DeadLetter(entry)
+		return &masked, nil
+	}
+	return m, nil
 }

@@ -28,7 +28,7 @@
 // # Imports
 //
 // It may import only the standard library, klaxontype, store, protocol, internal/engine,
-// internal/classify, internal/outbox, github.com/oklog/ulid/v2,
+// internal/classify, internal/outbox, redact, github.com/oklog/ulid/v2,
 // github.com/invopop/jsonschema, github.com/santhosh-tekuri/jsonschema/v6 and
 // github.com/robfig/cron/v3: stores and adapters import the root package,
 // never the other way round.

@@ -42,7 +42,7 @@ func (c *Client) RemoteWorkers(config RemoteWorkersConfig) (*RemoteWorkers, erro
 	remote, err := engine.NewRemote(engine.RemoteConfig{
 		Store: c.store, Classifier: classifier(c.config.ClassifyRules), Routes: c.config.Routes,
 		NewID: newID, Logger: c.config.Logger, OnStep: c.config.OnStep, OnAttempt: c.config.OnAttempt,
-		OnSpend: c.config.OnSpend, OnBreaker: c.config.OnBreaker, Tracer: c.config.Tracer,
+		OnSpend: c.config.OnSpend, OnBreaker: c.config.OnBreaker, Tracer: c.tracer(),
 		BreakerCheckInterval: c.config.BreakerCheckInterval,
 		Price:                config.Price, CheckSchema: checkAgainstSchema,
 		OnDeadLetter: func(string, string) {

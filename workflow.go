@@ -29,6 +29,10 @@ type workflowOptions struct {
 	breaker       klaxontype.BreakerPolicy
 	spendRate     float64
 	schedules     []*scheduleDeclaration
+	// redact and redactPatterns are the redaction rule (Redact,
+	// RedactPattern), checked by Client.Register.
+	redact         []string
+	redactPatterns []string
 }
 
 // WorkflowOption sets a policy of a workflow.
@@ -99,6 +103,8 @@ type Registrable interface {
 	checkInput(input []byte) error
 	inputSchema() []byte
 	scheduleDeclarations() []*scheduleDeclaration
+	checkRedaction() error
+	redaction() (paths, patterns []string)
 }
 
 func (w *Workflow[In, Out]) definition() *engine.Definition {

@@ -169,7 +169,7 @@ func (s *Server) registerDeadLetters() {
 		if err != nil {
 			return nil, err
 		}
-		return &entryOutput{Body: entry}, nil
+		return s.maskedEntry(ctx, entry)
 	})
 	register(s, ScopeOperate, huma.Operation{
 		OperationID: "replay-dead-letter", Method: http.MethodPost, Path: APIPrefix + "/dlq/{id}/replay",
@@ -191,11 +191,14 @@ func (s *Server) registerDeadLetters() {
 		Summary: "Supply the failed step's output; the run continues from there", Tags: tags,
 		Errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity},
 	}, func(ctx context.Context, input *resolveInput) (*entryOutput, error) {
+		if err := s.refuseMarkerForEntry(ctx, input.ID, "output", input.Body.Output); err != nil {
+			return nil, err
+		}
 		entry, err := s.client.Resolve(ctx, input.ID, input.Body.Step, input.Body.Output, actor(ctx))
 		if err != nil {
 			return nil, err
 		}
-		return &entryOutput{Body: entry}, nil
+		return s.maskedEntry(ctx, entry)
 	})
 	register(s, ScopeOperate, huma.Operation{
 		OperationID: "discard-dead-letter", Method: http.MethodPost, Path: APIPrefix + "/dlq/{id}/discard",
@@ -206,7 +209,7 @@ func (s *Server) registerDeadLetters() {
 		if err != nil {
 			return nil, err
 		}
-		return &entryOutput{Body: entry}, nil
+		return s.maskedEntry(ctx, entry)
 	})
 }
 
@@ -229,6 +232,11 @@ func (s *Server) listDeadLetters(ctx context.Context, input *listDeadLettersInpu
 		output.Body.Entries = entries[:input.Limit]
 		output.Body.NextCursor = entries[input.Limit-1].ID
 	}
+	mask, err := s.maskFor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mask.deadLetters(output.Body.Entries)
 	return output, nil
 }
 
@@ -262,6 +270,9 @@ func (s *Server) replay(ctx context.Context, input *replayInput) (*replayOutput,
 	if input.Body != nil {
 		request = *input.Body
 	}
+	if err := s.refuseMarkerForEntry(ctx, input.ID, "input", request.Input); err != nil {
+		return nil, err
+	}
 	options := klaxon.ReplayOptions{Mode: request.Mode, Step: request.Step, Input: request.Input, Budget: request.Budget, Actor: actor(ctx)}
 	plan, err := s.client.PlanReplay(ctx, input.ID, options)
 	if err != nil {
@@ -274,6 +285,11 @@ func (s *Server) replay(ctx context.Context, input *replayInput) (*replayOutput,
 	if output.Body.Entry, err = s.client.Replay(ctx, input.ID, options); err != nil {
 		return nil, err
 	}
+	mask, err := s.maskFor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mask.deadLetter(output.Body.Entry)
 	return output, nil
 }
 
@@ -281,6 +297,9 @@ func (s *Server) replayMatching(ctx context.Context, input *bulkReplayInput) (*b
 	request := input.Body
 	params, err := request.Filter.params("replay", request.All)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.refuseMarker(ctx, request.Filter.Workflow, "input", request.Input); err != nil {
 		return nil, err
 	}
 	options := klaxon.ReplayOptions{Mode: request.Mode, Step: request.Step, Input: request.Input, Budget: request.Budget, Actor: actor(ctx)}

@@ -153,6 +153,11 @@ func (s *Server) registerRuns() {
 		if err != nil {
 			return nil, err
 		}
+		mask, err := s.maskFor(ctx)
+		if err != nil {
+			return nil, err
+		}
+		mask.run(run)
 		return &runOutput{Body: run}, nil
 	})
 }
@@ -170,10 +175,19 @@ func (s *Server) enqueue(ctx context.Context, input *enqueueInput) (*enqueueOutp
 		}
 		opts = append(opts, klaxon.WithEntity(key, value))
 	}
+	if err := s.refuseMarker(ctx, request.Workflow, "input", request.Input); err != nil {
+		return nil, err
+	}
 	result, err := s.client.EnqueueAs(ctx, actor(ctx), request.Workflow, request.Input, opts...)
 	if err != nil {
 		return nil, err
 	}
+	// A deduplicated enqueue answers with a run someone else's input made.
+	mask, err := s.maskFor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mask.run(result.Run)
 	output := &enqueueOutput{Status: http.StatusCreated, Body: EnqueueResponse{Run: result.Run, Deduplicated: result.Deduplicated}}
 	if result.Deduplicated {
 		output.Status = http.StatusOK
@@ -213,6 +227,11 @@ func (s *Server) listRuns(ctx context.Context, input *listRunsInput) (*listRunsO
 	if output.Body.Runs == nil {
 		output.Body.Runs = []*klaxontype.Run{}
 	}
+	mask, err := s.maskFor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mask.runs(output.Body.Runs)
 	return output, nil
 }
 
@@ -249,6 +268,11 @@ func (s *Server) getRun(ctx context.Context, input *runIDInput) (*runDetailOutpu
 	detail.Steps = orEmpty(detail.Steps)
 	detail.Attempts = orEmpty(detail.Attempts)
 	detail.Events = orEmpty(detail.Events)
+	mask, err := s.maskFor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mask.runDetail(&detail)
 	return &runDetailOutput{Body: detail}, nil
 }
 

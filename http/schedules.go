@@ -62,6 +62,13 @@ func (s *Server) registerSchedules() {
 		if err != nil {
 			return nil, err
 		}
+		mask, err := s.maskFor(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, schedule := range schedules {
+			mask.schedule(schedule)
+		}
 		return &listSchedulesOutput{Body: ScheduleList{Schedules: orEmpty(schedules)}}, nil
 	})
 	register(s, ScopeRead, huma.Operation{
@@ -76,7 +83,7 @@ func (s *Server) registerSchedules() {
 		if err != nil {
 			return nil, err
 		}
-		return &scheduleOutput{Body: schedule}, nil
+		return s.maskedSchedule(ctx, schedule)
 	})
 	register(s, ScopeOperate, huma.Operation{
 		OperationID: "create-schedule", Method: http.MethodPost, Path: APIPrefix + "/schedules",
@@ -91,11 +98,14 @@ func (s *Server) registerSchedules() {
 		if input.Body == nil {
 			return nil, invalid("a schedule needs a body: name, workflow, cron")
 		}
+		if err := s.refuseMarker(ctx, input.Body.Workflow, "input", input.Body.Input); err != nil {
+			return nil, err
+		}
 		schedule, err := s.client.CreateSchedule(ctx, *input.Body, actor(ctx))
 		if err != nil {
 			return nil, err
 		}
-		return &scheduleOutput{Body: schedule}, nil
+		return s.maskedSchedule(ctx, schedule)
 	})
 	register(s, ScopeOperate, huma.Operation{
 		OperationID: "pause-schedule", Method: http.MethodPost, Path: APIPrefix + "/schedules/{name}/pause",
@@ -107,7 +117,7 @@ func (s *Server) registerSchedules() {
 		if err != nil {
 			return nil, err
 		}
-		return &scheduleOutput{Body: schedule}, nil
+		return s.maskedSchedule(ctx, schedule)
 	})
 	register(s, ScopeOperate, huma.Operation{
 		OperationID: "resume-schedule", Method: http.MethodPost, Path: APIPrefix + "/schedules/{name}/resume",
@@ -120,7 +130,7 @@ func (s *Server) registerSchedules() {
 		if err != nil {
 			return nil, err
 		}
-		return &scheduleOutput{Body: schedule}, nil
+		return s.maskedSchedule(ctx, schedule)
 	})
 	register(s, ScopeOperate, huma.Operation{
 		OperationID: "delete-schedule", Method: http.MethodDelete, Path: APIPrefix + "/schedules/{name}",

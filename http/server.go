@@ -2,7 +2,7 @@
 // typed Go client of that API which the CLI uses in its --server mode.
 //
 // It is an adapter that nothing imports but commands. It may import only the
-// standard library, the root package, klaxontype, store, protocol,
+// standard library, the root package, klaxontype, store, protocol, redact,
 // github.com/danielgtaylor/huma/v2 and github.com/oklog/ulid/v2. The API is declared with huma, so that the
 // OpenAPI document served at /api/v1/openapi.json is generated from the same
 // Go types the handlers decode and encode.
@@ -168,7 +168,8 @@ func NewServer(config Config) (*Server, error) {
 func apiConfig() huma.Config {
 	config := huma.DefaultConfig("Klaxon", "v1")
 	config.Info.Description = "Durable execution for AI-agent jobs: enqueue runs, inspect them, and act on the dead-letter queue. " +
-		"Every error is application/problem+json."
+		"Every error is application/problem+json. A workflow's redaction rule masks its runs' payloads as \"[redacted]\" " +
+		"for tokens below admin (docs/redaction.md); an edited payload still holding the marker is refused with 422."
 	config.CreateHooks = nil
 	config.DocsPath = ""
 	config.SchemasPath = ""

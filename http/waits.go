@@ -91,6 +91,9 @@ func (s *Server) registerWaits() {
 		if err != nil {
 			return nil, err
 		}
+		if err := s.maskSignalResults(ctx, result); err != nil {
+			return nil, err
+		}
 		return &signalOutput{Body: result}, nil
 	})
 	register(s, ScopeOperate, huma.Operation{
@@ -113,6 +116,9 @@ func (s *Server) registerWaits() {
 		if err != nil {
 			return nil, err
 		}
+		if err := s.maskSignalResults(ctx, results...); err != nil {
+			return nil, err
+		}
 		return &signalsOutput{Body: SignalsSent{Results: results}}, nil
 	})
 	register(s, ScopeRead, huma.Operation{
@@ -123,6 +129,11 @@ func (s *Server) registerWaits() {
 		if err != nil {
 			return nil, err
 		}
+		mask, err := s.maskFor(ctx)
+		if err != nil {
+			return nil, err
+		}
+		mask.waits(approvals)
 		return &listApprovalsOutput{Body: ApprovalPage{Approvals: approvals}}, nil
 	})
 	register(s, ScopeOperate, huma.Operation{
@@ -135,10 +146,22 @@ func (s *Server) registerWaits() {
 		decision := klaxon.Decision{
 			Approved: input.Body.Decision == "approve", Comment: input.Body.Comment, Data: input.Body.Data,
 		}
+		run, err := s.runs.RunGet(ctx, input.ID)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.refuseMarker(ctx, run.Workflow, "data", input.Body.Data); err != nil {
+			return nil, err
+		}
 		decided, err := s.client.DecideApproval(ctx, input.ID, input.Name, decision, actor(ctx))
 		if err != nil {
 			return nil, err
 		}
+		mask, err := s.maskFor(ctx)
+		if err != nil {
+			return nil, err
+		}
+		decided.Data = mask.rule(run.Workflow).JSON(decided.Data)
 		return &decisionOutput{Body: decided}, nil
 	})
 }

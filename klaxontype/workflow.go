@@ -50,4 +50,13 @@ type WorkflowPolicies struct {
 	// StepOutputSchemas are the JSON Schemas of step outputs, by step name,
 	// when declared: a checkpoint whose output does not fit is refused.
 	StepOutputSchemas map[string]json.RawMessage `json:"step_output_schemas,omitempty"`
+	// Redact are the JSON paths ($.customer.email, $.documents[*].text)
+	// whose values the HTTP API, the dashboard and the notifications mask
+	// for every token below admin, in every payload of the workflow's runs.
+	// The store keeps the values intact.
+	Redact []string `json:"redact,omitempty"`
+	// RedactPatterns are regular expressions (Go RE2 syntax) whose matches
+	// are masked like Redact's values, in every string of those payloads
+	// and in the runs' error messages.
+	RedactPatterns []string `json:"redact_patterns,omitempty"`
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/klaxonhq/klaxon/internal/outbox"
 	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/redact"
 	"github.com/klaxonhq/klaxon/store"
 	"github.com/klaxonhq/klaxon/webhook"
 )
@@ -44,6 +45,9 @@ type Store interface {
 	AlertFire(ctx context.Context, params *store.AlertFireParams) (*klaxontype.Alert, bool, error)
 	AlertUpdate(ctx context.Context, params *store.AlertUpdateParams) (*klaxontype.Alert, bool, error)
 	AlertResolve(ctx context.Context, params *store.AlertResolveParams) (*klaxontype.Alert, bool, error)
+	// WorkflowList gives the workflows' redaction rules, applied to every
+	// dead-letter entry before a target's own redact paths.
+	WorkflowList(ctx context.Context) ([]*klaxontype.WorkflowInfo, error)
 }
 
 // Options configure a Deliverer. Zero fields take defaults.
@@ -186,6 +190,15 @@ func (d *Deliverer) deliver(ctx context.Context, m *store.OutboxMessage) error {
 	n, err := notificationOf(m, d.config.DashboardURL)
 	if err != nil {
 		return err
+	}
+	if n.DeadLetter != nil {
+		// The workflow's redaction rule applies to every target, whatever
+		// the channels file says of it.
+		rule, err := d.workflowRule(ctx, n.DeadLetter.Workflow)
+		if err != nil {
+			return err
+		}
+		n.DeadLetter = rule.DeadLetter(n.DeadLetter)
 	}
 	d.mu.Lock()
 	now := time.Now()
@@ -359,4 +372,19 @@ func (d *Deliverer) resolveAlert(ctx context.Context, t *Target, alertID string)
 	if err != nil {
 		d.logger.Error("resolving the alert of a notification target", "target", t.String(), "error", err)
 	}
+}
+
+// workflowRule is the redaction rule of a workflow, read from the store for
+// each notification so that a rule registered since is applied at once.
+func (d *Deliverer) workflowRule(ctx context.Context, workflow string) (*redact.Rule, error) {
+	workflows, err := d.store.WorkflowList(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the workflows' redaction rules: %w", err)
+	}
+	for _, info := range workflows {
+		if info.Name == workflow {
+			return redact.RuleOf(info)
+		}
+	}
+	return nil, nil
 }

@@ -18,6 +18,6 @@
 // a notification again.
 //
 // It is a leaf that only commands import. It may import only the standard
-// library, klaxontype, store, internal/outbox, webhook, alert,
+// library, klaxontype, store, internal/outbox, webhook, alert, redact,
 // github.com/oklog/ulid/v2 and go.yaml.in/yaml/v3.
 package notify

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/klaxonhq/klaxon/redact"
 )
 
 // TargetType is how a target is told of a notification.
@@ -68,7 +70,7 @@ type Target struct {
 	// name with "[redacted]". Either keeps customers' data from a target
 	// that needs only to know that something died.
 	OmitPayload bool
-	Redact      []jsonPath
+	Redact      []redact.Path
 }
 
 // String names the target as errors and alerts do: channel/name.
@@ -306,7 +308,7 @@ func targetOf(channel string, index int, node *yaml.Node, getenv func(string) st
 			return nil, fmt.Errorf("%s: field \"redact\" (line %d): give a list of JSON paths, such as [$.customer.email]", what, node.Line)
 		}
 		for _, item := range node.Content {
-			path, err := parseJSONPath(item.Value)
+			path, err := redact.ParsePath(item.Value)
 			if item.Kind != yaml.ScalarNode || err != nil {
 				if err == nil {
 					err = fmt.Errorf("not a JSON path")

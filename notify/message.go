@@ -12,6 +12,7 @@ import (
 
 	"github.com/klaxonhq/klaxon/alert"
 	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/redact"
 	"github.com/klaxonhq/klaxon/store"
 )
 
@@ -310,7 +311,7 @@ func (t *Target) withheld(n *Notification) *Notification {
 	if t.OmitPayload {
 		entry.Input = nil
 	} else {
-		entry.Input = redactJSON(entry.Input, t.Redact)
+		entry.Input = redact.PathRule(t.Redact...).JSON(entry.Input)
 	}
 	copied.DeadLetter = &entry
 	return &copied

@@ -103,6 +103,8 @@ type HostedWorkflow struct {
 	InputSchema       json.RawMessage            `json:"input_schema,omitempty" doc:"JSON Schema of the input: enqueues that do not fit it are refused."`
 	OutputSchema      json.RawMessage            `json:"output_schema,omitempty" doc:"JSON Schema of the run's output."`
 	StepOutputSchemas map[string]json.RawMessage `json:"step_output_schemas,omitempty" doc:"JSON Schemas of step outputs, by step name."`
+	Redact            []string                   `json:"redact,omitempty" maxItems:"100" doc:"JSON paths ($.customer.email, $.documents[*].text) whose values the API, the dashboard and notifications mask for tokens below admin."`
+	RedactPatterns    []string                   `json:"redact_patterns,omitempty" maxItems:"100" doc:"Regular expressions (Go RE2 syntax) whose matches are masked likewise, in every string of the run's payloads and error messages."`
 }
 
 // RegisterRequest registers a worker's workflows.

@@ -4,7 +4,7 @@
 // schedules retries, runs compensations in reverse and dead-letters what cannot
 // be retried.
 //
-// It may import only the standard library, klaxontype, store, protocol and
-// internal/classify;
+// It may import only the standard library, klaxontype, store, protocol,
+// redact and internal/classify;
 // never a store implementation, and never the root package.
 package engine

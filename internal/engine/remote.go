@@ -11,6 +11,7 @@ import (
 	"github.com/klaxonhq/klaxon/internal/classify"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/protocol"
+	"github.com/klaxonhq/klaxon/redact"
 	"github.com/klaxonhq/klaxon/store"
 )
 
@@ -190,9 +191,13 @@ func registrationOf(workflow *protocol.HostedWorkflow) (*store.WorkflowRegisterP
 		}
 		steps[step] = true
 	}
+	if _, err := redact.NewRule(workflow.Redact, workflow.RedactPatterns); err != nil {
+		return nil, invalidf("workflow %q: redaction: %v", workflow.Name, err)
+	}
 	policies := &klaxontype.WorkflowPolicies{
 		RunTimeout:   time.Duration(workflow.RunTimeoutMS) * time.Millisecond,
 		OutputSchema: workflow.OutputSchema, StepOutputSchemas: workflow.StepOutputSchemas,
+		Redact: workflow.Redact, RedactPatterns: workflow.RedactPatterns,
 	}
 	if retry := workflow.Retry; retry != nil {
 		for class, attempts := range retry.Classes {

@@ -105,6 +105,8 @@ class WorkflowRegistration:
     input_schema: JSON = None
     output_schema: JSON = None
     step_output_schemas: Mapping[str, JSON] | None = None
+    redact: Sequence[str] | None = None
+    redact_patterns: Sequence[str] | None = None
 
     def to_wire(self) -> Wire:
         wire: Wire = {"name": self.name, "version": self.version}
@@ -122,6 +124,10 @@ class WorkflowRegistration:
             wire["output_schema"] = self.output_schema
         if self.step_output_schemas:
             wire["step_output_schemas"] = dict(self.step_output_schemas)
+        if self.redact:
+            wire["redact"] = list(self.redact)
+        if self.redact_patterns:
+            wire["redact_patterns"] = list(self.redact_patterns)
         return wire
 
 

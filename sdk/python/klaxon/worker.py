@@ -134,8 +134,15 @@ class Worker:
         input_schema: Any = None,
         output_schema: Any = None,
         step_output_schemas: Mapping[str, Any] | None = None,
+        redact: Sequence[str] | None = None,
+        redact_patterns: Sequence[str] | None = None,
     ) -> Callable[[F], F]:
-        """Register the decorated function, ``fn(ctx, input)`` (sync or ``async def``), as workflow ``name``."""
+        """Register the decorated function, ``fn(ctx, input)`` (sync or ``async def``), as workflow ``name``.
+
+        ``redact`` lists JSON paths (``$.customer.email``) and ``redact_patterns`` regular expressions in
+        Go RE2 syntax (``sk-[A-Za-z0-9]{20,}``) whose values the server's API, dashboard and notifications
+        mask for tokens below admin (docs/redaction.md); the server checks them at registration.
+        """
 
         def decorate(fn: F) -> F:
             if name in self._workflows:
@@ -150,6 +157,8 @@ class Worker:
                 input_schema=input_schema,
                 output_schema=output_schema,
                 step_output_schemas=dict(step_output_schemas) if step_output_schemas else None,
+                redact=tuple(redact) if redact else None,
+                redact_patterns=tuple(redact_patterns) if redact_patterns else None,
             )
             self._workflows[name] = _Workflow(fn, registration, _takes_input(fn))
             return fn

@@ -73,6 +73,8 @@ export interface WorkflowRegistration {
   inputSchema?: unknown;
   outputSchema?: unknown;
   stepOutputSchemas?: Record<string, unknown>;
+  redact?: readonly string[];
+  redactPatterns?: readonly string[];
 }
 
 export function registrationToWire(r: WorkflowRegistration): Wire {
@@ -86,6 +88,8 @@ export function registrationToWire(r: WorkflowRegistration): Wire {
   if (r.stepOutputSchemas && Object.keys(r.stepOutputSchemas).length > 0) {
     wire["step_output_schemas"] = r.stepOutputSchemas;
   }
+  if (r.redact && r.redact.length > 0) wire["redact"] = [...r.redact];
+  if (r.redactPatterns && r.redactPatterns.length > 0) wire["redact_patterns"] = [...r.redactPatterns];
   return wire;
 }
 

@@ -48,6 +48,13 @@ export interface WorkflowOptions {
   inputSchema?: unknown;
   outputSchema?: unknown;
   stepOutputSchemas?: Record<string, unknown>;
+  /**
+   * JSON paths (`$.customer.email`) whose values the server's API, dashboard and notifications mask
+   * for tokens below admin (docs/redaction.md); checked by the server at registration.
+   */
+  redact?: readonly string[];
+  /** Regular expressions in Go RE2 syntax (`sk-[A-Za-z0-9]{20,}`) whose matches are masked likewise. */
+  redactPatterns?: readonly string[];
 }
 
 export interface WorkerOptions {
@@ -143,6 +150,8 @@ export class Worker {
     if (options.inputSchema !== undefined) registration.inputSchema = options.inputSchema;
     if (options.outputSchema !== undefined) registration.outputSchema = options.outputSchema;
     if (options.stepOutputSchemas !== undefined) registration.stepOutputSchemas = options.stepOutputSchemas;
+    if (options.redact !== undefined) registration.redact = [...options.redact];
+    if (options.redactPatterns !== undefined) registration.redactPatterns = [...options.redactPatterns];
     this.workflows.set(name, { fn, registration });
     return this;
   }
