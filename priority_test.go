@@ -3,7 +3,10 @@ package klaxon_test
 import (
 	"context"
 	"errors"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/klaxonhq/klaxon"
@@ -79,5 +82,52 @@ func TestPriorityDefaultOutOfRangeRefused(t *testing.T) {
 	}
 	if err := client.Register(echo); err != nil {
 		t.Errorf("echo was registered by the refused Register: %v", err)
+	}
+}
+
+// A worker with one slot executes a backlog in priority order: the run
+// enqueued last at priority 50 goes before the earlier runs of priority 0.
+func TestPriorityWorkerTakesHigherFirst(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openStore(t)
+	var mu sync.Mutex
+	var order []string
+	ordered := klaxon.NewWorkflow("ordered", func(ctx context.Context, doc document) (string, error) {
+		mu.Lock()
+		order = append(order, doc.ID)
+		mu.Unlock()
+		return doc.ID, nil
+	})
+	config := fastConfig()
+	config.Concurrency = 1
+	client, err := klaxon.NewClient(st, config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Register(ordered); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i, priority := range []int{0, 0, -10, 50} {
+		result, err := ordered.Enqueue(ctx, client, document{ID: strconv.Itoa(i)}, klaxon.WithPriority(priority))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, result.Run.ID)
+	}
+	if err := client.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer client.Stop(ctx)
+	for _, id := range ids {
+		if run := awaitRun(t, client, id); run.Status != klaxontype.RunStatusCompleted {
+			t.Fatalf("run %s ended %s", id, run.Status)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"3", "0", "1", "2"}; !slices.Equal(order, want) {
+		t.Errorf("executed %v; want %v (priority 50 first, -10 last)", order, want)
 	}
 }
