@@ -137,11 +137,12 @@ func Child[O any](ctx context.Context, name, workflow string, input any, opts ..
 type childStarter struct{ c *Client }
 
 func (s childStarter) ChildStart(ctx context.Context, params *store.RunEnqueueParams) (*klaxontype.Run, error) {
-	version, err := s.c.checkEnqueue(ctx, params.Workflow, params.Input)
+	// A child takes its own workflow's default priority, not its parent's.
+	defaults, err := s.c.checkEnqueue(ctx, params.Workflow, params.Input)
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("child run of workflow %q: %w", params.Workflow, err))
 	}
-	params.ID, params.WorkflowVersion = newID(), version
+	params.ID, params.WorkflowVersion, params.Priority = newID(), defaults.version, defaults.priority
 	run, created, err := s.c.store.RunEnqueue(ctx, params)
 	if err != nil {
 		return nil, fmt.Errorf("klaxon: start child run of %s: %w", params.Workflow, err)

@@ -162,6 +162,9 @@ func (c *Client) Register(workflows ...Registrable) error {
 		if err := w.checkRedaction(); err != nil {
 			return err
 		}
+		if err := checkDefinition(w); err != nil {
+			return err
+		}
 	}
 	for _, w := range workflows {
 		c.workflows[w.Name()] = w
@@ -321,33 +324,44 @@ func (c *Client) Enqueue(ctx context.Context, workflow string, input []byte, opt
 	return c.EnqueueAs(ctx, "client", workflow, input, opts...)
 }
 
+// enqueueDefaults is what an enqueue takes from its workflow.
+type enqueueDefaults struct {
+	version  int
+	priority int
+}
+
 // checkEnqueue finds the workflow and checks the input, returning the version
-// to record on the run.
-func (c *Client) checkEnqueue(ctx context.Context, workflow string, input []byte) (int, error) {
+// to record on the run and the workflow's default priority.
+func (c *Client) checkEnqueue(ctx context.Context, workflow string, input []byte) (enqueueDefaults, error) {
 	c.mu.Lock()
 	local := c.workflows[workflow]
 	c.mu.Unlock()
 	if local != nil {
 		if err := local.checkInput(input); err != nil {
-			return 0, err
+			return enqueueDefaults{}, err
 		}
-		return local.definition().Version, nil
+		definition := local.definition()
+		return enqueueDefaults{version: definition.Version, priority: definition.Priority}, nil
 	}
 	known, err := c.store.WorkflowList(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("klaxon: list workflows: %w", err)
+		return enqueueDefaults{}, fmt.Errorf("klaxon: list workflows: %w", err)
 	}
 	names := make([]string, 0, len(known))
 	for _, info := range known {
 		if info.Name == workflow {
 			if err := checkRecordedInput(info, input); err != nil {
-				return 0, err
+				return enqueueDefaults{}, err
 			}
-			return info.Version, nil
+			defaults := enqueueDefaults{version: info.Version}
+			if info.Policies != nil {
+				defaults.priority = info.Policies.DefaultPriority
+			}
+			return defaults, nil
 		}
 		names = append(names, info.Name)
 	}
-	return 0, &UnknownWorkflowError{Name: workflow, Known: names}
+	return enqueueDefaults{}, &UnknownWorkflowError{Name: workflow, Known: names}
 }
 
 // checkRecordedInput checks an input, in a process without the workflow's

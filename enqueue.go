@@ -15,6 +15,8 @@ type enqueueOptions struct {
 	delay          time.Duration
 	budget         *klaxontype.Budget
 	audited        bool
+	// priority is nil when the enqueue leaves it to the workflow's default.
+	priority *int
 }
 
 // WithIdempotencyKey deduplicates enqueues: a second enqueue of the same
@@ -43,6 +45,17 @@ func WithDelay(delay time.Duration) EnqueueOption {
 // workflow's budget.
 func WithRunBudget(budget klaxontype.Budget) EnqueueOption {
 	return func(o *enqueueOptions) { o.budget = &budget }
+}
+
+// WithPriority sets the run's priority, klaxontype.MinPriority..MaxPriority
+// (-100..100), instead of its workflow's default (DefaultPriority, else 0).
+// A higher priority is claimed first, but only by so much: claims take runs
+// in the order of the time they became available less priority ×
+// klaxontype.PriorityAging (10 s), so a run waits at most that much longer
+// per step of priority, and none starves. A priority out of range is refused
+// with an error matching klaxontype.ErrInvalid, and nothing is enqueued.
+func WithPriority(priority int) EnqueueOption {
+	return func(o *enqueueOptions) { o.priority = &priority }
 }
 
 // Audited records the enqueue in the audit log (action run.enqueue, with

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/store"
 )
 
@@ -23,14 +24,23 @@ func (c *Client) EnqueueAs(ctx context.Context, actor, workflow string, input []
 	if len(input) == 0 {
 		input = []byte("null")
 	}
-	version, err := c.checkEnqueue(ctx, workflow, input)
+	if options.priority != nil {
+		if err := klaxontype.CheckPriority(*options.priority); err != nil {
+			return nil, fmt.Errorf("klaxon: enqueue %s: %w", workflow, err)
+		}
+	}
+	defaults, err := c.checkEnqueue(ctx, workflow, input)
 	if err != nil {
 		return nil, err
 	}
+	priority := defaults.priority
+	if options.priority != nil {
+		priority = *options.priority
+	}
 	params := &store.RunEnqueueParams{
-		ID: newID(), Workflow: workflow, WorkflowVersion: version, Input: input,
+		ID: newID(), Workflow: workflow, WorkflowVersion: defaults.version, Input: input,
 		IdempotencyKey: options.idempotencyKey, Entities: options.entities, Actor: actorOr(actor),
-		Budget: options.budget, Audit: options.audited,
+		Budget: options.budget, Audit: options.audited, Priority: priority,
 	}
 	if options.delay > 0 {
 		params.AvailableAt = time.Now().Add(options.delay)

@@ -21,14 +21,15 @@ type Workflow[In, Out any] struct {
 }
 
 type workflowOptions struct {
-	version       int
-	expectedSteps []string
-	retry         klaxontype.RetryPolicy
-	runTimeout    time.Duration
-	budget        klaxontype.Budget
-	breaker       klaxontype.BreakerPolicy
-	spendRate     float64
-	schedules     []*scheduleDeclaration
+	version         int
+	expectedSteps   []string
+	retry           klaxontype.RetryPolicy
+	runTimeout      time.Duration
+	budget          klaxontype.Budget
+	breaker         klaxontype.BreakerPolicy
+	spendRate       float64
+	schedules       []*scheduleDeclaration
+	defaultPriority int
 	// redact and redactPatterns are the redaction rule (Redact,
 	// RedactPattern), checked by Client.Register.
 	redact         []string
@@ -83,6 +84,15 @@ func WithSpendRateLimit(usdPerHour float64) WorkflowOption {
 	return func(o *workflowOptions) { o.spendRate = usdPerHour }
 }
 
+// DefaultPriority sets the priority of the workflow's runs enqueued without
+// WithPriority, klaxontype.MinPriority..MaxPriority (-100..100); default 0.
+// It is recorded with the workflow's registration, so that an enqueue from a
+// process without the workflow's code (the HTTP API, the klaxon command)
+// applies it too. Client.Register refuses a priority out of range.
+func DefaultPriority(priority int) WorkflowOption {
+	return func(o *workflowOptions) { o.defaultPriority = priority }
+}
+
 // NewWorkflow defines a workflow. The function is called on every attempt of a
 // run; see the package documentation for the determinism rule it must follow.
 func NewWorkflow[In, Out any](name string, fn func(ctx context.Context, input In) (Out, error), opts ...WorkflowOption) *Workflow[In, Out] {
@@ -117,8 +127,19 @@ func (w *Workflow[In, Out]) definition() *engine.Definition {
 		Budget:         w.options.budget,
 		Breaker:        w.options.breaker,
 		SpendRateLimit: w.options.spendRate,
+		Priority:       w.options.defaultPriority,
 		Execute:        w.execute,
 	}
+}
+
+// checkDefinition refuses a workflow whose options cannot be kept, naming
+// the workflow and the option.
+func checkDefinition(w Registrable) error {
+	definition := w.definition()
+	if err := klaxontype.CheckPriority(definition.Priority); err != nil {
+		return fmt.Errorf("klaxon: workflow %q: DefaultPriority: %w", w.Name(), err)
+	}
+	return nil
 }
 
 // scheduleDeclarations are the schedules declared with Schedule.
@@ -133,6 +154,7 @@ func policies(definition *engine.Definition) *klaxontype.WorkflowPolicies {
 		Retry:                    definition.Retry,
 		RunTimeout:               definition.RunTimeout,
 		SpendRateLimitUSDPerHour: definition.SpendRateLimit,
+		DefaultPriority:          definition.Priority,
 	}
 	if !definition.Budget.IsZero() {
 		recorded.Budget = &definition.Budget

@@ -24,7 +24,9 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	}{
 		{"malformed JSON", "POST", "/api/v1/runs", `{"workflow":"greet",`, 400, []string{"not valid JSON", "ends before"}},
 		{"not an object", "POST", "/api/v1/runs", `["greet"]`, 422, []string{"expected object"}},
-		{"unknown field", "POST", "/api/v1/runs", `{"workflow":"greet","input":"x","priority":9}`, 422, []string{"priority"}},
+		{"unknown field", "POST", "/api/v1/runs", `{"workflow":"greet","input":"x","priorty":9}`, 422, []string{"priorty"}},
+		{"priority too high", "POST", "/api/v1/runs", `{"workflow":"greet","input":"x","priority":101}`, 422, []string{"priority", "100"}},
+		{"priority too low", "POST", "/api/v1/runs", `{"workflow":"greet","input":"x","priority":-101}`, 422, []string{"priority", "-100"}},
 		{"trailing data", "POST", "/api/v1/runs", `{"workflow":"greet","input":"x"} {"workflow":"greet"}`, 400, []string{"not valid JSON", "after the value"}},
 		{"oversized body", "POST", "/api/v1/runs", oversized, 413, []string{"too large"}},
 		{"no workflow", "POST", "/api/v1/runs", `{"input":"x"}`, 422, []string{"workflow"}},

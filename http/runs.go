@@ -26,6 +26,8 @@ type EnqueueRequest struct {
 	IdempotencyKey string `json:"idempotency_key,omitempty" maxLength:"255" doc:"A second enqueue of the workflow with the same key returns the existing run (200) and creates nothing"`
 	// Entities label the run so it can be found by them.
 	Entities map[string]string `json:"entities,omitempty" doc:"Labels such as document_id=42 that runs can be listed by"`
+	// Priority orders the run's claims; nil takes the workflow's default.
+	Priority *int `json:"priority,omitempty" minimum:"-100" maximum:"100" doc:"-100..100, higher claimed first; claims go by available_at minus priority × 10 s, so none starves (default: the workflow's default priority, else 0)"`
 }
 
 // EnqueueResponse is the run an enqueue created or found.
@@ -177,6 +179,9 @@ func (s *Server) enqueue(ctx context.Context, input *enqueueInput) (*enqueueOutp
 	}
 	if err := s.refuseMarker(ctx, request.Workflow, "input", request.Input); err != nil {
 		return nil, err
+	}
+	if request.Priority != nil {
+		opts = append(opts, klaxon.WithPriority(*request.Priority))
 	}
 	result, err := s.client.EnqueueAs(ctx, actor(ctx), request.Workflow, request.Input, opts...)
 	if err != nil {

@@ -43,6 +43,9 @@ type Run struct {
 	// Budget caps the run's spend; nil when the enqueue set none (the
 	// workflow's budget applies).
 	Budget *Budget `json:"budget,omitempty"`
+	// Priority orders claims, MinPriority..MaxPriority: a higher one is
+	// claimed first, aged by PriorityAging so that no run starves.
+	Priority int `json:"priority"`
 	// Epoch is the fencing token of the current lease. Each claim increments it,
 	// and every write of a holder carries it, so that a holder whose lease was
 	// taken over cannot write any more.

@@ -43,6 +43,9 @@ type WorkflowPolicies struct {
 	// SpendRateLimitUSDPerHour trips the breaker when the workflow's runs
 	// spend more than this many dollars an hour; zero is no limit.
 	SpendRateLimitUSDPerHour float64 `json:"spend_rate_limit_usd_per_hour,omitempty"`
+	// DefaultPriority is the priority of a run enqueued without one; zero
+	// is the default.
+	DefaultPriority int `json:"default_priority,omitempty"`
 	// OutputSchema is the JSON Schema of a run's output, when the workflow's
 	// workers declared one: a worker of the protocol cannot complete a run
 	// with an output that does not fit it.

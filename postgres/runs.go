@@ -58,7 +58,7 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 		}
 		var err error
 		run, err = opener{s.keys}.collectRun(tx.Query(ctx, runInsertSQL, params.ID, params.Workflow, params.WorkflowVersion,
-			s.keys.Seal(params.Input), orNull(params.IdempotencyKey), entities, availableAt, t, budgetTokens, budgetCost))
+			s.keys.Seal(params.Input), orNull(params.IdempotencyKey), entities, availableAt, t, budgetTokens, budgetCost, params.Priority))
 		if errors.Is(err, klaxontype.ErrNotFound) {
 			// The key is taken: return the run that has it.
 			created = false
@@ -97,7 +97,7 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 // run when b's results are read.
 func queueEnqueues(b *pgx.Batch, keys *store.Keyring, batch []*writeRequest) error {
 	var (
-		idx, version                  []int32
+		idx, version, priority        []int32
 		id, workflow, entities, actor []string
 		input                         [][]byte
 		availableAt                   []time.Time
@@ -142,12 +142,13 @@ func queueEnqueues(b *pgx.Batch, keys *store.Keyring, batch []*writeRequest) err
 		budgetTokens = append(budgetTokens, tokens)
 		budgetCost = append(budgetCost, cost)
 		actor = append(actor, p.Actor)
+		priority = append(priority, int32(p.Priority))
 		byID[p.ID] = req
 	}
 	if len(idx) == 0 {
 		return nil
 	}
-	b.Queue(runsEnqueueSQL, idx, id, workflow, version, input, entities, availableAt, budgetTokens, budgetCost, actor, t).
+	b.Queue(runsEnqueueSQL, idx, id, workflow, version, input, entities, availableAt, budgetTokens, budgetCost, actor, t, priority).
 		Query(func(rows pgx.Rows) error {
 			runs, err := opener{keys}.collectRuns(rows, nil)
 			for _, run := range runs {

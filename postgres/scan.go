@@ -55,6 +55,7 @@ type runRow struct {
 	StepGeneration  int               `db:"step_generation"`
 	ReplayOf        *string           `db:"replay_of"`
 	Epoch           int64             `db:"epoch"`
+	Priority        int               `db:"priority"`
 	LeaseHolder     *string           `db:"lease_holder"`
 	LeaseExpiresAt  *time.Time        `db:"lease_expires_at"`
 	AvailableAt     time.Time         `db:"available_at"`
@@ -97,6 +98,7 @@ func (r *runRow) run(keys *store.Keyring) (*klaxontype.Run, error) {
 		StepGeneration:  r.StepGeneration,
 		ReplayOf:        str(r.ReplayOf),
 		Epoch:           r.Epoch,
+		Priority:        r.Priority,
 		LeaseHolder:     str(r.LeaseHolder),
 		LeaseExpiresAt:  utc(r.LeaseExpiresAt),
 		AvailableAt:     r.AvailableAt.UTC(),

@@ -60,3 +60,16 @@ func BenchmarkClaimsPastWaitingRuns(b *testing.B) {
 	}
 	storetest.BenchClaimsPastWaitingRuns(b, open, seed, 1_000_000)
 }
+
+// BenchmarkClaimsPastPrioritizedRuns: claiming due prioritized runs beside
+// 10,000 runs of priority 100 not yet due, and beside none.
+func BenchmarkClaimsPastPrioritizedRuns(b *testing.B) {
+	open := func(b *testing.B) store.Store {
+		st, err := postgres.Open(b.Context(), schemaURL(b), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return st
+	}
+	storetest.BenchClaimsPastPrioritizedRuns(b, open, 10_000)
+}

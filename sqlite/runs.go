@@ -63,7 +63,7 @@ func (s *Store) RunEnqueue(ctx context.Context, params *store.RunEnqueueParams) 
 			run, err = scanRun(stmt, s.keys)
 			return err
 		}, params.ID, params.Workflow, params.WorkflowVersion, s.keys.Seal(params.Input),
-			nullIfEmpty(params.IdempotencyKey), entities, availableAt, t, budgetTokens, budgetCost)
+			nullIfEmpty(params.IdempotencyKey), entities, availableAt, t, budgetTokens, budgetCost, params.Priority)
 		if err != nil {
 			return err
 		}

@@ -33,6 +33,7 @@ func scanRun(stmt *sqlite.Stmt, keys *store.Keyring) (*klaxontype.Run, error) {
 		StepGeneration:  int(stmt.GetInt64("step_generation")),
 		ReplayOf:        stmt.GetText("replay_of"),
 		Epoch:           stmt.GetInt64("epoch"),
+		Priority:        int(stmt.GetInt64("priority")),
 		LeaseHolder:     stmt.GetText("lease_holder"),
 		LeaseExpiresAt:  columnTime(stmt, "lease_expires_at"),
 		AvailableAt:     columnTime(stmt, "available_at"),

@@ -54,3 +54,16 @@ func BenchmarkClaimsPastWaitingRuns(b *testing.B) {
 	}
 	storetest.BenchClaimsPastWaitingRuns(b, open, seedWaiting, 1_000_000)
 }
+
+// BenchmarkClaimsPastPrioritizedRuns: claiming due prioritized runs beside
+// 10,000 runs of priority 100 not yet due, and beside none.
+func BenchmarkClaimsPastPrioritizedRuns(b *testing.B) {
+	open := func(b *testing.B) store.Store {
+		st, err := Open(context.Background(), filepath.Join(b.TempDir(), "priorities.db"), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return st
+	}
+	storetest.BenchClaimsPastPrioritizedRuns(b, open, 10_000)
+}

@@ -114,6 +114,10 @@ type RunEnqueueParams struct {
 	AvailableAt time.Time
 	// Budget caps the run's spend, overriding the workflow's.
 	Budget *klaxontype.Budget
+	// Priority orders the run's claims among the others, within
+	// klaxontype.MinPriority..MaxPriority: the caller has applied the
+	// workflow's default already.
+	Priority int
 	// Actor is recorded on the run.enqueued event.
 	Actor string
 	// Audit records the enqueue in the audit log (run.enqueue, by Actor) in

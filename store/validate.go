@@ -24,6 +24,9 @@ func (p *RunEnqueueParams) Validate() error {
 	if !json.Valid(p.Input) {
 		return fmt.Errorf("input of run %s is not valid JSON", p.ID)
 	}
+	if err := klaxontype.CheckPriority(p.Priority); err != nil {
+		return err
+	}
 	if p.ParentID != "" && !strings.HasPrefix(p.IdempotencyKey, ChildKeyPrefix) {
 		return fmt.Errorf("child run %s of run %s needs an idempotency key beginning %q, so a retried parent finds it: %w",
 			p.ID, p.ParentID, ChildKeyPrefix, klaxontype.ErrInvalid)

@@ -90,6 +90,8 @@ type enqueueRequest struct {
 	Input          json.RawMessage
 	IdempotencyKey string
 	Entities       map[string]string
+	// Priority is nil for the workflow's default.
+	Priority *int
 }
 
 // addServerFlags gives a command group --server and --token, read from

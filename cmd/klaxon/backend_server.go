@@ -94,6 +94,7 @@ func (b *serverBackend) Cancel(ctx context.Context, id, reason, _ string) (*klax
 func (b *serverBackend) Enqueue(ctx context.Context, request *enqueueRequest, _ string) (*klaxon.EnqueueResult, error) {
 	response, err := b.client.Enqueue(ctx, &klaxonhttp.EnqueueRequest{
 		Workflow: request.Workflow, Input: request.Input, IdempotencyKey: request.IdempotencyKey, Entities: request.Entities,
+		Priority: request.Priority,
 	})
 	if err != nil {
 		return nil, err

@@ -83,6 +83,9 @@ func (b *storeBackend) Enqueue(ctx context.Context, request *enqueueRequest, act
 	for key, value := range request.Entities {
 		opts = append(opts, klaxon.WithEntity(key, value))
 	}
+	if request.Priority != nil {
+		opts = append(opts, klaxon.WithPriority(*request.Priority))
+	}
 	result, err := b.client.EnqueueAs(ctx, actor, request.Workflow, request.Input, opts...)
 	var unknown *klaxon.UnknownWorkflowError
 	if errors.As(err, &unknown) {

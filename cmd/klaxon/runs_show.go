@@ -23,6 +23,7 @@ func writeRunDetail(w io.Writer, d *runDetail) error {
 	fmt.Fprintf(table, "  workflow\t%s (version %d)\n", run.Workflow, run.WorkflowVersion)
 	fmt.Fprintf(table, "  status\t%s\n", run.Status)
 	fmt.Fprintf(table, "  attempt\t%d (retries %d, epoch %d)\n", run.Attempt, run.Retries, run.Epoch)
+	fmt.Fprintf(table, "  priority\t%d\n", run.Priority)
 	if run.IdempotencyKey != "" {
 		fmt.Fprintf(table, "  idempotency key\t%s\n", run.IdempotencyKey)
 	}

@@ -25,6 +25,8 @@ type Definition struct {
 	// SpendRateLimit trips the workflow's breaker when its runs spend more
 	// than this many dollars in an hour; zero is no limit.
 	SpendRateLimit float64
+	// Priority is the priority of runs enqueued without one.
+	Priority int
 	// Execute runs the workflow function. The context carries the Execution.
 	Execute func(ctx context.Context, input []byte) (output []byte, err error)
 }

@@ -1,4 +1,4 @@
 INSERT INTO runs (id, workflow, workflow_version, status, input, idempotency_key, entities,
-                  available_at, created_at, updated_at, budget_tokens, budget_cost_usd)
-VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)
+                  available_at, created_at, updated_at, budget_tokens, budget_cost_usd, priority)
+VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)
 RETURNING *;

@@ -53,6 +53,7 @@ class Run:
     entities: Mapping[str, str]
     spend: Mapping[str, Any]
     raw: Mapping[str, Any] = field(repr=False, compare=False)
+    priority: int = 0
 
     @classmethod
     def from_wire(cls, wire: Mapping[str, Any]) -> Run:
@@ -66,6 +67,7 @@ class Run:
             failure=RunFailure.from_wire(wire.get("failure")),
             entities={str(k): str(v) for k, v in _m(wire.get("entities")).items()},
             spend=_m(wire.get("spend")),
+            priority=int(wire.get("priority") or 0),
             raw=wire,
         )
 
@@ -204,9 +206,17 @@ class Client:
         *,
         idempotency_key: str | None = None,
         entities: Mapping[str, str] | None = None,
+        priority: int | None = None,
     ) -> Run:
-        """Enqueue a run; with an ``idempotency_key`` a second enqueue returns the first run."""
+        """Enqueue a run; with an ``idempotency_key`` a second enqueue returns the first run.
+
+        ``priority`` (-100..100, default the workflow's) orders claims: higher
+        goes first, aged by 10 s a step so that none starves; the server
+        refuses one out of range.
+        """
         body: dict[str, Any] = {"workflow": workflow, "input": input}
+        if priority is not None:
+            body["priority"] = priority
         if idempotency_key:
             body["idempotency_key"] = idempotency_key
         if entities:
