@@ -13,8 +13,11 @@ import (
 )
 
 // DefaultRetentionBatch is how many runs a retention batch deletes unless the
-// policy says otherwise.
-const DefaultRetentionBatch = 1000
+// policy says otherwise. A batch is one write transaction of some 14 rows a
+// run, and claims wait behind it: on SQLite, batches of 1,000 put 124 ms on
+// the 99th percentile of claims running beside a purge, batches of 200 put
+// 33 ms there, and delete as fast (BenchmarkClaimsDuringRetention).
+const DefaultRetentionBatch = 200
 
 // RetentionPolicy says which ended runs retention deletes: those that
 // finished more than OlderThan ago, of the workflows and statuses given. A

@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -80,4 +82,85 @@ func BenchmarkRetention(b *testing.B) {
 		b.Fatalf("deleted %d runs; want %d", deleted, b.N)
 	}
 	b.ReportMetric(float64(deleted)/b.Elapsed().Seconds(), "runs/s")
+}
+
+// BenchmarkClaimsDuringRetention measures what a retention purge costs the hot
+// path on SQLite FULL: claims of 32 pending runs, one op each, without a purge and with one deleting ended runs (5 steps and 8 events
+// each) in batches of 1,000, 200 and 100 runs beside them. The purge has 90,000 ended runs to
+// delete (200,000 seeded), more than it can finish while the claims run.
+func BenchmarkClaimsDuringRetention(b *testing.B) {
+	for _, batch := range []int{0, 1000, 200, 100} {
+		purging := batch > 0
+		b.Run(fmt.Sprintf("purge-batch=%d", batch), func(b *testing.B) {
+			s, err := Open(context.Background(), filepath.Join(b.TempDir(), "retention.db"), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			past := time.Now().Add(-48 * time.Hour)
+			err = s.writer.write(func(conn *sqlite.Conn) error {
+				for _, statement := range []string{seedRunsSQL, seedEntriesSQL, seedStepsSQL, seedEventsSQL} {
+					var args []any
+					if statement == seedRunsSQL {
+						args = []any{200_000, past.UnixMicro()}
+					}
+					if err := execute(conn, statement, nil, args...); err != nil {
+						return err
+					}
+				}
+				return execute(conn, seedWaitingSQL, nil, b.N*32, past.UnixMicro(), "claimer", "pending")
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, stop := context.WithCancel(context.Background())
+			purged := make(chan int, 1)
+			go func() {
+				deleted := 0
+				defer func() { purged <- deleted }()
+				if !purging {
+					return
+				}
+				for _, workflow := range []string{"workflow-0", "workflow-1", "workflow-2", "workflow-3"} {
+					for ctx.Err() == nil {
+						ids, err := s.RunListExpired(ctx, &store.RunListExpiredParams{Workflow: workflow, FinishedBefore: time.Now(), Limit: batch})
+						if err != nil || len(ids) == 0 {
+							break
+						}
+						gone, err := s.RunsDelete(ctx, &store.RunsDeleteParams{IDs: ids, Actor: "bench", Rule: "all ended"})
+						if err != nil {
+							break
+						}
+						deleted += len(gone)
+					}
+				}
+			}()
+			// The claims take every workflow's pending runs: a claim for only
+			// "claimer" would walk the seeded workflows' 10,000 pending runs,
+			// which come first in the claim index, on every claim.
+			workflows := []string{"claimer", "workflow-0", "workflow-1", "workflow-2", "workflow-3"}
+			latencies := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for range b.N {
+				began := time.Now()
+				claimed, err := s.RunsClaim(context.Background(), &store.RunsClaimParams{
+					Holder: "bench", Workflows: workflows, Limit: 32, LeaseDuration: time.Minute})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(claimed) != 32 {
+					b.Fatalf("claimed %d runs, want 32", len(claimed))
+				}
+				latencies = append(latencies, time.Since(began))
+			}
+			b.StopTimer()
+			elapsed := b.Elapsed()
+			stop()
+			deleted := <-purged
+			slices.Sort(latencies)
+			b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "p99-ms")
+			b.ReportMetric(float64(deleted)/elapsed.Seconds(), "purged-runs/s")
+		})
+	}
 }
