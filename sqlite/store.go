@@ -105,6 +105,14 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	if err := checkPath(path); err != nil {
 		return nil, err
 	}
+	fromFreshSchema := false
+	if !opts.MustExist && !opts.NoMigrate {
+		created, err := createFromFreshSchema(path)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: create %s: %w", path, err)
+		}
+		fromFreshSchema = created
+	}
 
 	conn, err := sqlite.OpenConn(path, sqlite.OpenReadWrite|sqlite.OpenCreate)
 	if err != nil {
@@ -115,6 +123,9 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	if err := s.prepareSchema(conn, synchronous, opts.NoMigrate); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	if fromFreshSchema {
+		s.applied = allMigrations()
 	}
 	if err := checkKeys(conn, opts.Keys, !opts.NoMigrate); err != nil {
 		conn.Close()
@@ -192,6 +203,11 @@ func (s *Store) prepareSchema(conn *sqlite.Conn, synchronous string, noMigrate b
 	applied, err := migrate(conn, recorded)
 	if err != nil {
 		return err
+	}
+	if len(recorded) == 0 {
+		if err := keepFreshSchema(conn); err != nil {
+			return err
+		}
 	}
 	s.applied = applied
 	s.version = SchemaVersion()
