@@ -81,6 +81,8 @@ func runChild(role string) int {
 		return runScheduleFirer()
 	case rateLimitWorkerRole:
 		return runRateLimitWorker()
+	case retentionApplierRole:
+		return runRetentionApplier()
 	default:
 		fmt.Fprintf(os.Stderr, "unknown child role %q\n", role)
 		return 2
