@@ -30,6 +30,10 @@ type workflowOptions struct {
 	spendRate       float64
 	schedules       []*scheduleDeclaration
 	defaultPriority int
+	// concurrencyKey and concurrencyLimit are WithConcurrencyKey's,
+	// checked by Client.Register; concurrencyKey is nil without one.
+	concurrencyKey   func(input []byte) (string, error)
+	concurrencyLimit int
 	// redact and redactPatterns are the redaction rule (Redact,
 	// RedactPattern), checked by Client.Register.
 	redact         []string
@@ -93,6 +97,34 @@ func DefaultPriority(priority int) WorkflowOption {
 	return func(o *workflowOptions) { o.defaultPriority = priority }
 }
 
+// WithConcurrencyKey limits the workflow's runs by a key computed from
+// their input: at most limit runs with the same key run at once, across
+// every worker of the database (one run per customer at a time, ten per
+// tenant). A worker judges a run when it first claims it: when the key's
+// slots are all held, or older runs of the key wait already, the run waits
+// in pending, out of every claim, and takes a slot when one frees, oldest
+// first; nothing is dropped. A run holds its slot until it ends, through
+// backoffs, waits and compensation. A run whose key is empty is not
+// limited. Keys are shown to every reader of the run: use IDs, not
+// personal data. Client.Register refuses a limit below 1.
+//
+// It panics when key is nil, like http.HandleFunc with a nil handler.
+func WithConcurrencyKey[In any](key func(input In) string, limit int) WorkflowOption {
+	if key == nil {
+		panic("klaxon: WithConcurrencyKey: the key function is nil")
+	}
+	return func(o *workflowOptions) {
+		o.concurrencyLimit = limit
+		o.concurrencyKey = func(input []byte) (string, error) {
+			var in In
+			if err := json.Unmarshal(input, &in); err != nil {
+				return "", err
+			}
+			return key(in), nil
+		}
+	}
+}
+
 // NewWorkflow defines a workflow. The function is called on every attempt of a
 // run; see the package documentation for the determinism rule it must follow.
 func NewWorkflow[In, Out any](name string, fn func(ctx context.Context, input In) (Out, error), opts ...WorkflowOption) *Workflow[In, Out] {
@@ -119,16 +151,18 @@ type Registrable interface {
 
 func (w *Workflow[In, Out]) definition() *engine.Definition {
 	return &engine.Definition{
-		Name:           w.name,
-		Version:        w.options.version,
-		ExpectedSteps:  w.options.expectedSteps,
-		Retry:          w.options.retry.WithDefaults(),
-		RunTimeout:     w.options.runTimeout,
-		Budget:         w.options.budget,
-		Breaker:        w.options.breaker,
-		SpendRateLimit: w.options.spendRate,
-		Priority:       w.options.defaultPriority,
-		Execute:        w.execute,
+		Name:             w.name,
+		Version:          w.options.version,
+		ExpectedSteps:    w.options.expectedSteps,
+		Retry:            w.options.retry.WithDefaults(),
+		RunTimeout:       w.options.runTimeout,
+		Budget:           w.options.budget,
+		Breaker:          w.options.breaker,
+		SpendRateLimit:   w.options.spendRate,
+		Priority:         w.options.defaultPriority,
+		ConcurrencyKey:   w.options.concurrencyKey,
+		ConcurrencyLimit: w.options.concurrencyLimit,
+		Execute:          w.execute,
 	}
 }
 
@@ -138,6 +172,11 @@ func checkDefinition(w Registrable) error {
 	definition := w.definition()
 	if err := klaxontype.CheckPriority(definition.Priority); err != nil {
 		return fmt.Errorf("klaxon: workflow %q: DefaultPriority: %w", w.Name(), err)
+	}
+	if definition.ConcurrencyKey != nil {
+		if err := klaxontype.CheckConcurrencyLimit(definition.ConcurrencyLimit); err != nil {
+			return fmt.Errorf("klaxon: workflow %q: WithConcurrencyKey: %w", w.Name(), err)
+		}
 	}
 	return nil
 }
@@ -161,6 +200,9 @@ func policies(definition *engine.Definition) *klaxontype.WorkflowPolicies {
 	}
 	if definition.Breaker != (klaxontype.BreakerPolicy{}) {
 		recorded.Breaker = &definition.Breaker
+	}
+	if definition.ConcurrencyKey != nil {
+		recorded.Concurrency = &klaxontype.ConcurrencyPolicy{Limit: definition.ConcurrencyLimit}
 	}
 	return recorded
 }

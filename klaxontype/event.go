@@ -62,6 +62,13 @@ const (
 	// EventWaitTimedOut: a wait for a signal or an approval passed its
 	// deadline unanswered.
 	EventWaitTimedOut EventType = "wait.timed_out"
+	// EventRunParked: a worker claimed the run, but every slot of its
+	// concurrency key was held (or older runs of the key waited already):
+	// the run waits in pending, unclaimable, until one frees.
+	EventRunParked EventType = "run.parked"
+	// EventRunAdmitted: a slot of the run's concurrency key freed and the
+	// run, the oldest waiting for one, took it: it may be claimed again.
+	EventRunAdmitted EventType = "run.admitted"
 	// EventDuplicateSuppressed: a write from a holder whose lease was taken over,
 	// or of a step already in the log, was rejected.
 	EventDuplicateSuppressed EventType = "duplicate.suppressed"
@@ -75,7 +82,8 @@ func EventTypes() []EventType {
 		EventCompensationCompleted, EventCompensationFailed, EventRunCompleted, EventRunDead,
 		EventRunCancelled, EventDLQReplayed, EventDLQResolved, EventDLQDiscarded,
 		EventBreakerTripped, EventSpendLate, EventRunWaiting, EventSignalReceived,
-		EventApprovalRequested, EventApprovalDecided, EventWaitTimedOut, EventDuplicateSuppressed,
+		EventApprovalRequested, EventApprovalDecided, EventWaitTimedOut, EventRunParked, EventRunAdmitted,
+		EventDuplicateSuppressed,
 	}
 }
 

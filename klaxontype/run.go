@@ -46,6 +46,13 @@ type Run struct {
 	// Priority orders claims, MinPriority..MaxPriority: a higher one is
 	// claimed first, aged by PriorityAging so that no run starves.
 	Priority int `json:"priority"`
+	// ConcurrencyKey is the key of the workflow's concurrency limit the
+	// run is judged under, once a worker judged it; empty when the
+	// workflow has none, or the run's key was empty.
+	ConcurrencyKey string `json:"concurrency_key,omitempty"`
+	// ConcurrencySlot says whether the run holds one of its key's slots
+	// or waits in pending for one.
+	ConcurrencySlot ConcurrencySlot `json:"concurrency_slot,omitempty"`
 	// Epoch is the fencing token of the current lease. Each claim increments it,
 	// and every write of a holder carries it, so that a holder whose lease was
 	// taken over cannot write any more.

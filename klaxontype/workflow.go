@@ -46,6 +46,9 @@ type WorkflowPolicies struct {
 	// DefaultPriority is the priority of a run enqueued without one; zero
 	// is the default.
 	DefaultPriority int `json:"default_priority,omitempty"`
+	// Concurrency is the workflow's concurrency key; nil when its runs
+	// are not limited by key.
+	Concurrency *ConcurrencyPolicy `json:"concurrency,omitempty"`
 	// OutputSchema is the JSON Schema of a run's output, when the workflow's
 	// workers declared one: a worker of the protocol cannot complete a run
 	// with an output that does not fit it.

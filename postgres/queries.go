@@ -55,6 +55,12 @@ var (
 	childrenListSQL string
 	//go:embed sql/children_open.sql
 	childrenOpenSQL string
+	//go:embed sql/concurrency_count.sql
+	concurrencyCountSQL string
+	//go:embed sql/concurrency_lock.sql
+	concurrencyLockSQL string
+	//go:embed sql/concurrency_waiting_keys.sql
+	concurrencyWaitingKeysSQL string
 	//go:embed sql/dlq_count.sql
 	dlqCountSQL string
 	//go:embed sql/dlq_count_by_class_channel.sql
@@ -193,6 +199,8 @@ var (
 	runGetByIdempotencyKeySQL string
 	//go:embed sql/run_insert.sql
 	runInsertSQL string
+	//go:embed sql/run_judge.sql
+	runJudgeSQL string
 	//go:embed sql/run_lease_get.sql
 	runLeaseGetSQL string
 	//go:embed sql/run_list.sql
@@ -219,6 +227,8 @@ var (
 	runTotalsUnfoldSQL string
 	//go:embed sql/run_wake.sql
 	runWakeSQL string
+	//go:embed sql/runs_admit_waiting.sql
+	runsAdmitWaitingSQL string
 	//go:embed sql/runs_claim_available.sql
 	runsClaimAvailableSQL string
 	//go:embed sql/runs_complete.sql

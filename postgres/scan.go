@@ -41,28 +41,31 @@ func spendArgs(s klaxontype.Spend) []any {
 }
 
 type runRow struct {
-	ID              string            `db:"id"`
-	Workflow        string            `db:"workflow"`
-	WorkflowVersion int               `db:"workflow_version"`
-	Status          string            `db:"status"`
-	Input           []byte            `db:"input"`
-	Output          []byte            `db:"output"`
-	IdempotencyKey  *string           `db:"idempotency_key"`
-	Entities        map[string]string `db:"entities"`
-	Attempt         int               `db:"attempt"`
-	Retries         int               `db:"retries"`
-	AttemptOffset   int               `db:"attempt_offset"`
-	StepGeneration  int               `db:"step_generation"`
-	ReplayOf        *string           `db:"replay_of"`
-	Epoch           int64             `db:"epoch"`
-	Priority        int               `db:"priority"`
-	LeaseHolder     *string           `db:"lease_holder"`
-	LeaseExpiresAt  *time.Time        `db:"lease_expires_at"`
-	AvailableAt     time.Time         `db:"available_at"`
-	FailureClass    *string           `db:"failure_class"`
-	FailureReason   *string           `db:"failure_reason"`
-	FailedStep      *string           `db:"failed_step"`
-	FailedStepSeq   *int              `db:"failed_step_seq"`
+	ID               string            `db:"id"`
+	Workflow         string            `db:"workflow"`
+	WorkflowVersion  int               `db:"workflow_version"`
+	Status           string            `db:"status"`
+	Input            []byte            `db:"input"`
+	Output           []byte            `db:"output"`
+	IdempotencyKey   *string           `db:"idempotency_key"`
+	Entities         map[string]string `db:"entities"`
+	Attempt          int               `db:"attempt"`
+	Retries          int               `db:"retries"`
+	AttemptOffset    int               `db:"attempt_offset"`
+	StepGeneration   int               `db:"step_generation"`
+	ReplayOf         *string           `db:"replay_of"`
+	Epoch            int64             `db:"epoch"`
+	Priority         int               `db:"priority"`
+	ConcurrencyKey   *string           `db:"concurrency_key"`
+	ConcurrencyLimit *int              `db:"concurrency_limit"`
+	ConcurrencySlot  *string           `db:"concurrency_slot"`
+	LeaseHolder      *string           `db:"lease_holder"`
+	LeaseExpiresAt   *time.Time        `db:"lease_expires_at"`
+	AvailableAt      time.Time         `db:"available_at"`
+	FailureClass     *string           `db:"failure_class"`
+	FailureReason    *string           `db:"failure_reason"`
+	FailedStep       *string           `db:"failed_step"`
+	FailedStepSeq    *int              `db:"failed_step_seq"`
 	spendColumns
 	BudgetTokens  *int64     `db:"budget_tokens"`
 	BudgetCostUSD *float64   `db:"budget_cost_usd"`
@@ -99,6 +102,8 @@ func (r *runRow) run(keys *store.Keyring) (*klaxontype.Run, error) {
 		ReplayOf:        str(r.ReplayOf),
 		Epoch:           r.Epoch,
 		Priority:        r.Priority,
+		ConcurrencyKey:  str(r.ConcurrencyKey),
+		ConcurrencySlot: klaxontype.ConcurrencySlot(str(r.ConcurrencySlot)),
 		LeaseHolder:     str(r.LeaseHolder),
 		LeaseExpiresAt:  utc(r.LeaseExpiresAt),
 		AvailableAt:     r.AvailableAt.UTC(),

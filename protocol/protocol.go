@@ -105,6 +105,14 @@ type HostedWorkflow struct {
 	StepOutputSchemas map[string]json.RawMessage `json:"step_output_schemas,omitempty" doc:"JSON Schemas of step outputs, by step name."`
 	Redact            []string                   `json:"redact,omitempty" maxItems:"100" doc:"JSON paths ($.customer.email, $.documents[*].text) whose values the API, the dashboard and notifications mask for tokens below admin."`
 	RedactPatterns    []string                   `json:"redact_patterns,omitempty" maxItems:"100" doc:"Regular expressions (Go RE2 syntax) whose matches are masked likewise, in every string of the run's payloads and error messages."`
+	Concurrency       *ConcurrencySettings       `json:"concurrency,omitempty" doc:"A concurrency key: at most limit runs with the same key run at once across every worker."`
+	DefaultPriority   int                        `json:"default_priority,omitempty" minimum:"-100" maximum:"100" doc:"The priority of runs enqueued without one."`
+}
+
+// ConcurrencySettings limit how many runs with the same key run at once.
+type ConcurrencySettings struct {
+	Key   string `json:"key" minLength:"3" doc:"JSON path of the input value that is the run's key ($.customer.id); a run with nothing there is not limited."`
+	Limit int    `json:"limit" minimum:"1" doc:"Runs of one key that may run at once, waiting, backing off or compensating included."`
 }
 
 // RegisterRequest registers a worker's workflows.

@@ -53,6 +53,10 @@ var (
 	childrenListSQL string
 	//go:embed sql/children_open.sql
 	childrenOpenSQL string
+	//go:embed sql/concurrency_count.sql
+	concurrencyCountSQL string
+	//go:embed sql/concurrency_waiting_keys.sql
+	concurrencyWaitingKeysSQL string
 	//go:embed sql/dlq_count.sql
 	dlqCountSQL string
 	//go:embed sql/dlq_count_by_class_channel.sql
@@ -195,6 +199,8 @@ var (
 	runGetByIdempotencyKeySQL string
 	//go:embed sql/run_insert.sql
 	runInsertSQL string
+	//go:embed sql/run_judge.sql
+	runJudgeSQL string
 	//go:embed sql/run_lease_extend.sql
 	runLeaseExtendSQL string
 	//go:embed sql/run_lease_get.sql
@@ -227,6 +233,8 @@ var (
 	runTotalsUnfoldSQL string
 	//go:embed sql/run_wake.sql
 	runWakeSQL string
+	//go:embed sql/runs_admit_waiting.sql
+	runsAdmitWaitingSQL string
 	//go:embed sql/runs_claim_available.sql
 	runsClaimAvailableSQL string
 	//go:embed sql/runs_delete_ended.sql

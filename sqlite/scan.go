@@ -34,6 +34,8 @@ func scanRun(stmt *sqlite.Stmt, keys *store.Keyring) (*klaxontype.Run, error) {
 		ReplayOf:        stmt.GetText("replay_of"),
 		Epoch:           stmt.GetInt64("epoch"),
 		Priority:        int(stmt.GetInt64("priority")),
+		ConcurrencyKey:  stmt.GetText("concurrency_key"),
+		ConcurrencySlot: klaxontype.ConcurrencySlot(stmt.GetText("concurrency_slot")),
 		LeaseHolder:     stmt.GetText("lease_holder"),
 		LeaseExpiresAt:  columnTime(stmt, "lease_expires_at"),
 		AvailableAt:     columnTime(stmt, "available_at"),

@@ -27,6 +27,18 @@ type Engine interface {
 	// Each claim increments the run's epoch and attempt. The runs come with their
 	// step logs.
 	RunsClaim(ctx context.Context, params *RunsClaimParams) ([]*ClaimedRun, error)
+	// RunsAdmit judges runs its holder just claimed, of workflows with a
+	// concurrency key, against their keys' limits, oldest waiting first: a
+	// run takes a slot of its key when one is free and no older run of the
+	// key waits for one; otherwise it waits in pending, out of every claim,
+	// with its attempt given back and a run.parked event, until a slot
+	// frees. It returns the IDs of the runs that took a slot, which the
+	// holder may execute; a run its holder no longer holds is in neither.
+	RunsAdmit(ctx context.Context, params *RunsAdmitParams) (admitted []string, err error)
+	// ConcurrencyAdmit gives the slots of keys that runs have freed by
+	// ending to the oldest runs waiting for them, each available at once
+	// with a run.admitted event, and counts them.
+	ConcurrencyAdmit(ctx context.Context, params *ConcurrencyAdmitParams) (admitted int, err error)
 	// LeasesExtend renews the leases of a holder and returns the IDs of the runs
 	// whose lease it no longer holds.
 	LeasesExtend(ctx context.Context, params *LeasesExtendParams) (lost []string, err error)

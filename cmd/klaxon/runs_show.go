@@ -24,6 +24,9 @@ func writeRunDetail(w io.Writer, d *runDetail) error {
 	fmt.Fprintf(table, "  status\t%s\n", run.Status)
 	fmt.Fprintf(table, "  attempt\t%d (retries %d, epoch %d)\n", run.Attempt, run.Retries, run.Epoch)
 	fmt.Fprintf(table, "  priority\t%d\n", run.Priority)
+	if run.ConcurrencyKey != "" {
+		fmt.Fprintf(table, "  concurrency\tkey %q, %s\n", run.ConcurrencyKey, concurrencySlotText(run.ConcurrencySlot))
+	}
 	if run.IdempotencyKey != "" {
 		fmt.Fprintf(table, "  idempotency key\t%s\n", run.IdempotencyKey)
 	}
@@ -298,4 +301,16 @@ func printFamily(w io.Writer, family *klaxontype.RunFamily) error {
 		fmt.Fprintf(table, "  %d\t%s\t%s\t%s\t%s\n", c.ParentSeq, c.ChildID, c.Workflow, c.Status, formatTime(c.CreatedAt))
 	}
 	return table.Flush()
+}
+
+// concurrencySlotText says where a run stands with its key's slots.
+func concurrencySlotText(slot klaxontype.ConcurrencySlot) string {
+	switch slot {
+	case klaxontype.SlotHeld:
+		return "holds a slot"
+	case klaxontype.SlotWaiting:
+		return "waits in pending for a slot"
+	default:
+		return "gave its slot up; judged again at its next claim"
+	}
 }

@@ -27,6 +27,11 @@ type Definition struct {
 	SpendRateLimit float64
 	// Priority is the priority of runs enqueued without one.
 	Priority int
+	// ConcurrencyKey computes a run's concurrency key from its input; nil
+	// when the workflow has none. At most ConcurrencyLimit runs of one key
+	// hold a slot at once; a run whose key is empty is not limited.
+	ConcurrencyKey   func(input []byte) (string, error)
+	ConcurrencyLimit int
 	// Execute runs the workflow function. The context carries the Execution.
 	Execute func(ctx context.Context, input []byte) (output []byte, err error)
 }

@@ -74,17 +74,21 @@ func NewRemote(config RemoteConfig) (*Remote, error) {
 	if config.PollInterval <= 0 {
 		config.PollInterval = time.Second
 	}
-	return &Remote{
+	r := &Remote{
 		worker: &Worker{
-			config:   workerConfig,
-			leases:   newLeaseSet(),
-			breakers: newBreakerWatch(workerConfig.Store, workerConfig.BreakerCheckInterval, workerConfig.Logger),
-			wake:     make(chan struct{}, 1),
+			config:    workerConfig,
+			leases:    newLeaseSet(),
+			breakers:  newBreakerWatch(workerConfig.Store, workerConfig.BreakerCheckInterval, workerConfig.Logger),
+			admission: &admissionPass{},
+			wake:      make(chan struct{}, 1),
 		},
 		config:      config,
 		definitions: newDefinitionCache(config.Store),
 		wake:        newBroadcast(),
-	}, nil
+	}
+	// Runs admitted to a concurrency slot wake the waiting claims.
+	r.worker.woken = r.Wake
+	return r, nil
 }
 
 // Wake makes waiting claims look for runs now: after an enqueue, a replay, a
@@ -198,6 +202,19 @@ func registrationOf(workflow *protocol.HostedWorkflow) (*store.WorkflowRegisterP
 		RunTimeout:   time.Duration(workflow.RunTimeoutMS) * time.Millisecond,
 		OutputSchema: workflow.OutputSchema, StepOutputSchemas: workflow.StepOutputSchemas,
 		Redact: workflow.Redact, RedactPatterns: workflow.RedactPatterns,
+		DefaultPriority: workflow.DefaultPriority,
+	}
+	if err := klaxontype.CheckPriority(workflow.DefaultPriority); err != nil {
+		return nil, invalidf("workflow %q: default_priority: %v", workflow.Name, err)
+	}
+	if concurrency := workflow.Concurrency; concurrency != nil {
+		if _, err := KeyAtPath(concurrency.Key); err != nil {
+			return nil, invalidf("workflow %q: concurrency.key: %v", workflow.Name, err)
+		}
+		if err := klaxontype.CheckConcurrencyLimit(concurrency.Limit); err != nil {
+			return nil, invalidf("workflow %q: concurrency.limit: %v", workflow.Name, err)
+		}
+		policies.Concurrency = &klaxontype.ConcurrencyPolicy{KeyPath: concurrency.Key, Limit: concurrency.Limit}
 	}
 	if retry := workflow.Retry; retry != nil {
 		for class, attempts := range retry.Classes {
@@ -260,8 +277,12 @@ func (r *Remote) Claim(ctx context.Context, request *protocol.ClaimRequest) (*pr
 		if err != nil {
 			return nil, err
 		}
+		claimed = admitClaimed(ctx, r.config.Store, request.WorkerID, claimed, r.definitions.cached, r.config.Logger)
 		if len(claimed) > 0 {
 			return r.claimAnswer(ctx, claimed)
+		}
+		if r.keyed(request.Workflows) {
+			r.worker.admitWaiting(ctx)
 		}
 		remaining := time.Until(deadline)
 		if remaining <= 0 {
@@ -471,6 +492,12 @@ func definitionOf(info *klaxontype.WorkflowInfo) *remoteDefinition {
 			definition.Breaker = *policies.Breaker
 		}
 		definition.SpendRateLimit = policies.SpendRateLimitUSDPerHour
+		if concurrency := policies.Concurrency; concurrency != nil && concurrency.KeyPath != "" {
+			// Checked when the workflow was registered.
+			if key, err := KeyAtPath(concurrency.KeyPath); err == nil {
+				definition.ConcurrencyKey, definition.ConcurrencyLimit = key, concurrency.Limit
+			}
+		}
 		definition.outputSchema = policies.OutputSchema
 		if len(policies.StepOutputSchemas) > 0 {
 			definition.stepOutputSchemas = make(map[string][]byte, len(policies.StepOutputSchemas))

@@ -380,6 +380,11 @@ func (a *attempt) report(result klaxontype.AttemptResult, class klaxontype.Failu
 		a.ended.reason = err.Error()
 	}
 	a.watchBreaker(result)
+	if result == klaxontype.AttemptCompleted || result == klaxontype.AttemptDead {
+		if admitNext(a.ctx, a.worker.config.Store, a.run, a.worker.config.Logger) {
+			a.worker.Wake()
+		}
+	}
 	logger := a.worker.config.Logger
 	logger.Debug("attempt ended", "run", a.run.ID, "workflow", a.run.Workflow, "attempt", a.run.Attempt, "result", result, "class", class, "error", err)
 	if a.worker.config.OnAttempt != nil || a.endSpan != nil {

@@ -120,12 +120,17 @@ type Worker struct {
 	workflows []string
 	leases    *leaseSet
 	breakers  *breakerWatch
+	// admission is the idle pass that admits runs waiting for a slot of a
+	// concurrency key; nil when no workflow of the worker has a key.
+	admission *admissionPass
 
 	mu        sync.Mutex
 	free      int
 	slotFreed chan struct{}
 	wake      chan struct{}
-	active    sync.WaitGroup
+	// woken, when set, is told of every Wake: a Remote's waiting claims.
+	woken  func()
+	active sync.WaitGroup
 }
 
 // NewWorker checks the configuration and returns a worker ready to Run.
@@ -134,14 +139,22 @@ func NewWorker(config Config) (*Worker, error) {
 		return nil, err
 	}
 	names := make([]string, 0, len(config.Workflows))
+	var admission *admissionPass
 	for name, definition := range config.Workflows {
 		if definition.Execute == nil {
 			return nil, fmt.Errorf("engine: workflow %q has no function", name)
+		}
+		if definition.ConcurrencyKey != nil {
+			if err := klaxontype.CheckConcurrencyLimit(definition.ConcurrencyLimit); err != nil {
+				return nil, fmt.Errorf("engine: workflow %q: %w", name, err)
+			}
+			admission = &admissionPass{}
 		}
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	return &Worker{
+		admission: admission,
 		config:    config,
 		workflows: names,
 		leases:    newLeaseSet(),
@@ -160,6 +173,9 @@ func (w *Worker) Wake() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
+	}
+	if w.woken != nil {
+		w.woken()
 	}
 }
 
@@ -237,6 +253,7 @@ func (w *Worker) claimLoop(ctx, runCtx context.Context) {
 			continue
 		}
 		failures = 0
+		claimed = admitClaimed(ctx, w.config.Store, w.config.ID, claimed, w.definition, w.config.Logger)
 		w.mu.Lock()
 		w.free -= len(claimed)
 		w.mu.Unlock()
@@ -246,6 +263,7 @@ func (w *Worker) claimLoop(ctx, runCtx context.Context) {
 			go w.work(runCtx, c)
 		}
 		if len(claimed) == 0 {
+			w.admitWaiting(ctx)
 			select {
 			case <-w.wake:
 			case <-time.After(w.config.PollInterval):

@@ -1,6 +1,7 @@
 -- A replayed run starts a new retry budget and, for from-step, a new
 -- generation of step idempotency keys; each field of a new budget ($5, $6)
--- replaces the run's.
+-- replaces the run's. It gives up its concurrency slot: a worker judges it
+-- under its key again when it claims it.
 UPDATE runs SET
     status = 'pending',
     available_at = $2,
@@ -14,6 +15,7 @@ UPDATE runs SET
     failed_step = NULL,
     failed_step_seq = NULL,
     finished_at = NULL,
+    concurrency_slot = NULL,
     totals_folded = false,
     updated_at = $2
 WHERE id = $1 AND status = 'dead';

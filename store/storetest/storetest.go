@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, rows Rows) {
 	t.Run("Runs", func(t *testing.T) { testRuns(t, h) })
 	t.Run("Claims", func(t *testing.T) { testClaims(t, h) })
 	t.Run("Priorities", func(t *testing.T) { testPriorities(t, h) })
+	t.Run("ConcurrencyKeys", func(t *testing.T) { testConcurrencyKeys(t, h) })
 	t.Run("Leases", func(t *testing.T) { testLeases(t, h) })
 	t.Run("Steps", func(t *testing.T) { testSteps(t, h) })
 	t.Run("Outcomes", func(t *testing.T) { testOutcomes(t, h) })

@@ -72,6 +72,12 @@ func cancelRun(ctx context.Context, tx Tx, run *klaxontype.Run, actor, reason, w
 	if err := childEnded(ctx, tx, run.ID, klaxontype.RunStatusCancelled, nil, t); err != nil {
 		return nil, err
 	}
+	if run.ConcurrencySlot == klaxontype.SlotHeld {
+		// The run's slot is free: the oldest run waiting for it takes it.
+		if _, err := admitKey(ctx, tx, run.ConcurrencyKey, t); err != nil {
+			return nil, err
+		}
+	}
 	return cancelled, cancelChildren(ctx, tx, cancelled, actor, t)
 }
 

@@ -218,9 +218,45 @@ type Tx interface {
 	// RateLimitAdvance records a limit's arrival times.
 	RateLimitAdvance(ctx context.Context, key string, requestTAT, tokenTAT int64) error
 
+	// ConcurrencyLock keeps every other judgement of a concurrency key
+	// waiting until this transaction ends.
+	ConcurrencyLock(ctx context.Context, key string) error
+	// ConcurrencyCount counts the slots of a key held by runs that have not
+	// ended, and reads the limit its oldest waiting run was judged with;
+	// waitingLimit is 0 when no run waits.
+	ConcurrencyCount(ctx context.Context, key string) (held, waitingLimit int, err error)
+	// RunJudge records the key and limit a run its holder holds running is
+	// judged under, and its slot: held, or waiting, when the run goes back
+	// to pending with no lease and its attempt given back, available at
+	// klaxontype.ParkedUntil. held is false when the holder no longer
+	// holds the run. workflow is the run's.
+	RunJudge(ctx context.Context, params *RunJudgeParams) (workflow string, held bool, err error)
+	// RunsAdmitWaiting gives a slot of a key to up to n of its oldest
+	// waiting runs, available at once, and returns them.
+	RunsAdmitWaiting(ctx context.Context, key string, n int, at time.Time) ([]AdmittedRun, error)
+	// ConcurrencyWaitingKeys lists the keys that have runs waiting for a
+	// slot, in order.
+	ConcurrencyWaitingKeys(ctx context.Context) ([]string, error)
+
 	// OutboxGiveUp gives up the pending notifications of a channel that no
 	// deliverer holds, keeping lastError, and counts them.
 	OutboxGiveUp(ctx context.Context, channel, lastError string, at time.Time) (int, error)
+}
+
+// RunJudgeParams records a claimed run's concurrency key and slot.
+type RunJudgeParams struct {
+	Lease  store.Lease
+	Holder string
+	Key    string
+	Limit  int
+	Slot   klaxontype.ConcurrencySlot
+	At     time.Time
+}
+
+// AdmittedRun is a run given a slot of its key.
+type AdmittedRun struct {
+	ID       string
+	Workflow string
 }
 
 // DeadLetterCloseParams moves an entry to its final state.

@@ -107,6 +107,9 @@ class WorkflowRegistration:
     step_output_schemas: Mapping[str, JSON] | None = None
     redact: Sequence[str] | None = None
     redact_patterns: Sequence[str] | None = None
+    concurrency_key: str | None = None
+    concurrency_limit: int | None = None
+    default_priority: int | None = None
 
     def to_wire(self) -> Wire:
         wire: Wire = {"name": self.name, "version": self.version}
@@ -128,6 +131,11 @@ class WorkflowRegistration:
             wire["redact"] = list(self.redact)
         if self.redact_patterns:
             wire["redact_patterns"] = list(self.redact_patterns)
+        if self.concurrency_key is not None:
+            limit = self.concurrency_limit if self.concurrency_limit is not None else 1
+            wire["concurrency"] = {"key": self.concurrency_key, "limit": limit}
+        if self.default_priority:
+            wire["default_priority"] = self.default_priority
         return wire
 
 

@@ -136,13 +136,22 @@ class Worker:
         step_output_schemas: Mapping[str, Any] | None = None,
         redact: Sequence[str] | None = None,
         redact_patterns: Sequence[str] | None = None,
+        concurrency_key: str | None = None,
+        concurrency_limit: int | None = None,
+        default_priority: int | None = None,
     ) -> Callable[[F], F]:
         """Register the decorated function, ``fn(ctx, input)`` (sync or ``async def``), as workflow ``name``.
 
         ``redact`` lists JSON paths (``$.customer.email``) and ``redact_patterns`` regular expressions in
         Go RE2 syntax (``sk-[A-Za-z0-9]{20,}``) whose values the server's API, dashboard and notifications
         mask for tokens below admin (docs/redaction.md); the server checks them at registration.
+
+        ``concurrency_key`` is the JSON path of the input value (``$.customer.id``) under which at most
+        ``concurrency_limit`` runs (default 1) run at once across every worker; ``default_priority``
+        (-100..100) is the priority of runs enqueued without one (docs/flow-control.md).
         """
+        if concurrency_limit is not None and concurrency_key is None:
+            raise ValueError(f"workflow {name!r}: concurrency_limit needs a concurrency_key")
 
         def decorate(fn: F) -> F:
             if name in self._workflows:
@@ -159,6 +168,9 @@ class Worker:
                 step_output_schemas=dict(step_output_schemas) if step_output_schemas else None,
                 redact=tuple(redact) if redact else None,
                 redact_patterns=tuple(redact_patterns) if redact_patterns else None,
+                concurrency_key=concurrency_key,
+                concurrency_limit=concurrency_limit,
+                default_priority=default_priority,
             )
             self._workflows[name] = _Workflow(fn, registration, _takes_input(fn))
             return fn

@@ -75,6 +75,9 @@ export interface WorkflowRegistration {
   stepOutputSchemas?: Record<string, unknown>;
   redact?: readonly string[];
   redactPatterns?: readonly string[];
+  concurrencyKey?: string;
+  concurrencyLimit?: number;
+  defaultPriority?: number;
 }
 
 export function registrationToWire(r: WorkflowRegistration): Wire {
@@ -90,6 +93,10 @@ export function registrationToWire(r: WorkflowRegistration): Wire {
   }
   if (r.redact && r.redact.length > 0) wire["redact"] = [...r.redact];
   if (r.redactPatterns && r.redactPatterns.length > 0) wire["redact_patterns"] = [...r.redactPatterns];
+  if (r.concurrencyKey !== undefined) {
+    wire["concurrency"] = { key: r.concurrencyKey, limit: r.concurrencyLimit ?? 1 };
+  }
+  if (r.defaultPriority) wire["default_priority"] = r.defaultPriority;
   return wire;
 }
 

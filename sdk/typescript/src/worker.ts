@@ -55,6 +55,14 @@ export interface WorkflowOptions {
   redact?: readonly string[];
   /** Regular expressions in Go RE2 syntax (`sk-[A-Za-z0-9]{20,}`) whose matches are masked likewise. */
   redactPatterns?: readonly string[];
+  /**
+   * The JSON path of the input value (`$.customer.id`) under which at most `concurrencyLimit` runs
+   * (default 1) run at once across every worker (docs/flow-control.md).
+   */
+  concurrencyKey?: string;
+  concurrencyLimit?: number;
+  /** The priority (-100..100) of runs enqueued without one. */
+  defaultPriority?: number;
 }
 
 export interface WorkerOptions {
@@ -152,6 +160,12 @@ export class Worker {
     if (options.stepOutputSchemas !== undefined) registration.stepOutputSchemas = options.stepOutputSchemas;
     if (options.redact !== undefined) registration.redact = [...options.redact];
     if (options.redactPatterns !== undefined) registration.redactPatterns = [...options.redactPatterns];
+    if (options.concurrencyLimit !== undefined && options.concurrencyKey === undefined) {
+      throw new TypeError(`workflow ${JSON.stringify(name)}: concurrencyLimit needs a concurrencyKey`);
+    }
+    if (options.concurrencyKey !== undefined) registration.concurrencyKey = options.concurrencyKey;
+    if (options.concurrencyLimit !== undefined) registration.concurrencyLimit = options.concurrencyLimit;
+    if (options.defaultPriority !== undefined) registration.defaultPriority = options.defaultPriority;
     this.workflows.set(name, { fn, registration });
     return this;
   }
