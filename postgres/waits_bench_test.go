@@ -73,3 +73,16 @@ func BenchmarkClaimsPastPrioritizedRuns(b *testing.B) {
 	}
 	storetest.BenchClaimsPastPrioritizedRuns(b, open, 10_000)
 }
+
+// BenchmarkClaimsPastWaitingKeyRuns: claiming due runs beside 10,000 runs
+// waiting for the one slot of a concurrency key, and beside none.
+func BenchmarkClaimsPastWaitingKeyRuns(b *testing.B) {
+	open := func(b *testing.B) store.Store {
+		st, err := postgres.Open(b.Context(), schemaURL(b), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return st
+	}
+	storetest.BenchClaimsPastWaitingKeyRuns(b, open, 10_000)
+}

@@ -67,3 +67,16 @@ func BenchmarkClaimsPastPrioritizedRuns(b *testing.B) {
 	}
 	storetest.BenchClaimsPastPrioritizedRuns(b, open, 10_000)
 }
+
+// BenchmarkClaimsPastWaitingKeyRuns: claiming due runs beside 10,000 runs
+// waiting for the one slot of a concurrency key, and beside none.
+func BenchmarkClaimsPastWaitingKeyRuns(b *testing.B) {
+	open := func(b *testing.B) store.Store {
+		st, err := Open(context.Background(), filepath.Join(b.TempDir(), "keys.db"), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return st
+	}
+	storetest.BenchClaimsPastWaitingKeyRuns(b, open, 10_000)
+}
