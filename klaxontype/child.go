@@ -3,6 +3,8 @@ package klaxontype
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -37,6 +39,47 @@ func (e *ChildError) FailureClass() FailureClass {
 		return ClassCancelled
 	}
 	return e.Class
+}
+
+// ChildKeyPrefix begins the enqueue idempotency key of every child run; the
+// rest is the idempotency key of the parent's step that started it.
+const ChildKeyPrefix = "klaxon-child:"
+
+// ChildOrigin is the run and step that started a child run.
+type ChildOrigin struct {
+	ParentID  string
+	ParentSeq int
+	// Step is the name of the parent's step that started the child.
+	Step string
+}
+
+// ChildOriginOf reads which run and step started a child run from the
+// child's enqueue idempotency key: ChildKeyPrefix, then the key of the
+// parent's step, RUN/SEQ/NAME, followed by /gN for a step run again after a
+// from-step replay (so a step whose own name ends in /g and digits loses
+// them here). It reports false for the key of a run that is no child. It
+// lets whatever sees a run, a tracer starting its span, name its parent
+// without reading the store.
+func ChildOriginOf(idempotencyKey string) (ChildOrigin, bool) {
+	rest, ok := strings.CutPrefix(idempotencyKey, ChildKeyPrefix)
+	if !ok {
+		return ChildOrigin{}, false
+	}
+	parent, rest, ok := strings.Cut(rest, "/")
+	if !ok || parent == "" {
+		return ChildOrigin{}, false
+	}
+	seqText, name, ok := strings.Cut(rest, "/")
+	seq, err := strconv.Atoi(seqText)
+	if !ok || err != nil || seq <= 0 {
+		return ChildOrigin{}, false
+	}
+	if i := strings.LastIndex(name, "/g"); i >= 0 {
+		if generation, err := strconv.Atoi(name[i+2:]); err == nil && generation > 0 {
+			name = name[:i]
+		}
+	}
+	return ChildOrigin{ParentID: parent, ParentSeq: seq, Step: name}, true
 }
 
 // ChildLink links a child run to its parent: the parent's step that started
