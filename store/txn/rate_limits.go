@@ -144,6 +144,54 @@ func (r Rules) RateLimitSettle(ctx context.Context, params *store.RateLimitSettl
 	})
 }
 
+// RateLimitBlock makes a limit grant nothing before params.Until, and
+// returns when it grants its next request: the
+// request arrival time moves to where GCRA grants the first request at
+// Until, with the budget empty, and the rest at the limit's steady pace
+// (Per/Requests) until it refills. It only ever moves the time on, so a
+// shorter Retry-After reported later does not undo a longer one, and
+// neither does a block reported by a second worker refused at once.
+func (r Rules) RateLimitBlock(ctx context.Context, params *store.RateLimitBlockParams) (time.Time, error) {
+	if err := params.Validate(); err != nil {
+		return time.Time{}, err
+	}
+	var grants time.Time
+	err := r.transact(ctx, func(ctx context.Context, tx Tx) error {
+		t := r.now()
+		row, err := tx.RateLimitLock(ctx, params.Key)
+		if err != nil {
+			return err
+		}
+		if row == nil {
+			return fmt.Errorf("rate limit %q is not declared: %w", params.Key, klaxontype.ErrNotFound)
+		}
+		until := t
+		if params.Until.After(t) {
+			until = params.Until
+		}
+		per := int64(row.Limit.Per)
+		one := share(1, row.Limit.Requests, per)
+		requestTAT := max(row.RequestTAT, until.UnixNano()+per-one)
+		if err := tx.RateLimitAdvance(ctx, params.Key, requestTAT, row.TokenTAT); err != nil {
+			return err
+		}
+		grants = time.Unix(0, max(requestTAT+one-per, t.UnixNano())).UTC()
+		if params.RunID == "" {
+			return nil
+		}
+		return tx.EventInsert(ctx, &klaxontype.Event{
+			RunID: params.RunID, Type: klaxontype.EventRateLimitBlocked, Actor: params.Actor, At: t,
+			Step: params.Step, StepSeq: params.StepSeq,
+			Message: fmt.Sprintf("rate limit %s grants nothing until %s: %s", params.Key,
+				grants.Format(time.RFC3339Nano), store.StorableText(params.Reason)),
+		}, nil)
+	})
+	if err != nil {
+		return time.Time{}, err
+	}
+	return grants, nil
+}
+
 // share is the part of a period that amount of a limit's budget takes, in
 // nanoseconds; computed in floating point so that a large amount over a
 // long period cannot overflow.
