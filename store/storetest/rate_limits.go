@@ -29,6 +29,17 @@ func testRateLimits(t *testing.T, h *harness) {
 		}
 	}
 
+	// acquireRequest acquires one request of openai/gpt-4o-mini, waiting at
+	// most maxWait.
+	acquireRequest := func(t *testing.T, f *fixture, maxWait time.Duration) *klaxontype.RateLimitGrant {
+		t.Helper()
+		grant, err := f.store.RateLimitAcquire(f.ctx, &store.RateLimitAcquireParams{Key: "openai/gpt-4o-mini", MaxWait: maxWait})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return grant
+	}
+
 	t.Run("BadInputChangesNothing", func(t *testing.T) {
 		t.Parallel()
 		f := h.fixture(t)
@@ -70,11 +81,7 @@ func testRateLimits(t *testing.T, h *harness) {
 		}
 		acquire := func(maxWait time.Duration) *klaxontype.RateLimitGrant {
 			t.Helper()
-			grant, err := f.store.RateLimitAcquire(f.ctx, &store.RateLimitAcquireParams{Key: "openai/gpt-4o-mini", MaxWait: maxWait})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return grant
+			return acquireRequest(t, f, maxWait)
 		}
 		for i := range 5 {
 			if grant := acquire(0); !grant.Granted || grant.Wait != 0 {
@@ -165,11 +172,7 @@ func testRateLimits(t *testing.T, h *harness) {
 		run := f.enqueue(nil)
 		acquire := func(maxWait time.Duration) *klaxontype.RateLimitGrant {
 			t.Helper()
-			grant, err := f.store.RateLimitAcquire(f.ctx, &store.RateLimitAcquireParams{Key: "openai/gpt-4o-mini", MaxWait: maxWait})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return grant
+			return acquireRequest(t, f, maxWait)
 		}
 		block := func(until time.Time, reason string) time.Time {
 			t.Helper()

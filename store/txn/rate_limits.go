@@ -79,12 +79,9 @@ func (r Rules) RateLimitAcquire(ctx context.Context, params *store.RateLimitAcqu
 	var grant *klaxontype.RateLimitGrant
 	err := r.transact(ctx, func(ctx context.Context, tx Tx) error {
 		t := r.now()
-		row, err := tx.RateLimitLock(ctx, params.Key)
+		row, err := lockDeclaredRateLimit(ctx, tx, params.Key)
 		if err != nil {
 			return err
-		}
-		if row == nil {
-			return fmt.Errorf("rate limit %q is not declared: %w", params.Key, klaxontype.ErrNotFound)
 		}
 		limit := &row.Limit
 		if requests > limit.Requests {
@@ -123,12 +120,9 @@ func (r Rules) RateLimitSettle(ctx context.Context, params *store.RateLimitSettl
 	}
 	return r.transact(ctx, func(ctx context.Context, tx Tx) error {
 		t := r.now()
-		row, err := tx.RateLimitLock(ctx, params.Key)
+		row, err := lockDeclaredRateLimit(ctx, tx, params.Key)
 		if err != nil {
 			return err
-		}
-		if row == nil {
-			return fmt.Errorf("rate limit %q is not declared: %w", params.Key, klaxontype.ErrNotFound)
 		}
 		if row.Limit.Tokens == 0 || params.Tokens == 0 {
 			return nil
@@ -158,12 +152,9 @@ func (r Rules) RateLimitBlock(ctx context.Context, params *store.RateLimitBlockP
 	var grants time.Time
 	err := r.transact(ctx, func(ctx context.Context, tx Tx) error {
 		t := r.now()
-		row, err := tx.RateLimitLock(ctx, params.Key)
+		row, err := lockDeclaredRateLimit(ctx, tx, params.Key)
 		if err != nil {
 			return err
-		}
-		if row == nil {
-			return fmt.Errorf("rate limit %q is not declared: %w", params.Key, klaxontype.ErrNotFound)
 		}
 		until := t
 		if params.Until.After(t) {
@@ -190,6 +181,19 @@ func (r Rules) RateLimitBlock(ctx context.Context, params *store.RateLimitBlockP
 		return time.Time{}, err
 	}
 	return grants, nil
+}
+
+// lockDeclaredRateLimit locks a limit's row; an undeclared limit gives
+// klaxontype.ErrNotFound.
+func lockDeclaredRateLimit(ctx context.Context, tx Tx, key string) (*RateLimitRow, error) {
+	row, err := tx.RateLimitLock(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if row == nil {
+		return nil, fmt.Errorf("rate limit %q is not declared: %w", key, klaxontype.ErrNotFound)
+	}
+	return row, nil
 }
 
 // share is the part of a period that amount of a limit's budget takes, in
