@@ -8,9 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oklog/ulid/v2"
+
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"github.com/klaxonhq/klaxon/sqlite"
+	"github.com/klaxonhq/klaxon/store"
 )
 
 // familyWorkflows make a family three generations deep: "fan" starts one
@@ -120,5 +123,62 @@ func TestRunTreeCountsListsAndNests(t *testing.T) {
 	}
 	if _, err := client.RunTree(ctx, "01ARZ3NDEKTSV4RRFFQ69G5FAV", klaxon.TreeLimits{}); !errors.Is(err, klaxontype.ErrNotFound) {
 		t.Errorf("tree of an unknown run: %v; want ErrNotFound", err)
+	}
+}
+
+// TestRunTreeOpensAtMostAHundredRuns: a parent of 150 children, each with a
+// child of its own, all listed; the tree reads the children of the first 99
+// (the parent's own read is the hundredth) and leaves the rest counted on
+// their links, unopened.
+func TestRunTreeOpensAtMostAHundredRuns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "klaxon.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	enqueue := func(parentID string, seq int) string {
+		t.Helper()
+		params := &store.RunEnqueueParams{ID: ulid.Make().String(), Workflow: "w", WorkflowVersion: 1, Input: []byte(`1`)}
+		if parentID != "" {
+			params.ParentID, params.ParentSeq = parentID, seq
+			params.IdempotencyKey = fmt.Sprintf("%s%s/%d/c", store.ChildKeyPrefix, parentID, seq)
+		}
+		run, _, err := st.RunEnqueue(ctx, params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return run.ID
+	}
+	parent := enqueue("", 0)
+	for seq := 1; seq <= 150; seq++ {
+		enqueue(enqueue(parent, seq), 1)
+	}
+	client, err := klaxon.NewClient(st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := client.RunTree(ctx, parent, klaxon.TreeLimits{Listed: klaxon.MaxTreeListed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tree.Children.Runs) != 150 || tree.Children.More != 0 || tree.Children.Statuses[klaxontype.RunStatusPending] != 150 {
+		t.Fatalf("listed %d, %d more, by status %v; want all 150 pending", len(tree.Children.Runs), tree.Children.More, tree.Children.Statuses)
+	}
+	opened := 0
+	for i, node := range tree.Children.Runs {
+		if node.Run.ChildCount != 1 {
+			t.Fatalf("child %d counts %d children; want 1", i, node.Run.ChildCount)
+		}
+		if node.Children != nil {
+			opened++
+			if i >= 99 || node.Children.Count != 1 {
+				t.Errorf("child %d opened with %+v; want only the first 99, each with its one child", i, node.Children)
+			}
+		}
+	}
+	if opened != 99 {
+		t.Errorf("%d children opened; want 99", opened)
 	}
 }
