@@ -71,6 +71,7 @@ func StartChild[O any](ctx context.Context, name, workflow string, input any, op
 		if err != nil {
 			return childStarted{}, err
 		}
+		traceChildStarted(ctx, run)
 		return childStarted{RunID: run.ID, Workflow: run.Workflow}, nil
 	})
 	return child

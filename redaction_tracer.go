@@ -54,6 +54,14 @@ func (t *redactingTracer) StartStep(ctx context.Context, run *klaxontype.Run, se
 	}
 }
 
+// ChildStarted passes the start of a child run on to a tracer that hears of
+// them; a span names a run by its ID, which is never masked.
+func (t *redactingTracer) ChildStarted(ctx context.Context, child *klaxontype.Run) {
+	if inner, ok := t.inner.(klaxontype.ChildTracer); ok {
+		inner.ChildStarted(ctx, child)
+	}
+}
+
 func (t *redactingTracer) StartModelCall(ctx context.Context, call *klaxontype.ModelCall) (context.Context, func(*klaxontype.ModelCallOutcome)) {
 	rule, _ := ctx.Value(ruleKey{}).(*redact.Rule)
 	ctx, end := t.inner.StartModelCall(ctx, call)

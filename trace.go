@@ -37,4 +37,16 @@ func StartToolCall(ctx context.Context, call *klaxontype.ToolCall) (context.Cont
 	return exec.Tracer().StartToolCall(ctx, call)
 }
 
+// traceChildStarted tells the worker's tracer, when it is a ChildTracer, that the
+// step ctx belongs to started or found child, so the step's span names it.
+func traceChildStarted(ctx context.Context, child *klaxontype.Run) {
+	exec := engine.ExecutionFrom(ctx)
+	if exec == nil {
+		return
+	}
+	if tracer, ok := exec.Tracer().(klaxontype.ChildTracer); ok {
+		tracer.ChildStarted(ctx, child)
+	}
+}
+
 func endNothing[T any](T) {}

@@ -122,6 +122,19 @@ func (c *Client) Run(ctx context.Context, id string) (*RunDetail, error) {
 	return &detail, nil
 }
 
+// RunTree returns a run's parent and its descendants as a tree, as deep and
+// as many per run as limits say (zero fields take the server's defaults).
+func (c *Client) RunTree(ctx context.Context, id string, limits klaxon.TreeLimits) (*klaxontype.RunTree, error) {
+	values := url.Values{}
+	setInt(values, "depth", limits.Depth)
+	setInt(values, "listed", limits.Listed)
+	var tree klaxontype.RunTree
+	if err := c.do(ctx, http.MethodGet, APIPrefix+"/runs/"+url.PathEscape(id)+"/family", values, nil, &tree); err != nil {
+		return nil, err
+	}
+	return &tree, nil
+}
+
 // Cancel cancels a run for good and returns it.
 func (c *Client) Cancel(ctx context.Context, id, reason string) (*klaxontype.Run, error) {
 	var run klaxontype.Run

@@ -129,6 +129,7 @@ func NewServer(config Config) (*Server, error) {
 	s.api.UseMiddleware(s.refuseUnwantedBody, s.refuseRepeatedQuery, s.authorize)
 	s.registerHealth()
 	s.registerRuns()
+	s.registerFamily()
 	s.registerDeadLetters()
 	s.registerWorkflows()
 	s.registerStats()

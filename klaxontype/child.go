@@ -3,6 +3,8 @@ package klaxontype
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -39,6 +41,47 @@ func (e *ChildError) FailureClass() FailureClass {
 	return e.Class
 }
 
+// ChildKeyPrefix begins the enqueue idempotency key of every child run; the
+// rest is the idempotency key of the parent's step that started it.
+const ChildKeyPrefix = "klaxon-child:"
+
+// ChildOrigin is the run and step that started a child run.
+type ChildOrigin struct {
+	ParentID  string
+	ParentSeq int
+	// Step is the name of the parent's step that started the child.
+	Step string
+}
+
+// ChildOriginOf reads which run and step started a child run from the
+// child's enqueue idempotency key: ChildKeyPrefix, then the key of the
+// parent's step, RUN/SEQ/NAME, followed by /gN for a step run again after a
+// from-step replay (so a step whose own name ends in /g and digits loses
+// them here). It reports false for the key of a run that is no child. It
+// lets whatever sees a run, a tracer starting its span, name its parent
+// without reading the store.
+func ChildOriginOf(idempotencyKey string) (ChildOrigin, bool) {
+	rest, ok := strings.CutPrefix(idempotencyKey, ChildKeyPrefix)
+	if !ok {
+		return ChildOrigin{}, false
+	}
+	parent, rest, ok := strings.Cut(rest, "/")
+	if !ok || parent == "" {
+		return ChildOrigin{}, false
+	}
+	seqText, name, ok := strings.Cut(rest, "/")
+	seq, err := strconv.Atoi(seqText)
+	if !ok || err != nil || seq <= 0 {
+		return ChildOrigin{}, false
+	}
+	if i := strings.LastIndex(name, "/g"); i >= 0 {
+		if generation, err := strconv.Atoi(name[i+2:]); err == nil && generation > 0 {
+			name = name[:i]
+		}
+	}
+	return ChildOrigin{ParentID: parent, ParentSeq: seq, Step: name}, true
+}
+
 // ChildLink links a child run to its parent: the parent's step that started
 // it, and the child as it is now.
 type ChildLink struct {
@@ -50,6 +93,9 @@ type ChildLink struct {
 	Workflow  string    `json:"workflow"`
 	Status    RunStatus `json:"status"`
 	CreatedAt time.Time `json:"created_at"`
+	// ChildCount is how many child runs the child started itself; it is
+	// counted for a run's children (RunFamily.Children), not for its parent.
+	ChildCount int `json:"child_count,omitempty"`
 }
 
 // RunFamily is a run's parent, when it is a child, and its children in the
@@ -57,4 +103,38 @@ type ChildLink struct {
 type RunFamily struct {
 	Parent   *ChildLink   `json:"parent,omitempty"`
 	Children []*ChildLink `json:"children"`
+}
+
+// RunTree is a run's family as a page shows it: the run's parent, and its
+// descendants as deep and as many as the tree's limits allow. Every opened
+// run's children are counted by status, listed or not, so a fan-out over
+// thousands of children reads as a few numbers and a capped list.
+type RunTree struct {
+	Parent *ChildLink `json:"parent,omitempty"`
+	// Children are the run's own children.
+	Children *FamilyBranch `json:"children"`
+}
+
+// FamilyBranch is the children of one run in a RunTree.
+type FamilyBranch struct {
+	// Count is how many children the run started.
+	Count int `json:"count"`
+	// Statuses counts all of them by status now.
+	Statuses map[RunStatus]int `json:"statuses"`
+	// Runs lists at most the tree's limit of them, in the order they were
+	// started; when they do not all fit, those still open or ended badly are
+	// listed before completed ones.
+	Runs []*FamilyNode `json:"runs"`
+	// More is how many children are counted but not listed.
+	More int `json:"more"`
+}
+
+// FamilyNode is a child in a RunTree and, when the tree opened it, its own
+// children.
+type FamilyNode struct {
+	Run *ChildLink `json:"run"`
+	// Children is nil for a run without children, and for one the tree did
+	// not open (past its depth, or past the number of runs it reads), whose
+	// Run.ChildCount still says how many it has.
+	Children *FamilyBranch `json:"children,omitempty"`
 }

@@ -69,6 +69,10 @@ const (
 	// EventRunAdmitted: a slot of the run's concurrency key freed and the
 	// run, the oldest waiting for one, took it: it may be claimed again.
 	EventRunAdmitted EventType = "run.admitted"
+	// EventRateLimitBlocked: a provider refused a call the run's step made
+	// under a rate limit (a 429), and the limit grants nothing to any worker
+	// until the provider's Retry-After.
+	EventRateLimitBlocked EventType = "rate_limit.blocked"
 	// EventDuplicateSuppressed: a write from a holder whose lease was taken over,
 	// or of a step already in the log, was rejected.
 	EventDuplicateSuppressed EventType = "duplicate.suppressed"
@@ -83,7 +87,7 @@ func EventTypes() []EventType {
 		EventRunCancelled, EventDLQReplayed, EventDLQResolved, EventDLQDiscarded,
 		EventBreakerTripped, EventSpendLate, EventRunWaiting, EventSignalReceived,
 		EventApprovalRequested, EventApprovalDecided, EventWaitTimedOut, EventRunParked, EventRunAdmitted,
-		EventDuplicateSuppressed,
+		EventRateLimitBlocked, EventDuplicateSuppressed,
 	}
 }
 

@@ -29,6 +29,14 @@ type Tracer interface {
 	StartToolCall(ctx context.Context, call *ToolCall) (context.Context, func(*ToolCallOutcome))
 }
 
+// ChildTracer is a Tracer that also hears when a step started a child run,
+// so that the step's span can name the child. The engine calls ChildStarted
+// from inside the step's function, with the context the step runs in, when
+// its Tracer implements it.
+type ChildTracer interface {
+	ChildStarted(ctx context.Context, child *Run)
+}
+
 // ModelCall is a request to a model provider, as a tracer sees it.
 type ModelCall struct {
 	// Provider names the provider ("openai", "anthropic").

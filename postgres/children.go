@@ -45,13 +45,15 @@ type childLinkRow struct {
 	CreatedAt time.Time `db:"created_at"`
 	Workflow  string    `db:"workflow"`
 	Status    string    `db:"status"`
+	// ChildCount is read only with a run's children, not with its parent.
+	ChildCount int `db:"child_count"`
 }
 
 func collectChildLinks(rows pgx.Rows, err error) ([]*klaxontype.ChildLink, error) {
 	if err != nil {
 		return nil, err
 	}
-	collected, err := pgx.CollectRows(rows, pgx.RowToAddrOfStructByName[childLinkRow])
+	collected, err := pgx.CollectRows(rows, pgx.RowToAddrOfStructByNameLax[childLinkRow])
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +61,7 @@ func collectChildLinks(rows pgx.Rows, err error) ([]*klaxontype.ChildLink, error
 	for i, r := range collected {
 		links[i] = &klaxontype.ChildLink{
 			ChildID: r.ChildID, ParentID: r.ParentID, ParentSeq: r.ParentSeq, CreatedAt: r.CreatedAt.UTC(),
-			Workflow: r.Workflow, Status: klaxontype.RunStatus(r.Status),
+			Workflow: r.Workflow, Status: klaxontype.RunStatus(r.Status), ChildCount: r.ChildCount,
 		}
 	}
 	return links, nil

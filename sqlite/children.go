@@ -43,7 +43,7 @@ func scanChildLink(stmt *sqlite.Stmt) *klaxontype.ChildLink {
 	return &klaxontype.ChildLink{
 		ChildID: stmt.GetText("child_id"), ParentID: stmt.GetText("parent_id"), ParentSeq: int(stmt.GetInt64("parent_seq")),
 		CreatedAt: columnTime(stmt, "created_at"), Workflow: stmt.GetText("workflow"),
-		Status: klaxontype.RunStatus(stmt.GetText("status")),
+		Status: klaxontype.RunStatus(stmt.GetText("status")), ChildCount: int(stmt.GetInt64("child_count")),
 	}
 }
 

@@ -147,8 +147,9 @@ type RunEnqueueParams struct {
 // ChildKeyPrefix begins the enqueue idempotency key of every child run (the
 // rest is the idempotency key of the parent's step that started it): the
 // engine knows by it that a run it completes is a child, whose end its
-// parent may await.
-const ChildKeyPrefix = "klaxon-child:"
+// parent may await, and a tracer which run and step started it
+// (klaxontype.ChildOriginOf).
+const ChildKeyPrefix = klaxontype.ChildKeyPrefix
 
 // AuditRecord is the audit record of an audited enqueue at a time: of the
 // run it created, or of the run its idempotency key found (created false).

@@ -27,6 +27,15 @@ type RateLimits interface {
 	// acquisitions wait out, less is given back. An unknown key gives
 	// klaxontype.ErrNotFound.
 	RateLimitSettle(ctx context.Context, params *RateLimitSettleParams) error
+	// RateLimitBlock takes a provider's refusal (a 429) of a call made under
+	// a limit as the limit's truth: no request is granted before Until, and
+	// from then the budget refills as if spent whole, so the callers of every
+	// process wait for capacity instead of calling and being refused too. A
+	// block never shortens one already in place. It returns when the limit
+	// grants its next request. With a RunID, the run's event log gets a
+	// rate_limit.blocked event in the same transaction. An unknown key gives
+	// klaxontype.ErrNotFound.
+	RateLimitBlock(ctx context.Context, params *RateLimitBlockParams) (time.Time, error)
 }
 
 // MaxRateLimitKeyLength bounds a rate limit's key.
@@ -95,6 +104,35 @@ type RateLimitSettleParams struct {
 
 // Validate refuses a settlement without a key.
 func (p *RateLimitSettleParams) Validate() error { return checkRateLimitKey(p.Key) }
+
+// RateLimitBlockParams block a limit after a provider refused a call made
+// under it.
+type RateLimitBlockParams struct {
+	Key string
+	// Until is when the provider said to call again (its Retry-After); zero,
+	// or a time already past, blocks nothing but still spends the budget
+	// whole now.
+	Until time.Time
+	// RunID, StepSeq and Step name the step whose call was refused, for the
+	// run's event log; without a RunID no event is written.
+	RunID   string
+	StepSeq int
+	Step    string
+	// Actor is who reports the refusal: the worker that ran the step.
+	Actor string
+	// Reason is the provider's refusal as a person reads it; stored as
+	// StorableText, never refused for its content.
+	Reason string
+}
+
+// Validate refuses a block without a key, or naming its step with text no
+// store can keep.
+func (p *RateLimitBlockParams) Validate() error {
+	if err := checkRateLimitKey(p.Key); err != nil {
+		return err
+	}
+	return checkTexts("run ID", p.RunID, "step", p.Step, "actor", p.Actor)
+}
 
 func checkRateLimitKey(key string) error {
 	if key == "" {

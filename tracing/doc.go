@@ -5,12 +5,16 @@
 //     run ID, attempt, entity IDs (klaxon.entity.KEY), and at its end how it
 //     ended (klaxon.attempt.result), the failure class, retries, tokens and
 //     cost. With the ID generator RunTraceIDs (FromEnvironment uses it) every
-//     attempt of a run is in one trace whose ID is the run's ULID (TraceID);
+//     attempt of a run is in one trace whose ID is the run's ULID (TraceID).
+//     A child run's attempt names the run and step that started it
+//     (klaxon.parent.run.id, klaxon.parent.step.seq, klaxon.parent.step.name)
+//     and, with RunTraceIDs, links to the parent's trace;
 //   - one span per step call, "step NAME", a child of the attempt: step name
 //     and sequence number, how it ended (completed, failed, replayed), the
 //     failure class and error.type when it failed. A step answered from the
 //     step log is "step NAME (replayed)" with klaxon.step.replayed=true and no
-//     children: its function did not run;
+//     children: its function did not run. A step that started a child run
+//     names it (klaxon.child.run.id) and links to its trace;
 //   - one span per model call made with llm.Call, "chat MODEL", a child of
 //     its step, with the GenAI semantic-convention attributes (semantic
 //     conventions 1.41): gen_ai.operation.name, gen_ai.provider.name (and the

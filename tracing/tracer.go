@@ -35,8 +35,17 @@ const (
 	// AttrEntityPrefix prefixes the run's entity IDs: entity document_id=42 is
 	// the attribute klaxon.entity.document_id = "42".
 	AttrEntityPrefix = "klaxon.entity."
-	AttrStepName     = attribute.Key("klaxon.step.name")
-	AttrStepSeq      = attribute.Key("klaxon.step.seq")
+	// AttrParentRunID, AttrParentStepSeq and AttrParentStepName are on the
+	// attempt span of a child run: the run and step that started it.
+	AttrParentRunID    = attribute.Key("klaxon.parent.run.id")
+	AttrParentStepSeq  = attribute.Key("klaxon.parent.step.seq")
+	AttrParentStepName = attribute.Key("klaxon.parent.step.name")
+	// AttrChildRunID and AttrChildWorkflow are on the span of a step that
+	// started a child run.
+	AttrChildRunID    = attribute.Key("klaxon.child.run.id")
+	AttrChildWorkflow = attribute.Key("klaxon.child.workflow")
+	AttrStepName      = attribute.Key("klaxon.step.name")
+	AttrStepSeq       = attribute.Key("klaxon.step.seq")
 	// AttrStepReplayed is true on the span of a step answered from the step
 	// log: its function did not run, and the span has no children.
 	AttrStepReplayed = attribute.Key("klaxon.step.replayed")
@@ -60,7 +69,10 @@ type Tracer struct {
 	tracer trace.Tracer
 }
 
-var _ klaxontype.Tracer = (*Tracer)(nil)
+var (
+	_ klaxontype.Tracer      = (*Tracer)(nil)
+	_ klaxontype.ChildTracer = (*Tracer)(nil)
+)
 
 // New returns a Tracer whose spans go to provider; a nil provider means the
 // global one (otel.GetTracerProvider). For attempts of one run to share a
@@ -95,9 +107,17 @@ func (t *Tracer) StartAttempt(ctx context.Context, run *klaxontype.Run) (context
 			attrs = append(attrs, attribute.String(AttrEntityPrefix+key, run.Entities[key]))
 		}
 	}
+	origin, child := klaxontype.ChildOriginOf(run.IdempotencyKey)
+	if child {
+		attrs = append(attrs, AttrParentRunID.String(origin.ParentID), AttrParentStepSeq.Int(origin.ParentSeq),
+			AttrParentStepName.String(origin.Step))
+	}
 	ctx = withRunTraceID(ctx, run.ID)
 	ctx, span := t.tracer.Start(ctx, "run "+run.Workflow,
 		trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attrs...))
+	if child {
+		linkRunTrace(span, run.ID, origin.ParentID, AttrParentRunID, AttrParentStepSeq.Int(origin.ParentSeq))
+	}
 	return ctx, func(o *klaxontype.AttemptOutcome) {
 		span.SetAttributes(AttrAttemptResult.String(string(o.Result)), AttrRetries.Int(o.Retries),
 			AttrRunTokens.Int64(o.Spend.Usage.Total()))
@@ -150,6 +170,38 @@ func (t *Tracer) StartStep(ctx context.Context, run *klaxontype.Run, seq int, na
 		}
 		span.End()
 	}
+}
+
+// ChildStarted names the child run a step started, or found started by an
+// earlier attempt, on the step's span, and links the span to the child's
+// trace.
+func (t *Tracer) ChildStarted(ctx context.Context, child *klaxontype.Run) {
+	span := trace.SpanFromContext(ctx)
+	span.SetAttributes(AttrChildRunID.String(child.ID), AttrChildWorkflow.String(child.Workflow))
+	if origin, ok := klaxontype.ChildOriginOf(child.IdempotencyKey); ok {
+		linkRunTrace(span, origin.ParentID, child.ID, AttrChildRunID)
+	}
+}
+
+// linkRunTrace links span, of run runID, to the trace of another run of its
+// family, when the spans of runID are in the trace RunTraceIDs gives them (so
+// the other run's are too, in any process set up alike). The link has that
+// trace's ID and no span ID: the run's spans are made by whichever worker
+// ran it, and no span ID of theirs is known here; its attributes name the
+// other run.
+func linkRunTrace(span trace.Span, runID, otherRunID string, otherKey attribute.Key, more ...attribute.KeyValue) {
+	own, ok := TraceID(runID)
+	if !ok || span.SpanContext().TraceID() != own {
+		return
+	}
+	other, ok := TraceID(otherRunID)
+	if !ok {
+		return
+	}
+	span.AddLink(trace.Link{
+		SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: other}),
+		Attributes:  append([]attribute.KeyValue{otherKey.String(otherRunID)}, more...),
+	})
 }
 
 // StartModelCall starts a model call's span, named "OPERATION MODEL" ("chat

@@ -1,5 +1,6 @@
 // runs.js: the runs list with its filters, and a run's page: its step
-// timeline, manifest, input and output, failed attempts and event log.
+// timeline, manifest, family tree, input and output, failed attempts and
+// event log.
 import {
   api, ask, badge, between, canOperate, entitiesText, entityPairs, flash, fmtAgo, fmtCost, fmtCount, fmtMillis, fmtTime, fromLocalInput,
   html, localInput, notify, options, pretty, queryString, raw, runStatuses, show, terminalStatuses, tokensOf,
@@ -74,9 +75,13 @@ export async function renderRun(main, id, view) {
     // A run that went dead has a dead-letter entry per death: link them.
     const died = detail.events.some((e) => e.type === 'run.dead');
     const entries = died ? (await api('/dlq?run=' + encodeURIComponent(id) + '&limit=10')).entries : [];
+    // A parent or a child: its family as a tree, counted and capped by the server.
+    const family = detail.family || {};
+    const tree = family.parent || (family.children && family.children.length)
+      ? await api('/runs/' + encodeURIComponent(id) + '/family') : null;
     const workers = await knownWorkers();
     if (!view.current) return;
-    if (show(main, runPage(detail, entries, workers))) {
+    if (show(main, runPage(detail, entries, workers, tree))) {
       const cancel = main.querySelector('#cancel-run');
       if (cancel) cancel.addEventListener('click', () => cancelRun(detail.run));
     }
@@ -113,7 +118,7 @@ function workerOf(run, attempts, events) {
   return attempts.length ? attempts[attempts.length - 1].worker : '';
 }
 
-function runPage(detail, entries, workers) {
+function runPage(detail, entries, workers, tree) {
   const { run, manifest, steps, attempts, events } = detail;
   const waits = detail.waits || [];
   const signals = detail.signals || [];
@@ -144,6 +149,7 @@ function runPage(detail, entries, workers) {
       ${run.failure ? html`<dt>failure</dt><dd class="error">${badge(run.failure.class)} ${run.failure.step ? html`in step ${run.failure.step_seq} ${run.failure.step}: ` : ''}${run.failure.reason}</dd>` : ''}
     </dl>
     ${manifestView(manifest)}
+    ${tree ? familyView(tree) : ''}
     <section aria-labelledby="timeline-title"><h2 id="timeline-title">Step timeline</h2>${timeline(run, steps, attempts, record)}</section>
     <div class="columns">
       <section><h2>Input</h2><pre class="json" id="run-input">${pretty(run.input)}</pre></section>
@@ -165,6 +171,32 @@ function runPage(detail, entries, workers) {
       <thead><tr><th>time</th><th>event</th><th>actor</th><th>step</th><th>message</th></tr></thead>
       <tbody>${events.map((e) => html`<tr><td>${fmtTime(e.at)}</td><td><span class="event">${e.type}</span></td><td>${e.actor}</td>
         <td>${e.step || e.step_seq ? e.step_seq + ' ' + (e.step || '') : '–'}</td><td class="msg">${e.message || ''}</td></tr>`)}</tbody></table></section>`;
+}
+
+/** familyView shows the run's parent and its descendants: each opened run's children counted by status, a capped list of them, nested. */
+function familyView(tree) {
+  const p = tree.parent;
+  return html`<section aria-labelledby="family-title" id="run-family"><h2 id="family-title">Family</h2>
+    ${p ? html`<p id="run-parent">Child of <a class="mono" href="#/runs/${p.parent_id}">${p.parent_id}</a> ${p.workflow} ${badge(p.status)}
+      <span class="muted">started by its step ${p.parent_seq}</span></p>` : ''}
+    ${tree.children.count ? html`<div id="run-children">${familyBranch(tree.children)}</div>` : ''}</section>`;
+}
+
+function familyBranch(branch) {
+  const counts = runStatuses.filter((status) => branch.statuses[status])
+    .map((status) => html`<span class="family-count" data-status="${status}">${badge(status)} ${fmtCount(branch.statuses[status])}</span> `);
+  return html`<p class="family-counts small">${fmtCount(branch.count)} ${branch.count === 1 ? 'child' : 'children'}: ${counts}</p>
+    <ul class="family">${branch.runs.map((node) => familyNode(node))}</ul>
+    ${branch.more ? html`<p class="family-more muted small">and ${fmtCount(branch.more)} more</p>` : ''}`;
+}
+
+function familyNode(node) {
+  const run = node.run;
+  let below = '';
+  if (node.children) below = familyBranch(node.children);
+  else if (run.child_count) below = html` <span class="muted small family-closed">${fmtCount(run.child_count)} ${run.child_count === 1 ? 'child' : 'children'} on its page</span>`;
+  return html`<li data-run="${run.child_id}" data-status="${run.status}"><a class="mono" href="#/runs/${run.child_id}">${run.child_id}</a>
+    ${run.workflow} ${badge(run.status)} <span class="muted small">step ${run.parent_seq}</span>${below}</li>`;
 }
 
 function manifestView(manifest) {

@@ -78,13 +78,17 @@ func (p *PendingStep) acquireRateLimits(ctx context.Context) (reserved []rateLim
 }
 
 // settleRateLimits charges the limits the step drew on with the tokens it
-// used, against those reserved. A failure to settle is logged, not the
-// step's: its work is done.
-func (p *PendingStep) settleRateLimits(ctx context.Context, reserved []rateLimitReservation, spend klaxontype.Spend) {
+// used, against those reserved, and, when the step failed rate_limited,
+// blocks them until the provider said to call again (blockRateLimits). A
+// failure to settle or block is logged, not the step's: its work is done.
+func (p *PendingStep) settleRateLimits(ctx context.Context, reserved []rateLimitReservation, spend klaxontype.Spend, stepErr error) {
 	if len(reserved) == 0 {
 		return
 	}
 	limits := p.exec.store.(store.RateLimits)
+	if stepErr != nil {
+		p.blockRateLimits(ctx, limits, reserved, stepErr)
+	}
 	used := spend.Usage.Total()
 	for _, r := range reserved {
 		if used == r.tokens {
@@ -93,6 +97,39 @@ func (p *PendingStep) settleRateLimits(ctx context.Context, reserved []rateLimit
 		err := limits.RateLimitSettle(context.WithoutCancel(ctx), &store.RateLimitSettleParams{Key: r.key, Tokens: used - r.tokens})
 		if err != nil && p.exec.logger != nil {
 			p.exec.logger.Warn("klaxon: settling a rate limit's tokens failed", "key", r.key, "step", p.call.Name, "error", err)
+		}
+	}
+}
+
+// blockRateLimits feeds a provider's refusal back into the limits the step
+// drew on: a step that failed rate_limited (a 429) was refused although the
+// limit granted it, so the provider's count is the truth. Each limit is
+// blocked until the error's Retry-After, capped like the run's retry by the
+// workflow's MaxRetryAfter (without one, its budget is spent whole now), so
+// that the steps of every worker wait for capacity instead of calling and
+// being refused too; the run's event log says so (rate_limit.blocked). The
+// refusal may have come from any of them: all are blocked.
+func (p *PendingStep) blockRateLimits(ctx context.Context, limits store.RateLimits, reserved []rateLimitReservation, stepErr error) {
+	if p.exec.classify(stepErr).Class != klaxontype.ClassRateLimited {
+		return
+	}
+	var until time.Time
+	var retryAfter klaxontype.RetryAfterError
+	if errors.As(stepErr, &retryAfter) && retryAfter.RetryAfter() > 0 {
+		var policy klaxontype.RetryPolicy
+		if p.exec.workflow != nil {
+			policy = p.exec.workflow.Retry
+		}
+		wait, _ := policy.CapRetryAfter(retryAfter.RetryAfter())
+		until = time.Now().Add(wait)
+	}
+	for _, r := range reserved {
+		_, err := limits.RateLimitBlock(context.WithoutCancel(ctx), &store.RateLimitBlockParams{
+			Key: r.key, Until: until, RunID: p.exec.run.ID, StepSeq: p.seq, Step: p.call.Name,
+			Actor: p.exec.holder, Reason: stepErr.Error(),
+		})
+		if err != nil && p.exec.logger != nil {
+			p.exec.logger.Warn("klaxon: blocking a rate limit after a provider's refusal failed", "key", r.key, "step", p.call.Name, "error", err)
 		}
 	}
 }

@@ -237,7 +237,7 @@ func (p *PendingStep) run(ctx context.Context) ([]byte, error) {
 	finished := time.Now()
 	cancel()
 	spend := active.end()
-	p.settleRateLimits(ctx, reserved, spend)
+	p.settleRateLimits(ctx, reserved, spend, err)
 	return p.finish(ctx, StepResult{Output: output, Err: err, Started: started, Finished: finished, Spend: spend, RateLimitWait: waited}, false)
 }
 

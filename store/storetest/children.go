@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -47,6 +48,20 @@ func testChildren(t *testing.T, h *harness) {
 		checkErrorIs(t, "a child without its key", err, klaxontype.ErrInvalid)
 		if family, _ := f.store.RunFamily(f.ctx, parent.ID); len(family.Children) != 1 {
 			t.Errorf("a refused child was linked: %+v", family.Children)
+		}
+
+		// A child's own children are counted on its link, so a family tree
+		// knows which children to open without reading each.
+		for seq := 1; seq <= 2; seq++ {
+			f.enqueue(&store.RunEnqueueParams{IdempotencyKey: fmt.Sprintf("%s%s/%d/g", store.ChildKeyPrefix, child.ID, seq), ParentID: child.ID, ParentSeq: seq})
+		}
+		family, err = f.store.RunFamily(f.ctx, parent.ID)
+		if err != nil || len(family.Children) != 1 || family.Children[0].ChildCount != 2 {
+			t.Fatalf("parent's family after two grandchildren = %+v, %v; want its child counting 2", family, err)
+		}
+		family, err = f.store.RunFamily(f.ctx, child.ID)
+		if err != nil || family.Parent == nil || family.Parent.ChildCount != 0 || len(family.Children) != 2 || family.Children[0].ChildCount != 0 {
+			t.Fatalf("child's family = %+v, %v; want its parent uncounted and two childless children", family, err)
 		}
 	})
 

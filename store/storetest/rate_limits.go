@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,8 +15,9 @@ import (
 // testRateLimits checks the rate limits: a declaration is refused whole
 // when invalid, a limit grants its requests at once and then spaces them,
 // a wait longer than the caller accepts reserves nothing, tokens are
-// reserved by estimate and settled by use, and concurrent acquisitions
-// together never exceed the limit.
+// reserved by estimate and settled by use, a provider's refusal blocks the
+// limit until its Retry-After, and concurrent acquisitions together never
+// exceed the limit.
 func testRateLimits(t *testing.T, h *harness) {
 	hourly := func(requests, tokens int64) *store.RateLimitSaveParams {
 		return &store.RateLimitSaveParams{Key: "openai/gpt-4o-mini", Requests: requests, Tokens: tokens, Per: time.Hour}
@@ -25,6 +27,17 @@ func testRateLimits(t *testing.T, h *harness) {
 		if got < want-5*time.Second || got > want+time.Second {
 			t.Errorf("%s is %s; want about %s", what, got, want)
 		}
+	}
+
+	// acquireRequest acquires one request of openai/gpt-4o-mini, waiting at
+	// most maxWait.
+	acquireRequest := func(t *testing.T, f *fixture, maxWait time.Duration) *klaxontype.RateLimitGrant {
+		t.Helper()
+		grant, err := f.store.RateLimitAcquire(f.ctx, &store.RateLimitAcquireParams{Key: "openai/gpt-4o-mini", MaxWait: maxWait})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return grant
 	}
 
 	t.Run("BadInputChangesNothing", func(t *testing.T) {
@@ -68,11 +81,7 @@ func testRateLimits(t *testing.T, h *harness) {
 		}
 		acquire := func(maxWait time.Duration) *klaxontype.RateLimitGrant {
 			t.Helper()
-			grant, err := f.store.RateLimitAcquire(f.ctx, &store.RateLimitAcquireParams{Key: "openai/gpt-4o-mini", MaxWait: maxWait})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return grant
+			return acquireRequest(t, f, maxWait)
 		}
 		for i := range 5 {
 			if grant := acquire(0); !grant.Granted || grant.Wait != 0 {
@@ -152,6 +161,80 @@ func testRateLimits(t *testing.T, h *harness) {
 			t.Fatalf("an estimate of 5000 of 1000: %+v (%v); want granted for 1000", grant, err)
 		}
 		near(t, "the wait for a full budget after a debt of 400", grant.Wait, 84*time.Minute)
+	})
+
+	t.Run("AProviderRefusalBlocksTheLimit", func(t *testing.T) {
+		t.Parallel()
+		f := h.fixture(t)
+		if _, err := f.store.RateLimitSave(f.ctx, &store.RateLimitSaveParams{Key: "openai/gpt-4o-mini", Requests: 60, Per: time.Minute}); err != nil {
+			t.Fatal(err)
+		}
+		run := f.enqueue(nil)
+		acquire := func(maxWait time.Duration) *klaxontype.RateLimitGrant {
+			t.Helper()
+			return acquireRequest(t, f, maxWait)
+		}
+		block := func(until time.Time, reason string) time.Time {
+			t.Helper()
+			grants, err := f.store.RateLimitBlock(f.ctx, &store.RateLimitBlockParams{
+				Key: "openai/gpt-4o-mini", Until: until, RunID: run.ID, StepSeq: 2, Step: "ask", Actor: holderA, Reason: reason,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return grants
+		}
+		// A full budget of 60 a minute, and the provider says: not for 30 s.
+		grants := block(time.Now().Add(30*time.Second), "openai: slow down (HTTP 429)\x00")
+		near(t, "the block", time.Until(grants), 30*time.Second)
+		if refused := acquire(0); refused.Granted {
+			t.Fatalf("an acquisition during the block: %+v; want refused", refused)
+		} else {
+			near(t, "the refused acquisition's wait", time.Until(refused.RetryAt), 30*time.Second)
+		}
+		// From the block's end, one request a second: the budget is empty.
+		near(t, "the first wait", acquire(time.Minute).Wait, 30*time.Second)
+		near(t, "the second wait", acquire(time.Minute).Wait, 31*time.Second)
+		// A shorter Retry-After reported later does not shorten it.
+		near(t, "a shorter block", time.Until(block(time.Now().Add(5*time.Second), "again")), 32*time.Second)
+		events := f.events(run.ID)
+		var blocked []*klaxontype.Event
+		for _, e := range events {
+			if e.Type == klaxontype.EventRateLimitBlocked {
+				blocked = append(blocked, e)
+			}
+		}
+		if len(blocked) != 2 {
+			t.Fatalf("events %+v; want two rate_limit.blocked", events)
+		}
+		if e := blocked[0]; e.Actor != holderA || e.Step != "ask" || e.StepSeq != 2 ||
+			!strings.Contains(e.Message, "openai/gpt-4o-mini") || !strings.Contains(e.Message, "HTTP 429") {
+			t.Errorf("the block's event = %+v; want the step, the worker, the key and the refusal", e)
+		}
+
+		// Without a Retry-After the budget is spent whole now: one request
+		// at once, then the steady pace.
+		if _, err := f.store.RateLimitSave(f.ctx, &store.RateLimitSaveParams{Key: "serpapi", Requests: 60, Per: time.Minute}); err != nil {
+			t.Fatal(err)
+		}
+		grants, err := f.store.RateLimitBlock(f.ctx, &store.RateLimitBlockParams{Key: "serpapi"})
+		if err != nil || time.Until(grants) > time.Second {
+			t.Fatalf("a block without a time: grants at %s (%v); want now", grants, err)
+		}
+		for i, want := range []time.Duration{0, time.Second} {
+			grant, err := f.store.RateLimitAcquire(f.ctx, &store.RateLimitAcquireParams{Key: "serpapi", MaxWait: time.Minute})
+			if err != nil || !grant.Granted || grant.Wait > want+100*time.Millisecond || grant.Wait < want-100*time.Millisecond {
+				t.Errorf("acquisition %d after a block without a time: %+v (%v); want granted after %s", i+1, grant, err, want)
+			}
+		}
+
+		_, err = f.store.RateLimitBlock(f.ctx, &store.RateLimitBlockParams{Key: "nobody", Until: time.Now().Add(time.Minute), RunID: run.ID})
+		checkErrorIs(t, "blocking an undeclared limit", err, klaxontype.ErrNotFound)
+		_, err = f.store.RateLimitBlock(f.ctx, &store.RateLimitBlockParams{Key: "", Until: time.Now().Add(time.Minute)})
+		checkErrorIs(t, "blocking without a key", err, klaxontype.ErrInvalid)
+		if n := len(f.events(run.ID)); n != len(events) {
+			t.Errorf("refused blocks wrote %d events", n-len(events))
+		}
 	})
 
 	t.Run("ConcurrentAcquisitionsShareOneLimit", func(t *testing.T) {

@@ -79,12 +79,9 @@ func (r Rules) RateLimitAcquire(ctx context.Context, params *store.RateLimitAcqu
 	var grant *klaxontype.RateLimitGrant
 	err := r.transact(ctx, func(ctx context.Context, tx Tx) error {
 		t := r.now()
-		row, err := tx.RateLimitLock(ctx, params.Key)
+		row, err := lockDeclaredRateLimit(ctx, tx, params.Key)
 		if err != nil {
 			return err
-		}
-		if row == nil {
-			return fmt.Errorf("rate limit %q is not declared: %w", params.Key, klaxontype.ErrNotFound)
 		}
 		limit := &row.Limit
 		if requests > limit.Requests {
@@ -123,12 +120,9 @@ func (r Rules) RateLimitSettle(ctx context.Context, params *store.RateLimitSettl
 	}
 	return r.transact(ctx, func(ctx context.Context, tx Tx) error {
 		t := r.now()
-		row, err := tx.RateLimitLock(ctx, params.Key)
+		row, err := lockDeclaredRateLimit(ctx, tx, params.Key)
 		if err != nil {
 			return err
-		}
-		if row == nil {
-			return fmt.Errorf("rate limit %q is not declared: %w", params.Key, klaxontype.ErrNotFound)
 		}
 		if row.Limit.Tokens == 0 || params.Tokens == 0 {
 			return nil
@@ -142,6 +136,64 @@ func (r Rules) RateLimitSettle(ctx context.Context, params *store.RateLimitSettl
 		}
 		return tx.RateLimitAdvance(ctx, params.Key, row.RequestTAT, tokenTAT)
 	})
+}
+
+// RateLimitBlock makes a limit grant nothing before params.Until, and
+// returns when it grants its next request: the
+// request arrival time moves to where GCRA grants the first request at
+// Until, with the budget empty, and the rest at the limit's steady pace
+// (Per/Requests) until it refills. It only ever moves the time on, so a
+// shorter Retry-After reported later does not undo a longer one, and
+// neither does a block reported by a second worker refused at once.
+func (r Rules) RateLimitBlock(ctx context.Context, params *store.RateLimitBlockParams) (time.Time, error) {
+	if err := params.Validate(); err != nil {
+		return time.Time{}, err
+	}
+	var grants time.Time
+	err := r.transact(ctx, func(ctx context.Context, tx Tx) error {
+		t := r.now()
+		row, err := lockDeclaredRateLimit(ctx, tx, params.Key)
+		if err != nil {
+			return err
+		}
+		until := t
+		if params.Until.After(t) {
+			until = params.Until
+		}
+		per := int64(row.Limit.Per)
+		one := share(1, row.Limit.Requests, per)
+		requestTAT := max(row.RequestTAT, until.UnixNano()+per-one)
+		if err := tx.RateLimitAdvance(ctx, params.Key, requestTAT, row.TokenTAT); err != nil {
+			return err
+		}
+		grants = time.Unix(0, max(requestTAT+one-per, t.UnixNano())).UTC()
+		if params.RunID == "" {
+			return nil
+		}
+		return tx.EventInsert(ctx, &klaxontype.Event{
+			RunID: params.RunID, Type: klaxontype.EventRateLimitBlocked, Actor: params.Actor, At: t,
+			Step: params.Step, StepSeq: params.StepSeq,
+			Message: fmt.Sprintf("rate limit %s grants nothing until %s: %s", params.Key,
+				grants.Format(time.RFC3339Nano), store.StorableText(params.Reason)),
+		}, nil)
+	})
+	if err != nil {
+		return time.Time{}, err
+	}
+	return grants, nil
+}
+
+// lockDeclaredRateLimit locks a limit's row; an undeclared limit gives
+// klaxontype.ErrNotFound.
+func lockDeclaredRateLimit(ctx context.Context, tx Tx, key string) (*RateLimitRow, error) {
+	row, err := tx.RateLimitLock(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if row == nil {
+		return nil, fmt.Errorf("rate limit %q is not declared: %w", key, klaxontype.ErrNotFound)
+	}
+	return row, nil
 }
 
 // share is the part of a period that amount of a limit's budget takes, in
