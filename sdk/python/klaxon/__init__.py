@@ -12,6 +12,7 @@
     worker.run()
 """
 
+from .children import ChildFailed, ChildRun
 from .client import Attempt, Client, DeadLetter, Event, Run, RunDetail, RunFailure, StepRecord
 from .context import PANIC_TYPES, Context
 from .errors import (
@@ -81,6 +82,8 @@ __all__ = [
     "Timeout",
     "DeadlineExceeded",
     "WaitTimedOut",
+    "ChildFailed",
+    "ChildRun",
     "Permanent",
     "PolicyViolation",
     "ContextOverflow",

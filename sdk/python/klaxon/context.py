@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Awaitable, Callable, Coroutine, Mapping, Sequence, TypeVar, Union, cast, overload
 
+from .children import ChildRun, await_children, await_children_async, child_async, start_child
 from .errors import (
     go_duration,
     FAILURE_CLASSES,
@@ -248,45 +249,56 @@ class RunCore:
         if not name:
             raise ValueError("a step needs a name")
         with self.lock:
-            if self.stopped is not None:
-                return _Plan(0, name, error=RunStopped(self.stopped))
-            seq = self.next_seq
-            self.next_seq += 1
-            if self.fatal is not None:
-                return _Plan(seq, name, error=self.fatal[0])
-            logged = self.log.get(seq)
-            if logged is not None:
-                if logged.name != name:
-                    exc = Nondeterminism(
-                        f'nondeterminism at step {seq}: the step log recorded "{logged.name}" but the workflow called "{name}"'
-                    )
-                    self.fatal = (self._tag(exc, name, seq), name, seq)
-                    self.step_failures.append(StepFailure(seq, name, error_info(exc, name, seq)))
-                    return _Plan(seq, name, error=exc)
-                if logged.status != "completed":
-                    exc = Permanent(
-                        f'step {seq} "{name}": the step\'s work was undone ({logged.status}); '
-                        "restart the run instead of resuming it"
-                    )
-                    return _Plan(seq, name, error=self._tag(exc, name, seq))
-                self.steps_done.append(seq)
-                if compensate is not None:
-                    self.compensable.append(seq)
-                    self.compensations[seq] = (compensate, logged.output)
-                return _Plan(seq, name, memo=True, output=logged.output)
-            if self.doom is not None:
-                doom = self.doom
-                if doom.class_ in FAILURE_CLASSES and doom.class_ != "budget_exceeded":
-                    exc: BaseException = Failure(doom.class_, doom.message)
-                else:
-                    exc = BudgetExceeded(doom.message)
-                if self.doom_hit is None:
-                    self.doom_hit = (exc, name, seq)
-                    self.step_failures.append(StepFailure(seq, name, error_info(exc, name, seq)))
+            return self._begin_locked(name, compensate)
+
+    def begin_many(self, names: Sequence[str]) -> list[_Plan]:
+        """Take consecutive sequence numbers for steps begun together (a gather of awaits)."""
+        if not all(names):
+            raise ValueError("a step needs a name")
+        with self.lock:
+            return [self._begin_locked(name, None) for name in names]
+
+    def _begin_locked(self, name: str, compensate: Callable[[Any], Any] | None) -> _Plan:
+        """begin, with the lock held."""
+        if self.stopped is not None:
+            return _Plan(0, name, error=RunStopped(self.stopped))
+        seq = self.next_seq
+        self.next_seq += 1
+        if self.fatal is not None:
+            return _Plan(seq, name, error=self.fatal[0])
+        logged = self.log.get(seq)
+        if logged is not None:
+            if logged.name != name:
+                exc = Nondeterminism(
+                    f'nondeterminism at step {seq}: the step log recorded "{logged.name}" but the workflow called "{name}"'
+                )
+                self.fatal = (self._tag(exc, name, seq), name, seq)
+                self.step_failures.append(StepFailure(seq, name, error_info(exc, name, seq)))
+                return _Plan(seq, name, error=exc)
+            if logged.status != "completed":
+                exc = Permanent(
+                    f'step {seq} "{name}": the step\'s work was undone ({logged.status}); '
+                    "restart the run instead of resuming it"
+                )
                 return _Plan(seq, name, error=self._tag(exc, name, seq))
-            if self.run.mode == "replay":
-                return _Plan(seq, name, error=ReplayFrontier(f"step {seq} {name!r} is the replay frontier"))
-            return _Plan(seq, name, execute=_StepExec(seq=seq, name=name, key=self.key_for(seq, name)))
+            self.steps_done.append(seq)
+            if compensate is not None:
+                self.compensable.append(seq)
+                self.compensations[seq] = (compensate, logged.output)
+            return _Plan(seq, name, memo=True, output=logged.output)
+        if self.doom is not None:
+            doom = self.doom
+            if doom.class_ in FAILURE_CLASSES and doom.class_ != "budget_exceeded":
+                exc: BaseException = Failure(doom.class_, doom.message)
+            else:
+                exc = BudgetExceeded(doom.message)
+            if self.doom_hit is None:
+                self.doom_hit = (exc, name, seq)
+                self.step_failures.append(StepFailure(seq, name, error_info(exc, name, seq)))
+            return _Plan(seq, name, error=self._tag(exc, name, seq))
+        if self.run.mode == "replay":
+            return _Plan(seq, name, error=ReplayFrontier(f"step {seq} {name!r} is the replay frontier"))
+        return _Plan(seq, name, execute=_StepExec(seq=seq, name=name, key=self.key_for(seq, name)))
 
     def step_timeout(self, timeout: float | None) -> float | None:
         """The step's timeout, bounded by what is left of the run's."""
@@ -503,24 +515,7 @@ class RunCore:
             request=request,
             step_failures=failures,
         )
-        try:
-            answer = self.protocol.wait(self.run.run_id, ex.seq, wire)
-        except (LeaseLost, NotFound) as problem:
-            self.stop(f"wait refused: {problem}")
-            raise RunStopped(str(problem)) from problem
-        except NondeterminismProblem as problem:
-            exc = Nondeterminism(problem.detail or str(problem))
-            with self.lock:
-                self.fatal = (exc, ex.name, ex.seq)
-            raise self._fail(ex, exc, time.monotonic() - ex.started) from problem
-        except InvalidRequest as problem:
-            exc = Permanent(f'wait {ex.seq} "{ex.name}": the server refused it: {problem.detail or problem}')
-            with self.lock:
-                self.fatal = (exc, ex.name, ex.seq)
-            raise self._fail(ex, exc, time.monotonic() - ex.started) from problem
-        except TransportError as problem:
-            self.stop(f"the server could not be reached: {problem}")
-            raise RunStopped(str(problem)) from problem
+        answer = self.ask(ex, "wait", lambda: self.protocol.wait(self.run.run_id, ex.seq, wire))
         if answer.state == "satisfied":
             with self.lock:
                 self.steps_done.append(ex.seq)
@@ -532,6 +527,33 @@ class RunCore:
         # lease now, and a later claim goes on from the step log.
         self.stop(f"the run waits on {kind} {ex.name!r} until {answer.until or 'it is answered'}")
         raise RunStopped(self.stopped or "waiting")
+
+    def ask(self, ex: _StepExec, what: str, call: Callable[[], T]) -> T:
+        """Send a wait's or a child's request for the step ``ex``; the server's refusals become the step's fate.
+
+        A stale epoch or a lost run stops the run; another step at the
+        sequence is nondeterminism; a malformed request is the worker's bug
+        (permanent); an unreachable server stops the run, whose lease then
+        runs out.
+        """
+        try:
+            return call()
+        except (LeaseLost, NotFound) as problem:
+            self.stop(f"{what} refused: {problem}")
+            raise RunStopped(str(problem)) from problem
+        except NondeterminismProblem as problem:
+            exc = Nondeterminism(problem.detail or str(problem))
+            with self.lock:
+                self.fatal = (exc, ex.name, ex.seq)
+            raise self._fail(ex, exc, time.monotonic() - ex.started) from problem
+        except InvalidRequest as problem:
+            exc = Permanent(f'{what} {ex.seq} "{ex.name}": the server refused it: {problem.detail or problem}')
+            with self.lock:
+                self.fatal = (exc, ex.name, ex.seq)
+            raise self._fail(ex, exc, time.monotonic() - ex.started) from problem
+        except TransportError as problem:
+            self.stop(f"the server could not be reached: {problem}")
+            raise RunStopped(str(problem)) from problem
 
     # ------------------------------------------------------------ spend
 
@@ -859,6 +881,50 @@ class Context:
             return ApprovalDecision.from_wire(output)
 
         return wait()
+
+    # ------------------------------------------------------------ child runs
+
+    def start_child(self, name: str, workflow: str, input: Any = None, *, timeout: float | None = None) -> ChildRun:
+        """Start a run of ``workflow``, a child of this run, in a step named ``name``; await it later.
+
+        The start takes its sequence number now, in program order, and the
+        step log records the child's run ID, so a retried parent finds its
+        child instead of starting another. An unknown workflow or an input
+        that fails its schema raises a ``Permanent`` failure and starts
+        nothing. ``timeout`` (seconds, default 48 hours) bounds the await,
+        counted from when the run first reaches it. Cancelling the parent
+        cancels its open children.
+        """
+        return start_child(self._core, self._core.begin(name, None), workflow, input, timeout)
+
+    def child(self, name: str, workflow: str, input: Any = None, *, timeout: float | None = None) -> Any:
+        """Start a child run and await its output: :meth:`start_child` then ``ChildRun.result()``."""
+        return self.start_child(name, workflow, input, timeout=timeout).result()
+
+    def gather_children(self, *children: ChildRun) -> list[Any]:
+        """Await many children and return their outputs in the order given (fan-in).
+
+        Every await takes its sequence number now, before any is sent, so
+        the run waits once on all the children still running and is woken
+        when the last ends, or at once when one fails: the first failed
+        child, in the order given, raises :class:`~klaxon.ChildFailed`.
+        """
+        return await_children(self._core, children)
+
+    def start_child_async(
+        self, name: str, workflow: str, input: Any = None, *, timeout: float | None = None
+    ) -> Coroutine[Any, Any, ChildRun]:
+        """:meth:`start_child` for ``async`` workflows; the sequence number is taken at the call."""
+        plan = self._core.begin(name, None)
+        return asyncio.to_thread(start_child, self._core, plan, workflow, input, timeout)
+
+    def child_async(self, name: str, workflow: str, input: Any = None, *, timeout: float | None = None) -> Coroutine[Any, Any, Any]:
+        """:meth:`child` for ``async`` workflows; both its sequence numbers (start, await) are taken at the call."""
+        return child_async(self._core, name, workflow, input, timeout)
+
+    def gather_children_async(self, *children: ChildRun) -> Coroutine[Any, Any, list[Any]]:
+        """:meth:`gather_children` for ``async`` workflows; the sequence numbers are taken at the call."""
+        return await_children_async(self._core, children)
 
     def idempotency_key(self) -> str:
         """The running step's idempotency key, ``RUNID/SEQ/NAME``: pass it to the provider."""
