@@ -57,6 +57,7 @@ export {
   type Verdict,
   type Compensation,
 } from "./context.js";
+export { ChildRun, ChildFailed, type ChildOptions } from "./children.js";
 export { Worker, SDK_VERSION, type WorkerOptions, type WorkflowOptions, type WorkflowFunction } from "./worker.js";
 export {
   Client,
