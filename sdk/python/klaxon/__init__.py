@@ -13,7 +13,7 @@
 """
 
 from .children import ChildFailed, ChildRun
-from .client import Attempt, Client, DeadLetter, Event, Run, RunDetail, RunFailure, StepRecord
+from .client import Attempt, ChildLink, Client, DeadLetter, Event, Run, RunDetail, RunFailure, StepRecord
 from .context import PANIC_TYPES, Context
 from .errors import (
     FAILURE_CLASSES,
@@ -69,6 +69,7 @@ __all__ = [
     "SignalResult",
     "Run",
     "RunDetail",
+    "ChildLink",
     "RunFailure",
     "StepRecord",
     "Attempt",
