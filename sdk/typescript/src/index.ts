@@ -64,6 +64,7 @@ export {
   TERMINAL_STATUSES,
   type Run,
   type RunDetail,
+  type ChildLink,
   type RunFailure,
   type StepRecord,
   type Attempt,
