@@ -91,6 +91,8 @@ func TestWorkerChildStartIsIdempotentFencedAndRefusesBadChildren(t *testing.T) {
 	// Malformed requests are refused.
 	f.post("/runs/"+id+"/children/4", childStart(run, "x", "", `{}`), http.StatusUnprocessableEntity, nil)
 	f.post("/runs/"+id+"/awaits/4", childAwait(run), http.StatusUnprocessableEntity, nil)
+	f.post("/runs/"+id+"/awaits/4", childAwait(run, protocol.ChildAwait{Name: "kid", ChildRunID: "01NOSUCHRUN"}), http.StatusUnprocessableEntity, nil).
+		wantProblem(t, http.StatusUnprocessableEntity, "invalid", "01NOSUCHRUN")
 	if got := f.children(id); len(got) != 1 {
 		t.Fatalf("refused requests started children: %v", got)
 	}

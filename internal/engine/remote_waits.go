@@ -129,8 +129,8 @@ func remoteWaitCall(seq int, request *protocol.WaitRequest) (*WaitCall, error) {
 	case request.Epoch < 1 || request.Attempt < 1:
 		return nil, invalidf("epoch %d, attempt %d: send the claim's epoch and attempt", request.Epoch, request.Attempt)
 	case !request.Kind.Valid() || request.Kind == klaxontype.WaitChild:
-		// Child runs are not in the worker protocol yet.
-		return nil, invalidf("kind %q: give sleep, signal or approval", request.Kind)
+		// Children are awaited through ChildAwait, which knows the child.
+		return nil, invalidf("kind %q: give sleep, signal or approval (await a child run with POST runs/{id}/awaits/{seq})", request.Kind)
 	case request.TimeoutMS < 0:
 		return nil, invalidf("timeout_ms %d is negative", request.TimeoutMS)
 	case time.Duration(request.TimeoutMS) > MaxRemoteWait/time.Millisecond:
