@@ -29,17 +29,14 @@ type childStartOutput struct {
 // does not fit its schema is answered "failed" (class permanent), and
 // nothing is written: the worker fails the step with it.
 func (r *Remote) ChildStart(ctx context.Context, runID string, seq int, request *protocol.ChildStartRequest) (*protocol.ChildStartAnswer, error) {
+	if err := checkAttempt(seq, request.WorkerID, request.Epoch, request.Attempt); err != nil {
+		return nil, err
+	}
 	switch {
-	case seq < 1 || seq > protocol.MaxSeq:
-		return nil, invalidf("step sequence %d: give 1 to %d", seq, protocol.MaxSeq)
-	case request.WorkerID == "":
-		return nil, invalidf("worker_id is empty")
 	case request.Name == "":
 		return nil, invalidf("name is empty: name the step that starts the child")
 	case request.ChildWorkflow == "":
 		return nil, invalidf("child_workflow is empty: name the workflow the child runs")
-	case request.Epoch < 1 || request.Attempt < 1:
-		return nil, invalidf("epoch %d, attempt %d: send the claim's epoch and attempt", request.Epoch, request.Attempt)
 	case len(request.Input) > 0 && !json.Valid(request.Input):
 		return nil, invalidf("input is not JSON")
 	}
@@ -121,15 +118,11 @@ func startedAnswer(answer *protocol.ChildStartAnswer, output []byte, duplicate b
 // give the run up, waiting once on all of them, woken when the last ends or
 // one fails; an await past its deadline times out.
 func (r *Remote) ChildAwait(ctx context.Context, runID string, seq int, request *protocol.ChildAwaitRequest) (*protocol.ChildAwaitAnswer, error) {
-	switch {
-	case seq < 1 || seq+len(request.Awaits)-1 > protocol.MaxSeq:
-		return nil, invalidf("step sequence %d with %d awaits: give 1 to %d", seq, len(request.Awaits), protocol.MaxSeq)
-	case request.WorkerID == "":
-		return nil, invalidf("worker_id is empty")
-	case len(request.Awaits) == 0:
+	if err := checkAttempt(seq+max(len(request.Awaits)-1, 0), request.WorkerID, request.Epoch, request.Attempt); err != nil {
+		return nil, err
+	}
+	if len(request.Awaits) == 0 {
 		return nil, invalidf("awaits is empty: name the children to await")
-	case request.Epoch < 1 || request.Attempt < 1:
-		return nil, invalidf("epoch %d, attempt %d: send the claim's epoch and attempt", request.Epoch, request.Attempt)
 	}
 	awaits := make([]ChildAwait, len(request.Awaits))
 	for i, await := range request.Awaits {
@@ -188,6 +181,20 @@ func (r *Remote) ChildAwait(ctx context.Context, runID string, seq int, request 
 		return nil, invalidf("await of children at step %d: %v: await only the children the run's steps started", seq, err)
 	}
 	return nil, remoteStepErr(err)
+}
+
+// checkAttempt refuses a remote attempt's request at a step that does not
+// say which step, worker and attempt it is.
+func checkAttempt(seq int, workerID string, epoch int64, attempt int) error {
+	switch {
+	case seq < 1 || seq > protocol.MaxSeq:
+		return invalidf("step sequence %d: give 1 to %d", seq, protocol.MaxSeq)
+	case workerID == "":
+		return invalidf("worker_id is empty")
+	case epoch < 1 || attempt < 1:
+		return invalidf("epoch %d, attempt %d: send the claim's epoch and attempt", epoch, attempt)
+	}
+	return nil
 }
 
 // parentExecution rebuilds a remote worker's attempt of a parent run, with

@@ -119,15 +119,12 @@ func (r *Remote) giveUp(ctx context.Context, exec *Execution, holder string, wai
 
 // remoteWaitCall checks a remote wait and turns it into the engine's call.
 func remoteWaitCall(seq int, request *protocol.WaitRequest) (*WaitCall, error) {
+	if err := checkAttempt(seq, request.WorkerID, request.Epoch, request.Attempt); err != nil {
+		return nil, err
+	}
 	switch {
-	case seq < 1 || seq > protocol.MaxSeq:
-		return nil, invalidf("step sequence %d: give 1 to %d", seq, protocol.MaxSeq)
-	case request.WorkerID == "":
-		return nil, invalidf("worker_id is empty")
 	case request.Name == "":
 		return nil, invalidf("name is empty: name the wait")
-	case request.Epoch < 1 || request.Attempt < 1:
-		return nil, invalidf("epoch %d, attempt %d: send the claim's epoch and attempt", request.Epoch, request.Attempt)
 	case !request.Kind.Valid() || request.Kind == klaxontype.WaitChild:
 		// Children are awaited through ChildAwait, which knows the child.
 		return nil, invalidf("kind %q: give sleep, signal or approval (await a child run with POST runs/{id}/awaits/{seq})", request.Kind)
