@@ -93,6 +93,10 @@ func TestWorkerChildStartIsIdempotentFencedAndRefusesBadChildren(t *testing.T) {
 	f.post("/runs/"+id+"/awaits/4", childAwait(run), http.StatusUnprocessableEntity, nil)
 	f.post("/runs/"+id+"/awaits/4", childAwait(run, protocol.ChildAwait{Name: "kid", ChildRunID: "01NOSUCHRUN"}), http.StatusUnprocessableEntity, nil).
 		wantProblem(t, http.StatusUnprocessableEntity, "invalid", "01NOSUCHRUN")
+	// A run no step of the parent started is not its child to await.
+	stranger := f.enqueue("leaf", `{"n":3}`)
+	f.post("/runs/"+id+"/awaits/4", childAwait(run, protocol.ChildAwait{Name: "kid", ChildRunID: stranger}), http.StatusUnprocessableEntity, nil).
+		wantProblem(t, http.StatusUnprocessableEntity, "invalid", stranger)
 	if got := f.children(id); len(got) != 1 {
 		t.Fatalf("refused requests started children: %v", got)
 	}

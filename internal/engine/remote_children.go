@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -141,6 +142,9 @@ func (r *Remote) ChildAwait(ctx context.Context, runID string, seq int, request 
 	if err != nil {
 		return nil, err
 	}
+	if err := awaitsOwnChildren(exec, request.Awaits); err != nil {
+		return nil, err
+	}
 	if err := r.reportFailures(exec, definition, request.StepFailures); err != nil {
 		return nil, err
 	}
@@ -181,6 +185,27 @@ func (r *Remote) ChildAwait(ctx context.Context, runID string, seq int, request 
 		return nil, invalidf("await of children at step %d: %v: await only the children the run's steps started", seq, err)
 	}
 	return nil, remoteStepErr(err)
+}
+
+// awaitsOwnChildren refuses an await of a run that no step of the parent
+// started: a worker awaits only the children its run's start steps link to.
+func awaitsOwnChildren(exec *Execution, awaits []protocol.ChildAwait) error {
+	started := make(map[string]bool)
+	for _, record := range exec.log {
+		if !bytes.Contains(record.Output, []byte(`"run_id"`)) {
+			continue
+		}
+		var link childStartOutput
+		if json.Unmarshal(record.Output, &link) == nil && link.RunID != "" {
+			started[link.RunID] = true
+		}
+	}
+	for i, await := range awaits {
+		if !started[await.ChildRunID] {
+			return invalidf("await %d (%q): no step of run %s started child run %s: await only the children the run's steps started", i+1, await.Name, exec.run.ID, await.ChildRunID)
+		}
+	}
+	return nil
 }
 
 // checkAttempt refuses a remote attempt's request at a step that does not
