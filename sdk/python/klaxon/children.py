@@ -21,7 +21,7 @@ from .protocol import ChildAwait, ChildAwaitRequest, ChildStartRequest
 if TYPE_CHECKING:
     from .context import RunCore, _Plan  # pyright: ignore[reportPrivateUsage]
 
-__all__ = ["ChildRun", "ChildFailed", "start_child", "await_children", "await_children_async", "child_async"]
+__all__ = ["ChildRun", "ChildFailed", "ChildSteps", "start_child", "await_children", "await_children_async", "child_async"]
 
 
 class ChildFailed(Failure):
@@ -182,3 +182,50 @@ def _await_plans(core: RunCore, plans: Sequence[_Plan], children: Sequence[Child
     core.stop(f"the run awaits its children until {answer.until or 'they end'}")
     raise RunStopped(core.stopped or "waiting")
 
+
+class ChildSteps:
+    """The child-run methods of :class:`~klaxon.Context`, over the run's core."""
+
+    _core: RunCore
+
+    def start_child(self, name: str, workflow: str, input: Any = None, *, timeout: float | None = None) -> ChildRun:
+        """Start a run of ``workflow``, a child of this run, in a step named ``name``; await it later.
+
+        The start takes its sequence number now, in program order, and the
+        step log records the child's run ID, so a retried parent finds its
+        child instead of starting another. An unknown workflow or an input
+        that fails its schema raises a ``Permanent`` failure and starts
+        nothing. ``timeout`` (seconds, default 48 hours) bounds the await,
+        counted from when the run first reaches it. Cancelling the parent
+        cancels its open children.
+        """
+        return start_child(self._core, self._core.begin(name, None), workflow, input, timeout)
+
+    def child(self, name: str, workflow: str, input: Any = None, *, timeout: float | None = None) -> Any:
+        """Start a child run and await its output: :meth:`start_child` then ``ChildRun.result()``."""
+        return self.start_child(name, workflow, input, timeout=timeout).result()
+
+    def gather_children(self, *children: ChildRun) -> list[Any]:
+        """Await many children and return their outputs in the order given (fan-in).
+
+        Every await takes its sequence number now, before any is sent, so
+        the run waits once on all the children still running and is woken
+        when the last ends, or at once when one fails: the first failed
+        child, in the order given, raises :class:`~klaxon.ChildFailed`.
+        """
+        return await_children(self._core, children)
+
+    def start_child_async(
+        self, name: str, workflow: str, input: Any = None, *, timeout: float | None = None
+    ) -> Coroutine[Any, Any, ChildRun]:
+        """:meth:`start_child` for ``async`` workflows; the sequence number is taken at the call."""
+        plan = self._core.begin(name, None)
+        return asyncio.to_thread(start_child, self._core, plan, workflow, input, timeout)
+
+    def child_async(self, name: str, workflow: str, input: Any = None, *, timeout: float | None = None) -> Coroutine[Any, Any, Any]:
+        """:meth:`child` for ``async`` workflows; both its sequence numbers (start, await) are taken at the call."""
+        return child_async(self._core, name, workflow, input, timeout)
+
+    def gather_children_async(self, *children: ChildRun) -> Coroutine[Any, Any, list[Any]]:
+        """:meth:`gather_children` for ``async`` workflows; the sequence numbers are taken at the call."""
+        return await_children_async(self._core, children)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Awaitable, Callable, Coroutine, Mapping, Sequence, TypeVar, Union, cast, overload
 
-from .children import ChildRun, await_children, await_children_async, child_async, start_child
+from .children import ChildSteps
 from .errors import (
     go_duration,
     FAILURE_CLASSES,
@@ -652,8 +652,8 @@ async def _await(awaitable: Awaitable[Any]) -> Any:
     return await awaitable
 
 
-class Context:
-    """What a workflow function receives: ``ctx.step(...)`` and friends."""
+class Context(ChildSteps):
+    """What a workflow function receives: ``ctx.step(...)`` and friends (child runs: :class:`~klaxon.children.ChildSteps`)."""
 
     def __init__(self, core: RunCore) -> None:
         self._core = core
@@ -881,50 +881,6 @@ class Context:
             return ApprovalDecision.from_wire(output)
 
         return wait()
-
-    # ------------------------------------------------------------ child runs
-
-    def start_child(self, name: str, workflow: str, input: Any = None, *, timeout: float | None = None) -> ChildRun:
-        """Start a run of ``workflow``, a child of this run, in a step named ``name``; await it later.
-
-        The start takes its sequence number now, in program order, and the
-        step log records the child's run ID, so a retried parent finds its
-        child instead of starting another. An unknown workflow or an input
-        that fails its schema raises a ``Permanent`` failure and starts
-        nothing. ``timeout`` (seconds, default 48 hours) bounds the await,
-        counted from when the run first reaches it. Cancelling the parent
-        cancels its open children.
-        """
-        return start_child(self._core, self._core.begin(name, None), workflow, input, timeout)
-
-    def child(self, name: str, workflow: str, input: Any = None, *, timeout: float | None = None) -> Any:
-        """Start a child run and await its output: :meth:`start_child` then ``ChildRun.result()``."""
-        return self.start_child(name, workflow, input, timeout=timeout).result()
-
-    def gather_children(self, *children: ChildRun) -> list[Any]:
-        """Await many children and return their outputs in the order given (fan-in).
-
-        Every await takes its sequence number now, before any is sent, so
-        the run waits once on all the children still running and is woken
-        when the last ends, or at once when one fails: the first failed
-        child, in the order given, raises :class:`~klaxon.ChildFailed`.
-        """
-        return await_children(self._core, children)
-
-    def start_child_async(
-        self, name: str, workflow: str, input: Any = None, *, timeout: float | None = None
-    ) -> Coroutine[Any, Any, ChildRun]:
-        """:meth:`start_child` for ``async`` workflows; the sequence number is taken at the call."""
-        plan = self._core.begin(name, None)
-        return asyncio.to_thread(start_child, self._core, plan, workflow, input, timeout)
-
-    def child_async(self, name: str, workflow: str, input: Any = None, *, timeout: float | None = None) -> Coroutine[Any, Any, Any]:
-        """:meth:`child` for ``async`` workflows; both its sequence numbers (start, await) are taken at the call."""
-        return child_async(self._core, name, workflow, input, timeout)
-
-    def gather_children_async(self, *children: ChildRun) -> Coroutine[Any, Any, list[Any]]:
-        """:meth:`gather_children` for ``async`` workflows; the sequence numbers are taken at the call."""
-        return await_children_async(self._core, children)
 
     def idempotency_key(self) -> str:
         """The running step's idempotency key, ``RUNID/SEQ/NAME``: pass it to the provider."""
