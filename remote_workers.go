@@ -44,7 +44,7 @@ func (c *Client) RemoteWorkers(config RemoteWorkersConfig) (*RemoteWorkers, erro
 		NewID: newID, Logger: c.config.Logger, OnStep: c.config.OnStep, OnAttempt: c.config.OnAttempt,
 		OnSpend: c.config.OnSpend, OnBreaker: c.config.OnBreaker, Tracer: c.tracer(),
 		BreakerCheckInterval: c.config.BreakerCheckInterval,
-		Price:                config.Price, CheckSchema: checkAgainstSchema,
+		Price:                config.Price, CheckSchema: checkAgainstSchema, Children: childStarter{c},
 		OnDeadLetter: func(string, string) {
 			if c.delivery != nil {
 				c.delivery.Wake()
@@ -92,6 +92,19 @@ func (r *RemoteWorkers) Outcome(ctx context.Context, runID string, request *prot
 // timeout, or the run given up to it, waiting.
 func (r *RemoteWorkers) Wait(ctx context.Context, runID string, seq int, request *protocol.WaitRequest) (*protocol.WaitAnswer, error) {
 	answer, err := r.remote.Wait(ctx, runID, seq, request)
+	return answer, remoteErr(err)
+}
+
+// ChildStart starts a child run from a worker's step.
+func (r *RemoteWorkers) ChildStart(ctx context.Context, runID string, seq int, request *protocol.ChildStartRequest) (*protocol.ChildStartAnswer, error) {
+	answer, err := r.remote.ChildStart(ctx, runID, seq, request)
+	return answer, remoteErr(err)
+}
+
+// ChildAwait awaits child runs a worker's workflow started: their outputs,
+// the failure of one, or the run given up to them, waiting.
+func (r *RemoteWorkers) ChildAwait(ctx context.Context, runID string, seq int, request *protocol.ChildAwaitRequest) (*protocol.ChildAwaitAnswer, error) {
+	answer, err := r.remote.ChildAwait(ctx, runID, seq, request)
 	return answer, remoteErr(err)
 }
 

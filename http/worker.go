@@ -167,4 +167,5 @@ func (s *Server) registerWorkerProtocol() {
 		return output, nil
 	})
 	s.registerWorkerWaits()
+	s.registerWorkerChildren()
 }

@@ -44,6 +44,9 @@ type RemoteConfig struct {
 	// PollInterval is how often a waiting claim looks for runs that became
 	// available by time (retries); default 1s. Enqueues wake it at once.
 	PollInterval time.Duration
+	// Children starts and reads the child runs remote workflows start
+	// (remote_children.go); nil refuses them.
+	Children Children
 }
 
 // Remote keeps the engine's rules for runs whose workflow code runs in

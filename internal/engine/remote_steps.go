@@ -19,17 +19,14 @@ import (
 // step as recorded. When the run's spend has reached its budget, the answer
 // dooms the run: the worker begins no new step.
 func (r *Remote) Checkpoint(ctx context.Context, runID string, seq int, request *protocol.CheckpointRequest) (*protocol.CheckpointAnswer, error) {
+	if err := checkAttempt(seq, request.WorkerID, request.Epoch, request.Attempt); err != nil {
+		return nil, err
+	}
 	switch {
-	case seq < 1 || seq > protocol.MaxSeq:
-		return nil, invalidf("step sequence %d: give 1 to %d", seq, protocol.MaxSeq)
-	case request.WorkerID == "":
-		return nil, invalidf("worker_id is empty")
 	case request.Name == "":
 		return nil, invalidf("name is empty: name the step")
 	case request.IdempotencyKey == "":
 		return nil, invalidf("idempotency_key is empty: send the key the step was handed")
-	case request.Epoch < 1 || request.Attempt < 1:
-		return nil, invalidf("epoch %d, attempt %d: send the claim's epoch and attempt", request.Epoch, request.Attempt)
 	case len(request.Output) == 0:
 		return nil, invalidf("output is missing: send null for a step without one")
 	case !json.Valid(request.Output):

@@ -67,7 +67,12 @@ func (r *Remote) Wait(ctx context.Context, runID string, seq int, request *proto
 		answer.State, answer.Output = protocol.WaitSatisfied, output
 		return answer, nil
 	case exec.waiting() != nil:
-		return r.giveUpToWait(ctx, exec, definition, request, answer, err)
+		until, deadline, err := r.giveUp(ctx, exec, request.WorkerID, err)
+		if err != nil {
+			return nil, fmt.Errorf("wait %q: %w", request.Name, err)
+		}
+		answer.State, answer.Until, answer.Deadline = protocol.WaitWaiting, until, deadline
+		return answer, nil
 	case exec.lostLease():
 		return nil, fmt.Errorf("wait %q at step %d: the run is no longer this attempt's: %w", request.Name, seq, klaxontype.ErrLeaseLost)
 	case errors.As(err, &nondeterminism):
@@ -79,51 +84,50 @@ func (r *Remote) Wait(ctx context.Context, runID string, seq int, request *proto
 	return nil, err
 }
 
-// giveUpToWait settles the attempt as a Go worker's attempt is settled when
-// its workflow reaches a wait: the handled step failures recorded, the run
-// waiting until the wait is due or answered.
-func (r *Remote) giveUpToWait(ctx context.Context, exec *Execution, definition *remoteDefinition, request *protocol.WaitRequest, answer *protocol.WaitAnswer, waitErr error) (*protocol.WaitAnswer, error) {
+// giveUp settles the attempt as a Go worker's attempt is settled when its
+// workflow reaches a wait (a sleep, a signal, an approval, children): the
+// handled step failures recorded, the run waiting until the wait is due or
+// answered. It returns when the run is claimable again, and the deadline of
+// the first wait.
+func (r *Remote) giveUp(ctx context.Context, exec *Execution, holder string, waitErr error) (until, deadline time.Time, err error) {
 	a := &attempt{
-		worker: r.worker, holder: request.WorkerID, run: exec.run, workflow: definition.Definition, exec: exec,
+		worker: r.worker, holder: holder, run: exec.run, workflow: exec.workflow, exec: exec,
 		ctx: context.WithoutCancel(ctx), started: time.Now(), remote: true,
 	}
 	a.settle(nil, waitErr)
 	switch a.ended.result {
 	case klaxontype.AttemptWaiting:
 	case klaxontype.AttemptLeaseLost:
-		return nil, fmt.Errorf("wait %q: the run is no longer this attempt's: %w", request.Name, klaxontype.ErrLeaseLost)
+		return time.Time{}, time.Time{}, fmt.Errorf("the run is no longer this attempt's: %w", klaxontype.ErrLeaseLost)
 	default:
 		if a.ended.err != nil {
-			return nil, fmt.Errorf("giving the run up to its wait failed: %w", a.ended.err)
+			return time.Time{}, time.Time{}, fmt.Errorf("giving the run up to its wait failed: %w", a.ended.err)
 		}
-		return nil, fmt.Errorf("the wait ended the attempt as %s", a.ended.result)
+		return time.Time{}, time.Time{}, fmt.Errorf("the wait ended the attempt as %s", a.ended.result)
 	}
-	answer.State, answer.Until = protocol.WaitWaiting, a.ended.waitUntil.UTC()
 	if waits := exec.waiting(); len(waits) > 0 {
-		answer.Deadline = waits[0].Deadline.UTC()
+		deadline = waits[0].Deadline.UTC()
 	}
-	// A kept signal may have answered the wait at once: wake the claims of
-	// every worker then, not at their next poll.
+	// A kept signal, or a child that ended already, may have answered the
+	// wait at once: wake the claims of every worker then, not at their next
+	// poll.
 	if delay := time.Until(a.ended.waitUntil); delay < r.config.PollInterval {
 		time.AfterFunc(max(delay, 0), r.Wake)
 	}
-	return answer, nil
+	return a.ended.waitUntil.UTC(), deadline, nil
 }
 
 // remoteWaitCall checks a remote wait and turns it into the engine's call.
 func remoteWaitCall(seq int, request *protocol.WaitRequest) (*WaitCall, error) {
+	if err := checkAttempt(seq, request.WorkerID, request.Epoch, request.Attempt); err != nil {
+		return nil, err
+	}
 	switch {
-	case seq < 1 || seq > protocol.MaxSeq:
-		return nil, invalidf("step sequence %d: give 1 to %d", seq, protocol.MaxSeq)
-	case request.WorkerID == "":
-		return nil, invalidf("worker_id is empty")
 	case request.Name == "":
 		return nil, invalidf("name is empty: name the wait")
-	case request.Epoch < 1 || request.Attempt < 1:
-		return nil, invalidf("epoch %d, attempt %d: send the claim's epoch and attempt", request.Epoch, request.Attempt)
 	case !request.Kind.Valid() || request.Kind == klaxontype.WaitChild:
-		// Child runs are not in the worker protocol yet.
-		return nil, invalidf("kind %q: give sleep, signal or approval", request.Kind)
+		// Children are awaited through ChildAwait, which knows the child.
+		return nil, invalidf("kind %q: give sleep, signal or approval (await a child run with POST runs/{id}/awaits/{seq})", request.Kind)
 	case request.TimeoutMS < 0:
 		return nil, invalidf("timeout_ms %d is negative", request.TimeoutMS)
 	case time.Duration(request.TimeoutMS) > MaxRemoteWait/time.Millisecond:
@@ -144,14 +148,21 @@ func remoteWaitCall(seq int, request *protocol.WaitRequest) (*WaitCall, error) {
 // timedOutWait is the error of a wait the worker reports as the body's
 // failure, when the store holds that wait as timed out: the server, not the
 // worker, knows that a person did not answer, and such a failure is not
-// retried and goes to the review channel, as a Go workflow's is.
+// retried and goes to the review channel, as a Go workflow's is. The await
+// of a child that ended dead or cancelled is judged likewise (childFailure).
 func (r *Remote) timedOutWait(ctx context.Context, runID string, reported *protocol.ReportedError) (error, error) {
 	if reported == nil || reported.Seq < 1 {
 		return nil, nil
 	}
 	wait, err := r.config.Store.WaitGet(ctx, runID, reported.Seq)
-	if err != nil || wait == nil || wait.State != klaxontype.WaitTimedOut || wait.Name != reported.Step {
+	if err != nil || wait == nil || wait.Name != reported.Step {
 		return nil, err
+	}
+	if wait.Kind == klaxontype.WaitChild && wait.State != klaxontype.WaitTimedOut {
+		return r.childFailure(ctx, wait)
+	}
+	if wait.State != klaxontype.WaitTimedOut {
+		return nil, nil
 	}
 	return &klaxontype.StepError{Name: wait.Name, Seq: wait.Seq,
 		Err: &klaxontype.WaitTimeoutError{Kind: wait.Kind, Name: wait.Name, After: wait.Timeout()}}, nil

@@ -25,6 +25,9 @@ type Scenario struct {
 	// Worker is "dedicated" when the scenario needs worker processes of its
 	// own (it kills or starves one); the shared worker does not host it.
 	Worker string `json:"worker,omitempty"`
+	// Child marks a workflow that only the catalog's parents start (Step's
+	// Child): the harness does not enqueue it by itself.
+	Child bool `json:"child,omitempty"`
 	// Action is what the harness does to the run while or after it runs.
 	Action *Action  `json:"action,omitempty"`
 	Expect Expected `json:"expect"`
@@ -83,7 +86,26 @@ type Step struct {
 	// Wait makes the step a durable wait named Name instead of a function:
 	// it records no effect, and the harness's action answers it.
 	Wait *Wait `json:"wait,omitempty"`
+	// Child makes the step a fan-out to child runs instead of a function.
+	Child *Child `json:"child,omitempty"`
 }
+
+// Child is a fan-out and fan-in: the body starts Count runs of the scenario
+// Workflow, in steps named NAME-1 … NAME-N (in program order, with the
+// inputs {"key": KEY/NAME-i}), then awaits them all at once (awaits named
+// like the starts). For each child's output it adds "NAME-i:" and the
+// child's completed steps joined with "+" to its own output.
+type Child struct {
+	Workflow string `json:"workflow"`
+	Count    int    `json:"count"`
+}
+
+// ChildKey is the effects key of a child a fan-out step named name started
+// i-th (from 1), in the run whose key is key.
+func ChildKey(key, name string, i int) string { return fmt.Sprintf("%s/%s-%d", key, name, i) }
+
+// ChildStep is the name of the i-th (from 1) child's start and await steps.
+func ChildStep(name string, i int) string { return fmt.Sprintf("%s-%d", name, i) }
 
 // Wait is a durable wait of the body: Kind "sleep" for MS, "signal" (its
 // payload is the wait's result) or "approval" with Title, waited for MS
@@ -150,7 +172,9 @@ type Compensation struct {
 // "resolve" the dead-letter entry with Output for Step; "replay" the entry
 // from Step; "signal" (send the signal Signal with Output as its payload
 // once Step blocks, before the run reaches the wait, then release Step);
-// "approve" the approval Step once the run waits on it.
+// "approve" the approval Step once the run waits on it; "release_children"
+// (once the run waits on the children of its fan-out step Step, release
+// every step of theirs that blocks).
 type Action struct {
 	Kind   string          `json:"kind"`
 	Step   string          `json:"step"`
@@ -197,6 +221,9 @@ type Expected struct {
 	// still sends a write depends on when it hears of it. The stale action
 	// asserts its refused checkpoint on its own.
 	Events []string `json:"events"`
+	// Children are the statuses of the run's child runs, in the order they
+	// were started; not asserted when absent.
+	Children []string `json:"children,omitempty"`
 	// MinRetryDelayMS is the least time between the first failed attempt and
 	// the step that completed after it (a Retry-After honoured).
 	MinRetryDelayMS int64 `json:"min_retry_delay_ms,omitempty"`

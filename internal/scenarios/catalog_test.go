@@ -43,12 +43,17 @@ func TestCatalogCoversTheIssue(t *testing.T) {
 		"a signal kept before the wait":            "signal_kept_before_wait",
 		"a signal wait that times out":             "signal_times_out",
 		"an approval approved":                     "approval_approved",
+		// issue 18: child runs, in every language
+		"a fan-out to children awaited together":    "children_fan_out",
+		"a dead child failing its parent":           "child_dies_fails_parent",
+		"a retried parent starting no second child": "child_started_once_on_retry",
+		"a child workflow that does not exist":      "child_of_unknown_workflow",
 	} {
 		if catalog.Get(name) == nil {
 			t.Errorf("no scenario %s for the issue's example %q", name, example)
 		}
 	}
-	actions := []string{"cancel", "kill", "stale", "resolve", "replay", "signal", "approve"}
+	actions := []string{"cancel", "kill", "stale", "resolve", "replay", "signal", "approve", "release_children"}
 	for _, scenario := range catalog.Scenarios {
 		want := scenario.Expect
 		if !slices.Contains(klaxontype.RunStatuses(), klaxontype.RunStatus(want.Status)) {
@@ -59,6 +64,11 @@ func TestCatalogCoversTheIssue(t *testing.T) {
 		}
 		if action := scenario.Action; action != nil && !slices.Contains(actions, action.Kind) {
 			t.Errorf("%s: unknown action %q", scenario.Name, action.Kind)
+		}
+		for _, step := range scenario.Steps {
+			if child := step.Child; child != nil && child.Workflow != "no_such_workflow" && (catalog.Get(child.Workflow) == nil || !catalog.Get(child.Workflow).Child) {
+				t.Errorf("%s: step %s fans out to %q, which is not a child scenario of the catalog", scenario.Name, step.Name, child.Workflow)
+			}
 		}
 		if scenario.About == "" {
 			t.Errorf("%s: say in about what the scenario proves", scenario.Name)

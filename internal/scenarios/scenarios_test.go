@@ -104,6 +104,7 @@ type environment struct {
 	effectsURL string
 	// catalogPath is the catalog's absolute path, handed to workers.
 	catalogPath string
+	catalog     *scenarios.Catalog
 }
 
 // workerOptions say how to start a worker process.
@@ -142,7 +143,7 @@ func runScenarios(t *testing.T, lang language, database func(t *testing.T) strin
 	bins := build(t)
 	env := &environment{
 		bins: bins, db: database(t), effects: effects,
-		effectsURL: effectsServer.URL, catalogPath: absCatalog,
+		effectsURL: effectsServer.URL, catalogPath: absCatalog, catalog: catalog,
 	}
 	env.server = startServer(t, bins, env.db)
 	env.api = &api{base: env.server, client: &http.Client{Timeout: 30 * time.Second}}
@@ -157,6 +158,9 @@ func runScenarios(t *testing.T, lang language, database func(t *testing.T) strin
 	// workers of their own with short leases.
 	lang.startWorker(t, env, workerOptions{lease: 20 * time.Second, concurrency: 64})
 	for _, scenario := range catalog.Scenarios {
+		if scenario.Child {
+			continue // started by the scenarios whose steps fan out to it
+		}
 		t.Run(scenario.Name, func(t *testing.T) {
 			t.Parallel()
 			runScenario(t, lang, env, scenario)
@@ -190,7 +194,10 @@ func runScenario(t *testing.T, lang language, env *environment, scenario *scenar
 		key: lang.name + "/" + scenario.Name + "/" + randomSuffix(),
 	}
 	// Whatever happens, no step stays blocked after the test.
-	t.Cleanup(func() { env.effects.Release(r.key, r.blockedStep()) })
+	t.Cleanup(func() {
+		env.effects.Release(r.key, r.blockedStep())
+		r.releaseChildren()
+	})
 	if scenario.Dedicated() {
 		r.first = r.startDedicatedWorker()
 	}
@@ -204,7 +211,7 @@ func runScenario(t *testing.T, lang language, env *environment, scenario *scenar
 	if action := scenario.Action; action != nil {
 		act = map[string]func() (*klaxonhttp.RunDetail, error){
 			"cancel": r.cancel, "kill": r.kill, "stale": r.stale, "resolve": r.resolveOrReplay, "replay": r.resolveOrReplay,
-			"signal": r.signalEarly, "approve": r.approve,
+			"signal": r.signalEarly, "approve": r.approve, "release_children": r.childrenReleased,
 		}[action.Kind]
 		if act == nil {
 			t.Fatalf("unknown action %q", action.Kind)
@@ -390,6 +397,11 @@ func observe(detail *klaxonhttp.RunDetail, entry *klaxontype.DeadLetter, effects
 			}
 		}
 	}
+	if detail.Family != nil {
+		for _, child := range detail.Family.Children {
+			seen.Children = append(seen.Children, string(child.Status))
+		}
+	}
 	for _, event := range detail.Events {
 		seen.events = append(seen.events, string(event.Type))
 		if event.Type != klaxontype.EventDuplicateSuppressed {
@@ -456,6 +468,9 @@ func assertOutcome(t *testing.T, want scenarios.Expected, seen outcome) {
 		check("tokens", seen.Tokens, want.Tokens)
 	}
 	check("event log (duplicate.suppressed left out)", orEmpty(seen.Events), orEmpty(want.Events))
+	if want.Children != nil {
+		check("statuses of the child runs", orEmpty(seen.Children), want.Children)
+	}
 	if want.MinRetryDelayMS > 0 && seen.retryDelayMS < want.MinRetryDelayMS {
 		t.Errorf("the step after the failed attempt began %d ms after it; want at least %d ms", seen.retryDelayMS, want.MinRetryDelayMS)
 	}

@@ -7,6 +7,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/klaxonhq/klaxon/internal/scenarios"
+	"github.com/klaxonhq/klaxon/klaxontype"
+
 	"github.com/klaxonhq/klaxon"
 	klaxonhttp "github.com/klaxonhq/klaxon/http"
 	"github.com/klaxonhq/klaxon/postgres"
@@ -91,4 +94,39 @@ func (r *scenarioRun) approve() (*klaxonhttp.RunDetail, error) {
 		return nil, fmt.Errorf("approve %s: %w", action.Step, err)
 	}
 	return r.await()
+}
+
+// childrenReleased waits until the run waits on the children of the
+// action's fan-out step, then lets their blocked steps go: the run is woken
+// by its children's ends, not by its own worker's reading of them.
+func (r *scenarioRun) childrenReleased() (*klaxonhttp.RunDetail, error) {
+	err := eventually(r.ctx, runTimeout, func() (bool, error) {
+		detail, err := r.env.api.run(r.ctx, r.runID)
+		return err == nil && (detail.Run.Status == klaxontype.RunStatusWaiting || detail.Run.Status.Terminal()), err
+	})
+	r.releaseChildren()
+	if err != nil {
+		return nil, fmt.Errorf("the run did not wait on its children: %w", err)
+	}
+	return r.await()
+}
+
+// releaseChildren releases every step of the children of the action's
+// fan-out step.
+func (r *scenarioRun) releaseChildren() {
+	action := r.scenario.Action
+	if action == nil || action.Kind != "release_children" {
+		return
+	}
+	for _, step := range r.scenario.Steps {
+		if step.Name != action.Step || step.Child == nil {
+			continue
+		}
+		child := r.env.catalog.Get(step.Child.Workflow)
+		for i := 1; i <= step.Child.Count; i++ {
+			for _, childStep := range child.Steps {
+				r.env.effects.Release(scenarios.ChildKey(r.key, step.Name, i), childStep.Name)
+			}
+		}
+	}
 }

@@ -129,9 +129,12 @@ func workflow(scenario *scenarios.Scenario, effects *scenarios.EffectsClient) *k
 				name = step.RenamedOnLaterAttempt
 			}
 			var err error
-			if step.Wait != nil {
+			switch {
+			case step.Child != nil:
+				err = fanOut(ctx, name, step.Child, input.Key, &output)
+			case step.Wait != nil:
 				err = wait(ctx, name, step.Wait)
-			} else {
+			default:
 				_, err = klaxon.Step(ctx, name, stepFunction(step, name, input.Key, effects), stepOptions(step, name, input.Key, effects)...)
 			}
 			if err != nil {
@@ -147,6 +150,22 @@ func workflow(scenario *scenarios.Scenario, effects *scenarios.EffectsClient) *k
 		}
 		return output, nil
 	}, options...)
+}
+
+// fanOut starts the step's children and awaits them all.
+func fanOut(ctx context.Context, name string, child *scenarios.Child, key string, output *scenarios.Output) error {
+	runs := make([]*klaxon.ChildRun[scenarios.Output], child.Count)
+	for i := range runs {
+		runs[i] = klaxon.StartChild[scenarios.Output](ctx, scenarios.ChildStep(name, i+1), child.Workflow, scenarios.Input{Key: scenarios.ChildKey(key, name, i+1)})
+	}
+	outputs, err := klaxon.AwaitChildren(ctx, runs...)
+	if err != nil {
+		return err
+	}
+	for i, out := range outputs {
+		output.Completed = append(output.Completed, scenarios.ChildStep(name, i+1)+":"+strings.Join(out.Completed, "+"))
+	}
+	return nil
 }
 
 // wait is a durable wait of the body; its result is not used.

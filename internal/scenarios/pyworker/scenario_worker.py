@@ -188,6 +188,25 @@ async def wait_async(ctx: klaxon.Context, name: str, spec: dict[str, Any]) -> No
         raise ValueError(f"wait {name}: unknown kind {kind!r}")
 
 
+def fan_out(ctx: klaxon.Context, name: str, spec: dict[str, Any], key: str, completed: list[str]) -> None:
+    """Start the step's children, in program order, and await them all."""
+    runs = [
+        ctx.start_child(f"{name}-{i}", spec["workflow"], {"key": f"{key}/{name}-{i}"}) for i in range(1, spec["count"] + 1)
+    ]
+    for i, output in enumerate(ctx.gather_children(*runs), start=1):
+        completed.append(f"{name}-{i}:" + "+".join(output["completed"]))
+
+
+async def fan_out_async(ctx: klaxon.Context, name: str, spec: dict[str, Any], key: str, completed: list[str]) -> None:
+    """:func:`fan_out` in an ``async def`` workflow."""
+    runs = [
+        await ctx.start_child_async(f"{name}-{i}", spec["workflow"], {"key": f"{key}/{name}-{i}"})
+        for i in range(1, spec["count"] + 1)
+    ]
+    for i, output in enumerate(await ctx.gather_children_async(*runs), start=1):
+        completed.append(f"{name}-{i}:" + "+".join(output["completed"]))
+
+
 def register(worker: klaxon.Worker, scenario: dict[str, Any], effects: Effects, use_async: bool) -> None:
     retry = scenario.get("retry")
     policy = None
@@ -215,7 +234,9 @@ def register(worker: klaxon.Worker, scenario: dict[str, Any], effects: Effects, 
                 name = step["renamed_on_later_attempt"]
             run = step_function(step, name, key, effects)
             try:
-                if step.get("wait"):
+                if step.get("child"):
+                    fan_out(ctx, name, step["child"], key, completed)
+                elif step.get("wait"):
                     wait(ctx, name, step["wait"])
                 else:
                     ctx.step(name, lambda run=run: run(ctx), **step_options(step, name, key, effects))
@@ -238,7 +259,9 @@ def register(worker: klaxon.Worker, scenario: dict[str, Any], effects: Effects, 
                 name = step["renamed_on_later_attempt"]
             run = async_step_function(step, name, key, effects)
             try:
-                if step.get("wait"):
+                if step.get("child"):
+                    await fan_out_async(ctx, name, step["child"], key, completed)
+                elif step.get("wait"):
                     await wait_async(ctx, name, step["wait"])
                 else:
                     await ctx.step_async(name, lambda run=run: run(ctx), **step_options(step, name, key, effects))

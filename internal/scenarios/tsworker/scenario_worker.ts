@@ -60,6 +60,23 @@ interface Step {
   return_after?: boolean;
   renamed_on_later_attempt?: string;
   wait?: Wait;
+  child?: Child;
+}
+
+/** A fan-out to child runs, instead of a function. */
+interface Child {
+  workflow: string;
+  count: number;
+}
+
+/** Start the step's children, in program order, and await them all. */
+async function fanOut(ctx: Context, name: string, spec: Child, key: string, completed: string[]): Promise<void> {
+  const runs = [];
+  for (let i = 1; i <= spec.count; i++) {
+    runs.push(ctx.startChild<{ completed: string[] }>(`${name}-${i}`, spec.workflow, { key: `${key}/${name}-${i}` }));
+  }
+  const outputs = await ctx.gatherChildren(runs);
+  outputs.forEach((output, i) => completed.push(`${name}-${i + 1}:` + output.completed.join("+")));
 }
 
 /** A durable wait of the body, instead of a function. */
@@ -234,7 +251,8 @@ function register(worker: Worker, scenario: Scenario, effects: Effects): void {
       let name = step.name;
       if (step.renamed_on_later_attempt && executions > 1) name = step.renamed_on_later_attempt;
       try {
-        if (step.wait) await wait(ctx, name, step.wait);
+        if (step.child) await fanOut(ctx, name, step.child, key, completed);
+        else if (step.wait) await wait(ctx, name, step.wait);
         else await ctx.step(name, stepFunction(ctx, step, name, key, effects), stepOptions(step, name, key, effects));
       } catch (error) {
         if (step.swallow) continue;

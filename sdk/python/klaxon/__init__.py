@@ -12,7 +12,8 @@
     worker.run()
 """
 
-from .client import Attempt, Client, DeadLetter, Event, Run, RunDetail, RunFailure, StepRecord
+from .children import ChildFailed, ChildRun
+from .client import Attempt, ChildLink, Client, DeadLetter, Event, Run, RunDetail, RunFailure, StepRecord
 from .context import PANIC_TYPES, Context
 from .errors import (
     FAILURE_CLASSES,
@@ -68,6 +69,7 @@ __all__ = [
     "SignalResult",
     "Run",
     "RunDetail",
+    "ChildLink",
     "RunFailure",
     "StepRecord",
     "Attempt",
@@ -81,6 +83,8 @@ __all__ = [
     "Timeout",
     "DeadlineExceeded",
     "WaitTimedOut",
+    "ChildFailed",
+    "ChildRun",
     "Permanent",
     "PolicyViolation",
     "ContextOverflow",

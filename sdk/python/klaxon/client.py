@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping, cast
 from .protocol import API_PREFIX, Transport
 from .waits import ApprovalDecision, Signal, SignalResult, Wait
 
-__all__ = ["Client", "Run", "RunFailure", "StepRecord", "Attempt", "Event", "RunDetail", "DeadLetter", "TERMINAL_STATUSES"]
+__all__ = ["Client", "Run", "RunFailure", "StepRecord", "Attempt", "Event", "ChildLink", "RunDetail", "DeadLetter", "TERMINAL_STATUSES"]
 
 #: Run statuses that do not change by themselves.
 TERMINAL_STATUSES = frozenset({"completed", "dead", "cancelled"})
@@ -136,6 +136,27 @@ class Event:
 
 
 @dataclass(frozen=True)
+class ChildLink:
+    """A child run and the parent's step that started it (``parent_seq``), with the child's status now."""
+
+    parent_id: str
+    parent_seq: int
+    child_id: str
+    workflow: str
+    status: str
+
+    @classmethod
+    def from_wire(cls, wire: Mapping[str, Any]) -> ChildLink:
+        return cls(
+            parent_id=str(wire.get("parent_id") or ""),
+            parent_seq=int(wire.get("parent_seq") or 0),
+            child_id=str(wire.get("child_id") or ""),
+            workflow=str(wire.get("workflow") or ""),
+            status=str(wire.get("status") or ""),
+        )
+
+
+@dataclass(frozen=True)
 class RunDetail:
     run: Run
     steps: tuple[StepRecord, ...]
@@ -145,9 +166,14 @@ class RunDetail:
     waits: tuple[Wait, ...] = ()
     #: The signals sent to the run, kept or consumed.
     signals: tuple[Signal, ...] = ()
+    #: The run's parent, when it is a child run.
+    parent: ChildLink | None = None
+    #: The child runs its steps started, in order.
+    children: tuple[ChildLink, ...] = ()
 
     @classmethod
     def from_wire(cls, wire: Mapping[str, Any]) -> RunDetail:
+        family = _m(wire.get("family"))
         return cls(
             run=Run.from_wire(_m(wire.get("run"))),
             steps=tuple(StepRecord.from_wire(_m(s)) for s in _l(wire.get("steps"))),
@@ -155,6 +181,8 @@ class RunDetail:
             events=tuple(Event.from_wire(_m(e)) for e in _l(wire.get("events"))),
             waits=tuple(Wait.from_wire(w) for w in _l(wire.get("waits"))),
             signals=tuple(Signal.from_wire(x) for x in _l(wire.get("signals"))),
+            parent=ChildLink.from_wire(_m(family.get("parent"))) if family.get("parent") else None,
+            children=tuple(ChildLink.from_wire(_m(c)) for c in _l(family.get("children"))),
         )
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Awaitable, Callable, Coroutine, Mapping, Sequence, TypeVar, Union, cast, overload
 
+from .children import ChildSteps
 from .errors import (
     go_duration,
     FAILURE_CLASSES,
@@ -248,45 +249,56 @@ class RunCore:
         if not name:
             raise ValueError("a step needs a name")
         with self.lock:
-            if self.stopped is not None:
-                return _Plan(0, name, error=RunStopped(self.stopped))
-            seq = self.next_seq
-            self.next_seq += 1
-            if self.fatal is not None:
-                return _Plan(seq, name, error=self.fatal[0])
-            logged = self.log.get(seq)
-            if logged is not None:
-                if logged.name != name:
-                    exc = Nondeterminism(
-                        f'nondeterminism at step {seq}: the step log recorded "{logged.name}" but the workflow called "{name}"'
-                    )
-                    self.fatal = (self._tag(exc, name, seq), name, seq)
-                    self.step_failures.append(StepFailure(seq, name, error_info(exc, name, seq)))
-                    return _Plan(seq, name, error=exc)
-                if logged.status != "completed":
-                    exc = Permanent(
-                        f'step {seq} "{name}": the step\'s work was undone ({logged.status}); '
-                        "restart the run instead of resuming it"
-                    )
-                    return _Plan(seq, name, error=self._tag(exc, name, seq))
-                self.steps_done.append(seq)
-                if compensate is not None:
-                    self.compensable.append(seq)
-                    self.compensations[seq] = (compensate, logged.output)
-                return _Plan(seq, name, memo=True, output=logged.output)
-            if self.doom is not None:
-                doom = self.doom
-                if doom.class_ in FAILURE_CLASSES and doom.class_ != "budget_exceeded":
-                    exc: BaseException = Failure(doom.class_, doom.message)
-                else:
-                    exc = BudgetExceeded(doom.message)
-                if self.doom_hit is None:
-                    self.doom_hit = (exc, name, seq)
-                    self.step_failures.append(StepFailure(seq, name, error_info(exc, name, seq)))
+            return self._begin_locked(name, compensate)
+
+    def begin_many(self, names: Sequence[str]) -> list[_Plan]:
+        """Take consecutive sequence numbers for steps begun together (a gather of awaits)."""
+        if not all(names):
+            raise ValueError("a step needs a name")
+        with self.lock:
+            return [self._begin_locked(name, None) for name in names]
+
+    def _begin_locked(self, name: str, compensate: Callable[[Any], Any] | None) -> _Plan:
+        """begin, with the lock held."""
+        if self.stopped is not None:
+            return _Plan(0, name, error=RunStopped(self.stopped))
+        seq = self.next_seq
+        self.next_seq += 1
+        if self.fatal is not None:
+            return _Plan(seq, name, error=self.fatal[0])
+        logged = self.log.get(seq)
+        if logged is not None:
+            if logged.name != name:
+                exc = Nondeterminism(
+                    f'nondeterminism at step {seq}: the step log recorded "{logged.name}" but the workflow called "{name}"'
+                )
+                self.fatal = (self._tag(exc, name, seq), name, seq)
+                self.step_failures.append(StepFailure(seq, name, error_info(exc, name, seq)))
+                return _Plan(seq, name, error=exc)
+            if logged.status != "completed":
+                exc = Permanent(
+                    f'step {seq} "{name}": the step\'s work was undone ({logged.status}); '
+                    "restart the run instead of resuming it"
+                )
                 return _Plan(seq, name, error=self._tag(exc, name, seq))
-            if self.run.mode == "replay":
-                return _Plan(seq, name, error=ReplayFrontier(f"step {seq} {name!r} is the replay frontier"))
-            return _Plan(seq, name, execute=_StepExec(seq=seq, name=name, key=self.key_for(seq, name)))
+            self.steps_done.append(seq)
+            if compensate is not None:
+                self.compensable.append(seq)
+                self.compensations[seq] = (compensate, logged.output)
+            return _Plan(seq, name, memo=True, output=logged.output)
+        if self.doom is not None:
+            doom = self.doom
+            if doom.class_ in FAILURE_CLASSES and doom.class_ != "budget_exceeded":
+                exc: BaseException = Failure(doom.class_, doom.message)
+            else:
+                exc = BudgetExceeded(doom.message)
+            if self.doom_hit is None:
+                self.doom_hit = (exc, name, seq)
+                self.step_failures.append(StepFailure(seq, name, error_info(exc, name, seq)))
+            return _Plan(seq, name, error=self._tag(exc, name, seq))
+        if self.run.mode == "replay":
+            return _Plan(seq, name, error=ReplayFrontier(f"step {seq} {name!r} is the replay frontier"))
+        return _Plan(seq, name, execute=_StepExec(seq=seq, name=name, key=self.key_for(seq, name)))
 
     def step_timeout(self, timeout: float | None) -> float | None:
         """The step's timeout, bounded by what is left of the run's."""
@@ -503,24 +515,7 @@ class RunCore:
             request=request,
             step_failures=failures,
         )
-        try:
-            answer = self.protocol.wait(self.run.run_id, ex.seq, wire)
-        except (LeaseLost, NotFound) as problem:
-            self.stop(f"wait refused: {problem}")
-            raise RunStopped(str(problem)) from problem
-        except NondeterminismProblem as problem:
-            exc = Nondeterminism(problem.detail or str(problem))
-            with self.lock:
-                self.fatal = (exc, ex.name, ex.seq)
-            raise self._fail(ex, exc, time.monotonic() - ex.started) from problem
-        except InvalidRequest as problem:
-            exc = Permanent(f'wait {ex.seq} "{ex.name}": the server refused it: {problem.detail or problem}')
-            with self.lock:
-                self.fatal = (exc, ex.name, ex.seq)
-            raise self._fail(ex, exc, time.monotonic() - ex.started) from problem
-        except TransportError as problem:
-            self.stop(f"the server could not be reached: {problem}")
-            raise RunStopped(str(problem)) from problem
+        answer = self.ask(ex, "wait", lambda: self.protocol.wait(self.run.run_id, ex.seq, wire))
         if answer.state == "satisfied":
             with self.lock:
                 self.steps_done.append(ex.seq)
@@ -532,6 +527,33 @@ class RunCore:
         # lease now, and a later claim goes on from the step log.
         self.stop(f"the run waits on {kind} {ex.name!r} until {answer.until or 'it is answered'}")
         raise RunStopped(self.stopped or "waiting")
+
+    def ask(self, ex: _StepExec, what: str, call: Callable[[], T]) -> T:
+        """Send a wait's or a child's request for the step ``ex``; the server's refusals become the step's fate.
+
+        A stale epoch or a lost run stops the run; another step at the
+        sequence is nondeterminism; a malformed request is the worker's bug
+        (permanent); an unreachable server stops the run, whose lease then
+        runs out.
+        """
+        try:
+            return call()
+        except (LeaseLost, NotFound) as problem:
+            self.stop(f"{what} refused: {problem}")
+            raise RunStopped(str(problem)) from problem
+        except NondeterminismProblem as problem:
+            exc = Nondeterminism(problem.detail or str(problem))
+            with self.lock:
+                self.fatal = (exc, ex.name, ex.seq)
+            raise self._fail(ex, exc, time.monotonic() - ex.started) from problem
+        except InvalidRequest as problem:
+            exc = Permanent(f'{what} {ex.seq} "{ex.name}": the server refused it: {problem.detail or problem}')
+            with self.lock:
+                self.fatal = (exc, ex.name, ex.seq)
+            raise self._fail(ex, exc, time.monotonic() - ex.started) from problem
+        except TransportError as problem:
+            self.stop(f"the server could not be reached: {problem}")
+            raise RunStopped(str(problem)) from problem
 
     # ------------------------------------------------------------ spend
 
@@ -630,8 +652,8 @@ async def _await(awaitable: Awaitable[Any]) -> Any:
     return await awaitable
 
 
-class Context:
-    """What a workflow function receives: ``ctx.step(...)`` and friends."""
+class Context(ChildSteps):
+    """What a workflow function receives: ``ctx.step(...)`` and friends (child runs: :class:`~klaxon.children.ChildSteps`)."""
 
     def __init__(self, core: RunCore) -> None:
         self._core = core

@@ -53,6 +53,11 @@ __all__ = [
     "OutcomeAnswer",
     "WaitRequest",
     "WaitAnswer",
+    "ChildStartRequest",
+    "ChildStartAnswer",
+    "ChildAwait",
+    "ChildAwaitRequest",
+    "ChildAwaitAnswer",
     "Lease",
     "Transport",
     "WorkerProtocol",
@@ -510,6 +515,123 @@ class WaitAnswer:
 
 
 @dataclass(frozen=True)
+class ChildStartRequest:
+    """A child run to start from the parent's step (``POST runs/{id}/children/{seq}``)."""
+
+    worker_id: str
+    workflow: str
+    attempt: int
+    epoch: int
+    name: str
+    child_workflow: str
+    input: JSON = None
+
+    def to_wire(self) -> Wire:
+        return {
+            "worker_id": self.worker_id,
+            "workflow": self.workflow,
+            "attempt": self.attempt,
+            "epoch": self.epoch,
+            "name": self.name,
+            "child_workflow": self.child_workflow,
+            "input": self.input,
+        }
+
+
+@dataclass(frozen=True)
+class ChildStartAnswer:
+    """``state`` is started (``run_id``, ``child_workflow``) or failed (``class_``, ``message``: nothing started)."""
+
+    state: str
+    seq: int
+    name: str
+    run_id: str = ""
+    child_workflow: str = ""
+    output: JSON = None
+    duplicate: bool = False
+    class_: str = ""
+    message: str = ""
+
+    @classmethod
+    def from_wire(cls, wire: Mapping[str, Any]) -> ChildStartAnswer:
+        return cls(
+            state=str(wire.get("state", "")),
+            seq=int(wire.get("seq") or 0),
+            name=str(wire.get("name", "")),
+            run_id=str(wire.get("run_id") or ""),
+            child_workflow=str(wire.get("child_workflow") or ""),
+            output=wire.get("output"),
+            duplicate=bool(wire.get("duplicate", False)),
+            class_=str(wire.get("class") or ""),
+            message=str(wire.get("message") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class ChildAwait:
+    """One await of a child run: a wait step named ``name``."""
+
+    name: str
+    child_run_id: str
+    timeout_ms: int | None = None
+
+    def to_wire(self) -> Wire:
+        wire: Wire = {"name": self.name, "child_run_id": self.child_run_id}
+        if self.timeout_ms is not None:
+            wire["timeout_ms"] = self.timeout_ms
+        return wire
+
+
+@dataclass(frozen=True)
+class ChildAwaitRequest:
+    """Awaits of child runs at consecutive sequence numbers (``POST runs/{id}/awaits/{seq}``)."""
+
+    worker_id: str
+    workflow: str
+    attempt: int
+    epoch: int
+    awaits: Sequence[ChildAwait]
+    step_failures: Sequence[StepFailure] = ()
+
+    def to_wire(self) -> Wire:
+        return {
+            "worker_id": self.worker_id,
+            "workflow": self.workflow,
+            "attempt": self.attempt,
+            "epoch": self.epoch,
+            "awaits": [a.to_wire() for a in self.awaits],
+            "step_failures": [f.to_wire() for f in self.step_failures],
+        }
+
+
+@dataclass(frozen=True)
+class ChildAwaitAnswer:
+    """``state`` is satisfied (``outputs``), failed (``child``: the child that died), timed_out or waiting."""
+
+    state: str
+    outputs: Sequence[JSON] = ()
+    seq: int = 0
+    name: str = ""
+    class_: str = ""
+    message: str = ""
+    child: Mapping[str, Any] = field(default_factory=lambda: {})
+    until: str = ""
+
+    @classmethod
+    def from_wire(cls, wire: Mapping[str, Any]) -> ChildAwaitAnswer:
+        return cls(
+            state=str(wire.get("state", "")),
+            outputs=tuple(_list(wire.get("outputs"))),
+            seq=int(wire.get("seq") or 0),
+            name=str(wire.get("name") or ""),
+            class_=str(wire.get("class") or ""),
+            message=str(wire.get("message") or ""),
+            child=_mapping(wire.get("child")),
+            until=str(wire.get("until") or ""),
+        )
+
+
+@dataclass(frozen=True)
 class RateLimitAnswer:
     """An acquisition of a rate limit: ``granted`` after ``wait_ms``, or due only at ``retry_at``."""
 
@@ -746,6 +868,16 @@ class WorkerProtocol:
         # then answered 409 lease-lost, which stops the run as well.
         path = f"/runs/{urllib.parse.quote(run_id, safe='')}/waits/{seq}"
         return WaitAnswer.from_wire(self._post(path, request.to_wire(), idempotent=True))
+
+    def child_start(self, run_id: str, seq: int, request: ChildStartRequest) -> ChildStartAnswer:
+        # Retried after a network error: the server finds the child the
+        # first request started, by the step's idempotency key.
+        path = f"/runs/{urllib.parse.quote(run_id, safe='')}/children/{seq}"
+        return ChildStartAnswer.from_wire(self._post(path, request.to_wire(), idempotent=True))
+
+    def child_await(self, run_id: str, seq: int, request: ChildAwaitRequest) -> ChildAwaitAnswer:
+        path = f"/runs/{urllib.parse.quote(run_id, safe='')}/awaits/{seq}"
+        return ChildAwaitAnswer.from_wire(self._post(path, request.to_wire(), idempotent=True))
 
     def compensation(self, run_id: str, seq: int, worker_id: str, epoch: int, error: ErrorInfo | None) -> bool:
         path = f"/runs/{urllib.parse.quote(run_id, safe='')}/compensations/{seq}"

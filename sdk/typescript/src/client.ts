@@ -85,6 +85,29 @@ export interface RunDetail {
   waits: Wait[];
   /** The signals sent to the run, kept or consumed. */
   signals: Signal[];
+  /** The run's parent, when it is a child run. */
+  parent: ChildLink | undefined;
+  /** The child runs its steps started, in order. */
+  children: ChildLink[];
+}
+
+/** A child run and the parent's step that started it (`parentSeq`), with the child's status now. */
+export interface ChildLink {
+  parentId: string;
+  parentSeq: number;
+  childId: string;
+  workflow: string;
+  status: string;
+}
+
+function childLinkFromWire(w: Wire): ChildLink {
+  return {
+    parentId: s(w["parent_id"]),
+    parentSeq: n(w["parent_seq"]),
+    childId: s(w["child_id"]),
+    workflow: s(w["workflow"]),
+    status: s(w["status"]),
+  };
 }
 
 export interface DeadLetter {
@@ -122,6 +145,7 @@ function runFromWire(w: Wire): Run {
 }
 
 function detailFromWire(w: Wire): RunDetail {
+  const family = m(w["family"]);
   return {
     run: runFromWire(m(w["run"])),
     steps: l(w["steps"]).map((x) => {
@@ -153,6 +177,8 @@ function detailFromWire(w: Wire): RunDetail {
     }),
     waits: l(w["waits"]).map(waitFromWire),
     signals: l(w["signals"]).map(signalFromWire),
+    parent: family["parent"] ? childLinkFromWire(m(family["parent"])) : undefined,
+    children: l(family["children"]).map((x) => childLinkFromWire(m(x))),
   };
 }
 

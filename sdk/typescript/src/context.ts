@@ -44,6 +44,7 @@ import type {
   WorkerProtocol,
 } from "./protocol.js";
 import { type ApprovalDecision, approvalDecisionFromWire, formatTime } from "./waits.js";
+import { type ChildOptions, type ChildRun, awaitChildren, startChild } from "./children.js";
 
 /** Error names reported as kind `panic`: programming errors, permanent as a Go panic is. */
 export const PANIC_TYPES: readonly string[] = [
@@ -122,7 +123,7 @@ export class ReplayFrontier extends Error {
 }
 
 /** A step being executed in this attempt: what `recordSpend` and `idempotencyKey` see. */
-interface StepExec {
+export interface StepExec {
   seq: number;
   name: string;
   key: string;
@@ -135,7 +136,7 @@ interface StepExec {
 const current = new AsyncLocalStorage<StepExec>();
 
 /** What a step call does, decided at call time: return a memo, throw, or execute. */
-type Plan =
+export type Plan =
   | { kind: "memo"; seq: number; output: JSONValue }
   | { kind: "error"; seq: number; error: unknown }
   | { kind: "execute"; seq: number; ex: StepExec; controller: AbortController };
@@ -444,7 +445,8 @@ export class RunCore {
     return output;
   }
 
-  private fail(ex: StepExec, error: unknown, duration: number, calls?: ModelCall[]): unknown {
+  /** Keep a step's failure for the outcome, and tag the error with its step. */
+  fail(ex: StepExec, error: unknown, duration: number, calls?: ModelCall[]): unknown {
     ex.closed = true;
     const spent = calls ?? [...ex.modelCalls];
     this.stepFailures.push({
@@ -495,30 +497,7 @@ export class RunCore {
       stepFailures: [...this.stepFailures],
       ...options,
     };
-    let answer;
-    try {
-      answer = await this.protocol.wait(this.run.runId, ex.seq, request);
-    } catch (problem) {
-      if (problem instanceof LeaseLost || problem instanceof NotFound) {
-        this.stop(`wait refused: ${problem.message}`);
-        throw new RunStopped(problem.message, { cause: problem });
-      }
-      if (problem instanceof NondeterminismProblem) {
-        const error = new Nondeterminism(problem.detail || problem.message, { cause: problem });
-        this.fatal = { error, step: ex.name, seq: ex.seq };
-        throw this.fail(ex, error, now() - ex.started);
-      }
-      if (problem instanceof InvalidRequest) {
-        const error = new Permanent(`wait ${ex.seq} "${ex.name}": the server refused it: ${problem.detail || problem.message}`, {
-          cause: problem,
-        });
-        this.fatal = { error, step: ex.name, seq: ex.seq };
-        throw this.fail(ex, error, now() - ex.started);
-      }
-      const why = problem instanceof TransportError ? problem.message : errorMessage(problem);
-      this.stop(`the server could not be reached: ${why}`);
-      throw new RunStopped(why, { cause: problem });
-    }
+    const answer = await this.ask(ex, "wait", () => this.protocol.wait(this.run.runId, ex.seq, request));
     if (answer.state === "satisfied") {
       this.stepsDone.push(ex.seq);
       return answer.output;
@@ -530,6 +509,39 @@ export class RunCore {
     // now, and a later claim goes on from the step log.
     this.stop(`the run waits on ${kind} "${ex.name}" until ${answer.until || "it is answered"}`);
     throw new RunStopped(this.stopped ?? "waiting");
+  }
+
+  /**
+   * Send a wait's or a child's request for the step `ex`; the server's
+   * refusals become the step's fate: a stale epoch or a lost run stops the
+   * run; another step at the sequence is nondeterminism; a malformed request
+   * is the worker's bug (permanent); an unreachable server stops the run,
+   * whose lease then runs out.
+   */
+  async ask<T>(ex: StepExec, what: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (problem) {
+      if (problem instanceof LeaseLost || problem instanceof NotFound) {
+        this.stop(`${what} refused: ${problem.message}`);
+        throw new RunStopped(problem.message, { cause: problem });
+      }
+      if (problem instanceof NondeterminismProblem) {
+        const error = new Nondeterminism(problem.detail || problem.message, { cause: problem });
+        this.fatal = { error, step: ex.name, seq: ex.seq };
+        throw this.fail(ex, error, now() - ex.started);
+      }
+      if (problem instanceof InvalidRequest) {
+        const error = new Permanent(`${what} ${ex.seq} "${ex.name}": the server refused it: ${problem.detail || problem.message}`, {
+          cause: problem,
+        });
+        this.fatal = { error, step: ex.name, seq: ex.seq };
+        throw this.fail(ex, error, now() - ex.started);
+      }
+      const why = problem instanceof TransportError ? problem.message : errorMessage(problem);
+      this.stop(`the server could not be reached: ${why}`);
+      throw new RunStopped(why, { cause: problem });
+    }
   }
 
   // ------------------------------------------------------------ spend
@@ -748,6 +760,45 @@ export class Context {
     const waitOptions: WaitOptions = { request: asked };
     if (request.timeoutMs !== undefined) waitOptions.timeoutMs = Math.round(request.timeoutMs);
     return quiet(this.#wait(name, "approval", waitOptions).then(approvalDecisionFromWire));
+  }
+
+  // ------------------------------------------------------------ child runs
+
+  /**
+   * Start a run of `workflow`, a child of this run, in a step named `name`;
+   * await it later with `result()` or {@link gatherChildren}.
+   *
+   * The start takes its sequence number now, in program order, and the step
+   * log records the child's run ID, so a retried parent finds its child
+   * instead of starting another. An unknown workflow or an input that fails
+   * its schema fails the step (class `permanent`) and starts nothing: the
+   * handle's `runId()` and `result()` reject with it. Cancelling the parent
+   * cancels its open children.
+   */
+  startChild<T = JSONValue>(name: string, workflow: string, input: JSONValue = null, options: ChildOptions = {}): ChildRun<T> {
+    return startChild<T>(this.#core, this.#core.begin(name, undefined), workflow, input, options);
+  }
+
+  /** Start a child run and await its output: {@link startChild} then `result()`, both numbered now. */
+  child<T = JSONValue>(name: string, workflow: string, input: JSONValue = null, options: ChildOptions = {}): Promise<T> {
+    let child: ChildRun<T>;
+    try {
+      child = this.startChild<T>(name, workflow, input, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return child.result();
+  }
+
+  /**
+   * Await many children and return their outputs in the order given (fan-in).
+   * Every await takes its sequence number now, before any is sent, so the run
+   * waits once on all the children still running and is woken when the last
+   * ends, or at once when one fails: the first failed child, in the order
+   * given, rejects with `ChildFailed`.
+   */
+  gatherChildren<T = JSONValue>(children: readonly ChildRun<T>[]): Promise<T[]> {
+    return awaitChildren<T>(this.#core, children);
   }
 
   /** The running step's idempotency key, `RUNID/SEQ/NAME`: pass it to the provider. */

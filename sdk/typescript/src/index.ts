@@ -57,12 +57,14 @@ export {
   type Verdict,
   type Compensation,
 } from "./context.js";
+export { ChildRun, ChildFailed, type ChildOptions } from "./children.js";
 export { Worker, SDK_VERSION, type WorkerOptions, type WorkflowOptions, type WorkflowFunction } from "./worker.js";
 export {
   Client,
   TERMINAL_STATUSES,
   type Run,
   type RunDetail,
+  type ChildLink,
   type RunFailure,
   type StepRecord,
   type Attempt,

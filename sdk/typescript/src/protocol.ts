@@ -365,6 +365,60 @@ export function waitToWire(w: WaitRequest): Wire {
   return wire;
 }
 
+// ---------------------------------------------------------------- child runs
+
+/** A child run to start from the parent's step (`POST runs/{id}/children/{seq}`). */
+export interface ChildStartRequest {
+  workerId: string;
+  workflow: string;
+  attempt: number;
+  epoch: number;
+  name: string;
+  childWorkflow: string;
+  input: JSONValue;
+}
+
+/** `state` is started (`runId`, `childWorkflow`) or failed (`class`, `message`: nothing started). */
+export interface ChildStartAnswer {
+  state: string;
+  seq: number;
+  name: string;
+  runId: string;
+  childWorkflow: string;
+  duplicate: boolean;
+  class: string;
+  message: string;
+}
+
+/** One await of a child run: a wait step named `name`. */
+export interface ChildAwait {
+  name: string;
+  childRunId: string;
+  timeoutMs?: number;
+}
+
+/** Awaits of child runs at consecutive sequence numbers (`POST runs/{id}/awaits/{seq}`). */
+export interface ChildAwaitRequest {
+  workerId: string;
+  workflow: string;
+  attempt: number;
+  epoch: number;
+  awaits: readonly ChildAwait[];
+  stepFailures: readonly StepFailure[];
+}
+
+/** `state` is satisfied (`outputs`), failed (`child`: the child that died), timed_out or waiting. */
+export interface ChildAwaitAnswer {
+  state: string;
+  outputs: JSONValue[];
+  seq: number;
+  name: string;
+  class: string;
+  message: string;
+  child: { runId: string; workflow: string; status: string; class: string; reason: string };
+  until: string;
+}
+
 // ---------------------------------------------------------------- heartbeat
 
 export interface Lease {
@@ -678,6 +732,64 @@ export class WorkerProtocol {
       class: str(wire["class"]),
       message: str(wire["message"]),
       deadline: str(wire["deadline"]),
+      until: str(wire["until"]),
+    };
+  }
+
+  async childStart(runId: string, seq: number, request: ChildStartRequest): Promise<ChildStartAnswer> {
+    // Retried after a network error: the server finds the child the first
+    // request started, by the step's idempotency key.
+    const body: Wire = {
+      worker_id: request.workerId,
+      workflow: request.workflow,
+      attempt: request.attempt,
+      epoch: request.epoch,
+      name: request.name,
+      child_workflow: request.childWorkflow,
+      input: request.input,
+    };
+    const wire = await this.post(`/runs/${encodeURIComponent(runId)}/children/${seq}`, body, true);
+    return {
+      state: str(wire["state"]),
+      seq: int(wire["seq"]),
+      name: str(wire["name"]),
+      runId: str(wire["run_id"]),
+      childWorkflow: str(wire["child_workflow"]),
+      duplicate: wire["duplicate"] === true,
+      class: str(wire["class"]),
+      message: str(wire["message"]),
+    };
+  }
+
+  async childAwait(runId: string, seq: number, request: ChildAwaitRequest): Promise<ChildAwaitAnswer> {
+    const body: Wire = {
+      worker_id: request.workerId,
+      workflow: request.workflow,
+      attempt: request.attempt,
+      epoch: request.epoch,
+      awaits: request.awaits.map((a) => {
+        const wire: Wire = { name: a.name, child_run_id: a.childRunId };
+        if (a.timeoutMs !== undefined) wire["timeout_ms"] = a.timeoutMs;
+        return wire;
+      }),
+      step_failures: request.stepFailures.map(stepFailureToWire),
+    };
+    const wire = await this.post(`/runs/${encodeURIComponent(runId)}/awaits/${seq}`, body, true);
+    const child = mapping(wire["child"]);
+    return {
+      state: str(wire["state"]),
+      outputs: list(wire["outputs"]) as JSONValue[],
+      seq: int(wire["seq"]),
+      name: str(wire["name"]),
+      class: str(wire["class"]),
+      message: str(wire["message"]),
+      child: {
+        runId: str(child["run_id"]),
+        workflow: str(child["workflow"]),
+        status: str(child["status"]),
+        class: str(child["class"]),
+        reason: str(child["reason"]),
+      },
       until: str(wire["until"]),
     };
   }
