@@ -198,4 +198,3 @@ func TestConcurrencyKeyBadLimitRefused(t *testing.T) {
 	}()
 	klaxon.WithConcurrencyKey[order](nil, 1)
 }
-
