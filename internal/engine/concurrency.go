@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -38,7 +39,7 @@ func (d *Definition) concurrencyKey(input []byte) string {
 // given back, to be claimed again.
 func admitClaimed(ctx context.Context, st store.Engine, holder string, claimed []*store.ClaimedRun, definition func(name string) *Definition, logger *slog.Logger) []*store.ClaimedRun {
 	var judged []store.RunAdmission
-	byID := map[string]*store.ClaimedRun{}
+	keys := map[string]string{} // the key of each judged run, by ID
 	for _, c := range claimed {
 		run := c.Run
 		if run.ConcurrencySlot == klaxontype.SlotHeld {
@@ -52,7 +53,7 @@ func admitClaimed(ctx context.Context, st store.Engine, holder string, claimed [
 		judged = append(judged, store.RunAdmission{
 			Lease: store.Lease{RunID: run.ID, Epoch: run.Epoch}, Key: key, Limit: d.ConcurrencyLimit,
 		})
-		byID[run.ID] = c
+		keys[run.ID] = key
 	}
 	if len(judged) == 0 {
 		return claimed
@@ -67,22 +68,14 @@ func admitClaimed(ctx context.Context, st store.Engine, holder string, claimed [
 		}
 		admitted = nil
 	}
-	took := make(map[string]bool, len(admitted))
-	for _, id := range admitted {
-		took[id] = true
-	}
-	keys := make(map[string]string, len(judged))
-	for _, run := range judged {
-		keys[run.Lease.RunID] = run.Key
-	}
 	kept := claimed[:0:0]
 	for _, c := range claimed {
-		if byID[c.Run.ID] == nil {
+		key, wasJudged := keys[c.Run.ID]
+		switch {
+		case !wasJudged:
 			kept = append(kept, c)
-			continue
-		}
-		if took[c.Run.ID] {
-			c.Run.ConcurrencyKey, c.Run.ConcurrencySlot = keys[c.Run.ID], klaxontype.SlotHeld
+		case slices.Contains(admitted, c.Run.ID):
+			c.Run.ConcurrencyKey, c.Run.ConcurrencySlot = key, klaxontype.SlotHeld
 			kept = append(kept, c)
 		}
 	}

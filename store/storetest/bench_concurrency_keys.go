@@ -19,34 +19,8 @@ func BenchClaimsPastWaitingKeyRuns(b *testing.B, open func(b *testing.B) store.S
 		b.Run(fmt.Sprintf("waiting=%d", n), func(b *testing.B) {
 			st := open(b)
 			defer st.Close()
-			ctx := context.Background()
 			parkUnderOneKey(b, st, n)
-			const chunk, batch = 2048, 32
-			pending, claimed := 0, 0
-			b.ResetTimer()
-			for b.Loop() {
-				if pending == 0 {
-					b.StopTimer()
-					for range chunk {
-						if _, _, err := st.RunEnqueue(ctx, &store.RunEnqueueParams{
-							ID: newRunID(), Workflow: testWorkflow, WorkflowVersion: 1, Input: []byte(`{}`),
-						}); err != nil {
-							b.Fatal(err)
-						}
-					}
-					pending = chunk
-					b.StartTimer()
-				}
-				runs, err := st.RunsClaim(ctx, &store.RunsClaimParams{
-					Holder: holderA, Workflows: []string{testWorkflow, "fulfil"}, Limit: batch, LeaseDuration: time.Hour,
-				})
-				if err != nil || len(runs) != batch {
-					b.Fatalf("claimed %d runs, %v; want %d due runs", len(runs), err, batch)
-				}
-				pending -= batch
-				claimed += batch
-			}
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(max(claimed, 1)), "µs/claim")
+			measureClaims(b, st, 0, testWorkflow, "fulfil")
 		})
 	}
 }

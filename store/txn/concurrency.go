@@ -64,9 +64,7 @@ func judgeKey(ctx context.Context, tx Tx, holder string, runs []store.RunAdmissi
 	}
 	waiting := waitingLimit > 0
 	var admitted []string
-	limit := runs[0].Limit
 	for _, run := range runs {
-		limit = run.Limit
 		slot := klaxontype.SlotWaiting
 		if !waiting && held < run.Limit {
 			slot = klaxontype.SlotHeld
@@ -94,7 +92,8 @@ func judgeKey(ctx context.Context, tx Tx, holder string, runs []store.RunAdmissi
 		}
 	}
 	if waiting {
-		if _, err := admitWaiting(ctx, tx, key, limit, held, t); err != nil {
+		// The runs of one judgement are one worker's, judged with one limit.
+		if _, err := admitWaiting(ctx, tx, key, runs[len(runs)-1].Limit, held, t); err != nil {
 			return nil, err
 		}
 	}
