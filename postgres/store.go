@@ -109,7 +109,7 @@ func Open(ctx context.Context, databaseURL string, opts *Options) (*Store, error
 	}
 	s.writers = newWriters(s, writerCount)
 	s.notifier = newNotifier(pool)
-	s.Rules = txn.NewRules(s.transactRule, s.batchRule, now)
+	s.Rules = txn.NewRules(s.transactRule, s.batchRule, s.transactRule, now)
 	return s, nil
 }
 

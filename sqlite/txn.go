@@ -18,7 +18,19 @@ import (
 // other writes of the batch go on. The writer is the only one to write, so
 // what the rule reads cannot change before it commits.
 func (s *Store) transact(ctx context.Context, fn func(ctx context.Context, tx txn.Tx) error) error {
-	return s.writer.write(func(conn *sqlite.Conn) error {
+	return s.writer.write(s.rule(ctx, fn))
+}
+
+// transactBackground runs a rule of maintenance like transact, in a
+// transaction of its own that yields to the other writes (see
+// groupcommit.SubmitBackground).
+func (s *Store) transactBackground(ctx context.Context, fn func(ctx context.Context, tx txn.Tx) error) error {
+	return s.writer.writeBackground(s.rule(ctx, fn))
+}
+
+// rule is a rule as a write of the writer's transaction.
+func (s *Store) rule(ctx context.Context, fn func(ctx context.Context, tx txn.Tx) error) writeFunc {
+	return func(conn *sqlite.Conn) error {
 		if err := execute(conn, "SAVEPOINT rule", nil); err != nil {
 			return err
 		}
@@ -32,7 +44,7 @@ func (s *Store) transact(ctx context.Context, fn func(ctx context.Context, tx tx
 			return reject(err)
 		}
 		return execute(conn, "RELEASE rule", nil)
-	})
+	}
 }
 
 // tx is the writer's open transaction, as the rules of txn see it.

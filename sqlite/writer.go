@@ -21,12 +21,20 @@ type writeFunc func(conn *sqlite.Conn) error
 type writer struct {
 	conn  *sqlite.Conn
 	queue *groupcommit.Queue[writeFunc]
+	// committed is called after each commit (the checkpointer's wake-up).
+	committed func()
 }
 
-func newWriter(conn *sqlite.Conn) *writer {
-	w := &writer{conn: conn}
+func newWriter(conn *sqlite.Conn, committed func()) *writer {
+	w := &writer{conn: conn, committed: committed}
 	w.queue = groupcommit.New(1, maxBatch, w.commit)
 	return w
+}
+
+// writeBackground submits a write of maintenance, which yields to the others,
+// and waits until it is durable or refused.
+func (w *writer) writeBackground(apply writeFunc) error {
+	return w.queue.SubmitBackground(apply)
 }
 
 // reject refuses a write on purpose: what the write recorded before refusing
@@ -79,6 +87,7 @@ func (w *writer) applyBatch(batch []writeFunc, results []error) error {
 		_ = execute(w.conn, "ROLLBACK", nil)
 		return err
 	}
+	w.committed()
 	return nil
 }
 

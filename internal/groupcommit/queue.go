@@ -11,6 +11,7 @@ package groupcommit
 
 import (
 	"sync"
+	"time"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
 )
@@ -28,8 +29,13 @@ type Commit[R any] func(batch []R, results []error)
 // together; with two, one batch executes while the other flushes its commit.
 type Queue[R any] struct {
 	requests chan queued[R]
-	commit   Commit[R]
-	maxBatch int
+	// background holds requests of maintenance work, which yield to requests
+	// (see SubmitBackground).
+	background chan queued[R]
+	commit     Commit[R]
+	maxBatch   int
+	// quietGap is QuietGap but in tests.
+	quietGap time.Duration
 
 	mu     sync.RWMutex // guards closed against late submitters
 	closed bool
@@ -48,11 +54,17 @@ type queued[R any] struct {
 // requests with commit. maxBatch bounds how long the first write of a burst
 // waits for the others.
 func New[R any](committers, maxBatch int, commit Commit[R]) *Queue[R] {
+	return newQueue(committers, maxBatch, commit, QuietGap)
+}
+
+func newQueue[R any](committers, maxBatch int, commit Commit[R], quietGap time.Duration) *Queue[R] {
 	q := &Queue[R]{
-		requests: make(chan queued[R], maxBatch*committers),
-		commit:   commit,
-		maxBatch: maxBatch,
-		quit:     make(chan struct{}),
+		quietGap:   quietGap,
+		requests:   make(chan queued[R], maxBatch*committers),
+		background: make(chan queued[R], committers),
+		commit:     commit,
+		maxBatch:   maxBatch,
+		quit:       make(chan struct{}),
 	}
 	for range committers {
 		q.wg.Go(q.run)
@@ -64,13 +76,17 @@ func New[R any](committers, maxBatch int, commit Commit[R]) *Queue[R] {
 // returning the result the commit gave it. After Close it queues nothing and
 // returns klaxontype.ErrClosed.
 func (q *Queue[R]) Submit(request R) error {
+	return q.submit(q.requests, request)
+}
+
+func (q *Queue[R]) submit(to chan queued[R], request R) error {
 	done := make(chan error, 1)
 	q.mu.RLock()
 	if q.closed {
 		q.mu.RUnlock()
 		return klaxontype.ErrClosed
 	}
-	q.requests <- queued[R]{request: request, done: done}
+	to <- queued[R]{request: request, done: done}
 	q.mu.RUnlock()
 	return <-done
 }
@@ -102,6 +118,8 @@ type batch[R any] struct {
 	requests []R
 	dones    []chan error
 	results  []error
+	// share is the committer's account of its background work.
+	share share
 }
 
 // run is one committer.
@@ -114,16 +132,41 @@ func (q *Queue[R]) run() {
 	for {
 		select {
 		case first := <-q.requests:
-			b.add(first)
-			q.fill(b)
-			q.commitBatch(b)
-		case <-q.quit:
-			// No submitter can queue any more; finish what is queued.
-			for q.fill(b); len(b.requests) > 0; q.fill(b) {
-				q.commitBatch(b)
+			q.commitWith(b, first)
+		case work := <-q.background:
+			if !q.yield(b, work) {
+				q.finish(b)
+				return
 			}
+		case <-q.quit:
+			q.finish(b)
 			return
 		}
+	}
+}
+
+// commitWith commits first with every request queued behind it.
+func (q *Queue[R]) commitWith(b *batch[R], first queued[R]) {
+	b.add(first)
+	q.fill(b)
+	q.commitBatch(b)
+	b.share.requestsEnded = time.Now()
+}
+
+// finish commits what is queued once no submitter can queue any more.
+func (q *Queue[R]) finish(b *batch[R]) {
+	for {
+		select {
+		case work := <-q.background:
+			b.add(work)
+			q.commitBatch(b)
+			continue
+		default:
+		}
+		if q.fill(b); len(b.requests) == 0 {
+			return
+		}
+		q.commitBatch(b)
 	}
 }
 

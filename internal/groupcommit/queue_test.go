@@ -3,6 +3,7 @@ package groupcommit
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -108,5 +109,94 @@ func TestRefusal(t *testing.T) {
 	}
 	if Reject(reason).Error() != reason.Error() {
 		t.Errorf("a rejection reads %q", Reject(reason).Error())
+	}
+}
+
+// Background work waits while requests keep coming, goes ahead once its
+// share of the committer's time is due, and goes at once when the queue is
+// quiet.
+func TestQueueBackgroundYieldsToRequests(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var purges int
+	// A quiet gap far longer than the loop below takes to queue its next
+	// request, however loaded the machine.
+	q := newQueue(1, 8, func(batch []string, results []error) {
+		if batch[0] == "purge" {
+			if len(batch) != 1 {
+				t.Errorf("background work shared a commit: %v", batch)
+			}
+			mu.Lock()
+			purges++
+			mu.Unlock()
+			time.Sleep(20 * time.Millisecond)
+		} else {
+			time.Sleep(time.Millisecond)
+		}
+	}, 50*time.Millisecond)
+	defer q.Close()
+	// The first background request goes at once: nothing is owed yet.
+	if err := q.SubmitBackground("purge"); err != nil {
+		t.Fatal(err)
+	}
+	// It took 20ms, so the next may go ahead of a busy queue only after
+	// 180ms more.
+	purged := make(chan time.Time, 1)
+	began := time.Now()
+	go func() {
+		if err := q.SubmitBackground("purge"); err != nil {
+			t.Error(err)
+		}
+		purged <- time.Now()
+	}()
+	for time.Since(began) < 100*time.Millisecond {
+		if err := q.Submit("claim"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	early := purges
+	mu.Unlock()
+	if early != 1 {
+		t.Fatalf("background work went ahead of a busy queue within 100ms")
+	}
+	// Whether its share comes due or the queue falls quiet, it goes.
+	if at := <-purged; at.Sub(began) > 5*time.Second {
+		t.Errorf("background work waited %v", at.Sub(began))
+	}
+}
+
+// Close commits background work still queued.
+func TestQueueCloseFinishesBackgroundWork(t *testing.T) {
+	t.Parallel()
+	held, release := make(chan struct{}), make(chan struct{})
+	var committed []string
+	q := New(1, 8, func(batch []string, results []error) {
+		if batch[0] == "hold" {
+			close(held)
+			<-release
+		}
+		committed = append(committed, batch...)
+	})
+	go func() { _ = q.Submit("hold") }()
+	<-held
+	done := make(chan error, 1)
+	go func() { done <- q.SubmitBackground("purge") }()
+	// Close once the background request is queued behind the held commit.
+	for len(q.background) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	closed := make(chan struct{})
+	go func() { q.Close(); close(closed) }()
+	close(release)
+	<-closed
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(committed, []string{"hold", "purge"}) {
+		t.Errorf("committed %v", committed)
+	}
+	if err := q.SubmitBackground("late"); !errors.Is(err, klaxontype.ErrClosed) {
+		t.Errorf("SubmitBackground after Close: %v", err)
 	}
 }

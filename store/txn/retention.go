@@ -11,7 +11,8 @@ import (
 // RunsDelete deletes a batch of old ended runs with everything recorded of
 // them, and records the deletion in the audit log, in one transaction: a
 // batch is deleted whole or not at all, so retention stopped half-way and run
-// again finishes the job. A run that is no longer ended, or has an open
+// again finishes the job. The batch yields to the hot path's writes (see
+// NewRules). A run that is no longer ended, or has an open
 // dead-letter entry, is left alone however it was selected.
 func (r Rules) RunsDelete(ctx context.Context, params *store.RunsDeleteParams) ([]string, error) {
 	if params.Actor == "" || params.Rule == "" {
@@ -24,7 +25,7 @@ func (r Rules) RunsDelete(ctx context.Context, params *store.RunsDeleteParams) (
 		return nil, invalid("a retention batch of %d runs is more than %d", len(params.IDs), store.MaxRetentionBatch)
 	}
 	var deleted []string
-	err := r.transact(ctx, func(ctx context.Context, tx Tx) (err error) {
+	err := r.background(ctx, func(ctx context.Context, tx Tx) (err error) {
 		if deleted, err = tx.RunsDelete(ctx, params.IDs); err != nil || len(deleted) == 0 {
 			return err
 		}
