@@ -61,9 +61,9 @@ type Store struct {
 	path         string
 	writer       *writer
 	checkpointer *checkpointer
-	readers *sqlitex.Pool
-	version int
-	applied []int
+	readers      *sqlitex.Pool
+	version      int
+	applied      []int
 	// keys seal the payloads written and open those read; nil for none.
 	keys *store.Keyring
 
