@@ -18,6 +18,7 @@ import (
 	"github.com/klaxonhq/klaxon/internal/engine"
 	"github.com/klaxonhq/klaxon/internal/outbox"
 	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/redact"
 	"github.com/klaxonhq/klaxon/store"
 )
 
@@ -54,6 +55,14 @@ type Config struct {
 	// implements it with OpenTelemetry. Nil (the default) traces nothing and
 	// costs nothing.
 	Tracer klaxontype.Tracer
+	// Redaction is the operator's redaction policy (klaxon server
+	// --redaction FILE): rules by workflow, "*" for every workflow, added to
+	// what each workflow's registration declares (Redact, RedactPattern) and
+	// kept whatever a registration says. The client masks with it the
+	// dead-letter notifications it hands to Channels and the errors it hands
+	// to Tracer; the HTTP API served over this client masks with it what
+	// tokens below admin read. Nil adds nothing.
+	Redaction *redact.Policy
 
 	// ClassifyRules decide the failure class of errors before the built-in
 	// rules (panics, errors that report their class, deadlines, network
