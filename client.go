@@ -249,7 +249,8 @@ func (c *Client) Start(ctx context.Context) error {
 	}
 	// A worker of another language may have registered these versions with
 	// other steps: the same rule as for theirs.
-	if err := engine.CheckManifest(ctx, c.store, registrations...); err != nil {
+	drops, err := engine.CheckRegistrations(ctx, c.store, registrations...)
+	if err != nil {
 		return fmt.Errorf("klaxon: register workflows: %w", err)
 	}
 	for _, registration := range registrations {
@@ -258,6 +259,7 @@ func (c *Client) Start(ctx context.Context) error {
 			return fmt.Errorf("klaxon: register workflow %q: %w", name, err)
 		}
 	}
+	engine.RecordRedactionDrops(ctx, c.store, c.config.Logger, c.config.WorkerID, drops)
 	if err := c.store.WorkerRegister(ctx, goWorkerRegistration(c.config.WorkerID, definitions)); err != nil {
 		return fmt.Errorf("klaxon: register worker %q: %w", c.config.WorkerID, err)
 	}

@@ -2,6 +2,7 @@ package redact_test
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
@@ -52,5 +53,20 @@ func TestSetAddsThePolicyToRegistrations(t *testing.T) {
 	alone, err := redact.NewSet([]*klaxontype.WorkflowInfo{{Name: "plain"}}, nil)
 	if err != nil || !alone.Empty() || !alone.For("plain").Empty() {
 		t.Errorf("a set of a workflow without rules and no policy: %v; want it empty", err)
+	}
+}
+
+func TestDroppedListsWhatARegistrationNoLongerMasks(t *testing.T) {
+	t.Parallel()
+	before := &klaxontype.WorkflowPolicies{Redact: []string{"$.a", "$.b"}, RedactPatterns: []string{"x+"}}
+	paths, patterns := redact.Dropped(before, &klaxontype.WorkflowPolicies{Redact: []string{"$.b", "$.c"}})
+	if !slices.Equal(paths, []string{"$.a"}) || !slices.Equal(patterns, []string{"x+"}) {
+		t.Errorf("Dropped: %v, %v; want [$.a], [x+]", paths, patterns)
+	}
+	if paths, patterns := redact.Dropped(before, nil); len(paths) != 2 || len(patterns) != 1 {
+		t.Errorf("a registration without policies drops %v, %v; want every path and pattern", paths, patterns)
+	}
+	if paths, patterns := redact.Dropped(nil, before); paths != nil || patterns != nil {
+		t.Errorf("a first registration drops %v, %v; want nothing", paths, patterns)
 	}
 }

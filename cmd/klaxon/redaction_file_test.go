@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	klaxonhttp "github.com/klaxonhq/klaxon/http"
+	"github.com/klaxonhq/klaxon/klaxontype"
 )
 
 // TestRedactionCheck: a good file is printed workflow by workflow; a bad
@@ -94,7 +95,8 @@ func TestServerRefusesBadRedaction(t *testing.T) {
 // TestServerRedactionFile: the server's redaction file masks a workflow's
 // values for read tokens although its registration declares no rule, adds
 // to a registration's rule, and stays in force when a worker registers the
-// workflow again without rules; admin tokens read the values intact.
+// workflow again without rules; admin tokens read the values intact. A
+// registration that drops a rule of the previous one is in the audit log.
 func TestServerRedactionFile(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -191,7 +193,7 @@ workflows:
 	}
 
 	// Another deploy registers it without rules: the server file's stay in
-	// force, the registration's is dropped.
+	// force, the registration's is dropped, loudly.
 	register(map[string]any{"name": "onboard"})
 	masked = read(runID, readSecret)
 	if masked.Customer.Email != "[redacted]" || masked.Note != "called with [redacted]" {
@@ -199,5 +201,21 @@ workflows:
 	}
 	if masked.Customer.Phone != "555-0100" {
 		t.Errorf("after a registration without rules the phone reads %q; want it unmasked, as the registration says", masked.Customer.Phone)
+	}
+	var audit klaxonhttp.AuditPage
+	call(http.MethodGet, klaxonhttp.APIPrefix+"/audit?action=redaction.drop", adminSecret, nil, &audit)
+	if len(audit.Records) != 1 {
+		t.Fatalf("the audit log has %d redaction.drop records; want the one registration that dropped a rule", len(audit.Records))
+	}
+	record := audit.Records[0]
+	var params struct {
+		Paths []string `json:"paths"`
+	}
+	if err := json.Unmarshal(record.Params, &params); err != nil {
+		t.Fatal(err)
+	}
+	if record.Action != klaxontype.AuditRedactionDrop || record.Target != "onboard" || record.Actor != "py-worker-1" ||
+		len(params.Paths) != 1 || params.Paths[0] != "$.customer.phone" {
+		t.Errorf("the redaction.drop record: %+v, %s; want actor py-worker-1, target onboard, paths [$.customer.phone]", record, record.Params)
 	}
 }
