@@ -18,6 +18,7 @@ import (
 	"github.com/klaxonhq/klaxon/internal/engine"
 	"github.com/klaxonhq/klaxon/internal/outbox"
 	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/redact"
 	"github.com/klaxonhq/klaxon/store"
 )
 
@@ -54,6 +55,14 @@ type Config struct {
 	// implements it with OpenTelemetry. Nil (the default) traces nothing and
 	// costs nothing.
 	Tracer klaxontype.Tracer
+	// Redaction is the operator's redaction policy (klaxon server
+	// --redaction FILE): rules by workflow, "*" for every workflow, added to
+	// what each workflow's registration declares (Redact, RedactPattern) and
+	// kept whatever a registration says. The client masks with it the
+	// dead-letter notifications it hands to Channels and the errors it hands
+	// to Tracer; the HTTP API served over this client masks with it what
+	// tokens below admin read. Nil adds nothing.
+	Redaction *redact.Policy
 
 	// ClassifyRules decide the failure class of errors before the built-in
 	// rules (panics, errors that report their class, deadlines, network
@@ -240,7 +249,8 @@ func (c *Client) Start(ctx context.Context) error {
 	}
 	// A worker of another language may have registered these versions with
 	// other steps: the same rule as for theirs.
-	if err := engine.CheckManifest(ctx, c.store, registrations...); err != nil {
+	drops, err := engine.CheckRegistrations(ctx, c.store, registrations...)
+	if err != nil {
 		return fmt.Errorf("klaxon: register workflows: %w", err)
 	}
 	for _, registration := range registrations {
@@ -249,6 +259,7 @@ func (c *Client) Start(ctx context.Context) error {
 			return fmt.Errorf("klaxon: register workflow %q: %w", name, err)
 		}
 	}
+	engine.RecordRedactionDrops(ctx, c.store, c.config.Logger, c.config.WorkerID, drops)
 	if err := c.store.WorkerRegister(ctx, goWorkerRegistration(c.config.WorkerID, definitions)); err != nil {
 		return fmt.Errorf("klaxon: register worker %q: %w", c.config.WorkerID, err)
 	}

@@ -99,7 +99,7 @@ func deliver(ctx context.Context, handler DeadLetterHandler, m *store.OutboxMess
 }
 
 // maskedNotification is m with its dead-letter entry masked by the
-// workflow's redaction rule (Redact, RedactPattern): a channel's handler (a
+// workflow's redaction rule (Redact, RedactPattern, and Config.Redaction's): a channel's handler (a
 // webhook, say) carries the entry out of the process, so it gets what a read
 // token would see. The store keeps the real values; a handler that needs
 // them reads the entry with Client.DeadLetter.
@@ -112,17 +112,15 @@ func (c *Client) maskedNotification(ctx context.Context, m *store.OutboxMessage)
 	if err != nil {
 		return nil, fmt.Errorf("read the workflows' redaction rules: %w", err)
 	}
-	for _, info := range workflows {
-		if info.Name != entry.Workflow {
-			continue
-		}
-		rule, err := redact.RuleOf(info)
-		if err != nil || rule.Empty() {
-			return m, err
-		}
-		masked := *m
-		masked.Payload = rule.DeadLetter(entry)
-		return &masked, nil
+	rules, err := redact.NewSet(workflows, c.config.Redaction)
+	if err != nil {
+		return nil, err
 	}
-	return m, nil
+	rule := rules.For(entry.Workflow)
+	if rule.Empty() {
+		return m, nil
+	}
+	masked := *m
+	masked.Payload = rule.DeadLetter(entry)
+	return &masked, nil
 }

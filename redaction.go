@@ -51,3 +51,7 @@ func (w *Workflow[In, Out]) checkRedaction() error {
 func (w *Workflow[In, Out]) redaction() (paths, patterns []string) {
 	return w.options.redact, w.options.redactPatterns
 }
+
+// RedactionPolicy is the operator's redaction policy the client was
+// configured with (Config.Redaction); nil when none.
+func (c *Client) RedactionPolicy() *redact.Policy { return c.config.Redaction }

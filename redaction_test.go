@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/klaxontype"
+	"github.com/klaxonhq/klaxon/store"
 	"github.com/klaxonhq/klaxon/webhook"
 )
 
@@ -102,4 +104,46 @@ func TestRedactRecordedWithTheWorkflow(t *testing.T) {
 		}
 	}
 	t.Fatal("the workflow was not recorded")
+}
+
+// TestRegistrationDroppingRedactionIsLoud: a Go worker that registers a
+// workflow without a path its previous registration masked is not refused
+// (removing a rule can be meant), but it is never quiet: a warning in its
+// log and a redaction.drop record in the audit log name what is no longer
+// masked. A registration keeping the rule records nothing.
+func TestRegistrationDroppingRedactionIsLoud(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	noop := func(context.Context, signup) (string, error) { return "", nil }
+	startClient(t, st, nil, klaxon.NewWorkflow("signup-drop", noop, klaxon.Redact("$.customer.email", "$.key")))
+	startClient(t, st, nil, klaxon.NewWorkflow("signup-drop", noop, klaxon.Redact("$.customer.email", "$.key")))
+	var log strings.Builder
+	config := fastConfig()
+	config.WorkerID = "deploy-without-rule"
+	config.Logger = slog.New(slog.NewTextHandler(&lockedBuilder{b: &log}, nil))
+	startClient(t, st, config, klaxon.NewWorkflow("signup-drop", noop, klaxon.Redact("$.customer.email")))
+
+	records, err := st.AuditList(context.Background(), &store.AuditListParams{Action: klaxontype.AuditRedactionDrop})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(records) != 1 || records[0].Actor != "deploy-without-rule" || records[0].Target != "signup-drop" ||
+		!strings.Contains(string(records[0].Params), `"paths":["$.key"]`) {
+		t.Fatalf("redaction.drop records: %+v; want one by deploy-without-rule, of signup-drop, naming $.key", records)
+	}
+	if text := log.String(); !strings.Contains(text, "level=WARN") || !strings.Contains(text, "dropped redaction rules") || !strings.Contains(text, "$.key") {
+		t.Errorf("the worker's log does not warn of the dropped rule:\n%s", text)
+	}
+}
+
+// lockedBuilder lets a logger write to a builder from any goroutine.
+type lockedBuilder struct {
+	mu sync.Mutex
+	b  *strings.Builder
+}
+
+func (l *lockedBuilder) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
 }

@@ -112,15 +112,16 @@ func (e *maskedError) Unwrap() error { return e.err }
 
 // workflowRules finds a workflow's redaction rule: a Go workflow's from its
 // registration in this process, any other's from the store, read again
-// after rulesRefresh.
+// after rulesRefresh; the client's policy added to either.
 type workflowRules struct {
-	local map[string]*redact.Rule
-	store interface {
+	local  map[string]*redact.Rule
+	policy *redact.Policy
+	store  interface {
 		WorkflowList(ctx context.Context) ([]*klaxontype.WorkflowInfo, error)
 	}
 
 	mu     sync.Mutex
-	stored map[string]*redact.Rule
+	stored *redact.Set
 	readAt time.Time
 }
 
@@ -133,12 +134,16 @@ func (r *workflowRules) of(ctx context.Context, workflow string) *redact.Rule {
 	if r.stored == nil || time.Since(r.readAt) > rulesRefresh {
 		workflows, err := r.store.WorkflowList(ctx)
 		if err == nil {
-			if rules, err := redact.Rules(workflows); err == nil {
+			if rules, err := redact.NewSet(workflows, r.policy); err == nil {
 				r.stored, r.readAt = rules, time.Now()
 			}
 		}
 	}
-	return r.stored[workflow]
+	if r.stored == nil {
+		// The store could not be read: the policy's part at least.
+		return r.policy.For(workflow)
+	}
+	return r.stored.For(workflow)
 }
 
 // tracer is the configured tracer, masking errors by the workflows'
@@ -152,7 +157,8 @@ func (c *Client) tracer() klaxontype.Tracer {
 	local := make(map[string]*redact.Rule, len(c.workflows))
 	for name, w := range c.workflows {
 		// Register checked the rule: it compiles.
-		local[name], _ = redact.NewRule(w.redaction())
+		rule, _ := redact.NewRule(w.redaction())
+		local[name] = redact.Merge(rule, c.config.Redaction.For(name))
 	}
-	return &redactingTracer{inner: c.config.Tracer, rules: &workflowRules{local: local, store: c.store}}
+	return &redactingTracer{inner: c.config.Tracer, rules: &workflowRules{local: local, policy: c.config.Redaction, store: c.store}}
 }

@@ -32,7 +32,7 @@ type AuditQuery struct {
 type listAuditInput struct {
 	Since  time.Time `query:"since" doc:"Only actions at or after this time (RFC 3339)"`
 	Actor  string    `query:"actor" maxLength:"200" doc:"Only actions of this actor (a token's name, or a user)"`
-	Action string    `query:"action" enum:"dlq.replay,dlq.resolve,dlq.discard,dlq.purge,run.cancel,breaker.reset,outbox.give_up,retention.delete,approval.decide,signal.send,schedule.create,schedule.pause,schedule.resume,schedule.delete,run.enqueue,admin.request,keys.rotate" doc:"Only actions of this kind"`
+	Action string    `query:"action" enum:"dlq.replay,dlq.resolve,dlq.discard,dlq.purge,run.cancel,breaker.reset,outbox.give_up,retention.delete,approval.decide,signal.send,schedule.create,schedule.pause,schedule.resume,schedule.delete,run.enqueue,admin.request,keys.rotate,redaction.drop" doc:"Only actions of this kind"`
 	Limit  int       `query:"limit" minimum:"0" maximum:"1000" doc:"Records per page (default 100)"`
 	Cursor string    `query:"cursor" pattern:"^[0-9]*$" doc:"next_cursor of the previous page"`
 }

@@ -13,7 +13,8 @@ import (
 // keeps every value intact, so that an admin token sees it and a replay runs
 // on the real input. Tokens of scope read and operate see the payloads of a
 // workflow with a redaction rule (klaxon.Redact, klaxon.RedactPattern, or a
-// worker's redact list) masked; operate is masked like read because acting on
+// worker's redact list, with the operator's policy of klaxon server
+// --redaction added: klaxon.Config.Redaction) masked; operate is masked like read because acting on
 // a run (replay, resolve, cancel, approve) does not need its secrets. A server
 // without tokens answers this machine only, with every scope: it masks
 // nothing.
@@ -22,7 +23,7 @@ import (
 // workflow's redaction rule. A nil *payloadMask masks nothing; its methods
 // change the records they are given, which the store made for this request.
 type payloadMask struct {
-	rules map[string]*redact.Rule
+	rules *redact.Set
 }
 
 // maskFor is the mask of the request's token: nil for admin, for a server
@@ -33,20 +34,20 @@ func (s *Server) maskFor(ctx context.Context) (*payloadMask, error) {
 		return nil, nil
 	}
 	rules, err := s.redactionRules(ctx)
-	if err != nil || len(rules) == 0 {
+	if err != nil || rules.Empty() {
 		return nil, err
 	}
 	return &payloadMask{rules: rules}, nil
 }
 
-// redactionRules are the recorded rules of the workflows that have one, by
-// workflow name.
-func (s *Server) redactionRules(ctx context.Context) (map[string]*redact.Rule, error) {
+// redactionRules are the rules in force: the workflows' recorded rules with
+// the client's policy added.
+func (s *Server) redactionRules(ctx context.Context) (*redact.Set, error) {
 	workflows, err := s.runs.WorkflowList(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return redact.Rules(workflows)
+	return redact.NewSet(workflows, s.client.RedactionPolicy())
 }
 
 // refuseMarker refuses a payload an operator supplies for a run of workflow
@@ -65,7 +66,7 @@ func (s *Server) refuseMarker(ctx context.Context, workflow, what string, payloa
 	if err != nil {
 		return err
 	}
-	if _, ruled := rules[workflow]; !ruled && (workflow != "" || len(rules) == 0) {
+	if workflow != "" && rules.For(workflow).Empty() || workflow == "" && rules.Empty() {
 		return nil
 	}
 	return invalid("%s holds %q at %s: that value was masked when it was shown, and the mask would replace the real value in the run; "+
@@ -76,7 +77,7 @@ func (m *payloadMask) rule(workflow string) *redact.Rule {
 	if m == nil {
 		return nil
 	}
-	return m.rules[workflow]
+	return m.rules.For(workflow)
 }
 
 func (m *payloadMask) runs(runs []*klaxontype.Run) {

@@ -63,6 +63,12 @@ const (
 	// stored value re-sealed under the newest key; its target is that key,
 	// its parameters the keys retired and the counts.
 	AuditKeysRotate AuditAction = "keys.rotate"
+	// AuditRedactionDrop is a workflow registered without redaction paths
+	// or patterns its previous registration declared, so that they are no
+	// longer masked (unless the server's redaction policy masks them); its
+	// actor is the registering worker, its target the workflow, its
+	// parameters the paths and patterns dropped.
+	AuditRedactionDrop AuditAction = "redaction.drop"
 )
 
 // AuditActions lists every audited action.
@@ -70,7 +76,7 @@ func AuditActions() []AuditAction {
 	return []AuditAction{AuditDLQReplay, AuditDLQResolve, AuditDLQDiscard, AuditDLQPurge,
 		AuditRunCancel, AuditBreakerReset, AuditOutboxGiveUp, AuditRetentionDelete,
 		AuditApprovalDecide, AuditSignalSend, AuditScheduleCreate, AuditSchedulePause, AuditScheduleResume,
-		AuditScheduleDelete, AuditRunEnqueue, AuditAdminRequest, AuditKeysRotate}
+		AuditScheduleDelete, AuditRunEnqueue, AuditAdminRequest, AuditKeysRotate, AuditRedactionDrop}
 }
 
 // Valid reports whether a is one of AuditActions.

@@ -70,6 +70,10 @@ type Options struct {
 	// jitter.
 	Backoff func(failedAttempts int) time.Duration
 	Logger  *slog.Logger
+	// Redaction is the operator's redaction policy, added to each
+	// workflow's registered rule in the dead-letter entries the targets
+	// get; nil adds nothing.
+	Redaction *redact.Policy
 }
 
 // Deliverer delivers the notifications of a channels file's channels to
@@ -375,16 +379,16 @@ func (d *Deliverer) resolveAlert(ctx context.Context, t *Target, alertID string)
 }
 
 // workflowRule is the redaction rule of a workflow, read from the store for
-// each notification so that a rule registered since is applied at once.
+// each notification so that a rule registered since is applied at once,
+// with the operator's policy added.
 func (d *Deliverer) workflowRule(ctx context.Context, workflow string) (*redact.Rule, error) {
 	workflows, err := d.store.WorkflowList(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read the workflows' redaction rules: %w", err)
 	}
-	for _, info := range workflows {
-		if info.Name == workflow {
-			return redact.RuleOf(info)
-		}
+	rules, err := redact.NewSet(workflows, d.options.Redaction)
+	if err != nil {
+		return nil, err
 	}
-	return nil, nil
+	return rules.For(workflow), nil
 }

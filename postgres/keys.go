@@ -66,7 +66,7 @@ func (s *Store) KeysRetire(ctx context.Context, params *store.KeysRetireParams) 
 	if s.keys == nil {
 		return nil, errNoKeys
 	}
-	return s.Rules.KeysRetireRule(ctx, s.keys.Newest(), params)
+	return s.Rules.KeysRetireRule(ctx, s.keys.Newest(), s.keys.SealedPrefix(), params)
 }
 
 func (t *tx) KeysRetire(ctx context.Context, newest string, at time.Time) ([]string, error) {
@@ -79,6 +79,12 @@ func (t *tx) KeysRetire(ctx context.Context, newest string, at time.Time) ([]str
 		retired = []string{}
 	}
 	return retired, err
+}
+
+func (t *tx) KeysCountOlder(ctx context.Context, newestPrefix []byte) (int, error) {
+	var older int
+	err := t.tx.QueryRow(ctx, keysCountOlderSQL, newestPrefix, len(newestPrefix)).Scan(&older)
+	return older, err
 }
 
 // KeysRotateBatch re-seals the payloads of the next runs under the newest

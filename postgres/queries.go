@@ -107,6 +107,8 @@ var (
 	eventsDeleteRunsSQL string
 	//go:embed sql/events_suppressed.sql
 	eventsSuppressedSQL string
+	//go:embed sql/keys_count_older.sql
+	keysCountOlderSQL string
 	//go:embed sql/keys_reseal_dlq_entry.sql
 	keysResealDlqEntrySQL string
 	//go:embed sql/keys_reseal_run_input.sql

@@ -2,6 +2,7 @@ package redact
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
 )
@@ -59,4 +60,28 @@ func (r *Rule) DeadLetter(entry *klaxontype.DeadLetter) *klaxontype.DeadLetter {
 		}
 	}
 	return &masked
+}
+
+// Dropped lists the paths and patterns of the rule recorded before that the
+// rule declared now lacks: a registration that would quietly stop masking
+// them, since the latest registration of a workflow's name wins.
+func Dropped(before, now *klaxontype.WorkflowPolicies) (paths, patterns []string) {
+	if before == nil {
+		return nil, nil
+	}
+	var nowPaths, nowPatterns []string
+	if now != nil {
+		nowPaths, nowPatterns = now.Redact, now.RedactPatterns
+	}
+	for _, path := range before.Redact {
+		if !slices.Contains(nowPaths, path) {
+			paths = append(paths, path)
+		}
+	}
+	for _, pattern := range before.RedactPatterns {
+		if !slices.Contains(nowPatterns, pattern) {
+			patterns = append(patterns, pattern)
+		}
+	}
+	return paths, patterns
 }

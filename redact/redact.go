@@ -2,9 +2,10 @@
 // JSON paths name ($.customer.email, $.documents[*].text), and whatever
 // matches a pattern (a regular expression such as sk-[A-Za-z0-9]{20,}), are
 // replaced by Marker. The channels file of package notify uses it for its
-// per-target redact lists; the HTTP API and the notifications use it for a
-// workflow's redaction rule (klaxon.Redact, klaxon.RedactPattern), so that
-// a path means the same thing everywhere.
+// per-target redact lists; the HTTP API, the notifications and the traces
+// use it for a workflow's redaction rule (klaxon.Redact, klaxon.RedactPattern)
+// with the operator's Policy added (klaxon server --redaction), so that a
+// path means the same thing everywhere.
 //
 // It may import only the standard library and klaxontype.
 package redact

@@ -64,7 +64,7 @@ func (s *Store) KeysRetire(ctx context.Context, params *store.KeysRetireParams) 
 	if s.keys == nil {
 		return nil, errNoKeys
 	}
-	return s.Rules.KeysRetireRule(ctx, s.keys.Newest(), params)
+	return s.Rules.KeysRetireRule(ctx, s.keys.Newest(), s.keys.SealedPrefix(), params)
 }
 
 func (t *tx) KeysRetire(_ context.Context, newest string, at time.Time) ([]string, error) {
@@ -74,6 +74,15 @@ func (t *tx) KeysRetire(_ context.Context, newest string, at time.Time) ([]strin
 		return nil
 	}, newest, at)
 	return retired, err
+}
+
+func (t *tx) KeysCountOlder(_ context.Context, newestPrefix []byte) (int, error) {
+	older := 0
+	err := execute(t.conn, keysCountOlderSQL, func(stmt *sqlite.Stmt) error {
+		older = int(stmt.GetInt64("older"))
+		return nil
+	}, newestPrefix, len(newestPrefix))
+	return older, err
 }
 
 // KeysRotateBatch re-seals the payloads of the next runs under the newest

@@ -103,6 +103,8 @@ var (
 	eventListSQL string
 	//go:embed sql/events_delete_runs.sql
 	eventsDeleteRunsSQL string
+	//go:embed sql/keys_count_older.sql
+	keysCountOlderSQL string
 	//go:embed sql/keys_reseal_dlq_entry.sql
 	keysResealDlqEntrySQL string
 	//go:embed sql/keys_reseal_run_input.sql

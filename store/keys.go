@@ -18,7 +18,8 @@ type Keys interface {
 	// KeysRetire marks every key but the newest retired once a rotation
 	// re-sealed every value, so that they may leave the ring, and records
 	// the rotation in the audit log (keys.rotate), in one transaction. It
-	// returns the keys it retired.
+	// returns the keys it retired. It refuses, retiring nothing, while a
+	// stored value is still sealed under another key than the newest.
 	KeysRetire(ctx context.Context, params *KeysRetireParams) (retired []string, err error)
 	// KeysList returns the keys the database was written with, and whether
 	// each is retired.

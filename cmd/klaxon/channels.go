@@ -14,6 +14,7 @@ import (
 
 	"github.com/klaxonhq/klaxon/alert"
 	"github.com/klaxonhq/klaxon/notify"
+	masking "github.com/klaxonhq/klaxon/redact"
 	"github.com/klaxonhq/klaxon/store"
 )
 
@@ -122,15 +123,16 @@ func loadChannels(path string, alerts *alert.Config, getenv func(string) string)
 }
 
 // startChannels starts the server's deliverer of the channels file, if
-// any, until ctx ends; wg waits for it.
-func startChannels(ctx context.Context, wg *sync.WaitGroup, st notify.Store, config *notify.Config, out io.Writer, logger *slog.Logger) {
+// any, until ctx ends; wg waits for it. The entries it delivers are masked
+// by the workflows' redaction rules with redaction's added.
+func startChannels(ctx context.Context, wg *sync.WaitGroup, st notify.Store, config *notify.Config, redaction *masking.Policy, out io.Writer, logger *slog.Logger) {
 	if config == nil {
 		fmt.Fprintln(out, "notifications: no --channels file: this server delivers no dead-letter or breaker notifications (klaxon outbox list shows those waiting)")
 		return
 	}
 	fmt.Fprintf(out, "notifications delivered to the targets of %d channels:\n", len(config.Channels))
 	printChannels(out, config, false)
-	deliverer := notify.New(st, config, notify.Options{Holder: channelsHolder(), Logger: logger})
+	deliverer := notify.New(st, config, notify.Options{Holder: channelsHolder(), Logger: logger, Redaction: redaction})
 	wg.Go(func() { deliverer.Run(ctx) })
 }
 

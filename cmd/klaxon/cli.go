@@ -106,6 +106,7 @@ never re-run, and every failure ends classified in the dead-letter queue.`,
 		m.schedulesCommand(),
 		m.rateLimitsCommand(),
 		m.retentionCommand(),
+		m.redactionCommand(),
 		m.keysCommand(),
 	)
 	return root

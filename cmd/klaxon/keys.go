@@ -236,7 +236,9 @@ keeps writing under the old key.`,
 				return err
 			}
 			if asJSON {
-				return writeJSON(m.Stdout, map[string]any{"done": true, "newest": ring.Newest(), "runs": total.Runs, "resealed": total.Resealed, "retired": retired})
+				// One line like the progress before it: --json promises JSON
+				// lines, which a program reads one at a time.
+				return writeJSONLine(m.Stdout, map[string]any{"done": true, "newest": ring.Newest(), "runs": total.Runs, "resealed": total.Resealed, "retired": retired})
 			}
 			fmt.Fprintf(m.Stdout, "done: %d values of %d runs re-encrypted with %q; retired %s (they may leave the ring)\n",
 				total.Resealed, total.Runs, ring.Newest(), keyList(retired))

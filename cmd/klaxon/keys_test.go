@@ -75,7 +75,7 @@ func TestKeysThroughTheCommand(t *testing.T) {
 
 	ring := map[string]string{"KLAXON_DB": db, "KLAXON_ENCRYPTION_KEYS": k1 + "," + k2}
 	code, stdout, stderr := run(t, ring, "keys", "rotate", "--batch", "2", "--json")
-	if code != exitOK || !strings.Contains(stdout, `"done": true`) || !strings.Contains(stdout, `"retired": [`) {
+	if code != exitOK || !strings.Contains(stdout, `"done":true`) || !strings.Contains(stdout, `"retired":["k1"]`) {
 		t.Fatalf("keys rotate: exit %d\n%s%s", code, stdout, stderr)
 	}
 	if strings.Count(stdout, `"last_run"`) < 3 {

@@ -24,7 +24,7 @@ import (
 )
 
 func (m *Main) serverCommand() *cobra.Command {
-	var addr, tokensFile, alertRules, channelsFile, retentionPath string
+	var addr, tokensFile, alertRules, channelsFile, retentionPath, redactionPath string
 	var alertInterval time.Duration
 	var hosts []string
 	var behindProxy bool
@@ -82,12 +82,20 @@ opened. Several servers on one database may apply the same file: a batch deletes
 runs still there, so each run is deleted and recorded once. klaxon retention check FILE
 checks a file; docs/retention.md describes it.
 
+With --redaction FILE the server masks, for read and operate tokens, the JSON paths and
+patterns the file gives by workflow ("*" for every workflow) in the API, the dashboard and
+the notifications it delivers, on top of the rules each workflow's registration declares; admin and worker tokens see the values intact. No
+registration can drop the file's rules. A bad file is refused at start, naming the workflow,
+line and path or pattern, before the database is opened. klaxon redaction check FILE checks
+a file; docs/redaction.md describes it.
+
 The server fires the database's schedules (klaxon schedules, docs/schedules.md), as every
 started Go worker does: each tick enqueues one run whichever of them fires it first.`,
 		Example: `  klaxon server --db klaxon.db
   klaxon server --db klaxon.db --alert-rules /etc/klaxon/alerts.yml --alert-interval 1m
   klaxon server --db klaxon.db --channels /etc/klaxon/channels.yml
   klaxon server --db klaxon.db --retention /etc/klaxon/retention.yml
+  klaxon server --db klaxon.db --redaction /etc/klaxon/redaction.yml
   KLAXON_TOKEN=$(openssl rand -hex 24) klaxon server --db postgres://klaxon@db/klaxon --addr 127.0.0.1:7070 --host klaxon.example.com
   klaxon server --tokens /etc/klaxon/tokens --addr 10.0.0.5:7070 --insecure-behind-proxy  # TLS ends at the proxy`,
 		Args: exactArgs(0, "no arguments"),
@@ -131,6 +139,12 @@ started Go worker does: each tick enqueues one run whichever of them fires it fi
 					return err
 				}
 			}
+			var redaction *redactionFile
+			if redactionPath != "" {
+				if redaction, err = loadRedactionFile(redactionPath); err != nil {
+					return err
+				}
+			}
 			st, err := openStore(ctx, m.dbURL, openToWrite)
 			if err != nil {
 				return err
@@ -142,7 +156,7 @@ started Go worker does: each tick enqueues one run whichever of them fires it fi
 			// here, each request by the one server that handled it, so that
 			// Prometheus sums several servers without counting twice.
 			registry := prometheus.NewRegistry()
-			config := &klaxon.Config{Logger: logger}
+			config := &klaxon.Config{Logger: logger, Redaction: redaction.policy()}
 			if _, err := metrics.Instrument(config, registry); err != nil {
 				return err
 			}
@@ -184,7 +198,8 @@ started Go worker does: each tick enqueues one run whichever of them fires it fi
 				notifier := alert.NewNotifier(st, alerts, alert.NotifierOptions{Holder: alertHolder(), Logger: logger})
 				alerting.Go(func() { evaluator.Run(serveCtx, alertInterval) })
 				alerting.Go(func() { notifier.Run(serveCtx) })
-				startChannels(serveCtx, &alerting, st, channels, m.Stdout, logger)
+				printServerRedaction(m.Stdout, redaction)
+				startChannels(serveCtx, &alerting, st, channels, redaction.policy(), m.Stdout, logger)
 				startRetention(serveCtx, &alerting, client, retention, m.Stdout, m.Stderr, logger)
 				// Schedules fire here too, so that a deployment whose workers
 				// are all Python or TypeScript has its schedules fired.
@@ -196,6 +211,7 @@ started Go worker does: each tick enqueues one run whichever of them fires it fi
 	flags.StringVar(&addr, "addr", "127.0.0.1:7070", "address to listen on; a non-loopback one needs access tokens")
 	flags.StringVar(&alertRules, "alert-rules", "", "YAML file of alert rules and their webhook targets (default: the built-in rules, notifying nobody)")
 	flags.StringVar(&channelsFile, "channels", "", "YAML file mapping notification channels to webhook, Slack and template targets (see klaxon channels check)")
+	flags.StringVar(&redactionPath, "redaction", "", "YAML file of redaction rules by workflow, masked for tokens below admin on top of the workflows' own (see klaxon redaction check)")
 	flags.StringVar(&retentionPath, "retention", "", "YAML file of retention rules applied periodically, as klaxon retention apply would (see klaxon retention check)")
 	flags.DurationVar(&alertInterval, "alert-interval", alert.DefaultInterval, "how often to evaluate the alert rules")
 	flags.BoolVar(&behindProxy, "insecure-behind-proxy", false, "allow a non-loopback --addr for plain HTTP: a reverse proxy in front terminates TLS")

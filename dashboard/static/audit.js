@@ -6,7 +6,7 @@ import { api, APIError, canAdmin, fromLocalInput, fmtAgo, fmtTime, html, localIn
 /** The audited actions, as klaxontype.AuditActions lists them. */
 export const auditActions = ['dlq.replay', 'dlq.resolve', 'dlq.discard', 'dlq.purge', 'run.cancel', 'breaker.reset',
   'outbox.give_up', 'retention.delete', 'approval.decide', 'signal.send', 'schedule.create', 'schedule.pause',
-  'schedule.resume', 'schedule.delete', 'run.enqueue', 'admin.request', 'keys.rotate'];
+  'schedule.resume', 'schedule.delete', 'run.enqueue', 'admin.request', 'keys.rotate', 'redaction.drop'];
 
 /** renderAudit lists the records matching the hash's filters; the first page follows new records. */
 export async function renderAudit(main, query, view) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -130,7 +129,8 @@ func (r *Remote) Register(ctx context.Context, request *protocol.RegisterRequest
 		params = append(params, registration)
 		answer.Workflows = append(answer.Workflows, protocol.RegisteredWorkflow{Name: workflow.Name, Version: workflow.Version})
 	}
-	if err := CheckManifest(ctx, r.config.Store, params...); err != nil {
+	drops, err := CheckRegistrations(ctx, r.config.Store, params...)
+	if err != nil {
 		return nil, err
 	}
 	for _, registration := range params {
@@ -138,6 +138,7 @@ func (r *Remote) Register(ctx context.Context, request *protocol.RegisterRequest
 			return nil, fmt.Errorf("register workflow %q: %w", registration.Name, err)
 		}
 	}
+	RecordRedactionDrops(ctx, r.config.Store, r.config.Logger, request.Worker.ID, drops)
 	r.definitions.forget()
 	if err := r.config.Store.WorkerRegister(ctx, worker); err != nil {
 		return nil, fmt.Errorf("register worker %q: %w", worker.ID, err)
@@ -156,30 +157,6 @@ func workerRegistration(request *protocol.RegisterRequest) *store.WorkerRegister
 		worker.Workflows[i] = request.Workflows[i].Name
 	}
 	return worker
-}
-
-// CheckManifest refuses a registration whose step manifest differs from the
-// one recorded for the same workflow and version: runs enqueued under that
-// version would be judged by whichever registration came last. A new
-// manifest needs a new version. The registered workflows are read once for
-// all the registrations.
-func CheckManifest(ctx context.Context, st WorkflowLister, registrations ...*store.WorkflowRegisterParams) error {
-	recorded, err := st.WorkflowList(ctx)
-	if err != nil {
-		return err
-	}
-	for _, registration := range registrations {
-		for _, info := range recorded {
-			if info.Name != registration.Name || info.Version != registration.Version {
-				continue
-			}
-			if !slices.Equal(info.ExpectedSteps, registration.ExpectedSteps) && !(len(info.ExpectedSteps) == 0 && len(registration.ExpectedSteps) == 0) {
-				return fmt.Errorf("workflow %q version %d is registered with the steps %q, and this registration declares %q: give the new manifest a new version: %w",
-					registration.Name, registration.Version, info.ExpectedSteps, registration.ExpectedSteps, klaxontype.ErrManifestConflict)
-			}
-		}
-	}
-	return nil
 }
 
 // registrationOf checks a protocol workflow and turns it into a store

@@ -29,6 +29,7 @@ type RemoteStorage interface {
 	RunGet(ctx context.Context, id string) (*klaxontype.Run, error)
 	StepList(ctx context.Context, runID string) ([]*klaxontype.StepRecord, error)
 	WorkerRegister(ctx context.Context, params *store.WorkerRegisterParams) error
+	AuditAppend(ctx context.Context, params *store.AuditAppendParams) error
 }
 
 // WorkflowLister reads the registered workflows.

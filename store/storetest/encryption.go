@@ -216,6 +216,9 @@ func testKeysRotation(t *testing.T, open OpenWithKeys, rows Rows) {
 	first := openKeyed(t, open, testRing(t, testKey("k1", 1)))
 	completed, dead := first.secretWorld(marker)
 	first.close()
+	// A process that opened the database before k2 was added keeps writing
+	// under k1 while the rotation runs.
+	lagging := openKeyed(t, open, testRing(t, testKey("k1", 1)))
 
 	// A rotation stopped after its first batch (a crash) retires nothing;
 	// run again from the start, it finishes the job.
@@ -259,6 +262,24 @@ func testKeysRotation(t *testing.T, open OpenWithKeys, rows Rows) {
 	again, err := f.store.KeysRotateBatch(f.ctx, &store.KeysRotateBatchParams{})
 	if err != nil || again.Resealed != 0 || !again.Done {
 		t.Errorf("a second rotation: %+v, %v; want nothing re-sealed", again, err)
+	}
+	// The lagging process writes under k1 behind the rotation: the keys are
+	// not retired while a value needs k1, and nothing is recorded.
+	lagging.enqueue(&store.RunEnqueueParams{Input: []byte(`{"late": "` + marker + `-late"}`), AvailableAt: time.Now().Add(time.Hour)})
+	lagging.close()
+	if retired, err := f.store.KeysRetire(f.ctx, &store.KeysRetireParams{Actor: "ops", Runs: total.Runs, Resealed: total.Resealed}); err == nil ||
+		!strings.Contains(err.Error(), "1 stored values are still encrypted with an older key") {
+		t.Fatalf("KeysRetire with a value under k1: %v, %v; want it refused, saying so", retired, err)
+	}
+	if checks, err := f.store.KeysList(f.ctx); err != nil || checks[0].Retired || checks[1].Retired {
+		t.Fatalf("KeysList after a refused retirement: %+v, %v; want neither key retired", checks, err)
+	}
+	if records := f.audit(&store.AuditListParams{Action: klaxontype.AuditKeysRotate}); len(records) != 0 {
+		t.Fatalf("a refused retirement recorded %+v", records)
+	}
+	// Rotated again, the late value is re-sealed and the keys retire.
+	if late, err := f.store.KeysRotateBatch(f.ctx, &store.KeysRotateBatchParams{}); err != nil || late.Resealed != 1 || !late.Done {
+		t.Fatalf("a rotation after the late write: %+v, %v; want its one value re-sealed", late, err)
 	}
 	retired, err := f.store.KeysRetire(f.ctx, &store.KeysRetireParams{Actor: "ops", Runs: total.Runs, Resealed: total.Resealed})
 	if err != nil || len(retired) != 1 || retired[0] != "k1" {

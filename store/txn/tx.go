@@ -162,6 +162,9 @@ type Tx interface {
 	// KeysRetire marks every encryption key but newest retired and returns
 	// the keys it marked.
 	KeysRetire(ctx context.Context, newest string, at time.Time) ([]string, error)
+	// KeysCountOlder counts the stored values sealed under a key other than
+	// the one whose envelope header is newestPrefix.
+	KeysCountOlder(ctx context.Context, newestPrefix []byte) (int, error)
 
 	// WaitInsert records a wait a run began, open.
 	WaitInsert(ctx context.Context, runID string, wait *store.WaitParams) error
