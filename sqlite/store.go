@@ -58,12 +58,11 @@ type Store struct {
 	// Rules are the methods written once for every store, over tx.
 	txn.Rules
 
-	path         string
-	writer       *writer
-	checkpointer *checkpointer
-	readers      *sqlitex.Pool
-	version      int
-	applied      []int
+	path    string
+	writer  *writer
+	readers *sqlitex.Pool
+	version int
+	applied []int
 	// keys seal the payloads written and open those read; nil for none.
 	keys *store.Keyring
 
@@ -145,20 +144,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open read pool on %s: %w", path, err)
 	}
 	s.readers = readers
-	// The checkpointer copies the log back into the file, not the writer.
-	if err := sqlitex.ExecuteTransient(conn, "PRAGMA wal_autocheckpoint = 0", nil); err != nil {
-		conn.Close()
-		readers.Close()
-		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
-	}
-	checkpointer, err := startCheckpointer(path, busyTimeout)
-	if err != nil {
-		conn.Close()
-		readers.Close()
-		return nil, fmt.Errorf("sqlite: open checkpoint connection on %s: %w", path, err)
-	}
-	s.checkpointer = checkpointer
-	s.writer = newWriter(conn, checkpointer.committed)
+	s.writer = newWriter(conn)
 	s.Rules = txn.NewRules(s.transact, s.transact, s.transactBackground, now)
 	return s, nil
 }
@@ -243,10 +229,9 @@ func (s *Store) AppliedMigrations() []int { return s.applied }
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.writer.close()
-		errCheckpointer := s.checkpointer.close()
-		errReaders := s.readers.Close()
 		errWriter := s.writer.conn.Close()
-		s.closeErr = errors.Join(errWriter, errCheckpointer, errReaders)
+		errReaders := s.readers.Close()
+		s.closeErr = errors.Join(errWriter, errReaders)
 	})
 	return s.closeErr
 }

@@ -21,12 +21,10 @@ type writeFunc func(conn *sqlite.Conn) error
 type writer struct {
 	conn  *sqlite.Conn
 	queue *groupcommit.Queue[writeFunc]
-	// committed is called after each commit (the checkpointer's wake-up).
-	committed func()
 }
 
-func newWriter(conn *sqlite.Conn, committed func()) *writer {
-	w := &writer{conn: conn, committed: committed}
+func newWriter(conn *sqlite.Conn) *writer {
+	w := &writer{conn: conn}
 	w.queue = groupcommit.New(1, maxBatch, w.commit)
 	return w
 }
@@ -87,7 +85,6 @@ func (w *writer) applyBatch(batch []writeFunc, results []error) error {
 		_ = execute(w.conn, "ROLLBACK", nil)
 		return err
 	}
-	w.committed()
 	return nil
 }
 
