@@ -15,7 +15,7 @@ import (
 // DefaultRetentionBatch is how many runs a retention batch deletes unless the
 // policy says otherwise. A batch is one write transaction of some 14 rows a
 // run. On SQLite it yields the writer to the hot path (it goes alone, when
-// the writer is quiet or has given retention less than a tenth of its time),
+// the writer is quiet or has given retention less than a twentieth of its time),
 // so a claim waits at most for the one batch under way: smaller batches bound
 // that wait, larger ones delete no faster (BenchmarkClaimsDuringRetention).
 const DefaultRetentionBatch = 200

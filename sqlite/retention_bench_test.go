@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -84,10 +85,15 @@ func BenchmarkRetention(b *testing.B) {
 	b.ReportMetric(float64(deleted)/b.Elapsed().Seconds(), "runs/s")
 }
 
+// retentionRuns is how many runs BenchmarkClaimsDuringRetention seeds.
+var retentionRuns = flag.Int("retention-runs", 200_000, "runs BenchmarkClaimsDuringRetention seeds (45% of them ended, for the purge)")
+
 // BenchmarkClaimsDuringRetention measures what a retention purge costs the hot
-// path on SQLite FULL: claims of 32 pending runs, one op each, without a purge and with one deleting ended runs (5 steps and 8 events
-// each) in batches of 1,000, 200 and 100 runs beside them. The purge has 90,000 ended runs to
-// delete (200,000 seeded), more than it can finish while the claims run.
+// path on SQLite FULL: claims of 32 pending runs, one op each, without a purge
+// and with one deleting ended runs (5 steps and 8 events each) in batches of
+// 1,000, 200 and 100 runs beside them. The purge has 90,000 ended runs to
+// delete (200,000 seeded; -retention-runs seeds more), more than it can
+// finish while the claims run.
 func BenchmarkClaimsDuringRetention(b *testing.B) {
 	for _, batch := range []int{0, 1000, 200, 100} {
 		purging := batch > 0
@@ -102,7 +108,7 @@ func BenchmarkClaimsDuringRetention(b *testing.B) {
 				for _, statement := range []string{seedRunsSQL, seedEntriesSQL, seedStepsSQL, seedEventsSQL} {
 					var args []any
 					if statement == seedRunsSQL {
-						args = []any{200_000, past.UnixMicro()}
+						args = []any{*retentionRuns, past.UnixMicro()}
 					}
 					if err := execute(conn, statement, nil, args...); err != nil {
 						return err

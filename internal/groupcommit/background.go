@@ -15,7 +15,7 @@ const (
 	QuietGap = 500 * time.Microsecond
 	// BackgroundShare is the part of a busy committer's time background work
 	// may take.
-	BackgroundShare = 0.1
+	BackgroundShare = 0.05
 )
 
 // SubmitBackground queues a request of background work and waits until it is

@@ -140,7 +140,7 @@ func TestQueueBackgroundYieldsToRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	// It took 20ms, so the next may go ahead of a busy queue only after
-	// 180ms more.
+	// 380ms more.
 	purged := make(chan time.Time, 1)
 	began := time.Now()
 	go func() {
