@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/klaxonhq/klaxon/klaxontype"
 	"zombiezen.com/go/sqlite"
@@ -19,13 +20,26 @@ func insertEvent(conn *sqlite.Conn, event *klaxontype.Event) error {
 // encoded before the writer's transaction so that the writer, the store's
 // bottleneck, does not spend its time on JSON; nil stores none.
 func insertEventWithRecord(conn *sqlite.Conn, event *klaxontype.Event, record []byte) error {
-	var recordArg any
-	if record != nil {
-		recordArg = string(record)
-	}
-	return execute(conn, eventInsertSQL, nil,
-		event.RunID, string(event.Type), event.Actor, event.At,
-		nullIfEmpty(event.Step), nullIfZero(event.StepSeq), nullIfEmpty(event.Message), recordArg)
+	return executeBound(conn, eventInsertSQL, func(stmt *sqlite.Stmt) {
+		stmt.BindText(1, event.RunID)
+		stmt.BindText(2, string(event.Type))
+		stmt.BindText(3, event.Actor)
+		bindTime(stmt, 4, event.At)
+		bindOptionalText(stmt, 5, event.Step)
+		if event.StepSeq == 0 {
+			stmt.BindNull(6)
+		} else {
+			stmt.BindInt64(6, int64(event.StepSeq))
+		}
+		bindOptionalText(stmt, 7, event.Message)
+		if record == nil {
+			stmt.BindNull(8)
+		} else {
+			// SQLite copies the text; the string shares record's bytes only
+			// for this call.
+			stmt.BindText(8, unsafe.String(unsafe.SliceData(record), len(record)))
+		}
+	})
 }
 
 // encodeRecord encodes a completion record for the events table; nil stays

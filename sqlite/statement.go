@@ -31,6 +31,46 @@ func run(stmt *sqlite.Stmt, each func(*sqlite.Stmt) error, args []any) error {
 	if err := bind(stmt, args); err != nil {
 		return err
 	}
+	return step(stmt, each)
+}
+
+// executeBound is execute for the statements every step runs, whose callers
+// bind the parameters themselves: a value passed as an argument of execute is
+// boxed in an interface, which allocates for most of them.
+func executeBound(conn *sqlite.Conn, query string, bindParams func(*sqlite.Stmt)) error {
+	stmt, err := conn.Prepare(strings.TrimSpace(query))
+	if err != nil {
+		return err
+	}
+	bindParams(stmt)
+	err = step(stmt, nil)
+	if resetErr := stmt.Reset(); err == nil {
+		err = resetErr
+	}
+	return err
+}
+
+// bindTime binds a time as Unix microseconds, and the zero time as NULL, as
+// bind does.
+func bindTime(stmt *sqlite.Stmt, param int, t time.Time) {
+	if t.IsZero() {
+		stmt.BindNull(param)
+	} else {
+		stmt.BindInt64(param, t.UnixMicro())
+	}
+}
+
+// bindOptionalText binds s, or NULL for an empty s, as nullIfEmpty does.
+func bindOptionalText(stmt *sqlite.Stmt, param int, s string) {
+	if s == "" {
+		stmt.BindNull(param)
+	} else {
+		stmt.BindText(param, s)
+	}
+}
+
+// step steps stmt to its end, calling each for every row.
+func step(stmt *sqlite.Stmt, each func(*sqlite.Stmt) error) error {
 	for {
 		hasRow, err := stmt.Step()
 		if err != nil {

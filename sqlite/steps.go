@@ -16,9 +16,7 @@ func (s *Store) StepCheckpoint(ctx context.Context, params *store.StepCheckpoint
 	}
 	output = s.keys.Seal(output)
 	return s.writer.write(func(conn *sqlite.Conn) error {
-		args := []any{params.RunID, params.Seq, params.Name, params.Attempt,
-			params.Epoch, params.IdempotencyKey, output, params.StartedAt, params.FinishedAt, params.Holder}
-		if err := execute(conn, stepInsertSQL, nil, append(append(args, spendArgs(params.Spend)...), int64(params.RateLimitWait))...); err != nil {
+		if err := executeBound(conn, stepInsertSQL, func(stmt *sqlite.Stmt) { bindStep(stmt, params, output) }); err != nil {
 			return err
 		}
 		t := now()
@@ -43,6 +41,28 @@ func (s *Store) StepCheckpoint(ctx context.Context, params *store.StepCheckpoint
 			Step: params.Name, StepSeq: params.Seq,
 		})
 	})
+}
+
+// bindStep binds step_insert.sql's parameters.
+func bindStep(stmt *sqlite.Stmt, params *store.StepCheckpointParams, output []byte) {
+	stmt.BindText(1, params.RunID)
+	stmt.BindInt64(2, int64(params.Seq))
+	stmt.BindText(3, params.Name)
+	stmt.BindInt64(4, int64(params.Attempt))
+	stmt.BindInt64(5, params.Epoch)
+	stmt.BindText(6, params.IdempotencyKey)
+	stmt.BindBytes(7, output)
+	bindTime(stmt, 8, params.StartedAt)
+	bindTime(stmt, 9, params.FinishedAt)
+	stmt.BindText(10, params.Holder)
+	spend := &params.Spend
+	stmt.BindInt64(11, spend.Usage.InputTokens)
+	stmt.BindInt64(12, spend.Usage.OutputTokens)
+	stmt.BindInt64(13, spend.Usage.CachedTokens)
+	stmt.BindFloat(14, spend.Cost.USD)
+	stmt.BindBool(15, spend.Cost.Unknown)
+	stmt.BindInt64(16, int64(spend.ModelCalls))
+	stmt.BindInt64(17, int64(params.RateLimitWait))
 }
 
 // StepList returns a run's step log by sequence.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -114,10 +115,11 @@ func ExecutionFrom(ctx context.Context) *Execution {
 // name: the same on every retry of the run, different for every step. Steps run
 // again after a from-step replay get keys of the new generation.
 func IdempotencyKey(runID string, seq int, name string, generation int) string {
+	key := runID + "/" + strconv.Itoa(seq) + "/" + name
 	if generation > 0 {
-		return fmt.Sprintf("%s/%d/%s/g%d", runID, seq, name, generation)
+		key += "/g" + strconv.Itoa(generation)
 	}
-	return fmt.Sprintf("%s/%d/%s", runID, seq, name)
+	return key
 }
 
 // Tracer is the worker's tracer, or nil.
