@@ -80,16 +80,24 @@ func (q *Queue[R]) Submit(request R) error {
 }
 
 func (q *Queue[R]) submit(to chan queued[R], request R) error {
-	done := make(chan error, 1)
 	q.mu.RLock()
 	if q.closed {
 		q.mu.RUnlock()
 		return klaxontype.ErrClosed
 	}
+	done := resultChannels.Get().(chan error)
 	to <- queued[R]{request: request, done: done}
 	q.mu.RUnlock()
-	return <-done
+	err := <-done
+	// Received, so empty, and no committer holds it any more.
+	resultChannels.Put(done)
+	return err
 }
+
+// resultChannels are the channels submitters wait on for their result, reused:
+// the hot path submits a write per step, and a new channel for each was most
+// of what a write allocated. A committer sends on each exactly once.
+var resultChannels = sync.Pool{New: func() any { return make(chan error, 1) }}
 
 // Closed reports whether Close was called; a store's reads use it to tell a
 // closed store from a failing one.
