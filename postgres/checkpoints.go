@@ -35,6 +35,18 @@ type checkpointColumns struct {
 	costUnknown                                    []bool
 }
 
+// newCheckpointColumns makes columns for n checkpoints, each allocated once.
+func newCheckpointColumns(n int) *checkpointColumns {
+	return &checkpointColumns{
+		idx: make([]int32, 0, n), seq: make([]int32, 0, n), attempt: make([]int32, 0, n), modelCalls: make([]int32, 0, n),
+		runID: make([]string, 0, n), name: make([]string, 0, n), key: make([]string, 0, n), holder: make([]string, 0, n),
+		epoch: make([]int64, 0, n), inputTokens: make([]int64, 0, n), outputTokens: make([]int64, 0, n),
+		cachedTokens: make([]int64, 0, n), rateLimitWait: make([]int64, 0, n), output: make([][]byte, 0, n),
+		startedAt: make([]time.Time, 0, n), finishedAt: make([]time.Time, 0, n), costUSD: make([]float64, 0, n),
+		costUnknown: make([]bool, 0, n),
+	}
+}
+
 func (c *checkpointColumns) add(idx int, p *store.StepCheckpointParams, output []byte) {
 	c.idx = append(c.idx, int32(idx))
 	c.runID = append(c.runID, p.RunID)
@@ -61,14 +73,20 @@ func (c *checkpointColumns) add(idx int, p *store.StepCheckpointParams, output [
 // read. After a commit whose outcome was unknown (ambiguous), a step already
 // in the log with the same epoch and key is the earlier try's, and succeeds.
 func queueCheckpoints(b *pgx.Batch, batch []*writeRequest, results []error, ambiguous bool) {
-	var c checkpointColumns
+	n := 0
+	for _, req := range batch {
+		if req.checkpoint != nil {
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	c := newCheckpointColumns(n)
 	for i, req := range batch {
 		if req.checkpoint != nil {
 			c.add(i, req.checkpoint, req.payload)
 		}
-	}
-	if len(c.idx) == 0 {
-		return
 	}
 	// The fencing locks come first, in a statement of their own, so that the
 	// checkpoint statement's snapshot is taken after a reclaim that got there
