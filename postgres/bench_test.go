@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"github.com/klaxonhq/klaxon/internal/pipelinebench"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -130,6 +131,7 @@ func benchmarkPipelineOn(b *testing.B, concurrency int, opts *postgres.Options) 
 	if err := worker.Register(noopPipeline); err != nil {
 		b.Fatal(err)
 	}
+	cpuBegan, _ := pipelinebench.MachineCPU()
 	b.ResetTimer()
 	if err := worker.Start(ctx); err != nil {
 		b.Fatal(err)
@@ -137,6 +139,7 @@ func benchmarkPipelineOn(b *testing.B, concurrency int, opts *postgres.Options) 
 	<-allDone
 	b.StopTimer()
 	elapsed := b.Elapsed()
+	pipelinebench.ReportCPUPerStep(b, cpuBegan, runs*5)
 	_ = worker.Stop(ctx)
 
 	b.ReportMetric(float64(runs*5)/elapsed.Seconds(), "steps/s")

@@ -125,6 +125,7 @@ func runWorkflow(b *testing.B, wf *klaxon.Workflow[int, int], concurrency int, i
 	if err := worker.Register(wf); err != nil {
 		b.Fatal(err)
 	}
+	cpuBegan, _ := MachineCPU()
 	b.ResetTimer()
 	if err := worker.Start(ctx); err != nil {
 		b.Fatal(err)
@@ -132,6 +133,7 @@ func runWorkflow(b *testing.B, wf *klaxon.Workflow[int, int], concurrency int, i
 	<-allDone
 	b.StopTimer()
 	elapsed := b.Elapsed()
+	ReportCPUPerStep(b, cpuBegan, runs*len(steps))
 	_ = worker.Stop(ctx)
 
 	b.ReportMetric(float64(runs*len(steps))/elapsed.Seconds(), "steps/s")
