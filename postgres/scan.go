@@ -183,6 +183,10 @@ type stepRow struct {
 	CompensationError *string    `db:"compensation_error"`
 	ResolvedBy        *string    `db:"resolved_by"`
 	RateLimitWait     int64      `db:"rate_limit_wait_ns"`
+	// The step's step.completed event, read by the event list only.
+	EventID    *int64     `db:"event_id"`
+	EventActor *string    `db:"event_actor"`
+	EventAt    *time.Time `db:"event_at"`
 	spendColumns
 }
 

@@ -1,6 +1,7 @@
 -- Checkpoints of a batch, in one statement: each step is written only while
 -- its writer holds the run's current lease, never over a step already in the
--- log; its step.completed event and its spend go with it. The batch took the
+-- log; its step.completed event (kept in the step's row, with an ID from the
+-- events' sequence: event_list.sql) and its spend go with it. The batch took the
 -- runs' fencing locks (runs_fence.sql) before this statement's snapshot, so a
 -- reclaim either committed before it (and the epoch check sees it) or waits.
 -- One row per input says whether the lease was held and whether the
@@ -24,20 +25,16 @@ held AS (
 inserted AS (
     INSERT INTO steps (run_id, seq, name, status, attempt, epoch, idempotency_key, output,
                        started_at, finished_at, input_tokens, output_tokens, cached_tokens,
-                       cost_usd, cost_unknown, model_calls, rate_limit_wait_ns)
+                       cost_usd, cost_unknown, model_calls, rate_limit_wait_ns,
+                       event_id, event_actor, event_at)
     SELECT i.run_id, i.seq, i.name, 'completed', i.attempt, i.epoch, i.idempotency_key, i.output,
            i.started_at, i.finished_at, i.input_tokens, i.output_tokens, i.cached_tokens,
-           i.cost_usd, i.cost_unknown, i.model_calls, i.rate_limit_wait_ns
+           i.cost_usd, i.cost_unknown, i.model_calls, i.rate_limit_wait_ns,
+           nextval('events_id_seq'), i.holder, $18
     FROM input i JOIN held h ON h.idx = i.idx
     ORDER BY i.idx
     ON CONFLICT (run_id, seq) DO NOTHING
     RETURNING run_id, seq
-),
-events AS (
-    INSERT INTO events (run_id, type, actor, at, step, step_seq)
-    SELECT i.run_id, 'step.completed', i.holder, $18, i.name, i.seq
-    FROM input i JOIN inserted s ON s.run_id = i.run_id AND s.seq = i.seq
-    ORDER BY i.idx
 ),
 spent AS (
     UPDATE runs r SET

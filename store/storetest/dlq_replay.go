@@ -87,7 +87,7 @@ func testDLQReplay(t *testing.T, h *harness) {
 			Steps:   []string{"fetch", "chunk", "summarize"},
 			Failure: &klaxontype.RunFailure{Class: klaxontype.ClassSemantic, Reason: "SKU X-99 is not in the catalogue", Step: "publish", StepSeq: 4},
 		})
-		dead, stepsBefore := f.get(run.ID), f.steps(run.ID)
+		dead, stepsBefore, eventsBefore := f.get(run.ID), f.steps(run.ID), f.events(run.ID)
 
 		before := time.Now()
 		replayed, err := f.store.DLQReplay(f.ctx, &store.DLQReplayParams{
@@ -119,6 +119,22 @@ func testDLQReplay(t *testing.T, h *harness) {
 			t.Errorf("step log after chunk ran again has %d steps; want 2", len(steps))
 		} else {
 			checkJSON(t, "chunk's new output", steps[1].Output, []byte(`{"chunks": 11}`))
+		}
+		// The replay discarded steps, not their history: the event log keeps
+		// every event it had, in its order, and the step run again adds its own.
+		eventsAfter := f.events(run.ID)
+		if len(eventsAfter) < len(eventsBefore) || !reflect.DeepEqual(eventsAfter[:len(eventsBefore)], eventsBefore) {
+			t.Errorf("the event log after a from-step replay does not begin with the log before it:\nbefore %s\nafter  %s",
+				eventTypes(eventsBefore), eventTypes(eventsAfter))
+		}
+		if completed := eventsOfType(eventsAfter, klaxontype.EventStepCompleted); len(completed) != 4 {
+			t.Errorf("%d step.completed events after chunk ran again; want 4 (fetch, chunk, summarize, chunk): %s",
+				len(completed), eventTypes(eventsAfter))
+		}
+		for i := 1; i < len(eventsAfter); i++ {
+			if eventsAfter[i].ID <= eventsAfter[i-1].ID {
+				t.Errorf("event %d has ID %d after %d: the log is not in ID order", i, eventsAfter[i].ID, eventsAfter[i-1].ID)
+			}
 		}
 	})
 
