@@ -40,15 +40,30 @@ func (s *Store) RunsClaim(ctx context.Context, params *store.RunsClaimParams) ([
 			return err
 		}
 		claimed = append(claimed, reclaimed...)
-		if remaining := params.Limit - len(claimed); remaining > 0 {
-			err := execute(conn, runsClaimAvailableSQL, func(stmt *sqlite.Stmt) error {
+		if remaining := params.Limit - len(claimed); remaining > 0 && len(params.Workflows) > 0 {
+			take := func(stmt *sqlite.Stmt) error {
 				run, err := scanRun(stmt, s.keys)
 				if err != nil {
 					return err
 				}
 				claimed = append(claimed, &store.ClaimedRun{Run: run})
 				return nil
-			}, params.Holder, expires, t, string(workflows), remaining)
+			}
+			if len(params.Workflows) > maxClaimWorkflows {
+				err = execute(conn, runsClaimAvailableSQL, take, params.Holder, expires, t, string(workflows), remaining)
+			} else {
+				// A workflow whose breaker is open is left out of the
+				// statement, so that its backlog is not walked.
+				args := make([]any, 0, 4+len(params.Workflows))
+				args = append(args, params.Holder, expires, t, remaining)
+				err = execute(conn, workflowsClaimableSQL, func(stmt *sqlite.Stmt) error {
+					args = append(args, stmt.ColumnText(0))
+					return nil
+				}, string(workflows), t)
+				if err == nil && len(args) > 4 {
+					err = execute(conn, claimAvailableSQL(len(args)-4), take, args...)
+				}
+			}
 			if err != nil {
 				return err
 			}

@@ -343,4 +343,6 @@ var (
 	workflowListSQL string
 	//go:embed sql/workflow_register.sql
 	workflowRegisterSQL string
+	//go:embed sql/workflows_claimable.sql
+	workflowsClaimableSQL string
 )

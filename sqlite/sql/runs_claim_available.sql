@@ -1,3 +1,8 @@
+-- The claim of a worker hosting more workflows than one statement of
+-- claim_available.go can walk (maxClaimWorkflows): every workflow's due runs
+-- are read on the claim indexes, which lead with the workflow, and sorted
+-- together in the order of available_at − priority × 10 s; the first ?5 are
+-- claimed, skipping workflows whose breaker is open.
 UPDATE runs SET
     status = 'running',
     lease_holder = ?1,
@@ -8,33 +13,12 @@ UPDATE runs SET
     started_at = coalesce(started_at, ?3),
     updated_at = ?3
 WHERE id IN (
-    -- Claims go in the order of available_at − priority × 10 s (10^7 µs).
-    -- Runs of priority 0 are walked in the order they became available,
-    -- up to now; prioritized runs in their aged order, up to the latest
-    -- aged time a due run can have (now + 100 × 10 s); the oldest of both
-    -- walks are claimed. Without the hints SQLite prefers runs_status and
-    -- sorts every pending run per claim.
-    SELECT id FROM (
-        SELECT * FROM (
-            SELECT id, available_at AS claim_at FROM runs INDEXED BY runs_claimable
-            WHERE status IN ('pending', 'retrying', 'waiting')
-              AND priority = 0
-              AND available_at <= ?3
-              AND workflow IN (SELECT value FROM json_each(?4))
-              AND workflow NOT IN (SELECT workflow FROM breakers WHERE state = 'open' AND until > ?3)
-            ORDER BY available_at
-            LIMIT ?5)
-        UNION ALL
-        SELECT * FROM (
-            SELECT id, available_at - priority * 10000000 AS claim_at FROM runs INDEXED BY runs_claimable_prioritized
-            WHERE status IN ('pending', 'retrying', 'waiting')
-              AND priority <> 0
-              AND available_at - priority * 10000000 <= ?3 + 1000000000
-              AND available_at <= ?3
-              AND workflow IN (SELECT value FROM json_each(?4))
-              AND workflow NOT IN (SELECT workflow FROM breakers WHERE state = 'open' AND until > ?3)
-            ORDER BY available_at - priority * 10000000
-            LIMIT ?5))
-    ORDER BY claim_at
+    SELECT id FROM runs
+    WHERE status IN ('pending', 'retrying', 'waiting')
+      AND available_at <= ?3
+      AND available_at - priority * 10000000 <= ?3 + 1000000000
+      AND workflow IN (SELECT value FROM json_each(?4))
+      AND workflow NOT IN (SELECT workflow FROM breakers WHERE state = 'open' AND until > ?3)
+    ORDER BY available_at - priority * 10000000
     LIMIT ?5)
 RETURNING *;
