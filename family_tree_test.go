@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/klaxontype"
-	"github.com/klaxonhq/klaxon/sqlite"
 	"github.com/klaxonhq/klaxon/store"
 )
 
@@ -56,17 +54,14 @@ func familyWorkflows(leaves int) []klaxon.Registrable {
 func TestRunTreeCountsListsAndNests(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "klaxon.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := openStore(t)
 	client := startClientOn(t, st, familyWorkflows(30)...)
 	id := enqueue(t, client, "fan", "0")
 	if run := awaitRun(t, client, id); run.Status != klaxontype.RunStatusDead || run.Failure == nil || run.Failure.Class != klaxontype.ClassPermanent {
 		t.Fatalf("fan ended %s (%+v); want dead of its dead leaves", run.Status, run.Failure)
 	}
 	var tree *klaxontype.RunTree
+	var err error
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if tree, err = client.RunTree(ctx, id, klaxon.TreeLimits{Listed: 5}); err != nil {
@@ -133,11 +128,7 @@ func TestRunTreeCountsListsAndNests(t *testing.T) {
 func TestRunTreeOpensAtMostAHundredRuns(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "klaxon.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := openStore(t)
 	enqueue := func(parentID string, seq int) string {
 		t.Helper()
 		params := &store.RunEnqueueParams{ID: ulid.Make().String(), Workflow: "w", WorkflowVersion: 1, Input: []byte(`1`)}

@@ -183,7 +183,8 @@ type stepRow struct {
 	CompensationError *string    `db:"compensation_error"`
 	ResolvedBy        *string    `db:"resolved_by"`
 	RateLimitWait     int64      `db:"rate_limit_wait_ns"`
-	// The step's step.completed event, read by the event list only.
+	// The step's step.completed event: event_list.sql reads it; here the
+	// columns are only scanned, since step_list.sql selects every column.
 	EventID    *int64     `db:"event_id"`
 	EventActor *string    `db:"event_actor"`
 	EventAt    *time.Time `db:"event_at"`

@@ -48,11 +48,7 @@ func (s *share) due(now time.Time) bool {
 // meanwhile, after committing work.
 func (q *Queue[R]) yield(b *batch[R], work queued[R]) bool {
 	// Already quiet: nothing to wait for.
-	quietFor := q.quietGap - time.Since(b.share.requestsEnded)
-	if quietFor <= 0 {
-		quietFor = 0
-	}
-	quiet := time.NewTimer(quietFor)
+	quiet := time.NewTimer(max(q.quietGap-time.Since(b.share.requestsEnded), 0))
 	defer quiet.Stop()
 	open := true
 wait:
